@@ -1,0 +1,46 @@
+"""What every subcommand needs, built lazily so `--help` and usage errors touch no files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import Settings
+from bot.core.pipeline import Pipeline
+from storage.store import Store
+
+
+@dataclass
+class CliContext:
+    env_file: Path | None
+    db_override: Path | None = None
+    _settings: Settings | None = field(default=None, init=False)
+    _store: Store | None = field(default=None, init=False)
+    _pipeline: Pipeline | None = field(default=None, init=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.load(self.env_file)
+        return self._settings
+
+    @property
+    def db_path(self) -> Path:
+        return self.db_override or self.settings.db_path
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.db_path)
+        return self._store
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            self._pipeline = Pipeline.load(self.settings.rules_file, self.settings.boilerplate_file)
+        return self._pipeline
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -1,0 +1,54 @@
+"""`tgmonitor import PATH...`: archive Telegram Desktop JSON exports (and saved t.me/s pages)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from bot.cli.context import CliContext
+from bot.cli.progress import ProgressBar
+from bot.ingest import ingest
+from bot.models import ChannelRef, RawPost, SaveResult
+from bot.sources.desktop_export import ExportError, iter_export_files, parse_export
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = sub.add_parser("import", help="import Desktop exports (result.json or its folder)")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+    return parser
+
+
+def read_source(path: Path) -> tuple[ChannelRef | None, list[RawPost]]:
+    """Pick the parser by file kind; everything is parsed before anything is written."""
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file")
+    if path.suffix.lower() == ".json":
+        return parse_export(path)
+    raise ExportError(f"{path}: unsupported file type (expected a Desktop export result.json)")
+
+
+def import_paths(ctx: CliContext, paths: list[Path]) -> dict[str, SaveResult]:
+    parsed = [(path, *read_source(path)) for path in iter_export_files(paths)]
+    results: dict[str, SaveResult] = {}
+    for path, channel, raws in parsed:
+        bar = ProgressBar(len(raws), f"{path.name}")
+        try:
+            results[str(path)] = ingest(
+                ctx.store, ctx.pipeline, raws, checkpoint=channel, progress=bar, atomic=True
+            )
+        finally:
+            bar.close()
+    return results
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    results = import_paths(ctx, args.paths)
+    if args.json:
+        print(json.dumps({p: asdict(r) | {"new_ids": len(r.new_ids)} for p, r in results.items()}))
+    else:
+        for path, result in results.items():
+            print(f"{path}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged")
+    return 0

@@ -1,0 +1,44 @@
+"""`tgmonitor search QUERY`: full-text search of the archive, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+
+from bot.cli.context import CliContext
+from bot.cli.output import post_json, post_line
+from bot.core.timeparse import parse_since
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = sub.add_parser("search", help="full-text search (words are matched literally)")
+    parser.add_argument("query", nargs="?", help="words to find; omit to list by filters only")
+    parser.add_argument("--tag", action="append", default=[], help="only posts with this tag (repeatable)")
+    parser.add_argument("--channel", help="only this channel (@name or id)")
+    parser.add_argument("--since", help="age like 24h/7d or a date like 2026-11-01")
+    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
+    parser.add_argument("--rank", action="store_true", help="best match first instead of newest first")
+    parser.add_argument("--json", action="store_true")
+    return parser
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    since = parse_since(args.since, datetime.now(UTC), ctx.settings.tz) if args.since else None
+    posts = ctx.store.search(
+        args.query,
+        tags=args.tag,
+        channel=args.channel,
+        since=since,
+        limit=args.limit,
+        offset=args.offset,
+        order="rank" if args.rank else "newest",
+    )
+    if args.json:
+        print(json.dumps([post_json(p) for p in posts], ensure_ascii=False, indent=2))
+    elif not posts:
+        print("no posts found")
+    else:
+        print("\n".join(post_line(p) for p in posts))
+    return 0

@@ -1,0 +1,291 @@
+"""Digest: fold a window's posts into items, group them by tag, render and split for Telegram.
+
+Pure functions on StoredPost lists: the scheduler, the CLI and the bot all call these, so a digest
+looks the same wherever it is read.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from bot.core.clean import is_hashtag_only
+from bot.models import StoredPost, Tag
+
+TELEGRAM_LIMIT = 4096
+SNIPPET_CHARS = 280
+GROUP_KINDS = ("hashtag", "topic")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«„“(\[]?[A-ZА-ЯЁЇІЄҐЂЈЉЊЋЏ0-9])")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One statement, however many channels carried it; `posts[0]` is the earliest (the original)."""
+
+    posts: tuple[StoredPost, ...]
+
+    @property
+    def first(self) -> StoredPost:
+        return self.posts[0]
+
+    @property
+    def channels(self) -> list[str]:
+        return list(dict.fromkeys(p.channel_label for p in self.posts))
+
+    @property
+    def seen_in(self) -> int:
+        return len(self.channels)
+
+    @property
+    def tags(self) -> list[Tag]:
+        merged: dict[tuple[str, str], Tag] = {}
+        for post in self.posts:
+            for tag in post.tags:
+                merged.setdefault((tag.kind, tag.key), tag)
+        return list(merged.values())
+
+    @property
+    def link(self) -> str | None:
+        """The original's link when the origin is a public channel post we know, else the first copy's."""
+        origin = self.first.origin_key
+        if origin.startswith("@") and "/" in origin:
+            username, _, message_id = origin[1:].partition("/")
+            return f"https://t.me/{username}/{message_id}"
+        return next((p.url for p in self.posts if p.url), None)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    tag: Tag | None  # None: items with no grouping tag
+    items: tuple[DigestItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    start: datetime
+    end: datetime
+    sections: tuple[DigestSection, ...]
+    post_count: int
+    tag_counts: tuple[tuple[Tag, int], ...] = field(default=())
+    title: str = "Digest"
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(s.items) for s in self.sections)
+
+    @property
+    def empty(self) -> bool:
+        return self.post_count == 0
+
+
+def fold_items(posts: Iterable[StoredPost]) -> list[DigestItem]:
+    """Union posts sharing an origin key, a content hash or a near-duplicate cluster into one item."""
+    ordered = sorted(posts, key=lambda p: (p.date, p.id))
+    parent = list(range(len(ordered)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_by_key: dict[str, int] = {}
+    for index, post in enumerate(ordered):
+        keys = [f"o:{post.origin_key}"]
+        if post.text.strip():
+            keys.append(f"h:{post.content_hash}")
+        if post.cluster_id is not None:
+            keys.append(f"c:{post.cluster_id}")
+        for key in keys:
+            other = first_by_key.setdefault(key, index)
+            if other != index:
+                a, b = find(other), find(index)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[StoredPost]] = {}
+    for index, post in enumerate(ordered):
+        groups.setdefault(find(index), []).append(post)
+    return [DigestItem(tuple(group)) for _, group in sorted(groups.items())]
+
+
+def build_digest(
+    posts: Sequence[StoredPost],
+    start: datetime,
+    end: datetime,
+    *,
+    title: str = "Digest",
+    group_kinds: Sequence[str] = GROUP_KINDS,
+) -> Digest:
+    """Each item appears once, under its most active tag; sections most active first."""
+    items = fold_items(posts)
+    counts: Counter[tuple[str, str]] = Counter()
+    tag_by_key: dict[tuple[str, str], Tag] = {}
+    for item in items:
+        for tag in item.tags:
+            if tag.kind in group_kinds:
+                counts[(tag.kind, tag.key)] += 1
+                tag_by_key.setdefault((tag.kind, tag.key), tag)
+
+    def rank(key: tuple[str, str]) -> tuple[int, int, str]:
+        return (-counts[key], 0 if key[0] == "hashtag" else 1, key[1])
+
+    sections: dict[tuple[str, str] | None, list[DigestItem]] = {}
+    for item in items:
+        keys = [(t.kind, t.key) for t in item.tags if t.kind in group_kinds]
+        home = min(keys, key=rank) if keys else None
+        sections.setdefault(home, []).append(item)
+    ordered = sorted(sections.items(), key=lambda kv: (kv[0] is None, rank(kv[0]) if kv[0] else (0, 0, "")))
+    return Digest(
+        start=start,
+        end=end,
+        sections=tuple(DigestSection(tag_by_key[k] if k else None, tuple(v)) for k, v in ordered),
+        post_count=len(posts),
+        tag_counts=tuple((tag_by_key[k], n) for k, n in sorted(counts.items(), key=lambda kv: rank(kv[0]))),
+        title=title,
+    )
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The first sentence, or up to `limit` characters cut at a word, hashtag-only lines skipped."""
+    paragraphs = [p for p in text.split("\n\n") if p.strip() and not is_hashtag_only(p.strip())]
+    if not paragraphs:
+        return ""
+    first = paragraphs[0]
+    sentence = _SENTENCE_END.split(first, maxsplit=1)[0]
+    if len(sentence) >= 40 or len(paragraphs) == 1:
+        first = sentence
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0].rstrip(",;:—-")
+    return (cut or first[:limit]) + "…"
+
+
+def _tag_label(tag: Tag | None) -> str:
+    if tag is None:
+        return "Other"
+    return tag.display
+
+
+def _when(value: datetime, tz: tzinfo) -> str:
+    return value.astimezone(tz).strftime("%d %b %H:%M")
+
+
+def render_item_html(item: DigestItem, tz: tzinfo) -> str:
+    post = item.first
+    esc = html.escape
+    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
+    line = f"• <i>{esc(_when(post.date, tz))}</i> · {esc(post.channel_label)} — {esc(text)}"
+    link = item.link
+    if link:
+        line += f' <a href="{esc(link, quote=True)}">open</a>'
+    if item.seen_in > 1:
+        line += f" · seen in {item.seen_in} channels"
+    return line
+
+
+def render_item_text(item: DigestItem, tz: tzinfo) -> str:
+    post = item.first
+    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
+    line = f"- {_when(post.date, tz)} {post.channel_label}: {text}"
+    if item.link:
+        line += f" <{item.link}>"
+    if item.seen_in > 1:
+        line += f" (seen in {item.seen_in} channels)"
+    return line
+
+
+def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
+    esc = html.escape if rich else (lambda s: s)
+    window = f"{digest.start.astimezone(tz):%Y-%m-%d %H:%M} → {digest.end.astimezone(tz):%Y-%m-%d %H:%M}"
+    zone = getattr(tz, "key", None) or str(tz)
+    title = f"{digest.title} {window} ({zone})"
+    lines = [f"<b>{esc(title)}</b>" if rich else title]
+    if digest.empty:
+        lines.append("Nothing new in this window.")
+        return lines
+    summary = f"{digest.item_count} items from {digest.post_count} posts"
+    top = " · ".join(f"{t.display} {n}" for t, n in digest.tag_counts[:12])
+    lines.append(esc(summary + (f" · {top}" if top else "")))
+    return lines
+
+
+def render_html(digest: Digest, tz: tzinfo) -> list[str]:
+    """Telegram HTML messages, each under the limit, split only between items."""
+    blocks: list[tuple[str | None, str]] = []  # (section heading, item line)
+    for section in digest.sections:
+        heading = f"<b>{html.escape(_tag_label(section.tag))}</b> ({len(section.items)})"
+        blocks.extend((heading, render_item_html(item, tz)) for item in section.items)
+    return split_messages("\n".join(_header(digest, tz, rich=True)), blocks)
+
+
+def render_text(digest: Digest, tz: tzinfo) -> str:
+    lines = _header(digest, tz, rich=False)
+    for section in digest.sections:
+        lines += ["", f"{_tag_label(section.tag)} ({len(section.items)})"]
+        lines += [render_item_text(item, tz) for item in section.items]
+    return "\n".join(lines)
+
+
+def utf16_len(text: str) -> int:
+    """Telegram measures messages in UTF-16 code units: an emoji counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_messages(
+    header: str, blocks: Sequence[tuple[str | None, str]], limit: int = TELEGRAM_LIMIT
+) -> list[str]:
+    """Pack (heading, line) blocks into messages; a heading is repeated where a section continues.
+
+    Items are bounded by the snippet length (280 characters, at most ~1.5k once escaped), so a single
+    block always fits and splitting between blocks never breaks a tag or an entity.
+    """
+    messages: list[str] = []
+    current = header
+    current_heading: str | None = None
+    for heading, line in blocks:
+        addition = ""
+        if heading != current_heading:
+            addition += f"\n\n{heading}"
+        addition += f"\n{line}"
+        if utf16_len(current) + utf16_len(addition) > limit:
+            messages.append(current)
+            addition = f"{heading} (cont.)\n{line}" if heading else line
+            current = addition
+        else:
+            current += addition
+        current_heading = heading
+    messages.append(current)
+    return [m.strip("\n") for m in messages]
+
+
+
+def digest_json(digest: Digest) -> dict[str, object]:
+    return {
+        "start": digest.start.isoformat(),
+        "end": digest.end.isoformat(),
+        "posts": digest.post_count,
+        "items": digest.item_count,
+        "tag_counts": [[t.display, n] for t, n in digest.tag_counts],
+        "sections": [
+            {
+                "tag": _tag_label(section.tag),
+                "items": [
+                    {
+                        "date": item.first.date.isoformat(),
+                        "channel": item.first.channel_label,
+                        "text": snippet(item.first.text),
+                        "link": item.link,
+                        "seen_in": item.channels,
+                        "post_ids": [p.id for p in item.posts],
+                        "tags": [t.display for t in item.tags],
+                    }
+                    for item in section.items
+                ],
+            }
+            for section in digest.sections
+        ],
+    }

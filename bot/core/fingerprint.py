@@ -1,0 +1,45 @@
+"""Identity of content, independent of where it was seen.
+
+`origin_key` says "this is the same Telegram post" (a forward points at its source); `content_hash`
+says "this is the same text" (a re-post or a copy with no forward header).  Digests fold on both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from bot.models import ChannelRef, Forward
+
+_WS = re.compile(r"\s+")
+
+
+def content_hash(clean_text: str) -> str:
+    canon = _WS.sub(" ", clean_text.casefold()).strip()
+    return hashlib.blake2b(canon.encode("utf-8"), digest_size=10).hexdigest()
+
+
+def channel_key(tg_id: int | None, username: str | None) -> str:
+    return f"tg:{tg_id}" if tg_id is not None else f"@{username}"
+
+
+def origin_key(channel: ChannelRef, message_id: int, forward: Forward | None, text_hash: str) -> str:
+    """The forward's source post when it is known, else the post itself.
+
+    A forward whose source is hidden (only a display name, as in Desktop exports) gets a key from the
+    name and the text, so ten copies of the same forwarded statement still fold into one.
+    """
+    if forward is not None:
+        if forward.message_id is not None and (forward.channel_id is not None or forward.username):
+            return f"{channel_key(forward.channel_id, forward.username)}/{forward.message_id}"
+        if forward.name:
+            return f"fwd:{_WS.sub(' ', forward.name.casefold()).strip()}/{text_hash}"
+    return f"{channel_key(channel.tg_id, channel.username)}/{message_id}"
+
+
+def post_url(channel: ChannelRef, message_id: int) -> str | None:
+    if channel.username:
+        return f"https://t.me/{channel.username}/{message_id}"
+    if channel.tg_id is not None:
+        return f"https://t.me/c/{channel.tg_id}/{message_id}"
+    return None

@@ -1,0 +1,53 @@
+"""RawPost -> Post: the one place where the core's steps are put in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.clean import BoilerplateRules, clean_text, load_boilerplate
+from bot.core.fingerprint import content_hash, origin_key, post_url
+from bot.core.lang import detect_lang, lang_tag
+from bot.core.tags import KeywordRules, extract_hashtags, load_rules, topic_tags
+from bot.models import Post, RawPost, Tag
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """Rules loaded once, applied to every post; no I/O after construction."""
+
+    boilerplate: BoilerplateRules
+    keywords: KeywordRules
+
+    @classmethod
+    def load(cls, keywords_file: Path | None = None, boilerplate_file: Path | None = None) -> Pipeline:
+        boilerplate = load_boilerplate()
+        if boilerplate_file is not None:
+            boilerplate = boilerplate + load_boilerplate(boilerplate_file)
+        return cls(boilerplate, load_rules(keywords_file))
+
+    def process(self, raw: RawPost) -> Post:
+        text = clean_text(raw.text, self.boilerplate)
+        digest = content_hash(text)
+        lang = detect_lang(text)
+        tags: list[Tag] = [*extract_hashtags(text, raw.hashtags), *topic_tags(text, self.keywords)]
+        if lang:
+            tags.append(lang_tag(lang))
+        return Post(
+            channel=raw.channel,
+            message_id=raw.message_id,
+            date=raw.date,
+            text=text,
+            raw_text=raw.text,
+            url=raw.url or post_url(raw.channel, raw.message_id),
+            origin_key=origin_key(raw.channel, raw.message_id, raw.forward, digest),
+            content_hash=digest,
+            lang=lang,
+            tags=tuple(tags),
+            source=raw.source,
+            edit_date=raw.edit_date,
+            forward_name=raw.forward.name if raw.forward else None,
+            media_kind=raw.media_kind,
+            views=raw.views,
+            grouped_id=raw.grouped_id,
+        )

@@ -1,0 +1,54 @@
+"""RawPosts -> pipeline -> store, the one path every source takes into the archive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from bot.core.pipeline import Pipeline
+from bot.models import ChannelRef, RawPost, SaveResult
+from storage.db import transaction
+from storage.store import Store
+
+Progress = Callable[[int], None]
+
+
+def ingest(
+    store: Store,
+    pipeline: Pipeline,
+    raws: Iterable[RawPost],
+    *,
+    checkpoint: ChannelRef | None = None,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+    atomic: bool = False,
+) -> SaveResult:
+    """Process and save in batches, each batch one transaction that also moves `checkpoint`.
+
+    `atomic=True` puts all batches in one transaction: an import that fails half-way writes nothing.
+    """
+    total = SaveResult()
+
+    def flush(batch: list[RawPost]) -> None:
+        nonlocal total
+        posts = [pipeline.process(raw) for raw in batch]
+        mark = (checkpoint, max(raw.message_id for raw in batch)) if checkpoint is not None else None
+        total = total + store.save_posts(posts, checkpoint=mark)
+        if progress is not None:
+            progress(len(batch))
+
+    def run() -> None:
+        batch: list[RawPost] = []
+        for raw in raws:
+            batch.append(raw)
+            if len(batch) >= batch_size:
+                flush(batch)
+                batch = []
+        if batch:
+            flush(batch)
+
+    if atomic:
+        with transaction(store.db):
+            run()
+    else:
+        run()
+    return total

@@ -1,0 +1,191 @@
+"""Telegram Desktop "machine-readable JSON" export (`result.json`) -> RawPosts.
+
+The whole file is validated before anything is returned, so a bad export writes nothing: every
+problem names the file and the message (index and id) that carries it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.models import ChannelRef, Forward, RawPost
+
+# Telegram itself caps a post at 4096 characters; far above that is a broken or hostile file.
+MAX_TEXT_CHARS = 100_000
+_MEDIA_TYPES = {
+    "video_file": "video",
+    "animation": "video",
+    "video_message": "video",
+    "voice_message": "voice",
+    "audio_file": "audio",
+    "sticker": "sticker",
+}
+
+
+class ExportError(ValueError):
+    """The export cannot be imported; the message says where and why."""
+
+
+def _text_of(value: Any, where: str) -> tuple[str, list[str]]:
+    """`text` is a string or a list of strings and {type, text} parts; hashtags come from the parts."""
+    if isinstance(value, str):
+        return value, []
+    if not isinstance(value, list):
+        raise ExportError(f"{where}: 'text' must be a string or a list, got {type(value).__name__}")
+    pieces: list[str] = []
+    hashtags: list[str] = []
+    for number, part in enumerate(value):
+        if isinstance(part, str):
+            pieces.append(part)
+        elif isinstance(part, dict) and isinstance(part.get("text"), str):
+            pieces.append(part["text"])
+            if part.get("type") == "hashtag":
+                hashtags.append(part["text"].lstrip("#"))
+        else:
+            raise ExportError(f"{where}: 'text'[{number}] must be a string or an object with a 'text' string")
+    return "".join(pieces), hashtags
+
+
+def _date(message: dict[str, Any], key: str, where: str) -> datetime | None:
+    """Prefer `<key>_unixtime` (UTC, newer exports); else the local wall time, taken as UTC."""
+    unix = message.get(f"{key}_unixtime")
+    if unix is not None:
+        try:
+            return datetime.fromtimestamp(int(unix), tz=UTC)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExportError(f"{where}: '{key}_unixtime' must be a number, got {unix!r}") from exc
+    value = message.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ExportError(f"{where}: '{key}' must be a date string, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ExportError(f"{where}: '{key}' is not an ISO date: {value!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _peer_id(value: Any) -> int | None:
+    """`from_id` style ids come as 'channel123', 'user5' or a bare integer."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        match = re.fullmatch(r"(?:channel|chat|user)?(-?\d+)", value)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _media_kind(message: dict[str, Any]) -> str | None:
+    if "photo" in message:
+        return "photo"
+    if "poll" in message:
+        return "poll"
+    if "media_type" in message:
+        return _MEDIA_TYPES.get(str(message["media_type"]), "document")
+    if "file" in message:
+        return "document"
+    if "location_information" in message:
+        return "geo"
+    return None
+
+
+def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> RawPost | None:
+    if message.get("type", "message") != "message":
+        return None  # service messages: channel created, pinned, joined...
+    message_id = message.get("id")
+    if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
+        raise ExportError(f"{where}: 'id' must be a positive integer, got {message_id!r}")
+    where = f"{where} (id {message_id})"
+    text, hashtags = _text_of(message.get("text", ""), where)
+    entities = message.get("text_entities")
+    if entities is not None:
+        if not isinstance(entities, list):
+            raise ExportError(f"{where}: 'text_entities' must be a list")
+        hashtags += [
+            e["text"].lstrip("#")
+            for e in entities
+            if isinstance(e, dict) and e.get("type") == "hashtag" and isinstance(e.get("text"), str)
+        ]
+    if len(text) > MAX_TEXT_CHARS:
+        raise ExportError(f"{where}: text is {len(text):,} characters, over the {MAX_TEXT_CHARS:,} limit")
+    if "\x00" in text:
+        raise ExportError(f"{where}: text contains a NUL byte")
+    date = _date(message, "date", where)
+    if date is None:
+        raise ExportError(f"{where}: 'date' is missing")
+    media = _media_kind(message)
+    if not text.strip() and media is None:
+        return None
+    forward = None
+    if message.get("forwarded_from") is not None or message.get("forwarded_from_id") is not None:
+        name = message.get("forwarded_from")
+        forward = Forward(
+            channel_id=_peer_id(message.get("forwarded_from_id")),
+            name=name if isinstance(name, str) else None,
+        )
+    return RawPost(
+        channel=channel,
+        message_id=message_id,
+        date=date,
+        text=text,
+        source="export",
+        hashtags=tuple(dict.fromkeys(hashtags)),
+        edit_date=_date(message, "edited", where),
+        forward=forward,
+        media_kind=media,
+    )
+
+
+def parse_export_data(data: Any, source: str) -> tuple[ChannelRef, list[RawPost]]:
+    if not isinstance(data, dict):
+        raise ExportError(f"{source}: expected a JSON object with 'messages', got {type(data).__name__}")
+    if "messages" not in data and isinstance(data.get("chats"), dict):
+        raise ExportError(f"{source}: this is a full-account export; export a single channel instead")
+    messages = data.get("messages")
+    if not isinstance(messages, list):
+        raise ExportError(f"{source}: 'messages' must be a list")
+    channel_id = data.get("id")
+    if not isinstance(channel_id, int) or isinstance(channel_id, bool):
+        raise ExportError(f"{source}: top-level 'id' (the channel id) must be an integer, got {channel_id!r}")
+    name = data.get("name")
+    channel = ChannelRef(tg_id=channel_id, title=name if isinstance(name, str) else None)
+    posts = []
+    for index, message in enumerate(messages):
+        where = f"{source}: messages[{index}]"
+        if not isinstance(message, dict):
+            raise ExportError(f"{where}: must be an object, got {type(message).__name__}")
+        raw = _message_to_raw(message, channel, where)
+        if raw is not None:
+            posts.append(raw)
+    return channel, posts
+
+
+def parse_export(path: Path) -> tuple[ChannelRef, list[RawPost]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExportError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    return parse_export_data(data, str(path))
+
+
+def iter_export_files(paths: list[Path]) -> Iterator[Path]:
+    """A directory stands for the `result.json` inside it, as Telegram Desktop writes it."""
+    for path in paths:
+        if path.is_dir():
+            candidate = path / "result.json"
+            if not candidate.is_file():
+                raise ExportError(f"{path}: directory has no result.json")
+            yield candidate
+        else:
+            yield path

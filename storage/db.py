@@ -1,0 +1,203 @@
+"""Open the archive: pragmas for a long-running writer, schema versions applied in order.
+
+Every migration runs in one transaction with the version bump, so a crash mid-migration leaves the
+previous version intact and the next start simply tries again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE channels (
+            id INTEGER PRIMARY KEY,
+            tg_id INTEGER UNIQUE,
+            username TEXT UNIQUE,
+            title TEXT,
+            source TEXT,
+            watched INTEGER NOT NULL DEFAULT 0,
+            last_message_id INTEGER NOT NULL DEFAULT 0,
+            last_polled_at TEXT,
+            last_error TEXT,
+            added_at TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE posts (
+            id INTEGER PRIMARY KEY,
+            channel_id INTEGER NOT NULL REFERENCES channels(id),
+            message_id INTEGER NOT NULL,
+            date TEXT NOT NULL,
+            edit_date TEXT,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            text TEXT NOT NULL,
+            raw_text TEXT NOT NULL,
+            url TEXT,
+            origin_key TEXT NOT NULL,
+            forward_name TEXT,
+            lang TEXT,
+            content_hash TEXT NOT NULL,
+            cluster_id INTEGER,
+            media_kind TEXT,
+            views INTEGER,
+            grouped_id INTEGER,
+            source TEXT NOT NULL,
+            UNIQUE (channel_id, message_id)
+        )"""
+    )
+    db.execute("CREATE INDEX posts_date ON posts(date)")
+    db.execute("CREATE INDEX posts_origin ON posts(origin_key)")
+    db.execute("CREATE INDEX posts_hash ON posts(content_hash)")
+    db.execute("CREATE INDEX posts_cluster ON posts(cluster_id)")
+    db.execute(
+        """CREATE TABLE post_tags (
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            display TEXT NOT NULL,
+            PRIMARY KEY (post_id, tag, kind)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX post_tags_tag ON post_tags(tag, post_id)")
+    # A post forwarded by ten channels is ten rows in `posts` (each searchable in its channel);
+    # the sightings of one origin are those rows, so this is a view rather than a copy to keep in step.
+    db.execute(
+        """CREATE VIEW sightings AS
+           SELECT origin_key, channel_id, message_id, date, id AS post_id FROM posts WHERE deleted = 0"""
+    )
+    db.execute(
+        """CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            tags TEXT NOT NULL DEFAULT '',
+            time TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            origin TEXT NOT NULL DEFAULT 'bot',
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_id, tags, time, tz)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES subscriptions(id),
+            chat_id INTEGER NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'sending',
+            parts_total INTEGER NOT NULL DEFAULT 0,
+            parts_sent INTEGER NOT NULL DEFAULT 0,
+            message_ids TEXT NOT NULL DEFAULT '[]',
+            started_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (subscription_id, window_end)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE alerts_sent (
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            chat_id INTEGER NOT NULL,
+            sent_at TEXT NOT NULL,
+            message_id INTEGER,
+            PRIMARY KEY (post_id, chat_id)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE refusals (
+            user_id INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            PRIMARY KEY (user_id, day)
+        )"""
+    )
+    # Written out rather than `enable_fts()`: that uses executescript, which commits mid-migration.
+    # Same shape as sqlite-utils' (external content, triggers), but re-indexes only when text changes.
+    db.execute(
+        """CREATE VIRTUAL TABLE posts_fts USING fts5(
+            text, content='posts', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN
+             INSERT INTO posts_fts(rowid, text) VALUES (new.id, new.text);
+           END"""
+    )
+    db.execute(
+        """CREATE TRIGGER posts_ad AFTER DELETE ON posts BEGIN
+             INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+           END"""
+    )
+    db.execute(
+        """CREATE TRIGGER posts_au AFTER UPDATE OF text ON posts BEGIN
+             INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+             INSERT INTO posts_fts(rowid, text) VALUES (new.id, new.text);
+           END"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One atomic unit of work; nested use joins the outer transaction."""
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    if "meta" not in db.table_names():
+        return 0
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema version {current} is newer than this tgmonitor ({SCHEMA_VERSION}); upgrade"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with transaction(db):
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            MIGRATIONS[version - 1](db)
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES('schema_version', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [str(version)],
+            )
+    return SCHEMA_VERSION
+
+
+def open_db(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate; ':memory:' works for throwaway use."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    migrate(db)
+    return db

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.core.pipeline import Pipeline
+from bot.models import ChannelRef, Forward, RawPost
+from storage.store import Store
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def pipeline() -> Pipeline:
+    return Pipeline.load()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "archive.db")
+    yield opened
+    opened.close()
+
+
+def raw_post(
+    message_id: int,
+    text: str,
+    *,
+    channel: ChannelRef | None = None,
+    date: datetime | None = None,
+    forward: Forward | None = None,
+    **extra: object,
+) -> RawPost:
+    return RawPost(
+        channel=channel or ChannelRef(tg_id=1001, username="watcher", title="Watcher"),
+        message_id=message_id,
+        date=date or datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+        text=text,
+        source="telethon",
+        forward=forward,
+        **extra,  # type: ignore[arg-type]
+    )

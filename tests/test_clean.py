@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.clean import (
+    BoilerplateError,
+    clean_text,
+    load_boilerplate,
+    normalize,
+    unique_paragraphs,
+)
+from tests.conftest import DATA
+
+RULES = load_boilerplate()
+
+
+def test_web_preview_paste_loses_chrome_and_repeated_body() -> None:
+    text = clean_text((DATA / "mfa_forward_paste.txt").read_text(encoding="utf-8"), RULES)
+    assert text.split("\n\n") == [
+        "🇷🇺🇷🇸 On March 3, Sergey Lavrov received the Speaker of the National Assembly of Serbia in Moscow.",
+        "🤝 The parties noted the high level of political dialogue and agreed to expand contacts between the"
+        " two parliaments.",
+        "❗️ Russia reaffirmed its support for Belgrade's position on Kosovo in line with UN Security Council"
+        " Resolution 1244.",
+        "#RussiaSerbia",
+    ]
+
+
+def test_bulgarian_article_keeps_body_and_drops_site_junk() -> None:
+    text = clean_text((DATA / "bg_article.txt").read_text(encoding="utf-8"), RULES)
+    assert text.split("\n\n") == [
+        "Лавров и Вучич обсъдиха Косово на среща в Ню Йорк",
+        "Руският външен министър Сергей Лавров и сръбският президент Александър Вучич се срещнаха в"
+        " кулоарите на Общото събрание на ООН.",
+        "Двамата са обсъдили ситуацията в Косово и сътрудничеството между Русия и Сърбия.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "VIEW IN TELEGRAM",
+        "view in telegram",
+        "This media is not supported in your browser",
+        "Please open Telegram to view this post",
+        "Forwarded from Russian MFA 🇷🇺",
+        "📄 Read in full",
+        "Read more →",
+        "Подробнее",
+        "РЕКЛАМА",
+        "Реклама",
+        "spot_img",
+        "Сподели:",
+        "Коментари (0)",
+        "Комментарии (12)",
+        "https://mid.ru/ru/foreign_policy/news/1234567/",
+        "10:49 - 18.04.2025",
+    ],
+)
+def test_each_boilerplate_line_is_dropped(line: str) -> None:
+    assert clean_text(f"Real news about Serbia.\n{line}\nMore real news.", RULES) == (
+        "Real news about Serbia.\n\nMore real news."
+    )
+
+
+def test_words_inside_sentences_are_not_boilerplate() -> None:
+    text = "We must share: the advertisement market grew.\nРеклама на кампанията беше спряна от ЦИК."
+    assert clean_text(text, RULES) == text.replace("\n", "\n\n")
+
+
+def test_normalize_nfc_spaces_and_invisible_characters() -> None:
+    assert normalize("e\u0301") == "\u00e9"
+    assert normalize("Сърбия\u200b  и\tБеларус\r\n\u00a0x ") == "Сърбия и Беларус\nx"
+    assert normalize("a  b\r\nc\rd") == "a b\nc\nd"
+
+
+def test_unique_paragraphs_keeps_first_occurrence_and_order() -> None:
+    lines = ["B", "a", "", "b", "A  ", "c", "a"]
+    assert unique_paragraphs(lines) == ["B", "a", "c"]
+
+
+def test_clean_is_idempotent_on_samples() -> None:
+    for name in ("mfa_forward_paste.txt", "bg_article.txt"):
+        once = clean_text((DATA / name).read_text(encoding="utf-8"), RULES)
+        assert clean_text(once, RULES) == once
+
+
+def test_extra_rules_file_extends_defaults(tmp_path: Path) -> None:
+    extra = tmp_path / "mine.toml"
+    extra.write_text('[[rule]]\nname = "signoff"\nkind = "drop"\npattern = "Subscribe to @\\\\w+"\n', "utf-8")
+    rules = RULES + load_boilerplate(extra)
+    assert clean_text("News.\nSubscribe to @worldnews\nVIEW IN TELEGRAM", rules) == "News."
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('[[rule]]\nname = "x"\nkind = "erase"\npattern = "a"\n', "rule #1 (x): kind must be one of"),
+        ('[[rule]]\nname = "x"\npattern = ""\n', "rule #1 (x): 'pattern' must be a non-empty string"),
+        ('[[rule]]\nname = "x"\npattern = "(unclosed"\n', "rule #1 (x): bad regular expression"),
+        ("[[rule]\n", "invalid TOML"),
+    ],
+)
+def test_bad_rules_file_names_file_and_rule(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(content, "utf-8")
+    with pytest.raises(BoilerplateError) as error:
+        load_boilerplate(path)
+    assert str(path) in str(error.value)
+    assert expected in str(error.value)

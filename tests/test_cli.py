@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["--env", str(tmp_path / "none.env"), "--db", str(tmp_path / "demo.db"), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, tmp_path, "demo")
+    assert code == 0
+    digest = out.split("search 'Kosovo'")[0]
+    # every post once, paragraphs once, no boilerplate
+    assert digest.count("On November 20, Foreign Minister Sergey Lavrov held talks") == 1
+    assert "seen in 2 channels" in digest
+    for junk in ("VIEW IN TELEGRAM", "Forwarded from", "Read in full", "РЕКЛАМА", "Сподели", "Коментари"):
+        assert junk not in out
+    assert "#RussiaSerbia" in digest
+    assert "Kosovo" in out.split("search 'Kosovo'")[1]
+    # a second demo run imports nothing new
+    code, out, _ = run(capsys, tmp_path, "demo")
+    assert "0 new" in out
+
+
+def test_search_stats_digest_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    run(capsys, tmp_path, "demo")
+    code, out, _ = run(capsys, tmp_path, "search", "Сърбия", "--json")
+    assert code == 0
+    found = json.loads(out)
+    assert found and all("Сърбия" in p["text"] or "сърби" in p["text"].lower() for p in found)
+    code, out, _ = run(capsys, tmp_path, "stats", "--json")
+    stats = json.loads(out)
+    assert stats["channels"] == 2 and stats["posts"] > stats["items"]
+    code, out, _ = run(capsys, tmp_path, "digest", "--since", "2026-11-01", "--json")
+    digest = json.loads(out)
+    assert digest["items"] < digest["posts"]
+    code, out, _ = run(capsys, tmp_path, "search", "Kosovo", "--tag", "#RussiaSerbia", "--channel", "@nobody")
+    assert code == 1
+
+
+def test_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, tmp_path, "import", str(tmp_path / "missing.json"))
+    assert code == 1 and err.strip().count("\n") == 0 and "missing.json" in err
+    code, _, err = run(capsys, tmp_path, "search", "x", "--since", "last tuesday")
+    assert code == 1 and "cannot read time" in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["no-such-command"])
+    assert exit_info.value.code == 2

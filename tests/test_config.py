@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, SettingsError
+
+
+def test_defaults_need_nothing(tmp_path: Path) -> None:
+    settings = Settings.load(tmp_path / "missing.env", environ={})
+    assert settings.db_path == Path("data/tgmonitor.db")
+    assert not settings.has_api_credentials
+    assert settings.poll_interval == 300
+
+
+def test_env_file_values_and_environment_override(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(
+        "API_ID=12345\nAPI_HASH=0123456789abcdef0123456789abcdef\nCHANNELS=@mfa_russia, t.me/serbia_today 123\n"
+        "POLL_INTERVAL=2m\nDIGEST_TIME=07:30\nTZ=Europe/Sofia\nALLOWED_USERS=1,2\nALERT_WORDS=Vucic, Резолюция 1244\n"
+        "DATA_DIR=/srv/tg\n",
+        encoding="utf-8",
+    )
+    settings = Settings.load(env, environ={"TZ": "Europe/Belgrade", "UNRELATED": "x"})
+    assert settings.api_id == 12345 and settings.has_api_credentials
+    assert settings.channels == ("@mfa_russia", "t.me/serbia_today", "123")
+    assert settings.poll_interval == 120
+    assert settings.digest_time == time(7, 30)
+    assert settings.tz.key == "Europe/Belgrade"
+    assert settings.allowed_users == frozenset({1, 2})
+    assert settings.alert_words == ("Vucic", "Резолюция 1244")
+    assert settings.db_path == Path("/srv/tg/tgmonitor.db")
+
+
+def test_errors_name_variable_line_and_form(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("# comment\nAPI_ID=abc\nTZ=Mars/Olympus\nDIGEST_TIME=8am\nBOT_TOKEN=nope\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as error:
+        Settings.load(env, environ={"POLL_INTERVAL": "-5"})
+    message = str(error.value)
+    assert f"API_ID ({env}:2): expected a positive integer" in message
+    assert f"TZ ({env}:3): expected an IANA time zone" in message
+    assert f"DIGEST_TIME ({env}:4): expected a local time HH:MM" in message
+    assert f"BOT_TOKEN ({env}:5): expected a token from @BotFather" in message
+    assert "POLL_INTERVAL (environment): expected a positive duration" in message
+    assert "API_ID and API_HASH: set both" in message
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = Settings.from_mapping(
+        {"API_ID": "1", "API_HASH": "0123456789abcdef0123456789abcdef", "BOT_TOKEN": "123456:" + "A" * 30}
+    )
+    text = repr(settings)
+    assert "0123456789abcdef" not in text and "AAAAAAAA" not in text
+    assert settings.secrets == ("0123456789abcdef0123456789abcdef", "123456:" + "A" * 30)
+
+
+def test_env_example_documents_every_setting() -> None:
+    from bot.config import SETTING_NAMES
+
+    example = (Path(__file__).parents[1] / ".env.example").read_text(encoding="utf-8")
+    missing = [name for name in SETTING_NAMES if f"{name}=" not in example]
+    assert missing == []
+    # and the example itself is valid
+    Settings.load(Path(__file__).parents[1] / ".env.example", environ={})

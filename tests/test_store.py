@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.pipeline import Pipeline
+from bot.models import ChannelRef, Forward
+from storage.db import SCHEMA_VERSION, open_db, schema_version
+from storage.store import QueryError, Store
+from tests.conftest import raw_post
+
+MFA = Forward(channel_id=555, message_id=9001, name="Russian MFA 🇷🇺")
+SERBIA = "Lavrov met President Vucic of Serbia to discuss Kosovo and Resolution 1244.\n#RussiaSerbia"
+
+
+def test_open_creates_schema_wal_and_fts(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "a.db")
+    assert schema_version(db) == SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"channels", "posts", "post_tags", "posts_fts", "subscriptions", "digests"} <= set(db.table_names())
+    assert "sightings" in db.view_names()
+    db.conn.close()
+    # reopening migrates nothing and keeps the version
+    assert schema_version(open_db(tmp_path / "a.db")) == SCHEMA_VERSION
+
+
+def test_save_is_idempotent_and_indexes_every_row(store: Store, pipeline: Pipeline) -> None:
+    posts = [pipeline.process(raw_post(i, f"{SERBIA} number {i}")) for i in range(1, 4)]
+    first = store.save_posts(posts)
+    assert (first.inserted, first.updated, first.unchanged) == (3, 0, 0)
+    before = store.dump_json()
+    again = store.save_posts(posts)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert store.dump_json() == before
+    assert [p.message_id for p in store.search("vucic")] == [3, 2, 1]
+    store.db.execute("INSERT INTO posts_fts(posts_fts) VALUES('integrity-check')")
+
+
+def test_edit_updates_text_tags_and_index(store: Store, pipeline: Pipeline) -> None:
+    store.save_posts([pipeline.process(raw_post(7, SERBIA))])
+    edited = raw_post(7, "Lavrov met the Iranian foreign minister in Tehran.", edit_date=datetime(2026, 11, 20, 9, tzinfo=UTC))
+    result = store.save_posts([pipeline.process(edited)])
+    assert result.updated == 1
+    assert store.search("vucic") == []
+    [post] = store.search("tehran")
+    assert {t.key for t in post.tags} >= {"iran", "en"}
+    assert "russiaserbia" not in {t.key for t in post.tags}
+    assert post.edit_date == datetime(2026, 11, 20, 9, tzinfo=UTC)
+
+
+def test_forwards_of_one_origin_are_sightings(store: Store, pipeline: Pipeline) -> None:
+    channels = [ChannelRef(tg_id=10 + n, username=f"relay{n}") for n in range(3)]
+    store.save_posts([pipeline.process(raw_post(100 + n, SERBIA, channel=c, forward=MFA)) for n, c in enumerate(channels)])
+    sightings = store.sightings("tg:555/9001")
+    assert [s[1] for s in sightings] == [100, 101, 102]
+    assert store.stats()["items"] == 1
+
+
+def test_checkpoint_moves_only_with_committed_posts(store: Store, pipeline: Pipeline) -> None:
+    channel = ChannelRef(tg_id=1001, username="watcher")
+    good = pipeline.process(raw_post(5, SERBIA))
+    store.save_posts([good], checkpoint=(channel, 5))
+    channel_id = store.ensure_channel(channel)
+    assert store.checkpoint(channel_id) == 5
+
+    class Boom(Exception):
+        pass
+
+    def exploding():
+        yield pipeline.process(raw_post(6, "Serbia news six"))
+        raise Boom
+
+    with pytest.raises(Boom):
+        store.save_posts(exploding(), checkpoint=(channel, 6))
+    assert store.checkpoint(channel_id) == 5
+    assert [p.message_id for p in store.search(None)] == [5]
+
+
+def test_deleted_posts_are_flagged_not_erased(store: Store, pipeline: Pipeline) -> None:
+    store.save_posts([pipeline.process(raw_post(i, f"{SERBIA} {i}")) for i in (1, 2)])
+    assert store.mark_deleted(ChannelRef(tg_id=1001), [2]) == 1
+    assert [p.message_id for p in store.search("serbia")] == [1]
+    assert [p.message_id for p in store.search("serbia", include_deleted=True)] == [2, 1]
+
+
+def test_channel_found_by_id_or_username(store: Store) -> None:
+    by_name = store.ensure_channel(ChannelRef(username="MFA_Russia"))
+    by_both = store.ensure_channel(ChannelRef(tg_id=555, username="mfa_russia", title="Russian MFA"))
+    assert by_name == by_both
+    for ident in ("@mfa_russia", "mfa_russia", "https://t.me/mfa_russia", "t.me/s/mfa_russia", 555, "555"):
+        found = store.find_channel(ident)
+        assert found is not None and found.id == by_name, ident
+    assert store.find_channel("@nobody") is None
+
+
+@pytest.mark.parametrize("query", ['"', "NEAR(", "*", "-", 'Kosovo "unbalanced', "AND OR NOT", "a:b", "(((", "^"])
+def test_hostile_queries_are_quoted(store: Store, pipeline: Pipeline, query: str) -> None:
+    store.save_posts([pipeline.process(raw_post(1, SERBIA))])
+    try:
+        store.search(query)
+    except QueryError as error:
+        assert "empty" in str(error)
+
+
+def test_search_filters_tag_channel_since_and_pages(store: Store, pipeline: Pipeline) -> None:
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    other = ChannelRef(tg_id=2002, username="other")
+    store.save_posts(
+        [pipeline.process(raw_post(i, f"{SERBIA} item {i}", date=base + timedelta(days=i))) for i in range(1, 11)]
+        + [pipeline.process(raw_post(1, "Iran and China signed a deal.", channel=other, date=base))]
+    )
+    assert [p.message_id for p in store.search("serbia", limit=3)] == [10, 9, 8]
+    assert [p.message_id for p in store.search("serbia", limit=3, offset=3)] == [7, 6, 5]
+    assert [p.message_id for p in store.search(None, tags=["#RussiaSerbia"], since=base + timedelta(days=9))] == [10, 9]
+    assert [p.channel_username for p in store.search(None, channel="@other")] == ["other"]
+    assert [p.message_id for p in store.search(None, tags=["china"])] == [1]
+    with pytest.raises(QueryError, match="unknown channel"):
+        store.search("x", channel="@missing")
+
+
+def test_cyrillic_search_folds_case(store: Store, pipeline: Pipeline) -> None:
+    store.save_posts([pipeline.process(raw_post(1, "СЪРБИЯ и Русия подписаха споразумение."))])
+    assert len(store.search("сърбия")) == 1
+    assert len(store.search("Сърбия")) == 1
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    open_db(path).conn.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        open_db(path)
