@@ -80,7 +80,9 @@ class Settings:
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
         merged.update({k: v for k, v in environ.items() if k in _PARSERS})
-        return cls.from_mapping(merged, env_file=env_file if file_values else None, file_keys=set(file_values))
+        return cls.from_mapping(
+            merged, env_file=env_file if file_values else None, file_keys=set(file_values)
+        )
 
     @classmethod
     def from_mapping(
@@ -100,7 +102,7 @@ class Settings:
                 problems.append(f"{name}{where}: expected {form}, got {raw.strip()!r}{detail}")
         if "data_dir" in kwargs and "db_path" not in kwargs:
             kwargs["db_path"] = kwargs["data_dir"] / "tgmonitor.db"
-        if ("api_id" in kwargs) != ("api_hash" in kwargs):
+        if bool((values.get("API_ID") or "").strip()) != bool((values.get("API_HASH") or "").strip()):
             problems.append("API_ID and API_HASH: set both (from https://my.telegram.org) or neither")
         for attr, name in (("rules_file", "RULES_FILE"), ("boilerplate_file", "BOILERPLATE_FILE")):
             path = kwargs.get(attr)

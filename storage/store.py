@@ -116,7 +116,9 @@ class Store:
                 updates = {k: v for k, v in updates.items() if v is not None}
                 if updates:
                     sets = ", ".join(f"{k} = ?" for k in updates)
-                    self.db.execute(f"UPDATE channels SET {sets} WHERE id = ?", [*updates.values(), channel_id])
+                    self.db.execute(
+                        f"UPDATE channels SET {sets} WHERE id = ?", [*updates.values(), channel_id]
+                    )
         self._channel_ids[cache_key] = channel_id
         return channel_id
 
@@ -166,7 +168,9 @@ class Store:
             )
 
     # -------------------------------------------------------------------- posts
-    def save_posts(self, posts: Iterable[Post], *, checkpoint: tuple[ChannelRef, int] | None = None) -> SaveResult:
+    def save_posts(
+        self, posts: Iterable[Post], *, checkpoint: tuple[ChannelRef, int] | None = None
+    ) -> SaveResult:
         """Upsert a batch in one transaction; the checkpoint (if given) moves only if all of it commits."""
         inserted = updated = unchanged = 0
         new_ids: list[int] = []
@@ -357,7 +361,9 @@ class Store:
             found = [p for p in found if wanted & {t.key for t in p.tags}]
         return sorted(found, key=lambda p: (p.date, p.id))
 
-    def top_tags(self, since: datetime | None = None, limit: int = 20, kinds: Sequence[str] = ()) -> list[tuple[Tag, int]]:
+    def top_tags(
+        self, since: datetime | None = None, limit: int = 20, kinds: Sequence[str] = ()
+    ) -> list[tuple[Tag, int]]:
         where = ["p.deleted = 0"]
         params: list[Any] = []
         if since is not None:

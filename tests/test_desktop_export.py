@@ -88,11 +88,23 @@ BAD = [
     ({"id": 1}, "'messages' must be a list"),
     ({"id": "x", "messages": []}, "top-level 'id'"),
     ({"id": 1, "messages": ["hi"]}, "messages[0]: must be an object"),
-    ({"id": 1, "messages": [{"id": "7", "date": "2026-01-01T00:00:00"}]}, "messages[0]: 'id' must be a positive"),
-    ({"id": 1, "messages": [{"id": 7, "date": "yesterday", "text": "x"}]}, "messages[0] (id 7): 'date' is not an ISO"),
-    ({"id": 1, "messages": [{"id": 7, "date": "2026-01-01T00:00:00", "text": 5}]}, "'text' must be a string or a list"),
+    (
+        {"id": 1, "messages": [{"id": "7", "date": "2026-01-01T00:00:00"}]},
+        "messages[0]: 'id' must be a positive",
+    ),
+    (
+        {"id": 1, "messages": [{"id": 7, "date": "yesterday", "text": "x"}]},
+        "messages[0] (id 7): 'date' is not an ISO",
+    ),
+    (
+        {"id": 1, "messages": [{"id": 7, "date": "2026-01-01T00:00:00", "text": 5}]},
+        "'text' must be a string or a list",
+    ),
     ({"id": 1, "messages": [{"id": 7, "date": "2026-01-01T00:00:00", "text": "a\u0000b"}]}, "NUL byte"),
-    ({"id": 1, "messages": [{"id": 7, "date": "2026-01-01T00:00:00", "text": "x" * 200_001}]}, "over the 100,000"),
+    (
+        {"id": 1, "messages": [{"id": 7, "date": "2026-01-01T00:00:00", "text": "x" * 200_001}]},
+        "over the 100,000",
+    ),
 ]
 
 

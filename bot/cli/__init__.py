@@ -16,6 +16,9 @@ from bot.cli.context import CliContext
 # Each name is a module in this package; adding a subcommand is adding a module and a line here.
 COMMAND_MODULES: tuple[str, ...] = (
     "import_cmd",
+    "backfill_web_cmd",
+    "login_cmd",
+    "backfill_cmd",
     "search_cmd",
     "digest_cmd",
     "stats_cmd",

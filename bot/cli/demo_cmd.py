@@ -40,5 +40,5 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(render_text(digest, ctx.settings.tz))
     print(f"\nsearch {args.query!r} ({first} .. {last}):")
     found = store.search(args.query, limit=5)
-    print("\n".join(post_line(p) for p in found) if found else "no posts found")
+    print("\n".join(post_line(p, args.query) for p in found) if found else "no posts found")
     return 0

@@ -12,10 +12,13 @@ from bot.cli.progress import ProgressBar
 from bot.ingest import ingest
 from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.desktop_export import ExportError, iter_export_files, parse_export
+from bot.sources.web_preview_parser import parse_saved_page
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = sub.add_parser("import", help="import Desktop exports (result.json or its folder)")
+    parser = sub.add_parser(
+        "import", help="import Desktop exports (result.json or its folder) or saved t.me/s/ pages (.html)"
+    )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     return parser
@@ -27,7 +30,12 @@ def read_source(path: Path) -> tuple[ChannelRef | None, list[RawPost]]:
         raise ExportError(f"{path}: no such file")
     if path.suffix.lower() == ".json":
         return parse_export(path)
-    raise ExportError(f"{path}: unsupported file type (expected a Desktop export result.json)")
+    if path.suffix.lower() in {".html", ".htm"}:
+        posts = parse_saved_page(path)  # a page saved from https://t.me/s/CHANNEL
+        return (posts[0].channel if posts else None), posts
+    raise ExportError(
+        f"{path}: unsupported file type (expected a Desktop export result.json or a saved t.me/s/ page .html)"
+    )
 
 
 def import_paths(ctx: CliContext, paths: list[Path]) -> dict[str, SaveResult]:

@@ -40,5 +40,5 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     elif not posts:
         print("no posts found")
     else:
-        print("\n".join(post_line(p) for p in posts))
+        print("\n".join(post_line(p, args.query) for p in posts))
     return 0

@@ -262,7 +262,6 @@ def split_messages(
     return [m.strip("\n") for m in messages]
 
 
-
 def digest_json(digest: Digest) -> dict[str, object]:
     return {
         "start": digest.start.isoformat(),

@@ -111,6 +111,7 @@ def media_kind(media: types.TypeMessageMedia | None) -> str | None:
 
 def _poll_text(media: types.MessageMediaPoll) -> str:
     """A poll without a caption would be an empty post; its question and answers are its content."""
+
     def plain(value: object) -> str:
         return getattr(value, "text", value) if not isinstance(value, str) else value
 

@@ -34,6 +34,7 @@ _VIEWS = re.compile(r"^([\d.,]+)\s*([KMB]?)$", re.IGNORECASE)
 _MULTIPLIERS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _BLOCK_TAGS = frozenset({"div", "p", "blockquote", "pre", "ul", "ol", "li"})
 _MEDIA_NOT_SUPPORTED = ".message_media_not_supported"
+_PRE_SPACE = "\ue000"  # a space inside <pre>, hidden from the line trimming that layout whitespace needs
 
 # First match wins: an album holds photos and videos, so it must be recognised before them.
 # Link-preview media use their own `link_preview_*` classes, so a preview never reads as a photo.
@@ -204,12 +205,12 @@ def _inside(node: LexborNode, stop: LexborNode, classes: tuple[str, ...]) -> boo
 
 
 def _rich_text(node: LexborNode, base_url: str) -> tuple[str, tuple[str, ...]]:
-    """Text as a reader sees it: `<br>` and block boundaries are line breaks, emoji images keep their glyph."""
+    """Text as a reader sees it: `<br>` and block edges break lines, emoji images keep their glyph."""
     parts: list[str] = []
     hashtags: list[str] = []
     _walk(node, parts, hashtags, base_url, in_pre=False)
     text = "".join(parts).replace("\u00a0", " ")
-    lines = [line.strip(" ") for line in text.split("\n")]
+    lines = [line.strip(" ").replace(_PRE_SPACE, " ") for line in text.split("\n")]
     return "\n".join(lines).strip("\n"), tuple(hashtags)
 
 
@@ -218,7 +219,7 @@ def _walk(node: LexborNode, parts: list[str], hashtags: list[str], base_url: str
         tag = child.tag
         if tag == "-text":
             raw = child.text_content or ""
-            parts.append(raw if in_pre else _WS.sub(" ", raw))
+            parts.append(raw.replace(" ", _PRE_SPACE) if in_pre else _WS.sub(" ", raw))
         elif tag == "br":
             parts.append("\n")
         elif tag in _BLOCK_TAGS:

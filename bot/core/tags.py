@@ -1,0 +1,291 @@
+"""Tags for a post: the hashtags its channel chose and the topics its words point at.
+
+Channels write about the same things in English, Bulgarian and Russian, with or without hashtags; topic
+tags let a digest or an alert put "Сърбия", "сербской" and "Serbian" under one "Serbia".  Rules live in
+a TOML file (bot/data/rules.toml documents the format) so users can change them without touching code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.models import Tag
+
+DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "rules.toml"
+
+# URLs come first in the alternation so their "#fragment" is swallowed with them; the lookbehind keeps
+# "page#section" (no scheme), "/#route" and "&#39;" (HTML entities) from being read as hashtags.  It
+# sits after the '#' so every branch starts with a literal and re can jump from candidate to candidate.
+_HASHTAG = re.compile(r"https?://\S+|www\.\S+|#(?<![\w/&]#)(\w+)")
+_TAG_CHARS = re.compile(r"\w+")
+_TAG_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_RESERVED_KEYS = frozenset({"tag", "display"})
+
+
+class RulesError(ValueError):
+    """A keyword rules file is unusable; the message names the file, the rule and what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRule:
+    """One [[topic]] table.  `pattern` finds any of its keywords on its own; `topic_tags` uses the
+    faster combined scanners, and the tests hold the two to the same answers."""
+
+    tag: Tag
+    keywords: tuple[str, ...]
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Scanner:
+    """Keywords of several rules merged into one prefix tree regex, so a post is read once per scanner
+    instead of once per rule.  Rules share a scanner only if none of their keywords can match at the
+    same word start, because a regex reports one alternative per position and would hide the other."""
+
+    pattern: re.Pattern[str]
+    rule_of_group: tuple[int, ...]  # capture group number -> index into KeywordRules.rules (-1: none)
+    case_sensitive: bool  # False: run on the lowercased text, keywords were lowercased too
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordRules:
+    rules: tuple[TopicRule, ...]
+    scanners: tuple[_Scanner, ...]
+    source: str = "<rules>"
+
+
+# --- hashtags -------------------------------------------------------------------------------------
+
+
+def extract_hashtags(text: str, entity_tags: Iterable[str] = ()) -> list[Tag]:
+    """Hashtags written in the text plus those the source reported (Telegram entities, web-preview
+    links), which may cover text we never saw; one Tag per case-insensitive name, first form wins."""
+    seen: dict[str, Tag] = {}
+    names = [m.group(1) for m in _HASHTAG.finditer(text) if m.group(1)]
+    names += [raw.strip().lstrip("#") for raw in entity_tags]
+    for name in names:
+        if not _TAG_CHARS.fullmatch(name) or not any(c.isalpha() for c in name):
+            continue  # "#1", "#2024": counters and numbering, not topics
+        key = name.casefold()
+        if key not in seen:
+            seen[key] = Tag(key, "#" + name, "hashtag")
+    return list(seen.values())
+
+
+# --- rules file -----------------------------------------------------------------------------------
+
+
+def load_rules(path: Path | None = None) -> KeywordRules:
+    """Read and compile a rules file once; everything after this is pure."""
+    path = path or DEFAULT_RULES_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"{path}: not UTF-8 text: {exc}") from exc
+    return parse_rules(text, str(path))
+
+
+def parse_rules(text: str, source: str = "<rules>") -> KeywordRules:
+    """The pure half of `load_rules`, for rules that do not come from a file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{source}: invalid TOML: {exc}") from exc
+    extra = sorted(set(data) - {"topic"})
+    if extra:
+        raise RulesError(f"{source}: unknown top-level key {extra[0]!r}; rules are [[topic]] tables")
+    entries = data.get("topic")
+    if not isinstance(entries, list) or not entries:
+        raise RulesError(f"{source}: no [[topic]] tables")
+    rules: list[TopicRule] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(entries, start=1):
+        rule = _parse_rule(entry, f"{source}: topic #{index}")
+        if rule.tag.key in first_index:
+            first = first_index[rule.tag.key]
+            raise RulesError(f"{source}: topic #{index} ({rule.tag.key}): tag already used by topic #{first}")
+        first_index[rule.tag.key] = index
+        rules.append(rule)
+    return KeywordRules(tuple(rules), _build_scanners(rules), source)
+
+
+def _parse_rule(entry: Any, where: str) -> TopicRule:
+    if not isinstance(entry, dict):
+        raise RulesError(f"{where}: must be a table")
+    tag = entry.get("tag")
+    if tag is None:
+        raise RulesError(f"{where}: missing 'tag'")
+    if not isinstance(tag, str) or not _TAG_NAME.fullmatch(tag):
+        raise RulesError(f"{where}: 'tag' must be lowercase ASCII letters, digits, '-' or '_', got {tag!r}")
+    where = f"{where} ({tag})"
+    display = entry.get("display", tag)
+    if not isinstance(display, str) or not display.strip():
+        raise RulesError(f"{where}: 'display' must be a non-empty string, got {display!r}")
+    keywords: list[str] = []
+    for key, value in entry.items():
+        if key in _RESERVED_KEYS:
+            continue
+        if not isinstance(value, list):
+            raise RulesError(f"{where}: {key!r} must be a list of keywords, got {type(value).__name__}")
+        if not value:
+            raise RulesError(f"{where}: {key!r} is an empty keyword list")
+        for number, keyword in enumerate(value, start=1):
+            keywords.append(_check_keyword(keyword, f"{where}: {key!r} keyword #{number}"))
+    if not keywords:
+        raise RulesError(f'{where}: no keywords; add a list such as en = ["..."]')
+    return TopicRule(Tag(tag, display.strip(), "topic"), tuple(keywords), _rule_pattern(keywords))
+
+
+def _check_keyword(keyword: Any, where: str) -> str:
+    if not isinstance(keyword, str):
+        raise RulesError(f"{where}: must be a string, got {type(keyword).__name__} {keyword!r}")
+    keyword = " ".join(keyword.split())
+    words = keyword.removeprefix("=").split()
+    if not words:
+        raise RulesError(f"{where}: empty keyword")
+    for word in words:
+        stem = word.removesuffix("*")
+        if "*" in stem:
+            raise RulesError(f"{where}: {keyword!r}: '*' may only end a word")
+        if not re.search(r"\w", stem):
+            raise RulesError(f"{where}: {keyword!r}: every word needs a letter or digit")
+    return keyword
+
+
+# --- compiling ------------------------------------------------------------------------------------
+
+_WS = " "  # token for "one or more spaces"; keywords are split on whitespace, so it cannot be a char
+_STAR = "*"  # token for "any word ending"; '*' is only allowed at the end of a word
+
+
+def _tokens(keyword: str) -> list[str]:
+    """A keyword as the tokens the prefix tree is built from: single characters, _WS and _STAR."""
+    tokens: list[str] = []
+    for word in keyword.split():
+        if tokens:
+            tokens.append(_WS)
+        tokens.extend(word.removesuffix("*"))
+        if word.endswith("*"):
+            tokens.append(_STAR)
+    return tokens
+
+
+def _token_regex(token: str) -> str:
+    return r"\s+" if token == _WS else r"\w*" if token == _STAR else re.escape(token)
+
+
+def _split_case(keyword: str) -> tuple[bool, str]:
+    """'=UN' -> (True, 'UN'): the '=' marks abbreviations that are ordinary words in lowercase."""
+    return (True, keyword[1:]) if keyword.startswith("=") else (False, keyword)
+
+
+def _rule_pattern(keywords: Iterable[str]) -> re.Pattern[str]:
+    """The rule on its own: one alternation, case-insensitive except for '=' keywords."""
+    folded: list[str] = []
+    exact: list[str] = []
+    for keyword in keywords:
+        case_sensitive, body = _split_case(keyword)
+        regex = "".join(map(_token_regex, _tokens(body)))
+        (exact if case_sensitive else folded).append(regex)
+    branches = ([f"(?i:{'|'.join(folded)})"] if folded else []) + exact
+    return re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)")
+
+
+def _head(tokens: list[str]) -> str:
+    """The fixed start of a keyword: what it must begin with wherever it matches."""
+    return "".join(tokens[: tokens.index(_STAR)] if _STAR in tokens else tokens)
+
+
+@dataclass(slots=True)
+class _Group:
+    """Keywords collected for one scanner while packing; heads are indexed by every prefix so a clash
+    (one keyword's head starting another's) is found in O(length) instead of against every keyword."""
+
+    keywords: list[tuple[list[str], int]]
+    heads: dict[str, set[int]]
+    prefixes: dict[str, set[int]]
+
+    def clashes(self, head: str, rule: int) -> bool:
+        if self.prefixes.get(head, {rule}) - {rule}:
+            return True
+        return any(self.heads.get(head[:end], {rule}) - {rule} for end in range(1, len(head) + 1))
+
+    def add(self, tokens: list[str], head: str, rule: int) -> None:
+        self.keywords.append((tokens, rule))
+        self.heads.setdefault(head, set()).add(rule)
+        for end in range(1, len(head) + 1):
+            self.prefixes.setdefault(head[:end], set()).add(rule)
+
+
+def _build_scanners(rules: list[TopicRule]) -> tuple[_Scanner, ...]:
+    """Pack rules into as few scanners as possible, per case mode.  With the default rules no two
+    rules clash, so a post is read twice in all: once lowercased, once as written for '=' keywords."""
+    scanners: list[_Scanner] = []
+    for case_sensitive in (False, True):
+        groups: list[_Group] = []
+        for index, rule in enumerate(rules):
+            entries = []
+            for keyword in rule.keywords:
+                exact, body = _split_case(keyword)
+                if exact == case_sensitive:
+                    tokens = _tokens(body if exact else body.lower())
+                    entries.append((tokens, _head(tokens)))
+            if not entries:
+                continue
+            group = next((g for g in groups if not any(g.clashes(h, index) for _, h in entries)), None)
+            if group is None:
+                group = _Group([], {}, {})
+                groups.append(group)
+            for tokens, head in entries:
+                group.add(tokens, head, index)
+        scanners.extend(_compile_scanner(g.keywords, case_sensitive) for g in groups)
+    return tuple(scanners)
+
+
+def _compile_scanner(keywords: list[tuple[list[str], int]], case_sensitive: bool) -> _Scanner:
+    """A prefix tree of the keywords as one regex.  Python's re has no multi-pattern matcher; a tree
+    lets it reject a position after one character instead of trying every keyword there.  The pattern
+    consumes the non-word character before a keyword (the text gets a leading space), which lets re
+    skip straight to word starts; the keyword itself is a lookahead so adjacent keywords all count."""
+    tree: dict[str, Any] = {}
+    for tokens, rule in keywords:
+        node = tree
+        for token in tokens:
+            node = node.setdefault(token, {})
+        node[""] = rule  # "" marks "a keyword of this rule ends here"; no token is empty
+
+    marker_rules: list[int] = []
+
+    def emit(node: Mapping[str, Any]) -> str:
+        branches = [_token_regex(token) + emit(child) for token, child in node.items() if token]
+        if "" in node:
+            branches.append(rf"(?!\w)(?P<k{len(marker_rules)}>)")
+            marker_rules.append(node[""])
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    pattern = re.compile(rf"\W(?={emit(tree)})")
+    rule_of_group = [-1] * (pattern.groups + 1)
+    for marker, rule in enumerate(marker_rules):
+        rule_of_group[pattern.groupindex[f"k{marker}"]] = rule
+    return _Scanner(pattern, tuple(rule_of_group), case_sensitive)
+
+
+# --- matching -------------------------------------------------------------------------------------
+
+
+def topic_tags(text: str, rules: KeywordRules) -> list[Tag]:
+    """Topics whose keywords occur in the text, in the order of the rules file (stable for digests)."""
+    found: set[int] = set()
+    padded = " " + text
+    lowered = padded.lower()
+    for scanner in rules.scanners:
+        for match in scanner.pattern.finditer(padded if scanner.case_sensitive else lowered):
+            found.add(scanner.rule_of_group[match.lastindex or 0])
+    return [rule.tag for index, rule in enumerate(rules.rules) if index in found]

@@ -1,0 +1,117 @@
+"""Digest subscriptions: who gets which digest, when, in which time zone.
+
+Settings give one subscription (DIGEST_CHAT/DIGEST_TIME/TZ/DIGEST_TAGS); bot commands add more.
+Both live in the same table so the scheduler has one list to read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from storage.db import transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    chat_id: int
+    tags: tuple[str, ...]  # case-folded tag keys; empty: everything
+    time: time
+    tz: ZoneInfo
+    enabled: bool
+    origin: str  # "settings" or "bot"
+
+
+def _normalize_tags(tags: tuple[str, ...] | list[str]) -> str:
+    return ",".join(sorted({t.lstrip("#").casefold() for t in tags if t.strip("# ")}))
+
+
+class Subscriptions:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def _rows(self, where: str, params: list[object]) -> list[Subscription]:
+        rows = self.db.execute(
+            f"SELECT id, chat_id, tags, time, tz, enabled, origin FROM subscriptions WHERE {where} ORDER BY id",
+            params,
+        ).fetchall()
+        return [
+            Subscription(
+                id=r[0],
+                chat_id=r[1],
+                tags=tuple(t for t in r[2].split(",") if t),
+                time=time.fromisoformat(r[3]),
+                tz=ZoneInfo(r[4]),
+                enabled=bool(r[5]),
+                origin=r[6],
+            )
+            for r in rows
+        ]
+
+    def add(
+        self,
+        chat_id: int,
+        *,
+        at: time,
+        tz: ZoneInfo,
+        tags: tuple[str, ...] | list[str] = (),
+        origin: str = "bot",
+    ) -> Subscription:
+        """Same chat, tags, time and zone again re-enables the existing subscription instead of doubling it."""
+        key = _normalize_tags(tags)
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT INTO subscriptions(chat_id, tags, time, tz, enabled, origin, created_at) "
+                "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(chat_id, tags, time, tz) DO UPDATE SET enabled = 1",
+                [
+                    chat_id,
+                    key,
+                    at.strftime("%H:%M"),
+                    tz.key,
+                    origin,
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                ],
+            )
+        return self._rows(
+            "chat_id = ? AND tags = ? AND time = ? AND tz = ?", [chat_id, key, at.strftime("%H:%M"), tz.key]
+        )[0]
+
+    def remove(self, chat_id: int, subscription_id: int | None = None) -> int:
+        """Disable (keep the digest history) one subscription of the chat, or all of them."""
+        where, params = "chat_id = ? AND enabled = 1", [chat_id]
+        if subscription_id is not None:
+            where += " AND id = ?"
+            params.append(subscription_id)
+        with transaction(self.db):
+            cur = self.db.execute(f"UPDATE subscriptions SET enabled = 0 WHERE {where}", params)
+        return cur.rowcount
+
+    def list(self, chat_id: int | None = None, *, enabled_only: bool = True) -> list[Subscription]:
+        where, params = ("enabled = 1" if enabled_only else "1"), []
+        if chat_id is not None:
+            where += " AND chat_id = ?"
+            params.append(chat_id)
+        return self._rows(where, params)
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        found = self._rows("id = ?", [subscription_id])
+        return found[0] if found else None
+
+    def sync_from_settings(
+        self, chat_id: int | None, *, at: time, tz: ZoneInfo, tags: tuple[str, ...]
+    ) -> Subscription | None:
+        """The settings subscription follows the settings: a changed DIGEST_TIME replaces the old one."""
+        key = _normalize_tags(tags)
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE subscriptions SET enabled = 0 WHERE origin = 'settings' "
+                "AND NOT (chat_id IS ? AND tags = ? AND time = ? AND tz = ?)",
+                [chat_id, key, at.strftime("%H:%M"), tz.key],
+            )
+        if chat_id is None:
+            return None
+        return self.add(chat_id, at=at, tz=tz, tags=tags, origin="settings")
