@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
@@ -112,6 +112,27 @@ def fold_items(posts: Iterable[StoredPost]) -> list[DigestItem]:
     return [DigestItem(tuple(group)) for _, group in sorted(groups.items())]
 
 
+def _home_section(
+    item: DigestItem,
+    counts: Counter[tuple[str, str]],
+    total: int,
+    group_kinds: Sequence[str],
+    rank: Callable[[tuple[str, str]], tuple[int, int, str]],
+) -> tuple[str, str] | None:
+    """Where an item is listed: its curated hashtag if it has one, else its most telling topic.
+
+    A topic on most items of the window (every MFA post mentions Russia) would swallow the digest,
+    so it only serves as the home of items that have nothing more specific.
+    """
+    keys = [(t.kind, t.key) for t in item.tags if t.kind in group_kinds]
+    hashtags = [k for k in keys if k[0] == "hashtag"]
+    if hashtags:
+        return min(hashtags, key=rank)
+    specific = [k for k in keys if counts[k] < max(3, 0.6 * total)]
+    candidates = specific or keys
+    return min(candidates, key=rank) if candidates else None
+
+
 def build_digest(
     posts: Sequence[StoredPost],
     start: datetime,
@@ -135,10 +156,11 @@ def build_digest(
 
     sections: dict[tuple[str, str] | None, list[DigestItem]] = {}
     for item in items:
-        keys = [(t.kind, t.key) for t in item.tags if t.kind in group_kinds]
-        home = min(keys, key=rank) if keys else None
+        home = _home_section(item, counts, len(items), group_kinds, rank)
         sections.setdefault(home, []).append(item)
-    ordered = sorted(sections.items(), key=lambda kv: (kv[0] is None, rank(kv[0]) if kv[0] else (0, 0, "")))
+    ordered = sorted(
+        sections.items(), key=lambda kv: (kv[0] is None, -len(kv[1]), rank(kv[0]) if kv[0] else (0, 0, ""))
+    )
     return Digest(
         start=start,
         end=end,

@@ -247,7 +247,9 @@ class TelethonSource:
             except ChannelResolveError as exc:
                 failures[str(ident)] = str(exc)
                 self._log.error("%s", exc)
-                failed.add(self._record_failure(ident, str(exc)))
+                recorded = self._record_failure(ident, str(exc))
+                if recorded is not None:
+                    failed.add(recorded)
                 continue
             self.store.set_watched(ref, True)
         for row in self.store.channels(watched_only=True):
