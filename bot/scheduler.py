@@ -51,6 +51,9 @@ class Scheduler:
             self._running.add(task)
             try:
                 await fn()
+            except asyncio.CancelledError:
+                # Swallowed on purpose: APScheduler would log a cancel as a job crash with a traceback.
+                self._log.warning("job %s cancelled by shutdown", name)
             except Exception:
                 self._log.exception("job %s failed", name)
             finally:

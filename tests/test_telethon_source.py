@@ -101,9 +101,7 @@ def test_parse_channel_ident_rejects_what_cannot_be_a_channel(ident: str) -> Non
 def test_resolve_channels_caches_ids_and_records_unknown_ones(store: Store, pipeline: Pipeline) -> None:
     edge = FakeEdge([NEWS, BALKAN, SECRET, user(9, "someuser")])
     source = make_source(edge, store, pipeline)
-    result = asyncio.run(
-        source.resolve_channels(["@news", "t.me/balkan", "-1001003", "@ghost_chan", "@someuser"])
-    )
+    result = asyncio.run(source.resolve_channels(["@news", "t.me/balkan", "-1001003", "@ghost_chan", "@someuser"]))
 
     assert [c.tg_id for c in result.channels] == [1001, 1002, 1003]
     assert set(result.failures) == {"@ghost_chan", "@someuser"}
@@ -134,9 +132,7 @@ def test_channels_watched_by_username_only_get_their_id_once(store: Store, pipel
     edge = FakeEdge([BALKAN])
     result = asyncio.run(make_source(edge, store, pipeline).resolve_channels([]))
     assert [(c.tg_id, c.username) for c in result.channels] == [(1002, "balkan")]
-    assert [tuple(r) for r in store.db.execute("SELECT id, tg_id, username FROM channels")] == [
-        (1, 1002, "balkan")
-    ]
+    assert [tuple(r) for r in store.db.execute("SELECT id, tg_id, username FROM channels")] == [(1, 1002, "balkan")]
 
 
 # ------------------------------------------------------------------- catch-up
@@ -166,6 +162,20 @@ def test_first_catch_up_reads_the_latest_page_then_only_what_is_new(store: Store
     assert polled.last_polled_at is not None and polled.last_error is None
 
 
+def test_first_catch_up_leaves_an_album_cut_by_the_page_to_backfill(store: Store, pipeline: Pipeline) -> None:
+    edge = FakeEdge([NEWS])
+    edge.post(message(1, "old"), *album(2, ["Part one", "Part two", "Part three"], grouped_id=8))
+    edge.post(*history(3, start=5))
+    source = make_source(edge, store, pipeline, initial_limit=5)
+    asyncio.run(source.resolve_channels(["@news"]))
+    asyncio.run(source.catch_up())  # sees 3..7: parts 3-4 of the album starting at 2 would be a fragment
+    assert [r[0] for r in rows(store)] == [5, 6, 7]
+    assert checkpoint(store) == 7
+    asyncio.run(source.backfill("@news"))
+    assert rows(store)[:2] == [(1, "old", None, 0), (2, "Part one\n\nPart two\n\nPart three", "album", 0)]
+    assert len(rows(store)) == 5
+
+
 def test_catch_up_never_splits_an_album_across_pages(store: Store, pipeline: Pipeline) -> None:
     edge = FakeEdge([NEWS])
     edge.post(message(1, "start"))
@@ -189,16 +199,13 @@ def test_catch_up_never_splits_an_album_across_pages(store: Store, pipeline: Pip
     tags = {
         r[0]
         for r in store.db.execute(
-            "SELECT tag FROM post_tags t JOIN posts p ON p.id = t.post_id "
-            "WHERE p.message_id = 3 AND kind = 'hashtag'"
+            "SELECT tag FROM post_tags t JOIN posts p ON p.id = t.post_id WHERE p.message_id = 3 AND kind = 'hashtag'"
         )
     }
     assert tags == {"serbia"}
 
 
-def test_forwards_from_keeps_only_those_forwards_and_moves_past_the_rest(
-    store: Store, pipeline: Pipeline
-) -> None:
+def test_forwards_from_keeps_only_those_forwards_and_moves_past_the_rest(store: Store, pipeline: Pipeline) -> None:
     edge = FakeEdge([NEWS, MFA])
     edge.post(message(1, "start"))
     source = make_source(edge, store, pipeline, forwards_from=["@mfarussia"])
@@ -292,9 +299,7 @@ class CrashOnce:
         return getattr(self._store, name)
 
 
-def test_crash_between_fetch_and_commit_loses_nothing_and_duplicates_nothing(
-    db_path: Path, pipeline: Pipeline
-) -> None:
+def test_crash_between_fetch_and_commit_loses_nothing_and_duplicates_nothing(db_path: Path, pipeline: Pipeline) -> None:
     edge = FakeEdge([NEWS])
     edge.post(message(1, "start"))
     first_store = Store.open(db_path)
@@ -386,9 +391,7 @@ def test_backfill_of_an_unknown_channel_names_it(store: Store, pipeline: Pipelin
 # ----------------------------------------------------------------------- live
 
 
-def test_live_new_edit_and_delete_go_through_the_registered_handlers(
-    store: Store, pipeline: Pipeline
-) -> None:
+def test_live_new_edit_and_delete_go_through_the_registered_handlers(store: Store, pipeline: Pipeline) -> None:
     edge = FakeEdge([NEWS])
     source = make_source(edge, store, pipeline)
 

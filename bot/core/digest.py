@@ -19,6 +19,9 @@ from bot.models import StoredPost, Tag
 TELEGRAM_LIMIT = 4096
 SNIPPET_CHARS = 280
 GROUP_KINDS = ("hashtag", "topic")
+# Explicit embeddings, overrides and isolates: one post's U+202E must not reverse the rest of the
+# line (channel name, link). Plain direction marks (LRM/RLM) are harmless and kept.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«„“(\[]?[A-ZА-ЯЁЇІЄҐЂЈЉЊЋЏ0-9])")
 
 
@@ -173,6 +176,7 @@ def build_digest(
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """The first sentence, or up to `limit` characters cut at a word, hashtag-only lines skipped."""
+    text = text.translate(_BIDI_CONTROLS)
     paragraphs = [p for p in text.split("\n\n") if p.strip() and not is_hashtag_only(p.strip())]
     if not paragraphs:
         return ""
@@ -196,11 +200,15 @@ def _when(value: datetime, tz: tzinfo) -> str:
     return value.astimezone(tz).strftime("%d %b %H:%M")
 
 
+def _label(post: StoredPost) -> str:
+    return post.channel_label.translate(_BIDI_CONTROLS)
+
+
 def render_item_html(item: DigestItem, tz: tzinfo) -> str:
     post = item.first
     esc = html.escape
     text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
-    line = f"• <i>{esc(_when(post.date, tz))}</i> · {esc(post.channel_label)} — {esc(text)}"
+    line = f"• <i>{esc(_when(post.date, tz))}</i> · {esc(_label(post))} — {esc(text)}"
     link = item.link
     if link:
         line += f' <a href="{esc(link, quote=True)}">open</a>'
@@ -212,7 +220,7 @@ def render_item_html(item: DigestItem, tz: tzinfo) -> str:
 def render_item_text(item: DigestItem, tz: tzinfo) -> str:
     post = item.first
     text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
-    line = f"- {_when(post.date, tz)} {post.channel_label}: {text}"
+    line = f"- {_when(post.date, tz)} {_label(post)}: {text}"
     if item.link:
         line += f" <{item.link}>"
     if item.seen_in > 1:
@@ -244,6 +252,13 @@ def render_html(digest: Digest, tz: tzinfo) -> list[str]:
     return split_messages("\n".join(_header(digest, tz, rich=True)), blocks)
 
 
+def digest_messages(digest: Digest, tz: tzinfo, *, empty: str = "notice") -> list[str]:
+    """The Telegram messages for one window: none for an empty window when DIGEST_EMPTY=skip."""
+    if digest.empty and empty == "skip":
+        return []
+    return render_html(digest, tz)
+
+
 def render_text(digest: Digest, tz: tzinfo) -> str:
     lines = _header(digest, tz, rich=False)
     for section in digest.sections:
@@ -263,7 +278,8 @@ def split_messages(
     """Pack (heading, line) blocks into messages; a heading is repeated where a section continues.
 
     Items are bounded by the snippet length (280 characters, at most ~1.5k once escaped), so a single
-    block always fits and splitting between blocks never breaks a tag or an entity.
+    block always fits and splitting between blocks never breaks a tag or an entity. The limit is
+    applied to the HTML source, which is never shorter than the text Telegram counts after parsing.
     """
     messages: list[str] = []
     current = header
@@ -275,8 +291,12 @@ def split_messages(
         addition += f"\n{line}"
         if utf16_len(current) + utf16_len(addition) > limit:
             messages.append(current)
-            addition = f"{heading} (cont.)\n{line}" if heading else line
-            current = addition
+            if heading is None:
+                current = line
+            elif heading == current_heading:
+                current = f"{heading} (cont.)\n{line}"
+            else:
+                current = f"{heading}\n{line}"
         else:
             current += addition
         current_heading = heading

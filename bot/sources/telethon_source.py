@@ -289,9 +289,7 @@ class TelethonSource:
                 self._ff_ids.add(ref.tg_id)
 
     def _refresh_watched(self) -> None:
-        self._watched = {
-            r.tg_id: r.ref for r in self.store.channels(watched_only=True) if r.tg_id is not None
-        }
+        self._watched = {r.tg_id: r.ref for r in self.store.channels(watched_only=True) if r.tg_id is not None}
 
     def _forward_usernames(self) -> dict[int, str]:
         return {r.tg_id: r.username for r in self.store.channels() if r.tg_id is not None and r.username}
@@ -308,20 +306,19 @@ class TelethonSource:
         )
 
     # ------------------------------------------------------------------ saving
-    def _save_raws(
-        self, raws: Iterable[RawPost], checkpoint: tuple[ChannelRef, int] | None = None
-    ) -> SaveResult:
+    def _save_raws(self, raws: Iterable[RawPost], checkpoint: tuple[ChannelRef, int] | None = None) -> SaveResult:
         posts = [self.pipeline.process(raw) for raw in raws if self._wanted(raw)]
         return self.store.save_posts(posts, checkpoint=checkpoint)
 
-    def _save_messages(
-        self, ref: ChannelRef, messages: Sequence[Any], *, move_checkpoint: bool
-    ) -> SaveResult:
+    def _save_messages(self, ref: ChannelRef, messages: Sequence[Any], *, move_checkpoint: bool) -> SaveResult:
+        # Skipped messages (service, filtered) still move the checkpoint: they were read.
+        upto = max(m.id for m in messages) if move_checkpoint and messages else None
+        return self._save_messages_upto(ref, messages, upto)
+
+    def _save_messages_upto(self, ref: ChannelRef, messages: Sequence[Any], upto: int | None) -> SaveResult:
         usernames = self._forward_usernames()
         raws = [r for m in messages if (r := message_to_raw(m, ref, forward_usernames=usernames)) is not None]
-        checkpoint = (ref, max(m.id for m in messages)) if move_checkpoint and messages else None
-        # Skipped messages (service, filtered) still move the checkpoint: they were read.
-        return self._save_raws(merge_albums(raws), checkpoint)
+        return self._save_raws(merge_albums(raws), (ref, upto) if upto is not None else None)
 
     # ---------------------------------------------------------------- catch-up
     async def catch_up(self) -> dict[str, SaveResult]:
@@ -346,8 +343,13 @@ class TelethonSource:
         checkpoint = self.store.checkpoint(self.store.ensure_channel(ref))
         if checkpoint == 0:
             # Never read: start from the latest page; older history is `backfill`'s job.
-            latest = await self._page(ref, limit=self.initial_limit)
-            return self._save_messages(ref, sorted(latest, key=lambda m: m.id), move_checkpoint=True)
+            latest = sorted(await self._page(ref, limit=self.initial_limit), key=lambda m: m.id)
+            if len(latest) >= self.initial_limit:
+                # The oldest album on a full page may continue below it: leave it whole to backfill.
+                complete, _older = _split_album_edge(latest, at_end=False)
+                if complete:
+                    return self._save_messages_upto(ref, complete, latest[-1].id)
+            return self._save_messages(ref, latest, move_checkpoint=True)
         total = SaveResult()
         cursor = checkpoint
         carry: list[Any] = []

@@ -1,0 +1,89 @@
+"""`tgmonitor status [--json]`: how the service and the archive are doing, safe to run while it runs.
+
+The exit code is the health verdict, so a container HEALTHCHECK or a monitoring probe can call it:
+0 healthy; 1 the database is missing or unreadable, or the service has polled before but no channel
+has been read successfully within 3 × POLL_INTERVAL (see `storage.status.assess_health`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.cli.context import CliContext
+from storage.status import StatusError, read_status
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        "status",
+        help="service health, per-channel polls and errors, last digests, database size (exit 1 if unhealthy)",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable status")
+    return parser
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    now = datetime.now(UTC)
+    try:
+        status = read_status(ctx.db_path, now=now, poll_interval=ctx.settings.poll_interval)
+    except StatusError as exc:
+        if args.json:
+            print(json.dumps({"healthy": False, "health": str(exc)}))
+        print(f"tgmonitor: unhealthy: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(_lines(status)))
+    return 0 if status["healthy"] else 1
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _lines(status: dict[str, Any]) -> list[str]:
+    db, svc = status["db"], status["service"]
+    lines = [
+        f"database {db['path']}: {_size(db['total_bytes'])} "
+        f"(file {_size(db['file_bytes'])}, WAL {_size(db['wal_bytes'])}), schema v{db['schema_version']}"
+    ]
+    if svc["state"] is None:
+        lines.append("service: has not run on this archive")
+    else:
+        since = svc["started_at"] if svc["state"] == "running" else svc["stopped_at"]
+        lines.append(
+            f"service: {svc['state']} since {since} (pid {svc['pid']}), source {svc['source']}, "
+            f"poll every {svc['poll_interval']}s"
+        )
+        lines.append(f"  last poll {svc['last_poll_at'] or '-'}, last successful {svc['last_poll_ok_at'] or '-'}")
+    lines.append(f"channels ({len(status['channels'])}):")
+    for ch in status["channels"]:
+        outcome = f"error: {ch['last_error']}" if ch["last_error"] else "ok"
+        lines.append(
+            f"  {ch['channel']}: {ch['posts']} posts, last id {ch['last_message_id']}, "
+            f"polled {ch['last_polled_at'] or 'never'}, {outcome}"
+        )
+    if status["subscriptions"]:
+        lines.append(f"digests ({len(status['subscriptions'])} subscriptions):")
+    for sub in status["subscriptions"]:
+        tags = ",".join(sub["tags"]) or "all"
+        state = "" if sub["enabled"] else " (disabled)"
+        last = sub["last_digest"]
+        done = (
+            f"last {last['status']} {last['sent_at'] or last['window_end']} ({last['parts_sent']}/{last['parts_total']} parts)"
+            if last
+            else "none sent yet"
+        )
+        lines.append(f"  #{sub['id']} chat {sub['chat_id']} {sub['time']} {sub['tz']} [{tags}]{state}: {done}")
+    lines.append(f"health: {'ok' if status['healthy'] else 'UNHEALTHY'}: {status['health']}")
+    return lines

@@ -1,0 +1,148 @@
+"""Where digests and alerts leave tgmonitor: a Telegram bot, or stdout/a file with no credentials.
+
+`MessageSender` is the whole edge the digest and alert code needs, so tests fake Telegram at the
+Telethon client (an object with `send_message`) and everything above it runs for real. Every
+Telegram call goes through `call_with_retry`, the one flood-wait/retry policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import zlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from bot.config import Settings
+from bot.telegram.client import private_file
+from bot.telegram.retry import call_with_retry
+
+BOT_SESSION_FILE = "tgmonitor-bot.session"
+
+
+class MessageSender(Protocol):
+    async def send_html(self, chat: int | str, html: str) -> int:
+        """Send one Telegram-HTML message; returns its message id."""
+        ...
+
+    async def resolve_chat(self, chat: int | str) -> int:
+        """A numeric chat id for `chat` (an id or @username), for the tables keyed by chat id."""
+        ...
+
+
+class TelethonBotSender:
+    """Sends through a Telethon client logged in as the bot (see `start_bot_client`).
+
+    `max_wait` bounds one flood wait: a digest may wait a few minutes, never hours.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        max_wait: float = 300.0,
+        max_attempts: int = 5,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.client = client
+        self.max_wait = max_wait
+        self.max_attempts = max_attempts
+        self.sleep = sleep
+
+    async def send_html(self, chat: int | str, html: str) -> int:
+        message = await call_with_retry(
+            lambda: self.client.send_message(chat, html, parse_mode="html", link_preview=False),
+            max_wait=self.max_wait,
+            max_attempts=self.max_attempts,
+            sleep=self.sleep,
+            what=f"send to {chat}",
+        )
+        return int(message.id)
+
+    async def resolve_chat(self, chat: int | str) -> int:
+        if isinstance(chat, int):
+            return chat
+        # Resolving also puts the entity in the session cache, so later sends by id work.
+        peer_id = await call_with_retry(
+            lambda: self.client.get_peer_id(chat),
+            max_wait=self.max_wait,
+            max_attempts=self.max_attempts,
+            sleep=self.sleep,
+            what=f"resolve {chat}",
+        )
+        return int(peer_id)
+
+
+class ConsoleSender:
+    """No-credentials mode: each message printed with a header; ids are a running counter."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def _write(self, text: str) -> None:
+        stream = self.stream if self.stream is not None else sys.stdout
+        stream.write(text)
+        stream.flush()
+
+    async def send_html(self, chat: int | str, html: str) -> int:
+        self.count += 1
+        self._write(f"----- message {self.count} to {chat} -----\n{html}\n")
+        return self.count
+
+    async def resolve_chat(self, chat: int | str) -> int:
+        return console_chat_id(chat)
+
+
+class FileSender(ConsoleSender):
+    """Like ConsoleSender, appended to a file (opened per message, so log rotation is harmless)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def _write(self, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(text)
+
+
+def console_chat_id(chat: int | str) -> int:
+    """A stable stand-in id for a @username when no bot can resolve it (no-credentials mode)."""
+    if isinstance(chat, int):
+        return chat
+    return -zlib.crc32(chat.lstrip("@").lower().encode())
+
+
+def output_sender(output: str | None) -> ConsoleSender:
+    """DIGEST_OUTPUT: '-' or unset is stdout, anything else a file path."""
+    if output is None or output.strip() in ("", "-"):
+        return ConsoleSender()
+    return FileSender(Path(output).expanduser())
+
+
+def make_bot_client(settings: Settings) -> Any:
+    """A Telethon client for the bot account (not yet connected; `start_bot_client` logs it in).
+
+    Telethon's bot login still needs API_ID/API_HASH; the bot keeps its own session file so the
+    user session is never shared. `flood_sleep_threshold=0` leaves flood waits to call_with_retry.
+    """
+    from telethon import TelegramClient
+
+    if not settings.bot_token:
+        raise RuntimeError("BOT_TOKEN is not set: get one from @BotFather, or set DIGEST_OUTPUT=- to print")
+    if settings.api_id is None or not settings.api_hash:
+        raise RuntimeError(
+            "the bot also needs API_ID and API_HASH (https://my.telegram.org) to log in with Telethon"
+        )
+    session = private_file(settings.data_dir / BOT_SESSION_FILE)
+    return TelegramClient(
+        str(session), settings.api_id, settings.api_hash, flood_sleep_threshold=0, device_model="tgmonitor-bot"
+    )
+
+
+async def start_bot_client(settings: Settings) -> Any:
+    client = make_bot_client(settings)
+    await client.start(bot_token=settings.bot_token)
+    return client

@@ -1,0 +1,166 @@
+"""What `tgmonitor status` reads: the service's own notes in `meta`, channels, digests, file sizes.
+
+It opens its own read-only connection (`mode=ro`, `query_only`), never `open_db`: a health check
+must not create, migrate or lock the archive it inspects. WAL lets it read while the service writes.
+The `service.*` keys are written by the running service (bot/service.py) through `Store.meta_set`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+SERVICE_STATE = "service.state"  # running | stopped
+SERVICE_PID = "service.pid"
+SERVICE_STARTED_AT = "service.started_at"
+SERVICE_STOPPED_AT = "service.stopped_at"
+SERVICE_SOURCE = "service.source"  # what feeds the archive: "web preview", "listener"
+SERVICE_POLL_INTERVAL = "service.poll_interval"  # seconds
+SERVICE_LAST_POLL = "service.last_poll_at"  # end of the last poll round, whatever its outcome
+SERVICE_LAST_POLL_OK = "service.last_poll_ok_at"  # end of the last round in which a channel was read
+SERVICE_KEYS = (
+    SERVICE_STATE,
+    SERVICE_PID,
+    SERVICE_STARTED_AT,
+    SERVICE_STOPPED_AT,
+    SERVICE_SOURCE,
+    SERVICE_POLL_INTERVAL,
+    SERVICE_LAST_POLL,
+    SERVICE_LAST_POLL_OK,
+)
+STALE_AFTER_INTERVALS = 3
+
+
+class StatusError(RuntimeError):
+    """The archive is missing or cannot be read: the one case `status` must fail for."""
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise StatusError(f"database not found: {path}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        conn.execute("PRAGMA query_only = ON")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    except sqlite3.Error as exc:
+        raise StatusError(f"cannot read database {path}: {exc}") from exc
+    if not {"meta", "channels", "posts"} <= tables:
+        conn.close()
+        raise StatusError(f"{path} is not a tgmonitor archive (no meta/channels/posts tables)")
+    return conn
+
+
+def file_sizes(path: Path) -> dict[str, int]:
+    """Bytes of the database file and its WAL companions (a busy archive's -wal can be large)."""
+    sizes = {}
+    for key, suffix in (("file_bytes", ""), ("wal_bytes", "-wal"), ("shm_bytes", "-shm")):
+        companion = path.with_name(path.name + suffix)
+        sizes[key] = companion.stat().st_size if companion.exists() else 0
+    sizes["total_bytes"] = sum(sizes.values())
+    return sizes
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def assess_health(service: dict[str, Any], now: datetime, poll_interval: int) -> tuple[bool, str]:
+    """Healthy: the service has not polled yet, or a channel was read within 3 poll intervals.
+
+    The clock starts at the later of the last good poll and the service's start, so a restart after
+    a long stop gets three intervals to complete its first poll before it counts as stale.
+    """
+    interval = int(service.get("poll_interval") or poll_interval)
+    limit = timedelta(seconds=STALE_AFTER_INTERVALS * interval)
+    last_ok = _parse_time(service.get("last_poll_ok_at"))
+    started = _parse_time(service.get("started_at"))
+    if _parse_time(service.get("last_poll_at")) is None and started is None:
+        return True, "the service has not run on this archive yet"
+    since = max((t for t in (last_ok, started) if t is not None), default=None)
+    if since is None:
+        return False, "the service polled but never read a channel successfully"
+    age = now - since
+    what = "last successful poll" if since == last_ok else "service start"
+    verdict = f"{what} {_ago(age)} ago (limit {STALE_AFTER_INTERVALS} × {interval}s = {_ago(limit)})"
+    return age <= limit, verdict
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    return f"{seconds // 86400}d"
+
+
+def read_status(path: Path, *, now: datetime, poll_interval: int) -> dict[str, Any]:
+    """Everything `tgmonitor status` shows, as plain JSON-ready data. Raises StatusError."""
+    conn = _connect_read_only(path)
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        counts = dict(conn.execute("SELECT channel_id, count(*) FROM posts GROUP BY channel_id").fetchall())
+        channels = [
+            {
+                "channel": "@" + r[1] if r[1] else (r[2] or f"channel {r[3]}"),
+                "posts": counts.get(r[0], 0),
+                "last_polled_at": r[4],
+                "last_message_id": r[5],
+                "last_error": r[6],
+                "watched": bool(r[7]),
+            }
+            for r in conn.execute(
+                "SELECT id, username, title, tg_id, last_polled_at, last_message_id, last_error, watched "
+                "FROM channels ORDER BY id"
+            )
+        ]
+        subscriptions = []
+        for s in conn.execute("SELECT id, chat_id, tags, time, tz, enabled, origin FROM subscriptions ORDER BY id"):
+            last = conn.execute(
+                "SELECT window_start, window_end, status, sent_at, parts_sent, parts_total FROM digests "
+                "WHERE subscription_id = ? ORDER BY window_end DESC LIMIT 1",
+                [s[0]],
+            ).fetchone()
+            subscriptions.append(
+                {
+                    "id": s[0],
+                    "chat_id": s[1],
+                    "tags": [t for t in s[2].split(",") if t],
+                    "time": s[3],
+                    "tz": s[4],
+                    "enabled": bool(s[5]),
+                    "origin": s[6],
+                    "last_digest": None
+                    if last is None
+                    else dict(
+                        zip(
+                            ("window_start", "window_end", "status", "sent_at", "parts_sent", "parts_total"),
+                            last,
+                            strict=True,
+                        )
+                    ),
+                }
+            )
+    except sqlite3.Error as exc:
+        raise StatusError(f"cannot read database {path}: {exc}") from exc
+    finally:
+        conn.close()
+    service = {key.removeprefix("service."): meta.get(key) for key in SERVICE_KEYS}
+    service["pid"] = int(service["pid"]) if (service["pid"] or "").isdigit() else None
+    service["poll_interval"] = int(service["poll_interval"]) if (service["poll_interval"] or "").isdigit() else None
+    healthy, health = assess_health(service, now, poll_interval)
+    return {
+        "db": {"path": str(path), "schema_version": meta.get("schema_version"), **file_sizes(path)},
+        "service": service,
+        "channels": channels,
+        "subscriptions": subscriptions,
+        "healthy": healthy,
+        "health": health,
+    }
