@@ -24,7 +24,7 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -43,7 +43,7 @@ from bot.core.ratelimit import RateLimiter
 from bot.core.timeparse import parse_since
 from bot.models import ChannelRef, StoredPost
 from storage.refusals import Refusals
-from storage.store import ChannelRow, QueryError, Store
+from storage.store import ChannelRow, QueryError, Store, quote_fts
 from storage.subscriptions import Subscription, Subscriptions
 
 _log = logging.getLogger(__name__)
@@ -90,22 +90,25 @@ class User:
 class Reply:
     """HTML messages to send in order (each under the limit); buttons go under the last one.
 
-    No parts means "say nothing": ignored commands and repeated strangers get silence.
+    No parts means "say nothing": ignored commands and repeated strangers get silence. `alert` marks a
+    short notice (refusal, rate limit, expired list) that must not replace a list when it answers a
+    button press: the adapter shows it as a pop-up there instead of editing the message.
     """
 
     parts: tuple[str, ...] = ()
     buttons: tuple[tuple[Button, ...], ...] = ()
+    alert: bool = False
 
     @property
     def silent(self) -> bool:
         return not self.parts
 
     @classmethod
-    def of(cls, html_text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Reply:
+    def of(cls, html_text: str, buttons: tuple[tuple[Button, ...], ...] = (), *, alert: bool = False) -> Reply:
         """One message, split at line boundaries in the rare case it is too long."""
         if utf16_len(html_text) <= TELEGRAM_LIMIT:
-            return cls((html_text,), buttons)
-        return cls(tuple(split_messages("", [(None, line) for line in html_text.split("\n")])), buttons)
+            return cls((html_text,), buttons, alert)
+        return cls(tuple(split_messages("", [(None, line) for line in html_text.split("\n")])), buttons, alert)
 
 
 SILENT = Reply()
@@ -250,6 +253,10 @@ def _range(offset: int, shown: int, total: int | None) -> str:
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _newest_first(items: list[DigestItem]) -> list[DigestItem]:
@@ -494,6 +501,8 @@ def _help(intro: str, user: User, deps: CommandDeps) -> Reply:
 
 def cmd_search(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int = 0) -> Reply:
     parsed = parse_search(args, deps)
+    if not quote_fts(parsed.words):
+        parsed = replace(parsed, words="")  # only quotes or nothing: no words to match
     if not (parsed.words or parsed.tags or parsed.channel):
         raise UsageError("Tell me what to look for: some words, a #tag or an @channel.")
     return _item_page(
@@ -562,11 +571,8 @@ def cmd_tags(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int =
     if not page:
         return Reply.of("No tags in the last 7 days." if offset == 0 else "No more tags.")
     more = len(rows) > offset + count
-    header = f"<b>Top tags, last 7 days</b> · {_range(offset, len(page), None if more else len(rows))}"
-    blocks = [
-        f"\n{offset + i + 1}. {html.escape(tag.display)} — {n} post{'s' if n != 1 else ''}"
-        for i, (tag, n) in enumerate(page)
-    ]
+    header = f"<b>Top tags, last 7 days</b> · {_range(offset, len(page), None if more else len(rows))}\n"
+    blocks = [f"{offset + i + 1}. {html.escape(tag.display)} — {_plural(n, 'post')}" for i, (tag, n) in enumerate(page)]
     blocks[-1] += "\n\n/tag NAME lists a tag's posts."
     return _paged(header, blocks, code="g", args=args, offset=offset, limit=count, more=more, deps=deps, gap=False)
 
@@ -702,16 +708,16 @@ def cmd_subscriptions(args: str, chat: Chat, user: User, deps: CommandDeps, offs
             "This chat has no digests. Start one with /subscribe, e.g. <code>/subscribe #serbia 08:00</code>."
         )
     page = subs[offset : offset + LIST_PAGE]
-    header = f"<b>Digests for this chat</b> · {_range(offset, len(page), len(subs))}"
-    blocks = ["\n" + _describe(s) for s in page]
+    header = f"<b>Digests for this chat</b> · {_range(offset, len(page), len(subs))}\n"
+    blocks = [_describe(s) for s in page]
     more = len(subs) > offset + LIST_PAGE
     return _paged(header, blocks, code="u", args=args, offset=offset, limit=LIST_PAGE, more=more, deps=deps, gap=False)
 
 
 def _channel_line(entry: dict[str, object], deps: CommandDeps) -> str:
     polled = entry.get("last_polled_at")
-    when = deps.when(datetime.fromisoformat(str(polled))) if polled else "never polled"
-    line = f"{html.escape(str(entry['channel']))} — {entry['posts']} posts · last poll {html.escape(when)}"
+    when = "last poll " + deps.when(datetime.fromisoformat(str(polled))) if polled else "never polled"
+    line = f"{html.escape(str(entry['channel']))} — {_plural(int(str(entry['posts'])), 'post')} · {html.escape(when)}"
     if not entry.get("watched"):
         line += " · not watched"
     if entry.get("last_error"):
@@ -734,9 +740,9 @@ def cmd_stats(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int 
     page = channels[offset : offset + LIST_PAGE]
     if page:
         header += f"\n\n<b>Channels</b> · {_range(offset, len(page), len(channels))}"
-    blocks = ["\n" + _channel_line(entry, deps) for entry in page]
+    blocks = [_channel_line(entry, deps) for entry in page]
     more = len(channels) > offset + LIST_PAGE
-    return _paged(header, blocks, code="x", args=args, offset=offset, limit=LIST_PAGE, more=more, deps=deps, gap=False)
+    return _paged(header, blocks, code="x", args=args, offset=offset, limit=LIST_PAGE, more=more, deps=deps)
 
 
 def _known_channel(store: Store, ref: ChannelRef) -> ChannelRow | None:
@@ -778,9 +784,9 @@ def cmd_channels(args: str, chat: Chat, user: User, deps: CommandDeps, offset: i
     watched = sum(1 for e in entries if e.get("watched"))
     page = entries[offset : offset + LIST_PAGE]
     header = f"<b>Channels</b> ({watched} watched) · {_range(offset, len(page), len(entries))}"
-    blocks = ["\n" + _channel_line(entry, deps) for entry in page]
+    blocks = [_channel_line(entry, deps) for entry in page]
     more = len(entries) > offset + LIST_PAGE
-    return _paged(header, blocks, code="c", args=args, offset=offset, limit=LIST_PAGE, more=more, deps=deps, gap=False)
+    return _paged(header, blocks, code="c", args=args, offset=offset, limit=LIST_PAGE, more=more, deps=deps)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -932,7 +938,7 @@ class CommandRouter:
         try:
             decoded = decode_page(data, self.deps.pages)
         except ListExpired:
-            return Reply.of("This list has expired (I restarted since); send the command again.")
+            return Reply.of("This list has expired (I restarted since); send the command again.", alert=True)
         if decoded is None or decoded[0] not in self._by_page_code:
             self._log.debug("ignoring unknown callback data %r from %s", data, user.label)
             return SILENT
@@ -949,7 +955,7 @@ class CommandRouter:
                 return SILENT
             self._slowed.add(user.id)
             self._log.info("rate limit: %s (user %s)", user.label, user.id)
-            return Reply.of(f"That is a lot of commands at once; please wait {math.ceil(wait)} s.")
+            return Reply.of(f"That is a lot of commands at once; please wait {math.ceil(wait)} s.", alert=True)
         self._slowed.discard(user.id)
         return None
 
@@ -970,12 +976,12 @@ class CommandRouter:
             "private" if chat.private else (chat.title or "group"),
             what,
         )
-        return Reply.of(REFUSAL.format(user_id=user.id))
+        return Reply.of(REFUSAL.format(user_id=user.id), alert=True)
 
     def _run(self, command: Command, args: str, chat: Chat, user: User, offset: int) -> Reply:
         if command.admin and not self.deps.is_admin(user):
             self._log.info("non-admin %s (user %s) tried /%s", user.label, user.id, command.name)
-            return Reply.of(f"Sorry, /{command.name} is for the bot's admins only.")
+            return Reply.of(f"Sorry, /{command.name} is for the bot's admins only.", alert=True)
         try:
             return command.handler(args, chat, user, self.deps, offset)
         except UsageError as exc:

@@ -74,7 +74,7 @@ _CONTENT_FIELDS = ("raw_text", "text", "edit_date", "lang", "origin_key", "conte
 class Store:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
-        self._channel_ids: dict[tuple[int | None, str | None], int] = {}
+        self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -86,7 +86,7 @@ class Store:
     # ----------------------------------------------------------------- channels
     def ensure_channel(self, ref: ChannelRef, source: str | None = None) -> int:
         """Find the channel by Telegram id or username (either may be new), filling in what was missing."""
-        cache_key = (ref.tg_id, ref.username)
+        cache_key = (ref.tg_id, ref.username, ref.title)
         cached = self._channel_ids.get(cache_key)
         if cached is not None:
             return cached

@@ -22,6 +22,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "search_cmd",
     "digest_cmd",
     "stats_cmd",
+    "run_cmd",
+    "status_cmd",
     "demo_cmd",
 )
 

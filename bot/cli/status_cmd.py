@@ -79,11 +79,10 @@ def _lines(status: dict[str, Any]) -> list[str]:
         tags = ",".join(sub["tags"]) or "all"
         state = "" if sub["enabled"] else " (disabled)"
         last = sub["last_digest"]
-        done = (
-            f"last {last['status']} {last['sent_at'] or last['window_end']} ({last['parts_sent']}/{last['parts_total']} parts)"
-            if last
-            else "none sent yet"
-        )
+        done = "none sent yet"
+        if last:
+            when = last["sent_at"] or last["window_end"]
+            done = f"last {last['status']} {when} ({last['parts_sent']}/{last['parts_total']} parts)"
         lines.append(f"  #{sub['id']} chat {sub['chat_id']} {sub['time']} {sub['tz']} [{tags}]{state}: {done}")
     lines.append(f"health: {'ok' if status['healthy'] else 'UNHEALTHY'}: {status['health']}")
     return lines

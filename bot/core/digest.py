@@ -200,8 +200,12 @@ def _when(value: datetime, tz: tzinfo) -> str:
     return value.astimezone(tz).strftime("%d %b %H:%M")
 
 
+def strip_bidi(text: str) -> str:
+    return text.translate(_BIDI_CONTROLS)
+
+
 def _label(post: StoredPost) -> str:
-    return post.channel_label.translate(_BIDI_CONTROLS)
+    return strip_bidi(post.channel_label)
 
 
 def render_item_html(item: DigestItem, tz: tzinfo) -> str:

@@ -202,9 +202,8 @@ class WebPreviewSource:
         name = resolve_channel(channel)
         row = self.store.find_channel(name)
         checkpoint = row.last_message_id if row else 0
-        since_utc = since.astimezone(UTC) if since is not None and since.tzinfo else since
-        if since_utc is not None and since_utc.tzinfo is None:
-            since_utc = since_utc.replace(tzinfo=UTC)
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # post dates are aware; a naive bound is read as UTC
 
         total = SaveResult()
         taken = 0
@@ -221,7 +220,7 @@ class WebPreviewSource:
             if newest_first:
                 seen.update(p.message_id for p in newest_first)
                 newest = newest or newest_first[0].message_id
-            batch = [p for p in newest_first if since_utc is None or p.date >= since_utc]
+            batch = [p for p in newest_first if since is None or p.date >= since]
             if limit is not None:
                 batch = batch[: max(0, limit - taken)]
             contiguous = bool(seen) and (checkpoint == 0 or at_start or min(seen) <= checkpoint + 1)
@@ -236,7 +235,7 @@ class WebPreviewSource:
             if (
                 at_start
                 or (limit is not None and taken >= limit)
-                or (since_utc is not None and newest_first[-1].date < since_utc)
+                or (since is not None and newest_first[-1].date < since)
             ):
                 break
             if self.page_delay:
@@ -284,9 +283,8 @@ class WebPreviewSource:
                 problem = f"{url}: HTTP {status}"
                 wait = _retry_after(response.headers.get("retry-after"))
                 if wait is not None and wait > self.max_wait:
-                    raise WebPreviewError(
-                        f"{problem}: asked to wait {wait:.0f}s (more than {self.max_wait:.0f}s)"
-                    )
+                    limit = f"more than {self.max_wait:.0f}s"
+                    raise WebPreviewError(f"{problem}: asked to wait {wait:.0f}s ({limit})")
             attempt += 1
             if attempt > self.max_retries:
                 raise WebPreviewError(f"{problem} (gave up after {attempt} attempts)")

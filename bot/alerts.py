@@ -1,0 +1,162 @@
+"""Alerts: one short message per new post matching ALERT_TAGS/ALERT_WORDS, soon after it is stored.
+
+`check(new_post_ids)` examines every post above the watermark (the ids are a wake-up call and the
+start point on the very first run), in arrival order:
+* old posts (a Desktop import, a backfill after days down) are passed over: alerts are news, the
+  digest covers the rest (`max_age`, 24 h);
+* a statement already alerted (same origin, same text or near-duplicate cluster: the forwards of one
+  MFA post) is not alerted again;
+* at most ALERT_RATE_PER_MINUTE messages in any minute, counted from `alerts_sent` so a restart
+  does not reset it; the rest stay above the watermark and go out on a later run (`schedule()`
+  adds a periodic run so a backlog drains even when no new posts arrive). Nothing is dropped;
+* never twice for the same post: the `alerts_sent` row is written before sending (a crash in
+  between loses that alert instead of repeating it). A send that certainly failed (network,
+  flood wait too long) releases the row and stops the run, to be retried; any other error
+  (the bot was removed from the chat...) is logged and the alert is given up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import Settings
+from bot.core.alerts import AlertRules, render_alert
+from bot.telegram.retry import CONNECTION_ERRORS, FloodWaitTooLong
+from bot.telegram.sender import MessageSender
+from storage.alerts import AlertLog
+from storage.store import Store
+
+_log = logging.getLogger(__name__)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, FloodWaitTooLong)
+JOB_ID = "alerts:flush"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AlertRun:
+    sent: list[int] = field(default_factory=list)  # post ids alerted, in order
+    folded: list[int] = field(default_factory=list)  # matched, but their origin was already alerted
+    failed: list[int] = field(default_factory=list)  # given up after a permanent send error
+    backlog: bool = False  # stopped by the rate limit or a transient error; a later run continues
+
+
+class Alerter:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        sender: MessageSender,
+        chat_id: int,
+        rules: AlertRules,
+        tz: tzinfo,
+        rate_per_minute: int = 20,
+        max_age: timedelta = timedelta(hours=24),
+        clock: Callable[[], datetime] = utc_now,
+        batch: int = 500,
+        log: AlertLog | None = None,
+        logger: logging.Logger = _log,
+    ) -> None:
+        self.store = store
+        self.sender = sender
+        self.chat_id = chat_id
+        self.rules = rules
+        self.tz = tz
+        self.rate_per_minute = rate_per_minute
+        self.max_age = max_age
+        self.clock = clock
+        self.batch = batch
+        self.log = log or AlertLog(store.db)
+        self.logger = logger
+        self._lock = asyncio.Lock()
+
+    async def check(self, new_post_ids: Sequence[int] = ()) -> AlertRun:
+        run = AlertRun()
+        if not self.rules.active:
+            return run
+        async with self._lock:
+            mark = self.log.watermark(self.chat_id)
+            if mark is None:  # first run: alerts start now, not from the archive's first post
+                mark = min(new_post_ids) - 1 if new_post_ids else self.log.max_post_id()
+            try:
+                mark = await self._scan(mark, run)
+            finally:
+                self.log.set_watermark(self.chat_id, mark)
+        return run
+
+    async def _scan(self, mark: int, run: AlertRun) -> int:
+        while candidates := self.log.candidates(mark, self.batch):
+            for candidate in candidates:
+                now = self.clock()
+                post = None
+                if not candidate.deleted and candidate.date >= now - self.max_age:
+                    post = self.store.get_post(candidate.post_id)
+                reasons = self.rules.reasons(post) if post is not None else []
+                if post is None or not reasons:
+                    mark = candidate.post_id
+                    continue
+                if self.log.origin_alerted(self.chat_id, post):
+                    run.folded.append(post.id)
+                    mark = candidate.post_id
+                    continue
+                if self.log.sent_since(self.chat_id, now - timedelta(minutes=1)) >= self.rate_per_minute:
+                    run.backlog = True
+                    return mark
+                if not self.log.claim(post.id, self.chat_id, now):
+                    mark = candidate.post_id
+                    continue
+                try:
+                    message_id = await self.sender.send_html(self.chat_id, render_alert(post, reasons, self.tz))
+                except TRANSIENT_ERRORS as exc:
+                    self.log.release(post.id, self.chat_id)
+                    self.logger.warning("alert for post %d not sent, will retry: %s", post.id, exc)
+                    run.backlog = True
+                    return mark
+                except Exception:
+                    self.logger.exception("alert for post %d failed; giving it up", post.id)
+                    run.failed.append(post.id)
+                else:
+                    self.log.confirm(post.id, self.chat_id, message_id)
+                    run.sent.append(post.id)
+                mark = candidate.post_id
+        return mark
+
+    def schedule(self, scheduler: AsyncIOScheduler, *, every: float = 30.0) -> None:
+        """A periodic run on the service's scheduler, so a rate-limited backlog drains on its own."""
+        scheduler.add_job(
+            self.check,
+            IntervalTrigger(seconds=every),
+            id=JOB_ID,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+
+
+async def alert_chat_id(settings: Settings, sender: MessageSender) -> int | None:
+    """ALERT_CHAT, else DIGEST_CHAT, as a numeric id; chat 0 in no-credentials mode (DIGEST_OUTPUT)."""
+    chat = settings.alert_chat if settings.alert_chat is not None else settings.digest_chat
+    if chat is None and settings.digest_output:
+        chat = 0
+    return None if chat is None else await sender.resolve_chat(chat)
+
+
+def make_alerter(settings: Settings, store: Store, sender: MessageSender, chat_id: int) -> Alerter:
+    return Alerter(
+        store=store,
+        sender=sender,
+        chat_id=chat_id,
+        rules=AlertRules.from_settings(settings.alert_tags, settings.alert_words),
+        tz=settings.tz,
+        rate_per_minute=settings.alert_rate_per_minute,
+    )

@@ -1,0 +1,34 @@
+"""`tgmonitor run`: the background service (what systemd and the container start)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.cli.context import CliContext
+from bot.config import SettingsError
+from bot.logging_setup import setup_logging
+from bot.service import EX_CONFIG, Service
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        "run",
+        help="run the monitor: poll or listen, schedule digests and alerts, answer the bot (SIGTERM stops)",
+        description=(
+            "Runs until SIGTERM/SIGINT. Start-up logs what runs and what is off and why. Exit codes: 0 clean "
+            "stop, 1 error, 78 configuration problem (fix the settings; restarting will not help)."
+        ),
+    )
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    try:
+        settings = ctx.settings
+    except SettingsError as exc:
+        # A supervisor restarting a service with bad settings only fills the journal; 78 stops that.
+        print(f"tgmonitor: error: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    setup_logging(settings)
+    return asyncio.run(Service(settings, ctx.store, ctx.pipeline).run())

@@ -1,0 +1,199 @@
+"""Near-duplicate detection: clean text -> word shingles -> MinHash signature -> LSH band keys.
+
+Why MinHash: the same statement reaches the archive as copies that differ a little (a "⚡️BREAKING:"
+header, a sign-off, a fixed typo, a cut-off tail), so neither the origin key nor the content hash
+folds them.  Why this particular MinHash: it must cost well under a millisecond per post in pure
+Python (no numpy in the dependencies), so it is *one-permutation* MinHash with optimal densification
+(Li, Owen & Zhang 2012; Shrivastava 2017): every shingle is hashed once (blake2b), its hash picks one
+of `num_perm` bins and the bin keeps its smallest value; bins left empty by short texts borrow the
+value of the first filled bin in a fixed, seeded order, so two texts still agree on a bin with
+probability equal to their Jaccard similarity.  Classic K-permutation MinHash computes K hashes per
+shingle and was 4-10x slower here for the same accuracy.
+
+Why LSH with `bands` x `rows`: a copy only has to be compared with posts that share at least one
+band (a run of `rows` signature values), looked up in an index; with 42 bands of 3 rows a pair is a
+candidate with probability 1 - (1 - J^3)^42: 0.94 at J=0.4, 0.996 at J=0.5, 0.29 at J=0.2.
+Candidates are then verified on the signatures: estimated Jaccard >= `threshold`, or, for truncated
+copies (the first half of a statement with "Read in full"), estimated containment of the shorter in
+the longer >= `containment` when the shorter is long enough to mean something.
+
+Everything here is pure: text and numbers in, numbers out; storage/neardup_index.py persists it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import struct
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import eq
+
+from bot.core.digest import DigestItem, fold_items
+from bot.models import StoredPost
+
+_URL = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
+_TAG_OR_MENTION = re.compile(r"[#@]\w+")
+_MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents after NFKD: "Vučić" == "Vucic"
+_WORD = re.compile(r"[^\W_]+")
+_FOLD = str.maketrans({"ё": "е", "ß": "ss"})
+_EMPTY = 1 << 32  # larger than any 32-bit bin value: "this bin saw no shingle"
+
+
+@dataclass(frozen=True, slots=True)
+class NearDupParams:
+    """The knobs, with the values the quality benchmark (bench/neardup_quality.py) was tuned on.
+
+    Changing `num_perm`, `bands`, `rows`, `shingle_words`, `max_words` or `seed` changes every
+    signature: the index notices (see `fingerprint`) and starts afresh.
+    """
+
+    num_perm: int = 128  # signature length (one-permutation bins)
+    bands: int = 42  # LSH bands ...
+    rows: int = 3  # ... of this many values each (bands * rows <= num_perm)
+    shingle_words: int = 3  # word n-grams: robust to reordering of sentences, strict about wording
+    threshold: float = 0.5  # estimated Jaccard that makes two posts near-duplicates
+    containment: float = 0.8  # ... or estimated containment of the shorter in the longer
+    containment_min_shingles: int = 12  # only when the shorter has at least this many shingles
+    min_shingles: int = 4  # shorter texts are not clustered (exact copies still fold by hash)
+    max_words: int = 600  # long posts are shingled on their first words only: bounds the cost
+    seed: int = 20261120
+
+    def __post_init__(self) -> None:
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands * rows ({self.bands}*{self.rows}) exceeds num_perm ({self.num_perm})")
+        if min(self.num_perm, self.bands, self.rows, self.shingle_words, self.min_shingles) < 1:
+            raise ValueError("num_perm, bands, rows, shingle_words and min_shingles must be positive")
+        if not (0 < self.threshold <= 1 and 0 < self.containment <= 1):
+            raise ValueError("threshold and containment must be in (0, 1]")
+
+    @property
+    def fingerprint(self) -> str:
+        """What makes stored signatures and band keys comparable with new ones."""
+        return (
+            f"oph-blake2b:k{self.num_perm}:b{self.bands}:r{self.rows}:w{self.shingle_words}"
+            f":m{self.max_words}:s{self.seed}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    values: tuple[int, ...]  # one 32-bit value per bin
+    shingles: int  # how many distinct shingles the text had: turns Jaccard into containment
+
+    def to_bytes(self) -> bytes:
+        return struct.pack(f"<{len(self.values)}I", *self.values)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, shingles: int) -> Signature:
+        return cls(struct.unpack(f"<{len(blob) // 4}I", blob), shingles)
+
+
+def shingle_words(text: str) -> list[str]:
+    """The words near-duplicate detection looks at: no links, hashtags, mentions, emoji or accents.
+
+    Hashtags and mentions are what channels add to someone else's text; links differ per copy.
+    """
+    text = _TAG_OR_MENTION.sub(" ", _URL.sub(" ", text))
+    text = _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold())).translate(_FOLD)
+    return _WORD.findall(text)
+
+
+class MinHasher:
+    """Signatures, band keys and verdicts for one parameter set; holds only the seeded bin order."""
+
+    def __init__(self, params: NearDupParams | None = None) -> None:
+        self.params = params or NearDupParams()
+        rng = random.Random(self.params.seed)
+        k = self.params.num_perm
+        # Optimal densification: an empty bin i takes the value of the first filled bin in order[i].
+        self._order: list[list[int]] = []
+        for i in range(k):
+            order = [j for j in range(k) if j != i]
+            rng.shuffle(order)
+            self._order.append(order)
+        self._band_salt = [rng.getrandbits(64).to_bytes(8, "little") for _ in range(self.params.bands)]
+
+    def shingles(self, text: str) -> set[str]:
+        words = shingle_words(text)[: self.params.max_words]
+        n = self.params.shingle_words
+        if len(words) <= n:
+            return {" ".join(words)} if words else set()
+        return set(map(" ".join, zip(*(words[i:] for i in range(n)), strict=False)))
+
+    def signature(self, text: str) -> Signature | None:
+        """None when the text is too short to judge (fewer than `min_shingles` shingles)."""
+        shingles = self.shingles(text)
+        if len(shingles) < self.params.min_shingles:
+            return None
+        k = self.params.num_perm
+        bins = [_EMPTY] * k
+        blake, from_bytes = hashlib.blake2b, int.from_bytes
+        for shingle in shingles:
+            h = from_bytes(blake(shingle.encode(), digest_size=8).digest(), "little")
+            b, v = h % k, h >> 32
+            if v < bins[b]:
+                bins[b] = v
+        if _EMPTY in bins:
+            filled = bins[:]
+            for i, value in enumerate(filled):
+                if value == _EMPTY:
+                    for j in self._order[i]:  # a plain loop: twice as fast as next(generator) here
+                        if filled[j] != _EMPTY:
+                            bins[i] = filled[j]
+                            break
+        return Signature(tuple(bins), len(shingles))
+
+    def band_keys(self, signature: Signature) -> list[int]:
+        """One signed 64-bit key per band (SQLite INTEGER); the band's number is part of the key."""
+        raw = signature.to_bytes()
+        width = 4 * self.params.rows
+        blake, from_bytes = hashlib.blake2b, int.from_bytes
+        return [
+            from_bytes(
+                blake(raw[i * width : (i + 1) * width], digest_size=8, salt=salt).digest(), "little", signed=True
+            )
+            for i, salt in enumerate(self._band_salt)
+        ]
+
+    @staticmethod
+    def jaccard(a: Signature, b: Signature) -> float:
+        """Estimated Jaccard similarity of the two shingle sets: the share of agreeing bins."""
+        return sum(map(eq, a.values, b.values)) / len(a.values)
+
+    @staticmethod
+    def containment(a: Signature, b: Signature, jaccard: float) -> float:
+        """Estimated share of the shorter text's shingles found in the longer one.
+
+        |A ∩ B| = J (|A| + |B|) / (1 + J), so the sizes stored with the signatures are enough.
+        """
+        common = jaccard * (a.shingles + b.shingles) / (1 + jaccard)
+        return min(1.0, common / max(1, min(a.shingles, b.shingles)))
+
+    def is_match(self, a: Signature, b: Signature) -> bool:
+        p = self.params
+        j = self.jaccard(a, b)
+        if j >= p.threshold:
+            return True
+        return min(a.shingles, b.shingles) >= p.containment_min_shingles and self.containment(a, b, j) >= p.containment
+
+
+def pick_cluster(candidates: Iterable[tuple[int, int, int]]) -> int | None:
+    """The cluster of the earliest verified match: candidates are (timestamp, post id, cluster id).
+
+    Earliest rather than most similar so a cluster keeps the id of (and points at) the original.
+    """
+    best = min(candidates, default=None)
+    return best[2] if best is not None else None
+
+
+def collapse(posts: Sequence[StoredPost]) -> list[DigestItem]:
+    """Search results folded like a digest (origin, content hash, cluster), kept in result order.
+
+    Each item lists its posts oldest first; the items come in the order of their best-placed post,
+    so a ranked search stays ranked.  Only the given page is folded.
+    """
+    place = {post.id: index for index, post in enumerate(posts)}
+    return sorted(fold_items(posts), key=lambda item: min(place[p.id] for p in item.posts))

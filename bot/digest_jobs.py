@@ -1,0 +1,246 @@
+"""Scheduled digests: one cron job per enabled subscription, every window sent exactly once.
+
+`DigestRunner` decides and sends (no scheduler): for a subscription it first finishes any window
+left 'sending' by a crash, from the next unsent message, then sends every window that closed since
+the last recorded one, oldest first, one digest per missed day (at most MAX_CATCH_UP, the newest;
+older ones are logged and skipped). Because it always works from the `digests` table and the
+clock, running it twice, late, or after a restart sends nothing twice; APScheduler only decides
+*when* to look.
+
+`DigestScheduler` is the thin APScheduler adapter: a CronTrigger per subscription in its own time
+zone, a catch-up run at start, `reload()` after subscriptions change, and a retry with backoff when
+a send fails (the cron job would otherwise wait a whole day).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+
+from bot.config import Settings
+from bot.core.digest import build_digest, digest_messages
+from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
+from bot.telegram.sender import MessageSender
+from storage.digests import DigestLog, DigestRecord
+from storage.store import Store
+from storage.subscriptions import Subscription, Subscriptions
+
+Clock = Callable[[], datetime]
+_log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def digest_title(tags: tuple[str, ...]) -> str:
+    return "Digest" + (f" · {', '.join(tags)}" if tags else "")
+
+
+class DigestRunner:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        subscriptions: Subscriptions,
+        sender: MessageSender,
+        log: DigestLog | None = None,
+        empty: str = "notice",
+        clock: Clock = utc_now,
+        max_catch_up: int = MAX_CATCH_UP,
+        logger: logging.Logger = _log,
+    ) -> None:
+        self.store = store
+        self.subscriptions = subscriptions
+        self.sender = sender
+        self.log = log or DigestLog(store.db)
+        self.empty = empty
+        self.clock = clock
+        self.max_catch_up = max_catch_up
+        self.logger = logger
+        # One run per subscription at a time: the cron job, a retry and the start-up catch-up may
+        # all wake at once, and the second must see what the first recorded.
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def render(self, sub: Subscription, window: Window) -> list[str]:
+        """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
+        posts = self.store.posts_between(window.start, window.end, tags=sub.tags)
+        digest = build_digest(posts, window.start, window.end, title=digest_title(sub.tags))
+        return digest_messages(digest, sub.tz, empty=self.empty)
+
+    def due(self, sub: Subscription) -> list[Window]:
+        after = self.log.last_window_end(sub.id) or self.log.subscription_start(sub.id) or self.clock()
+        windows = due_windows(sub.time, sub.tz, now=self.clock(), after=after, limit=self.max_catch_up)
+        if missed_before(windows, after):
+            self.logger.warning(
+                "digest subscription %d: down since %s; sending only the last %d windows",
+                sub.id,
+                after.isoformat(),
+                len(windows),
+            )
+        return windows
+
+    async def run_subscription(self, subscription_id: int) -> list[DigestRecord]:
+        """Finish interrupted windows, then send the due ones; returns the records completed now."""
+        lock = self._locks.setdefault(subscription_id, asyncio.Lock())
+        async with lock:
+            sub = self.subscriptions.get(subscription_id)
+            if sub is None or not sub.enabled:
+                return []
+            done = [await self._deliver(sub, record) for record in self.log.unfinished(sub.id)]
+            for window in self.due(sub):
+                record = self.log.begin(sub.id, sub.chat_id, window, self.render(sub, window), now=self.clock())
+                done.append(await self._deliver(sub, record))
+            return done
+
+    async def catch_up(self) -> dict[int, list[DigestRecord] | BaseException]:
+        """Every enabled subscription once; one failing chat does not hold up the others."""
+        results: dict[int, list[DigestRecord] | BaseException] = {}
+        for sub in self.subscriptions.list():
+            try:
+                results[sub.id] = await self.run_subscription(sub.id)
+            except Exception as exc:
+                self.logger.exception("digest subscription %d: catch-up failed", sub.id)
+                results[sub.id] = exc
+        return results
+
+    async def _deliver(self, sub: Subscription, record: DigestRecord) -> DigestRecord:
+        parts = record.parts
+        if parts is None:  # a row without frozen messages (should not happen): render again
+            parts = tuple(self.render(sub, record.window))
+        for index in range(record.parts_sent, len(parts)):
+            message_id = await self.sender.send_html(record.chat_id, parts[index])
+            self.log.part_sent(record.id, index, message_id)
+        self.log.finish(record.id, now=self.clock())
+        self.logger.info(
+            "digest subscription %d: window %s → %s sent to %s in %d message(s)",
+            sub.id,
+            record.window.start.isoformat(),
+            record.window.end.isoformat(),
+            record.chat_id,
+            len(parts),
+        )
+        finished = self.log.get(record.id)
+        assert finished is not None
+        return finished
+
+
+class DigestScheduler:
+    """Registers the runner's jobs on a scheduler it does not own (the service starts and stops it)."""
+
+    JOB_PREFIX = "digest:"
+
+    def __init__(
+        self,
+        runner: DigestRunner,
+        scheduler: AsyncIOScheduler,
+        *,
+        retry_delay: float = 300.0,
+        max_retry_delay: float = 3600.0,
+        logger: logging.Logger = _log,
+    ) -> None:
+        self.runner = runner
+        self.scheduler = scheduler
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self.logger = logger
+        self._specs: dict[int, tuple[int, int, str]] = {}
+        self._failures: dict[int, int] = {}
+
+    def start(self, *, catch_up: bool = True) -> None:
+        """Add the cron jobs and (unless told not to) a catch-up run as soon as the scheduler runs.
+
+        Pass catch_up=False and await `runner.catch_up()` yourself to catch up only after the
+        sources have fetched what arrived while tgmonitor was down.
+        """
+        self.reload()
+        if catch_up:
+            self.scheduler.add_job(  # no trigger: once, as soon as the scheduler runs
+                self.runner.catch_up,
+                id=f"{self.JOB_PREFIX}catch-up",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
+    def reload(self) -> None:
+        """Make the jobs match the enabled subscriptions; call after a subscription changes."""
+        wanted = {
+            sub.id: (sub.time.hour, sub.time.minute, sub.tz.key) for sub in self.runner.subscriptions.list()
+        }
+        for sub_id, spec in list(self._specs.items()):
+            if wanted.get(sub_id) != spec:
+                self._remove(f"{self.JOB_PREFIX}{sub_id}")
+                self._remove(f"{self.JOB_PREFIX}retry:{sub_id}")
+                del self._specs[sub_id]
+        for sub_id, (hour, minute, zone) in wanted.items():
+            if sub_id in self._specs:
+                continue
+            self.scheduler.add_job(
+                self._fire,
+                CronTrigger(hour=hour, minute=minute, timezone=zone),
+                args=[sub_id],
+                id=f"{self.JOB_PREFIX}{sub_id}",
+                replace_existing=True,
+                # Late is fine (the run works out what is due); piling up is not.
+                misfire_grace_time=None,
+                coalesce=True,
+                max_instances=1,
+            )
+            self._specs[sub_id] = (hour, minute, zone)
+
+    def stop(self) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(self.JOB_PREFIX):
+                job.remove()
+        self._specs.clear()
+
+    def job_ids(self) -> list[str]:
+        return sorted(job.id for job in self.scheduler.get_jobs() if job.id.startswith(self.JOB_PREFIX))
+
+    async def _fire(self, subscription_id: int) -> None:
+        try:
+            await self.runner.run_subscription(subscription_id)
+        except Exception:
+            failures = self._failures.get(subscription_id, 0) + 1
+            self._failures[subscription_id] = failures
+            delay = min(self.max_retry_delay, self.retry_delay * 2 ** (failures - 1))
+            self.logger.exception(
+                "digest subscription %d: send failed (%d in a row); retrying in %gs", subscription_id, failures, delay
+            )
+            self.scheduler.add_job(
+                self._fire,
+                DateTrigger(datetime.now(UTC) + timedelta(seconds=delay)),
+                args=[subscription_id],
+                id=f"{self.JOB_PREFIX}retry:{subscription_id}",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+        else:
+            self._failures.pop(subscription_id, None)
+
+    def _remove(self, job_id: str) -> None:
+        if self.scheduler.get_job(job_id) is not None:
+            self.scheduler.remove_job(job_id)
+
+
+async def sync_settings_subscription(
+    settings: Settings, subscriptions: Subscriptions, sender: MessageSender
+) -> Subscription | None:
+    """DIGEST_CHAT/DIGEST_TIME/TZ/DIGEST_TAGS as a subscription.
+
+    With no DIGEST_CHAT but a DIGEST_OUTPUT (no-credentials mode) the digest still runs, addressed
+    to chat 0, which the console/file sender ignores.
+    """
+    chat: int | str | None = settings.digest_chat
+    if chat is None and settings.digest_output:
+        chat = 0
+    chat_id = None if chat is None else await sender.resolve_chat(chat)
+    return subscriptions.sync_from_settings(
+        chat_id, at=settings.digest_time, tz=settings.tz, tags=settings.digest_tags
+    )

@@ -1,0 +1,202 @@
+"""The bot's Telegram edge: events in, `Reply` parts out. No rules live here.
+
+Every decision (who may ask, what to answer, how to page) is `CommandRouter`'s; this module only
+converts a Telethon event into `Chat`, `User` and text, and sends or edits what comes back, each call
+through `call_with_retry` so a flood wait is waited out (bounded) instead of crashing the handler.
+
+The router runs in the event loop thread on purpose: it reads the same SQLite connection as the rest
+of the service, and a connection must not be used from two threads at once. Its queries are short
+(an indexed FTS page), so they do not stall the loop noticeably.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import html
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telethon import Button, TelegramClient, events
+from telethon.errors import MessageNotModifiedError, RPCError
+from telethon.sessions import SQLiteSession, StringSession
+from telethon.tl.functions.bots import SetBotCommandsRequest
+from telethon.tl.types import BotCommand, BotCommandScopeDefault
+
+from bot.commands import COMMANDS, Chat, CommandRouter, Reply, User
+from bot.config import Settings
+from bot.telegram.client import private_file
+from bot.telegram.retry import call_with_retry
+
+T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
+
+BOT_SESSION_FILE = "tgmonitor-bot.session"
+ALERT_CHARS = 200  # Telegram's limit for a callback answer
+
+
+def make_bot_client(settings: Settings, session: SQLiteSession | StringSession | None = None) -> TelegramClient:
+    """A bot client with its own session file: sharing the user client's session would log the user out.
+
+    Bots log in with BOT_TOKEN but Telegram still wants the app's API_ID/API_HASH.
+    """
+    if not settings.bot_token:
+        raise RuntimeError("BOT_TOKEN is required for bot commands; create a bot with @BotFather")
+    if settings.api_id is None or not settings.api_hash:
+        raise RuntimeError(
+            "API_ID and API_HASH are required for the bot client too (https://my.telegram.org); "
+            "the bot token alone cannot open an MTProto connection"
+        )
+    if session is None:
+        session = SQLiteSession(str(private_file(settings.data_dir / BOT_SESSION_FILE)))
+    return TelegramClient(session, settings.api_id, settings.api_hash, flood_sleep_threshold=0)
+
+
+def chat_of(event: Any) -> Chat:
+    return Chat(
+        id=int(event.chat_id),
+        private=bool(event.is_private),
+        title=getattr(getattr(event, "chat", None), "title", None),
+    )
+
+
+def user_of(event: Any) -> User | None:
+    """None for messages without a person behind them (channel posts, anonymous group admins)."""
+    if event.sender_id is None or event.sender_id < 0:
+        return None
+    sender = getattr(event, "sender", None)  # cached from the update; no network round trip
+    return User(
+        id=int(event.sender_id),
+        username=getattr(sender, "username", None),
+        name=getattr(sender, "first_name", None),
+    )
+
+
+def plain(html_text: str, limit: int = ALERT_CHARS) -> str:
+    """A Reply part as the plain text a callback pop-up shows."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", html_text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markup(reply: Reply) -> list[list[Any]] | None:
+    if not reply.buttons:
+        return None
+    return [[Button.inline(label, data.encode()) for label, data in row] for row in reply.buttons]
+
+
+class BotClient:
+    """Wires a bot `TelegramClient` to a `CommandRouter`.
+
+    Construct with a client from `make_bot_client` and a router, then `await start(bot_token)`: it
+    logs in, tells the router its @username (for `/cmd@Bot` in groups), publishes the command menu
+    and registers the handlers. `run_until_disconnected()` on the client keeps it serving.
+    """
+
+    def __init__(
+        self,
+        client: TelegramClient,
+        router: CommandRouter,
+        *,
+        max_wait: float = 60.0,
+        max_attempts: int = 4,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        log: logging.Logger = _log,
+    ) -> None:
+        self.client = client
+        self.router = router
+        self.max_wait = max_wait
+        self.max_attempts = max_attempts
+        self._sleep = sleep
+        self._log = log
+        self._registered = False
+
+    async def _call(self, fn: Callable[[], Awaitable[T]], what: str) -> T:
+        return await call_with_retry(
+            fn, max_wait=self.max_wait, max_attempts=self.max_attempts, sleep=self._sleep, log=self._log, what=what
+        )
+
+    async def start(self, bot_token: str, *, publish_commands: bool = True) -> str:
+        """Log in and start serving; returns the bot's @username."""
+        await self._call(lambda: self.client.start(bot_token=bot_token), "bot login")
+        me = await self._call(self.client.get_me, "bot get_me")
+        username = getattr(me, "username", None) or ""
+        self.router.bot_username = username or self.router.bot_username
+        if publish_commands:
+            await self.publish_commands()
+        self.register()
+        self._log.info("bot @%s is answering commands", username)
+        return username
+
+    async def publish_commands(self) -> None:
+        """The "/" menu in Telegram clients; admin commands stay out of it. Failure only costs the menu."""
+        commands = [BotCommand(c.name, c.about[:256]) for c in COMMANDS if not c.admin]
+        request = SetBotCommandsRequest(scope=BotCommandScopeDefault(), lang_code="", commands=commands)
+        try:
+            await self._call(lambda: self.client(request), "publish bot commands")
+        except (RPCError, ConnectionError, RuntimeError) as exc:
+            self._log.warning("could not publish the bot command menu: %s", exc)
+
+    def register(self) -> None:
+        if self._registered:
+            return
+        self.client.add_event_handler(self.on_message, events.NewMessage(incoming=True, pattern=r"^/"))
+        self.client.add_event_handler(self.on_callback, events.CallbackQuery())
+        self._registered = True
+
+    async def on_message(self, event: Any) -> None:
+        user = user_of(event)
+        if user is None:
+            return
+        chat = chat_of(event)
+        try:
+            reply = self.router.route(event.raw_text or "", chat, user)
+            if not reply.silent:
+                await self.send(chat.id, reply, reply_to=None if chat.private else event.id)
+        except Exception:
+            self._log.exception("answering %r in chat %s failed", (event.raw_text or "")[:80], chat.id)
+
+    async def on_callback(self, event: Any) -> None:
+        user = user_of(event)
+        data = bytes(event.data or b"").decode("utf-8", "replace")
+        try:
+            reply = self.router.route_callback(data, chat_of(event), user) if user is not None else Reply()
+            if reply.silent or reply.alert:
+                # Always answer: the client shows a spinner on the button until we do.
+                text = plain(reply.parts[0]) if reply.parts else None
+                await self._call(lambda: event.answer(text, alert=bool(text)), "answer button")
+                return
+            await self._call(event.answer, "answer button")
+            first, rest = reply.parts[0], reply.parts[1:]
+            # MessageNotModified: the same page again (a double press), nothing to change.
+            with contextlib.suppress(MessageNotModifiedError):
+                await self._call(
+                    lambda: event.edit(
+                        first, parse_mode="html", link_preview=False, buttons=None if rest else markup(reply)
+                    ),
+                    "edit page",
+                )
+            if rest:
+                await self.send(int(event.chat_id), Reply(rest, reply.buttons))
+        except Exception:
+            self._log.exception("answering button %r in chat %s failed", data[:64], event.chat_id)
+
+    async def send(self, chat_id: int, reply: Reply, *, reply_to: int | None = None) -> list[Any]:
+        """Parts in order, buttons under the last; the first part answers `reply_to` in groups."""
+        sent = []
+        for index, part in enumerate(reply.parts):
+            last = index == len(reply.parts) - 1
+            send = functools.partial(
+                self.client.send_message,
+                chat_id,
+                part,
+                parse_mode="html",
+                link_preview=False,
+                buttons=markup(reply) if last else None,
+                reply_to=reply_to if index == 0 else None,
+            )
+            sent.append(await self._call(send, f"reply to chat {chat_id}"))
+        return sent
