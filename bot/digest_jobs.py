@@ -7,8 +7,9 @@ older ones are logged and skipped). Because it always works from the `digests` t
 clock, running it twice, late, or after a restart sends nothing twice; APScheduler only decides
 *when* to look.
 
-`DigestScheduler` is the thin APScheduler adapter: a CronTrigger per subscription in its own time
-zone, a catch-up run at start, `reload()` after subscriptions change, and a retry with backoff when
+`DigestScheduler` is the thin APScheduler adapter: a daily trigger per subscription in its own
+time zone (`DailyTrigger`: CronTrigger's rules, without its DST slips; see bot/core/windows.py),
+a catch-up run at start, `reload()` after subscriptions change, and a retry with backoff when
 a send fails (the cron job would otherwise wait a whole day).
 """
 
@@ -17,15 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from bot.config import Settings
 from bot.core.digest import build_digest, digest_messages
-from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
+from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before, next_occurrence
 from bot.telegram.sender import MessageSender
 from storage.digests import DigestLog, DigestRecord
 from storage.store import Store
@@ -41,6 +43,26 @@ def utc_now() -> datetime:
 
 def digest_title(tags: tuple[str, ...]) -> str:
     return "Digest" + (f" · {', '.join(tags)}" if tags else "")
+
+
+class DailyTrigger(BaseTrigger):
+    """Fires once a day at local `at` in `tz`, exactly at the ends of the digest windows."""
+
+    __slots__ = ("at", "tz")
+
+    def __init__(self, at: time, tz: ZoneInfo) -> None:
+        self.at = at
+        self.tz = tz
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+        if previous_fire_time is None:
+            fire = next_occurrence(self.at, self.tz, now, inclusive=True)
+        else:
+            fire = next_occurrence(self.at, self.tz, previous_fire_time)
+        return fire.astimezone(self.tz)
+
+    def __str__(self) -> str:
+        return f"daily[{self.at:%H:%M} {self.tz.key}]"
 
 
 class DigestRunner:
@@ -143,10 +165,12 @@ class DigestScheduler:
         *,
         retry_delay: float = 300.0,
         max_retry_delay: float = 3600.0,
+        trigger: Callable[[Subscription], BaseTrigger] | None = None,
         logger: logging.Logger = _log,
     ) -> None:
         self.runner = runner
         self.scheduler = scheduler
+        self.trigger = trigger or (lambda sub: DailyTrigger(sub.time, sub.tz))
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
         self.logger = logger
@@ -170,20 +194,19 @@ class DigestScheduler:
 
     def reload(self) -> None:
         """Make the jobs match the enabled subscriptions; call after a subscription changes."""
-        wanted = {
-            sub.id: (sub.time.hour, sub.time.minute, sub.tz.key) for sub in self.runner.subscriptions.list()
-        }
+        subs = {sub.id: sub for sub in self.runner.subscriptions.list()}
+        wanted = {sub.id: (sub.time.hour, sub.time.minute, sub.tz.key) for sub in subs.values()}
         for sub_id, spec in list(self._specs.items()):
             if wanted.get(sub_id) != spec:
                 self._remove(f"{self.JOB_PREFIX}{sub_id}")
                 self._remove(f"{self.JOB_PREFIX}retry:{sub_id}")
                 del self._specs[sub_id]
-        for sub_id, (hour, minute, zone) in wanted.items():
+        for sub_id, spec in wanted.items():
             if sub_id in self._specs:
                 continue
             self.scheduler.add_job(
                 self._fire,
-                CronTrigger(hour=hour, minute=minute, timezone=zone),
+                self.trigger(subs[sub_id]),
                 args=[sub_id],
                 id=f"{self.JOB_PREFIX}{sub_id}",
                 replace_existing=True,
@@ -192,7 +215,7 @@ class DigestScheduler:
                 coalesce=True,
                 max_instances=1,
             )
-            self._specs[sub_id] = (hour, minute, zone)
+            self._specs[sub_id] = spec
 
     def stop(self) -> None:
         for job in self.scheduler.get_jobs():

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, RawPost, SaveResult
 from storage.db import transaction
+from storage.neardup_index import NearDupIndex
 from storage.store import Store
 
 Progress = Callable[[int], None]
@@ -21,10 +22,12 @@ def ingest(
     batch_size: int = 500,
     progress: Progress | None = None,
     atomic: bool = False,
+    neardup: NearDupIndex | None = None,
 ) -> SaveResult:
     """Process and save in batches, each batch one transaction that also moves `checkpoint`.
 
     `atomic=True` puts all batches in one transaction: an import that fails half-way writes nothing.
+    `neardup` clusters each batch's new and edited posts in the batch's transaction (None: skip).
     """
     total = SaveResult()
 
@@ -32,7 +35,11 @@ def ingest(
         nonlocal total
         posts = [pipeline.process(raw) for raw in batch]
         mark = (checkpoint, max(raw.message_id for raw in batch)) if checkpoint is not None else None
-        total = total + store.save_posts(posts, checkpoint=mark)
+        with transaction(store.db):
+            saved = store.save_posts(posts, checkpoint=mark)
+            if neardup is not None:
+                neardup.index(saved.new_ids + saved.updated_ids)
+        total = total + saved
         if progress is not None:
             progress(len(batch))
 

@@ -137,6 +137,7 @@ class SaveResult:
     updated: int = 0
     unchanged: int = 0
     new_ids: tuple[int, ...] = field(default=())
+    updated_ids: tuple[int, ...] = field(default=())  # edited posts: the near-duplicate index re-signs them
 
     def __add__(self, other: SaveResult) -> SaveResult:
         return SaveResult(
@@ -144,4 +145,5 @@ class SaveResult:
             self.updated + other.updated,
             self.unchanged + other.unchanged,
             self.new_ids + other.new_ids,
+            self.updated_ids + other.updated_ids,
         )

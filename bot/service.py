@@ -243,7 +243,7 @@ class Service:
         http_client_factory: Callable[[], httpx.AsyncClient] = httpx.AsyncClient,
         user_client_factory: ClientFactory = make_user_client,
         notify: Callable[[str], bool] = notify_systemd,
-        shutdown_grace: float = 5.0,
+        shutdown_grace: float = 4.0,
         shutdown_deadline: float = 9.5,
         log: logging.Logger = _log,
     ) -> None:

@@ -144,7 +144,32 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1,)
+def _v2(db: sqlite_utils.Database) -> None:
+    """Near-duplicate index (storage/neardup_index.py): only posts inside the rolling window.
+
+    A signature is kept to verify LSH candidates without re-reading and re-shingling their text;
+    band rows are the LSH buckets, one B-tree keyed by band (WITHOUT ROWID: no second index).
+    """
+    db.execute(
+        """CREATE TABLE post_signatures (
+            post_id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            cluster_id INTEGER NOT NULL,
+            shingles INTEGER NOT NULL,
+            sig BLOB NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX post_signatures_ts ON post_signatures(ts)")
+    db.execute(
+        """CREATE TABLE post_bands (
+            band_key INTEGER NOT NULL,
+            post_id INTEGER NOT NULL,
+            PRIMARY KEY (band_key, post_id)
+        ) WITHOUT ROWID"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -174,6 +174,7 @@ class Store:
         """Upsert a batch in one transaction; the checkpoint (if given) moves only if all of it commits."""
         inserted = updated = unchanged = 0
         new_ids: list[int] = []
+        updated_ids: list[int] = []
         with transaction(self.db):
             for post in posts:
                 channel_id = self.ensure_channel(post.channel, post.source)
@@ -183,6 +184,7 @@ class Store:
                     new_ids.append(post_id)
                 elif outcome == "updated":
                     updated += 1
+                    updated_ids.append(post_id)
                 else:
                     unchanged += 1
             if checkpoint is not None:
@@ -191,7 +193,7 @@ class Store:
                     "UPDATE channels SET last_message_id = max(last_message_id, ?) WHERE id = ?",
                     [message_id, self.ensure_channel(ref)],
                 )
-        return SaveResult(inserted, updated, unchanged, tuple(new_ids))
+        return SaveResult(inserted, updated, unchanged, tuple(new_ids), tuple(updated_ids))
 
     def _upsert(self, channel_id: int, post: Post) -> tuple[str, int]:
         values = {

@@ -34,8 +34,8 @@ ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=400)
 # Text with the troublemakers over-represented: newlines of every kind, invisible and combining marks,
 # markup characters, astral emoji, Cyrillic with its case pairs.
 TRICKY_CHARS = st.sampled_from(
-    list("\n\r\t  \u00a0\u2028\u0085\u200b\u200d\ufeff\u00ad\u0301\u0308e<>&\"'#@/_.:*©")
-    + ["🇷🇺", "👍🏽", "𝐁", "ß", "ǅ", "İ", "Ё", "ё", "ъ", "Σ", "ς"]
+    [*"\n\r\t  \u00a0\u2028\u0085\u200b\u200d\ufeff\u00ad\u0301\u0308e<>&\"'#@/_.:*©",
+     "🇷🇺", "👍🏽", "𝐁", "ß", "ǅ", "İ", "Ё", "ё", "ъ", "Σ", "ς"]
 )
 MIXED_TEXT = st.lists(st.one_of(TRICKY_CHARS, st.characters(blacklist_categories=("Cs",))), max_size=300).map(
     "".join
@@ -144,30 +144,31 @@ def _stored(raw: RawPost, post_id: int) -> StoredPost:
 POST = st.tuples(
     TEXT,
     st.one_of(st.none(), st.from_regex(r"[a-z][a-z0-9_]{3,31}", fullmatch=True)),  # a Telegram username
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=128),  # channel titles are <= 128 chars
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=300),  # export names are not bounded
     st.booleans(),
     st.sampled_from([None, "photo", "poll", "<video>"]),
+    st.integers(min_value=0, max_value=4),  # extra hashtags: headings and the header's summary use them
+    st.sampled_from([1, 30, 600, 3000]),  # their length: Telegram allows a hashtag as long as a post
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(POST, max_size=40), st.integers(min_value=0, max_value=30))
-def test_render_html_fits_telegram_and_escapes_post_text(posts: list[tuple], long_tags: int) -> None:
+@given(st.lists(POST, max_size=40), TEXT)
+def test_render_html_fits_telegram_and_escapes_post_text(posts: list[tuple], title: str) -> None:
     stored = []
-    for index, (text, username, title, forwarded, media) in enumerate(posts, start=1):
-        # Long hashtags and many of them: section headings and the header's tag summary come from here.
-        text += "\n" + " ".join(f"#{'Ж' * (index * 37 % 300)}x{n}" for n in range(long_tags % (index + 1)))
+    for index, (text, username, name, forwarded, media, tags, tag_length) in enumerate(posts, start=1):
+        text += "\n" + " ".join(f"#{'Ж' * tag_length}x{index}y{n}" for n in range(tags))
         raw = RawPost(
-            channel=ChannelRef(tg_id=index, username=username, title=title or None),
+            channel=ChannelRef(tg_id=index, username=username, title=name or None),
             message_id=index,
             date=START + timedelta(minutes=index),
             text=text,
             source="telethon",
-            forward=Forward(channel_id=9, message_id=1, name=title) if forwarded else None,
+            forward=Forward(channel_id=9, message_id=1, name=name) if forwarded else None,
             media_kind=media,
         )
         stored.append(_stored(raw, index))
-    messages = render_html(build_digest(stored, START, START + timedelta(days=1), title="Digest <&>"), SOFIA)
+    messages = render_html(build_digest(stored, START, START + timedelta(days=1), title=title), SOFIA)
     assert messages
     for message in messages:
         assert utf16_len(message) <= TELEGRAM_LIMIT

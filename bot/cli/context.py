@@ -7,6 +7,8 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
+from storage.learned_boilerplate import LearnedBoilerplate
+from storage.neardup_index import NearDupIndex
 from storage.store import Store
 
 
@@ -17,6 +19,7 @@ class CliContext:
     _settings: Settings | None = field(default=None, init=False)
     _store: Store | None = field(default=None, init=False)
     _pipeline: Pipeline | None = field(default=None, init=False)
+    _neardup: NearDupIndex | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
@@ -40,7 +43,19 @@ class CliContext:
             self._pipeline = Pipeline.load(self.settings.rules_file, self.settings.boilerplate_file)
         return self._pipeline
 
+    @property
+    def learned_boilerplate(self) -> LearnedBoilerplate:
+        return LearnedBoilerplate(self.store.db)
+
+    @property
+    def neardup(self) -> NearDupIndex:
+        """On for every CLI ingest: copies fold into clusters as they arrive."""
+        if self._neardup is None:
+            self._neardup = NearDupIndex(self.store.db, boilerplate=self.learned_boilerplate)
+        return self._neardup
+
     def close(self) -> None:
+        self._neardup = None
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -1,36 +1,123 @@
-"""`tgmonitor digest`: the digest of a window, printed (sending belongs to the scheduler)."""
+"""`tgmonitor digest`: print a digest, or send it now.
+
+`--send` is an ad-hoc send of the window asked for (default: the last 24 h, DIGEST_TAGS unless
+--tag is given) and is not recorded in `digests`: the scheduled digest of the same hours still goes
+out, exactly once, because schedule and ad-hoc requests are different things. `--due` is the
+scheduled path without the service (for a system cron job): the DIGEST_CHAT subscription's due
+windows, recorded and exactly once. `--dry-run` prints exactly what `--send` would send.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.cli.context import CliContext
-from bot.core.digest import build_digest, digest_json, render_html, render_text
+from bot.config import Settings
+from bot.core.digest import build_digest, digest_json, digest_messages, render_html, render_text
 from bot.core.timeparse import parse_since
+from bot.digest_jobs import DigestRunner, digest_title, sync_settings_subscription
+from bot.telegram.sender import MessageSender, TelethonBotSender, output_sender, start_bot_client
+from storage.subscriptions import Subscriptions
+
+SEPARATOR = "\n----\n"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = sub.add_parser("digest", help="print the digest of recent posts")
+    parser = sub.add_parser("digest", help="print the digest of recent posts, or send it")
     parser.add_argument("--since", default="24h", help="age like 24h/7d or a date (default 24h)")
     parser.add_argument("--tag", action="append", default=[], help="only items with this tag (repeatable)")
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="machine-readable digest")
     form.add_argument("--html", action="store_true", help="the Telegram HTML messages, separated by ----")
+    form.add_argument(
+        "--send",
+        action="store_true",
+        help="send it now to DIGEST_CHAT with the bot (or to DIGEST_OUTPUT without BOT_TOKEN); not recorded",
+    )
+    form.add_argument(
+        "--dry-run", action="store_true", help="print exactly the messages --send would send; sends nothing"
+    )
+    form.add_argument(
+        "--due",
+        action="store_true",
+        help="send the scheduled digests that are due for DIGEST_CHAT, recorded and exactly once",
+    )
     return parser
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    tz = ctx.settings.tz
+    settings = ctx.settings
+    if args.due:
+        return asyncio.run(_send_due(settings, ctx))
+    tz = settings.tz
     end = datetime.now(UTC)
     start = parse_since(args.since, end, tz)
-    posts = ctx.store.posts_between(start, end, tags=args.tag)
-    digest = build_digest(posts, start, end)
+    outgoing = args.send or args.dry_run
+    tags = tuple(args.tag) or (settings.digest_tags if outgoing else ())
+    posts = ctx.store.posts_between(start, end, tags=tags)
+    digest = build_digest(posts, start, end, title=digest_title(tags) if outgoing else "Digest")
     if args.json:
         print(json.dumps(digest_json(digest), ensure_ascii=False, indent=2))
     elif args.html:
-        print("\n----\n".join(render_html(digest, tz)))
+        print(SEPARATOR.join(render_html(digest, tz)))
+    elif outgoing:
+        messages = digest_messages(digest, tz, empty=settings.digest_empty)
+        if args.dry_run:
+            print(SEPARATOR.join(messages))
+            print(f"({len(messages)} message(s); nothing sent)", file=sys.stderr)
+        else:
+            sent = asyncio.run(_send(settings, messages))
+            print(f"sent {len(sent)} message(s): ids {', '.join(map(str, sent)) or '-'}", file=sys.stderr)
     else:
         print(render_text(digest, tz))
+    return 0
+
+
+async def _open_sender(settings: Settings) -> tuple[MessageSender, Any]:
+    """The bot when BOT_TOKEN is set, else stdout / the DIGEST_OUTPUT file; and the client to close."""
+    if settings.bot_token:
+        if settings.digest_chat is None:
+            raise ValueError("DIGEST_CHAT is not set: the bot needs to know where to send the digest")
+        client = await start_bot_client(settings)
+        return TelethonBotSender(client), client
+    return output_sender(settings.digest_output), None
+
+
+async def _send(settings: Settings, messages: list[str]) -> list[int]:
+    sender, client = await _open_sender(settings)
+    chat: int | str = settings.digest_chat if settings.digest_chat is not None else 0
+    try:
+        return [await sender.send_html(chat, message) for message in messages]
+    finally:
+        if client is not None:
+            await client.disconnect()
+
+
+async def _send_due(settings: Settings, ctx: CliContext) -> int:
+    sender, client = await _open_sender(settings)
+    try:
+        subscriptions = Subscriptions(ctx.store.db)
+        sub = await sync_settings_subscription(settings, subscriptions, sender)
+        if sub is None:
+            raise ValueError("DIGEST_CHAT is not set (or DIGEST_OUTPUT for printing): no digest subscription")
+        runner = DigestRunner(
+            store=ctx.store, subscriptions=subscriptions, sender=sender, empty=settings.digest_empty
+        )
+        done = await runner.run_subscription(sub.id)
+    finally:
+        if client is not None:
+            await client.disconnect()
+    for record in done:
+        print(
+            f"sent window {record.window.start:%Y-%m-%d %H:%M} → {record.window.end:%Y-%m-%d %H:%M} UTC "
+            f"in {record.parts_total} message(s)",
+            file=sys.stderr,
+        )
+    if not done:
+        print("nothing due", file=sys.stderr)
     return 0

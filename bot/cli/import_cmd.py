@@ -45,7 +45,7 @@ def import_paths(ctx: CliContext, paths: list[Path]) -> dict[str, SaveResult]:
         bar = ProgressBar(len(raws), f"{path.name}")
         try:
             results[str(path)] = ingest(
-                ctx.store, ctx.pipeline, raws, checkpoint=channel, progress=bar, atomic=True
+                ctx.store, ctx.pipeline, raws, checkpoint=channel, progress=bar, atomic=True, neardup=ctx.neardup
             )
         finally:
             bar.close()
@@ -55,7 +55,8 @@ def import_paths(ctx: CliContext, paths: list[Path]) -> dict[str, SaveResult]:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     results = import_paths(ctx, args.paths)
     if args.json:
-        print(json.dumps({p: asdict(r) | {"new_ids": len(r.new_ids)} for p, r in results.items()}))
+        ids = {p: {"new_ids": len(r.new_ids), "updated_ids": len(r.updated_ids)} for p, r in results.items()}
+        print(json.dumps({p: asdict(r) | ids[p] for p, r in results.items()}))
     else:
         for path, result in results.items():
             print(f"{path}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged")

@@ -18,6 +18,7 @@ from bot.models import StoredPost, Tag
 
 TELEGRAM_LIMIT = 4096
 SNIPPET_CHARS = 280
+LABEL_CHARS = 64  # tag and channel names in headings and lines; see _short
 GROUP_KINDS = ("hashtag", "topic")
 # Explicit embeddings, overrides and isolates: one post's U+202E must not reverse the rest of the
 # line (channel name, link). Plain direction marks (LRM/RLM) are harmless and kept.
@@ -190,10 +191,16 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return (cut or first[:limit]) + "…"
 
 
+def _short(label: str, limit: int = LABEL_CHARS) -> str:
+    """Names come from posts and exports: a 3,000-letter hashtag is legal in Telegram, and twelve of them
+    in the header would make a digest no message can carry, so headings show a bounded prefix."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def _tag_label(tag: Tag | None) -> str:
     if tag is None:
         return "Other"
-    return tag.display
+    return _short(tag.display)
 
 
 def _when(value: datetime, tz: tzinfo) -> str:
@@ -205,7 +212,7 @@ def strip_bidi(text: str) -> str:
 
 
 def _label(post: StoredPost) -> str:
-    return strip_bidi(post.channel_label)
+    return _short(strip_bidi(post.channel_label))
 
 
 def render_item_html(item: DigestItem, tz: tzinfo) -> str:
@@ -236,13 +243,13 @@ def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
     esc = html.escape if rich else (lambda s: s)
     window = f"{digest.start.astimezone(tz):%Y-%m-%d %H:%M} → {digest.end.astimezone(tz):%Y-%m-%d %H:%M}"
     zone = getattr(tz, "key", None) or str(tz)
-    title = f"{digest.title} {window} ({zone})"
+    title = f"{_short(digest.title, 4 * LABEL_CHARS)} {window} ({zone})"
     lines = [f"<b>{esc(title)}</b>" if rich else title]
     if digest.empty:
         lines.append("Nothing new in this window.")
         return lines
     summary = f"{digest.item_count} items from {digest.post_count} posts"
-    top = " · ".join(f"{t.display} {n}" for t, n in digest.tag_counts[:12])
+    top = " · ".join(f"{_tag_label(t)} {n}" for t, n in digest.tag_counts[:12])
     lines.append(esc(summary + (f" · {top}" if top else "")))
     return lines
 

@@ -5,13 +5,15 @@ starts at the previous one, so it is 24 hours except across a DST change (23 h i
 autumn). Windows are half-open [start, end): a post dated exactly at a firing belongs to the next
 digest, never to two.
 
-Times that do not exist or occur twice on a DST night are resolved the way APScheduler's
-CronTrigger fires them (checked in tests/test_windows.py), so the window the job computes when it
-fires is always due:
+Times that do not exist or occur twice on a DST night:
 * a time in the spring-forward gap (03:30 in Europe/Sofia on the last Sunday of March) is the
-  wall time read with the old offset, i.e. one hour later on the new clock (04:30 EEST);
-* a time that occurs twice (03:30 on the last Sunday of October) is its first occurrence. The
-  trigger fires a second time an hour later; that run finds nothing due and sends nothing.
+  wall time read with the old offset, i.e. one hour later on the new clock (04:30 EEST), as
+  APScheduler's CronTrigger and most crons do;
+* a time that occurs twice (03:30 on the last Sunday of October) is its first occurrence.
+The digest job fires at exactly these instants (`next_occurrence`, used by the job's trigger), so
+the window computed when it fires is always due. APScheduler 3.11's CronTrigger is not used for
+that: it fires the repeated 03:30 twice and skips the 00:xx firing of the day after the spring
+change (agronholm/apscheduler#606; tests/test_windows.py shows both).
 
 Pure: no clock, no I/O; `now` is always an argument.
 """
@@ -48,6 +50,16 @@ def latest_occurrence(at: time, tz: tzinfo, now: datetime) -> datetime:
     # one day either side rather than assume the firing of local day D falls on local day D.
     candidates = (occurrence(today + timedelta(days=d), at, tz) for d in (1, 0, -1, -2))
     return max(c for c in candidates if c <= now)
+
+
+def next_occurrence(at: time, tz: tzinfo, after: datetime, *, inclusive: bool = False) -> datetime:
+    """The first firing after `after` (or at it, when `inclusive`)."""
+    day = after.astimezone(tz).date() - timedelta(days=1)
+    while True:
+        fired = occurrence(day, at, tz)
+        if fired > after or (inclusive and fired == after):
+            return fired
+        day += timedelta(days=1)
 
 
 def window_ending(end: datetime, at: time, tz: tzinfo) -> Window:

@@ -22,38 +22,17 @@ from typing import Any, TypeVar
 
 from telethon import Button, TelegramClient, events
 from telethon.errors import MessageNotModifiedError, RPCError
-from telethon.sessions import SQLiteSession, StringSession
 from telethon.tl.functions.bots import SetBotCommandsRequest
 from telethon.tl.types import BotCommand, BotCommandScopeDefault
 
 from bot.commands import COMMANDS, Chat, CommandRouter, Reply, User
-from bot.config import Settings
-from bot.telegram.client import private_file
 from bot.telegram.retry import call_with_retry
 
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
-BOT_SESSION_FILE = "tgmonitor-bot.session"
 ALERT_CHARS = 200  # Telegram's limit for a callback answer
-
-
-def make_bot_client(settings: Settings, session: SQLiteSession | StringSession | None = None) -> TelegramClient:
-    """A bot client with its own session file: sharing the user client's session would log the user out.
-
-    Bots log in with BOT_TOKEN but Telegram still wants the app's API_ID/API_HASH.
-    """
-    if not settings.bot_token:
-        raise RuntimeError("BOT_TOKEN is required for bot commands; create a bot with @BotFather")
-    if settings.api_id is None or not settings.api_hash:
-        raise RuntimeError(
-            "API_ID and API_HASH are required for the bot client too (https://my.telegram.org); "
-            "the bot token alone cannot open an MTProto connection"
-        )
-    if session is None:
-        session = SQLiteSession(str(private_file(settings.data_dir / BOT_SESSION_FILE)))
-    return TelegramClient(session, settings.api_id, settings.api_hash, flood_sleep_threshold=0)
 
 
 def chat_of(event: Any) -> Chat:
@@ -91,9 +70,11 @@ def markup(reply: Reply) -> list[list[Any]] | None:
 class BotClient:
     """Wires a bot `TelegramClient` to a `CommandRouter`.
 
-    Construct with a client from `make_bot_client` and a router, then `await start(bot_token)`: it
-    logs in, tells the router its @username (for `/cmd@Bot` in groups), publishes the command menu
-    and registers the handlers. `run_until_disconnected()` on the client keeps it serving.
+    The client is the one bot client of the process (`bot.telegram.sender.start_bot_client`), shared
+    with the digest sender: two clients on one session file would fight over it. `await start()`
+    tells the router the bot's @username (for `/cmd@Bot` in groups), publishes the command menu and
+    registers the handlers; pass `bot_token` to log a fresh client in first. The client's own
+    connection keeps serving the handlers; nothing else needs awaiting.
     """
 
     def __init__(
@@ -119,9 +100,10 @@ class BotClient:
             fn, max_wait=self.max_wait, max_attempts=self.max_attempts, sleep=self._sleep, log=self._log, what=what
         )
 
-    async def start(self, bot_token: str, *, publish_commands: bool = True) -> str:
-        """Log in and start serving; returns the bot's @username."""
-        await self._call(lambda: self.client.start(bot_token=bot_token), "bot login")
+    async def start(self, bot_token: str | None = None, *, publish_commands: bool = True) -> str:
+        """Start answering commands (logging in first when given a token); returns the bot's @username."""
+        if bot_token is not None:
+            await self._call(lambda: self.client.start(bot_token=bot_token), "bot login")
         me = await self._call(self.client.get_me, "bot get_me")
         username = getattr(me, "username", None) or ""
         self.router.bot_username = username or self.router.bot_username
@@ -146,6 +128,13 @@ class BotClient:
         self.client.add_event_handler(self.on_message, events.NewMessage(incoming=True, pattern=r"^/"))
         self.client.add_event_handler(self.on_callback, events.CallbackQuery())
         self._registered = True
+
+    def stop(self) -> None:
+        """Stop answering (at shutdown); the client itself is closed by whoever owns it."""
+        if self._registered:
+            self.client.remove_event_handler(self.on_message)
+            self.client.remove_event_handler(self.on_callback)
+            self._registered = False
 
     async def on_message(self, event: Any) -> None:
         user = user_of(event)

@@ -1,0 +1,93 @@
+"""Learned boilerplate: paragraphs one channel repeats under many of its own posts.
+
+The rules in bot/data/boilerplate.toml catch junk every channel shares; each channel also has its
+own sign-off ("Subscribe to Serbia Today", "👉 Read in full: <link>", "Join us: @balkan_watch") that
+nobody can list in advance.  A paragraph is learned as boilerplate for a channel when it appears in
+at least `min_posts` of the channel's recent posts *and* in at least `min_share` of them: the count
+keeps a new channel's third post from teaching anything, the share keeps a statement the channel
+re-posted a few times from being taken for a sign-off.  Hashtag-only paragraphs are never learned:
+they are the channel's topic labels (tags come from them and snippets already skip them).
+
+Learned paragraphs are not removed from the archive (the clean text stays what the channel wrote);
+they are skipped when a post is shown and when its near-duplicate signature is computed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from bot.core.clean import is_hashtag_only
+from bot.models import StoredPost
+
+_URL = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+_WORD = re.compile(r"[^\W_]+")
+
+MIN_POSTS = 5
+MIN_SHARE = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedParagraph:
+    key: str  # loose_key of the paragraph
+    example: str  # the paragraph as the channel last wrote it
+    posts: int  # how many of the sampled posts carry it
+    share: float  # posts / sampled posts
+
+
+def loose_key(paragraph: str) -> str:
+    """Identity of a sign-off across its variants: no links, emoji or punctuation; numbers as 0.
+
+    "👉 Read in full: https://site/123" and "Read in full — https://site/124" are one paragraph.
+    A paragraph with no words (an emoji separator) keeps its own spacing-folded text as the key.
+    """
+    words = _WORD.findall(_DIGITS.sub("0", _URL.sub(" ", paragraph.casefold())))
+    return " ".join(words) or " ".join(paragraph.split())
+
+
+def learn_boilerplate(
+    posts: Iterable[Sequence[str]], *, min_posts: int = MIN_POSTS, min_share: float = MIN_SHARE
+) -> list[LearnedParagraph]:
+    """`posts`: the paragraphs of each recent post of one channel. Most frequent first."""
+    counts: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    total = 0
+    for paragraphs in posts:
+        total += 1
+        seen: set[str] = set()
+        for paragraph in paragraphs:
+            paragraph = paragraph.strip()
+            if not paragraph or is_hashtag_only(paragraph):
+                continue
+            key = loose_key(paragraph)
+            if key not in seen:
+                seen.add(key)
+                counts[key] += 1
+                examples.setdefault(key, paragraph)
+    need = max(min_posts, math.ceil(min_share * total))
+    found = [LearnedParagraph(k, examples[k], n, n / total) for k, n in counts.items() if n >= need]
+    return sorted(found, key=lambda p: (-p.posts, p.key))
+
+
+def strip_paragraphs(text: str, keys: frozenset[str] | set[str]) -> str:
+    """The text without learned paragraphs; a post that is nothing but boilerplate is left whole."""
+    if not keys:
+        return text
+    paragraphs = text.split("\n\n")
+    kept = [p for p in paragraphs if not p.strip() or loose_key(p) not in keys]
+    if len(kept) == len(paragraphs) or not any(p.strip() for p in kept):
+        return text
+    return "\n\n".join(p for p in kept if p.strip())
+
+
+def strip_learned(posts: Iterable[StoredPost], keys_by_channel: Mapping[int, frozenset[str]]) -> list[StoredPost]:
+    """Posts as they should be shown: each channel's learned paragraphs left out of `text`."""
+    result = []
+    for post in posts:
+        text = strip_paragraphs(post.text, keys_by_channel.get(post.channel_id, frozenset()))
+        result.append(post if text == post.text else replace(post, text=text))
+    return result

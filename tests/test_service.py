@@ -1,0 +1,291 @@
+"""`tgmonitor run` as a real subprocess against a fake t.me on 127.0.0.1: start, poll, signal, stop.
+
+The service is driven only the way systemd or Docker drive it (environment, signals, exit code,
+stderr), and the archive is inspected through a separate read-only connection while it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from bot.config import SETTING_NAMES
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+# Listed as TG_SESSION (a secret) and also the name of a watched channel, so the service's own
+# start-up line would print it: the log must show it redacted, proving the filter is installed.
+SECRET = "beta_news"
+
+
+def page(channel: str, posts: list[int], before: int | None = None) -> bytes:
+    """A t.me/s/ page in Telegram's markup: newest 20 posts (below `before`), oldest first."""
+    shown = [p for p in posts if before is None or p < before][-20:]
+    blocks = "".join(
+        f"""
+    <div class="tgme_widget_message_wrap"><div class="tgme_widget_message" data-post="{channel}/{n}">
+      <div class="tgme_widget_message_text">Statement {n} of {channel}: talks on regional security.</div>
+      <div class="tgme_widget_message_footer"><div class="tgme_widget_message_meta">
+        <a class="tgme_widget_message_date" href="https://t.me/{channel}/{n}">
+          <time datetime="2026-11-20T08:{n % 60:02d}:00+00:00">08:{n % 60:02d}</time></a>
+      </div></div>
+    </div></div>"""
+        for n in shown
+    )
+    more = f'<link rel="prev" href="/s/{channel}?before={shown[0]}">' if shown and shown[0] > min(posts) else ""
+    html = f"""<!DOCTYPE html><html><head><meta charset="utf-8">
+  <meta property="og:title" content="{channel.title()}">{more}
+  <link rel="canonical" href="/s/{channel}"></head>
+<body><section class="tgme_channel_history js-message_history">{blocks}
+</section></body></html>"""
+    return html.encode()
+
+
+@dataclass
+class FakeChannel:
+    posts: list[int]
+    grow_for: int = 0  # the first `grow_for` requests each publish one new post
+    hang: float = 0.0  # seconds every request takes (a poll in flight at shutdown)
+    requests: int = 0
+    served: set[int] = field(default_factory=set)
+
+
+class FakeTme:
+    def __init__(self, channels: dict[str, FakeChannel]) -> None:
+        self.channels = channels
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                name = url.path.removeprefix("/s/")
+                with fake.lock:
+                    chan = fake.channels.get(name)
+                    if chan is None:
+                        body, status = b"", 404
+                    else:
+                        chan.requests += 1
+                        if chan.requests <= chan.grow_for:
+                            chan.posts.append(max(chan.posts) + 1)
+                        before = parse_qs(url.query).get("before")
+                        body, status = page(name, chan.posts, int(before[0]) if before else None), 200
+                        chan.served.update(int(m) for m in re.findall(rb'data-post="\w+/(\d+)"', body))
+                    hang = chan.hang if chan else 0.0
+                if hang:
+                    time.sleep(hang)
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeTme:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Running:
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    db: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, what: str, check: Callable[[], bool], timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"service exited early ({self.proc.returncode}) waiting for {what}:\n{self.log()}")
+            if check():
+                return
+            time.sleep(0.1)
+        pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.log()}")
+
+    def stop(self, *signals: signal.Signals, gap: float = 0.3, timeout: float = 10.0) -> tuple[int, float]:
+        began = time.monotonic()
+        for i, sig in enumerate(signals):
+            if i:
+                time.sleep(gap)
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            pytest.fail(f"service did not exit within {timeout}s:\n{self.log()}")
+        return code, time.monotonic() - began
+
+
+def stored(db: Path) -> dict[str, list[int]]:
+    """channel -> message ids, read like `tgmonitor status` does: a separate read-only connection."""
+    if not db.exists():
+        return {}
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = conn.execute(
+            "SELECT c.username, p.message_id FROM posts p JOIN channels c ON c.id = p.channel_id ORDER BY 1, 2"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return {}  # schema not created yet
+    finally:
+        conn.close()
+    found: dict[str, list[int]] = {}
+    for channel, message_id in rows:
+        found.setdefault(channel, []).append(message_id)
+    return found
+
+
+@pytest.fixture
+def start_service(tmp_path: Path) -> Iterator[Callable[..., Running]]:
+    started: list[Running] = []
+
+    def start(base: str, channels: str, **extra: str) -> Running:
+        env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+        env.update(
+            {
+                "PYTHONPATH": str(REPO),
+                "TZ": "UTC",
+                "DATA_DIR": str(tmp_path / "data"),
+                "CHANNELS": channels,
+                "WEB_PREVIEW_BASE": base,
+                "POLL_INTERVAL": "1",
+                "DIGEST_OUTPUT": str(tmp_path / "digests.txt"),
+                "TG_SESSION": SECRET,
+                "LOG_LEVEL": "INFO",
+                **extra,
+            }
+        )
+        log_path = tmp_path / f"service{len(started)}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+                 "--env", str(tmp_path / "absent.env"), "run"],
+                cwd=tmp_path,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        running = Running(proc, log_path, tmp_path / "data" / "tgmonitor.db")
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        if running.proc.poll() is None:
+            running.proc.kill()
+            running.proc.wait()
+
+
+def test_run_polls_then_stops_cleanly_on_sigterm(start_service: Callable[..., Running]) -> None:
+    channels = {"alpha_news": FakeChannel([1, 2, 3], grow_for=3), SECRET: FakeChannel([10, 11])}
+    with FakeTme(channels) as tme:
+        svc = start_service(tme.base, f"@alpha_news, https://t.me/{SECRET}", LOG_FORMAT="json")
+
+        def settled() -> bool:
+            with tme.lock:
+                grown = all(c.requests > c.grow_for for c in channels.values())
+                expected = {name: sorted(c.posts) for name, c in channels.items()}
+            return grown and stored(svc.db) == expected
+
+        svc.wait_for("every published post in the archive", settled)
+        code, took = svc.stop(signal.SIGTERM)
+
+    log = svc.log()
+    assert code == 0, log
+    assert took < 10
+    lines = [json.loads(line) for line in log.splitlines() if line.strip()]  # JSON lines, one per event
+    messages = [line["msg"] for line in lines]
+    assert any(m.startswith("listener: off (no API_ID/API_HASH) → web preview source for 2 channels") for m in messages)
+    assert any(m.startswith("bot: off (no BOT_TOKEN)") for m in messages)
+    assert any(m.startswith("tgmonitor stopped cleanly in") for m in messages), log
+    assert SECRET not in log and "[redacted]" in log
+    # nothing lost, nothing doubled: exactly the served posts, each once (stored() keeps duplicates)
+    final = stored(svc.db)
+    assert final == {name: sorted(c.served) for name, c in channels.items()}
+    assert final["alpha_news"] == [1, 2, 3, 4, 5, 6]
+
+
+def test_status_reads_the_running_service_and_reports_health(
+    start_service: Callable[..., Running], tmp_path: Path
+) -> None:
+    channels = {"alpha_news": FakeChannel([1, 2])}
+    with FakeTme(channels) as tme:
+        svc = start_service(tme.base, "@alpha_news")
+        svc.wait_for("the first poll", lambda: stored(svc.db) == {"alpha_news": [1, 2]})
+        svc.wait_for("a recorded poll", lambda: "poll: 1 channel read" in svc.log())
+        status = subprocess.run(
+            [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+             "--env", str(tmp_path / "absent.env"), "--db", str(svc.db), "status", "--json"],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO), "POLL_INTERVAL": "1"},
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        code, _ = svc.stop(signal.SIGTERM)
+    assert code == 0
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["healthy"] is True
+    assert report["service"]["state"] == "running" and report["service"]["source"] == "web preview"
+    assert report["channels"][0]["channel"] == "@alpha_news" and report["channels"][0]["posts"] == 2
+    assert report["db"]["total_bytes"] >= report["db"]["file_bytes"] > 0
+
+
+def test_sigterm_during_a_hanging_poll_still_exits_0_within_10s(start_service: Callable[..., Running]) -> None:
+    channels = {"slow_news": FakeChannel([1], hang=30.0)}
+    with FakeTme(channels) as tme:
+        svc = start_service(tme.base, "@slow_news")
+        svc.wait_for("a poll in flight", lambda: channels["slow_news"].requests >= 1)
+        code, took = svc.stop(signal.SIGTERM)
+    log = svc.log()
+    assert code == 0, log
+    assert took < 10, log
+    assert "cancelled" in log and "tgmonitor stopped cleanly" in log
+
+
+def test_second_signal_exits_at_once(start_service: Callable[..., Running]) -> None:
+    channels = {"slow_news": FakeChannel([1], hang=30.0)}
+    with FakeTme(channels) as tme:
+        svc = start_service(tme.base, "@slow_news")
+        svc.wait_for("a poll in flight", lambda: channels["slow_news"].requests >= 1)
+        code, took = svc.stop(signal.SIGTERM, signal.SIGINT, gap=0.5)
+    log = svc.log()
+    assert code == 128 + signal.SIGINT, log
+    assert took < 2.5, log
+    assert "second signal (SIGINT): exiting now" in log
+
+
+def test_bad_settings_exit_78_so_systemd_does_not_restart(start_service: Callable[..., Running]) -> None:
+    svc = start_service("http://127.0.0.1:9", "@alpha_news", POLL_INTERVAL="often")
+    assert svc.proc.wait(timeout=20) == 78
+    assert "POLL_INTERVAL" in svc.log()
