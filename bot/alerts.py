@@ -146,7 +146,7 @@ class Alerter:
 async def alert_chat_id(settings: Settings, sender: MessageSender) -> int | None:
     """ALERT_CHAT, else DIGEST_CHAT, as a numeric id; chat 0 in no-credentials mode (DIGEST_OUTPUT)."""
     chat = settings.alert_chat if settings.alert_chat is not None else settings.digest_chat
-    if chat is None and settings.digest_output:
+    if chat is None and settings.digest_output and not settings.bot_token:
         chat = 0
     return None if chat is None else await sender.resolve_chat(chat)
 

@@ -1,4 +1,4 @@
-"""Scheduled digests: one cron job per enabled subscription, every window sent exactly once.
+"""Scheduled digests: one daily job per enabled subscription, every window sent exactly once.
 
 `DigestRunner` decides and sends (no scheduler): for a subscription it first finishes any window
 left 'sending' by a crash, from the next unsent message, then sends every window that closed since
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,8 +27,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from bot.config import Settings
-from bot.core.digest import build_digest, digest_messages
+from bot.core.digest import Digest, build_digest, digest_messages
 from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before, next_occurrence
+from bot.models import StoredPost
 from bot.telegram.sender import MessageSender
 from storage.digests import DigestLog, DigestRecord
 from storage.store import Store
@@ -43,6 +45,13 @@ def utc_now() -> datetime:
 
 def digest_title(tags: tuple[str, ...]) -> str:
     return "Digest" + (f" · {', '.join(tags)}" if tags else "")
+
+
+def subscription_digest(posts: list[StoredPost], start: datetime, end: datetime, tags: tuple[str, ...]) -> Digest:
+    """The digest of a tag-filtered window, titled with the tags as the posts write them (#RussiaSerbia)."""
+    digest = build_digest(posts, start, end)
+    shown = {t.key: t.display for p in posts for t in p.tags}
+    return replace(digest, title=digest_title(tuple(shown.get(t.lstrip("#").casefold(), t) for t in tags)))
 
 
 class DailyTrigger(BaseTrigger):
@@ -93,11 +102,13 @@ class DigestRunner:
     def render(self, sub: Subscription, window: Window) -> list[str]:
         """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
         posts = self.store.posts_between(window.start, window.end, tags=sub.tags)
-        digest = build_digest(posts, window.start, window.end, title=digest_title(sub.tags))
+        digest = subscription_digest(posts, window.start, window.end, sub.tags)
         return digest_messages(digest, sub.tz, empty=self.empty)
 
     def due(self, sub: Subscription) -> list[Window]:
-        after = self.log.last_window_end(sub.id) or self.log.subscription_start(sub.id) or self.clock()
+        # Nothing is owed from before the subscription (re)started, nor twice after the last window.
+        marks = [m for m in (self.log.last_window_end(sub.id), self.log.subscription_start(sub.id)) if m]
+        after = max(marks) if marks else self.clock()
         windows = due_windows(sub.time, sub.tz, now=self.clock(), after=after, limit=self.max_catch_up)
         if missed_before(windows, after):
             self.logger.warning(
@@ -118,6 +129,8 @@ class DigestRunner:
             done = [await self._deliver(sub, record) for record in self.log.unfinished(sub.id)]
             for window in self.due(sub):
                 record = self.log.begin(sub.id, sub.chat_id, window, self.render(sub, window), now=self.clock())
+                if record.status == "sent":  # another process got there first
+                    continue
                 done.append(await self._deliver(sub, record))
             return done
 
@@ -257,13 +270,11 @@ async def sync_settings_subscription(
 ) -> Subscription | None:
     """DIGEST_CHAT/DIGEST_TIME/TZ/DIGEST_TAGS as a subscription.
 
-    With no DIGEST_CHAT but a DIGEST_OUTPUT (no-credentials mode) the digest still runs, addressed
-    to chat 0, which the console/file sender ignores.
+    With no DIGEST_CHAT but a DIGEST_OUTPUT and no BOT_TOKEN (no-credentials mode) the digest
+    still runs, addressed to chat 0, which the console/file sender ignores.
     """
     chat: int | str | None = settings.digest_chat
-    if chat is None and settings.digest_output:
+    if chat is None and settings.digest_output and not settings.bot_token:
         chat = 0
     chat_id = None if chat is None else await sender.resolve_chat(chat)
-    return subscriptions.sync_from_settings(
-        chat_id, at=settings.digest_time, tz=settings.tz, tags=settings.digest_tags
-    )
+    return subscriptions.sync_from_settings(chat_id, at=settings.digest_time, tz=settings.tz, tags=settings.digest_tags)

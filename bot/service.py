@@ -1,16 +1,21 @@
 """`tgmonitor run`: every long-running part in one asyncio loop, started in order, stopped cleanly.
 
-Parts: one *source* (the Telethon listener when API_ID/API_HASH are set, else the t.me/s web preview),
-the scheduler (poll every POLL_INTERVAL with an immediate first run, hourly database upkeep), and the
-outputs (digests, alerts, bot commands) when their modules and settings are present. Start-up logs
-one line per part saying whether it runs and, when it does not, why and what happens instead.
+Parts, in start order: one *source* (the Telethon listener when API_ID/API_HASH are set, else the
+t.me/s web preview); the *bot* when BOT_TOKEN is set (commands, and the sender of digests and
+alerts; without it they go to stdout or the DIGEST_OUTPUT file); *digests* (a daily job per
+subscription; windows missed while down are sent after the first poll, so they include what
+arrived meanwhile); *alerts* (checked after every poll that stored something, plus a periodic run
+that drains a rate-limited backlog); the *poll* job every POLL_INTERVAL with an immediate first run;
+hourly database *maintenance*. Start-up logs one line per part: on, or off with the reason and
+what happens instead.
 
-Stopping (SIGTERM / SIGINT): live updates are dropped first (nothing is lost: the listener never moves
-a checkpoint, so the next catch-up reads them again), the scheduler takes no new runs and gives the
-running poll `shutdown_grace` seconds to finish, clients close, and the process exits 0. A
-watchdog thread ends the process (exit 1) if all that takes longer than `shutdown_deadline`; a
-second signal ends it at once (exit 128+signal). Both are safe for the archive: signal handlers
-run between loop callbacks, never inside a store write, and every write is a transaction anyway.
+Stopping (SIGTERM / SIGINT): updates are dropped first (nothing is lost: the listener never moves a
+checkpoint, so the next catch-up reads them again, and an unanswered bot command is just that), the
+scheduler takes no new runs and gives running jobs `shutdown_grace` seconds, clients close, the
+process exits 0. A watchdog thread ends the process (exit 1) if that takes longer than
+`shutdown_deadline`; a second signal ends it at once (exit 128+signal). Both are safe for the
+archive: signal handlers run between loop callbacks, never inside a store write, and every write
+is a transaction anyway.
 """
 
 from __future__ import annotations
@@ -29,22 +34,42 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
+from apscheduler.triggers.date import DateTrigger
 from telethon import TelegramClient
+from telethon.errors import AccessTokenExpiredError, AccessTokenInvalidError
 
+from bot.alerts import Alerter, alert_chat_id, make_alerter
+from bot.commands import CommandRouter
 from bot.config import Settings
+from bot.core.alerts import AlertRules
 from bot.core.pipeline import Pipeline
+from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
 from bot.models import SaveResult
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
 from bot.sources.telethon_source import TelethonSource
 from bot.sources.web_preview import DEFAULT_USER_AGENT, WebPreviewSource, resolve_channel
+from bot.telegram.bot_client import BotClient
 from bot.telegram.client import TelethonClientEdge, make_user_client
+from bot.telegram.sender import (
+    ConsoleSender,
+    FileSender,
+    MessageSender,
+    TelethonBotSender,
+    output_sender,
+    start_bot_client,
+)
 from storage import status as keys
 from storage.db import transaction
 from storage.store import Store, to_db_time
+from storage.subscriptions import Subscriptions
 
 _log = logging.getLogger(__name__)
 
 EX_CONFIG = 78  # sysexits.h: the systemd unit does not restart on it (RestartPreventExitStatus)
+ALERT_DRAIN_EVERY = 30.0  # seconds between alert runs that drain a rate-limited backlog
+
+ClientFactory = Callable[[Settings], TelegramClient]
+BotStarter = Callable[[Settings], Awaitable[TelegramClient]]
 
 
 class ServiceConfigError(RuntimeError):
@@ -55,7 +80,13 @@ class ServiceConfigError(RuntimeError):
 class PollOutcome:
     ok: int  # channels read
     failed: int  # channels whose read failed (the error is on the channel row)
-    new: int  # posts inserted
+    new_ids: tuple[int, ...] = ()  # posts inserted
+
+    @classmethod
+    def of(cls, results: Mapping[str, SaveResult | BaseException], *, failed: int = 0) -> PollOutcome:
+        saved = [r for r in results.values() if isinstance(r, SaveResult)]
+        ids = tuple(i for r in saved for i in r.new_ids)
+        return cls(ok=len(saved), failed=failed + len(results) - len(saved), new_ids=ids)
 
 
 class Source(Protocol):
@@ -66,6 +97,8 @@ class Source(Protocol):
     async def start(self) -> str: ...  # returns the start-up line describing what runs
 
     async def poll(self) -> PollOutcome: ...
+
+    async def refresh(self) -> None: ...  # the watched channels changed (bot /watch, /unwatch)
 
     def stop_updates(self) -> None: ...
 
@@ -91,18 +124,22 @@ def notify_systemd(message: str, environ: Mapping[str, str] | None = None) -> bo
     return True
 
 
-ClientFactory = Callable[[Settings], TelegramClient]
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _interval(seconds: int) -> str:
+def _interval(seconds: float) -> str:
+    whole = int(seconds)
     for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+        if whole >= size and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+def _sink(sender: MessageSender) -> str:
+    if isinstance(sender, FileSender):
+        return f"file {sender.path}"
+    return "stdout" if isinstance(sender, ConsoleSender) else "the bot"
 
 
 # --------------------------------------------------------------------------------------- sources
@@ -156,9 +193,10 @@ class WebPreviewPart:
 
     async def poll(self) -> PollOutcome:
         assert self.source is not None
-        results = await self.source.poll_all(self.channels())
-        saved = [r for r in results.values() if isinstance(r, SaveResult)]
-        return PollOutcome(ok=len(saved), failed=len(results) - len(saved), new=sum(r.inserted for r in saved))
+        return PollOutcome.of(await self.source.poll_all(self.channels()))
+
+    async def refresh(self) -> None:
+        """Nothing to do: `channels()` reads the watched list on every poll."""
 
     def stop_updates(self) -> None:
         """Nothing pushes updates here; the scheduler's pause already stops new polls."""
@@ -211,9 +249,12 @@ class ListenerPart:
         assert self.source is not None
         results = await self.source.catch_up()
         readable = [r for r in self.store.channels(watched_only=True) if r.tg_id is not None]
-        return PollOutcome(
-            ok=len(results), failed=max(0, len(readable) - len(results)), new=sum(r.inserted for r in results.values())
-        )
+        return PollOutcome.of(results, failed=max(0, len(readable) - len(results)))
+
+    async def refresh(self) -> None:
+        """A channel watched by username only gets its Telegram id, so live updates reach it."""
+        assert self.source is not None
+        await self.source.resolve_channels()
 
     def stop_updates(self) -> None:
         client = self.client
@@ -242,6 +283,7 @@ class Service:
         *,
         http_client_factory: Callable[[], httpx.AsyncClient] = httpx.AsyncClient,
         user_client_factory: ClientFactory = make_user_client,
+        bot_starter: BotStarter = start_bot_client,
         notify: Callable[[str], bool] = notify_systemd,
         shutdown_grace: float = 4.0,
         shutdown_deadline: float = 9.5,
@@ -252,16 +294,23 @@ class Service:
         self.pipeline = pipeline
         self.http_client_factory = http_client_factory
         self.user_client_factory = user_client_factory
+        self.bot_starter = bot_starter
         self.notify = notify
         self.shutdown_grace = shutdown_grace
         self.shutdown_deadline = shutdown_deadline
         self.log = log
         self.scheduler = Scheduler(settings.tz, log=log)
+        self.subscriptions = Subscriptions(store.db)
         self.source: Source | None = None
+        self.bot: BotClient | None = None
+        self.bot_client: TelegramClient | None = None
+        self.digests: DigestScheduler | None = None
+        self.alerter: Alerter | None = None
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._exit_code = 0
         self._started = False
+        self._polled = False
 
     # ---------------------------------------------------------------- running
     async def run(self) -> int:
@@ -305,23 +354,29 @@ class Service:
         return self._exit_code
 
     async def _until_stopped(self) -> None:
-        lost = self.source.lost() if self.source is not None else None
-        if lost is None:
-            await self._stop.wait()
-            return
-        waiters = {asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(lost)}
-        _done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        lost = {
+            name: future
+            for name, future in (
+                (self.source.name if self.source else "", self.source.lost() if self.source else None),
+                ("bot", self.bot_client.disconnected if self.bot_client is not None else None),
+            )
+            if future is not None
+        }
+        waiters = {asyncio.ensure_future(self._stop.wait()): ""}
+        waiters.update({asyncio.ensure_future(future): name for name, future in lost.items()})
+        done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         if not self._stop.is_set():
-            self.log.error("%s lost its connection for good; exiting so the supervisor restarts it", self.source.name)  # type: ignore[union-attr]
+            name = next(waiters[t] for t in done)
+            self.log.error("%s lost its Telegram connection for good; exiting so the supervisor restarts it", name)
             self._exit_code = 1
             self._stop_reason = "connection lost"
 
     async def _start(self) -> None:
         s = self.settings
         self.source = self._make_source()
-        source_line = await self.source.start() if self.source is not None else self._no_source_line()
+        lines = [await self.source.start() if self.source is not None else self._no_source_line()]
         self._note(
             {
                 keys.SERVICE_STATE: "running",
@@ -333,7 +388,10 @@ class Service:
         )
         self._started = True
         self.scheduler.start()
-        lines = [source_line]
+        sender, bot_line = await self._start_bot()
+        lines.append(bot_line)
+        lines.append(await self._start_digests(sender))
+        lines.append(await self._start_alerts(sender))
         if self.source is not None:
             self.scheduler.add_interval("poll", self._poll, seconds=s.poll_interval, run_now=True)
             lines.append(f"poll: every {_interval(s.poll_interval)}, first one now, never two at once")
@@ -341,7 +399,6 @@ class Service:
             lines.append("poll: off (no source)")
         self.scheduler.add_interval("maintenance", self._maintain, seconds=MAINTENANCE_EVERY)
         lines.append(f"maintenance: PRAGMA optimize + WAL checkpoint every {_interval(MAINTENANCE_EVERY)}")
-        lines.extend(self._output_lines())
         for line in lines:
             self.log.info("%s", line)
 
@@ -355,20 +412,65 @@ class Service:
     def _no_source_line(self) -> str:
         return "listener: off (no API_ID/API_HASH); web preview: off (no CHANNELS set and no watched channels)"
 
-    def _output_lines(self) -> list[str]:
-        """Digests, alerts and the bot: wired here as their modules land (see the issue notes)."""
+    async def _start_bot(self) -> tuple[MessageSender, str]:
         s = self.settings
-        sink = "stdout" if s.digest_output in (None, "-") else f"file {s.digest_output}"
-        bot = (
-            "bot: off (bot client not in this build yet) → digests to " + sink
-            if s.bot_token
-            else f"bot: off (no BOT_TOKEN) → digests to {sink}"
+        if s.bot_token and s.has_api_credentials:
+            try:
+                client = await self.bot_starter(s)
+            except (AccessTokenInvalidError, AccessTokenExpiredError) as exc:
+                raise ServiceConfigError(
+                    f"Telegram refused BOT_TOKEN ({exc}); get a valid one from @BotFather"
+                ) from exc
+            self.bot_client = client
+            router = CommandRouter(
+                self.store,
+                s,
+                subscriptions=self.subscriptions,
+                on_subscriptions_changed=self._subscriptions_changed,
+                on_channels_changed=self._channels_changed,
+            )
+            self.bot = BotClient(client, router)
+            username = await self.bot.start()
+            allowed = len(s.allowed_users | s.allowed_chats | s.admin_users)
+            who = _plural(allowed, "allowed user/chat")
+            line = f"bot: on (@{username}) → commands for {who}; sends digests and alerts"
+            return TelethonBotSender(client), line
+        sender = output_sender(s.digest_output)
+        why = "no BOT_TOKEN" if not s.bot_token else "BOT_TOKEN set, but the bot also needs API_ID/API_HASH"
+        return sender, f"bot: off ({why}) → no bot commands; digests and alerts to {_sink(sender)}"
+
+    async def _start_digests(self, sender: MessageSender) -> str:
+        s = self.settings
+        await sync_settings_subscription(s, self.subscriptions, sender)
+        runner = DigestRunner(store=self.store, subscriptions=self.subscriptions, sender=sender, empty=s.digest_empty)
+        self.digests = DigestScheduler(runner, self.scheduler.aps)
+        self.digests.start(catch_up=False)  # caught up after the first poll: see _poll
+        subs = self.subscriptions.list()
+        if not subs:
+            return "digests: off (no subscription: set DIGEST_CHAT, or DIGEST_OUTPUT=- to print" + (
+                ", or /subscribe in the bot)" if self.bot else ")"
+            )
+        first = subs[0]
+        more = f" and {len(subs) - 1} more" if len(subs) > 1 else ""
+        return (
+            f"digests: on, {_plural(len(subs), 'subscription')} (daily {first.time:%H:%M} {first.tz.key}{more}) "
+            f"→ {_sink(sender)}; missed windows go out after the first poll"
         )
-        return [
-            "digests: off (digest scheduler not in this build yet)",
-            "alerts: off (alerts not in this build yet)",
-            bot,
-        ]
+
+    async def _start_alerts(self, sender: MessageSender) -> str:
+        s = self.settings
+        rules = AlertRules.from_settings(s.alert_tags, s.alert_words)
+        if not rules.active:
+            return "alerts: off (no ALERT_TAGS or ALERT_WORDS)"
+        chat = await alert_chat_id(s, sender)
+        if chat is None:
+            return "alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
+        self.alerter = make_alerter(s, self.store, sender, chat)
+        self.alerter.schedule(self.scheduler.aps, every=ALERT_DRAIN_EVERY)
+        return (
+            f"alerts: on ({_plural(len(rules.tags), 'tag')}, {_plural(len(rules.words), 'word')}) → {_sink(sender)}, "
+            f"at most {s.alert_rate_per_minute} a minute"
+        )
 
     # ------------------------------------------------------------------- jobs
     async def _poll(self) -> None:
@@ -384,18 +486,34 @@ class Service:
             "poll: %s read, %d failed, %s in %.1fs",
             _plural(outcome.ok, "channel"),
             outcome.failed,
-            _plural(outcome.new, "new post"),
+            _plural(len(outcome.new_ids), "new post"),
             time.monotonic() - started,
         )
+        if not self._polled:
+            self._polled = True
+            if self.digests is not None:
+                # Digest windows missed while down, now that the archive holds what arrived meanwhile.
+                self.scheduler.add_job("digest-catch-up", self.digests.runner.catch_up, DateTrigger())
+        if self.alerter is not None and outcome.new_ids:
+            await self.alerter.check(outcome.new_ids)
 
     async def _maintain(self) -> None:
         busy, wal_frames, moved = self.store.optimize()
-        self.log.info(
-            "maintenance: optimize done, WAL checkpoint %d/%d frames%s",
-            moved,
-            wal_frames,
-            " (a reader was busy; retried next hour)" if busy else "",
-        )
+        note = " (a reader was busy; again next hour)" if busy else ""
+        self.log.info("maintenance: optimize done, WAL checkpoint %d/%d frames%s", moved, wal_frames, note)
+
+    async def _refresh_and_poll(self) -> None:
+        if self.source is not None:
+            await self.source.refresh()
+        self.scheduler.run_soon("poll")
+
+    def _channels_changed(self) -> None:
+        """Bot /watch or /unwatch: pick the change up now rather than at the next poll."""
+        self.scheduler.add_job("channels-changed", self._refresh_and_poll, DateTrigger())
+
+    def _subscriptions_changed(self) -> None:
+        if self.digests is not None:
+            self.digests.reload()
 
     def _note(self, values: Mapping[str, str]) -> None:
         with transaction(self.store.db):
@@ -430,6 +548,12 @@ class Service:
         _flush_logs()
         os._exit(1)
 
+    async def _close(self, what: str, closing: Awaitable[object]) -> None:
+        try:
+            await asyncio.wait_for(closing, timeout=2.0)
+        except Exception as exc:
+            self.log.warning("closing %s: %s: %s", what, exc.__class__.__name__, exc)
+
     async def _shutdown(self) -> None:
         began = time.monotonic()
         self.notify("STOPPING=1")
@@ -439,6 +563,8 @@ class Service:
         try:
             if self.source is not None:
                 self.source.stop_updates()
+            if self.bot is not None:
+                self.bot.stop()
             if self.scheduler.aps.running:
                 cancelled = await self.scheduler.stop(self.shutdown_grace)
                 if cancelled:
@@ -448,10 +574,9 @@ class Service:
                         self.shutdown_grace,
                     )
             if self.source is not None:
-                try:
-                    await asyncio.wait_for(self.source.close(), timeout=2.0)
-                except Exception as exc:
-                    self.log.warning("closing %s: %s: %s", self.source.name, exc.__class__.__name__, exc)
+                await self._close(self.source.name, self.source.close())
+            if self.bot_client is not None:
+                await self._close("bot", self.bot_client.disconnect())
             if self._started:
                 self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
         finally:
@@ -467,7 +592,3 @@ def _flush_logs() -> None:
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(Exception):
             handler.flush()
-
-
-async def run_service(settings: Settings, store: Store, pipeline: Pipeline) -> int:
-    return await Service(settings, store, pipeline).run()

@@ -106,30 +106,36 @@ class NearDupIndex:
     def _index_one(self, post_id: int, ts: int, text: str) -> int:
         db = self.db
         signature = self.hasher.signature(text)
-        old = db.execute("SELECT shingles, sig FROM post_signatures WHERE post_id = ?", [post_id]).fetchone()
+        old = db.execute(
+            "SELECT shingles, sig, dates, lead FROM post_signatures WHERE post_id = ?", [post_id]
+        ).fetchone()
         if old is not None:
-            if signature is not None and old[1] == signature.to_bytes():
+            stored = Signature.from_bytes(old[1], old[0], Signature.parse_dates(old[2]), old[3])
+            if stored == signature:
                 return self._set_cluster(post_id, None)
-            self._forget([(post_id, old[0], old[1])])
+            self._forget([stored], [post_id])
         if signature is None:
             return self._set_cluster(post_id, post_id)
         keys = self.hasher.band_keys(signature)
         window = int(self.window.total_seconds())
         candidates = db.execute(
-            "SELECT post_id, ts, cluster_id, shingles, sig FROM post_signatures WHERE post_id IN "
+            "SELECT post_id, ts, cluster_id, shingles, sig, dates, lead FROM post_signatures WHERE post_id IN "
             f"(SELECT post_id FROM post_bands WHERE band_key IN ({','.join('?' * len(keys))})) "
             "AND ts BETWEEN ? AND ? AND post_id != ?",
             [*keys, ts - window, ts + window, post_id],
         ).fetchall()
         matches = [
             (c_ts, c_id, c_cluster)
-            for c_id, c_ts, c_cluster, c_shingles, c_sig in candidates
-            if self.hasher.is_match(signature, Signature.from_bytes(c_sig, c_shingles))
+            for c_id, c_ts, c_cluster, c_shingles, c_sig, c_dates, c_lead in candidates
+            if self.hasher.is_match(
+                signature, Signature.from_bytes(c_sig, c_shingles, Signature.parse_dates(c_dates), c_lead)
+            )
         ]
         cluster = pick_cluster(matches) or post_id
         db.execute(
-            "INSERT INTO post_signatures(post_id, ts, cluster_id, shingles, sig) VALUES (?, ?, ?, ?, ?)",
-            [post_id, ts, cluster, signature.shingles, signature.to_bytes()],
+            "INSERT INTO post_signatures(post_id, ts, cluster_id, shingles, dates, lead, sig) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [post_id, ts, cluster, signature.shingles, signature.dates_text, signature.lead, signature.to_bytes()],
         )
         db.conn.executemany(
             "INSERT OR IGNORE INTO post_bands(band_key, post_id) VALUES (?, ?)", [(k, post_id) for k in keys]
@@ -146,15 +152,15 @@ class NearDupIndex:
         )
         return cluster
 
-    def _forget(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
-        """Remove (post id, shingles, signature) rows and their band rows, found again from the signature."""
+    def _forget(self, signatures: Sequence[Signature], post_ids: Sequence[int]) -> None:
+        """Remove these posts' rows; their band rows are found again from the stored signatures."""
         bands = [
             (key, post_id)
-            for post_id, shingles, sig in rows
-            for key in self.hasher.band_keys(Signature.from_bytes(sig, shingles))
+            for signature, post_id in zip(signatures, post_ids, strict=True)
+            for key in self.hasher.band_keys(signature)
         ]
         self.db.conn.executemany("DELETE FROM post_bands WHERE band_key = ? AND post_id = ?", bands)
-        self.db.conn.executemany("DELETE FROM post_signatures WHERE post_id = ?", [(r[0],) for r in rows])
+        self.db.conn.executemany("DELETE FROM post_signatures WHERE post_id = ?", [(i,) for i in post_ids])
 
     def prune(self, now: datetime, *, chunk: int = 2000) -> int:
         """Drop index rows of posts dated before `now - window`; their cluster ids stay on the posts."""
@@ -163,9 +169,9 @@ class NearDupIndex:
         while True:
             with transaction(self.db):
                 rows = self.db.execute(
-                    "SELECT post_id, shingles, sig FROM post_signatures WHERE ts < ? LIMIT ?", [cutoff, chunk]
+                    "SELECT post_id, shingles, sig, lead FROM post_signatures WHERE ts < ? LIMIT ?", [cutoff, chunk]
                 ).fetchall()
-                self._forget(rows)
+                self._forget([Signature.from_bytes(r[2], r[1], (), r[3]) for r in rows], [r[0] for r in rows])
             removed += len(rows)
             if len(rows) < chunk:
                 return removed

@@ -66,7 +66,8 @@ class Subscriptions:
         with transaction(self.db):
             self.db.execute(
                 "INSERT INTO subscriptions(chat_id, tags, time, tz, enabled, origin, created_at) "
-                "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(chat_id, tags, time, tz) DO UPDATE SET enabled = 1",
+                "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(chat_id, tags, time, tz) DO UPDATE SET enabled = 1, "
+                "created_at = CASE WHEN enabled = 0 THEN excluded.created_at ELSE created_at END",
                 [
                     chat_id,
                     key,

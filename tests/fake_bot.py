@@ -41,7 +41,9 @@ class FakeBotClient:
     yield_each_send: bool = False
     next_id: int = 100
 
-    async def send_message(self, entity: Any, message: str, *, parse_mode: str | None = None, link_preview: bool = True):
+    async def send_message(
+        self, entity: Any, message: str, *, parse_mode: str | None = None, link_preview: bool = True
+    ):
         self.calls += 1
         if self.yield_each_send:
             await asyncio.sleep(0)

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
+
+from telethon.extensions import html as telethon_html
 
 from bot.core.digest import build_digest, fold_items, render_html, render_text, snippet, utf16_len
 from bot.core.pipeline import Pipeline
@@ -87,3 +91,54 @@ def test_empty_window_renders_notice() -> None:
     assert digest.empty
     assert "Nothing new" in render_text(digest, SOFIA)
     assert render_html(digest, SOFIA)[0].startswith("<b>Digest")
+
+
+class _TagBalance(HTMLParser):
+    """Strict nesting check: Telegram rejects a message whose tags do not close in order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in {"b", "i", "a"}:
+            self.errors.append(f"unexpected <{tag}>")
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(f"unbalanced </{tag}>")
+
+
+def test_200_hostile_items_split_into_valid_telegram_messages(store: Store, pipeline: Pipeline) -> None:
+    hostile = "<b>bold</b> & <i>it</i> &amp; 🇷🇺👍🏽 \u202eRTL\u202c \u200fmark Kosovo " + "слово " * 45
+    topics = ["Serbia", "Iran", "Belarus"]
+    raws = [
+        raw_post(
+            i,
+            f"Item number {i} on {topics[i % 3]}: {hostile}",
+            channel=ChannelRef(tg_id=i % 5 + 1, username=f"ch{i % 5}"),
+            date=START + timedelta(minutes=i),
+        )
+        for i in range(1, 201)
+    ]
+    digest = build_digest(saved(store, pipeline, raws), START, START + timedelta(days=1))
+    messages = render_html(digest, SOFIA)
+    assert len(messages) > 5
+    seen: list[int] = []
+    for message in messages:
+        text, _entities = telethon_html.parse(message)  # what Telethon sends
+        assert 0 < utf16_len(text) <= 4096 and utf16_len(message) <= 4096
+        checker = _TagBalance()
+        checker.feed(message)
+        checker.close()
+        assert checker.errors == [] and checker.stack == []
+        assert "\u202e" not in message and "\u202c" not in message
+        seen += [int(n) for n in re.findall(r"Item number (\d+) on", text)]
+        first_line = message.split("\n", 1)[0]
+        if message is not messages[0]:
+            assert first_line.startswith("<b>")  # every piece starts with its section heading
+    assert sorted(seen) == list(range(1, 201))  # every item once, none cut
+    continued = [m.split("\n", 1)[0] for m in messages[1:] if "(cont.)" in m.split("\n", 1)[0]]
+    assert continued  # a section running over carries its heading on, marked as continued

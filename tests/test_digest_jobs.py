@@ -33,6 +33,9 @@ def sofia_8(day: int) -> datetime:
     return datetime(2026, 11, day, 6, 0, tzinfo=UTC)  # 08:00 EET
 
 
+LONG_AGO = sofia_8(1)
+
+
 class Clock:
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -41,7 +44,7 @@ class Clock:
         return self.now
 
 
-def subscribe(store: Store, *, tags: tuple[str, ...] = (), since: datetime = sofia_8(1)) -> Subscription:
+def subscribe(store: Store, *, tags: tuple[str, ...] = (), since: datetime = LONG_AGO) -> Subscription:
     sub = Subscriptions(store.db).add(CHAT, at=time(8, 0), tz=SOFIA, tags=tags)
     # created before the days under test (created_at is "now" on the real clock otherwise)
     store.db.execute("UPDATE subscriptions SET created_at = ? WHERE id = ?", [since.isoformat(), sub.id])
@@ -55,9 +58,13 @@ def mark_sent(store: Store, sub: Subscription, end: datetime) -> None:
     log.finish(record.id)
 
 
-def runner_for(store: Store, client: FakeBotClient, clock: Callable[[], datetime], **kwargs: object) -> DigestRunner:
+def runner_for(
+    store: Store, client: FakeBotClient, clock: Callable[[], datetime], **kwargs: object
+) -> DigestRunner:
     sender = TelethonBotSender(client, sleep=SleepRecorder())
-    return DigestRunner(store=store, subscriptions=Subscriptions(store.db), sender=sender, clock=clock, **kwargs)  # type: ignore[arg-type]
+    return DigestRunner(
+        store=store, subscriptions=Subscriptions(store.db), sender=sender, clock=clock, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def save_day_posts(store: Store, pipeline: Pipeline, days: list[int], per_day: int = 2) -> None:
@@ -129,7 +136,12 @@ def test_a_new_scheduler_on_the_same_file_sends_nothing_already_sent(
 def big_window(store: Store, pipeline: Pipeline, count: int = 200) -> None:
     hostile = "<b>bold</b> & <i>x</i> 🇷🇺 \u202eRTL\u202c Kosovo statement " + "word " * 50
     raws = [
-        raw_post(i, f"{hostile} number {i}.", date=sofia_8(20) - timedelta(minutes=i), channel=ChannelRef(tg_id=7, username="news"))
+        raw_post(
+            i,
+            f"{hostile} number {i}.",
+            date=sofia_8(20) - timedelta(minutes=i),
+            channel=ChannelRef(tg_id=7, username="news"),
+        )
         for i in range(1, count + 1)
     ]
     store.save_posts([pipeline.process(r) for r in raws])
@@ -148,13 +160,17 @@ def test_an_interrupted_window_resumes_from_the_next_part_after_a_restart(
     assert record.status == "sending" and record.parts_sent == 2 and record.parts_total > 3
     assert record.message_ids == tuple(s.id for s in crashing.sent)
     # posts arriving meanwhile do not change what the resumed digest sends
-    store.save_posts([pipeline.process(raw_post(999, "Late Kosovo post.", date=sofia_8(20) - timedelta(hours=1)))])
+    store.save_posts(
+        [pipeline.process(raw_post(999, "Late Kosovo post.", date=sofia_8(20) - timedelta(hours=1)))]
+    )
     store.close()
 
     reopened = Store.open(tmp_path / "archive.db")
     try:
         healthy = FakeBotClient(next_id=500)
-        done = asyncio.run(runner_for(reopened, healthy, Clock(NOW + timedelta(minutes=3))).catch_up())[sub.id]
+        done = asyncio.run(runner_for(reopened, healthy, Clock(NOW + timedelta(minutes=3))).catch_up())[
+            sub.id
+        ]
         assert not isinstance(done, BaseException)
         (finished,) = done
         assert finished.status == "sent" and finished.parts_sent == finished.parts_total == record.parts_total
@@ -168,7 +184,9 @@ def test_an_interrupted_window_resumes_from_the_next_part_after_a_restart(
         reopened.close()
 
 
-def test_a_crash_after_telegram_accepted_a_part_resends_only_that_part(store: Store, pipeline: Pipeline) -> None:
+def test_a_crash_after_telegram_accepted_a_part_resends_only_that_part(
+    store: Store, pipeline: Pipeline
+) -> None:
     sub = subscribe(store)
     mark_sent(store, sub, sofia_8(19))
     big_window(store, pipeline, 120)
@@ -193,7 +211,9 @@ def test_concurrent_runs_of_one_subscription_send_once(store: Store, pipeline: P
     runner = runner_for(store, client, Clock(NOW))
 
     async def both() -> None:
-        await asyncio.gather(runner.run_subscription(sub.id), runner.run_subscription(sub.id), runner.catch_up())
+        await asyncio.gather(
+            runner.run_subscription(sub.id), runner.run_subscription(sub.id), runner.catch_up()
+        )
 
     asyncio.run(both())
     assert len(client.sent) == 1
@@ -239,7 +259,13 @@ def test_subscription_tags_filter_and_forwards_fold(store: Store, pipeline: Pipe
     mfa = Forward(channel_id=555, message_id=42, name="Russian MFA")
     statement = "Lavrov and Vucic discussed Kosovo in Belgrade today.\n#RussiaSerbia"
     raws = [
-        raw_post(1, statement, channel=ChannelRef(tg_id=i, username=f"ch{i}"), forward=mfa, date=sofia_8(20) - timedelta(hours=i))
+        raw_post(
+            1,
+            statement,
+            channel=ChannelRef(tg_id=i, username=f"ch{i}"),
+            forward=mfa,
+            date=sofia_8(20) - timedelta(hours=i),
+        )
         for i in range(1, 4)
     ]
     raws.append(raw_post(9, "Iran and China met in Beijing.", date=sofia_8(20) - timedelta(hours=2)))
@@ -249,7 +275,7 @@ def test_subscription_tags_filter_and_forwards_fold(store: Store, pipeline: Pipe
     (message,) = client.sent
     assert message.text.count("Lavrov and Vucic") == 1 and "seen in 3 channels" in message.text
     assert "Iran" not in message.text
-    assert message.text.startswith("Digest · russiaserbia")
+    assert message.text.startswith("Digest · #RussiaSerbia 2026-11-19 08:00 → 2026-11-20 08:00")
 
 
 def test_flood_wait_is_waited_once_through_call_with_retry(store: Store, pipeline: Pipeline) -> None:
@@ -269,7 +295,9 @@ def test_flood_wait_is_waited_once_through_call_with_retry(store: Store, pipelin
     assert record.message_ids == (client.sent[0].id,)
 
 
-def run_scheduler_until(condition: Callable[[], bool], setup: Callable[[AsyncIOScheduler], None], timeout: float = 8.0) -> None:
+def run_scheduler_until(
+    condition: Callable[[], bool], setup: Callable[[AsyncIOScheduler], None], timeout: float = 8.0
+) -> None:
     """The real AsyncIOScheduler, started inside the running loop, for a short bounded time."""
 
     async def main() -> None:
@@ -364,7 +392,9 @@ def test_reload_follows_subscription_changes(store: Store) -> None:
 
 def test_settings_subscription_resolves_a_username_and_works_without_credentials(store: Store) -> None:
     subs = Subscriptions(store.db)
-    settings = Settings.from_mapping({"DIGEST_CHAT": "@balkan_digest", "DIGEST_TIME": "07:45", "TZ": "Europe/Sofia"})
+    settings = Settings.from_mapping(
+        {"DIGEST_CHAT": "@balkan_digest", "DIGEST_TIME": "07:45", "TZ": "Europe/Sofia"}
+    )
     client = FakeBotClient(peers={"@balkan_digest": -1009876})
     sub = asyncio.run(sync_settings_subscription(settings, subs, TelethonBotSender(client)))
     assert sub is not None and (sub.chat_id, sub.time, sub.origin) == (-1009876, time(7, 45), "settings")

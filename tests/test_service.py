@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 # Listed as TG_SESSION (a secret) and also the name of a watched channel, so the service's own
 # start-up line would print it: the log must show it redacted, proving the filter is installed.
 SECRET = "beta_news"
+# Recent enough for alerts (they skip posts older than a day), fixed so a re-served post is unchanged.
+EPOCH = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
 
 def page(channel: str, posts: list[int], before: int | None = None) -> bytes:
@@ -42,7 +45,7 @@ def page(channel: str, posts: list[int], before: int | None = None) -> bytes:
       <div class="tgme_widget_message_text">Statement {n} of {channel}: talks on regional security.</div>
       <div class="tgme_widget_message_footer"><div class="tgme_widget_message_meta">
         <a class="tgme_widget_message_date" href="https://t.me/{channel}/{n}">
-          <time datetime="2026-11-20T08:{n % 60:02d}:00+00:00">08:{n % 60:02d}</time></a>
+          <time datetime="{(EPOCH + timedelta(minutes=n)).isoformat()}">{n}</time></a>
       </div></div>
     </div></div>"""
         for n in shown
@@ -187,8 +190,14 @@ def start_service(tmp_path: Path) -> Iterator[Callable[..., Running]]:
         log_path = tmp_path / f"service{len(started)}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
-                 "--env", str(tmp_path / "absent.env"), "run"],
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from bot.cli import main; sys.exit(main())",
+                    "--env",
+                    str(tmp_path / "absent.env"),
+                    "run",
+                ],
                 cwd=tmp_path,
                 env=env,
                 stdout=log,
@@ -208,7 +217,9 @@ def start_service(tmp_path: Path) -> Iterator[Callable[..., Running]]:
 def test_run_polls_then_stops_cleanly_on_sigterm(start_service: Callable[..., Running]) -> None:
     channels = {"alpha_news": FakeChannel([1, 2, 3], grow_for=3), SECRET: FakeChannel([10, 11])}
     with FakeTme(channels) as tme:
-        svc = start_service(tme.base, f"@alpha_news, https://t.me/{SECRET}", LOG_FORMAT="json")
+        svc = start_service(
+            tme.base, f"@alpha_news, https://t.me/{SECRET}", LOG_FORMAT="json", ALERT_WORDS="regional security"
+        )
 
         def settled() -> bool:
             with tme.lock:
@@ -232,6 +243,11 @@ def test_run_polls_then_stops_cleanly_on_sigterm(start_service: Callable[..., Ru
     final = stored(svc.db)
     assert final == {name: sorted(c.served) for name, c in channels.items()}
     assert final["alpha_news"] == [1, 2, 3, 4, 5, 6]
+    # alerts are wired to the console sender (DIGEST_OUTPUT): one per matching post, none twice
+    alerts = (svc.db.parent.parent / "digests.txt").read_text(encoding="utf-8")
+    for name, ids in final.items():
+        for n in ids:
+            assert alerts.count(f"Statement {n} of {name}:") == 1, alerts
 
 
 def test_status_reads_the_running_service_and_reports_health(
@@ -243,8 +259,17 @@ def test_status_reads_the_running_service_and_reports_health(
         svc.wait_for("the first poll", lambda: stored(svc.db) == {"alpha_news": [1, 2]})
         svc.wait_for("a recorded poll", lambda: "poll: 1 channel read" in svc.log())
         status = subprocess.run(
-            [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
-             "--env", str(tmp_path / "absent.env"), "--db", str(svc.db), "status", "--json"],
+            [
+                sys.executable,
+                "-c",
+                "import sys; from bot.cli import main; sys.exit(main())",
+                "--env",
+                str(tmp_path / "absent.env"),
+                "--db",
+                str(svc.db),
+                "status",
+                "--json",
+            ],
             cwd=tmp_path,
             env={**os.environ, "PYTHONPATH": str(REPO), "POLL_INTERVAL": "1"},
             capture_output=True,

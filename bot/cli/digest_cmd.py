@@ -20,7 +20,7 @@ from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.digest import build_digest, digest_json, digest_messages, render_html, render_text
 from bot.core.timeparse import parse_since
-from bot.digest_jobs import DigestRunner, digest_title, sync_settings_subscription
+from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription
 from bot.telegram.sender import MessageSender, TelethonBotSender, output_sender, start_bot_client
 from storage.subscriptions import Subscriptions
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     outgoing = args.send or args.dry_run
     tags = tuple(args.tag) or (settings.digest_tags if outgoing else ())
     posts = ctx.store.posts_between(start, end, tags=tags)
-    digest = build_digest(posts, start, end, title=digest_title(tags) if outgoing else "Digest")
+    digest = subscription_digest(posts, start, end, tags) if outgoing else build_digest(posts, start, end)
     if args.json:
         print(json.dumps(digest_json(digest), ensure_ascii=False, indent=2))
     elif args.html:
@@ -105,9 +105,7 @@ async def _send_due(settings: Settings, ctx: CliContext) -> int:
         sub = await sync_settings_subscription(settings, subscriptions, sender)
         if sub is None:
             raise ValueError("DIGEST_CHAT is not set (or DIGEST_OUTPUT for printing): no digest subscription")
-        runner = DigestRunner(
-            store=ctx.store, subscriptions=subscriptions, sender=sender, empty=settings.digest_empty
-        )
+        runner = DigestRunner(store=ctx.store, subscriptions=subscriptions, sender=sender, empty=settings.digest_empty)
         done = await runner.run_subscription(sub.id)
     finally:
         if client is not None:

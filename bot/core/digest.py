@@ -9,11 +9,12 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from bot.core.clean import is_hashtag_only
+from bot.core.learned_boilerplate import strip_learned, window_boilerplate
 from bot.models import StoredPost, Tag
 
 TELEGRAM_LIMIT = 4096
@@ -144,9 +145,15 @@ def build_digest(
     *,
     title: str = "Digest",
     group_kinds: Sequence[str] = GROUP_KINDS,
+    boilerplate: Mapping[int, frozenset[str]] | None = None,
 ) -> Digest:
-    """Each item appears once, under its most active tag; sections most active first."""
-    items = fold_items(posts)
+    """Each item appears once, under its most active tag; sections most active first.
+
+    Each channel's learned boilerplate (sign-offs, "Subscribe to…") is left out of the shown text:
+    `boilerplate` as learned from the archive (storage.learned_boilerplate), else from these posts.
+    """
+    keys = window_boilerplate(posts) if boilerplate is None else boilerplate
+    items = fold_items(strip_learned(posts, keys) if keys else posts)
     counts: Counter[tuple[str, str]] = Counter()
     tag_by_key: dict[tuple[str, str], Tag] = {}
     for item in items:

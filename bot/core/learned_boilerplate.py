@@ -91,3 +91,12 @@ def strip_learned(posts: Iterable[StoredPost], keys_by_channel: Mapping[int, fro
         text = strip_paragraphs(post.text, keys_by_channel.get(post.channel_id, frozenset()))
         result.append(post if text == post.text else replace(post, text=text))
     return result
+
+
+def window_boilerplate(posts: Iterable[StoredPost]) -> dict[int, frozenset[str]]:
+    """Boilerplate learned from the given posts alone, per channel: what a digest window can tell."""
+    by_channel: dict[int, list[list[str]]] = {}
+    for post in posts:
+        by_channel.setdefault(post.channel_id, []).append(post.text.split("\n\n"))
+    learned = {channel: frozenset(p.key for p in learn_boilerplate(texts)) for channel, texts in by_channel.items()}
+    return {channel: keys for channel, keys in learned.items() if keys}

@@ -40,6 +40,28 @@ _MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents after NFKD: "Vuči�
 _WORD = re.compile(r"[^\W_]+")
 _FOLD = str.maketrans({"ё": "е", "ß": "ss"})
 _EMPTY = 1 << 32  # larger than any 32-bit bin value: "this bin saw no shingle"
+_MONTH_NAMES = {
+    1: "january jan января январь януари januar",
+    2: "february feb февраля февраль февруари februar",
+    3: "march mar марта март mart",
+    4: "april apr апреля апрель април",
+    5: "may мая май maj",
+    6: "june jun июня июнь юни",
+    7: "july jul июля июль юли",
+    8: "august aug августа август avgust",
+    9: "september sept sep сентября сентябрь септември septembar",
+    10: "october oct октября октябрь октомври oktobar",
+    11: "november nov ноября ноябрь ноември novembar",
+    12: "december dec декабря декабрь декември decembar",
+}
+_MONTHS = {name: number for number, names in _MONTH_NAMES.items() for name in names.split()}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?({_MONTH})\b\.?"  # 20 November, 20 ноября
+    rf"|\b({_MONTH})\.?\s+(\d{{1,2}})\b(?!:)"  # November 20
+    r"|\b(\d{1,2})\.(\d{1,2})\.(?:\d{2,4}\b)?"  # 20.11. / 20.11.2026
+)
+MAX_DATES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +81,9 @@ class NearDupParams:
     containment_min_shingles: int = 12  # only when the shorter has at least this many shingles
     min_shingles: int = 4  # shorter texts are not clustered (exact copies still fold by hash)
     max_words: int = 600  # long posts are shingled on their first words only: bounds the cost
+    lead_words: int = 24  # one more band: the text's first words, after a header (0: off) ...
+    header_words: int = 4  # ... a header being a first paragraph of at most this many words
+    lead_containment: float = 0.6  # with the same first words, this estimated containment is enough
     seed: int = 20261120
 
     def __post_init__(self) -> None:
@@ -74,7 +99,7 @@ class NearDupParams:
         """What makes stored signatures and band keys comparable with new ones."""
         return (
             f"oph-blake2b:k{self.num_perm}:b{self.bands}:r{self.rows}:w{self.shingle_words}"
-            f":m{self.max_words}:s{self.seed}"
+            f":m{self.max_words}:l{self.lead_words}h{self.header_words}:s{self.seed}"
         )
 
 
@@ -82,13 +107,42 @@ class NearDupParams:
 class Signature:
     values: tuple[int, ...]  # one 32-bit value per bin
     shingles: int  # how many distinct shingles the text had: turns Jaccard into containment
+    dates: tuple[int, ...] = ()  # calendar dates the text names, as month * 100 + day
+    lead: int | None = None  # band key of the opening words: finds "lead + Read in full" teasers
 
     def to_bytes(self) -> bytes:
         return struct.pack(f"<{len(self.values)}I", *self.values)
 
     @classmethod
-    def from_bytes(cls, blob: bytes, shingles: int) -> Signature:
-        return cls(struct.unpack(f"<{len(blob) // 4}I", blob), shingles)
+    def from_bytes(cls, blob: bytes, shingles: int, dates: tuple[int, ...] = (), lead: int | None = None) -> Signature:
+        return cls(struct.unpack(f"<{len(blob) // 4}I", blob), shingles, dates, lead)
+
+    @property
+    def dates_text(self) -> str:
+        return ",".join(map(str, self.dates))
+
+    @staticmethod
+    def parse_dates(text: str | None) -> tuple[int, ...]:
+        return tuple(int(d) for d in text.split(",")) if text else ()
+
+
+def text_dates(text: str) -> tuple[int, ...]:
+    """Day-and-month mentions ("20 November", "November 20", "20 ноября", "20.11.2026") as month*100+day.
+
+    Why: MFA read-outs are formulaic, and the weekly briefing announcement or a second call with the
+    same minister differs from the last one in little but the date.  Copies keep the date.
+    """
+    found: set[int] = set()
+    for m in _DATE.finditer(_URL.sub(" ", text.casefold())):
+        if m.group(1):
+            day, month = int(m.group(1)), _MONTHS[m.group(2)]
+        elif m.group(3):
+            day, month = int(m.group(4)), _MONTHS[m.group(3)]
+        else:
+            day, month = int(m.group(5)), int(m.group(6))
+        if 1 <= day <= 31 and 1 <= month <= 12:
+            found.add(month * 100 + day)
+    return tuple(sorted(found)[:MAX_DATES])
 
 
 def shingle_words(text: str) -> list[str]:
@@ -114,10 +168,13 @@ class MinHasher:
             order = [j for j in range(k) if j != i]
             rng.shuffle(order)
             self._order.append(order)
-        self._band_salt = [rng.getrandbits(64).to_bytes(8, "little") for _ in range(self.params.bands)]
+        self._band_salt = [rng.getrandbits(64).to_bytes(8, "little") for _ in range(self.params.bands + 1)]
 
     def shingles(self, text: str) -> set[str]:
-        words = shingle_words(text)[: self.params.max_words]
+        return self._shingles(shingle_words(text))
+
+    def _shingles(self, words: list[str]) -> set[str]:
+        words = words[: self.params.max_words]
         n = self.params.shingle_words
         if len(words) <= n:
             return {" ".join(words)} if words else set()
@@ -125,7 +182,8 @@ class MinHasher:
 
     def signature(self, text: str) -> Signature | None:
         """None when the text is too short to judge (fewer than `min_shingles` shingles)."""
-        shingles = self.shingles(text)
+        paragraphs = [shingle_words(p) for p in text.split("\n\n")]
+        shingles = self._shingles([w for words in paragraphs for w in words])
         if len(shingles) < self.params.min_shingles:
             return None
         k = self.params.num_perm
@@ -144,19 +202,38 @@ class MinHasher:
                         if filled[j] != _EMPTY:
                             bins[i] = filled[j]
                             break
-        return Signature(tuple(bins), len(shingles))
+        return Signature(tuple(bins), len(shingles), text_dates(text), self._lead(paragraphs))
+
+    def _lead(self, paragraphs: list[list[str]]) -> int | None:
+        """The text's opening words, after any short header paragraph ("⚡️BREAKING:", "MFA Russia:").
+
+        A teaser (the lead and a sentence, then "Read in full") shares too few shingles with the
+        whole statement to meet it in a band, but it opens with exactly the same words.
+        """
+        n, skip = self.params.lead_words, self.params.header_words
+        if not n:
+            return None
+        start = next((i for i, words in enumerate(paragraphs) if len(words) > skip), len(paragraphs))
+        words = [w for p in paragraphs[start:] for w in p][:n]
+        if len(words) < n:
+            return None
+        digest = hashlib.blake2b(" ".join(words).encode(), digest_size=8, salt=self._band_salt[-1]).digest()
+        return int.from_bytes(digest, "little", signed=True)
 
     def band_keys(self, signature: Signature) -> list[int]:
-        """One signed 64-bit key per band (SQLite INTEGER); the band's number is part of the key."""
+        """One signed 64-bit key per band (SQLite INTEGER), the band's number salted in; then the lead."""
         raw = signature.to_bytes()
         width = 4 * self.params.rows
         blake, from_bytes = hashlib.blake2b, int.from_bytes
-        return [
+        keys = [
             from_bytes(
                 blake(raw[i * width : (i + 1) * width], digest_size=8, salt=salt).digest(), "little", signed=True
             )
-            for i, salt in enumerate(self._band_salt)
+            for i, salt in enumerate(self._band_salt[:-1])
         ]
+        if signature.lead is not None:
+            keys.append(signature.lead)
+        return keys
 
     @staticmethod
     def jaccard(a: Signature, b: Signature) -> float:
@@ -173,11 +250,17 @@ class MinHasher:
         return min(1.0, common / max(1, min(a.shingles, b.shingles)))
 
     def is_match(self, a: Signature, b: Signature) -> bool:
+        """Similar enough, and not dated differently (both name dates, none in common)."""
         p = self.params
+        if a.dates and b.dates and not set(a.dates) & set(b.dates):
+            return False
         j = self.jaccard(a, b)
         if j >= p.threshold:
             return True
-        return min(a.shingles, b.shingles) >= p.containment_min_shingles and self.containment(a, b, j) >= p.containment
+        if min(a.shingles, b.shingles) < p.containment_min_shingles:
+            return False
+        same_lead = a.lead is not None and a.lead == b.lead
+        return self.containment(a, b, j) >= (p.lead_containment if same_lead else p.containment)
 
 
 def pick_cluster(candidates: Iterable[tuple[int, int, int]]) -> int | None:

@@ -73,9 +73,7 @@ def current_window(at: time, tz: tzinfo, now: datetime) -> Window:
     return window_ending(latest_occurrence(at, tz, now), at, tz)
 
 
-def due_windows(
-    at: time, tz: tzinfo, *, now: datetime, after: datetime, limit: int = MAX_CATCH_UP
-) -> list[Window]:
+def due_windows(at: time, tz: tzinfo, *, now: datetime, after: datetime, limit: int = MAX_CATCH_UP) -> list[Window]:
     """Windows whose end is in (after, now], oldest first; at most `limit`, the newest ones.
 
     `after` is the end of the last window already handled (or when the subscription began), so a

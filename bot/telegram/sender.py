@@ -133,16 +133,21 @@ def make_bot_client(settings: Settings) -> Any:
     if not settings.bot_token:
         raise RuntimeError("BOT_TOKEN is not set: get one from @BotFather, or set DIGEST_OUTPUT=- to print")
     if settings.api_id is None or not settings.api_hash:
-        raise RuntimeError(
-            "the bot also needs API_ID and API_HASH (https://my.telegram.org) to log in with Telethon"
-        )
+        raise RuntimeError("the bot also needs API_ID and API_HASH (https://my.telegram.org) to log in with Telethon")
     session = private_file(settings.data_dir / BOT_SESSION_FILE)
     return TelegramClient(
         str(session), settings.api_id, settings.api_hash, flood_sleep_threshold=0, device_model="tgmonitor-bot"
     )
 
 
-async def start_bot_client(settings: Settings) -> Any:
+async def start_bot_client(settings: Settings, *, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> Any:
+    """The process's one bot client, logged in (shared by the digest/alert sender and the commands)."""
     client = make_bot_client(settings)
-    await client.start(bot_token=settings.bot_token)
+    await call_with_retry(
+        lambda: client.start(bot_token=settings.bot_token),
+        max_wait=300.0,
+        max_attempts=5,
+        sleep=sleep,
+        what="bot login",
+    )
     return client

@@ -1,0 +1,181 @@
+"""(a) Ingest throughput: bot.ingest (clean, dedupe, tag, store, FTS) vs a raw sqlite-utils insert.
+
+The raw side inserts the very rows the pipeline produced (same `posts` columns, FTS5 with the same
+tokenizer and sqlite-utils' triggers, same pragmas and batch size), so the ratio is what cleaning,
+tagging, fingerprinting, the tag rows and the archive's indexes cost on top of storing the text.
+Both sides get their input from memory, prepared before the clock starts: generating the corpus is
+not part of either figure.  Runs alternate which side goes first; the table shows medians.
+
+    .venv/bin/python -m bench.ingest [--posts 100000] [--runs 3] [--neardup-runs 1]
+
+Also reported, once: the pipeline alone (no storage), Store.save_posts alone (pre-processed posts),
+and ingest with the near-duplicate index as `tgmonitor import` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bench._util import CACHE_DIR, log, machine_line, median, remove_db, save_result, table, verdict
+from bench.corpus import generate
+from bot.core.pipeline import Pipeline
+from bot.ingest import ingest
+from bot.models import Post, RawPost
+from storage.neardup_index import NearDupIndex
+from storage.store import Store, to_db_time
+
+TARGET_RATIO = 0.7
+BATCH = 500
+TOKENIZE = "porter unicode61 remove_diacritics 2"  # as storage/db.py creates posts_fts
+
+
+def baseline_rows(posts: list[Post]) -> list[dict[str, Any]]:
+    """The archive's `posts` columns, filled as Store fills them (channel ids numbered in order of
+    appearance), for the raw insert."""
+    channel_ids: dict[tuple[int | None, str | None], int] = {}
+    rows = []
+    for post in posts:
+        channel_id = channel_ids.setdefault((post.channel.tg_id, post.channel.username), len(channel_ids) + 1)
+        rows.append(
+            {
+                "channel_id": channel_id,
+                "message_id": post.message_id,
+                "date": to_db_time(post.date),
+                "edit_date": to_db_time(post.edit_date) if post.edit_date else None,
+                "deleted": 0,
+                "text": post.text,
+                "raw_text": post.raw_text,
+                "url": post.url,
+                "origin_key": post.origin_key,
+                "forward_name": post.forward_name,
+                "lang": post.lang,
+                "content_hash": post.content_hash,
+                "cluster_id": None,
+                "media_kind": post.media_kind,
+                "views": post.views,
+                "grouped_id": post.grouped_id,
+                "source": post.source,
+            }
+        )
+    return rows
+
+
+def run_raw(path: Path, rows: list[dict[str, Any]]) -> float:
+    remove_db(path)
+    db = sqlite_utils.Database(path)
+    db.conn.execute("PRAGMA journal_mode = WAL")
+    db.conn.execute("PRAGMA synchronous = NORMAL")
+    columns = {
+        "id": int, "channel_id": int, "message_id": int, "date": str, "edit_date": str, "deleted": int,
+        "text": str, "raw_text": str, "url": str, "origin_key": str, "forward_name": str, "lang": str,
+        "content_hash": str, "cluster_id": int, "media_kind": str, "views": int, "grouped_id": int, "source": str,
+    }
+    db["posts"].create(columns, pk="id")
+    db["posts"].enable_fts(["text"], create_triggers=True, tokenize=TOKENIZE)
+    start = time.perf_counter()
+    db["posts"].insert_all(rows, batch_size=BATCH)
+    elapsed = time.perf_counter() - start
+    db.conn.close()
+    remove_db(path)
+    return elapsed
+
+
+def run_ingest(path: Path, pipeline: Pipeline, raws: list[RawPost], *, neardup: bool = False) -> float:
+    remove_db(path)
+    store = Store.open(path)
+    index = NearDupIndex(store.db) if neardup else None
+    start = time.perf_counter()
+    result = ingest(store, pipeline, raws, batch_size=BATCH, neardup=index)
+    elapsed = time.perf_counter() - start
+    assert result.inserted == len(raws), result
+    store.close()
+    remove_db(path)
+    return elapsed
+
+
+def run_store_only(path: Path, posts: list[Post]) -> float:
+    remove_db(path)
+    store = Store.open(path)
+    start = time.perf_counter()
+    for i in range(0, len(posts), BATCH):
+        store.save_posts(posts[i : i + BATCH])
+    elapsed = time.perf_counter() - start
+    store.close()
+    remove_db(path)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=100_000, help="posts per run (default 100,000)")
+    parser.add_argument("--runs", type=int, default=3, help="paired runs, medians reported (default 3)")
+    parser.add_argument("--neardup-runs", type=int, default=1, help="runs with the near-duplicate index (0: skip)")
+    args = parser.parse_args(argv)
+
+    n = args.posts
+    log(f"preparing {n:,} corpus posts in memory")
+    raws = list(generate(n))
+    pipeline = Pipeline.load()
+    started = time.perf_counter()
+    posts = [pipeline.process(raw) for raw in raws]
+    pipeline_only = time.perf_counter() - started
+    rows = baseline_rows(posts)
+
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    raw_times: list[float] = []
+    ingest_times: list[float] = []
+    with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp:  # same disk as the archives, not tmpfs
+        db_path = Path(tmp) / "bench.db"
+        for run in range(args.runs):
+            order = ("raw", "ingest") if run % 2 == 0 else ("ingest", "raw")
+            for side in order:
+                if side == "raw":
+                    raw_times.append(run_raw(db_path, rows))
+                else:
+                    ingest_times.append(run_ingest(db_path, pipeline, raws))
+            log(f"run {run + 1}/{args.runs}: raw {n / raw_times[-1]:,.0f}/s, ingest {n / ingest_times[-1]:,.0f}/s")
+        store_only = run_store_only(db_path, posts)
+        neardup_times = [run_ingest(db_path, pipeline, raws, neardup=True) for _ in range(args.neardup_runs)]
+
+    raw_rate = n / median(raw_times)
+    ingest_rate = n / median(ingest_times)
+    ratios = [r / i for r, i in zip(raw_times, ingest_times, strict=True)]  # paired: same machine state
+    ratio = median(ratios)
+    rows_out: list[tuple[str, str, str]] = [
+        ("raw sqlite-utils insert_all + FTS5 triggers", f"{raw_rate:,.0f}", f"{1e6 / raw_rate:,.0f}"),
+        ("bot.ingest (Pipeline + Store)", f"{ingest_rate:,.0f}", f"{1e6 / ingest_rate:,.0f}"),
+        ("  of which: Pipeline.process alone", f"{n / pipeline_only:,.0f}", f"{1e6 * pipeline_only / n:,.0f}"),
+        ("  of which: Store.save_posts alone", f"{n / store_only:,.0f}", f"{1e6 * store_only / n:,.0f}"),
+    ]
+    if neardup_times:
+        nd_rate = n / median(neardup_times)
+        rows_out.append(("bot.ingest + near-duplicate index (as `import`)", f"{nd_rate:,.0f}", f"{1e6 / nd_rate:,.0f}"))
+    print(f"## ingest of {n:,} posts, median of {args.runs} runs ({machine_line()})\n")
+    print(table(["path", "posts/s", "µs/post"], rows_out))
+    print(f"\ningest / raw = {ratio:.2f}x (target >= {TARGET_RATIO}x): {verdict(ratio >= TARGET_RATIO)}")
+    saved = save_result(
+        "ingest",
+        {
+            "posts": n,
+            "runs": args.runs,
+            "raw_seconds": raw_times,
+            "ingest_seconds": ingest_times,
+            "ratio": ratio,
+            "target_ratio": TARGET_RATIO,
+            "pipeline_only_seconds": pipeline_only,
+            "store_only_seconds": store_only,
+            "neardup_seconds": neardup_times,
+        },
+    )
+    log(f"results: {saved}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

