@@ -60,6 +60,8 @@ from bot.telegram.sender import (
 )
 from storage import status as keys
 from storage.db import transaction
+from storage.learned_boilerplate import LearnedBoilerplate
+from storage.neardup_index import NearDupIndex
 from storage.store import Store, to_db_time
 from storage.subscriptions import Subscriptions
 
@@ -288,10 +290,14 @@ class Service:
         shutdown_grace: float = 4.0,
         shutdown_deadline: float = 9.5,
         log: logging.Logger = _log,
+        neardup: NearDupIndex | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
+        # Sources save straight to the store, so each poll clusters what arrived (catch_up) and the
+        # hourly maintenance prunes the index to its window.
+        self.neardup = neardup or NearDupIndex(store.db, boilerplate=LearnedBoilerplate(store.db))
         self.http_client_factory = http_client_factory
         self.user_client_factory = user_client_factory
         self.bot_starter = bot_starter
@@ -368,8 +374,13 @@ class Service:
         for task in pending:
             task.cancel()
         if not self._stop.is_set():
-            name = next(waiters[t] for t in done)
-            self.log.error("%s lost its Telegram connection for good; exiting so the supervisor restarts it", name)
+            task = next(iter(done))
+            # Telethon ends `disconnected` with the error that made it give up reconnecting.
+            error = None if task.cancelled() else task.exception()
+            why = f": {error.__class__.__name__}: {error}" if error else ""
+            self.log.error(
+                "%s lost its Telegram connection for good%s; exiting so the supervisor restarts it", waiters[task], why
+            )
             self._exit_code = 1
             self._stop_reason = "connection lost"
 
@@ -477,6 +488,7 @@ class Service:
         assert self.source is not None
         started = time.monotonic()
         outcome = await self.source.poll()
+        self.neardup.catch_up(datetime.now(UTC))
         now = to_db_time(datetime.now(UTC))
         values = {keys.SERVICE_LAST_POLL: now}
         if outcome.ok or not outcome.failed:
@@ -498,6 +510,7 @@ class Service:
             await self.alerter.check(outcome.new_ids)
 
     async def _maintain(self) -> None:
+        self.neardup.prune(datetime.now(UTC))
         busy, wal_frames, moved = self.store.optimize()
         note = " (a reader was busy; again next hour)" if busy else ""
         self.log.info("maintenance: optimize done, WAL checkpoint %d/%d frames%s", moved, wal_frames, note)

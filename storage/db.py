@@ -156,7 +156,7 @@ def _v2(db: sqlite_utils.Database) -> None:
             ts INTEGER NOT NULL,
             cluster_id INTEGER NOT NULL,
             shingles INTEGER NOT NULL,
-            dates TEXT NOT NULL DEFAULT '',
+            marks TEXT NOT NULL DEFAULT ';',
             lead INTEGER,
             sig BLOB NOT NULL
         )"""

@@ -31,13 +31,18 @@ class LearnedBoilerplate:
 
     def learned(self, channel_id: int) -> list[LearnedParagraph]:
         """The channel's boilerplate paragraphs over its `recent` newest posts, most frequent first."""
+        return self.sample(channel_id)[0]
+
+    def sample(self, channel_id: int) -> tuple[list[LearnedParagraph], int]:
+        """`learned`, and how many posts it was learned from (fewer than `recent`: a young channel)."""
         rows = self.db.execute(
             "SELECT text FROM posts WHERE channel_id = ? AND deleted = 0 ORDER BY message_id DESC LIMIT ?",
             [channel_id, self.recent],
         ).fetchall()
-        return learn_boilerplate(
+        found = learn_boilerplate(
             (row[0].split("\n\n") for row in rows), min_posts=self.min_posts, min_share=self.min_share
         )
+        return found, len(rows)
 
     def keys(self, channel_id: int) -> frozenset[str]:
         return frozenset(p.key for p in self.learned(channel_id))

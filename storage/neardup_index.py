@@ -57,7 +57,7 @@ class NearDupIndex:
         self.window = timedelta(days=window_days)
         self.boilerplate = boilerplate
         self.boilerplate_refresh = boilerplate_refresh
-        self._learned: dict[int, tuple[frozenset[str], int]] = {}
+        self._learned: dict[int, tuple[frozenset[str], int, bool]] = {}  # keys, age, learned from a full sample
         self._check_params()
 
     def _check_params(self) -> None:
@@ -76,12 +76,14 @@ class NearDupIndex:
             )
 
     def _learned_keys(self, channel_id: int) -> frozenset[str]:
+        """A channel's learned set, re-read every `boilerplate_refresh` posts (every post while it is young)."""
         if self.boilerplate is None:
             return frozenset()
-        keys, age = self._learned.get(channel_id, (frozenset(), self.boilerplate_refresh))
-        if age >= self.boilerplate_refresh:
-            keys, age = self.boilerplate.keys(channel_id), 0
-        self._learned[channel_id] = (keys, age + 1)
+        keys, age, full = self._learned.get(channel_id, (frozenset(), 0, False))
+        if not full or age >= self.boilerplate_refresh:
+            learned, sampled = self.boilerplate.sample(channel_id)
+            keys, age, full = frozenset(p.key for p in learned), 0, sampled >= self.boilerplate.recent
+        self._learned[channel_id] = (keys, age + 1, full)
         return keys
 
     # ------------------------------------------------------------------ writes
@@ -107,10 +109,10 @@ class NearDupIndex:
         db = self.db
         signature = self.hasher.signature(text)
         old = db.execute(
-            "SELECT shingles, sig, dates, lead FROM post_signatures WHERE post_id = ?", [post_id]
+            "SELECT sig, shingles, marks, lead FROM post_signatures WHERE post_id = ?", [post_id]
         ).fetchone()
         if old is not None:
-            stored = Signature.from_bytes(old[1], old[0], Signature.parse_dates(old[2]), old[3])
+            stored = Signature.from_row(*old)
             if stored == signature:
                 return self._set_cluster(post_id, None)
             self._forget([stored], [post_id])
@@ -119,23 +121,21 @@ class NearDupIndex:
         keys = self.hasher.band_keys(signature)
         window = int(self.window.total_seconds())
         candidates = db.execute(
-            "SELECT post_id, ts, cluster_id, shingles, sig, dates, lead FROM post_signatures WHERE post_id IN "
+            "SELECT post_id, ts, cluster_id, sig, shingles, marks, lead FROM post_signatures WHERE post_id IN "
             f"(SELECT post_id FROM post_bands WHERE band_key IN ({','.join('?' * len(keys))})) "
             "AND ts BETWEEN ? AND ? AND post_id != ?",
             [*keys, ts - window, ts + window, post_id],
         ).fetchall()
         matches = [
             (c_ts, c_id, c_cluster)
-            for c_id, c_ts, c_cluster, c_shingles, c_sig, c_dates, c_lead in candidates
-            if self.hasher.is_match(
-                signature, Signature.from_bytes(c_sig, c_shingles, Signature.parse_dates(c_dates), c_lead)
-            )
+            for c_id, c_ts, c_cluster, *stored in candidates
+            if self.hasher.is_match(signature, Signature.from_row(*stored))
         ]
         cluster = pick_cluster(matches) or post_id
         db.execute(
-            "INSERT INTO post_signatures(post_id, ts, cluster_id, shingles, dates, lead, sig) "
+            "INSERT INTO post_signatures(post_id, ts, cluster_id, shingles, marks, lead, sig) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [post_id, ts, cluster, signature.shingles, signature.dates_text, signature.lead, signature.to_bytes()],
+            [post_id, ts, cluster, signature.shingles, signature.marks, signature.lead, signature.to_bytes()],
         )
         db.conn.executemany(
             "INSERT OR IGNORE INTO post_bands(band_key, post_id) VALUES (?, ?)", [(k, post_id) for k in keys]
@@ -169,9 +169,10 @@ class NearDupIndex:
         while True:
             with transaction(self.db):
                 rows = self.db.execute(
-                    "SELECT post_id, shingles, sig, lead FROM post_signatures WHERE ts < ? LIMIT ?", [cutoff, chunk]
+                    "SELECT post_id, sig, shingles, marks, lead FROM post_signatures WHERE ts < ? LIMIT ?",
+                    [cutoff, chunk],
                 ).fetchall()
-                self._forget([Signature.from_bytes(r[2], r[1], (), r[3]) for r in rows], [r[0] for r in rows])
+                self._forget([Signature.from_row(*r[1:]) for r in rows], [r[0] for r in rows])
             removed += len(rows)
             if len(rows) < chunk:
                 return removed

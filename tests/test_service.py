@@ -1,15 +1,20 @@
-"""`tgmonitor run` as a real subprocess against a fake t.me on 127.0.0.1: start, poll, signal, stop.
+"""`tgmonitor run`: as a real subprocess against a fake t.me on 127.0.0.1, and in-process with fakes.
 
-The service is driven only the way systemd or Docker drive it (environment, signals, exit code,
-stderr), and the archive is inspected through a separate read-only connection while it runs.
+The subprocess tests (marked slow) drive the service only the way systemd or Docker do
+(environment, signals, exit code, stderr) and inspect the archive through a separate read-only
+connection while it runs. The in-process tests cover the parts that need Telegram: the listener
+and the bot run against fakes of the Telethon client surface they use, with real Telethon messages.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,13 +25,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from telethon import events
+from telethon.errors import AccessTokenInvalidError
 
-from bot.config import SETTING_NAMES
-
-pytestmark = pytest.mark.slow
+from bot.config import SETTING_NAMES, Settings
+from bot.core.pipeline import Pipeline
+from bot.models import ChannelRef
+from bot.service import EX_CONFIG, Service, notify_systemd
+from storage.store import Store
+from tests import tg_factory as tg
+from tests.tg_factory import FakeEdge
 
 REPO = Path(__file__).resolve().parent.parent
 # Listed as TG_SESSION (a secret) and also the name of a watched channel, so the service's own
@@ -36,13 +49,28 @@ SECRET = "beta_news"
 EPOCH = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
 
+VOCABULARY = re.findall(
+    r"\w+",
+    "minister ambassador embassy treaty sanctions summit parliament border energy pipeline "
+    "grain elections referendum protest court ruling budget tariff visa airport railway "
+    "harbour drought flood vaccine hospital university festival museum satellite reactor "
+    "refinery bridge tunnel",
+)
+
+
+def post_text(channel: str, n: int) -> str:
+    """Distinct wording per post: near-duplicate folding (alerts, digests) must not merge them."""
+    words = " ".join(VOCABULARY[(n * 5 + i * 7 + len(channel)) % len(VOCABULARY)] for i in range(10))
+    return f"Statement {n} of {channel}: {words}; talks on regional security."
+
+
 def page(channel: str, posts: list[int], before: int | None = None) -> bytes:
     """A t.me/s/ page in Telegram's markup: newest 20 posts (below `before`), oldest first."""
     shown = [p for p in posts if before is None or p < before][-20:]
     blocks = "".join(
         f"""
     <div class="tgme_widget_message_wrap"><div class="tgme_widget_message" data-post="{channel}/{n}">
-      <div class="tgme_widget_message_text">Statement {n} of {channel}: talks on regional security.</div>
+      <div class="tgme_widget_message_text">{post_text(channel, n)}</div>
       <div class="tgme_widget_message_footer"><div class="tgme_widget_message_meta">
         <a class="tgme_widget_message_date" href="https://t.me/{channel}/{n}">
           <time datetime="{(EPOCH + timedelta(minutes=n)).isoformat()}">{n}</time></a>
@@ -214,6 +242,7 @@ def start_service(tmp_path: Path) -> Iterator[Callable[..., Running]]:
             running.proc.wait()
 
 
+@pytest.mark.slow
 def test_run_polls_then_stops_cleanly_on_sigterm(start_service: Callable[..., Running]) -> None:
     channels = {"alpha_news": FakeChannel([1, 2, 3], grow_for=3), SECRET: FakeChannel([10, 11])}
     with FakeTme(channels) as tme:
@@ -250,6 +279,7 @@ def test_run_polls_then_stops_cleanly_on_sigterm(start_service: Callable[..., Ru
             assert alerts.count(f"Statement {n} of {name}:") == 1, alerts
 
 
+@pytest.mark.slow
 def test_status_reads_the_running_service_and_reports_health(
     start_service: Callable[..., Running], tmp_path: Path
 ) -> None:
@@ -286,6 +316,7 @@ def test_status_reads_the_running_service_and_reports_health(
     assert report["db"]["total_bytes"] >= report["db"]["file_bytes"] > 0
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_hanging_poll_still_exits_0_within_10s(start_service: Callable[..., Running]) -> None:
     channels = {"slow_news": FakeChannel([1], hang=30.0)}
     with FakeTme(channels) as tme:
@@ -298,6 +329,7 @@ def test_sigterm_during_a_hanging_poll_still_exits_0_within_10s(start_service: C
     assert "cancelled" in log and "tgmonitor stopped cleanly" in log
 
 
+@pytest.mark.slow
 def test_second_signal_exits_at_once(start_service: Callable[..., Running]) -> None:
     channels = {"slow_news": FakeChannel([1], hang=30.0)}
     with FakeTme(channels) as tme:
@@ -310,7 +342,229 @@ def test_second_signal_exits_at_once(start_service: Callable[..., Running]) -> N
     assert "second signal (SIGINT): exiting now" in log
 
 
+@pytest.mark.slow
 def test_bad_settings_exit_78_so_systemd_does_not_restart(start_service: Callable[..., Running]) -> None:
     svc = start_service("http://127.0.0.1:9", "@alpha_news", POLL_INTERVAL="often")
     assert svc.proc.wait(timeout=20) == 78
     assert "POLL_INTERVAL" in svc.log()
+
+
+# ------------------------------------------------------------------------------ in-process, fakes
+class FakeUserClient:
+    """The TelegramClient surface ListenerPart and TelethonClientEdge use, over tg_factory.FakeEdge."""
+
+    def __init__(self, edge: FakeEdge, *, authorized: bool = True) -> None:
+        self.edge = edge
+        self.authorized = authorized
+        self.handlers: list[tuple[Any, Any]] = []
+        self.connected = False
+        self._disconnected: asyncio.Future[None] | None = None
+
+    async def connect(self) -> None:
+        self.connected = True
+        self._disconnected = asyncio.get_running_loop().create_future()
+
+    async def is_user_authorized(self) -> bool:
+        return self.authorized
+
+    def iter_messages(self, entity: Any, **kwargs: Any) -> Any:
+        return self.edge.iter_messages(entity, **kwargs)
+
+    async def get_entity(self, ref: Any) -> Any:
+        return await self.edge.get_entity(ref)
+
+    def add_event_handler(self, callback: Any, event: Any) -> None:
+        self.handlers.append((callback, event))
+
+    def list_event_handlers(self) -> list[tuple[Any, Any]]:
+        return list(self.handlers)
+
+    def remove_event_handler(self, callback: Any, event: Any = None) -> None:
+        self.handlers = [(c, e) for c, e in self.handlers if c != callback]  # bound methods: ==, not is
+
+    async def disconnect(self) -> None:
+        self.connected = False
+        if self._disconnected is not None and not self._disconnected.done():
+            self._disconnected.set_result(None)
+
+    @property
+    def disconnected(self) -> asyncio.Future[None]:
+        assert self._disconnected is not None
+        return self._disconnected
+
+    async def push_new(self, msg: Any) -> None:
+        self.edge.post(msg)
+        for callback, event in list(self.handlers):
+            if isinstance(event, events.NewMessage):
+                await callback(SimpleNamespace(message=msg))
+
+
+class FakeBotClient(FakeUserClient):
+    """A logged-in bot: answers get_me, takes requests and messages."""
+
+    def __init__(self, *, refuse_token: bool = False) -> None:
+        super().__init__(FakeEdge())
+        self.sent: list[tuple[int | str, str]] = []
+        self.requests: list[Any] = []
+        self.refuse_token = refuse_token
+
+    async def start_as_bot(self, settings: Settings) -> FakeBotClient:
+        if self.refuse_token:
+            raise AccessTokenInvalidError(request=None)
+        await self.connect()
+        return self
+
+    async def get_me(self) -> Any:
+        return SimpleNamespace(username="TgMonitorBot")
+
+    async def __call__(self, request: Any) -> None:
+        self.requests.append(request)
+
+    async def send_message(self, chat: int | str, text: str, **kwargs: Any) -> Any:
+        self.sent.append((chat, text))
+        return SimpleNamespace(id=len(self.sent))
+
+
+def listener_settings(tmp_path: Path, **extra: str) -> Settings:
+    return Settings.from_mapping(
+        {
+            "DATA_DIR": str(tmp_path),
+            "API_ID": "12345",
+            "API_HASH": "0123456789abcdef0123456789abcdef",
+            "CHANNELS": "@balkan_watch",
+            "POLL_INTERVAL": "1h",
+            **extra,
+        }
+    )
+
+
+async def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.02)
+
+
+def test_listener_and_bot_run_in_one_loop_and_stop_cleanly(
+    store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    edge = FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")])
+    edge.post(
+        tg.message(1, "Talks on Kosovo in Brussels.", date=now - timedelta(minutes=5)),
+        tg.message(2, "Weather in Sofia.", date=now - timedelta(minutes=4)),
+    )
+    user, bot = FakeUserClient(edge), FakeBotClient()
+    settings = listener_settings(
+        tmp_path, BOT_TOKEN="123456789:" + "A" * 30, DIGEST_CHAT="-100123", ALERT_WORDS="Kosovo", ALLOWED_USERS="7"
+    )
+    notes: list[str] = []
+
+    async def scenario() -> int:
+        service = Service(
+            settings,
+            store,
+            pipeline,
+            user_client_factory=lambda s: user,  # type: ignore[arg-type,return-value]
+            bot_starter=bot.start_as_bot,  # type: ignore[arg-type]
+            notify=lambda m: notes.append(m) or True,
+        )
+        running = asyncio.create_task(service.run())
+        await wait_until(lambda: len(store.search(limit=10)) == 2 and bool(bot.sent))
+        await user.push_new(tg.message(3, "Live: Serbia and Kosovo.", date=now))  # a live update
+        await wait_until(lambda: len(store.search(limit=10)) == 3)
+        assert len(bot.handlers) == 2 and len(user.handlers) == 3
+        service.request_stop("test")
+        return await asyncio.wait_for(running, timeout=10)
+
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(scenario()) == 0
+    assert notes == ["READY=1", "STOPPING=1"]
+    assert not user.handlers and not bot.handlers  # stopped taking updates
+    assert not user.connected and not bot.connected
+    assert [chat for chat, _ in bot.sent] == [-100123] and "Kosovo" in bot.sent[0][1]  # one alert
+    assert store.meta_get("service.state") == "stopped" and store.meta_get("service.source") == "listener"
+    assert store.checkpoint(store.ensure_channel(ChannelRef(tg_id=1001))) == 2  # live updates never move it
+    text = caplog.text
+    assert "listener: on (Telegram user client, live updates + catch-up) for 1 channel" in text
+    assert "bot: on (@TgMonitorBot) → commands for 1 allowed user/chat" in text
+    assert "digests: on, 1 subscription (daily 08:00 UTC)" in text and "alerts: on (0 tags, 1 word)" in text
+    assert "tgmonitor stopped cleanly" in text
+
+
+@pytest.mark.parametrize("problem", ["not logged in", "token refused"])
+def test_configuration_problems_exit_78(
+    problem: str, store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = FakeUserClient(FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")]))
+    user.authorized = problem != "not logged in"
+    bot = FakeBotClient(refuse_token=problem == "token refused")
+    service = Service(
+        listener_settings(tmp_path, BOT_TOKEN="123456789:" + "A" * 30),
+        store,
+        pipeline,
+        user_client_factory=lambda s: user,  # type: ignore[arg-type,return-value]
+        bot_starter=bot.start_as_bot,  # type: ignore[arg-type]
+        notify=lambda m: True,
+    )
+    assert asyncio.run(service.run()) == EX_CONFIG
+    assert "tgmonitor login" in caplog.text if problem == "not logged in" else "refused BOT_TOKEN" in caplog.text
+    assert not user.connected
+
+
+def test_without_credentials_or_channels_everything_says_why_it_is_off(
+    store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = Service(Settings.from_mapping({"DATA_DIR": str(tmp_path)}), store, pipeline, notify=lambda m: True)
+
+    async def scenario() -> int:
+        running = asyncio.create_task(service.run())
+        await wait_until(lambda: "running;" in caplog.text)
+        service.request_stop("test")
+        return await running
+
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(scenario()) == 0
+    for line in (
+        "listener: off (no API_ID/API_HASH); web preview: off (no CHANNELS set and no watched channels)",
+        "bot: off (no BOT_TOKEN) → no bot commands; digests and alerts to stdout",
+        "digests: off (no subscription: set DIGEST_CHAT, or DIGEST_OUTPUT=- to print)",
+        "alerts: off (no ALERT_TAGS or ALERT_WORDS)",
+        "poll: off (no source)",
+    ):
+        assert line in caplog.text
+
+
+def test_notify_systemd_sends_one_datagram(tmp_path: Path) -> None:
+    path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(path))
+        assert notify_systemd("READY=1", {"NOTIFY_SOCKET": str(path)})
+        assert server.recv(100) == b"READY=1"
+    assert not notify_systemd("READY=1", {})
+    assert not notify_systemd("READY=1", {"NOTIFY_SOCKET": str(tmp_path / "gone.sock")})
+
+
+def test_a_listener_that_gives_up_reconnecting_exits_1_for_a_restart(
+    store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = FakeUserClient(FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")]))
+
+    async def scenario() -> int:
+        service = Service(
+            listener_settings(tmp_path),
+            store,
+            pipeline,
+            user_client_factory=lambda s: user,  # type: ignore[arg-type,return-value]
+            notify=lambda m: True,
+        )
+        running = asyncio.create_task(service.run())
+        await wait_until(lambda: store.meta_get("service.last_poll_at") is not None)
+        user.disconnected.set_exception(ConnectionError("server closed the connection"))
+        return await asyncio.wait_for(running, timeout=10)
+
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(scenario()) == 1
+    assert "listener lost its Telegram connection for good: ConnectionError: server closed" in caplog.text
+    assert "tgmonitor stopped in" in caplog.text and "with exit code 1" in caplog.text

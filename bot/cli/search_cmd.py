@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 
 from bot.cli.context import CliContext
 from bot.cli.output import post_json, post_line
+from bot.core.learned_boilerplate import strip_learned
+from bot.core.neardup import collapse
 from bot.core.timeparse import parse_since
+from bot.models import StoredPost
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -20,6 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, default=20)
     parser.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
     parser.add_argument("--rank", action="store_true", help="best match first instead of newest first")
+    parser.add_argument(
+        "--collapse", action="store_true", help="one line per statement: copies and near-duplicates folded"
+    )
     parser.add_argument("--json", action="store_true")
     return parser
 
@@ -35,10 +41,32 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         offset=args.offset,
         order="rank" if args.rank else "newest",
     )
+    posts = strip_learned(posts, ctx.learned_boilerplate.keys_by_channel(p.channel_id for p in posts))
+    if args.collapse:
+        return _print_collapsed(posts, args)
     if args.json:
         print(json.dumps([post_json(p) for p in posts], ensure_ascii=False, indent=2))
     elif not posts:
         print("no posts found")
     else:
         print("\n".join(post_line(p, args.query) for p in posts))
+    return 0
+
+
+def _print_collapsed(posts: list[StoredPost], args: argparse.Namespace) -> int:
+    """Each item shown by its earliest post, with where else it was seen (this page only)."""
+    items = collapse(posts)
+    if args.json:
+        shaped = [post_json(i.first) | {"seen_in": i.channels, "post_ids": [p.id for p in i.posts]} for i in items]
+        print(json.dumps(shaped, ensure_ascii=False, indent=2))
+    elif not items:
+        print("no posts found")
+    else:
+        lines = []
+        for item in items:
+            line = post_line(item.first, args.query)
+            if item.seen_in > 1:
+                line += f"\n    seen in {item.seen_in} channels: {', '.join(item.channels)}"
+            lines.append(line)
+        print("\n".join(lines))
     return 0

@@ -62,6 +62,8 @@ _DATE = re.compile(
     r"|\b(\d{1,2})\.(\d{1,2})\.(?:\d{2,4}\b)?"  # 20.11. / 20.11.2026
 )
 MAX_DATES = 8
+MAX_NUMBERS = 32
+_NUMBER = re.compile(r"\d{1,18}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,22 +110,37 @@ class Signature:
     values: tuple[int, ...]  # one 32-bit value per bin
     shingles: int  # how many distinct shingles the text had: turns Jaccard into containment
     dates: tuple[int, ...] = ()  # calendar dates the text names, as month * 100 + day
+    numbers: tuple[int, ...] = ()  # the numbers it names (up to MAX_NUMBERS, in order of appearance)
     lead: int | None = None  # band key of the opening words: finds "lead + Read in full" teasers
 
     def to_bytes(self) -> bytes:
         return struct.pack(f"<{len(self.values)}I", *self.values)
 
-    @classmethod
-    def from_bytes(cls, blob: bytes, shingles: int, dates: tuple[int, ...] = (), lead: int | None = None) -> Signature:
-        return cls(struct.unpack(f"<{len(blob) // 4}I", blob), shingles, dates, lead)
-
     @property
-    def dates_text(self) -> str:
-        return ",".join(map(str, self.dates))
+    def marks(self) -> str:
+        """Dates and numbers as stored beside the signature: "1120,1205;20,1244"."""
+        return f"{','.join(map(str, self.dates))};{','.join(map(str, self.numbers))}"
 
-    @staticmethod
-    def parse_dates(text: str | None) -> tuple[int, ...]:
-        return tuple(int(d) for d in text.split(",")) if text else ()
+    @classmethod
+    def from_row(cls, blob: bytes, shingles: int, marks: str = ";", lead: int | None = None) -> Signature:
+        dates, _, numbers = (marks or ";").partition(";")
+        return cls(
+            struct.unpack(f"<{len(blob) // 4}I", blob),
+            shingles,
+            tuple(int(d) for d in dates.split(",") if d),
+            tuple(int(n) for n in numbers.split(",") if n),
+            lead,
+        )
+
+
+def text_numbers(text: str) -> tuple[int, ...]:
+    """Numbers in the text (not in links, hashtags or mentions): what a copy keeps and a sibling changes.
+
+    "Statement 3 of …" and "Statement 4 of …", or two exchange-rate posts, are different posts that
+    differ in little but a number.
+    """
+    found = dict.fromkeys(int(n) for n in _NUMBER.findall(_TAG_OR_MENTION.sub(" ", _URL.sub(" ", text))))
+    return tuple(list(found)[:MAX_NUMBERS])
 
 
 def text_dates(text: str) -> tuple[int, ...]:
@@ -202,7 +219,7 @@ class MinHasher:
                         if filled[j] != _EMPTY:
                             bins[i] = filled[j]
                             break
-        return Signature(tuple(bins), len(shingles), text_dates(text), self._lead(paragraphs))
+        return Signature(tuple(bins), len(shingles), text_dates(text), text_numbers(text), self._lead(paragraphs))
 
     def _lead(self, paragraphs: list[list[str]]) -> int | None:
         """The text's opening words, after any short header paragraph ("⚡️BREAKING:", "MFA Russia:").
@@ -250,9 +267,11 @@ class MinHasher:
         return min(1.0, common / max(1, min(a.shingles, b.shingles)))
 
     def is_match(self, a: Signature, b: Signature) -> bool:
-        """Similar enough, and not dated differently (both name dates, none in common)."""
+        """Similar enough, and not told apart by dates or numbers (both name some, none in common)."""
         p = self.params
         if a.dates and b.dates and not set(a.dates) & set(b.dates):
+            return False
+        if a.numbers and b.numbers and not set(a.numbers) & set(b.numbers):
             return False
         j = self.jaccard(a, b)
         if j >= p.threshold:

@@ -48,7 +48,13 @@ def _text_of(value: Any, where: str) -> tuple[str, list[str]]:
                 hashtags.append(part["text"].lstrip("#"))
         else:
             raise ExportError(f"{where}: 'text'[{number}] must be a string or an object with a 'text' string")
+    _check_length(sum(map(len, pieces)), where)  # before joining: a 50 MB part is not copied again
     return "".join(pieces), hashtags
+
+
+def _check_length(chars: int, where: str) -> None:
+    if chars > MAX_TEXT_CHARS:
+        raise ExportError(f"{where}: text is {chars:,} characters, over the {MAX_TEXT_CHARS:,} limit")
 
 
 def _date(message: dict[str, Any], key: str, where: str) -> datetime | None:
@@ -113,8 +119,7 @@ def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) ->
             for e in entities
             if isinstance(e, dict) and e.get("type") == "hashtag" and isinstance(e.get("text"), str)
         ]
-    if len(text) > MAX_TEXT_CHARS:
-        raise ExportError(f"{where}: text is {len(text):,} characters, over the {MAX_TEXT_CHARS:,} limit")
+    _check_length(len(text), where)
     if "\x00" in text:
         raise ExportError(f"{where}: text contains a NUL byte")
     date = _date(message, "date", where)

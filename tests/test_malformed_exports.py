@@ -1,0 +1,148 @@
+"""Broken, hostile and huge exports: a clear one-line error naming the file, and the archive untouched.
+
+tests/test_desktop_export.py checks the parser's messages on an empty archive; here every case goes
+through the CLI into an archive that already holds posts, and `Store.dump_json` before and after must
+be identical, so a bad file named after a good one cannot leave half an import behind.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bench.corpus import desktop_export
+from bot.cli import main
+from storage.store import Store
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = desktop_export(40, channel_id=1_500_000_900, name="Good Relay")
+HEAD = '{"name": "Bad", "type": "public_channel", "id": 77, "messages": ['
+
+
+def message(**fields: object) -> dict[str, object]:
+    return {"id": 5, "type": "message", "date": "2026-11-20T10:00:00", "text": "Lavrov met Vucic.", **fields}
+
+
+def as_json(data: object) -> Callable[[Path], None]:
+    return lambda path: path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def as_bytes(data: bytes) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(data)
+
+
+def export_with(*messages: object) -> dict[str, object]:
+    return {"name": "Bad", "type": "public_channel", "id": 77, "messages": list(messages)}
+
+
+GOOD_TEXT = json.dumps(GOOD, ensure_ascii=False)
+CASES: list[tuple[str, Callable[[Path], None], str]] = [
+    ("truncated", as_bytes(GOOD_TEXT[: len(GOOD_TEXT) // 2].encode()), "invalid JSON at line 1"),
+    ("truncated-mid-string", as_bytes((HEAD + '{"id": 5, "text": "Lavr').encode()), "invalid JSON"),
+    ("empty", as_bytes(b""), "invalid JSON"),
+    ("not-utf8", as_bytes((HEAD + '{"id": 5, "text": "Лавров"}]}').encode("cp1251")), "not UTF-8"),
+    ("raw-nul-byte", as_bytes((HEAD + '{"id": 5, "text": "a\x00b"}]}').encode()), "invalid JSON"),
+    ("escaped-nul", as_json(export_with(message(text="Lavrov\u0000 met Vucic"))), "NUL byte"),
+    ("nul-in-text-part", as_json(export_with(message(text=["a", {"type": "bold", "text": "\u0000"}]))), "NUL byte"),
+    ("messages-not-list", as_json({"id": 77, "messages": {"1": message()}}), "'messages' must be a list"),
+    ("id-is-bool", as_json(export_with(message(id=True))), "'id' must be a positive integer"),
+    ("text-is-number", as_json(export_with(message(text=12))), "'text' must be a string or a list"),
+    ("text-part-is-number", as_json(export_with(message(text=["a", 5]))), "'text'[1] must be a string"),
+    ("entities-not-list", as_json(export_with(message(text_entities={"type": "hashtag"}))), "'text_entities'"),
+    ("bad-unixtime", as_json(export_with(message(date_unixtime="soon"))), "'date_unixtime' must be a number"),
+    ("date-is-number", as_json(export_with(message(date=20261120))), "'date' must be a date string"),
+    ("channel-id-missing", as_json({"name": "Bad", "messages": [message()]}), "top-level 'id'"),
+    ("second-message-bad", as_json(export_with(message(), message(id=6, date="yesterday"))), "messages[1] (id 6)"),
+]
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> tuple[Path, list[str]]:
+    """An archive that already holds a good import, and the CLI arguments to reach it."""
+    good = tmp_path / "good.json"
+    good.write_text(GOOD_TEXT, encoding="utf-8")
+    db = tmp_path / "archive.db"
+    cli = ["--env", str(tmp_path / "absent.env"), "--db", str(db)]
+    assert main([*cli, "import", str(good)]) == 0
+    return db, cli
+
+
+def dump(db: Path) -> str:
+    store = Store.open(db)
+    try:
+        return store.dump_json()
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("name", "write", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_malformed_export_names_the_file_and_leaves_the_archive_unchanged(
+    tmp_path: Path,
+    archive: tuple[Path, list[str]],
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    write: Callable[[Path], None],
+    expected: str,
+) -> None:
+    db, cli = archive
+    before = dump(db)
+    capsys.readouterr()
+    bad = tmp_path / f"{name}.json"
+    write(bad)
+    # A fresh good export named first: it must not be imported either, everything is checked first.
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(desktop_export(30, seed=7, channel_id=1_500_000_901, name="Other")), encoding="utf-8")
+    assert main([*cli, "import", str(other), str(bad)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"tgmonitor: error: {bad}: "), err
+    assert expected in err, err
+    assert len(err.splitlines()) == 1 and len(err) < 400, "one short line, never the file's content"
+    assert dump(db) == before
+
+
+HUGE_CHILD = r"""
+import resource, sys, time
+from bot.cli import main
+start = time.perf_counter()
+code = main(sys.argv[1:])
+print(code, time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+@pytest.mark.parametrize("shape", ["string", "entity-parts"])
+def test_fifty_megabyte_text_field_is_refused_quickly_without_copies(
+    tmp_path: Path, archive: tuple[Path, list[str]], shape: str
+) -> None:
+    db, cli = archive
+    before = dump(db)
+    bad = tmp_path / "huge.json"
+    chunk = "Лавров и Вучич " * 4096  # Cyrillic: 2 bytes per character in the file, 2 in memory
+    with bad.open("w", encoding="utf-8") as out:  # streamed: the test itself never holds 50 MB
+        out.write(HEAD + '{"id": 5, "type": "message", "date": "2026-11-20T10:00:00", "text": ')
+        out.write('["lead ", {"type": "bold", "text": "' if shape == "entity-parts" else '"')
+        for _ in range(50 * 2**20 // len(chunk.encode())):
+            out.write(chunk)
+        out.write('"}]}]}' if shape == "entity-parts" else '"}]}')
+    size_mb = bad.stat().st_size / 2**20
+    assert size_mb > 49
+
+    # Its own process, so the peak RSS is this import's alone.
+    done = subprocess.run(
+        [sys.executable, "-c", HUGE_CHILD, *cli, "import", str(bad)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    code, seconds, peak_mb = done.stdout.split()
+    assert int(code) == 1
+    assert f"{bad}: messages[0] (id 5): text is " in done.stderr and "over the 100,000 limit" in done.stderr
+    assert float(seconds) < 10
+    # The file's bytes, their decoded text and the parsed value are each ~50 MB, briefly; interpreter,
+    # CLI and pipeline ~60 MB. Anything above that is an extra copy (it was 3.2x with entity parts).
+    assert float(peak_mb) < 60 + 2.5 * size_mb, (peak_mb, size_mb)
+    assert dump(db) == before
