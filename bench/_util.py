@@ -51,10 +51,7 @@ def machine_line() -> str:
     m = machine()
     load = m["load_average"]
     busy = f", load {load[0]:.1f}" if load else ""
-    return (
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
-        f"SQLite {m['sqlite']}{busy}"
-    )
+    return f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, SQLite {m['sqlite']}{busy}"
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

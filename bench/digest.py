@@ -68,7 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         return f"{median(values) * 1000:.1f}"
 
     rows = [
-        (label, ms(t["read"]), ms(t["build"]), ms(t["render"]), ms(t["total"]), f"{percentile(t['total'], 0.95) * 1000:.1f}")
+        (
+            label,
+            ms(t["read"]),
+            ms(t["build"]),
+            ms(t["render"]),
+            ms(t["total"]),
+            f"{percentile(t['total'], 0.95) * 1000:.1f}",
+        )
         for label, t in results.items()
     ]
     print(f"## digest of a {POSTS_PER_DAY:,}-post day, median of {args.repeat} ({machine_line()})\n")

@@ -72,9 +72,24 @@ def run_raw(path: Path, rows: list[dict[str, Any]]) -> float:
     db.conn.execute("PRAGMA journal_mode = WAL")
     db.conn.execute("PRAGMA synchronous = NORMAL")
     columns = {
-        "id": int, "channel_id": int, "message_id": int, "date": str, "edit_date": str, "deleted": int,
-        "text": str, "raw_text": str, "url": str, "origin_key": str, "forward_name": str, "lang": str,
-        "content_hash": str, "cluster_id": int, "media_kind": str, "views": int, "grouped_id": int, "source": str,
+        "id": int,
+        "channel_id": int,
+        "message_id": int,
+        "date": str,
+        "edit_date": str,
+        "deleted": int,
+        "text": str,
+        "raw_text": str,
+        "url": str,
+        "origin_key": str,
+        "forward_name": str,
+        "lang": str,
+        "content_hash": str,
+        "cluster_id": int,
+        "media_kind": str,
+        "views": int,
+        "grouped_id": int,
+        "source": str,
     }
     db["posts"].create(columns, pk="id")
     db["posts"].enable_fts(["text"], create_triggers=True, tokenize=TOKENIZE)

@@ -47,7 +47,8 @@ def child(count: int, db_path: Path, neardup: bool) -> None:
         before, done = done, done + n
         if count and done * 10 // count != before * 10 // count:
             marks.append((done, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
-            log(f"  {count:,}: {done:,} posts, peak {marks[-1][1]:.0f} MB, {done / (time.perf_counter() - started):,.0f}/s")
+            rate = done / (time.perf_counter() - started)
+            log(f"  {count:,}: {done:,} posts, peak {marks[-1][1]:.0f} MB, {rate:,.0f}/s")
 
     if count:
         ingest(store, pipeline, generate(count), batch_size=500, progress=progress, neardup=index)
@@ -91,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"ingesting {count:,} posts in a child process")
             db_path = Path(tmp) / f"memory-{count}.db"
             cmd = [sys.executable, "-m", "bench.memory", "--measure", str(count), "--db", str(db_path)]
-            done = subprocess.run(cmd + (["--neardup"] if args.neardup else []), stdout=subprocess.PIPE, text=True,
-                                  check=True)
+            done = subprocess.run(
+                cmd + (["--neardup"] if args.neardup else []), stdout=subprocess.PIPE, text=True, check=True
+            )
             summary = json.loads(done.stdout)
             summary["count"] = count
             results.append(summary)
@@ -102,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         flat = ", ".join(f"{mb:.0f}" for _, mb in r["marks"][1:]) if r["count"] else "-"
         rate = f"{r['count'] / r['seconds']:,.0f}" if r["count"] else "-"
-        rows.append((f"{r['count']:,}", f"{r['peak_mb']:.0f}", flat, rate, f"{r['seconds']:,.0f}", f"{r['db_mb']:,.0f}"))
+        rows.append(
+            (f"{r['count']:,}", f"{r['peak_mb']:.0f}", flat, rate, f"{r['seconds']:,.0f}", f"{r['db_mb']:,.0f}")
+        )
     what = "bot.ingest + near-duplicate index" if args.neardup else "bot.ingest"
     print(f"## peak RSS, {what}, streamed corpus ({machine_line()})\n")
     print(table(["posts", "peak RSS MB", "peak at each 10% of the run, MB", "posts/s", "seconds", "archive MB"], rows))

@@ -116,15 +116,20 @@ def ingest_real(db_path: Path, size: int, seed: int) -> None:
     store.close()
 
 
-def measure(db_path: Path, posts: int, seed: int) -> dict[str, float]:
-    """Runs in a child process: save `posts` new posts, then time clustering them in batches."""
+def measure(db_path: Path, posts: int, seed: int, warm: int = 2400) -> dict[str, float]:
+    """Runs in a child process: `warm` posts clustered untimed (so every channel has the history its
+    learned boilerplate is read from), then `posts` more saved and clustered in batches, timed."""
     store = Store.open(db_path)
     pipeline = Pipeline.load()
-    processed = [pipeline.process(r) for r in raw_posts(posts, seed, NOW - timedelta(hours=posts // 60 + 1))]
+    raws = raw_posts(warm + posts, seed, NOW - timedelta(minutes=warm + posts))
+    index = NearDupIndex(store.db, boilerplate=LearnedBoilerplate(store.db))
+    for first in range(0, warm, 500):
+        with transaction(store.db):
+            index.index(store.save_posts([pipeline.process(r) for r in raws[first : min(warm, first + 500)]]).new_ids)
+    processed = [pipeline.process(r) for r in raws[warm:]]
     ids: list[int] = []
     for first in range(0, posts, BATCH):
         ids += store.save_posts(processed[first : first + BATCH]).new_ids
-    index = NearDupIndex(store.db, boilerplate=LearnedBoilerplate(store.db))
     started = time.perf_counter()
     for post in processed:
         index.hasher.signature(post.text)
@@ -133,9 +138,8 @@ def measure(db_path: Path, posts: int, seed: int) -> dict[str, float]:
     for first in range(0, posts, BATCH):
         index.index(ids[first : first + BATCH])
     clustering = time.perf_counter() - started
-    joined = store.db.execute(
-        f"SELECT count(*) FROM posts WHERE cluster_id != id AND id <= {max(ids)}"
-    ).fetchone()[0]
+    marks = ",".join(map(str, ids))
+    joined = store.db.execute(f"SELECT count(*) FROM posts WHERE cluster_id != id AND id IN ({marks})").fetchone()[0]
     store.close()
     return {
         "posts": posts,
@@ -177,7 +181,7 @@ def main() -> None:
             built = time.perf_counter() - started
             on_disk = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 2**20
             child = subprocess.run(
-                [sys.executable, __file__, "--measure", str(db_path), "--posts", str(args.posts)]
+                [sys.executable, __file__, "--measure", str(db_path), *("--posts", str(args.posts))]
                 + ["--seed", str(args.seed)],
                 check=True,
                 capture_output=True,

@@ -24,9 +24,26 @@ TARGET_RATIO = 1.5
 # What analysts type: frequent names and places (hundreds of thousands of hits), rarer ones, phrases
 # in each language, and a word that is in no post.
 QUERIES = (
-    "Serbia", "Lavrov", "Kosovo", "sanctions", "Dodik", "TurkStream", "Szijjarto", "Resolution 1244",
-    "energy cooperation", "Lavrov Vucic Belgrade", "Сърбия", "Косово", "санкции", "Захарова", "Белене",
-    "Вучич Лавров", "Турецкому потоку", "Республики Сербской", "xylophone", "Guterres Geneva",
+    "Serbia",
+    "Lavrov",
+    "Kosovo",
+    "sanctions",
+    "Dodik",
+    "TurkStream",
+    "Szijjarto",
+    "Resolution 1244",
+    "energy cooperation",
+    "Lavrov Vucic Belgrade",
+    "Сърбия",
+    "Косово",
+    "санкции",
+    "Захарова",
+    "Белене",
+    "Вучич Лавров",
+    "Турецкому потоку",
+    "Республики Сербской",
+    "xylophone",
+    "Guterres Geneva",
 )
 RAW_SQL = "SELECT rowid, text FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid DESC LIMIT 20"
 

@@ -57,7 +57,7 @@ class NearDupIndex:
         self.window = timedelta(days=window_days)
         self.boilerplate = boilerplate
         self.boilerplate_refresh = boilerplate_refresh
-        self._learned: dict[int, tuple[frozenset[str], int, bool]] = {}  # keys, age, learned from a full sample
+        self._learned: dict[int, tuple[frozenset[str], int, int]] = {}  # keys, posts since, re-read after
         self._check_params()
 
     def _check_params(self) -> None:
@@ -76,14 +76,19 @@ class NearDupIndex:
             )
 
     def _learned_keys(self, channel_id: int) -> frozenset[str]:
-        """A channel's learned set, re-read every `boilerplate_refresh` posts (every post while it is young)."""
+        """A channel's learned set, re-read every `boilerplate_refresh` posts.
+
+        A young channel (fewer posts than the learner samples) is re-read after a quarter of its
+        size again in posts, so its first sign-offs are learned early at a constant cost per post.
+        """
         if self.boilerplate is None:
             return frozenset()
-        keys, age, full = self._learned.get(channel_id, (frozenset(), 0, False))
-        if not full or age >= self.boilerplate_refresh:
+        keys, age, every = self._learned.get(channel_id, (frozenset(), 0, 0))
+        if age >= every:
             learned, sampled = self.boilerplate.sample(channel_id)
-            keys, age, full = frozenset(p.key for p in learned), 0, sampled >= self.boilerplate.recent
-        self._learned[channel_id] = (keys, age + 1, full)
+            full = sampled >= self.boilerplate.recent
+            keys, age, every = frozenset(p.key for p in learned), 0, self.boilerplate_refresh if full else sampled // 4
+        self._learned[channel_id] = (keys, age + 1, every)
         return keys
 
     # ------------------------------------------------------------------ writes
@@ -129,7 +134,7 @@ class NearDupIndex:
         matches = [
             (c_ts, c_id, c_cluster)
             for c_id, c_ts, c_cluster, *stored in candidates
-            if self.hasher.is_match(signature, Signature.from_row(*stored))
+            if self.hasher.matches_row(signature, *stored)
         ]
         cluster = pick_cluster(matches) or post_id
         db.execute(

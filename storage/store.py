@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ import sqlite_utils
 from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
 from storage.db import open_db, transaction
 
-SearchOrder = Literal["newest", "rank"]
+SearchOrder = Literal["newest", "rank", "oldest"]
 
 
 class QueryError(ValueError):
@@ -68,7 +69,7 @@ _POST_COLUMNS = (
     "p.content_hash, p.lang, p.forward_name, p.media_kind, p.views, p.cluster_id, p.edit_date, p.deleted"
 )
 # How a post's tags are listed: hashtags, then topics, then the language tag, each by key.
-_TAG_ORDER = "CASE kind WHEN 'hashtag' THEN 0 WHEN 'topic' THEN 1 WHEN 'lang' THEN 2 ELSE 9 END"
+_KIND_RANK = {"hashtag": 0, "topic": 1, "lang": 2}
 # What decides "this post changed": a re-import with the same values writes nothing.
 _CONTENT_FIELDS = ("raw_text", "text", "edit_date", "lang", "origin_key", "content_hash", "media_kind", "url")
 
@@ -77,7 +78,8 @@ class Store:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
-        self._tags: dict[tuple[str, str, str], Tag] = {}  # Tag objects are immutable: one per distinct tag
+        # (kind, key, display) -> (sort key, Tag): Tags are immutable, one object per distinct tag will do
+        self._tags: dict[tuple[str, str, str], tuple[tuple[int, str], Tag]] = {}
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -267,24 +269,28 @@ class Store:
         if not rows:
             return []
         ids = [r[0] for r in rows]
-        tags: dict[int, list[Tag]] = {}
-        # Tags come sorted (hashtags, topics, language; then by key) and each distinct tag is built once:
-        # a 2,000-post digest window carries ~26,000 tag rows but only a few hundred distinct tags, and
-        # sorting and constructing them in Python was a third of posts_between's time.
+        tags: dict[int, tuple[Tag, ...]] = {}
+        # One row per post with its tags as a JSON array, each distinct tag built once and sorted here
+        # (hashtags, topics, language; then by key): a 2,000-post digest window carries ~26,000 tag
+        # rows but only a few hundred distinct tags, and a Python row per tag was half of _hydrate.
         known = self._tags
         if len(known) > 50_000:
             known.clear()
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
-            for post_id, key, display, kind in self.db.conn.execute(
-                f"SELECT post_id, tag, display, kind FROM post_tags WHERE post_id IN ({','.join('?' * len(chunk))}) "
-                f"ORDER BY post_id, {_TAG_ORDER}, tag",
+            for post_id, listed in self.db.conn.execute(
+                "SELECT post_id, json_group_array(json_array(kind, tag, display)) FROM post_tags "
+                f"WHERE post_id IN ({','.join('?' * len(chunk))}) GROUP BY post_id",
                 chunk,
             ):
-                tag = known.get((key, display, kind))
-                if tag is None:
-                    tag = known[(key, display, kind)] = Tag(key, display, kind)
-                tags.setdefault(post_id, []).append(tag)
+                entries = []
+                for kind, key, display in json.loads(listed):
+                    entry = known.get((kind, key, display))
+                    if entry is None:
+                        entry = known[(kind, key, display)] = ((_KIND_RANK.get(kind, 9), key), Tag(key, display, kind))
+                    entries.append(entry)
+                entries.sort(key=itemgetter(0))
+                tags[post_id] = tuple(tag for _, tag in entries)
         return [
             StoredPost(
                 id=r[0],
@@ -298,7 +304,7 @@ class Store:
                 origin_key=r[8],
                 content_hash=r[9],
                 lang=r[10],
-                tags=tuple(tags.get(r[0], ())),
+                tags=tags.get(r[0], ()),
                 forward_name=r[11],
                 media_kind=r[12],
                 views=r[13],
@@ -356,13 +362,13 @@ class Store:
         if until is not None:
             where.append("p.date < ?")
             params.append(to_db_time(until))
-        if query is None:
-            order_sql = "p.id DESC"
-        else:
-            # posts_fts.rowid is p.id, but only the FTS side's own rowid lets FTS5 hand out matches
-            # newest first and stop after `limit`; ordering by p.id sorts every match (80x slower
-            # for a common word on 20k posts, and it grows with the archive).
-            order_sql = "posts_fts.rank" if order == "rank" else "posts_fts.rowid DESC"
+        # With a query, newest first is posts_fts.rowid (= p.id): only the FTS side's own rowid lets FTS5
+        # hand out matches newest first and stop after `limit`; ordering by p.id sorts every match
+        # (80x slower for a common word on 20k posts, and it grows with the archive).
+        newest = "p.id DESC" if query is None else "posts_fts.rowid DESC"
+        order_sql = "posts_fts.rank" if order == "rank" and query is not None else newest
+        if order == "oldest":
+            order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
         sql = (
             f"SELECT {_POST_COLUMNS} FROM posts p {join} JOIN channels c ON c.id = p.channel_id "
             f"WHERE {' AND '.join(where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
@@ -375,7 +381,7 @@ class Store:
 
     def posts_between(self, start: datetime, end: datetime, *, tags: Sequence[str] = ()) -> list[StoredPost]:
         """Posts dated in [start, end), oldest first: the raw material of a digest window."""
-        found = self.search(None, tags=(), since=start, until=end, limit=1_000_000)
+        found = self.search(None, tags=(), since=start, until=end, limit=1_000_000, order="oldest")
         if tags:
             wanted = {t.lstrip("#").casefold() for t in tags}
             found = [p for p in found if wanted & {t.key for t in p.tags}]

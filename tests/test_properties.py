@@ -34,12 +34,22 @@ ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=400)
 # Text with the troublemakers over-represented: newlines of every kind, invisible and combining marks,
 # markup characters, astral emoji, Cyrillic with its case pairs.
 TRICKY_CHARS = st.sampled_from(
-    [*"\n\r\t  \u00a0\u2028\u0085\u200b\u200d\ufeff\u00ad\u0301\u0308e<>&\"'#@/_.:*©",
-     "🇷🇺", "👍🏽", "𝐁", "ß", "ǅ", "İ", "Ё", "ё", "ъ", "Σ", "ς"]
+    [
+        *"\n\r\t  \u00a0\u2028\u0085\u200b\u200d\ufeff\u00ad\u0301\u0308e<>&\"'#@/_.:*©",
+        "🇷🇺",
+        "👍🏽",
+        "𝐁",
+        "ß",
+        "ǅ",
+        "İ",
+        "Ё",
+        "ё",
+        "ъ",
+        "Σ",
+        "ς",
+    ]
 )
-MIXED_TEXT = st.lists(st.one_of(TRICKY_CHARS, st.characters(blacklist_categories=("Cs",))), max_size=300).map(
-    "".join
-)
+MIXED_TEXT = st.lists(st.one_of(TRICKY_CHARS, st.characters(blacklist_categories=("Cs",))), max_size=300).map("".join)
 # A small alphabet makes short adjacent combinations (a letter, an invisible mark, a combining accent)
 # likely enough to be found in a few hundred examples.
 DENSE_TEXT = st.text(st.sampled_from(list("e\u200b\u0301\u00ad\n #<ё")), max_size=12)
@@ -47,8 +57,16 @@ TEXT = st.one_of(ANY_TEXT, MIXED_TEXT, DENSE_TEXT)
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Lines that boilerplate rules drop one by one (no drop-with-next or cut: those remove neighbours by design).
-DROPPED_LINES = ["VIEW IN TELEGRAM", "This media is not supported in your browser", "РЕКЛАМА", "Сподели:",
-                 "Коментари (12)", "https://t.me/mfa_russia/1234", "16:59 - 18.04.2025", "Read more"]
+DROPPED_LINES = [
+    "VIEW IN TELEGRAM",
+    "This media is not supported in your browser",
+    "РЕКЛАМА",
+    "Сподели:",
+    "Коментари (12)",
+    "https://t.me/mfa_russia/1234",
+    "16:59 - 18.04.2025",
+    "Read more",
+]
 
 
 def _untouched_by_rules(line: str) -> bool:
@@ -96,8 +114,9 @@ def test_unique_paragraphs_keeps_first_occurrences_in_order(lines: list[str]) ->
 
 # --- hashtags --------------------------------------------------------------------------------------
 
-TAG_NAME = st.text(st.characters(whitelist_categories=("L", "Nd"), blacklist_characters="ʹ"), min_size=1,
-                   max_size=30).filter(lambda s: re.fullmatch(r"\w+", s) is not None and any(c.isalpha() for c in s))
+TAG_NAME = st.text(
+    st.characters(whitelist_categories=("L", "Nd"), blacklist_characters="ʹ"), min_size=1, max_size=30
+).filter(lambda s: re.fullmatch(r"\w+", s) is not None and any(c.isalpha() for c in s))
 
 
 @PROPERTY

@@ -55,15 +55,11 @@ _MONTH_NAMES = {
     12: "december dec декабря декабрь декември decembar",
 }
 _MONTHS = {name: number for number, names in _MONTH_NAMES.items() for name in names.split()}
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATE = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?({_MONTH})\b\.?"  # 20 November, 20 ноября
-    rf"|\b({_MONTH})\.?\s+(\d{{1,2}})\b(?!:)"  # November 20
-    r"|\b(\d{1,2})\.(\d{1,2})\.(?:\d{2,4}\b)?"  # 20.11. / 20.11.2026
-)
+_MONTHS["маи"] = 5  # "май" once accents are folded (й is и + breve)
+_DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?")
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.")  # 20.11. / 20.11.2026
 MAX_DATES = 8
 MAX_NUMBERS = 32
-_NUMBER = re.compile(r"\d{1,18}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +71,7 @@ class NearDupParams:
     """
 
     num_perm: int = 128  # signature length (one-permutation bins)
-    bands: int = 42  # LSH bands ...
+    bands: int = 21  # LSH bands ...
     rows: int = 3  # ... of this many values each (bands * rows <= num_perm)
     shingle_words: int = 3  # word n-grams: robust to reordering of sentences, strict about wording
     threshold: float = 0.5  # estimated Jaccard that makes two posts near-duplicates
@@ -139,7 +135,11 @@ def text_numbers(text: str) -> tuple[int, ...]:
     "Statement 3 of …" and "Statement 4 of …", or two exchange-rate posts, are different posts that
     differ in little but a number.
     """
-    found = dict.fromkeys(int(n) for n in _NUMBER.findall(_TAG_OR_MENTION.sub(" ", _URL.sub(" ", text))))
+    return _numbers(shingle_words(text))
+
+
+def _numbers(words: list[str]) -> tuple[int, ...]:
+    found = dict.fromkeys(int(w[:18]) for w in words if w.isdigit())
     return tuple(list(found)[:MAX_NUMBERS])
 
 
@@ -149,16 +149,31 @@ def text_dates(text: str) -> tuple[int, ...]:
     Why: MFA read-outs are formulaic, and the weekly briefing announcement or a second call with the
     same minister differs from the last one in little but the date.  Copies keep the date.
     """
+    return _dates(shingle_words(text), text)
+
+
+def _dates(words: list[str], text: str) -> tuple[int, ...]:
+    """From the words (a day next to a month name) and the text (20.11.): a scan, not a 60-way regex."""
     found: set[int] = set()
-    for m in _DATE.finditer(_URL.sub(" ", text.casefold())):
-        if m.group(1):
-            day, month = int(m.group(1)), _MONTHS[m.group(2)]
-        elif m.group(3):
-            day, month = int(m.group(4)), _MONTHS[m.group(3)]
-        else:
-            day, month = int(m.group(5)), int(m.group(6))
-        if 1 <= day <= 31 and 1 <= month <= 12:
-            found.add(month * 100 + day)
+    last = len(words) - 1
+    for i, word in enumerate(words):
+        if not word[0].isdigit():
+            continue
+        day = _DAY.fullmatch(word)
+        if day is None:
+            continue
+        after = words[i + 1] if i < last else ""
+        if after == "of" and i + 1 < last:
+            after = words[i + 2]
+        month = _MONTHS.get(after) or (_MONTHS.get(words[i - 1]) if i else None)
+        if month is not None and 1 <= int(day.group(1)) <= 31:
+            found.add(month * 100 + int(day.group(1)))
+    if "." in text:
+        if "://" in text or "www." in text or "t.me/" in text:
+            text = _URL.sub(" ", text)
+        for d, m in _NUMERIC_DATE.findall(text):
+            if 1 <= int(d) <= 31 and 1 <= int(m) <= 12:
+                found.add(int(m) * 100 + int(d))
     return tuple(sorted(found)[:MAX_DATES])
 
 
@@ -186,6 +201,7 @@ class MinHasher:
             rng.shuffle(order)
             self._order.append(order)
         self._band_salt = [rng.getrandbits(64).to_bytes(8, "little") for _ in range(self.params.bands + 1)]
+        self._unpack = struct.Struct(f"<{k}I").unpack
 
     def shingles(self, text: str) -> set[str]:
         return self._shingles(shingle_words(text))
@@ -200,7 +216,8 @@ class MinHasher:
     def signature(self, text: str) -> Signature | None:
         """None when the text is too short to judge (fewer than `min_shingles` shingles)."""
         paragraphs = [shingle_words(p) for p in text.split("\n\n")]
-        shingles = self._shingles([w for words in paragraphs for w in words])
+        words = [w for p in paragraphs for w in p]
+        shingles = self._shingles(words)
         if len(shingles) < self.params.min_shingles:
             return None
         k = self.params.num_perm
@@ -219,7 +236,7 @@ class MinHasher:
                         if filled[j] != _EMPTY:
                             bins[i] = filled[j]
                             break
-        return Signature(tuple(bins), len(shingles), text_dates(text), text_numbers(text), self._lead(paragraphs))
+        return Signature(tuple(bins), len(shingles), _dates(words, text), _numbers(words), self._lead(paragraphs))
 
     def _lead(self, paragraphs: list[list[str]]) -> int | None:
         """The text's opening words, after any short header paragraph ("⚡️BREAKING:", "MFA Russia:").
@@ -268,18 +285,30 @@ class MinHasher:
 
     def is_match(self, a: Signature, b: Signature) -> bool:
         """Similar enough, and not told apart by dates or numbers (both name some, none in common)."""
-        p = self.params
+        if not self._similar(a, b.shingles, b.lead, self.jaccard(a, b)):
+            return False
         if a.dates and b.dates and not set(a.dates) & set(b.dates):
             return False
-        if a.numbers and b.numbers and not set(a.numbers) & set(b.numbers):
-            return False
-        j = self.jaccard(a, b)
+        return not (a.numbers and b.numbers and not set(a.numbers) & set(b.numbers))
+
+    def matches_row(self, a: Signature, blob: bytes, shingles: int, marks: str, lead: int | None) -> bool:
+        """`is_match` against a stored row; its dates and numbers are read only for a close call.
+
+        Most LSH candidates fail on similarity, so this keeps verification to an unpack and a count.
+        """
+        j = sum(map(eq, a.values, self._unpack(blob))) / len(a.values)
+        return self._similar(a, shingles, lead, j) and self.is_match(a, Signature.from_row(blob, shingles, marks, lead))
+
+    def _similar(self, a: Signature, b_shingles: int, b_lead: int | None, j: float) -> bool:
+        p = self.params
         if j >= p.threshold:
             return True
-        if min(a.shingles, b.shingles) < p.containment_min_shingles:
+        smaller = min(a.shingles, b_shingles)
+        if smaller < p.containment_min_shingles:
             return False
-        same_lead = a.lead is not None and a.lead == b.lead
-        return self.containment(a, b, j) >= (p.lead_containment if same_lead else p.containment)
+        contained = min(1.0, j * (a.shingles + b_shingles) / (1 + j) / smaller)
+        same_lead = a.lead is not None and a.lead == b_lead
+        return contained >= (p.lead_containment if same_lead else p.containment)
 
 
 def pick_cluster(candidates: Iterable[tuple[int, int, int]]) -> int | None:
