@@ -29,17 +29,24 @@ def ingest(
     `atomic=True` puts all batches in one transaction: an import that fails half-way writes nothing.
     `neardup` clusters each batch's new and edited posts in the batch's transaction (None: skip).
     """
-    total = SaveResult()
+    # Counts and ids are gathered in lists, not by adding SaveResults: each `+` copied every id so far,
+    # quadratic in the import's size (seconds per million posts, minutes per ten million).
+    counts = [0, 0, 0]
+    new_ids: list[int] = []
+    updated_ids: list[int] = []
 
     def flush(batch: list[RawPost]) -> None:
-        nonlocal total
         posts = [pipeline.process(raw) for raw in batch]
         mark = (checkpoint, max(raw.message_id for raw in batch)) if checkpoint is not None else None
         with transaction(store.db):
             saved = store.save_posts(posts, checkpoint=mark)
             if neardup is not None:
                 neardup.index(saved.new_ids + saved.updated_ids)
-        total = total + saved
+        counts[0] += saved.inserted
+        counts[1] += saved.updated
+        counts[2] += saved.unchanged
+        new_ids.extend(saved.new_ids)
+        updated_ids.extend(saved.updated_ids)
         if progress is not None:
             progress(len(batch))
 
@@ -58,4 +65,4 @@ def ingest(
             run()
     else:
         run()
-    return total
+    return SaveResult(*counts, new_ids=tuple(new_ids), updated_ids=tuple(updated_ids))

@@ -162,6 +162,8 @@ def _v2(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX post_signatures_ts ON post_signatures(ts)")
+    # What no index has clustered yet (catch_up after every poll): small, whatever the archive's size.
+    db.execute("CREATE INDEX posts_unclustered ON posts(date) WHERE cluster_id IS NULL")
     db.execute(
         """CREATE TABLE post_bands (
             band_key INTEGER NOT NULL,

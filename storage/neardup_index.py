@@ -25,6 +25,8 @@ from storage.learned_boilerplate import LearnedBoilerplate
 from storage.store import to_db_time
 
 WINDOW_DAYS = 14
+SIGN_SAMPLE = 20  # learned paragraphs are left out of signatures once a channel has this many posts ...
+SIGN_SHARE = 0.5  # ... and only those under at least this share of them
 PARAMS_META_KEY = "neardup_params"
 
 
@@ -36,9 +38,9 @@ def _ts(value: str | datetime) -> int:
 class NearDupIndex:
     """Assigns `posts.cluster_id` for posts already saved; call `index` inside or after their transaction.
 
-    `boilerplate`, when given, takes each channel's learned sign-offs out of the text before it is
-    signed, so two different short posts under the same long footer do not look alike; a channel's
-    learned set is re-read after every `boilerplate_refresh` posts of that channel.
+    `boilerplate`, when given, takes each channel's clear sign-offs out of the text before it is
+    signed, so two different short posts under the same long footer do not look alike.
+    `max_candidates` and `per_key` bound the LSH candidates verified per post (see `_index_one`).
     """
 
     def __init__(
@@ -49,6 +51,8 @@ class NearDupIndex:
         window_days: int = WINDOW_DAYS,
         boilerplate: LearnedBoilerplate | None = None,
         boilerplate_refresh: int = 100,
+        max_candidates: int = 50,
+        per_key: int = 32,
     ) -> None:
         if window_days < 1:
             raise ValueError("the near-duplicate window must be at least one day")
@@ -57,6 +61,8 @@ class NearDupIndex:
         self.window = timedelta(days=window_days)
         self.boilerplate = boilerplate
         self.boilerplate_refresh = boilerplate_refresh
+        self.max_candidates = max_candidates
+        self.per_key = per_key
         self._learned: dict[int, tuple[frozenset[str], int, int]] = {}  # keys, posts since, re-read after
         self._check_params()
 
@@ -76,18 +82,21 @@ class NearDupIndex:
             )
 
     def _learned_keys(self, channel_id: int) -> frozenset[str]:
-        """A channel's learned set, re-read every `boilerplate_refresh` posts.
+        """The channel's clear sign-offs: learned paragraphs under at least half of `SIGN_SAMPLE`+ posts.
 
-        A young channel (fewer posts than the learner samples) is re-read after a quarter of its
-        size again in posts, so its first sign-offs are learned early at a constant cost per post.
+        Stricter than what display hides: a copy signed with a paragraph stripped and its original
+        signed without it look less alike, so only what is certain to be boilerplate is left out
+        (a formula sentence under a fifth of a young channel's posts is not).  Re-read every
+        `boilerplate_refresh` posts, or after a quarter of its size again while the channel is young.
         """
         if self.boilerplate is None:
             return frozenset()
         keys, age, every = self._learned.get(channel_id, (frozenset(), 0, 0))
         if age >= every:
             learned, sampled = self.boilerplate.sample(channel_id)
-            full = sampled >= self.boilerplate.recent
-            keys, age, every = frozenset(p.key for p in learned), 0, self.boilerplate_refresh if full else sampled // 4
+            sure = sampled >= SIGN_SAMPLE
+            keys = frozenset(p.key for p in learned if sure and p.share >= SIGN_SHARE)
+            age, every = 0, self.boilerplate_refresh if sampled >= self.boilerplate.recent else sampled // 4
         self._learned[channel_id] = (keys, age + 1, every)
         return keys
 
@@ -125,11 +134,21 @@ class NearDupIndex:
             return self._set_cluster(post_id, post_id)
         keys = self.hasher.band_keys(signature)
         window = int(self.window.total_seconds())
+        # Candidates: the newest `per_key` posts under each band key (a key that half the window shares
+        # says little), ranked by how many bands they share (the same opening counts as many), the first
+        # `max_candidates` verified.  Both limits keep the cost per post flat however alike the window's
+        # posts are; CROSS JOIN keeps SQLite from starting at the ts index (a scan of the window).
+        newest = "SELECT band_key, post_id FROM post_bands WHERE band_key = ? ORDER BY post_id DESC LIMIT ?"
+        postings = " UNION ALL ".join([f"SELECT * FROM ({newest})"] * len(keys))
         candidates = db.execute(
-            "SELECT post_id, ts, cluster_id, sig, shingles, marks, lead FROM post_signatures WHERE post_id IN "
-            f"(SELECT post_id FROM post_bands WHERE band_key IN ({','.join('?' * len(keys))})) "
-            "AND ts BETWEEN ? AND ? AND post_id != ?",
-            [*keys, ts - window, ts + window, post_id],
+            "SELECT s.post_id, s.ts, s.cluster_id, s.sig, s.shingles, s.marks, s.lead "
+            f"FROM ({postings}) b CROSS JOIN post_signatures s ON s.post_id = b.post_id "
+            "WHERE s.ts BETWEEN ? AND ? AND s.post_id != ? GROUP BY s.post_id "
+            "ORDER BY count(*) + 100 * coalesce(sum(b.band_key = ?), 0) DESC, s.ts DESC LIMIT ?",
+            [
+                *(v for key in keys for v in (key, self.per_key)),
+                *(ts - window, ts + window, post_id, signature.lead, self.max_candidates),
+            ],
         ).fetchall()
         matches = [
             (c_ts, c_id, c_cluster)
@@ -185,7 +204,8 @@ class NearDupIndex:
     def catch_up(self, now: datetime) -> int:
         """Cluster posts inside the window that no indexer has seen (saved by a path without one)."""
         rows = self.db.execute(
-            "SELECT id FROM posts WHERE cluster_id IS NULL AND deleted = 0 AND date >= ? ORDER BY date, id",
+            "SELECT id FROM posts INDEXED BY posts_unclustered "
+            "WHERE cluster_id IS NULL AND deleted = 0 AND date >= ? ORDER BY date, id",
             [to_db_time(now - self.window)],
         ).fetchall()
         return len(self.index(r[0] for r in rows))

@@ -293,15 +293,31 @@ def test_learned_signoff_is_hidden_in_digests_and_ignored_by_clustering(
         "Parliament passed the budget.",
         "Belgrade hosts the energy forum.",
         "Gas prices fall in December.",
-        "New metro line opens in 2028.",
+        "A new metro line opens soon.",
         "Kosovo talks resume in Brussels.",
+        "Farmers protest over wheat prices.",
+        "Novi Sad wins a culture award.",
+        "Opposition calls for early elections.",
+        "Floods hit villages along the Drina.",
+        "Serbian tennis star reaches the final.",
+        "Railway link to Budapest delayed again.",
+        "Lithium mine plans spark debate.",
+        "Tourism numbers break records this summer.",
+        "Central bank keeps interest rates unchanged.",
+        "Students rally outside the rectorate.",
+        "Hungary and Serbia sign a pipeline deal.",
+        "EU envoy visits Pristina and Belgrade.",
+        "Health ministry expands free screenings.",
+        "Army receives new transport helicopters.",
+        "Snow closes mountain roads near Kopaonik.",
+        "Wine exports to China double.",
     ]
     raws = [
-        raw_post(n, f"{header}\n{text}\n{footer}", channel=TODAY, date=T0 + timedelta(hours=n))
+        raw_post(n, f"{header}\n{text}\n{footer}", channel=TODAY, date=T0 + timedelta(minutes=n))
         for n, text in enumerate(texts, start=1)
     ]
     ingest(store, pipeline, raws[:-1], neardup=index)  # an import: the batch is saved, then clustered
-    later = put(store, pipeline, index, TODAY, 6, raws[-1].text, raws[-1].date)  # and one more, live
+    later = put(store, pipeline, index, TODAY, len(raws), raws[-1].text, raws[-1].date)  # and one more, live
     ids = [r[0] for r in store.db.execute("SELECT id FROM posts ORDER BY id")]
     assert later == ids[-1]
     # without the learned header and footer these short posts would share most of their shingles

@@ -7,6 +7,7 @@ looks the same wherever it is read.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -187,7 +188,8 @@ def build_digest(
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """The first sentence, or up to `limit` characters cut at a word, hashtag-only lines skipped."""
     text = _BIDI_CONTROLS.sub("", text)
-    paragraphs = [p for p in text.split("\n\n") if p.strip() and not is_hashtag_only(p.strip())]
+    shown = (p for p in text.split("\n\n") if p.strip() and not is_hashtag_only(p.strip()))
+    paragraphs = list(itertools.islice(shown, 2))  # the first, and whether there is another
     if not paragraphs:
         return ""
     first = paragraphs[0]

@@ -8,14 +8,17 @@ Python (no numpy in the dependencies), so it is *one-permutation* MinHash with o
 of `num_perm` bins and the bin keeps its smallest value; bins left empty by short texts borrow the
 value of the first filled bin in a fixed, seeded order, so two texts still agree on a bin with
 probability equal to their Jaccard similarity.  Classic K-permutation MinHash computes K hashes per
-shingle and was 4-10x slower here for the same accuracy.
+shingle and was 3-8x slower here.
 
 Why LSH with `bands` x `rows`: a copy only has to be compared with posts that share at least one
-band (a run of `rows` signature values), looked up in an index; with 42 bands of 3 rows a pair is a
-candidate with probability 1 - (1 - J^3)^42: 0.94 at J=0.4, 0.996 at J=0.5, 0.29 at J=0.2.
-Candidates are then verified on the signatures: estimated Jaccard >= `threshold`, or, for truncated
-copies (the first half of a statement with "Read in full"), estimated containment of the shorter in
-the longer >= `containment` when the shorter is long enough to mean something.
+band (a run of `rows` signature values), looked up in an index; with 25 bands of 4 rows a pair is a
+candidate with probability 1 - (1 - J^4)^25: 0.80 at J=0.5, 0.97 at 0.6, 0.999 at 0.7, 0.18 at 0.3,
+0.04 at 0.2 (steep, so a window of look-alike read-outs yields few candidates).  One more key, the
+text's first 24 words after a short header, finds the truncated copies ("lead + Read in full") that
+share too few shingles to meet in a band.  Candidates are then verified on the signatures:
+estimated Jaccard >= `threshold`, or estimated containment of the shorter in the longer >=
+`containment` (`lead_containment` with the same opening) when the shorter is long enough to mean
+something; and never when both texts name dates, or numbers, and share none of them.
 
 Everything here is pure: text and numbers in, numbers out; storage/neardup_index.py persists it.
 """
@@ -66,13 +69,14 @@ MAX_NUMBERS = 32
 class NearDupParams:
     """The knobs, with the values the quality benchmark (bench/neardup_quality.py) was tuned on.
 
-    Changing `num_perm`, `bands`, `rows`, `shingle_words`, `max_words` or `seed` changes every
-    signature: the index notices (see `fingerprint`) and starts afresh.
+    Changing `num_perm`, `bands`, `rows`, `shingle_words`, `max_words`, `lead_words`, `header_words`
+    or `seed` changes signatures or band keys: the index notices (see `fingerprint`) and starts afresh.
+    The verification thresholds can change freely.
     """
 
     num_perm: int = 128  # signature length (one-permutation bins)
-    bands: int = 21  # LSH bands ...
-    rows: int = 3  # ... of this many values each (bands * rows <= num_perm)
+    bands: int = 25  # LSH bands ...
+    rows: int = 4  # ... of this many values each (bands * rows <= num_perm)
     shingle_words: int = 3  # word n-grams: robust to reordering of sentences, strict about wording
     threshold: float = 0.5  # estimated Jaccard that makes two posts near-duplicates
     containment: float = 0.8  # ... or estimated containment of the shorter in the longer
