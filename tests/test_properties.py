@@ -8,6 +8,7 @@ that would make a digest unsendable or make cleaning lose a reader's text.
 from __future__ import annotations
 
 import html
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,8 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.clean import BoilerplateRules, clean_text, load_boilerplate, normalize, paragraph_key, unique_paragraphs
+from bot.core.clean import (
+    BoilerplateRules,
+    clean_text,
+    is_hashtag_only,
+    load_boilerplate,
+    normalize,
+    paragraph_key,
+    unique_paragraphs,
+)
 from bot.core.digest import TELEGRAM_LIMIT, build_digest, render_html, utf16_len
+from bot.core.learned_boilerplate import LearnedParagraph, learn_boilerplate, loose_key
 from bot.core.pipeline import Pipeline
 from bot.core.tags import extract_hashtags
 from bot.models import ChannelRef, Forward, RawPost, StoredPost
@@ -204,3 +214,49 @@ def test_render_html_fits_telegram_and_escapes_post_text(posts: list[tuple], tit
         assert "<" not in bare and ">" not in bare
         # Every '&' starts an entity: unescaping and escaping again gives the same text back.
         assert html.escape(html.unescape(bare), quote=False) == bare.replace("&quot;", '"').replace("&#x27;", "'")
+
+
+def _learn_one_pass(posts: list[list[str]], need_posts: int, need_share: float) -> list[LearnedParagraph]:
+    """The definition of learned boilerplate, without the coarse-key shortcut."""
+    counts: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    for paragraphs in posts:
+        seen = set()
+        for paragraph in (p.strip() for p in paragraphs):
+            if paragraph and not is_hashtag_only(paragraph):
+                key = loose_key(paragraph)
+                if key not in seen:
+                    seen.add(key)
+                    counts[key] = counts.get(key, 0) + 1
+                    examples.setdefault(key, paragraph)
+    need = max(need_posts, math.ceil(need_share * len(posts)))
+    found = [LearnedParagraph(k, examples[k], n, n / len(posts)) for k, n in counts.items() if n >= need]
+    return sorted(found, key=lambda p: (-p.posts, p.key))
+
+
+# Sign-off variants that share a loose key but differ in everything the coarse key reads: links at
+# either end, emoji, punctuation, case (ß folds to ss), length either side of the 2 x 32 characters.
+SIGN_OFFS = st.sampled_from(
+    [
+        "👉 Read in full: https://site.example/1",
+        "Read in full — https://site.example/2",
+        "READ IN FULL www.site.example/3",
+        "Абонирайте се за Сърбия Днес: t.me/serbia_today",
+        "абонирайте се — за СЪРБИЯ днес! T.ME/serbia_today",
+        "Straße der Diplomatie, jeden Tag und jede Woche, nur bei uns im Kanal — abonnieren!",
+        "STRASSE der Diplomatie jeden Tag und jede Woche nur bei uns im Kanal abonnieren 🔔🔔🔔",
+        "🔔 ... Straße der Diplomatie, jeden Tag und jede Woche, nur bei uns im Kanal — abonnieren",
+        "★★★",
+        "#RussiaSerbia",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(st.one_of(SIGN_OFFS, TEXT), max_size=5), min_size=1, max_size=30),
+    st.integers(1, 6),
+    st.sampled_from([0.0, 0.2, 0.5]),
+)
+def test_learn_boilerplate_equals_its_one_pass_definition(posts: list[list[str]], need: int, share: float) -> None:
+    assert learn_boilerplate(posts, min_posts=need, min_share=share) == _learn_one_pass(posts, need, share)

@@ -155,8 +155,9 @@ def build_digest(
     Each channel's learned boilerplate (sign-offs, "Subscribe to…") is left out of the shown text:
     `boilerplate` as learned from the archive (storage.learned_boilerplate), else from these posts.
     """
-    keys = window_boilerplate(posts) if boilerplate is None else boilerplate
-    items = fold_items(strip_learned(posts, keys) if keys else posts)
+    key_cache: dict[str, str] = {}  # paragraph -> loose key, shared by learning and stripping
+    keys = window_boilerplate(posts, key_cache) if boilerplate is None else boilerplate
+    items = fold_items(strip_learned(posts, keys, key_cache) if keys else posts)
     counts: Counter[tuple[str, str]] = Counter()
     tag_by_key: dict[tuple[str, str], Tag] = {}
     for item in items:
