@@ -13,6 +13,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot.models import Tag
+from storage.tag_list import encode_tags
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 
@@ -173,7 +176,29 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
+def _v3(db: sqlite_utils.Database) -> None:
+    """posts.tag_list (storage/tag_list.py): a post's tags on its own row, filled in from post_tags."""
+    db.execute("ALTER TABLE posts ADD COLUMN tag_list TEXT NOT NULL DEFAULT ''")
+    conn = db.conn
+    last = 0
+    while True:
+        ids = [r[0] for r in conn.execute("SELECT id FROM posts WHERE id > ? ORDER BY id LIMIT 5000", [last])]
+        if not ids:
+            break
+        by_post: dict[int, list[Tag]] = {}
+        rows = conn.execute(
+            "SELECT post_id, tag, display, kind FROM post_tags WHERE post_id BETWEEN ? AND ? ORDER BY post_id",
+            [ids[0], ids[-1]],
+        )
+        for post_id, key, display, kind in rows:
+            by_post.setdefault(post_id, []).append(Tag(key, display, kind))
+        conn.executemany(
+            "UPDATE posts SET tag_list = ? WHERE id = ?", [(encode_tags(t), p) for p, t in by_post.items()]
+        )
+        last = ids[-1]
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -11,7 +11,6 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +18,7 @@ import sqlite_utils
 
 from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
 from storage.db import open_db, transaction
+from storage.tag_list import TagDecoder, encode_tags
 
 SearchOrder = Literal["newest", "rank", "oldest"]
 
@@ -66,20 +66,29 @@ class ChannelRow:
 
 _POST_COLUMNS = (
     "p.id, p.channel_id, c.username, c.title, p.message_id, p.date, p.text, p.url, p.origin_key, "
-    "p.content_hash, p.lang, p.forward_name, p.media_kind, p.views, p.cluster_id, p.edit_date, p.deleted"
+    "p.content_hash, p.lang, p.forward_name, p.media_kind, p.views, p.cluster_id, p.edit_date, p.deleted, "
+    "p.tag_list"
 )
-# How a post's tags are listed: hashtags, then topics, then the language tag, each by key.
-_KIND_RANK = {"hashtag": 0, "topic": 1, "lang": 2}
 # What decides "this post changed": a re-import with the same values writes nothing.
-_CONTENT_FIELDS = ("raw_text", "text", "edit_date", "lang", "origin_key", "content_hash", "media_kind", "url")
+# tag_list is among them: a re-import after the keyword rules changed re-tags the post.
+_CONTENT_FIELDS = (
+    "raw_text",
+    "text",
+    "edit_date",
+    "lang",
+    "origin_key",
+    "content_hash",
+    "media_kind",
+    "url",
+    "tag_list",
+)
 
 
 class Store:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
-        # (kind, key, display) -> (sort key, Tag): Tags are immutable, one object per distinct tag will do
-        self._tags: dict[tuple[str, str, str], tuple[tuple[int, str], Tag]] = {}
+        self._tag_decoder = TagDecoder()
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -121,9 +130,7 @@ class Store:
                 updates = {k: v for k, v in updates.items() if v is not None}
                 if updates:
                     sets = ", ".join(f"{k} = ?" for k in updates)
-                    self.db.execute(
-                        f"UPDATE channels SET {sets} WHERE id = ?", [*updates.values(), channel_id]
-                    )
+                    self.db.execute(f"UPDATE channels SET {sets} WHERE id = ?", [*updates.values(), channel_id])
         self._channel_ids[cache_key] = channel_id
         return channel_id
 
@@ -133,9 +140,7 @@ class Store:
             f"FROM channels WHERE {where} ORDER BY id",
             list(params),
         ).fetchall()
-        return [
-            ChannelRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], from_db_time(r[7]), r[8]) for r in rows
-        ]
+        return [ChannelRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], from_db_time(r[7]), r[8]) for r in rows]
 
     def channels(self, *, watched_only: bool = False) -> list[ChannelRow]:
         return self._channel_rows("watched = 1" if watched_only else "1")
@@ -173,9 +178,7 @@ class Store:
             )
 
     # -------------------------------------------------------------------- posts
-    def save_posts(
-        self, posts: Iterable[Post], *, checkpoint: tuple[ChannelRef, int] | None = None
-    ) -> SaveResult:
+    def save_posts(self, posts: Iterable[Post], *, checkpoint: tuple[ChannelRef, int] | None = None) -> SaveResult:
         """Upsert a batch in one transaction; the checkpoint (if given) moves only if all of it commits."""
         inserted = updated = unchanged = 0
         new_ids: list[int] = []
@@ -210,6 +213,7 @@ class Store:
             "content_hash": post.content_hash,
             "media_kind": post.media_kind,
             "url": post.url,
+            "tag_list": encode_tags(post.tags),
         }
         existing = self.db.execute(
             f"SELECT id, views, {', '.join(_CONTENT_FIELDS)} FROM posts WHERE channel_id = ? AND message_id = ?",
@@ -266,51 +270,29 @@ class Store:
 
     # -------------------------------------------------------------------- reads
     def _hydrate(self, rows: list[sqlite3.Row | tuple[Any, ...]]) -> list[StoredPost]:
-        if not rows:
-            return []
-        ids = [r[0] for r in rows]
-        tags: dict[int, tuple[Tag, ...]] = {}
-        # One row per post with its tags as a JSON array, each distinct tag built once and sorted here
-        # (hashtags, topics, language; then by key): a 2,000-post digest window carries ~26,000 tag
-        # rows but only a few hundred distinct tags, and a Python row per tag was half of _hydrate.
-        known = self._tags
-        if len(known) > 50_000:
-            known.clear()
-        for chunk_start in range(0, len(ids), 500):
-            chunk = ids[chunk_start : chunk_start + 500]
-            for post_id, listed in self.db.conn.execute(
-                "SELECT post_id, json_group_array(json_array(kind, tag, display)) FROM post_tags "
-                f"WHERE post_id IN ({','.join('?' * len(chunk))}) GROUP BY post_id",
-                chunk,
-            ):
-                entries = []
-                for kind, key, display in json.loads(listed):
-                    entry = known.get((kind, key, display))
-                    if entry is None:
-                        entry = known[(kind, key, display)] = ((_KIND_RANK.get(kind, 9), key), Tag(key, display, kind))
-                    entries.append(entry)
-                entries.sort(key=itemgetter(0))
-                tags[post_id] = tuple(tag for _, tag in entries)
+        decode = self._tag_decoder.decode
+        parse = datetime.fromisoformat
+        # Positional, in StoredPost's field order: a search's whole Python cost is these 20 objects.
         return [
             StoredPost(
-                id=r[0],
-                channel_id=r[1],
-                channel_username=r[2],
-                channel_title=r[3],
-                message_id=r[4],
-                date=from_db_time(r[5]) or datetime.min.replace(tzinfo=UTC),
-                text=r[6],
-                url=r[7],
-                origin_key=r[8],
-                content_hash=r[9],
-                lang=r[10],
-                tags=tags.get(r[0], ()),
-                forward_name=r[11],
-                media_kind=r[12],
-                views=r[13],
-                cluster_id=r[14],
-                edit_date=from_db_time(r[15]),
-                deleted=bool(r[16]),
+                r[0],  # id
+                r[1],  # channel_id
+                r[2],  # channel_username
+                r[3],  # channel_title
+                r[4],  # message_id
+                parse(r[5]),  # date (NOT NULL)
+                r[6],  # text
+                r[7],  # url
+                r[8],  # origin_key
+                r[9],  # content_hash
+                r[10],  # lang
+                decode(r[17]),  # tags
+                r[11],  # forward_name
+                r[12],  # media_kind
+                r[13],  # views
+                r[14],  # cluster_id
+                parse(r[15]) if r[15] else None,  # edit_date
+                bool(r[16]),  # deleted
             )
             for r in rows
         ]

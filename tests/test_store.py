@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.core.pipeline import Pipeline
-from bot.models import ChannelRef, Forward
+from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
 from storage.store import QueryError, Store
 from tests.conftest import raw_post
@@ -151,3 +152,44 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(RuntimeError, match="newer"):
         open_db(path)
+
+
+def test_tags_are_read_in_display_order_from_the_row(store: Store, pipeline: Pipeline) -> None:
+    store.save_posts([pipeline.process(raw_post(1, SERBIA + " #Balkans"))])
+    [post] = store.search("vucic")
+    kinds = [t.kind for t in post.tags]
+    assert kinds == sorted(kinds, key={"hashtag": 0, "topic": 1, "lang": 2}.__getitem__)
+    assert [t.display for t in post.tags if t.kind == "hashtag"] == ["#Balkans", "#RussiaSerbia"]
+    # the row's copy and post_tags, the table every tag query reads, say the same
+    listed = store.db.execute("SELECT tag, kind, display FROM post_tags WHERE post_id = ?", [post.id]).fetchall()
+    assert sorted(listed) == sorted((t.key, t.kind, t.display) for t in post.tags)
+
+
+def test_changed_keyword_rules_retag_on_reimport(store: Store, pipeline: Pipeline) -> None:
+    post = pipeline.process(raw_post(1, SERBIA))
+    store.save_posts([post])
+    retagged = replace(post, tags=(*post.tags, Tag("montenegro", "Montenegro", "topic")))
+    assert store.save_posts([retagged]).updated == 1
+    [found] = store.search("vucic")
+    assert "montenegro" in {t.key for t in found.tags}
+    assert store.search(None, tags=["montenegro"]) == [found]
+
+
+def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: Pipeline) -> None:
+    path = tmp_path / "old.db"
+    store = Store.open(path)
+    posts = [pipeline.process(raw_post(i, f"{SERBIA} number {i}")) for i in range(1, 4)]
+    store.save_posts(posts)
+    expected = [p.tags for p in store.search("vucic")]
+    # Turn it into what tgmonitor with schema 2 wrote: no tag_list column.
+    store.db.execute("ALTER TABLE posts DROP COLUMN tag_list")
+    store.db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    store.db.conn.commit()
+    store.close()
+
+    upgraded = Store.open(path)
+    assert schema_version(upgraded.db) == SCHEMA_VERSION
+    assert [p.tags for p in upgraded.search("vucic")] == expected
+    before = upgraded.dump_json()
+    assert upgraded.save_posts(posts).unchanged == 3  # what the upgrade wrote is what a save writes
+    assert upgraded.dump_json() == before
