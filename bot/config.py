@@ -60,6 +60,7 @@ class Settings:
     log_format: Literal["text", "json"] = "text"
     rules_file: Path | None = None
     boilerplate_file: Path | None = None
+    neardup_window_days: int = 14
     download_media: bool = False
 
     @property
@@ -237,6 +238,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "LOG_FORMAT": ("log_format", _choice("text", "json"), "'text' or 'json'"),
     "RULES_FILE": ("rules_file", Path, "a path to a keyword rules TOML file"),
     "BOILERPLATE_FILE": ("boilerplate_file", Path, "a path to a boilerplate rules TOML file"),
+    "NEARDUP_WINDOW_DAYS": ("neardup_window_days", _positive_int, "a positive number of days like 14"),
     "DOWNLOAD_MEDIA": ("download_media", _bool, "true or false"),
 }
 SETTING_NAMES = tuple(_PARSERS)

@@ -297,7 +297,9 @@ class Service:
         self.pipeline = pipeline
         # Sources save straight to the store, so each poll clusters what arrived (catch_up) and the
         # hourly maintenance prunes the index to its window.
-        self.neardup = neardup or NearDupIndex(store.db, boilerplate=LearnedBoilerplate(store.db))
+        self.neardup = neardup or NearDupIndex(
+            store.db, boilerplate=LearnedBoilerplate(store.db), window_days=settings.neardup_window_days
+        )
         self.http_client_factory = http_client_factory
         self.user_client_factory = user_client_factory
         self.bot_starter = bot_starter

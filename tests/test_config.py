@@ -67,3 +67,20 @@ def test_env_example_documents_every_setting() -> None:
     assert missing == []
     # and the example itself is valid
     Settings.load(Path(__file__).parents[1] / ".env.example", environ={})
+
+
+def test_neardup_window_reaches_the_index(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from bot.cli.context import CliContext
+
+    env = tmp_path / ".env"
+    env.write_text(f"DB_PATH={tmp_path / 'a.db'}\nNEARDUP_WINDOW_DAYS=3\n", encoding="utf-8")
+    ctx = CliContext(env)
+    try:
+        assert ctx.neardup.window == timedelta(days=3)
+    finally:
+        ctx.close()
+    env.write_text("NEARDUP_WINDOW_DAYS=0\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"NEARDUP_WINDOW_DAYS \(.*\.env:1\): expected a positive number of days"):
+        Settings.load(env, environ={})

@@ -51,7 +51,11 @@ class CliContext:
     def neardup(self) -> NearDupIndex:
         """On for every CLI ingest: copies fold into clusters as they arrive."""
         if self._neardup is None:
-            self._neardup = NearDupIndex(self.store.db, boilerplate=self.learned_boilerplate)
+            self._neardup = NearDupIndex(
+                self.store.db,
+                boilerplate=self.learned_boilerplate,
+                window_days=self.settings.neardup_window_days,
+            )
         return self._neardup
 
     def close(self) -> None:
