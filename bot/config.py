@@ -62,6 +62,7 @@ class Settings:
     boilerplate_file: Path | None = None
     neardup_window_days: int = 14
     download_media: bool = False
+    media_max_mb: int = 50
 
     @property
     def has_api_credentials(self) -> bool:
@@ -240,5 +241,6 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "BOILERPLATE_FILE": ("boilerplate_file", Path, "a path to a boilerplate rules TOML file"),
     "NEARDUP_WINDOW_DAYS": ("neardup_window_days", _positive_int, "a positive number of days like 14"),
     "DOWNLOAD_MEDIA": ("download_media", _bool, "true or false"),
+    "MEDIA_MAX_MB": ("media_max_mb", _positive_int, "a positive number of megabytes like 50"),
 }
 SETTING_NAMES = tuple(_PARSERS)

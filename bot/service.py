@@ -46,6 +46,7 @@ from bot.core.pipeline import Pipeline
 from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
 from bot.models import SaveResult
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
+from bot.sources.media import MediaDownloader
 from bot.sources.telethon_source import TelethonSource
 from bot.sources.web_preview import DEFAULT_USER_AGENT, WebPreviewSource, resolve_channel
 from bot.telegram.bot_client import BotClient
@@ -235,16 +236,17 @@ class ListenerPart:
                 "API_ID/API_HASH are set but the Telegram session is not logged in: run `tgmonitor login` "
                 "once (or set TG_SESSION to a StringSession), or remove API_ID/API_HASH to use the web preview"
             )
-        source = TelethonSource(
-            TelethonClientEdge(client), self.store, self.pipeline, forwards_from=self.settings.forwards_from
-        )
+        edge = TelethonClientEdge(client)
+        media = MediaDownloader.from_settings(edge, self.settings)
+        source = TelethonSource(edge, self.store, self.pipeline, forwards_from=self.settings.forwards_from, media=media)
         self.source = source
         resolution = await source.resolve_channels(self.settings.channels)
         source.register_handlers()
         failed = f"; {_plural(len(resolution.failures), 'channel')} failed to resolve" if resolution.failures else ""
+        files = f"; media files to {media.media_dir}" if media is not None else ""
         return (
             f"listener: on (Telegram user client, live updates + catch-up) for "
-            f"{_plural(len(resolution.channels), 'channel')}{failed}; web preview: off (API credentials set)"
+            f"{_plural(len(resolution.channels), 'channel')}{failed}{files}; web preview: off (API credentials set)"
         )
 
     async def poll(self) -> PollOutcome:

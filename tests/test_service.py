@@ -373,6 +373,9 @@ class FakeUserClient:
     async def get_entity(self, ref: Any) -> Any:
         return await self.edge.get_entity(ref)
 
+    async def download_media(self, message: Any, file: str) -> str | None:
+        return await self.edge.download_media(message, Path(file))
+
     def add_event_handler(self, callback: Any, event: Any) -> None:
         self.handlers.append((callback, event))
 

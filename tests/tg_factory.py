@@ -6,8 +6,10 @@ so the source is exercised exactly as it talks to Telegram, with no mocks of Tel
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from telethon.tl import types
@@ -73,7 +75,7 @@ def photo() -> types.MessageMediaPhoto:
     )
 
 
-def document(*attributes: types.TypeDocumentAttribute, mime: str = "application/pdf", **flags: Any):
+def document(*attributes: types.TypeDocumentAttribute, mime: str = "application/pdf", size: int = 1234, **flags: Any):
     return types.MessageMediaDocument(
         document=types.Document(
             id=3,
@@ -81,7 +83,7 @@ def document(*attributes: types.TypeDocumentAttribute, mime: str = "application/
             file_reference=b"",
             date=BASE,
             mime_type=mime,
-            size=1234,
+            size=size,
             dc_id=2,
             attributes=list(attributes),
         ),
@@ -117,6 +119,8 @@ class FakeEdge:
         self.failures: list[BaseException] = []  # raised, one per call, before a page is served
         self.channel_failures: dict[int, BaseException] = {}  # raised on every read of that channel
         self.unknown_peers: set[int] = set()  # bare PeerChannel not in the session cache
+        self.downloads: list[tuple[int, int]] = []  # (channel id, message id) of every download_media call
+        self.download_failures: list[BaseException] = []  # raised, one per call, after a partial write
         self.new_handlers: list[MessageHandler] = []
         self.edit_handlers: list[MessageHandler] = []
         self.delete_handlers: list[DeletedHandler] = []
@@ -183,6 +187,20 @@ class FakeEdge:
             raise ValueError(f'No user has "{ref}" as username')
         return self.entities[key]
 
+    async def download_media(self, message: types.Message, path: Path) -> str | None:
+        """Like Telethon: the extension is appended when the path has none; None when there is no file."""
+        self.downloads.append((message.peer_id.channel_id, message.id))
+        ext = _media_extension(message.media)
+        if ext is None:
+            return None
+        target = path if path.suffix else path.with_name(path.name + ext)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self.download_failures:
+            target.write_bytes(b"half a fi")  # a transfer cut short leaves a partial file behind
+            raise self.download_failures.pop(0)
+        target.write_bytes(f"file of message {message.id}".encode())
+        return str(target)
+
     def on_new_message(self, handler: MessageHandler) -> None:
         self.new_handlers.append(handler)
 
@@ -207,6 +225,14 @@ class FakeEdge:
             self.history.get(channel_id or 0, {}).pop(msg_id, None)
         for handler in self.delete_handlers:
             await handler(channel_id, list(ids))
+
+
+def _media_extension(media: Any) -> str | None:
+    if isinstance(media, types.MessageMediaPhoto):
+        return ".jpg"
+    if isinstance(media, types.MessageMediaDocument) and isinstance(media.document, types.Document):
+        return mimetypes.guess_extension(media.document.mime_type) or ""
+    return None
 
 
 class SleepRecorder:

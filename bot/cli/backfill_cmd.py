@@ -18,6 +18,7 @@ from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
 from bot.core.timeparse import parse_since
 from bot.models import SaveResult
+from bot.sources.media import MediaDownloader
 from bot.sources.telethon_source import TelethonSource, parse_channel_ident
 from bot.telegram.client import TelegramEdge, TelethonClientEdge, make_user_client
 
@@ -50,7 +51,13 @@ async def backfill_with_edge(
     args: argparse.Namespace, ctx: CliContext, edge: TelegramEdge, since: datetime | None
 ) -> SaveResult:
     settings = ctx.settings
-    source = TelethonSource(edge, ctx.store, ctx.pipeline, forwards_from=settings.forwards_from)
+    source = TelethonSource(
+        edge,
+        ctx.store,
+        ctx.pipeline,
+        forwards_from=settings.forwards_from,
+        media=MediaDownloader.from_settings(edge, settings),
+    )
     bar = ProgressBar(args.limit, str(args.channel))
     try:
         return await source.backfill(

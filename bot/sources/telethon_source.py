@@ -14,6 +14,9 @@ Albums: one album is several messages sharing a `grouped_id`; it is stored as on
 album's smallest message id. History pages never split an album (a page ending inside one holds it
 back for the next page). Live album parts are buffered for `album_wait` seconds and saved merged; the
 parts stay remembered for a while, so a late part or a caption edit re-merges into the same post.
+
+Media files (DOWNLOAD_MEDIA, an optional `MediaDownloader`) are fetched on all three paths after the
+text is saved, for the stored messages only; a file that fails is logged and the text stays.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from telethon.tl import types
 
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, RawPost, SaveResult
+from bot.sources.media import MediaDownloader
 from bot.sources.telethon_convert import merge_album, merge_albums, message_to_raw
 from bot.telegram.client import TelegramEdge
 from bot.telegram.retry import FloodWaitTooLong, call_with_retry
@@ -143,6 +147,7 @@ class TelethonSource:
         album_wait: float = 1.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         log: logging.Logger = _log,
+        media: MediaDownloader | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be positive")
@@ -157,6 +162,7 @@ class TelethonSource:
         self.album_wait = album_wait
         self._sleep = sleep
         self._log = log
+        self.media = media
         self._entities: dict[int, Any] = {}  # tg id -> what iter_messages is given
         self._watched: dict[int, ChannelRef] = {}
         self._ff_ids: set[int] = set()
@@ -320,6 +326,20 @@ class TelethonSource:
         raws = [r for m in messages if (r := message_to_raw(m, ref, forward_usernames=usernames)) is not None]
         return self._save_raws(merge_albums(raws), (ref, upto) if upto is not None else None)
 
+    def _stored_messages(self, ref: ChannelRef, messages: Sequence[Any]) -> list[Any]:
+        """The messages behind the posts `_save_raws` keeps; FORWARDS_FROM judges an album as a whole."""
+        usernames = self._forward_usernames()
+        raws = {m.id: r for m in messages if (r := message_to_raw(m, ref, forward_usernames=usernames)) is not None}
+        kept = [post for post in merge_albums(list(raws.values())) if self._wanted(post)]
+        ids = {post.message_id for post in kept}
+        groups = {post.grouped_id for post in kept if post.grouped_id is not None}
+        return [m for m in messages if m.id in raws and (m.id in ids or raws[m.id].grouped_id in groups)]
+
+    async def _download(self, ref: ChannelRef, messages: Sequence[Any]) -> None:
+        """After the save: a slow or failing file never holds back the text or the checkpoint."""
+        if self.media is not None and ref.tg_id is not None and messages:
+            await self.media.download_all(ref.tg_id, self._stored_messages(ref, messages))
+
     # ---------------------------------------------------------------- catch-up
     async def catch_up(self) -> dict[str, SaveResult]:
         """Every watched channel from its checkpoint up; a failing channel is recorded and skipped."""
@@ -348,8 +368,12 @@ class TelethonSource:
                 # The oldest album on a full page may continue below it: leave it whole to backfill.
                 complete, _older = _split_album_edge(latest, at_end=False)
                 if complete:
-                    return self._save_messages_upto(ref, complete, latest[-1].id)
-            return self._save_messages(ref, latest, move_checkpoint=True)
+                    first = self._save_messages_upto(ref, complete, latest[-1].id)
+                    await self._download(ref, complete)
+                    return first
+            first = self._save_messages(ref, latest, move_checkpoint=True)
+            await self._download(ref, latest)
+            return first
         total = SaveResult()
         cursor = checkpoint
         carry: list[Any] = []
@@ -363,10 +387,12 @@ class TelethonSource:
             batch, carry = (carry + page, []) if last else _split_album_edge(carry + page, at_end=True)
             if batch:
                 total += self._save_messages(ref, batch, move_checkpoint=True)
+                await self._download(ref, batch)
             if last:
                 break
         if carry:
             total += self._save_messages(ref, carry, move_checkpoint=True)
+            await self._download(ref, carry)
         return total
 
     # ---------------------------------------------------------------- backfill
@@ -404,7 +430,7 @@ class TelethonSource:
             page = await self._page(ref, offset_id=offset, limit=want)
             page = sorted((m for m in page if offset == 0 or m.id < offset), key=lambda m: m.id)
             if not page:
-                carry_done = self._backfill_commit(ref, key, carry)
+                carry_done = await self._backfill_commit(ref, key, carry)
                 total += carry_done[0]
                 done += carry_done[1]
                 break
@@ -413,7 +439,7 @@ class TelethonSource:
             keep = [m for m in page if m.id not in old]
             finished = bool(old) or len(page) < want
             batch, carry = (keep + carry, []) if finished else _split_album_edge(keep + carry, at_end=False)
-            saved, count = self._backfill_commit(ref, key, batch)
+            saved, count = await self._backfill_commit(ref, key, batch)
             total += saved
             done += count
             estimate = done + max(0, offset - 1)
@@ -423,11 +449,12 @@ class TelethonSource:
         report(done, done)
         return total
 
-    def _backfill_commit(self, ref: ChannelRef, key: str, batch: list[Any]) -> tuple[SaveResult, int]:
+    async def _backfill_commit(self, ref: ChannelRef, key: str, batch: list[Any]) -> tuple[SaveResult, int]:
         if not batch:
             return SaveResult(), 0
         result = self._save_messages(ref, batch, move_checkpoint=False)
         self.store.meta_set(key, str(min(m.id for m in batch)))
+        await self._download(ref, batch)
         return result, len(batch)
 
     # -------------------------------------------------------------------- live
@@ -451,12 +478,19 @@ class TelethonSource:
             return
         if raw.grouped_id is None:
             self._save_raws([raw])
+            await self._download_live(ref, msg, raw)
             return
         key = self._remember_part(ref, raw)
         if self.album_wait <= 0:
             self._flush_album(key)
         elif key not in self._album_timers:
             self._album_timers[key] = asyncio.create_task(self._flush_later(key))
+        # The part's text is saved by the album timer; its file need not wait for the other parts.
+        await self._download_live(ref, msg, merge_album(list((self._albums.get(key) or {0: raw}).values())))
+
+    async def _download_live(self, ref: ChannelRef, msg: Any, post: RawPost) -> None:
+        if self.media is not None and ref.tg_id is not None and self._wanted(post):
+            await self.media.download(ref.tg_id, msg)
 
     async def on_message_edited(self, msg: types.TypeMessage) -> None:
         ref = self._live_ref(msg)

@@ -1,7 +1,7 @@
 """The narrow edge between tgmonitor and Telegram, and how the user client is built.
 
 `TelegramEdge` is everything the Telethon source needs from Telegram: history pages, entity
-resolution, and three kinds of live events. Keeping it this small is what lets tests drive the
+resolution, media files, and three kinds of live events. Keeping it this small is what lets tests drive the
 source with real Telethon message objects and a fake edge, with no network and no mocks of
 Telethon internals. `TelethonClientEdge` adapts a real `TelegramClient` to it, one line per method.
 """
@@ -50,6 +50,10 @@ class TelegramEdge(Protocol):
 
     async def get_entity(self, ref: str | int | types.TypePeer) -> Any: ...
 
+    async def download_media(self, message: types.Message, path: Path) -> str | None:
+        """Telethon's semantics: the extension is appended when `path` has none; the final path is returned."""
+        ...
+
     def on_new_message(self, handler: MessageHandler) -> None: ...
 
     def on_message_edited(self, handler: MessageHandler) -> None: ...
@@ -86,6 +90,10 @@ class TelethonClientEdge:
 
     async def get_entity(self, ref: str | int | types.TypePeer) -> Any:
         return await self.client.get_entity(ref)
+
+    async def download_media(self, message: types.Message, path: Path) -> str | None:
+        result = await self.client.download_media(message, file=str(path))
+        return result if isinstance(result, str) else None
 
     def on_new_message(self, handler: MessageHandler) -> None:
         async def dispatch(event: events.NewMessage.Event) -> None:
