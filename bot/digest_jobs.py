@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -32,11 +32,17 @@ from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before, n
 from bot.models import StoredPost
 from bot.telegram.sender import MessageSender
 from storage.digests import DigestLog, DigestRecord
+from storage.file_lock import FileLock, lock_beside
 from storage.store import Store
 from storage.subscriptions import Subscription, Subscriptions
 
 Clock = Callable[[], datetime]
 _log = logging.getLogger(__name__)
+_LOCK_POLL = 0.25  # seconds between looks at another process's digest lock
+
+
+class DigestBusyError(RuntimeError):
+    """Another process is sending this subscription's digest; the scheduler retries later."""
 
 
 def utc_now() -> datetime:
@@ -86,6 +92,8 @@ class DigestRunner:
         clock: Clock = utc_now,
         max_catch_up: int = MAX_CATCH_UP,
         logger: logging.Logger = _log,
+        lock_wait: float = 600.0,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.store = store
         self.subscriptions = subscriptions
@@ -98,6 +106,9 @@ class DigestRunner:
         # One run per subscription at a time: the cron job, a retry and the start-up catch-up may
         # all wake at once, and the second must see what the first recorded.
         self._locks: dict[int, asyncio.Lock] = {}
+        # ... and one process at a time: the service and a `digest --due` from cron (storage/file_lock.py).
+        self.lock_wait = lock_wait
+        self._sleep = sleep
 
     def render(self, sub: Subscription, window: Window) -> list[str]:
         """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
@@ -123,16 +134,40 @@ class DigestRunner:
         """Finish interrupted windows, then send the due ones; returns the records completed now."""
         lock = self._locks.setdefault(subscription_id, asyncio.Lock())
         async with lock:
-            sub = self.subscriptions.get(subscription_id)
-            if sub is None or not sub.enabled:
-                return []
-            done = [await self._deliver(sub, record) for record in self.log.unfinished(sub.id)]
-            for window in self.due(sub):
-                record = self.log.begin(sub.id, sub.chat_id, window, self.render(sub, window), now=self.clock())
-                if record.status == "sent":  # another process got there first
-                    continue
-                done.append(await self._deliver(sub, record))
-            return done
+            held = await self._hold_process_lock(subscription_id)
+            try:
+                return await self._run_locked(subscription_id)
+            finally:
+                if held is not None:
+                    held.release()
+
+    async def _hold_process_lock(self, subscription_id: int) -> FileLock | None:
+        """Wait (without blocking the loop) for another process sending this subscription to finish."""
+        file_lock = lock_beside(self.store.db, f"digest-{subscription_id}")
+        if file_lock is None:
+            return None
+        waited = 0.0
+        while not file_lock.try_acquire():
+            if waited >= self.lock_wait:
+                raise DigestBusyError(
+                    f"digest subscription {subscription_id}: another tgmonitor process has been sending it "
+                    f"for over {self.lock_wait:g}s (lock {file_lock.path}); not sending alongside it"
+                )
+            await self._sleep(_LOCK_POLL)
+            waited += _LOCK_POLL
+        return file_lock
+
+    async def _run_locked(self, subscription_id: int) -> list[DigestRecord]:
+        sub = self.subscriptions.get(subscription_id)
+        if sub is None or not sub.enabled:
+            return []
+        done = [await self._deliver(sub, record) for record in self.log.unfinished(sub.id)]
+        for window in self.due(sub):
+            record = self.log.begin(sub.id, sub.chat_id, window, self.render(sub, window), now=self.clock())
+            if record.status == "sent":  # another process got there first
+                continue
+            done.append(await self._deliver(sub, record))
+        return done
 
     async def catch_up(self) -> dict[int, list[DigestRecord] | BaseException]:
         """Every enabled subscription once; one failing chat does not hold up the others."""

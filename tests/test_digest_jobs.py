@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -14,7 +16,7 @@ from telethon.errors import ChatWriteForbiddenError, FloodWaitError
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.core.windows import Window
-from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
+from bot.digest_jobs import DigestBusyError, DigestRunner, DigestScheduler, sync_settings_subscription
 from bot.models import ChannelRef, Forward
 from bot.telegram.sender import ConsoleSender, TelethonBotSender
 from storage.digests import DigestLog
@@ -402,3 +404,69 @@ def test_settings_subscription_resolves_a_username_and_works_without_credentials
     sub = asyncio.run(sync_settings_subscription(console, subs, ConsoleSender()))
     assert sub is not None and sub.chat_id == 0 and sub.tags == ("kosovo",)
     assert [s.id for s in subs.list()] == [sub.id]
+
+
+def test_two_processes_on_one_archive_send_each_part_once(tmp_path: Path, pipeline: Pipeline) -> None:
+    """The service and `digest --due` from cron: two connections, one chat, a multi-part window."""
+    first = Store.open(tmp_path / "shared.db")
+    sub = subscribe(first)
+    mark_sent(first, sub, sofia_8(19))
+    long = " ".join(["The ministers discussed Kosovo, energy and the Belgrade-Moscow dialogue."] * 4)
+    first.save_posts(
+        [
+            pipeline.process(raw_post(n, f"Report {n}: {long}", date=sofia_8(20) - timedelta(minutes=5 + n)))
+            for n in range(80)
+        ]
+    )
+    second = Store.open(tmp_path / "shared.db")
+    client = FakeBotClient(yield_each_send=True)
+
+    def runner(store: Store) -> DigestRunner:
+        return runner_for(store, client, Clock(NOW), sleep=lambda _s: asyncio.sleep(0))
+
+    async def both() -> None:
+        await asyncio.gather(runner(first).run_subscription(sub.id), runner(second).run_subscription(sub.id))
+
+    try:
+        asyncio.run(both())
+        [record] = [r for r in DigestLog(first.db).history(sub.id) if r.window.end == sofia_8(20)]
+        assert record.parts_total > 1
+        assert len(client.sent) == record.parts_total  # without the lock: the second resumed the first's window
+        assert len({s.html for s in client.sent}) == len(client.sent)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_digest_held_by_another_process_waits_then_gives_up(tmp_path: Path, pipeline: Pipeline) -> None:
+    store = Store.open(tmp_path / "shared.db")
+    sub = subscribe(store)
+    mark_sent(store, sub, sofia_8(19))
+    save_day_posts(store, pipeline, [20])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()",
+            f"{tmp_path / 'shared.db'}.digest-{sub.id}.lock",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    client = FakeBotClient()
+    runner = runner_for(store, client, Clock(NOW), lock_wait=0.5)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(DigestBusyError, match=r"another tgmonitor process .*digest-\d+\.lock"):
+            asyncio.run(runner.run_subscription(sub.id))
+        assert client.sent == []
+        holder.kill()  # the kernel drops a dead holder's lock
+        holder.wait()
+        assert len(asyncio.run(runner.run_subscription(sub.id))) == 1
+        assert len(client.sent) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+        store.close()
