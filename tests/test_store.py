@@ -193,3 +193,31 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
     before = upgraded.dump_json()
     assert upgraded.save_posts(posts).unchanged == 3  # what the upgrade wrote is what a save writes
     assert upgraded.dump_json() == before
+
+
+@pytest.mark.parametrize("many", [1, 10**9], ids=["walk-the-date-index", "sort-the-few"])
+def test_listings_are_newest_first_by_date_whatever_the_archive_order(
+    store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, many: int
+) -> None:
+    """Live posts first, then an imported history of older ones: ids no longer follow dates."""
+    monkeypatch.setattr("storage.store._MANY", many)  # both query plans give the same answer
+    other = ChannelRef(tg_id=2002, username="other", title="Other")
+    day = datetime(2026, 11, 20, tzinfo=UTC)
+    live = [raw_post(100 + i, f"Kosovo update {i} #Live", date=day + timedelta(hours=i)) for i in range(3)]
+    history = [raw_post(i, f"Kosovo archive {i} #Old", date=day - timedelta(days=10 - i)) for i in range(3)]
+    elsewhere = [raw_post(7, "Kosovo elsewhere #Live", channel=other, date=day + timedelta(hours=1, minutes=30))]
+    store.save_posts([pipeline.process(r) for r in live + history + elsewhere])
+
+    def dates(**kwargs: object) -> list[datetime]:
+        return [p.date for p in store.search(None, **kwargs)]  # type: ignore[arg-type]
+
+    everything = dates(limit=50)
+    assert everything == sorted(everything, reverse=True) and len(everything) == 7
+    assert dates(limit=2) == everything[:2]
+    assert dates(limit=2, offset=2) == everything[2:4]
+    assert dates(tags=["#live"]) == sorted([p.date for p in live + elsewhere], reverse=True)
+    assert dates(tags=["old"], limit=2) == [day - timedelta(days=8), day - timedelta(days=9)]
+    assert dates(channel="@other") == [elsewhere[0].date]
+    assert dates(channel="@watcher", tags=["old"]) == sorted([p.date for p in history], reverse=True)
+    # with a query, tags and channel filter the same way
+    assert {p.message_id for p in store.search("kosovo", tags=["live"], channel="@watcher")} == {100, 101, 102}
