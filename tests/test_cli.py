@@ -24,7 +24,11 @@ def test_demo_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     for junk in ("VIEW IN TELEGRAM", "Forwarded from", "Read in full", "РЕКЛАМА", "Сподели", "Коментари"):
         assert junk not in out
     assert "#RussiaSerbia" in digest
-    assert "Kosovo" in out.split("search 'Kosovo'")[1]
+    search = out.split("search 'Kosovo'")[1]
+    assert "Kosovo" in search
+    # the MFA statement both channels forwarded is one hit, not two
+    assert search.count("a Kosovo settlement must rest on international law") == 1
+    assert "seen in 2 channels: Balkan Diplomacy Watch, Serbia Today" in search
     # a second demo run imports nothing new
     code, out, _ = run(capsys, tmp_path, "demo")
     assert "0 new" in out

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from bot.cli.context import CliContext
 from bot.cli.output import post_json, post_line
+from bot.core.digest import DigestItem
 from bot.core.learned_boilerplate import strip_learned
 from bot.core.neardup import collapse
 from bot.core.timeparse import parse_since
@@ -62,11 +63,16 @@ def _print_collapsed(posts: list[StoredPost], args: argparse.Namespace) -> int:
     elif not items:
         print("no posts found")
     else:
-        lines = []
-        for item in items:
-            line = post_line(item.first, args.query)
-            if item.seen_in > 1:
-                line += f"\n    seen in {item.seen_in} channels: {', '.join(item.channels)}"
-            lines.append(line)
-        print("\n".join(lines))
+        print(collapsed_lines(items, args.query))
     return 0
+
+
+def collapsed_lines(items: list[DigestItem], query: str | None) -> str:
+    """Each item by its earliest post, then where else it was seen."""
+    lines = []
+    for item in items:
+        line = post_line(item.first, query)
+        if item.seen_in > 1:
+            line += f"\n    seen in {item.seen_in} channels: {', '.join(item.channels)}"
+        lines.append(line)
+    return "\n".join(lines)
