@@ -143,10 +143,8 @@ def strip_paragraphs(text: str, keys: frozenset[str] | set[str], key_cache: dict
     if not keys:
         return text
     paragraphs = text.split("\n\n")
-    if key_cache is None:
-        kept = [p for p in paragraphs if not p.strip() or loose_key(p) not in keys]
-    else:
-        kept = [p for p in paragraphs if not p.strip() or _cached_key(p.strip(), key_cache) not in keys]
+    cache: dict[str, str] = {} if key_cache is None else key_cache
+    kept = [p for p in paragraphs if not p.strip() or _cached_key(p.strip(), cache) not in keys]
     if len(kept) == len(paragraphs) or not any(p.strip() for p in kept):
         return text
     return "\n\n".join(p for p in kept if p.strip())
