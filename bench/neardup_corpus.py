@@ -21,8 +21,20 @@ LANGS = ("en", "bg", "ru")
 
 # ------------------------------------------------------------------------------------------ English
 _EN = {
-    "months": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December"],
+    "months": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
     "date": "{day} {month}",
     "counterparts": [
         ("President of Serbia Aleksandar Vucic", "Belgrade"),
@@ -34,8 +46,13 @@ _EN = {
         ("Foreign Minister of China Wang Yi", "Beijing"),
         ("Foreign Minister of Turkey Hakan Fidan", "Ankara"),
     ],
-    "events": ["the UN General Assembly", "the OSCE Ministerial Council", "the BRICS ministerial meeting",
-               "the G20 foreign ministers' meeting", "the Antalya Diplomacy Forum"],
+    "events": [
+        "the UN General Assembly",
+        "the OSCE Ministerial Council",
+        "the BRICS ministerial meeting",
+        "the G20 foreign ministers' meeting",
+        "the Antalya Diplomacy Forum",
+    ],
     "leads": [
         "On {date}, Foreign Minister Sergey Lavrov held talks with {cp} in {city}.",
         "On {date}, Sergey Lavrov met with {cp} on the sidelines of {event}.",
@@ -43,80 +60,124 @@ _EN = {
         "On {date}, Sergey Lavrov and {cp} held consultations in {city}.",
     ],
     "call": "On {date}, Foreign Minister Sergey Lavrov had a telephone conversation with {cp}. "
-            "The ministers discussed {subject}.",
-    "call_subjects": ["bilateral cooperation and the situation around Ukraine",
-                      "the situation in the Middle East", "preparations for the upcoming BRICS summit",
-                      "energy cooperation and gas supplies", "the situation in the Balkans",
-                      "the schedule of upcoming contacts"],
-    "topics": [
-        ["The ministers reaffirmed their commitment to the strategic partnership between the two countries.",
-         "The sides discussed the schedule of upcoming high-level contacts and agreed to keep up an intensive "
-         "political dialogue.",
-         "Particular attention was paid to expanding trade and economic cooperation, including in energy and "
-         "transport.",
-         "The parties noted the importance of the intergovernmental commission on trade and economic "
-         "cooperation, whose next meeting is due in spring.",
-         "They also discussed cooperation in culture, education and youth exchanges.",
-         "Both sides expressed satisfaction with the growth of mutual trade despite external pressure."],
-        ["Both sides stressed that a Kosovo settlement must rest on international law and UN Security Council "
-         "Resolution 1244.",
-         "The Russian side reaffirmed its support for Belgrade's principled position on Kosovo.",
-         "The ministers exchanged views on the situation in the Balkans, including Bosnia and Herzegovina and "
-         "the implementation of the Dayton Agreement.",
-         "Sergey Lavrov criticised attempts by Western countries to impose their decisions on the peoples of "
-         "the region.",
-         "The parties agreed to coordinate their approaches in the UN Security Council.",
-         "Concern was expressed over the rising tension in the north of Kosovo."],
-        ["The ministers condemned the new round of unilateral sanctions imposed by the European Union.",
-         "Lavrov said that illegitimate restrictions harm above all those who impose them.",
-         "The sides discussed ways to protect mutual trade from the effects of Western sanctions, including "
-         "payments in national currencies.",
-         "The ministers agreed that pressure from Brussels would not change their approach to cooperation.",
-         "Lavrov noted that the European Union had lost its independence in foreign policy.",
-         "Both sides spoke in favour of a multipolar world order based on the central role of the UN."],
-        ["The ministers discussed the situation around Ukraine and the prospects for a political settlement.",
-         "Lavrov outlined Russia's assessments of the course of the special military operation.",
-         "The sides exchanged views on European security and the expansion of NATO.",
-         "Both sides spoke in favour of resolving the crisis by political and diplomatic means.",
-         "The Russian minister briefed his counterpart on the results of recent contacts with the United States.",
-         "The interlocutors discussed the humanitarian situation and the exchange of prisoners."],
-        ["Special attention was paid to gas supplies and the operation of the TurkStream pipeline.",
-         "The sides discussed the construction of new energy facilities and cooperation in the nuclear sector.",
-         "The ministers noted that Russian gas deliveries remain a key element of the country's energy security.",
-         "The parties agreed to continue talks on a long-term gas contract.",
-         "Cooperation in oil refining and the future of the NIS company were also discussed.",
-         "Lavrov confirmed Russia's readiness to meet its obligations as a reliable energy supplier."],
-        ["The ministers exchanged views on topical international issues, including the Middle East settlement.",
-         "Particular attention was paid to cooperation within BRICS and the Shanghai Cooperation Organisation.",
-         "The sides discussed preparations for the upcoming summit and the coordination of positions at the UN.",
-         "The parties spoke in favour of a comprehensive settlement of the situation around the Iranian nuclear "
-         "programme.",
-         "They noted the importance of reforming the international financial architecture.",
-         "Lavrov and his counterpart also touched upon the situation in the South Caucasus and Central Asia."],
+    "The ministers discussed {subject}.",
+    "call_subjects": [
+        "bilateral cooperation and the situation around Ukraine",
+        "the situation in the Middle East",
+        "preparations for the upcoming BRICS summit",
+        "energy cooperation and gas supplies",
+        "the situation in the Balkans",
+        "the schedule of upcoming contacts",
     ],
-    "closings": ["The conversation was held in a friendly and trusting atmosphere.",
-                 "The talks were held in a constructive atmosphere.",
-                 "The ministers agreed to continue their contacts."],
+    "topics": [
+        [
+            "The ministers reaffirmed their commitment to the strategic partnership between the two countries.",
+            "The sides discussed the schedule of upcoming high-level contacts and agreed to keep up an intensive "
+            "political dialogue.",
+            "Particular attention was paid to expanding trade and economic cooperation, including in energy and "
+            "transport.",
+            "The parties noted the importance of the intergovernmental commission on trade and economic "
+            "cooperation, whose next meeting is due in spring.",
+            "They also discussed cooperation in culture, education and youth exchanges.",
+            "Both sides expressed satisfaction with the growth of mutual trade despite external pressure.",
+        ],
+        [
+            "Both sides stressed that a Kosovo settlement must rest on international law and UN Security Council "
+            "Resolution 1244.",
+            "The Russian side reaffirmed its support for Belgrade's principled position on Kosovo.",
+            "The ministers exchanged views on the situation in the Balkans, including Bosnia and Herzegovina and "
+            "the implementation of the Dayton Agreement.",
+            "Sergey Lavrov criticised attempts by Western countries to impose their decisions on the peoples of "
+            "the region.",
+            "The parties agreed to coordinate their approaches in the UN Security Council.",
+            "Concern was expressed over the rising tension in the north of Kosovo.",
+        ],
+        [
+            "The ministers condemned the new round of unilateral sanctions imposed by the European Union.",
+            "Lavrov said that illegitimate restrictions harm above all those who impose them.",
+            "The sides discussed ways to protect mutual trade from the effects of Western sanctions, including "
+            "payments in national currencies.",
+            "The ministers agreed that pressure from Brussels would not change their approach to cooperation.",
+            "Lavrov noted that the European Union had lost its independence in foreign policy.",
+            "Both sides spoke in favour of a multipolar world order based on the central role of the UN.",
+        ],
+        [
+            "The ministers discussed the situation around Ukraine and the prospects for a political settlement.",
+            "Lavrov outlined Russia's assessments of the course of the special military operation.",
+            "The sides exchanged views on European security and the expansion of NATO.",
+            "Both sides spoke in favour of resolving the crisis by political and diplomatic means.",
+            "The Russian minister briefed his counterpart on the results of recent contacts with the United States.",
+            "The interlocutors discussed the humanitarian situation and the exchange of prisoners.",
+        ],
+        [
+            "Special attention was paid to gas supplies and the operation of the TurkStream pipeline.",
+            "The sides discussed the construction of new energy facilities and cooperation in the nuclear sector.",
+            "The ministers noted that Russian gas deliveries remain a key element of the country's energy security.",
+            "The parties agreed to continue talks on a long-term gas contract.",
+            "Cooperation in oil refining and the future of the NIS company were also discussed.",
+            "Lavrov confirmed Russia's readiness to meet its obligations as a reliable energy supplier.",
+        ],
+        [
+            "The ministers exchanged views on topical international issues, including the Middle East settlement.",
+            "Particular attention was paid to cooperation within BRICS and the Shanghai Cooperation Organisation.",
+            "The sides discussed preparations for the upcoming summit and the coordination of positions at the UN.",
+            "The parties spoke in favour of a comprehensive settlement of the situation around the Iranian nuclear "
+            "programme.",
+            "They noted the importance of reforming the international financial architecture.",
+            "Lavrov and his counterpart also touched upon the situation in the South Caucasus and Central Asia.",
+        ],
+    ],
+    "closings": [
+        "The conversation was held in a friendly and trusting atmosphere.",
+        "The talks were held in a constructive atmosphere.",
+        "The ministers agreed to continue their contacts.",
+    ],
     "headers": ["⚡️BREAKING:", "🔴 URGENT", "Forwarded from Russian MFA 🇷🇺", "MFA Russia:", "🇷🇺🇷🇸 Lavrov"],
-    "signoffs": ["Subscribe to @serbia_today", "👉 Read in full: https://mid.ru/en/foreign_policy/news/{n}/",
-                 "Join us: @balkan_watch", "#RussiaSerbia #Lavrov", "Source: MFA Russia",
-                 "Follow us on Telegram | VK | X"],
+    "signoffs": [
+        "Subscribe to @serbia_today",
+        "👉 Read in full: https://mid.ru/en/foreign_policy/news/{n}/",
+        "Join us: @balkan_watch",
+        "#RussiaSerbia #Lavrov",
+        "Source: MFA Russia",
+        "Follow us on Telegram | VK | X",
+    ],
     "more": "👉 Read in full: https://mid.ru/en/foreign_policy/news/{n}/",
-    "synonyms": {"held talks": "conducted negotiations", "discussed": "considered", "stressed": "emphasised",
-                 "noted": "pointed out", "reaffirmed": "confirmed", "sides": "parties", "ministers": "two ministers",
-                 "Particular attention": "Special attention", "expressed": "voiced", "agreed": "decided"},
+    "synonyms": {
+        "held talks": "conducted negotiations",
+        "discussed": "considered",
+        "stressed": "emphasised",
+        "noted": "pointed out",
+        "reaffirmed": "confirmed",
+        "sides": "parties",
+        "ministers": "two ministers",
+        "Particular attention": "Special attention",
+        "expressed": "voiced",
+        "agreed": "decided",
+    },
     "comment": "This was their third meeting this year.",
     "own_lead": "Russian Foreign Minister Sergey Lavrov met his counterpart today. Here is what they discussed:",
     "announcement": "On {date} at 12:00, Foreign Ministry Spokeswoman Maria Zakharova will hold a briefing on "
-                    "current foreign policy issues.\nFollow the live broadcast on the ministry's website and "
-                    "Telegram channel.",
+    "current foreign policy issues.\nFollow the live broadcast on the ministry's website and "
+    "Telegram channel.",
     "date_variants": ["{month} {day}", "{day}.{m:02d}."],
 }
 
 # ---------------------------------------------------------------------------------------- Bulgarian
 _BG = {
-    "months": ["януари", "февруари", "март", "април", "май", "юни", "юли", "август", "септември", "октомври",
-               "ноември", "декември"],
+    "months": [
+        "януари",
+        "февруари",
+        "март",
+        "април",
+        "май",
+        "юни",
+        "юли",
+        "август",
+        "септември",
+        "октомври",
+        "ноември",
+        "декември",
+    ],
     "date": "{day} {month}",
     "counterparts": [
         ("президента на Сърбия Александър Вучич", "Белград"),
@@ -128,8 +189,13 @@ _BG = {
         ("министъра на външните работи на Китай Ван И", "Пекин"),
         ("министъра на външните работи на Турция Хакан Фидан", "Анкара"),
     ],
-    "events": ["Общото събрание на ООН", "Съвета на министрите на ОССЕ", "министерската среща на БРИКС",
-               "срещата на външните министри от Г-20", "Дипломатическия форум в Анталия"],
+    "events": [
+        "Общото събрание на ООН",
+        "Съвета на министрите на ОССЕ",
+        "министерската среща на БРИКС",
+        "срещата на външните министри от Г-20",
+        "Дипломатическия форум в Анталия",
+    ],
     "leads": [
         "На {date} министърът на външните работи на Русия Сергей Лавров проведе разговори с {cp} в {city}.",
         "На {date} Сергей Лавров се срещна с {cp} в кулоарите на {event}.",
@@ -137,81 +203,125 @@ _BG = {
         "На {date} в {city} се състояха консултации между Сергей Лавров и {cp}.",
     ],
     "call": "На {date} министърът на външните работи на Русия Сергей Лавров проведе телефонен разговор с {cp}. "
-            "Министрите обсъдиха {subject}.",
-    "call_subjects": ["двустранното сътрудничество и ситуацията около Украйна", "положението в Близкия изток",
-                      "подготовката за предстоящата среща на върха на БРИКС", "енергийното сътрудничество и "
-                      "доставките на газ", "положението на Балканите", "графика на предстоящите контакти"],
-    "topics": [
-        ["Министрите потвърдиха ангажимента си към стратегическото партньорство между двете страни.",
-         "Страните обсъдиха графика на предстоящите контакти на високо равнище и се договориха да поддържат "
-         "интензивен политически диалог.",
-         "Специално внимание беше отделено на разширяването на търговско-икономическото сътрудничество, "
-         "включително в енергетиката и транспорта.",
-         "Страните отбелязаха значението на междуправителствената комисия за търговско-икономическо "
-         "сътрудничество, чието следващо заседание е насрочено за пролетта.",
-         "Обсъдено беше и сътрудничеството в областта на културата, образованието и младежкия обмен.",
-         "Двете страни изразиха задоволство от ръста на взаимния стокообмен въпреки външния натиск."],
-        ["Двете страни подчертаха, че уреждането на косовския въпрос трябва да се основава на международното "
-         "право и Резолюция 1244 на Съвета за сигурност на ООН.",
-         "Руската страна потвърди подкрепата си за принципната позиция на Белград по Косово.",
-         "Министрите обмениха мнения за положението на Балканите, включително в Босна и Херцеговина и "
-         "изпълнението на Дейтънското споразумение.",
-         "Сергей Лавров разкритикува опитите на западните страни да налагат решенията си на народите в региона.",
-         "Страните се договориха да координират подходите си в Съвета за сигурност на ООН.",
-         "Беше изразена загриженост от нарастващото напрежение в Северно Косово."],
-        ["Министрите осъдиха новия пакет едностранни санкции, наложени от Европейския съюз.",
-         "Лавров заяви, че нелегитимните ограничения вредят преди всичко на тези, които ги налагат.",
-         "Страните обсъдиха начини за защита на взаимната търговия от последиците от западните санкции, "
-         "включително разплащания в национални валути.",
-         "Министрите се съгласиха, че натискът от Брюксел няма да промени подхода им към сътрудничеството.",
-         "Лавров отбеляза, че Европейският съюз е загубил самостоятелността си във външната политика.",
-         "Страните се обявиха за многополюсен световен ред, основан на централната роля на ООН."],
-        ["Министрите обсъдиха ситуацията около Украйна и перспективите за политическо уреждане.",
-         "Лавров представи руските оценки за хода на специалната военна операция.",
-         "Страните обмениха мнения за европейската сигурност и разширяването на НАТО.",
-         "Двете страни се обявиха за решаване на кризата с политически и дипломатически средства.",
-         "Руският министър информира събеседника си за резултатите от последните контакти със САЩ.",
-         "Събеседниците обсъдиха хуманитарната ситуация и размяната на пленници."],
-        ["Специално внимание беше отделено на доставките на газ и работата на газопровода „Турски поток“.",
-         "Страните обсъдиха изграждането на нови енергийни обекти и сътрудничеството в ядрената сфера.",
-         "Министрите отбелязаха, че доставките на руски газ остават ключов елемент от енергийната сигурност "
-         "на страната.",
-         "Страните се договориха да продължат преговорите за дългосрочен газов договор.",
-         "Обсъдени бяха и сътрудничеството в нефтопреработката и бъдещето на компанията NIS.",
-         "Лавров потвърди готовността на Русия да изпълнява задълженията си като надежден доставчик на "
-         "енергийни ресурси."],
-        ["Министрите обмениха мнения по актуални международни въпроси, включително близкоизточното уреждане.",
-         "Специално внимание беше отделено на взаимодействието в рамките на БРИКС и Шанхайската организация "
-         "за сътрудничество.",
-         "Страните обсъдиха подготовката за предстоящата среща на върха и координацията на позициите в ООН.",
-         "Страните се обявиха за всеобхватно уреждане на ситуацията около иранската ядрена програма.",
-         "Беше отбелязано значението на реформата на международната финансова архитектура.",
-         "Лавров и събеседникът му засегнаха и положението в Южен Кавказ и Централна Азия."],
+    "Министрите обсъдиха {subject}.",
+    "call_subjects": [
+        "двустранното сътрудничество и ситуацията около Украйна",
+        "положението в Близкия изток",
+        "подготовката за предстоящата среща на върха на БРИКС",
+        "енергийното сътрудничество и доставките на газ",
+        "положението на Балканите",
+        "графика на предстоящите контакти",
     ],
-    "closings": ["Разговорът премина в приятелска и доверителна атмосфера.",
-                 "Преговорите преминаха в конструктивна атмосфера.",
-                 "Министрите се договориха да продължат контактите."],
+    "topics": [
+        [
+            "Министрите потвърдиха ангажимента си към стратегическото партньорство между двете страни.",
+            "Страните обсъдиха графика на предстоящите контакти на високо равнище и се договориха да поддържат "
+            "интензивен политически диалог.",
+            "Специално внимание беше отделено на разширяването на търговско-икономическото сътрудничество, "
+            "включително в енергетиката и транспорта.",
+            "Страните отбелязаха значението на междуправителствената комисия за търговско-икономическо "
+            "сътрудничество, чието следващо заседание е насрочено за пролетта.",
+            "Обсъдено беше и сътрудничеството в областта на културата, образованието и младежкия обмен.",
+            "Двете страни изразиха задоволство от ръста на взаимния стокообмен въпреки външния натиск.",
+        ],
+        [
+            "Двете страни подчертаха, че уреждането на косовския въпрос трябва да се основава на международното "
+            "право и Резолюция 1244 на Съвета за сигурност на ООН.",
+            "Руската страна потвърди подкрепата си за принципната позиция на Белград по Косово.",
+            "Министрите обмениха мнения за положението на Балканите, включително в Босна и Херцеговина и "
+            "изпълнението на Дейтънското споразумение.",
+            "Сергей Лавров разкритикува опитите на западните страни да налагат решенията си на народите в региона.",
+            "Страните се договориха да координират подходите си в Съвета за сигурност на ООН.",
+            "Беше изразена загриженост от нарастващото напрежение в Северно Косово.",
+        ],
+        [
+            "Министрите осъдиха новия пакет едностранни санкции, наложени от Европейския съюз.",
+            "Лавров заяви, че нелегитимните ограничения вредят преди всичко на тези, които ги налагат.",
+            "Страните обсъдиха начини за защита на взаимната търговия от последиците от западните санкции, "
+            "включително разплащания в национални валути.",
+            "Министрите се съгласиха, че натискът от Брюксел няма да промени подхода им към сътрудничеството.",
+            "Лавров отбеляза, че Европейският съюз е загубил самостоятелността си във външната политика.",
+            "Страните се обявиха за многополюсен световен ред, основан на централната роля на ООН.",
+        ],
+        [
+            "Министрите обсъдиха ситуацията около Украйна и перспективите за политическо уреждане.",
+            "Лавров представи руските оценки за хода на специалната военна операция.",
+            "Страните обмениха мнения за европейската сигурност и разширяването на НАТО.",
+            "Двете страни се обявиха за решаване на кризата с политически и дипломатически средства.",
+            "Руският министър информира събеседника си за резултатите от последните контакти със САЩ.",
+            "Събеседниците обсъдиха хуманитарната ситуация и размяната на пленници.",
+        ],
+        [
+            "Специално внимание беше отделено на доставките на газ и работата на газопровода „Турски поток“.",
+            "Страните обсъдиха изграждането на нови енергийни обекти и сътрудничеството в ядрената сфера.",
+            "Министрите отбелязаха, че доставките на руски газ остават ключов елемент от енергийната сигурност "
+            "на страната.",
+            "Страните се договориха да продължат преговорите за дългосрочен газов договор.",
+            "Обсъдени бяха и сътрудничеството в нефтопреработката и бъдещето на компанията NIS.",
+            "Лавров потвърди готовността на Русия да изпълнява задълженията си като надежден доставчик на "
+            "енергийни ресурси.",
+        ],
+        [
+            "Министрите обмениха мнения по актуални международни въпроси, включително близкоизточното уреждане.",
+            "Специално внимание беше отделено на взаимодействието в рамките на БРИКС и Шанхайската организация "
+            "за сътрудничество.",
+            "Страните обсъдиха подготовката за предстоящата среща на върха и координацията на позициите в ООН.",
+            "Страните се обявиха за всеобхватно уреждане на ситуацията около иранската ядрена програма.",
+            "Беше отбелязано значението на реформата на международната финансова архитектура.",
+            "Лавров и събеседникът му засегнаха и положението в Южен Кавказ и Централна Азия.",
+        ],
+    ],
+    "closings": [
+        "Разговорът премина в приятелска и доверителна атмосфера.",
+        "Преговорите преминаха в конструктивна атмосфера.",
+        "Министрите се договориха да продължат контактите.",
+    ],
     "headers": ["⚡️ИЗВЪНРЕДНО:", "Препратено от МВнР на Русия", "🔴 Горещо:", "МВнР на Русия:", "🇷🇺🇧🇬 Лавров"],
-    "signoffs": ["Абонирайте се за @bgnovini", "Прочетете повече: https://mid.ru/bg/news/{n}/",
-                 "#Лавров #РусияСърбия", "Последвайте ни: @balkani_dnes", "Източник: МВнР на Русия",
-                 "Харесайте страницата ни във Фейсбук"],
+    "signoffs": [
+        "Абонирайте се за @bgnovini",
+        "Прочетете повече: https://mid.ru/bg/news/{n}/",
+        "#Лавров #РусияСърбия",
+        "Последвайте ни: @balkani_dnes",
+        "Източник: МВнР на Русия",
+        "Харесайте страницата ни във Фейсбук",
+    ],
     "more": "Прочетете повече: https://mid.ru/bg/news/{n}/",
-    "synonyms": {"обсъдиха": "разгледаха", "отбелязаха": "подчертаха", "Страните": "Двете страни",
-                 "потвърди": "препотвърди", "проведе разговори": "води преговори", "Специално": "Особено",
-                 "заяви": "каза", "изразиха": "изказаха", "положението": "ситуацията",
-                 "Министрите": "Двамата министри"},
+    "synonyms": {
+        "обсъдиха": "разгледаха",
+        "отбелязаха": "подчертаха",
+        "Страните": "Двете страни",
+        "потвърди": "препотвърди",
+        "проведе разговори": "води преговори",
+        "Специално": "Особено",
+        "заяви": "каза",
+        "изразиха": "изказаха",
+        "положението": "ситуацията",
+        "Министрите": "Двамата министри",
+    },
     "comment": "Това е третата среща на министрите тази година.",
     "own_lead": "Сергей Лавров се срещна днес с колегата си. Ето какво обсъдиха:",
     "announcement": "На {date} от 12:00 часа официалният представител на МВнР на Русия Мария Захарова ще "
-                    "проведе брифинг по актуални въпроси на външната политика.\nГледайте пряко излъчване на "
-                    "сайта и в телеграм канала на министерството.",
+    "проведе брифинг по актуални въпроси на външната политика.\nГледайте пряко излъчване на "
+    "сайта и в телеграм канала на министерството.",
     "date_variants": ["{day}.{m:02d}."],
 }
 
 # ------------------------------------------------------------------------------------------ Russian
 _RU = {
-    "months": ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
-               "ноября", "декабря"],
+    "months": [
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
+    ],
     "date": "{day} {month}",
     "counterparts": [
         ("Президентом Сербии Александром Вучичем", "Белграде"),
@@ -223,8 +333,13 @@ _RU = {
         ("Министром иностранных дел Китая Ван И", "Пекине"),
         ("Министром иностранных дел Турции Хаканом Фиданом", "Анкаре"),
     ],
-    "events": ["Генеральной Ассамблеи ООН", "Совета министров ОБСЕ", "министерской встречи БРИКС",
-               "встречи министров иностранных дел «Группы двадцати»", "Дипломатического форума в Анталье"],
+    "events": [
+        "Генеральной Ассамблеи ООН",
+        "Совета министров ОБСЕ",
+        "министерской встречи БРИКС",
+        "встречи министров иностранных дел «Группы двадцати»",
+        "Дипломатического форума в Анталье",
+    ],
     "leads": [
         "{date} Министр иностранных дел России Сергей Лавров провёл переговоры с {cp} в {city}.",
         "{date} на полях {event} состоялась встреча Сергея Лаврова с {cp}.",
@@ -232,74 +347,106 @@ _RU = {
         "{date} в {city} состоялись консультации Сергея Лаврова с {cp}.",
     ],
     "call": "{date} Министр иностранных дел России Сергей Лавров провёл телефонный разговор с {cp}. "
-            "Министры обсудили {subject}.",
-    "call_subjects": ["двустороннее сотрудничество и ситуацию вокруг Украины", "ситуацию на Ближнем Востоке",
-                      "подготовку к предстоящему саммиту БРИКС", "энергетическое сотрудничество и поставки газа",
-                      "положение на Балканах", "график предстоящих контактов"],
-    "topics": [
-        ["Министры подтвердили приверженность стратегическому партнёрству между двумя странами.",
-         "Стороны обсудили график предстоящих контактов на высшем уровне и договорились поддерживать "
-         "интенсивный политический диалог.",
-         "Особое внимание было уделено расширению торгово-экономического сотрудничества, в том числе в "
-         "энергетике и на транспорте.",
-         "Стороны отметили важность работы межправительственной комиссии по торгово-экономическому "
-         "сотрудничеству, очередное заседание которой намечено на весну.",
-         "Также обсуждалось взаимодействие в сфере культуры, образования и молодёжных обменов.",
-         "Стороны с удовлетворением отметили рост взаимного товарооборота несмотря на внешнее давление."],
-        ["Стороны подчеркнули, что косовское урегулирование должно основываться на международном праве и "
-         "резолюции 1244 Совета Безопасности ООН.",
-         "Российская сторона подтвердила поддержку принципиальной позиции Белграда по Косову.",
-         "Министры обменялись мнениями о ситуации на Балканах, включая Боснию и Герцеговину и выполнение "
-         "Дейтонского соглашения.",
-         "Сергей Лавров раскритиковал попытки западных стран навязать свои решения народам региона.",
-         "Стороны договорились координировать подходы в Совете Безопасности ООН.",
-         "Была выражена обеспокоенность ростом напряжённости на севере Косова."],
-        ["Министры осудили новый пакет односторонних санкций, введённых Европейским союзом.",
-         "Лавров заявил, что нелегитимные ограничения вредят прежде всего тем, кто их вводит.",
-         "Стороны обсудили способы защиты взаимной торговли от последствий западных санкций, включая расчёты "
-         "в национальных валютах.",
-         "Министры сошлись во мнении, что давление Брюсселя не изменит их подхода к сотрудничеству.",
-         "Лавров отметил, что Европейский союз утратил самостоятельность во внешней политике.",
-         "Стороны высказались за многополярный миропорядок, основанный на центральной роли ООН."],
-        ["Министры обсудили ситуацию вокруг Украины и перспективы политического урегулирования.",
-         "Лавров изложил российские оценки хода специальной военной операции.",
-         "Стороны обменялись мнениями о европейской безопасности и расширении НАТО.",
-         "Обе стороны высказались за урегулирование кризиса политико-дипломатическими средствами.",
-         "Российский министр проинформировал собеседника об итогах недавних контактов с США.",
-         "Собеседники обсудили гуманитарную ситуацию и обмен пленными."],
-        ["Особое внимание было уделено поставкам газа и работе газопровода «Турецкий поток».",
-         "Стороны обсудили строительство новых энергетических объектов и сотрудничество в атомной сфере.",
-         "Министры отметили, что поставки российского газа остаются ключевым элементом энергетической "
-         "безопасности страны.",
-         "Стороны договорились продолжить переговоры о долгосрочном газовом контракте.",
-         "Также обсуждались сотрудничество в нефтепереработке и будущее компании NIS.",
-         "Лавров подтвердил готовность России выполнять свои обязательства как надёжного поставщика "
-         "энергоносителей."],
-        ["Министры обменялись мнениями по актуальным международным проблемам, включая ближневосточное "
-         "урегулирование.",
-         "Особое внимание было уделено взаимодействию в рамках БРИКС и Шанхайской организации сотрудничества.",
-         "Стороны обсудили подготовку к предстоящему саммиту и координацию позиций в ООН.",
-         "Стороны высказались за всеобъемлющее урегулирование ситуации вокруг иранской ядерной программы.",
-         "Была отмечена важность реформирования международной финансовой архитектуры.",
-         "Лавров и его собеседник также затронули ситуацию на Южном Кавказе и в Центральной Азии."],
+    "Министры обсудили {subject}.",
+    "call_subjects": [
+        "двустороннее сотрудничество и ситуацию вокруг Украины",
+        "ситуацию на Ближнем Востоке",
+        "подготовку к предстоящему саммиту БРИКС",
+        "энергетическое сотрудничество и поставки газа",
+        "положение на Балканах",
+        "график предстоящих контактов",
     ],
-    "closings": ["Беседа прошла в дружественной и доверительной атмосфере.",
-                 "Переговоры прошли в конструктивной атмосфере.",
-                 "Министры договорились продолжить контакты."],
+    "topics": [
+        [
+            "Министры подтвердили приверженность стратегическому партнёрству между двумя странами.",
+            "Стороны обсудили график предстоящих контактов на высшем уровне и договорились поддерживать "
+            "интенсивный политический диалог.",
+            "Особое внимание было уделено расширению торгово-экономического сотрудничества, в том числе в "
+            "энергетике и на транспорте.",
+            "Стороны отметили важность работы межправительственной комиссии по торгово-экономическому "
+            "сотрудничеству, очередное заседание которой намечено на весну.",
+            "Также обсуждалось взаимодействие в сфере культуры, образования и молодёжных обменов.",
+            "Стороны с удовлетворением отметили рост взаимного товарооборота несмотря на внешнее давление.",
+        ],
+        [
+            "Стороны подчеркнули, что косовское урегулирование должно основываться на международном праве и "
+            "резолюции 1244 Совета Безопасности ООН.",
+            "Российская сторона подтвердила поддержку принципиальной позиции Белграда по Косову.",
+            "Министры обменялись мнениями о ситуации на Балканах, включая Боснию и Герцеговину и выполнение "
+            "Дейтонского соглашения.",
+            "Сергей Лавров раскритиковал попытки западных стран навязать свои решения народам региона.",
+            "Стороны договорились координировать подходы в Совете Безопасности ООН.",
+            "Была выражена обеспокоенность ростом напряжённости на севере Косова.",
+        ],
+        [
+            "Министры осудили новый пакет односторонних санкций, введённых Европейским союзом.",
+            "Лавров заявил, что нелегитимные ограничения вредят прежде всего тем, кто их вводит.",
+            "Стороны обсудили способы защиты взаимной торговли от последствий западных санкций, включая расчёты "
+            "в национальных валютах.",
+            "Министры сошлись во мнении, что давление Брюсселя не изменит их подхода к сотрудничеству.",
+            "Лавров отметил, что Европейский союз утратил самостоятельность во внешней политике.",
+            "Стороны высказались за многополярный миропорядок, основанный на центральной роли ООН.",
+        ],
+        [
+            "Министры обсудили ситуацию вокруг Украины и перспективы политического урегулирования.",
+            "Лавров изложил российские оценки хода специальной военной операции.",
+            "Стороны обменялись мнениями о европейской безопасности и расширении НАТО.",
+            "Обе стороны высказались за урегулирование кризиса политико-дипломатическими средствами.",
+            "Российский министр проинформировал собеседника об итогах недавних контактов с США.",
+            "Собеседники обсудили гуманитарную ситуацию и обмен пленными.",
+        ],
+        [
+            "Особое внимание было уделено поставкам газа и работе газопровода «Турецкий поток».",
+            "Стороны обсудили строительство новых энергетических объектов и сотрудничество в атомной сфере.",
+            "Министры отметили, что поставки российского газа остаются ключевым элементом энергетической "
+            "безопасности страны.",
+            "Стороны договорились продолжить переговоры о долгосрочном газовом контракте.",
+            "Также обсуждались сотрудничество в нефтепереработке и будущее компании NIS.",
+            "Лавров подтвердил готовность России выполнять свои обязательства как надёжного поставщика "
+            "энергоносителей.",
+        ],
+        [
+            "Министры обменялись мнениями по актуальным международным проблемам, включая ближневосточное "
+            "урегулирование.",
+            "Особое внимание было уделено взаимодействию в рамках БРИКС и Шанхайской организации сотрудничества.",
+            "Стороны обсудили подготовку к предстоящему саммиту и координацию позиций в ООН.",
+            "Стороны высказались за всеобъемлющее урегулирование ситуации вокруг иранской ядерной программы.",
+            "Была отмечена важность реформирования международной финансовой архитектуры.",
+            "Лавров и его собеседник также затронули ситуацию на Южном Кавказе и в Центральной Азии.",
+        ],
+    ],
+    "closings": [
+        "Беседа прошла в дружественной и доверительной атмосфере.",
+        "Переговоры прошли в конструктивной атмосфере.",
+        "Министры договорились продолжить контакты.",
+    ],
     "headers": ["⚡️СРОЧНО:", "МИД России:", "Переслано от МИД России 🇷🇺", "❗️Важно", "🇷🇺🇷🇸 Лавров"],
-    "signoffs": ["Подписывайтесь на @balkan_news", "Читать полностью: https://mid.ru/ru/foreign_policy/news/{n}/",
-                 "#Лавров #РоссияСербия", "Наш канал: @rusdiplomat", "Источник: МИД России",
-                 "Подписывайтесь на нас в ВК и Дзене"],
+    "signoffs": [
+        "Подписывайтесь на @balkan_news",
+        "Читать полностью: https://mid.ru/ru/foreign_policy/news/{n}/",
+        "#Лавров #РоссияСербия",
+        "Наш канал: @rusdiplomat",
+        "Источник: МИД России",
+        "Подписывайтесь на нас в ВК и Дзене",
+    ],
     "more": "Читать полностью: https://mid.ru/ru/foreign_policy/news/{n}/",
-    "synonyms": {"обсудили": "рассмотрели", "отметили": "подчеркнули", "Стороны": "Собеседники",
-                 "провёл переговоры": "провёл встречу", "Особое": "Повышенное", "заявил": "сказал",
-                 "Министры": "Главы МИД", "подтвердила": "вновь подтвердила", "ситуацию": "положение",
-                 "высказались": "выступили"},
+    "synonyms": {
+        "обсудили": "рассмотрели",
+        "отметили": "подчеркнули",
+        "Стороны": "Собеседники",
+        "провёл переговоры": "провёл встречу",
+        "Особое": "Повышенное",
+        "заявил": "сказал",
+        "Министры": "Главы МИД",
+        "подтвердила": "вновь подтвердила",
+        "ситуацию": "положение",
+        "высказались": "выступили",
+    },
     "comment": "Это уже третья встреча министров в этом году.",
     "own_lead": "Сергей Лавров сегодня провёл встречу с коллегой. Вот о чём они говорили:",
     "announcement": "{date} в 12:00 официальный представитель МИД России Мария Захарова проведёт брифинг по "
-                    "актуальным вопросам внешней политики.\nСледите за прямой трансляцией на сайте и в "
-                    "телеграм-канале министерства.",
+    "актуальным вопросам внешней политики.\nСледите за прямой трансляцией на сайте и в "
+    "телеграм-канале министерства.",
     "date_variants": ["{day}.{m:02d}."],
 }
 

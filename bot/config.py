@@ -82,9 +82,7 @@ class Settings:
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
         merged.update({k: v for k, v in environ.items() if k in _PARSERS})
-        return cls.from_mapping(
-            merged, env_file=env_file if file_values else None, file_keys=set(file_values)
-        )
+        return cls.from_mapping(merged, env_file=env_file if file_values else None, file_keys=set(file_values))
 
     @classmethod
     def from_mapping(

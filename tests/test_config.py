@@ -36,9 +36,7 @@ def test_env_file_values_and_environment_override(tmp_path: Path) -> None:
 
 def test_errors_name_variable_line_and_form(tmp_path: Path) -> None:
     env = tmp_path / ".env"
-    env.write_text(
-        "# comment\nAPI_ID=abc\nTZ=Mars/Olympus\nDIGEST_TIME=8am\nBOT_TOKEN=nope\n", encoding="utf-8"
-    )
+    env.write_text("# comment\nAPI_ID=abc\nTZ=Mars/Olympus\nDIGEST_TIME=8am\nBOT_TOKEN=nope\n", encoding="utf-8")
     with pytest.raises(SettingsError) as error:
         Settings.load(env, environ={"POLL_INTERVAL": "-5"})
     message = str(error.value)

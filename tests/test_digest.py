@@ -26,12 +26,8 @@ def saved(store: Store, pipeline: Pipeline, raws: list) -> list:
 def test_forwards_and_copies_fold_into_one_item(store: Store, pipeline: Pipeline) -> None:
     text = "Lavrov and Vucic discussed Kosovo in Belgrade.\n#RussiaSerbia"
     raws = [
-        raw_post(
-            1, text, channel=ChannelRef(tg_id=1, username="a"), forward=MFA, date=START + timedelta(hours=3)
-        ),
-        raw_post(
-            2, text, channel=ChannelRef(tg_id=2, username="b"), forward=MFA, date=START + timedelta(hours=1)
-        ),
+        raw_post(1, text, channel=ChannelRef(tg_id=1, username="a"), forward=MFA, date=START + timedelta(hours=3)),
+        raw_post(2, text, channel=ChannelRef(tg_id=2, username="b"), forward=MFA, date=START + timedelta(hours=1)),
         raw_post(
             3,
             "VIEW IN TELEGRAM\n" + text,
@@ -48,9 +44,7 @@ def test_forwards_and_copies_fold_into_one_item(store: Store, pipeline: Pipeline
 
 
 def test_grouping_most_active_first_each_item_once(store: Store, pipeline: Pipeline) -> None:
-    raws = [
-        raw_post(i, f"Serbia and Kosovo, round {i}.", date=START + timedelta(hours=i)) for i in range(1, 4)
-    ]
+    raws = [raw_post(i, f"Serbia and Kosovo, round {i}.", date=START + timedelta(hours=i)) for i in range(1, 4)]
     raws.append(raw_post(10, "Iran nuclear programme news.", date=START + timedelta(hours=5)))
     posts = saved(store, pipeline, raws)
     digest = build_digest(posts, START, START + timedelta(days=1))

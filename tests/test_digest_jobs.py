@@ -60,13 +60,9 @@ def mark_sent(store: Store, sub: Subscription, end: datetime) -> None:
     log.finish(record.id)
 
 
-def runner_for(
-    store: Store, client: FakeBotClient, clock: Callable[[], datetime], **kwargs: object
-) -> DigestRunner:
+def runner_for(store: Store, client: FakeBotClient, clock: Callable[[], datetime], **kwargs: object) -> DigestRunner:
     sender = TelethonBotSender(client, sleep=SleepRecorder())
-    return DigestRunner(
-        store=store, subscriptions=Subscriptions(store.db), sender=sender, clock=clock, **kwargs
-    )  # type: ignore[arg-type]
+    return DigestRunner(store=store, subscriptions=Subscriptions(store.db), sender=sender, clock=clock, **kwargs)  # type: ignore[arg-type]
 
 
 def save_day_posts(store: Store, pipeline: Pipeline, days: list[int], per_day: int = 2) -> None:
@@ -83,9 +79,7 @@ def save_day_posts(store: Store, pipeline: Pipeline, days: list[int], per_day: i
     store.save_posts([pipeline.process(r) for r in raws])
 
 
-def test_catch_up_after_downtime_sends_one_digest_per_missed_day_in_order(
-    store: Store, pipeline: Pipeline
-) -> None:
+def test_catch_up_after_downtime_sends_one_digest_per_missed_day_in_order(store: Store, pipeline: Pipeline) -> None:
     sub = subscribe(store)
     mark_sent(store, sub, sofia_8(17))  # the last digest went out three days ago
     save_day_posts(store, pipeline, [17, 18, 19, 20])
@@ -162,17 +156,13 @@ def test_an_interrupted_window_resumes_from_the_next_part_after_a_restart(
     assert record.status == "sending" and record.parts_sent == 2 and record.parts_total > 3
     assert record.message_ids == tuple(s.id for s in crashing.sent)
     # posts arriving meanwhile do not change what the resumed digest sends
-    store.save_posts(
-        [pipeline.process(raw_post(999, "Late Kosovo post.", date=sofia_8(20) - timedelta(hours=1)))]
-    )
+    store.save_posts([pipeline.process(raw_post(999, "Late Kosovo post.", date=sofia_8(20) - timedelta(hours=1)))])
     store.close()
 
     reopened = Store.open(tmp_path / "archive.db")
     try:
         healthy = FakeBotClient(next_id=500)
-        done = asyncio.run(runner_for(reopened, healthy, Clock(NOW + timedelta(minutes=3))).catch_up())[
-            sub.id
-        ]
+        done = asyncio.run(runner_for(reopened, healthy, Clock(NOW + timedelta(minutes=3))).catch_up())[sub.id]
         assert not isinstance(done, BaseException)
         (finished,) = done
         assert finished.status == "sent" and finished.parts_sent == finished.parts_total == record.parts_total
@@ -186,9 +176,7 @@ def test_an_interrupted_window_resumes_from_the_next_part_after_a_restart(
         reopened.close()
 
 
-def test_a_crash_after_telegram_accepted_a_part_resends_only_that_part(
-    store: Store, pipeline: Pipeline
-) -> None:
+def test_a_crash_after_telegram_accepted_a_part_resends_only_that_part(store: Store, pipeline: Pipeline) -> None:
     sub = subscribe(store)
     mark_sent(store, sub, sofia_8(19))
     big_window(store, pipeline, 120)
@@ -213,9 +201,7 @@ def test_concurrent_runs_of_one_subscription_send_once(store: Store, pipeline: P
     runner = runner_for(store, client, Clock(NOW))
 
     async def both() -> None:
-        await asyncio.gather(
-            runner.run_subscription(sub.id), runner.run_subscription(sub.id), runner.catch_up()
-        )
+        await asyncio.gather(runner.run_subscription(sub.id), runner.run_subscription(sub.id), runner.catch_up())
 
     asyncio.run(both())
     assert len(client.sent) == 1
@@ -339,9 +325,7 @@ def test_apscheduler_fires_the_subscription_job_and_the_catch_up(store: Store, p
     # a restart: the catch-up job runs as soon as the scheduler does, and finds nothing to repeat
     client2 = FakeBotClient()
     runner2 = runner_for(store, client2, Clock(NOW + timedelta(days=1)))
-    run_scheduler_until(
-        lambda: len(client2.sent) == 1, lambda s: DigestScheduler(runner2, s).start(catch_up=True)
-    )
+    run_scheduler_until(lambda: len(client2.sent) == 1, lambda s: DigestScheduler(runner2, s).start(catch_up=True))
     assert [r.window.end for r in DigestLog(store.db).history(first.id)][-2:] == [sofia_8(20), sofia_8(21)]
 
 
@@ -394,9 +378,7 @@ def test_reload_follows_subscription_changes(store: Store) -> None:
 
 def test_settings_subscription_resolves_a_username_and_works_without_credentials(store: Store) -> None:
     subs = Subscriptions(store.db)
-    settings = Settings.from_mapping(
-        {"DIGEST_CHAT": "@balkan_digest", "DIGEST_TIME": "07:45", "TZ": "Europe/Sofia"}
-    )
+    settings = Settings.from_mapping({"DIGEST_CHAT": "@balkan_digest", "DIGEST_TIME": "07:45", "TZ": "Europe/Sofia"})
     client = FakeBotClient(peers={"@balkan_digest": -1009876})
     sub = asyncio.run(sync_settings_subscription(settings, subs, TelethonBotSender(client)))
     assert sub is not None and (sub.chat_id, sub.time, sub.origin) == (-1009876, time(7, 45), "settings")

@@ -7,8 +7,7 @@ from bot.models import Tag
 
 SENTENCES: dict[str, list[str]] = {
     "ru": [
-        "Министр иностранных дел России Сергей Лавров встретился в Белграде с президентом Сербии "
-        "Александром Вучичем.",
+        "Министр иностранных дел России Сергей Лавров встретился в Белграде с президентом Сербии Александром Вучичем.",
         "Стороны обсудили ситуацию вокруг Косово и поставки российского газа, сообщили в МИД.",
         "Путин и Лукашенко провели переговоры в Минске, заявил пресс-секретарь Кремля Дмитрий Песков.",
         "Путин встретился с Лукашенко в Минске",  # no ы/э/ё: the reflexive "-ся" decides
@@ -37,8 +36,7 @@ SENTENCES: dict[str, list[str]] = {
         "Vučić je rekao da Srbija neće uvoditi sankcije Rusiji.",
     ],
     "en": [
-        "Russian Foreign Minister Sergei Lavrov met Serbian President Aleksandar Vucic in Belgrade "
-        "on Tuesday.",
+        "Russian Foreign Minister Sergei Lavrov met Serbian President Aleksandar Vucic in Belgrade on Tuesday.",
         "The European Union agreed a new package of sanctions against Russia after talks in Brussels.",
         "Putin-Trump summit postponed indefinitely",
         "Lukashenko says Belarus will host the next round of talks with Kyiv and Moscow.",
@@ -46,9 +44,7 @@ SENTENCES: dict[str, list[str]] = {
 }
 
 
-@pytest.mark.parametrize(
-    ("lang", "text"), [(lang, text) for lang, texts in SENTENCES.items() for text in texts]
-)
+@pytest.mark.parametrize(("lang", "text"), [(lang, text) for lang, texts in SENTENCES.items() for text in texts])
 def test_sentences(lang: str, text: str) -> None:
     assert detect_lang(text) == lang
 

@@ -48,9 +48,7 @@ def test_flood_wait_exactly_at_max_is_waited() -> None:
 def test_flood_wait_above_max_raises_a_clear_error_without_waiting() -> None:
     sleep = SleepRecorder()
     fn, calls = scripted(FloodWaitError(request=None, capture=11), "ok")
-    with pytest.raises(
-        FloodWaitTooLong, match=r"read @news: Telegram asks to wait 11s .* allowed 10s"
-    ) as info:
+    with pytest.raises(FloodWaitTooLong, match=r"read @news: Telegram asks to wait 11s .* allowed 10s") as info:
         run(fn, sleep, max_wait=10.0, what="read @news")
     assert info.value.seconds == 11
     assert isinstance(info.value.__cause__, FloodWaitError)

@@ -21,9 +21,7 @@ def test_open_creates_schema_wal_and_fts(tmp_path: Path) -> None:
     db = open_db(tmp_path / "a.db")
     assert schema_version(db) == SCHEMA_VERSION
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"channels", "posts", "post_tags", "posts_fts", "subscriptions", "digests"} <= set(
-        db.table_names()
-    )
+    assert {"channels", "posts", "post_tags", "posts_fts", "subscriptions", "digests"} <= set(db.table_names())
     assert "sightings" in db.view_names()
     db.conn.close()
     # reopening migrates nothing and keeps the version
@@ -105,9 +103,7 @@ def test_channel_found_by_id_or_username(store: Store) -> None:
     assert store.find_channel("@nobody") is None
 
 
-@pytest.mark.parametrize(
-    "query", ['"', "NEAR(", "*", "-", 'Kosovo "unbalanced', "AND OR NOT", "a:b", "(((", "^"]
-)
+@pytest.mark.parametrize("query", ['"', "NEAR(", "*", "-", 'Kosovo "unbalanced', "AND OR NOT", "a:b", "(((", "^"])
 def test_hostile_queries_are_quoted(store: Store, pipeline: Pipeline, query: str) -> None:
     store.save_posts([pipeline.process(raw_post(1, SERBIA))])
     try:
@@ -120,17 +116,12 @@ def test_search_filters_tag_channel_since_and_pages(store: Store, pipeline: Pipe
     base = datetime(2026, 11, 1, tzinfo=UTC)
     other = ChannelRef(tg_id=2002, username="other")
     store.save_posts(
-        [
-            pipeline.process(raw_post(i, f"{SERBIA} item {i}", date=base + timedelta(days=i)))
-            for i in range(1, 11)
-        ]
+        [pipeline.process(raw_post(i, f"{SERBIA} item {i}", date=base + timedelta(days=i))) for i in range(1, 11)]
         + [pipeline.process(raw_post(1, "Iran and China signed a deal.", channel=other, date=base))]
     )
     assert [p.message_id for p in store.search("serbia", limit=3)] == [10, 9, 8]
     assert [p.message_id for p in store.search("serbia", limit=3, offset=3)] == [7, 6, 5]
-    assert [
-        p.message_id for p in store.search(None, tags=["#RussiaSerbia"], since=base + timedelta(days=9))
-    ] == [10, 9]
+    assert [p.message_id for p in store.search(None, tags=["#RussiaSerbia"], since=base + timedelta(days=9))] == [10, 9]
     assert [p.channel_username for p in store.search(None, channel="@other")] == ["other"]
     assert [p.message_id for p in store.search(None, tags=["china"])] == [1]
     with pytest.raises(QueryError, match="unknown channel"):

@@ -141,9 +141,7 @@ def test_login_writes_a_private_session_file(tmp_path: Path) -> None:
         made.append(FakeLoginClient(*a))
         return made[-1]
 
-    assert (
-        asyncio.run(login_cmd.login(settings, as_string=False, client_factory=factory, out=out, err=err)) == 0
-    )
+    assert asyncio.run(login_cmd.login(settings, as_string=False, client_factory=factory, out=out, err=err)) == 0
     path = tmp_path / "tgmonitor.session"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert out.getvalue() == ""

@@ -46,9 +46,7 @@ def test_naive_and_foreign_dates_become_aware_utc() -> None:
     from zoneinfo import ZoneInfo
 
     naive = message_to_raw(message(1, "x", date=datetime(2026, 1, 2, 3, 4)), NEWS)
-    sofia = message_to_raw(
-        message(2, "x", date=datetime(2026, 1, 2, 5, 4, tzinfo=ZoneInfo("Europe/Sofia"))), NEWS
-    )
+    sofia = message_to_raw(message(2, "x", date=datetime(2026, 1, 2, 5, 4, tzinfo=ZoneInfo("Europe/Sofia"))), NEWS)
     assert naive is not None and naive.date == datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
     assert sofia is not None and sofia.date == datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
     assert sofia.date.tzinfo == UTC

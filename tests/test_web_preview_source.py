@@ -222,17 +222,13 @@ def test_first_poll_takes_only_the_newest_page_and_a_repoll_stores_nothing(
     assert db.checkpoint(db.ensure_channel(ChannelRef(username="balkan_watch"))) == 2041
 
 
-def test_last_modified_is_sent_back_and_304_means_nothing_to_do(
-    tme: FakeTme, db: Store, pipeline: Pipeline
-) -> None:
+def test_last_modified_is_sent_back_and_304_means_nothing_to_do(tme: FakeTme, db: Store, pipeline: Pipeline) -> None:
     stamp = "Fri, 14 Mar 2025 13:20:00 GMT"
     tme.serve_balkan_watch(modified=stamp)
 
     async def go() -> list[SaveResult]:
         async with httpx.AsyncClient() as client:
-            web = WebPreviewSource(
-                client, db, pipeline, base_url=tme.base_url, user_agent="t", sleep=Sleeps()
-            )
+            web = WebPreviewSource(client, db, pipeline, base_url=tme.base_url, user_agent="t", sleep=Sleeps())
             return [await web.poll("balkan_watch"), await web.poll("balkan_watch")]
 
     first, second = asyncio.run(go())
@@ -241,9 +237,7 @@ def test_last_modified_is_sent_back_and_304_means_nothing_to_do(
     assert "if-modified-since" not in tme.requests[0].headers
 
 
-def test_a_failing_channel_is_recorded_and_the_others_still_poll(
-    tme: FakeTme, db: Store, pipeline: Pipeline
-) -> None:
+def test_a_failing_channel_is_recorded_and_the_others_still_poll(tme: FakeTme, db: Store, pipeline: Pipeline) -> None:
     tme.serve_balkan_watch()
     tme.routes["/s/broken"] = [Reply(500)]
     sleeps = Sleeps()
@@ -317,16 +311,12 @@ def test_not_a_preview_page_is_an_error(tme: FakeTme, db: Store, pipeline: Pipel
     assert isinstance(result, WebPreviewError) and "not a web preview page" in str(result)
 
 
-def _backfill(
-    tme: FakeTme, store: Store, pipeline: Pipeline, **kwargs: object
-) -> tuple[SaveResult, list[int]]:
+def _backfill(tme: FakeTme, store: Store, pipeline: Pipeline, **kwargs: object) -> tuple[SaveResult, list[int]]:
     counts: list[int] = []
 
     async def go() -> SaveResult:
         async with httpx.AsyncClient() as client:
-            web = WebPreviewSource(
-                client, store, pipeline, base_url=tme.base_url, user_agent="t", sleep=Sleeps()
-            )
+            web = WebPreviewSource(client, store, pipeline, base_url=tme.base_url, user_agent="t", sleep=Sleeps())
             return await web.backfill("balkan_watch", progress=counts.append, **kwargs)  # type: ignore[arg-type]
 
     return asyncio.run(go()), counts

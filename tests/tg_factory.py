@@ -97,9 +97,7 @@ def forward_from_channel(tg_id: int, post: int, *, author: str | None = None) ->
     )
 
 
-def album(
-    first_id: int, captions: Sequence[str], *, grouped_id: int, chat: int = 1001
-) -> list[types.Message]:
+def album(first_id: int, captions: Sequence[str], *, grouped_id: int, chat: int = 1001) -> list[types.Message]:
     return [
         message(first_id + i, caption, chat=chat, media=photo(), grouped_id=grouped_id)
         for i, caption in enumerate(captions)
@@ -164,9 +162,7 @@ class FakeEdge:
         if isinstance(entity, types.PeerChannel) and tg_id in self.unknown_peers:
             raise ValueError(f"Could not find the input entity for {entity!r}")
         msgs = sorted(self.history.get(tg_id, {}).values(), key=lambda m: m.id)
-        msgs = [
-            m for m in msgs if m.id > kwargs["min_id"] and (not kwargs["max_id"] or m.id < kwargs["max_id"])
-        ]
+        msgs = [m for m in msgs if m.id > kwargs["min_id"] and (not kwargs["max_id"] or m.id < kwargs["max_id"])]
         if kwargs["offset_id"]:
             if kwargs["reverse"]:
                 msgs = [m for m in msgs if m.id > kwargs["offset_id"]]

@@ -87,7 +87,5 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         print(json.dumps(asdict(result) | {"new_ids": len(result.new_ids)}))
     else:
-        print(
-            f"{args.channel}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged"
-        )
+        print(f"{args.channel}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged")
     return 0

@@ -23,9 +23,7 @@ ClientFactory = Callable[..., Any]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = sub.add_parser(
-        "login", help="sign in to Telegram as a user (phone, code, 2FA) and save the session"
-    )
+    parser = sub.add_parser("login", help="sign in to Telegram as a user (phone, code, 2FA) and save the session")
     parser.add_argument(
         "--string",
         action="store_true",
@@ -52,9 +50,7 @@ async def login(
     await client.start(phone=_phone)
     try:
         me = await client.get_me()
-        who = (
-            f"@{me.username}" if getattr(me, "username", None) else getattr(me, "first_name", "your account")
-        )
+        who = f"@{me.username}" if getattr(me, "username", None) else getattr(me, "first_name", "your account")
         if as_string:
             # stdout carries only the secret, so `tgmonitor login --string > file` captures just that.
             print(client.session.save(), file=out)

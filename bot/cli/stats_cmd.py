@@ -21,9 +21,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
         return 0
     print(f"posts {stats['posts']} ({stats['items']} distinct items, {stats['deleted']} deleted)")
-    print(
-        f"channels {stats['channels']}, tags {stats['tags']}, from {stats['first_post']} to {stats['last_post']}"
-    )
+    print(f"channels {stats['channels']}, tags {stats['tags']}, from {stats['first_post']} to {stats['last_post']}")
     for ch in stats["per_channel"]:
         error = f", error: {ch['last_error']}" if ch["last_error"] else ""
         print(f"  {ch['channel']}: {ch['posts']} posts, last id {ch['last_message_id']}{error}")

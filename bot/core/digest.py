@@ -295,9 +295,7 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def split_messages(
-    header: str, blocks: Sequence[tuple[str | None, str]], limit: int = TELEGRAM_LIMIT
-) -> list[str]:
+def split_messages(header: str, blocks: Sequence[tuple[str | None, str]], limit: int = TELEGRAM_LIMIT) -> list[str]:
     """Pack (heading, line) blocks into messages; a heading is repeated where a section continues.
 
     Items are bounded by the snippet length (280 characters, at most ~1.5k once escaped), so a single

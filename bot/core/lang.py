@@ -44,8 +44,7 @@ _OTHER_CYRILLIC = ("ў", "ѓ", "ќ", "ѕ")
 # Function words that are frequent in one language and rare or absent in the others; shared ones
 # ("на", "в", "и", "не", "по") are left out because they cannot tell anything apart.
 _STOPWORDS: dict[str, str] = {
-    "bg": "че се са ще да това като е към които който която във беше ги му няма трябва още вече "
-    "тази този тези",
+    "bg": "че се са ще да това като е към които който която във беше ги му няма трябва още вече тази този тези",
     "ru": "что это как он она они его из для который которые также был была были к же бы уже этом чтобы "
     "будет может если нет того этого еще года году заявил заявили",
     "uk": "що це та від які який яка із з й і як його вже щоб",
@@ -97,8 +96,7 @@ def _cyrillic(sample: str, padded: str) -> str | None:
     if sum(map(sample.count, _OTHER_CYRILLIC)) >= 2:
         return None
     scores = {
-        lang: _MARKER_WEIGHT[lang] * sum(map(sample.count, letters))
-        for lang, letters in _CYRILLIC_MARKERS.items()
+        lang: _MARKER_WEIGHT[lang] * sum(map(sample.count, letters)) for lang, letters in _CYRILLIC_MARKERS.items()
     }
     first, second = sorted(scores.values(), reverse=True)[:2]
     if first < _DECISIVE_LETTERS or first < _DECISIVE_RATIO * second:

@@ -18,7 +18,5 @@ def parse_since(value: str, now: datetime, tz: tzinfo = UTC) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(
-            f"cannot read time {value!r}: use an age like 24h, 7d, 2w or a date like 2026-11-01"
-        ) from None
+        raise ValueError(f"cannot read time {value!r}: use an age like 24h, 7d, 2w or a date like 2026-11-01") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)

@@ -180,9 +180,7 @@ def parse_export(path: Path) -> tuple[ChannelRef, list[RawPost]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ExportError(
-            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
+        raise ExportError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
     return parse_export_data(data, str(path))
 
 

@@ -120,9 +120,7 @@ def _poll_text(media: types.MessageMediaPoll) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _forward(
-    msg: types.Message, fwd: types.MessageFwdHeader, forward_usernames: Mapping[int, str]
-) -> Forward:
+def _forward(msg: types.Message, fwd: types.MessageFwdHeader, forward_usernames: Mapping[int, str]) -> Forward:
     channel_id = fwd.from_id.channel_id if isinstance(fwd.from_id, types.PeerChannel) else None
     # A client-bound message carries the source chat when Telegram sent it along; a detached one does not.
     chat = getattr(getattr(msg, "forward", None), "chat", None)

@@ -127,9 +127,7 @@ def parse_views(raw: str | None) -> int | None:
 
 
 # ------------------------------------------------------------------------------------------ internals
-def _parse_message(
-    block: LexborNode, header_title: str, page_username: str | None, base_url: str
-) -> RawPost | None:
+def _parse_message(block: LexborNode, header_title: str, page_username: str | None, base_url: str) -> RawPost | None:
     match = _DATA_POST.match((block.attributes.get("data-post") or "").strip())
     if match is None:
         return None

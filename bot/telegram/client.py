@@ -123,11 +123,7 @@ def is_string_session(value: str) -> bool:
 def session_path(settings: Settings) -> Path:
     """Where the session file lives: TG_SESSION when it is a path, else `<data_dir>/tgmonitor.session`."""
     raw = settings.session
-    path = (
-        Path(raw).expanduser()
-        if raw and not is_string_session(raw)
-        else settings.data_dir / SESSION_FILE_NAME
-    )
+    path = Path(raw).expanduser() if raw and not is_string_session(raw) else settings.data_dir / SESSION_FILE_NAME
     # Telethon appends ".session" itself; name the file it will really open.
     return path if path.name.endswith(".session") else path.with_name(path.name + ".session")
 
@@ -147,9 +143,7 @@ def make_session(settings: Settings) -> SQLiteSession | StringSession:
     return SQLiteSession(str(private_file(session_path(settings))))
 
 
-def make_user_client(
-    settings: Settings, session: SQLiteSession | StringSession | None = None
-) -> TelegramClient:
+def make_user_client(settings: Settings, session: SQLiteSession | StringSession | None = None) -> TelegramClient:
     """A user (not bot) client: bots cannot read channel history.
 
     `flood_sleep_threshold=0` makes every flood wait surface to `call_with_retry`, the single place
