@@ -22,6 +22,7 @@ from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, SaveResult
 from bot.sources.web_preview import WebPreviewError, WebPreviewSource, _retry_after, resolve_channel
 from storage.store import Store
+from tests.conftest import make_ingest
 
 PAGES = Path(__file__).parent / "data" / "web_preview"
 NEWEST = (PAGES / "balkan_watch.html").read_bytes()
@@ -127,8 +128,8 @@ def _poll(
         async with httpx.AsyncClient() as client:
             web = WebPreviewSource(
                 client,
+                make_ingest(store, pipeline),
                 store,
-                pipeline,
                 base_url=tme.base_url,
                 user_agent="tgmonitor-test",
                 sleep=sleeps if sleeps is not None else Sleeps(),
@@ -167,7 +168,7 @@ def test_poll_pages_back_to_the_checkpoint_once_each_and_then_gets_304(
     async def go() -> tuple[SaveResult, SaveResult]:
         async with httpx.AsyncClient() as client:
             web = WebPreviewSource(
-                client, db, pipeline, base_url=tme.base_url, user_agent="tgmonitor-test", sleep=sleeps
+                client, make_ingest(db, pipeline), db, base_url=tme.base_url, user_agent="tgmonitor-test", sleep=sleeps
             )
             return await web.poll("https://t.me/s/balkan_watch"), await web.poll("@Balkan_Watch")
 
@@ -228,7 +229,9 @@ def test_last_modified_is_sent_back_and_304_means_nothing_to_do(tme: FakeTme, db
 
     async def go() -> list[SaveResult]:
         async with httpx.AsyncClient() as client:
-            web = WebPreviewSource(client, db, pipeline, base_url=tme.base_url, user_agent="t", sleep=Sleeps())
+            web = WebPreviewSource(
+                client, make_ingest(db, pipeline), db, base_url=tme.base_url, user_agent="t", sleep=Sleeps()
+            )
             return [await web.poll("balkan_watch"), await web.poll("balkan_watch")]
 
     first, second = asyncio.run(go())
@@ -289,8 +292,8 @@ def test_transport_errors_are_retried_then_reported(db: Store, pipeline: Pipelin
         async with httpx.AsyncClient() as client:
             web = WebPreviewSource(
                 client,
+                make_ingest(db, pipeline),
                 db,
-                pipeline,
                 base_url=f"http://127.0.0.1:{port}",
                 user_agent="t",
                 sleep=sleeps,
@@ -316,7 +319,9 @@ def _backfill(tme: FakeTme, store: Store, pipeline: Pipeline, **kwargs: object) 
 
     async def go() -> SaveResult:
         async with httpx.AsyncClient() as client:
-            web = WebPreviewSource(client, store, pipeline, base_url=tme.base_url, user_agent="t", sleep=Sleeps())
+            web = WebPreviewSource(
+                client, make_ingest(store, pipeline), store, base_url=tme.base_url, user_agent="t", sleep=Sleeps()
+            )
             return await web.backfill("balkan_watch", progress=counts.append, **kwargs)  # type: ignore[arg-type]
 
     return asyncio.run(go()), counts
