@@ -47,12 +47,22 @@ def collect_items(
             return items
 
 
-def seen_in(item: DigestItem, store: Store) -> int:
-    """Channels that carried this item, including copies outside the current filter."""
-    channels = {p.channel_id for p in item.posts}
+def seen_in_channels(item: DigestItem, store: Store) -> list[str]:
+    """Labels of the channels that carried this item, including copies outside the current filter or page."""
+    ids = {p.channel_id: p.channel_label for p in item.posts}
     for key in {p.origin_key for p in item.posts}:
-        channels.update(channel_id for channel_id, _, _ in store.sightings(key))
-    return len(channels)
+        for channel_id, _, _ in store.sightings(key):
+            ids.setdefault(channel_id, "")
+    missing = [channel_id for channel_id, label in ids.items() if not label]
+    if missing:
+        labels = {row.id: row.label for row in store.channels()}
+        ids.update({channel_id: labels.get(channel_id, f"channel {channel_id}") for channel_id in missing})
+    return list(ids.values())
+
+
+def seen_in(item: DigestItem, store: Store) -> int:
+    """How many channels carried this item ("seen in N channels"), the same count everywhere."""
+    return len(seen_in_channels(item, store))
 
 
 def find_items(

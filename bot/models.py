@@ -179,7 +179,8 @@ class SaveTally:
         self.updated_ids.extend(result.updated_ids)
 
     def result(self) -> SaveResult:
-        return SaveResult(*self.counts, new_ids=tuple(self.new_ids), updated_ids=tuple(self.updated_ids))
+        inserted, updated, unchanged = self.counts
+        return SaveResult(inserted, updated, unchanged, tuple(self.new_ids), tuple(self.updated_ids))
 
 
 # ------------------------------------------------------------------ bot commands: adapter <-> router

@@ -27,7 +27,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeAlias
 
 from apscheduler.executors.base import BaseExecutor, run_coroutine_job, run_job
 from apscheduler.job import Job
@@ -42,7 +42,7 @@ from bot.core.windows import next_occurrence
 _log = logging.getLogger(__name__)
 
 JobFn = Callable[[], Awaitable[Any]]
-Trigger = BaseTrigger  # what a test may hand `DigestScheduler` instead of the daily trigger
+Trigger: TypeAlias = BaseTrigger  # what a test may hand `DigestScheduler` instead of the daily trigger
 MAINTENANCE_EVERY = 3600  # seconds
 
 

@@ -169,7 +169,7 @@ class Service:
             )
             if future is not None
         }
-        waiters = {asyncio.ensure_future(self._stop.wait()): ""}
+        waiters: dict[asyncio.Future[object], str] = {asyncio.ensure_future(self._stop.wait()): ""}
         waiters.update({asyncio.ensure_future(future): name for name, future in lost.items()})
         done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
@@ -340,7 +340,7 @@ class Service:
         self._stop.set()
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
-        installed = []
+        installed: list[int] = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._on_signal, sig)

@@ -11,9 +11,10 @@ from bot.channel_boilerplate import LearnedBoilerplate
 from bot.cli import main
 from bot.core.digest import build_digest, render_text
 from bot.core.learned_boilerplate import learn_boilerplate, loose_key, strip_paragraphs
-from bot.core.neardup import MinHasher, NearDupParams, collapse, text_dates, text_numbers
+from bot.core.neardup import MinHasher, NearDupParams, text_dates, text_numbers
 from bot.core.pipeline import Pipeline
 from bot.ingest import Ingest
+from bot.listing import find_items, seen_in, seen_in_channels
 from bot.models import ChannelRef
 from bot.neardup_index import NearDupIndex
 from storage.store import Store
@@ -255,15 +256,17 @@ def test_other_parameters_start_the_index_afresh(store: Store, pipeline: Pipelin
     assert index.counts()["signatures"] == 0
 
 
-def test_search_results_collapse_in_result_order(store: Store, pipeline: Pipeline, index: NearDupIndex) -> None:
+def test_search_results_fold_into_items_newest_first(store: Store, pipeline: Pipeline, index: NearDupIndex) -> None:
     original = put(store, pipeline, index, MFA, 100, STATEMENT)
     other = put(store, pipeline, index, MFA, 101, OTHER_MEETING, T0 + timedelta(hours=1))
     copy = put(store, pipeline, index, WATCH, 7, "⚡️BREAKING:\n" + STATEMENT, T0 + timedelta(hours=2))
     found = store.search("Vucic")  # newest first: copy, other, original
     assert [p.id for p in found] == [copy, other, original]
-    items = collapse(found)
-    assert [[p.id for p in item.posts] for item in items] == [[original, copy], [other]]
-    assert items[0].seen_in == 2
+    items, more = find_items(store, offset=0, limit=10, query="Vucic")  # what the bot, CLI and demo list
+    assert [[p.id for p in item.posts] for item in items] == [[original, copy], [other]] and not more
+    assert seen_in(items[0], store) == 2 and seen_in_channels(items[0], store) == ["@mid_ru", "@balkan_watch"]
+    page, more = find_items(store, offset=1, limit=1, query="Vucic")  # paging counts items, not posts
+    assert [[p.id for p in item.posts] for item in page] == [[other]] and not more
 
 
 # -------------------------------------------------------------------------------- learned boilerplate

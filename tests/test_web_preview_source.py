@@ -19,8 +19,9 @@ import pytest
 
 from bot.cli import main
 from bot.core.pipeline import Pipeline
-from bot.models import ChannelRef, SaveResult
+from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.web_preview import WebPreviewError, WebPreviewSource, _retry_after, resolve_channel
+from bot.sources.web_preview_parser import parse_saved_page
 from storage.store import Store
 from tests.conftest import make_ingest
 
@@ -409,3 +410,42 @@ def test_cli_import_of_a_saved_page_and_backfill_web(
     tme.serve_balkan_watch()
     assert main([*base, "backfill-web", "https://t.me/s/balkan_watch", "--delay", "0"]) == 0
     assert "@balkan_watch: 4 new, 0 updated, 8 unchanged" in capsys.readouterr().out
+
+
+def test_backfill_web_folds_a_copy_into_the_cluster_of_its_original(
+    tme: FakeTme, tmp_path: Path, pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every ingest path clusters near-duplicates: backfill-web used to save without the index."""
+    statement = (
+        "Министр иностранных дел России Сергей Лавров провёл телефонный разговор с министром иностранных дел "
+        "Сербии.\n\nСтороны обсудили энергетическое сотрудничество"
+    )
+    db_path = tmp_path / "cli.db"
+    store = Store.open(db_path)
+    elsewhere = ChannelRef(tg_id=77, username="serbia_today", title="Serbia Today")
+    page_post = next(p for p in parse_saved_page(PAGES / "balkan_watch.html") if p.message_id == 2031)
+    assert page_post.text.startswith(statement)  # the page carries the statement, forwarded from the MFA
+    copy = RawPost(
+        channel=elsewhere,
+        message_id=5,
+        date=page_post.date,
+        text="⚡️ВАЖНО:\n" + page_post.text + "\n\n👉 Подпишитесь на Serbia Today",
+        source="telethon",
+    )
+    (copy_id,) = make_ingest(store, pipeline).save([copy]).new_ids
+    store.close()
+
+    env = tmp_path / "test.env"
+    env.write_text(f"WEB_PREVIEW_BASE={tme.base_url}\n", encoding="utf-8")
+    tme.serve_balkan_watch()
+    assert main(["--env", str(env), "--db", str(db_path), "backfill-web", "@balkan_watch", "--delay", "0"]) == 0
+    capsys.readouterr()
+
+    store = Store.open(db_path)
+    try:
+        clusters = dict(store.db.execute("SELECT message_id, cluster_id FROM posts").fetchall())
+        assert None not in clusters.values()  # every backfilled post went through the index
+        assert clusters[2031] == clusters[5] == copy_id  # the copy joined the earlier post's cluster
+        assert len(set(clusters.values())) == len(clusters) - 1  # and nothing else folded
+    finally:
+        store.close()

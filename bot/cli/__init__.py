@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli.context import CliContext
+from bot.version import package_version
 
 # Each name is a module in this package; adding a subcommand is adding a module and a line here.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", type=Path, help="SQLite archive (default: DB_PATH or ./data/tgmonitor.db)")
     parser.add_argument("--env", type=Path, default=Path(".env"), help="settings file (default: ./.env)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"bot.cli.{name}")

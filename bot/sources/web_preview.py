@@ -29,6 +29,7 @@ import httpx
 from bot.models import ChannelRef, RawPost, SaveResult, SaveTally
 from bot.sources.ports import ChannelBook, PostSink
 from bot.sources.web_preview_parser import NotAPreviewPage, WebPage, parse_page, parse_saved_page
+from bot.version import package_version
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -50,7 +51,7 @@ _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegr
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 524})
 
 
-DEFAULT_USER_AGENT = "Mozilla/5.0 (compatible; tgmonitor/0.1; +https://t.me/s/)"
+DEFAULT_USER_AGENT = f"Mozilla/5.0 (compatible; tgmonitor/{package_version()}; +https://t.me/s/)"
 
 
 class WebPreviewError(RuntimeError):
