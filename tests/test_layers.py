@@ -48,6 +48,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.systemd": (4, "wiring"),
     "bot.logging_setup": (4, "wiring"),
     "bot.cli": (4, "wiring"),
+    "bot.__main__": (4, "wiring"),
 }
 # Libraries that do I/O or talk to the outside: never in the pure core.
 IMPURE = ("sqlite3", "sqlite_utils", "httpx", "telethon", "apscheduler", "socket", "subprocess", "selectolax")
