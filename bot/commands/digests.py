@@ -18,6 +18,8 @@ from storage.subscriptions import Subscription
 LIST_PAGE = 10
 MAX_SUBSCRIPTIONS_PER_CHAT = 10
 MAX_DIGEST_PARTS = 10
+MAX_TAG_CHARS = 64
+MAX_TAGS_PER_DIGEST = 10
 
 
 _WINDOWS = {"24h": "last 24 hours", "today": "today", "yesterday": "yesterday", "week": "last 7 days"}
@@ -62,7 +64,7 @@ def cmd_digest(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int
 
 
 def _describe(sub: Subscription) -> str:
-    tags = ", ".join("#" + t for t in sub.tags) if sub.tags else "all tags"
+    tags = short(", ".join("#" + short(t, 32) for t in sub.tags), 200) if sub.tags else "all tags"
     origin = " <i>(from the settings)</i>" if sub.origin == "settings" else ""
     return f"#{sub.id} · every day at {sub.time:%H:%M} {html.escape(sub.tz.key)} · {html.escape(tags)}{origin}"
 
@@ -72,6 +74,8 @@ def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: 
     at, zone = deps.settings.digest_time, deps.settings.tz
     for token in args.split():
         if token.startswith("#") and len(token) > 1:
+            if len(token) > MAX_TAG_CHARS + 1:
+                raise UsageError(f"Tags are at most {MAX_TAG_CHARS} characters; {short(token, 30)!r} is longer.")
             tags.append(token[1:])
         elif re.fullmatch(r"\d{1,2}[:.]\d{1,2}", token):
             at = parse_hhmm(token)
@@ -82,6 +86,8 @@ def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: 
                 f"I did not understand {short(token, 30)!r}: tags start with #, the time is HH:MM "
                 "and the time zone looks like Europe/Sofia."
             )
+    if len(tags) > MAX_TAGS_PER_DIGEST:
+        raise UsageError(f"At most {MAX_TAGS_PER_DIGEST} tags per digest; subscribe twice for more.")
     existing = deps.subscriptions.list(chat.id)
     wanted = (tuple(sorted({t.casefold() for t in tags})), at.replace(second=0, microsecond=0), zone.key)
     if len(existing) >= MAX_SUBSCRIPTIONS_PER_CHAT and all((s.tags, s.time, s.tz.key) != wanted for s in existing):

@@ -20,6 +20,7 @@ from bot.commands.paging import ListExpired, PageKeys, decode_page
 from bot.commands.registry import COMMANDS
 from bot.commands.text import SILENT, reply_of, short
 from bot.config import Settings
+from bot.core.digest import strip_bidi
 from bot.core.ratelimit import RateLimiter
 from bot.models import Chat, Reply, User
 from storage.refusals import Refusals
@@ -27,6 +28,22 @@ from storage.store import Store
 from storage.subscriptions import Subscriptions
 
 _log = logging.getLogger("bot.commands")
+
+MAX_REPLY_PARTS = 10  # messages one command may send; the archive is big, a chat is not
+
+
+def bounded(reply: Reply) -> Reply:
+    """What any one reply may send: at most MAX_REPLY_PARTS messages (each already under the limit),
+    and no direction overrides (a channel's U+202E would reverse the rest of the line)."""
+    parts = tuple(strip_bidi(part) for part in reply.parts)
+    if len(parts) > MAX_REPLY_PARTS:
+        cut = len(parts) - MAX_REPLY_PARTS + 1
+        parts = (
+            *parts[: MAX_REPLY_PARTS - 1],
+            f"… cut here: {cut} more messages. Narrow it down (a #tag, a shorter window) or open the original.",
+        )
+    return Reply(parts, reply.buttons, reply.alert)
+
 
 REFUSAL = (
     "Sorry, this is a private bot: it answers only the people and chats its owner has allowed. "
@@ -179,7 +196,7 @@ class CommandRouter:
             self._log.info("non-admin %s (user %s) tried /%s", user.label, user.id, command.name)
             return reply_of(f"Sorry, /{command.name} is for the bot's admins only.", alert=True)
         try:
-            return command.handler(args, chat, user, self.deps, offset)
+            return bounded(command.handler(args, chat, user, self.deps, offset))
         except UsageError as exc:
             return reply_of(
                 f"{html.escape(str(exc))}\nUsage: <code>{html.escape(command.usage)}</code>\n"
