@@ -34,6 +34,7 @@ import httpx
 from telethon import TelegramClient
 from telethon.errors import AccessTokenExpiredError, AccessTokenInvalidError
 
+from bot.access import AccessPolicy
 from bot.alerts import Alerter, alert_chat_id, make_alerter
 from bot.archive import Archive
 from bot.commands import CommandRouter
@@ -253,7 +254,9 @@ class Service:
     async def _start_digests(self, sender: MessageSender) -> str:
         s = self.settings
         await sync_settings_subscription(s, self.subscriptions, sender)
-        runner = DigestRunner(store=self.store, sender=sender, empty=s.digest_empty)
+        runner = DigestRunner(
+            store=self.store, sender=sender, empty=s.digest_empty, may_receive=AccessPolicy(s).may_receive
+        )
         self.digests = DigestScheduler(runner, self.scheduler)
         self.digests.start(catch_up=False)  # caught up after the first poll: see _poll
         subs = self.subscriptions.list()

@@ -199,7 +199,13 @@ def _v3(db: sqlite_utils.Database) -> None:
         last = ids[-1]
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite_utils.Database) -> None:
+    """Who subscribed a chat, and a pause: digests stop when the chat or its subscriber loses access."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN subscriber_id INTEGER")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN paused_at TEXT")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -43,6 +43,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.commands": (3, "application"),
     "bot.digest_jobs": (3, "application"),
     "bot.alerts": (3, "application"),
+    "bot.access": (3, "application"),
     "bot.service": (4, "wiring"),
     "bot.service_sources": (4, "wiring"),
     "bot.systemd": (4, "wiring"),

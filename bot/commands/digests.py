@@ -92,7 +92,7 @@ def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: 
     wanted = (tuple(sorted({t.casefold() for t in tags})), at.replace(second=0, microsecond=0), zone.key)
     if len(existing) >= MAX_SUBSCRIPTIONS_PER_CHAT and all((s.tags, s.time, s.tz.key) != wanted for s in existing):
         raise UsageError(f"This chat already has {len(existing)} digests; /unsubscribe one first.")
-    sub = deps.subscriptions.add(chat.id, at=at, tz=zone, tags=tags, origin="bot")
+    sub = deps.subscriptions.add(chat.id, at=at, tz=zone, tags=tags, origin="bot", subscriber_id=user.id)
     deps.log.info("chat %s subscribed by %s: %s", chat.id, user.label, _describe(sub))
     deps.notify(deps.on_subscriptions_changed, "subscriptions")
     return reply_of(

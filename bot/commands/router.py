@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
+from bot.access import AccessPolicy
 from bot.commands.deps import Command, CommandDeps, UsageError, utcnow
 from bot.commands.paging import ListExpired, PageKeys, decode_page
 from bot.commands.registry import COMMANDS
@@ -92,6 +93,7 @@ class CommandRouter:
     ) -> None:
         # Set after login when unknown at construction (the adapter reads it from get_me()).
         self.bot_username = bot_username
+        self.access = AccessPolicy(settings)
         self.deps = CommandDeps(
             store=store,
             settings=settings,
@@ -123,8 +125,7 @@ class CommandRouter:
         return self.deps.settings
 
     def is_allowed(self, chat: Chat, user: User) -> bool:
-        s = self.settings
-        return user.id in s.allowed_users or user.id in s.admin_users or chat.id in s.allowed_chats
+        return self.access.may_command(chat, user)
 
     def route(self, text: str, chat: Chat, user: User) -> Reply:
         parsed = parse_command(text)
@@ -136,7 +137,10 @@ class CommandRouter:
         command = self._commands.get(name)
         if command is None and not (chat.private or target is not None):
             return SILENT  # an unknown bare command in a group probably belongs to another bot
-        gate = self._gate(chat, user, f"/{name}")
+        # /unsubscribe always works for a chat that gets digests: a user removed from the allow-list must
+        # still be able to stop them (they are paused at send time anyway).
+        leaving = name == "unsubscribe" and bool(self.deps.subscriptions.list(chat.id))
+        gate = self._gate(chat, user, f"/{name}", check_access=not leaving)
         if gate is not None:
             return gate
         if command is None:
@@ -158,9 +162,9 @@ class CommandRouter:
         code, offset, args = decoded
         return self._run(self._by_page_code[code], args, chat, user, offset)
 
-    def _gate(self, chat: Chat, user: User, what: str) -> Reply | None:
+    def _gate(self, chat: Chat, user: User, what: str, *, check_access: bool = True) -> Reply | None:
         """None lets the command through; otherwise the answer (possibly silence) instead of it."""
-        if not self.is_allowed(chat, user):
+        if check_access and not self.is_allowed(chat, user):
             return self._refuse(chat, user, what)
         wait = self._limiter.take(user.id)
         if wait > 0:
