@@ -50,6 +50,7 @@ class Ingest:
         checkpoint: Checkpoint | ChannelRef | None = None,
         progress: Progress | None = None,
         atomic: bool = False,
+        batch_size: int | None = None,
     ) -> SaveResult:
         """Save in batches, each one transaction that also moves the checkpoint.
 
@@ -57,7 +58,8 @@ class Ingest:
         to `upto` once everything is saved, e.g. past service messages that were read but not kept;
         it moves even when `raws` is empty). With a checkpoint, `raws` must come oldest first, so a
         batch's highest id is a safe intermediate mark. `atomic=True` makes the whole call one
-        transaction: nothing is written unless all of it is.
+        transaction: nothing is written unless all of it is (and the write lock is held throughout: only
+        for small inputs). `batch_size` overrides the object's for this call.
         """
         tally = SaveTally()
         ref, upto = _split(checkpoint)
@@ -80,7 +82,7 @@ class Ingest:
 
         with self.store.transaction() if atomic else nullcontext():
             flushed = False
-            for batch, last in _batches(raws, self.batch_size):
+            for batch, last in _batches(raws, batch_size or self.batch_size):
                 flush(batch, last)
                 flushed = True
             if not flushed and upto is not None:
