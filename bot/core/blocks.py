@@ -23,7 +23,7 @@ _TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
 _DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|\b(?:19|20)\d{2}\b")
 _AGO = re.compile(r"\b(?:ago|преди|назад|тому)\b", re.IGNORECASE)
 _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\W{0,2}$")
-_ELLIPSIS_QUOTE = re.compile(r"<\.\.\.>|\(\.\.\.\)|\[\.\.\.\]$")  # "<...>" marks a cut inside a quote, not a teaser
+_ELLIPSIS_QUOTE = re.compile(r"<(?:\.\.\.|…)>|\((?:\.\.\.|…)\)")  # "<...>" marks a cut inside a quote, not a teaser
 _SENTENCE_END = re.compile(r"[.!?][\"'”»’)\]]*$")
 _SENTENCE_BREAK = re.compile(r"[.!?][\"'”»’)]*\s+[\"'“«‘(]*[A-ZА-ЯЁЇІЄҐЂЈЉЊЋЏ0-9]")
 _HASHTAGS_ONLY = re.compile(r"(?:#\w+\s*)+")
@@ -67,6 +67,8 @@ class Shape:
     truncated: bool
     stamp: bool
     hashtags_only: bool
+    furniture: float
+    separators: int
     stems: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -96,7 +98,7 @@ def segment(lines: Sequence[str]) -> list[Block]:
     return blocks
 
 
-def shape(text: str, stopwords: frozenset[str], function_words: frozenset[str]) -> Shape:
+def shape(text: str, stopwords: frozenset[str], function_words: frozenset[str], furniture: re.Pattern[str]) -> Shape:
     words = _WORD.findall(text)
     lowered = [w.lower() for w in words]
     n = len(words)
@@ -120,6 +122,8 @@ def shape(text: str, stopwords: frozenset[str], function_words: frozenset[str]) 
         truncated=bool(_TRUNCATED.search(text)) and not _ELLIPSIS_QUOTE.search(text),
         stamp=stamp,
         hashtags_only=bool(_HASHTAGS_ONLY.fullmatch(text)),
+        furniture=len(furniture.findall(text.lower())) / n if n else 0.0,
+        separators=text.count("|") + text.count("©") + text.count("•") + text.count("·"),
         stems=frozenset(w[:_STEM] for w in lowered if len(w) > 3 and w not in function_words),
     )
 
@@ -135,7 +139,10 @@ def main_run(shapes: Sequence[Shape]) -> tuple[int, int]:
     best, best_span = 0.0, (0, 0)
     total, start = 0.0, 0
     for i, s in enumerate(shapes):
-        gain = min(s.words, 80) if s.prose else -(2.0 + 0.6 * min(s.words, 40))
+        if s.prose:
+            gain = min(s.words, 80) * (1.0 - min(1.0, 3.0 * s.furniture))
+        else:
+            gain = -(1.0 + 0.3 * min(s.words, 12) + 0.8 * max(0, min(s.words, 40) - 12))
         if total <= 0:
             total, start = 0.0, i
         total += gain

@@ -95,9 +95,7 @@ def normalize(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.split("\n"))
 
 
-def strip_boilerplate(
-    lines: Iterable[str], rules: BoilerplateRules, removed: list[Removed] | None = None
-) -> list[str]:
+def strip_boilerplate(lines: Iterable[str], rules: BoilerplateRules, removed: list[Removed] | None = None) -> list[str]:
     """Lines without the rules' matches; blank lines stay (they tell a page's blocks apart).
 
     `removed`, when given, collects what went and which rule took it (for `tgmonitor clean --explain`).

@@ -10,6 +10,7 @@ check (`tgmonitor clean --explain`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,8 +20,16 @@ from bot.core.page_model import PageFeatures, PageModel, page_features
 # A pasted page has many blocks; a post has a few paragraphs.  Both bounds must hold.
 MIN_BLOCKS = 12
 MIN_CHARS = 1500
+# ... and it has furniture: short unpunctuated labels (menu items, categories, bylines, "Share"),
+# at least this many and this share of its blocks.  Posts have none: their short lines are points
+# ("1. Sanctions"), hashtags or emoji-led, which do not count.
+MIN_LABELS = 3
+MIN_LABEL_SHARE = 0.1
 # A short block between two kept blocks inside the article is a subheading or a caption: kept.
 BRIDGE_WORDS = 15
+
+
+_POINT = re.compile(r"(?:\d{1,2}|[a-zа-я])[.)]\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +39,21 @@ class Removed:
 
 
 def looks_like_page(blocks: Sequence[Block]) -> bool:
-    return len(blocks) >= MIN_BLOCKS and sum(len(b.text) for b in blocks) >= MIN_CHARS
+    if len(blocks) < MIN_BLOCKS or sum(len(b.text) for b in blocks) < MIN_CHARS:
+        return False
+    labels = sum(1 for b in blocks if is_label(b.text))
+    return labels >= max(MIN_LABELS, MIN_LABEL_SHARE * len(blocks))
+
+
+def is_label(text: str) -> bool:
+    """A page's furniture line: a few words, no closing punctuation, not a point, hashtag or emoji line."""
+    first = text[0]
+    return (
+        len(text.split()) <= 5
+        and text[-1] not in ".!?:;…"
+        and (first.isalpha() or first in "«\"“„'(")
+        and not _POINT.match(text)
+    )
 
 
 def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[str | None]:

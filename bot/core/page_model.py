@@ -60,6 +60,15 @@ SELF_FEATURES = (
     "next_stamp",
     "prev_log_words",
     "next_log_words",
+    "furniture",
+    "separators",
+    "window_stamps",
+    "window_furniture",
+    "window_prose",
+    "after_x_cohesion",
+    "after_x_prose",
+    "before_x_log_words",
+    "run_share",
 )
 CONTEXT_FEATURES = ("p_self", "p_prev", "p_next", "p_prev2", "p_next2", "p_window")
 
@@ -124,6 +133,7 @@ class Vocabulary:
     stopwords: dict[str, frozenset[str]]
     function_words: dict[str, frozenset[str]]
     markers: re.Pattern[str]
+    furniture: re.Pattern[str]
 
     @classmethod
     def load(cls, stoplists: Path | None = None, markers: Path | None = None) -> Vocabulary:
@@ -135,7 +145,9 @@ class Vocabulary:
         stopwords[""], functions[""] = every, common
         phrases = sorted(load_markers(markers), key=len, reverse=True)
         pattern = re.compile("(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.IGNORECASE)
-        return cls(stopwords, functions, pattern)
+        stems = sorted(load_markers(DATA_DIR / "furniture_words.txt"), key=len, reverse=True)
+        furniture = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in stems) + r")")
+        return cls(stopwords, functions, pattern, furniture)
 
     def is_marker(self, text: str, s: Shape) -> bool:
         return s.words <= MARKER_MAX_WORDS and not s.sentence_breaks and bool(self.markers.match(text.lstrip("#>» ")))
@@ -156,7 +168,7 @@ class PageFeatures:
 def page_features(blocks: Sequence[Block], vocabulary: Vocabulary, lang: str | None) -> PageFeatures:
     key = lang if lang in vocabulary.stopwords else ""
     stop, functions = vocabulary.stopwords[key], vocabulary.function_words[key]
-    shapes = [shape(b.text, stop, functions) for b in blocks]
+    shapes = [shape(b.text, stop, functions, vocabulary.furniture) for b in blocks]
     start, end = main_run(shapes)
     vocab: Counter[str] = Counter()
     for s in shapes[start:end]:
@@ -178,45 +190,57 @@ def page_features(blocks: Sequence[Block], vocabulary: Vocabulary, lang: str | N
             coh.append(cohesion(s.stems, vocab))
     rows = []
     count = len(blocks)
+    run_words = sum(s.words for s in shapes[start:end]) / (sum(s.words for s in shapes) or 1)
     for i, (b, s) in enumerate(zip(blocks, shapes, strict=True)):
         prev = shapes[i - 1] if i > 0 else None
         nxt = shapes[i + 1] if i + 1 < count else None
-        rows.append(
-            [
-                1.0,
-                log1(s.words),
-                log1(s.chars),
-                float(s.prose),
-                s.stop_share,
-                s.title_share,
-                s.digit_share,
-                float(s.url),
-                float(s.sentence_end),
-                log1(s.sentence_breaks),
-                float(s.truncated),
-                float(s.stamp),
-                float(s.words < 6 and not s.sentence_end),
-                float(b.repeats > 1),
-                log1(b.group_size - 1),
-                float(markers[i]),
-                float(under[i]),
-                coh[i],
-                coh[i] * log1(s.words),
-                float(start <= i < end),
-                float(i < start),
-                float(i >= end),
-                log1(start - i) if i < start else 0.0,
-                log1(i - end + 1) if i >= end else 0.0,
-                float(prev.prose) if prev else 0.0,
-                float(nxt.prose) if nxt else 0.0,
-                float(prev.truncated) if prev else 0.0,
-                float(nxt.truncated) if nxt else 0.0,
-                float(prev.stamp) if prev else 0.0,
-                float(nxt.stamp) if nxt else 0.0,
-                log1(prev.words) if prev else 0.0,
-                log1(nxt.words) if nxt else 0.0,
-            ]
-        )
+        window = [shapes[j] for j in range(max(0, i - 3), min(count, i + 4)) if j != i]
+        share = 1.0 / len(window) if window else 0.0
+        after = float(i >= end)
+        row = [
+            1.0,
+            log1(s.words),
+            log1(s.chars),
+            float(s.prose),
+            s.stop_share,
+            s.title_share,
+            s.digit_share,
+            float(s.url),
+            float(s.sentence_end),
+            log1(s.sentence_breaks),
+            float(s.truncated),
+            float(s.stamp),
+            float(s.words < 6 and not s.sentence_end),
+            float(b.repeats > 1),
+            log1(b.group_size - 1),
+            float(markers[i]),
+            float(under[i]),
+            coh[i],
+            coh[i] * log1(s.words),
+            float(start <= i < end),
+            float(i < start),
+            float(i >= end),
+            log1(start - i) if i < start else 0.0,
+            log1(i - end + 1) if i >= end else 0.0,
+            float(prev.prose) if prev else 0.0,
+            float(nxt.prose) if nxt else 0.0,
+            float(prev.truncated) if prev else 0.0,
+            float(nxt.truncated) if nxt else 0.0,
+            float(prev.stamp) if prev else 0.0,
+            float(nxt.stamp) if nxt else 0.0,
+            log1(prev.words) if prev else 0.0,
+            log1(nxt.words) if nxt else 0.0,
+            s.furniture,
+            log1(s.separators),
+            share * sum(w.stamp for w in window),
+            share * sum(w.furniture for w in window),
+            share * sum(w.prose for w in window),
+            after * coh[i],
+            after * float(s.prose),
+            float(i < start) * log1(s.words),
+            run_words,
+        ]
+        rows.append(row)
     return PageFeatures(shapes, rows, (start, end), markers, under, coh)
 
 
