@@ -23,8 +23,7 @@ from bot.core.lang import detect_lang, lang_tag
 from bot.core.pipeline import Pipeline
 from bot.core.tags import extract_hashtags, topic_tags
 from bot.models import Tag
-from storage.db import transaction
-from storage.neardup_index import NearDupIndex
+from bot.neardup_index import NearDupIndex
 from storage.store import Store
 
 MARK_KEY = "reclean_after_id"
@@ -88,7 +87,7 @@ def reclean(
         if not rows:
             break
         touched = []
-        with transaction(store.db):
+        with store.transaction():
             for post_id, raw_text, old_text, origin, old_tags in rows:
                 text = pipeline.clean(raw_text)
                 if text == old_text:

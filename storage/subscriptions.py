@@ -6,6 +6,7 @@ Both live in the same table so the scheduler has one list to read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
@@ -34,7 +35,7 @@ class Subscriptions:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
-    def _rows(self, where: str, params: list[object]) -> list[Subscription]:
+    def _rows(self, where: str, params: Sequence[object]) -> list[Subscription]:
         rows = self.db.execute(
             f"SELECT id, chat_id, tags, time, tz, enabled, origin FROM subscriptions WHERE {where} ORDER BY id",
             params,

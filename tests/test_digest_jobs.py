@@ -9,7 +9,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from telethon.errors import ChatWriteForbiddenError, FloodWaitError
 
@@ -18,7 +17,9 @@ from bot.core.pipeline import Pipeline
 from bot.core.windows import Window
 from bot.digest_jobs import DigestBusyError, DigestRunner, DigestScheduler, sync_settings_subscription
 from bot.models import ChannelRef, Forward
-from bot.telegram.sender import ConsoleSender, TelethonBotSender
+from bot.outputs import ConsoleSender
+from bot.outputs.telegram import TelethonBotSender
+from bot.scheduler import Scheduler
 from storage.digests import DigestLog
 from storage.store import Store
 from storage.subscriptions import Subscription, Subscriptions
@@ -284,12 +285,12 @@ def test_flood_wait_is_waited_once_through_call_with_retry(store: Store, pipelin
 
 
 def run_scheduler_until(
-    condition: Callable[[], bool], setup: Callable[[AsyncIOScheduler], None], timeout: float = 8.0
+    condition: Callable[[], bool], setup: Callable[[Scheduler], None], timeout: float = 8.0
 ) -> None:
-    """The real AsyncIOScheduler, started inside the running loop, for a short bounded time."""
+    """The real APScheduler (the service's wrapper), started inside the running loop, for a short bounded time."""
 
     async def main() -> None:
-        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler = Scheduler(UTC)
         setup(scheduler)
         scheduler.start()
         try:
@@ -299,7 +300,7 @@ def run_scheduler_until(
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.2)  # let a wrongly repeated run show up
         finally:
-            scheduler.shutdown(wait=False)
+            await scheduler.stop(0)
 
     asyncio.run(main())
 
@@ -313,7 +314,7 @@ def test_apscheduler_fires_the_subscription_job_and_the_catch_up(store: Store, p
     soon = datetime.now(UTC) + timedelta(seconds=1.5)
     jobs: list[DigestScheduler] = []
 
-    def setup(scheduler: AsyncIOScheduler) -> None:
+    def setup(scheduler: Scheduler) -> None:
         digests = DigestScheduler(runner, scheduler, trigger=lambda sub: DateTrigger(soon))
         digests.start(catch_up=False)
         jobs.append(digests)
@@ -352,14 +353,15 @@ def test_reload_follows_subscription_changes(store: Store) -> None:
     runner = runner_for(store, FakeBotClient(), Clock(NOW))
 
     async def main() -> None:
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.start(paused=True)
+        scheduler = Scheduler(UTC)
+        scheduler.start()
+        scheduler.aps.pause()
         digests = DigestScheduler(runner, scheduler)
         settings_sub = subs.sync_from_settings(CHAT, at=time(8, 0), tz=SOFIA, tags=())
         assert settings_sub is not None
         digests.start(catch_up=False)
         assert digests.job_ids() == [f"digest:{settings_sub.id}"]
-        job = scheduler.get_job(f"digest:{settings_sub.id}")
+        job = scheduler.aps.get_job(f"digest:{settings_sub.id}")
         assert str(job.trigger) == "daily[08:00 Europe/Sofia]"
         extra = subs.add(-100555, at=time(19, 30), tz=ZoneInfo("America/New_York"), tags=("kosovo",))
         digests.reload()
@@ -371,7 +373,7 @@ def test_reload_follows_subscription_changes(store: Store) -> None:
         assert digests.job_ids() == [f"digest:{moved.id}"]
         digests.stop()
         assert digests.job_ids() == []
-        scheduler.shutdown(wait=False)
+        await scheduler.stop(0)
 
     asyncio.run(main())
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.cli.context import CliContext
 from bot.core.clean import CleanReport, normalize
+from bot.core.pipeline import Pipeline
 
 STDIN = "-"
 
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     names = args.files or [STDIN]
     if names.count(STDIN) > 1:
         raise ValueError("stdin ('-') can be read only once")
-    pipeline = ctx.pipeline
+    # Not ctx.pipeline: that opens the archive, and cleaning a file must not create one.
+    pipeline = Pipeline.load(ctx.settings.rules_file, ctx.settings.boilerplate_file)
     results = [Cleaned(name, raw := read(name), pipeline.clean_report(raw)) for name in names]
     out = sys.stdout
     if args.json:

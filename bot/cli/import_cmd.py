@@ -9,7 +9,6 @@ from pathlib import Path
 
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
-from bot.ingest import ingest
 from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.desktop_export import ExportError, iter_export_files, parse_export
 from bot.sources.web_preview_parser import parse_saved_page
@@ -44,9 +43,7 @@ def import_paths(ctx: CliContext, paths: list[Path]) -> dict[str, SaveResult]:
     for path, channel, raws in parsed:
         bar = ProgressBar(len(raws), f"{path.name}")
         try:
-            results[str(path)] = ingest(
-                ctx.store, ctx.pipeline, raws, checkpoint=channel, progress=bar, atomic=True, neardup=ctx.neardup
-            )
+            results[str(path)] = ctx.ingest.save(raws, checkpoint=channel, progress=bar, atomic=True)
         finally:
             bar.close()
     return results

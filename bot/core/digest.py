@@ -252,7 +252,7 @@ def render_item_text(item: DigestItem, tz: tzinfo) -> str:
 
 
 def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
-    esc = html.escape if rich else (lambda s: s)
+    esc: Callable[[str], str] = html.escape if rich else str
     window = f"{digest.start.astimezone(tz):%Y-%m-%d %H:%M} → {digest.end.astimezone(tz):%Y-%m-%d %H:%M}"
     zone = getattr(tz, "key", None) or str(tz)
     title = f"{_short(digest.title, 4 * LABEL_CHARS)} {window} ({zone})"

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.core.blocks import Block, Shape, cohesion, log1, main_run, shape
 
@@ -120,10 +121,15 @@ class Stage:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, list[float]], names: tuple[str, ...]) -> Stage:
+    def from_json(cls, data: dict[str, Any], names: tuple[str, ...]) -> Stage:
         if tuple(data["features"]) != names:
             raise ValueError("page model: its features are not the ones this code computes; retrain it")
-        return cls(names, tuple(data["weights"]), tuple(data["means"]), tuple(data["scales"]))
+        return cls(
+            names,
+            tuple(map(float, data["weights"])),
+            tuple(map(float, data["means"])),
+            tuple(map(float, data["scales"])),
+        )
 
 
 @dataclass(frozen=True, slots=True)
