@@ -39,7 +39,9 @@ from bot.archive import Archive
 from bot.commands import CommandRouter
 from bot.config import Settings
 from bot.core.alerts import AlertRules
+from bot.core.edits import EditWatch
 from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
+from bot.edit_alerts import EditAlerter, make_edit_alerter
 from bot.outputs import ConsoleSender, FileSender, MessageSender, output_sender
 from bot.outputs.telegram import TelethonBotSender, start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
@@ -113,6 +115,7 @@ class Service:
         self.bot_client: TelegramClient | None = None
         self.digests: DigestScheduler | None = None
         self.alerter: Alerter | None = None
+        self.edit_alerter: EditAlerter | None = None
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._exit_code = 0
@@ -204,6 +207,7 @@ class Service:
         lines.append(bot_line)
         lines.append(await self._start_digests(sender))
         lines.append(await self._start_alerts(sender))
+        lines.append(await self._start_edit_alerts(sender))
         if self.source is not None:
             self.scheduler.add_interval("poll", self._poll, seconds=s.poll_interval, run_now=True)
             lines.append(f"poll: every {_interval(s.poll_interval)}, first one now, never two at once")
@@ -283,6 +287,22 @@ class Service:
             f"at most {s.alert_rate_per_minute} a minute"
         )
 
+    async def _start_edit_alerts(self, sender: MessageSender) -> str:
+        s = self.settings
+        watch = EditWatch.parse(s.alert_edits)
+        if not watch.active:
+            return "edit alerts: off (no ALERT_EDITS)"
+        chat = await alert_chat_id(s, sender)
+        if chat is None:
+            return "edit alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
+        self.edit_alerter = make_edit_alerter(s, self.store, sender, chat)
+        self.edit_alerter.start()  # before the first poll, so the edits it finds are alerted
+        self.edit_alerter.schedule(self.scheduler, every=ALERT_DRAIN_EVERY)
+        return (
+            f"edit alerts: on ({watch.describe()}: substantive edits and deletions) → {_sink(sender)}, "
+            f"sharing the limit of {s.alert_rate_per_minute} a minute"
+        )
+
     # ------------------------------------------------------------------- jobs
     async def _poll(self) -> None:
         assert self.source is not None
@@ -307,6 +327,8 @@ class Service:
                 self.scheduler.add_once("digest-catch-up", self.digests.runner.catch_up)
         if self.alerter is not None and outcome.new_ids:
             await self.alerter.check(outcome.new_ids)
+        if self.edit_alerter is not None:
+            await self.edit_alerter.check()
 
     async def _maintain(self) -> None:
         # Every ingest clusters as it saves; catch_up only finds posts an older version left unclustered.

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "search_cmd",
     "digest_cmd",
     "stats_cmd",
+    "history_cmd",
     "boilerplate_cmd",
     "run_cmd",
     "status_cmd",
