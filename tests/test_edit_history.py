@@ -29,8 +29,8 @@ from bot.sources.web_preview import WebPreviewSource
 from bot.telegram.client import TelethonClientEdge
 from storage.store import Store
 from tests.conftest import make_ingest, raw_post
-from tests.tg_factory import BASE, FakeEdge, SleepRecorder, channel, message
 from tests.test_web_preview_source import NEWEST, FakeTme, Reply, tme  # noqa: F401  (fixture)
+from tests.tg_factory import BASE, FakeEdge, SleepRecorder, channel, message
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STATEMENT = "Serbia will not introduce sanctions against Russia, President Vucic said in Belgrade."
