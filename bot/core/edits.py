@@ -60,7 +60,7 @@ class EditWatch:
     def describe(self) -> str:
         if self.everything:
             return "all channels"
-        names = sorted("@" + u for u in self.usernames) + sorted(str(i) for i in self.tg_ids)
+        names = sorted("@" + u for u in self.usernames) + [str(i) for i in sorted(self.tg_ids)]
         return ", ".join(names)
 
 

@@ -22,6 +22,7 @@ import difflib
 import html
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -32,7 +33,7 @@ TokenKind = Literal["word", "number", "negation", "name", "tag"]
 SegmentKind = Literal["same", "del", "ins"]
 
 _TOKEN = re.compile(
-    r"(?P<url>(?:https?://|www\.)\S+|(?<![\w@/])(?:t|telegram)\.me/\S+)"
+    r"(?P<url>(?i:(?:https?://|www\.)\S+|(?<![\w@/])(?:t|telegram)\.me/\S+))"
     r"|(?P<tag>#\w+)"
     r"|(?P<mention>@\w+)"
     r"|(?P<word>[^\W_]+(?:['’.,:/-][^\W_]+)*)"
@@ -178,6 +179,10 @@ def spelling_fix(old: Token, new: Token) -> bool:
     return min(len(old.key), len(new.key)) >= 3 and _distance(old.key, new.key, cap) <= cap
 
 
+def _bag(tokens: Iterable[Token], kind: TokenKind) -> Counter[str]:
+    return Counter(_strip_accents(t.key) for t in tokens if t.kind == kind)
+
+
 @dataclass(frozen=True, slots=True)
 class WordDiff:
     old_text: str
@@ -206,7 +211,8 @@ class WordDiff:
         for removed, added in map(self.counted, self.hunks):
             kinds.update(t.kind for t in (*removed, *added))
         labels = (("number", "numbers"), ("negation", "negation"), ("name", "names"))
-        reasons = [label for kind, label in labels if kind in kinds]
+        # A word only moved (the same numbers, in another order) changed nothing of its kind.
+        reasons = [label for kind, label in labels if kind in kinds and _bag(self.old, kind) != _bag(self.new, kind)]
         changed = self.changed_words
         words = max(sum(t.kind != "tag" for t in self.old), sum(t.kind != "tag" for t in self.new), 1)
         if changed >= MIN_WORDS or (changed and changed >= MIN_SHARE * words):
