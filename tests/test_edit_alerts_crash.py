@@ -69,8 +69,9 @@ class Telegram:
 store = Store.open(db)
 store.clock = lambda: now
 # The listener saw these edits (again, after a restart: re-reading one is a no-op).
+hour_ago, minute_ago = now - timedelta(hours=1), now - timedelta(minutes=1)
 make_ingest(store, Pipeline.load()).save(
-    [raw_post(int(i), text, date=now - timedelta(hours=1), edit_date=now - timedelta(minutes=1)) for i, text in edits.items()]
+    [raw_post(int(i), text, date=hour_ago, edit_date=minute_ago) for i, text in edits.items()]
 )
 if kill_at == "after-store":
     os.kill(os.getpid(), signal.SIGKILL)
