@@ -207,10 +207,10 @@ class WordDiff:
     @property
     def reasons(self) -> list[str]:
         """Why the edit is substantive, most telling first; [] when it is not."""
-        kinds: set[str] = set()
+        kinds: set[TokenKind] = set()
         for removed, added in map(self.counted, self.hunks):
             kinds.update(t.kind for t in (*removed, *added))
-        labels = (("number", "numbers"), ("negation", "negation"), ("name", "names"))
+        labels: tuple[tuple[TokenKind, str], ...] = (("number", "numbers"), ("negation", "negation"), ("name", "names"))
         # A word only moved (the same numbers, in another order) changed nothing of its kind.
         reasons = [label for kind, label in labels if kind in kinds and _bag(self.old, kind) != _bag(self.new, kind)]
         changed = self.changed_words
