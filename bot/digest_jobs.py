@@ -86,6 +86,7 @@ class DigestRunner:
         logger: logging.Logger = _log,
         lock_wait: float = 600.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        may_receive: Callable[[Subscription], bool] | None = None,
     ) -> None:
         self.store = store
         self.subscriptions = subscriptions or store.subscriptions
@@ -101,6 +102,8 @@ class DigestRunner:
         # ... and one process at a time: the service and a `digest --due` from cron (storage/file_lock.py).
         self.lock_wait = lock_wait
         self._sleep = sleep
+        # The allow-list, checked at send time (bot.access.AccessPolicy.may_receive); None: send to all.
+        self.may_receive = may_receive
 
     def render(self, sub: Subscription, window: Window) -> list[str]:
         """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
@@ -151,7 +154,7 @@ class DigestRunner:
 
     async def _run_locked(self, subscription_id: int) -> list[DigestRecord]:
         sub = self.subscriptions.get(subscription_id)
-        if sub is None or not sub.enabled:
+        if sub is None or not sub.enabled or not self._access(sub):
             return []
         done = [await self._deliver(sub, record) for record in self.log.unfinished(sub.id)]
         for window in self.due(sub):
@@ -160,6 +163,23 @@ class DigestRunner:
                 continue
             done.append(await self._deliver(sub, record))
         return done
+
+    def _access(self, sub: Subscription) -> bool:
+        """Pause a subscription whose chat lost access (once, logged); resume it when access is back."""
+        if self.may_receive is None:
+            return True
+        if not self.may_receive(sub):
+            if self.subscriptions.pause(sub.id, now=self.clock()):
+                self.logger.warning(
+                    "digest subscription %d for chat %s paused: the chat (or the user who subscribed it) is no "
+                    "longer in ALLOWED_USERS/ALLOWED_CHATS; it resumes if they are added again",
+                    sub.id,
+                    sub.chat_id,
+                )
+            return False
+        if sub.paused and self.subscriptions.resume(sub.id, now=self.clock()):
+            self.logger.info("digest subscription %d for chat %s resumed: access is back", sub.id, sub.chat_id)
+        return True
 
     async def catch_up(self) -> dict[int, list[DigestRecord] | BaseException]:
         """Every enabled subscription once; one failing chat does not hold up the others."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
+from dataclasses import replace
 
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Post, RawPost, SaveResult, SaveTally
@@ -17,6 +18,17 @@ from bot.sources.ports import Checkpoint, Progress
 from storage.store import Store
 
 DEFAULT_BATCH = 500
+# A Telegram message holds at most 4,096 characters; a source handing over more (a hostile page, a
+# 50 MB "post") would make every later read of it slow. Kept up to this many, with a note saying so.
+MAX_POST_CHARS = 100_000
+
+
+def capped(raw: RawPost, limit: int = MAX_POST_CHARS) -> RawPost:
+    """`raw` with its text cut at `limit` characters and a note saying how long it was."""
+    if len(raw.text) <= limit:
+        return raw
+    note = f"\n\n[truncated by tgmonitor: the post had {len(raw.text):,} characters; the first {limit:,} are kept]"
+    return replace(raw, text=raw.text[:limit] + note)
 
 
 class Ingest:
@@ -41,7 +53,7 @@ class Ingest:
         self.batch_size = batch_size
 
     def process(self, raw: RawPost) -> Post:
-        return self.pipeline.process(raw)
+        return self.pipeline.process(capped(raw))
 
     def save(
         self,
@@ -50,6 +62,7 @@ class Ingest:
         checkpoint: Checkpoint | ChannelRef | None = None,
         progress: Progress | None = None,
         atomic: bool = False,
+        batch_size: int | None = None,
     ) -> SaveResult:
         """Save in batches, each one transaction that also moves the checkpoint.
 
@@ -57,13 +70,14 @@ class Ingest:
         to `upto` once everything is saved, e.g. past service messages that were read but not kept;
         it moves even when `raws` is empty). With a checkpoint, `raws` must come oldest first, so a
         batch's highest id is a safe intermediate mark. `atomic=True` makes the whole call one
-        transaction: nothing is written unless all of it is.
+        transaction: nothing is written unless all of it is (and the write lock is held throughout: only
+        for small inputs). `batch_size` overrides the object's for this call.
         """
         tally = SaveTally()
         ref, upto = _split(checkpoint)
 
         def flush(batch: list[RawPost], last: bool) -> None:
-            posts = [self.pipeline.process(raw) for raw in batch]
+            posts = [self.pipeline.process(capped(raw)) for raw in batch]
             mark = None
             if ref is not None:
                 top = max((raw.message_id for raw in batch), default=0)
@@ -80,7 +94,7 @@ class Ingest:
 
         with self.store.transaction() if atomic else nullcontext():
             flushed = False
-            for batch, last in _batches(raws, self.batch_size):
+            for batch, last in _batches(raws, batch_size or self.batch_size):
                 flush(batch, last)
                 flushed = True
             if not flushed and upto is not None:

@@ -166,7 +166,7 @@ class PostVersion:
     text: str  # clean
     raw_text: str
     edit_date: datetime | None  # Telegram's edit date of this version; None for the original or when not said
-    seen_at: datetime | None  # when the archive first stored this version (None: before schema v4)
+    seen_at: datetime | None  # when the archive first stored this version (None: before schema v5)
     replaced_at: datetime | None = None  # when the archive saw the next version; None for the current one
 
     @property

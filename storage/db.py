@@ -200,6 +200,12 @@ def _v3(db: sqlite_utils.Database) -> None:
 
 
 def _v4(db: sqlite_utils.Database) -> None:
+    """Who subscribed a chat, and a pause: digests stop when the chat or its subscriber loses access."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN subscriber_id INTEGER")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN paused_at TEXT")
+
+
+def _v5(db: sqlite_utils.Database) -> None:
     """Edit history and deletions (storage/versions.py, storage/edit_alerts.py).
 
     `post_versions` keeps every earlier text of a post (the current one stays in `posts`, where search
@@ -238,7 +244,7 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX edit_alerts_recent ON edit_alerts(chat_id, decided_at)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -6,6 +6,7 @@ with the channel checkpoint moved inside it, so a crash loses nothing and duplic
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -37,9 +38,15 @@ class QueryError(ValueError):
     """A search query FTS5 cannot run; the message is safe to show to a user."""
 
 
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
+
+
 def quote_fts(query: str) -> str:
-    """Every user word becomes a quoted FTS5 string, so `NEAR(`, `*`, `-` and stray quotes are just text."""
-    words = query.replace('"', " ").split()
+    """Every user word becomes a quoted FTS5 string, so `NEAR(`, `*`, `-` and stray quotes are just text.
+
+    Control characters (a NUL ends an FTS5 string early: "unterminated string") separate words.
+    """
+    words = _CONTROLS.sub(" ", query).replace('"', " ").split()
     return " ".join(f'"{word}"' for word in words)
 
 

@@ -157,7 +157,7 @@ def test_a_deletion_keeps_the_text_and_when_it_was_noticed(store: Store, pipelin
 
 
 def test_an_archive_from_before_gets_the_tables_and_keeps_its_posts(tmp_path: Path, pipeline: Pipeline) -> None:
-    path = tmp_path / "v3.db"
+    path = tmp_path / "v4.db"
     store = Store.open(path)
     make_ingest(store, pipeline).save([raw_post(7, STATEMENT)])
     store.mark_deleted(ChannelRef(tg_id=1001), [7])
@@ -167,7 +167,7 @@ def test_an_archive_from_before_gets_the_tables_and_keeps_its_posts(tmp_path: Pa
         "DROP INDEX posts_deleted_at",
         "ALTER TABLE posts DROP COLUMN deleted_at",
         "ALTER TABLE posts DROP COLUMN text_seen_at",
-        "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+        "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
     ):
         store.db.execute(sql)
     store.db.conn.commit()
@@ -335,7 +335,7 @@ EXPORT: dict[str, Any] = {
 
 def test_desktop_export_reimported_with_an_edited_message(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
-    cli = ["--env", str(tmp_path / "none.env"), "--db", str(db), "import"]
+    cli = ["--db", str(db), "import"]
     export = tmp_path / "result.json"
     export.write_text(json.dumps(EXPORT), encoding="utf-8")
     assert main([*cli, str(export)]) == 0

@@ -170,7 +170,7 @@ def test_cli_history_prints_every_version_and_diff(
 ) -> None:
     ids = day_with_changes(store, pipeline)
     path = store.db.conn.execute("PRAGMA database_list").fetchone()[2]
-    cli = ["--env", str(tmp_path / "none.env"), "--db", path, "history"]
+    cli = ["--db", path, "history"]
     assert main([*cli, str(ids[1])]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "[1] 2026-11-20 09:00 @watcher https://t.me/watcher/1"

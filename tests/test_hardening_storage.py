@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from storage.db import MIGRATIONS, SCHEMA_VERSION, schema_version, transaction
+from storage.errors import describe_sqlite_error
 from storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,3 +127,50 @@ def test_a_new_archive_and_its_folder_are_private(tmp_path: Path) -> None:
     assert mode((tmp_path / "state" / "archive.db").stat().st_mode) == 0o600
     for extra in (tmp_path / "state").glob("archive.db-*"):
         assert mode(extra.stat().st_mode) & 0o077 == 0, extra
+
+
+def _real_error(run: Callable[[], object]) -> sqlite3.Error:
+    try:
+        run()
+    except sqlite3.Error as exc:
+        return exc
+    raise AssertionError("SQLite raised nothing")
+
+
+def test_sqlite_errors_become_one_line_a_user_can_act_on(tmp_path: Path) -> None:
+    """Issue #13: disk full, "database is locked" and a read-only archive showed tracebacks."""
+    path = tmp_path / "a.db"
+    Store.open(path).close()
+
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN IMMEDIATE")
+    other = sqlite3.connect(path, timeout=0)
+    locked = _real_error(lambda: other.execute("INSERT INTO meta VALUES ('x', 'y')"))
+    holder.rollback()
+
+    read_only = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    refused = _real_error(lambda: read_only.execute("INSERT INTO meta VALUES ('x', 'y')"))
+
+    full = sqlite3.connect(path)
+    full.execute("PRAGMA max_page_count = 2")  # what a full disk looks like to SQLite (SQLITE_FULL)
+    no_room = _real_error(lambda: full.execute("INSERT INTO meta VALUES ('big', ?)", ["x" * 100_000]))
+
+    assert describe_sqlite_error(locked, path) == (
+        f"the archive {path} is busy: another process holds its write lock (a large import?); try again"
+    )
+    assert "is read-only for this user" in describe_sqlite_error(refused, path)
+    assert "the disk is full" in describe_sqlite_error(no_room, path)
+
+
+@pytest.mark.parametrize("kind", ["directory", "not sqlite"])
+def test_the_cli_says_what_is_wrong_with_the_archive_in_one_line(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "archive.db"
+    if kind == "directory":
+        target.mkdir()
+    else:
+        target.write_bytes(b"this is a text file, not an archive\n" * 10)
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "--db", str(target), "stats"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and str(target) in run.stderr

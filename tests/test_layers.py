@@ -7,8 +7,8 @@ Bottom up, nothing imports upward:
   2 storage       storage (stores; may use core types)         | 2 adapters  bot.sources, bot.telegram,
                                                                 |             bot.outputs, bot.scheduler
   3 application   bot.ingest, bot.archive, bot.listing, bot.neardup_index, bot.channel_boilerplate,
-                  bot.commands, bot.digest_jobs, bot.alerts, bot.edit_alerts
-  4 wiring        bot.service, bot.service_sources, bot.systemd, bot.logging_setup, bot.cli
+                  bot.commands, bot.digest_jobs, bot.alerts, bot.edit_alerts, bot.access
+  4 wiring        bot.service, bot.service_parts, bot.systemd, bot.logging_setup, bot.cli
 
 Storage and the adapters sit side by side and never import each other: sources reach the archive
 through the ports in bot/sources/ports.py, which the application implements. A new module must be
@@ -44,11 +44,13 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.digest_jobs": (3, "application"),
     "bot.alerts": (3, "application"),
     "bot.edit_alerts": (3, "application"),
+    "bot.access": (3, "application"),
     "bot.service": (4, "wiring"),
-    "bot.service_sources": (4, "wiring"),
+    "bot.service_parts": (4, "wiring"),
     "bot.systemd": (4, "wiring"),
     "bot.logging_setup": (4, "wiring"),
     "bot.cli": (4, "wiring"),
+    "bot.__main__": (4, "wiring"),
 }
 # Libraries that do I/O or talk to the outside: never in the pure core.
 IMPURE = ("sqlite3", "sqlite_utils", "httpx", "telethon", "apscheduler", "socket", "subprocess", "selectolax")

@@ -19,6 +19,8 @@ from storage.subscriptions import Subscription
 LIST_PAGE = 10
 MAX_SUBSCRIPTIONS_PER_CHAT = 10
 MAX_DIGEST_PARTS = 10
+MAX_TAG_CHARS = 64
+MAX_TAGS_PER_DIGEST = 10
 
 
 _WINDOWS = {"24h": "last 24 hours", "today": "today", "yesterday": "yesterday", "week": "last 7 days"}
@@ -63,7 +65,7 @@ def cmd_digest(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int
 
 
 def _describe(sub: Subscription) -> str:
-    tags = ", ".join("#" + t for t in sub.tags) if sub.tags else "all tags"
+    tags = short(", ".join("#" + short(t, 32) for t in sub.tags), 200) if sub.tags else "all tags"
     origin = " <i>(from the settings)</i>" if sub.origin == "settings" else ""
     return f"#{sub.id} · every day at {sub.time:%H:%M} {html.escape(sub.tz.key)} · {html.escape(tags)}{origin}"
 
@@ -73,6 +75,8 @@ def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: 
     at, zone = deps.settings.digest_time, deps.settings.tz
     for token in args.split():
         if token.startswith("#") and len(token) > 1:
+            if len(token) > MAX_TAG_CHARS + 1:
+                raise UsageError(f"Tags are at most {MAX_TAG_CHARS} characters; {short(token, 30)!r} is longer.")
             tags.append(token[1:])
         elif re.fullmatch(r"\d{1,2}[:.]\d{1,2}", token):
             at = parse_hhmm(token)
@@ -83,11 +87,13 @@ def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: 
                 f"I did not understand {short(token, 30)!r}: tags start with #, the time is HH:MM "
                 "and the time zone looks like Europe/Sofia."
             )
+    if len(tags) > MAX_TAGS_PER_DIGEST:
+        raise UsageError(f"At most {MAX_TAGS_PER_DIGEST} tags per digest; subscribe twice for more.")
     existing = deps.subscriptions.list(chat.id)
     wanted = (tuple(sorted({t.casefold() for t in tags})), at.replace(second=0, microsecond=0), zone.key)
     if len(existing) >= MAX_SUBSCRIPTIONS_PER_CHAT and all((s.tags, s.time, s.tz.key) != wanted for s in existing):
         raise UsageError(f"This chat already has {len(existing)} digests; /unsubscribe one first.")
-    sub = deps.subscriptions.add(chat.id, at=at, tz=zone, tags=tags, origin="bot")
+    sub = deps.subscriptions.add(chat.id, at=at, tz=zone, tags=tags, origin="bot", subscriber_id=user.id)
     deps.log.info("chat %s subscribed by %s: %s", chat.id, user.label, _describe(sub))
     deps.notify(deps.on_subscriptions_changed, "subscriptions")
     return reply_of(

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.paging import encode_page, paged, range_text
-from bot.commands.text import reply_of
+from bot.commands.text import label, reply_of
 from bot.core.digest import DigestItem, snippet
 from bot.listing import find_items, seen_in
 from bot.models import Reply
@@ -18,10 +18,10 @@ from storage.store import QueryError
 def item_block(number: int, item: DigestItem, deps: CommandDeps) -> str:
     post = item.first
     text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
-    forwarded = f" (fwd {html.escape(post.forward_name)})" if post.forward_name else ""
+    forwarded = f" (fwd {html.escape(label(post.forward_name))})" if post.forward_name else ""
     line = (
         f"<b>{number}.</b> <i>{html.escape(deps.when(post.date))}</i> · "
-        f"{html.escape(post.channel_label)}{forwarded} — {html.escape(text)}"
+        f"{html.escape(label(post.channel_label))}{forwarded} — {html.escape(text)}"
     )
     extras = [f"/post_{post.id}"]
     if item.link:
@@ -51,6 +51,8 @@ def item_page(
             deps.store, offset=offset, limit=limit, query=query, tags=tags, channel=channel, since=since
         )
     except QueryError as exc:
+        if "interrupted" in str(exc):
+            raise  # out of time: the router says so
         raise UsageError(
             f"I could not run that search ({exc}). Words are matched literally and all must appear; "
             "try fewer or plainer words."

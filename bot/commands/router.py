@@ -12,21 +12,42 @@ import html
 import logging
 import math
 import re
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
+from bot.access import AccessPolicy
 from bot.commands.deps import Command, CommandDeps, UsageError, utcnow
 from bot.commands.paging import ListExpired, PageKeys, decode_page
 from bot.commands.registry import COMMANDS
 from bot.commands.text import SILENT, reply_of, short
 from bot.config import Settings
+from bot.core.digest import strip_bidi
 from bot.core.ratelimit import RateLimiter
 from bot.models import Chat, Reply, User
 from storage.refusals import Refusals
-from storage.store import Store
+from storage.store import QueryError, Store
 from storage.subscriptions import Subscriptions
 
 _log = logging.getLogger("bot.commands")
+
+TOO_SLOW = "That took too long to work out. Narrow it down: a #tag, an @channel, fewer days or more words."
+MAX_OFFSET = 500  # the deepest a Prev/Next button may page; past it, a narrower search is the answer
+MAX_REPLY_PARTS = 10  # messages one command may send; the archive is big, a chat is not
+
+
+def bounded(reply: Reply) -> Reply:
+    """What any one reply may send: at most MAX_REPLY_PARTS messages (each already under the limit),
+    and no direction overrides (a channel's U+202E would reverse the rest of the line)."""
+    parts = tuple(strip_bidi(part) for part in reply.parts)
+    if len(parts) > MAX_REPLY_PARTS:
+        cut = len(parts) - MAX_REPLY_PARTS + 1
+        parts = (
+            *parts[: MAX_REPLY_PARTS - 1],
+            f"… cut here: {cut} more messages. Narrow it down (a #tag, a shorter window) or open the original.",
+        )
+    return Reply(parts, reply.buttons, reply.alert)
+
 
 REFUSAL = (
     "Sorry, this is a private bot: it answers only the people and chats its owner has allowed. "
@@ -75,6 +96,7 @@ class CommandRouter:
     ) -> None:
         # Set after login when unknown at construction (the adapter reads it from get_me()).
         self.bot_username = bot_username
+        self.access = AccessPolicy(settings)
         self.deps = CommandDeps(
             store=store,
             settings=settings,
@@ -106,8 +128,7 @@ class CommandRouter:
         return self.deps.settings
 
     def is_allowed(self, chat: Chat, user: User) -> bool:
-        s = self.settings
-        return user.id in s.allowed_users or user.id in s.admin_users or chat.id in s.allowed_chats
+        return self.access.may_command(chat, user)
 
     def route(self, text: str, chat: Chat, user: User) -> Reply:
         parsed = parse_command(text)
@@ -119,7 +140,10 @@ class CommandRouter:
         command = self._commands.get(name)
         if command is None and not (chat.private or target is not None):
             return SILENT  # an unknown bare command in a group probably belongs to another bot
-        gate = self._gate(chat, user, f"/{name}")
+        # /unsubscribe always works for a chat that gets digests: a user removed from the allow-list must
+        # still be able to stop them (they are paused at send time anyway).
+        leaving = name == "unsubscribe" and bool(self.deps.subscriptions.list(chat.id))
+        gate = self._gate(chat, user, f"/{name}", check_access=not leaving)
         if gate is not None:
             return gate
         if command is None:
@@ -139,11 +163,13 @@ class CommandRouter:
             self._log.debug("ignoring unknown callback data %r from %s", data, user.label)
             return SILENT
         code, offset, args = decoded
+        if offset > MAX_OFFSET:
+            return reply_of("That is as deep as lists go; narrow the search instead.", alert=True)
         return self._run(self._by_page_code[code], args, chat, user, offset)
 
-    def _gate(self, chat: Chat, user: User, what: str) -> Reply | None:
+    def _gate(self, chat: Chat, user: User, what: str, *, check_access: bool = True) -> Reply | None:
         """None lets the command through; otherwise the answer (possibly silence) instead of it."""
-        if not self.is_allowed(chat, user):
+        if check_access and not self.is_allowed(chat, user):
             return self._refuse(chat, user, what)
         wait = self._limiter.take(user.id)
         if wait > 0:
@@ -179,12 +205,17 @@ class CommandRouter:
             self._log.info("non-admin %s (user %s) tried /%s", user.label, user.id, command.name)
             return reply_of(f"Sorry, /{command.name} is for the bot's admins only.", alert=True)
         try:
-            return command.handler(args, chat, user, self.deps, offset)
+            return bounded(command.handler(args, chat, user, self.deps, offset))
         except UsageError as exc:
             return reply_of(
                 f"{html.escape(str(exc))}\nUsage: <code>{html.escape(command.usage)}</code>\n"
                 f"Example: <code>{html.escape(command.example)}</code>"
             )
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, sqlite3.OperationalError | QueryError) and "interrupted" in str(exc):
+                self._log.warning(
+                    "/%s %r from %s ran out of its time budget", command.name, short(args, 200), user.label
+                )
+                return reply_of(TOO_SLOW)
             self._log.exception("/%s %r from %s failed", command.name, short(args, 200), user.label)
             return reply_of("Sorry, something went wrong on my side; it is logged. Please try again later.")

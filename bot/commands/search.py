@@ -10,7 +10,7 @@ from bot.commands.args import parse_search, positive
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.items import item_page
 from bot.commands.paging import paged, range_text
-from bot.commands.text import plural, reply_of, short
+from bot.commands.text import label, plural, reply_of, short
 from bot.models import Chat, Reply, User
 from storage.store import quote_fts
 
@@ -90,7 +90,9 @@ def cmd_tags(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int =
         return reply_of("No tags in the last 7 days." if offset == 0 else "No more tags.")
     more = len(rows) > offset + count
     header = f"<b>Top tags, last 7 days</b> · {range_text(offset, len(page), None if more else len(rows))}\n"
-    blocks = [f"{offset + i + 1}. {html.escape(tag.display)} — {plural(n, 'post')}" for i, (tag, n) in enumerate(page)]
+    blocks = [
+        f"{offset + i + 1}. {html.escape(label(tag.display))} — {plural(n, 'post')}" for i, (tag, n) in enumerate(page)
+    ]
     blocks[-1] += "\n\n/tag NAME lists a tag's posts."
     return paged(
         header, blocks, code="g", args=args, offset=offset, limit=count, more=more, pages=deps.pages, gap=False

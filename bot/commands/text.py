@@ -19,6 +19,14 @@ def reply_of(html_text: str, buttons: tuple[tuple[Button, ...], ...] = (), *, al
 SILENT = Reply()
 
 
+LABEL = 64  # channel names, tags and forward names in headers and list lines
+
+
+def label(text: str) -> str:
+    """A channel title, tag or forward name as a reply shows it: one line, at most LABEL characters."""
+    return short(text, LABEL)
+
+
 def short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
