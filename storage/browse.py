@@ -1,0 +1,224 @@
+"""Read-only queries for browsing the archive (the web viewer): highlights, copies, versions, counts.
+
+Only reads, so it works on a `mode=ro` connection (storage/readonly.py). Post rows are hydrated by
+`Store` (`get_posts`), so a post looks the same here as in search, digests and the bot. Counts come
+back as plain rows; what they mean (a week, a statement, a chart) is decided above the store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.models import StoredPost, Tag
+from storage.readonly import table_exists
+from storage.store import QueryError, Store, from_db_time, quote_fts, to_db_time
+
+# Private-use characters around each FTS5 match: never produced by cleaning, and the page escapes the
+# text between them, so a post containing them can only mis-place a highlight, never inject markup.
+MARK_OPEN = "\ue000"
+MARK_CLOSE = "\ue001"
+MAX_COPIES = 500  # a post page lists at most this many copies of one statement
+
+
+@dataclass(frozen=True, slots=True)
+class PostVersion:
+    """An earlier text of an edited post (issue #18's `post_versions`); fields it lacks stay None."""
+
+    text: str | None
+    raw_text: str | None
+    edit_date: datetime | None
+    seen_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyKey:
+    """What folding needs of a post, without its text: read for thousands of posts at a time."""
+
+    id: int
+    channel_id: int
+    date: datetime
+    origin_key: str
+    content_hash: str
+    has_text: bool
+    cluster_id: int | None
+
+
+class Browse:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    # ------------------------------------------------------------------- posts
+    def highlights(self, query: str, post_ids: Sequence[int]) -> dict[int, str]:
+        """Each post's clean text with the query's matches between MARK_OPEN and MARK_CLOSE."""
+        fts = quote_fts(query)
+        if not fts or not post_ids:
+            return {}
+        ids = [int(i) for i in post_ids]
+        try:
+            rows = self.db.execute(
+                f"SELECT rowid, highlight(posts_fts, 0, ?, ?) FROM posts_fts WHERE posts_fts MATCH ? "
+                f"AND rowid IN ({','.join('?' * len(ids))})",
+                [MARK_OPEN, MARK_CLOSE, fts, *ids],
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        return {int(r[0]): r[1] or "" for r in rows}
+
+    def copies(self, post: StoredPost) -> list[StoredPost]:
+        """Every post carrying the same statement (origin key, content hash or near-duplicate cluster).
+
+        The keys the digest folds by; `post` itself is included, oldest first. Deleted copies are
+        left out, except `post` when it is the deleted one.
+        """
+        where, params = _same_statement(post)
+        rows = self.db.execute(
+            f"SELECT id FROM posts WHERE {where} AND (deleted = 0 OR id = ?) ORDER BY date, id LIMIT ?",
+            [*params, post.id, MAX_COPIES],
+        ).fetchall()
+        return self.store.get_posts([r[0] for r in rows])
+
+    def seen_in(self, post: StoredPost) -> int:
+        """How many channels carried the post's statement (itself included), as the post page counts them."""
+        where, params = _same_statement(post)
+        row = self.db.execute(
+            f"SELECT count(DISTINCT channel_id) FROM posts WHERE {where} AND (deleted = 0 OR id = ?)",
+            [*params, post.id],
+        ).fetchone()
+        return int(row[0])
+
+    def posts_per_channel(self) -> dict[int, int]:
+        rows = self.db.execute("SELECT channel_id, count(*) FROM posts WHERE deleted = 0 GROUP BY channel_id")
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def raw_text(self, post_id: int) -> str | None:
+        row = self.db.execute("SELECT raw_text FROM posts WHERE id = ?", [post_id]).fetchone()
+        return row[0] if row else None
+
+    def versions(self, post_id: int) -> list[PostVersion]:
+        """Earlier texts of the post, oldest first; [] while the archive has no `post_versions` table.
+
+        Issue #18 adds the table; until its schema is merged the columns are read by name, so any of
+        text/raw_text/edit_date/seen_at it has are shown and the others are None.
+        """
+        if not table_exists(self.db, "post_versions"):
+            return []
+        cur = self.db.execute("SELECT * FROM post_versions WHERE post_id = ?", [post_id])
+        names = [d[0] for d in cur.description]
+        found = []
+        for row in cur.fetchall():
+            values = dict(zip(names, row, strict=True))
+            found.append(
+                PostVersion(
+                    text=values.get("text"),
+                    raw_text=values.get("raw_text"),
+                    edit_date=_time(values.get("edit_date")),
+                    seen_at=_time(values.get("seen_at")),
+                )
+            )
+        return sorted(found, key=lambda v: (v.edit_date or v.seen_at or datetime.min).isoformat())
+
+    # ------------------------------------------------------------------ counts
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The first and last post dates (two index look-ups)."""
+        row = self.db.execute("SELECT min(date), max(date) FROM posts").fetchone()
+        return from_db_time(row[0]), from_db_time(row[1])
+
+    def count_posts(self, *, channel_id: int | None = None, tag: str | None = None) -> tuple[int, int]:
+        """(posts, deleted posts) in a channel or with a tag."""
+        if tag is not None:
+            # IN, not a join: a tag may be both a hashtag and a topic (#serbia, Serbia) on one post.
+            sql = "SELECT count(*), total(deleted) FROM posts WHERE id IN (SELECT post_id FROM post_tags WHERE tag = ?)"
+            params: list[Any] = [tag]
+        else:
+            sql = "SELECT count(*), total(deleted) FROM posts WHERE channel_id = ?"
+            params = [channel_id]
+        row = self.db.execute(sql, params).fetchone()
+        return int(row[0]) - int(row[1]), int(row[1])
+
+    def tag_display(self, key: str) -> Tag | None:
+        row = self.db.execute(
+            "SELECT tag, min(display), kind, count(*) AS n FROM post_tags WHERE tag = ? GROUP BY kind "
+            "ORDER BY n DESC LIMIT 1",
+            [key],
+        ).fetchone()
+        return Tag(row[0], row[1], row[2]) if row else None
+
+    def posts_per_day(
+        self, since: datetime, until: datetime, *, channel_id: int | None = None, tag: str | None = None
+    ) -> list[tuple[str, int, int]]:
+        """(UTC day YYYY-MM-DD, channel id, posts) for posts dated in [since, until), optionally with a tag."""
+        where, params = _range(since, until, channel_id)
+        if tag is not None:
+            where += " AND id IN (SELECT post_id FROM post_tags WHERE tag = ?)"
+            params.append(tag)
+        rows = self.db.execute(
+            f"SELECT substr(date, 1, 10) AS day, channel_id, count(*) FROM posts WHERE {where} "
+            "GROUP BY day, channel_id ORDER BY day, channel_id",
+            params,
+        ).fetchall()
+        return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
+    def tags_per_week(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        kinds: Sequence[str] = ("hashtag", "topic"),
+        channel_id: int | None = None,
+    ) -> list[tuple[str, Tag, int]]:
+        """(Monday of the UTC week YYYY-MM-DD, tag, posts) for posts dated in [since, until)."""
+        where, params = _range(since, until, channel_id, alias="p.")
+        kind_list = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            "SELECT date(p.date, 'weekday 0', '-6 days') AS week, t.tag, t.kind, min(t.display), count(*) "
+            f"FROM posts p JOIN post_tags t ON t.post_id = p.id WHERE {where} AND t.kind IN ({kind_list}) "
+            "GROUP BY week, t.tag, t.kind ORDER BY week",
+            [*params, *kinds],
+        ).fetchall()
+        return [(r[0], Tag(r[1], r[3], r[2]), int(r[4])) for r in rows]
+
+    def copy_keys(self, since: datetime, until: datetime, *, limit: int) -> list[CopyKey]:
+        """The folding keys of the posts in [since, until), oldest first, at most `limit` of them."""
+        where, params = _range(since, until, None)
+        rows = self.db.execute(
+            "SELECT id, channel_id, date, origin_key, content_hash, text != '', cluster_id FROM posts "
+            f"WHERE {where} ORDER BY date, id LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        return [CopyKey(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], bool(r[5]), r[6]) for r in rows]
+
+
+def _same_statement(post: StoredPost) -> tuple[str, list[Any]]:
+    """The digest's folding keys, one hop: same origin, same non-empty clean text, same cluster."""
+    where = ["origin_key = ?"]
+    params: list[Any] = [post.origin_key]
+    if post.text.strip():
+        where.append("(content_hash = ? AND text != '')")
+        params.append(post.content_hash)
+    if post.cluster_id is not None:
+        where.append("cluster_id = ?")
+        params.append(post.cluster_id)
+    return f"({' OR '.join(where)})", params
+
+
+def _range(since: datetime, until: datetime, channel_id: int | None, *, alias: str = "") -> tuple[str, list[Any]]:
+    where = [f"{alias}deleted = 0", f"{alias}date >= ?", f"{alias}date < ?"]
+    params: list[Any] = [to_db_time(since), to_db_time(until)]
+    if channel_id is not None:
+        where.append(f"{alias}channel_id = ?")
+        params.append(channel_id)
+    return " AND ".join(where), params
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
