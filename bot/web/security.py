@@ -14,7 +14,6 @@ Plain ASGI middleware (no request objects), wrapped around every response includ
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
@@ -87,7 +86,7 @@ def token_matches(authorization: str, token: str) -> bool:
     elif scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, non-ASCII input, UnicodeDecodeError
             return False
         offered = decoded.partition(":")[2]
     else:
