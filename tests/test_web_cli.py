@@ -70,7 +70,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
             return httpx.get(url, timeout=5)
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
-                out, err = process.communicate(timeout=5)
+                _, err = process.communicate(timeout=5)
                 raise AssertionError(f"the server did not start: {err.decode()}") from None
             time.sleep(0.1)
 
