@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import Settings, SettingsError
+from bot.core.copies import statement_spread
+from bot.core.digest import fold_items
 from bot.core.svg_charts import Series, axis_ticks, bars, heatmap, stacked_bars
+from bot.models import StoredPost
+from bot.web.cache import ChartCache
 from bot.web.forms import FormError, SearchForm, parse_search
 from bot.web.render import marked, matching_paragraph
 from bot.web.security import token_matches
@@ -157,3 +162,47 @@ def test_web_token_setting_is_validated_and_never_echoed() -> None:
         message = str(error.value)
         assert "WEB_TOKEN (environment): expected 16 to 256 letters" in message
         assert f"got {len(bad)} characters" in message and bad not in message
+
+
+def test_chart_cache_reuses_until_ttl_and_stays_bounded() -> None:
+    now = [100.0]
+    cache = ChartCache(ttl=60, max_entries=2, clock=lambda: now[0])
+    calls: list[str] = []
+
+    def compute(name: str) -> Callable[[], str]:
+        return lambda: calls.append(name) or name
+
+    assert cache.get("a", compute("a")) == ("a", 0.0)
+    now[0] = 130.0
+    assert cache.get("a", compute("a2")) == ("a", 30.0)  # reused, 30 s old
+    now[0] = 161.0
+    assert cache.get("a", compute("a3")) == ("a3", 0.0)  # stale: recomputed
+    cache.get("b", compute("b"))
+    cache.get("c", compute("c"))  # "a" is the least recently used: dropped
+    assert cache.get("a", compute("a4"))[0] == "a4"
+    assert calls == ["a", "a3", "b", "c", "a4"]
+
+
+keys_strategy = st.lists(
+    st.tuples(
+        st.integers(1, 4),  # channel
+        st.sampled_from(["o1", "o2", "o3", "o4", "o5"]),  # origin key
+        st.sampled_from(["h1", "h2", "h3"]),  # content hash
+        st.booleans(),  # has text
+        st.one_of(st.none(), st.integers(1, 3)),  # cluster
+    ),
+    max_size=30,
+)
+
+
+@given(keys_strategy)
+def test_statement_spread_folds_exactly_like_the_digest(rows: list[tuple[int, str, str, bool, int | None]]) -> None:
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    posts = [
+        StoredPost(i + 1, ch, None, None, i, start + timedelta(minutes=i), "text" if has else "", None, o, h, None,
+                   cluster_id=c)
+        for i, (ch, o, h, has, c) in enumerate(rows)
+    ]  # fmt: skip
+    keys = [(p.id, p.channel_id, p.origin_key, p.content_hash, bool(p.text), p.cluster_id) for p in posts]
+    expected = [(item.first.id, len({p.channel_id for p in item.posts})) for item in fold_items(posts)]
+    assert statement_spread(keys) == expected

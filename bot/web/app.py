@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.web.cache import ChartCache
 from bot.web.forms import FormError
 from bot.web.render import make_environment, render_page
 from bot.web.security import ASGIApp, HostCheck, SecurityHeaders, TokenAuth
@@ -39,6 +40,7 @@ class WebOptions:
     allow_sql: bool = False
     allowed_hosts: frozenset[str] | None = None  # None: any Host header (bound beyond loopback)
     query_seconds: float = 10.0  # a statement running longer is interrupted and the page says so
+    chart_seconds: float = 300.0  # a chart is reused until this old (bot/web/cache.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WebOptions:
@@ -63,6 +65,7 @@ class WebState:
     archive: ReadOnlyArchive
     options: WebOptions
     env: Environment
+    charts: ChartCache
 
     @contextmanager
     def reading(self) -> Iterator[Reader]:
@@ -138,7 +141,7 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
     )
     env = make_environment(options.tz)
     env.globals.update(allow_sql=options.allow_sql, archive_name=archive.path.name)
-    app.state.web = WebState(archive, options, env)
+    app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds))
     wrapped: ASGIApp = app
     if options.token:
         wrapped = TokenAuth(wrapped, options.token)

@@ -6,10 +6,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.core.digest import fold_items, snippet
+from bot.core.copies import statement_spread
+from bot.core.digest import snippet
 from bot.core.svg_charts import Series, bars, heatmap, stacked_bars
-from bot.models import StoredPost
-from storage.browse import Browse, CopyKey
+from bot.models import Tag
+from storage.browse import Browse
 from storage.store import ChannelRow
 
 MAX_SERIES = 8  # channels drawn in their own colour; the rest are summed as "other channels"
@@ -60,8 +61,18 @@ def posts_per_day_chart(
     return stacked_bars([d[5:] for d in days], series, title=title)
 
 
+def _monday(day: str) -> str:
+    value = date.fromisoformat(day)
+    return (value - timedelta(days=value.weekday())).isoformat()
+
+
 def top_tags_chart(browse: Browse, since: datetime, until: datetime, *, channel_id: int | None = None) -> str:
-    rows = browse.tags_per_week(since, until, channel_id=channel_id)
+    by_week: Counter[tuple[str, str, str]] = Counter()
+    tags: dict[tuple[str, str], Tag] = {}
+    for day, tag, n in browse.tags_per_day(since, until, channel_id=channel_id):
+        by_week[(_monday(day), tag.kind, tag.key)] += n
+        tags.setdefault((tag.kind, tag.key), tag)
+    rows = [(week, tags[(kind, key)], n) for (week, kind, key), n in by_week.items()]
     totals: Counter[tuple[str, str]] = Counter()
     shown: dict[tuple[str, str], str] = {}
     for _, tag, n in rows:
@@ -88,29 +99,10 @@ def top_tags_chart(browse: Browse, since: datetime, until: datetime, *, channel_
     )
 
 
-def _as_post(key: CopyKey) -> StoredPost:
-    """Just what fold_items reads: the same folding as the digest, without loading any text."""
-    return StoredPost(
-        key.id,
-        key.channel_id,
-        None,
-        None,
-        0,
-        key.date,
-        "x" if key.has_text else "",
-        None,
-        key.origin_key,
-        key.content_hash,
-        None,
-        cluster_id=key.cluster_id,
-    )
-
-
 def copies_chart(browse: Browse, since: datetime, until: datetime) -> CopyStats:
     keys = browse.copy_keys(since, until, limit=MAX_FOLD_POSTS + 1)
     truncated = len(keys) > MAX_FOLD_POSTS
-    items = fold_items(_as_post(k) for k in keys[:MAX_FOLD_POSTS])
-    carried = [(item.first.id, len({p.channel_id for p in item.posts})) for item in items]
+    carried = statement_spread(keys[:MAX_FOLD_POSTS])
     buckets = Counter(min(n, COPY_BUCKETS) for _, n in carried)
     shown = range(1, max([2, *buckets]) + 1)  # up to the widest spread seen (the last bar is "10+")
     labels = [f"{n}{'+' if n == COPY_BUCKETS else ''} channel{'s' if n > 1 else ''}" for n in shown]
@@ -118,7 +110,7 @@ def copies_chart(browse: Browse, since: datetime, until: datetime) -> CopyStats:
         labels, [buckets.get(n, 0) for n in shown], title="Statements by channels carrying them", unit="statements"
     )
     top = sorted((c for c in carried if c[1] > 1), key=lambda c: (-c[1], -c[0]))[:10]
-    return CopyStats(svg, top, len(items), min(len(keys), MAX_FOLD_POSTS), truncated)
+    return CopyStats(svg, top, len(carried), min(len(keys), MAX_FOLD_POSTS), truncated)
 
 
 def top_copies_chart(browse: Browse, top: list[tuple[int, int]]) -> str:

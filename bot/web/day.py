@@ -19,7 +19,7 @@ from bot.core.digest import digest_messages
 from bot.core.windows import Window, next_occurrence, occurrence, window_ending
 from bot.digest_jobs import subscription_digest
 from bot.web.app import WebState, state_of
-from bot.web.charts import copies_chart, posts_per_day_chart, top_copies_chart, top_tags_chart
+from bot.web.charts import CopyStats, copies_chart, posts_per_day_chart, top_copies_chart, top_tags_chart
 from bot.web.forms import MAX_CHART_DAYS, MAX_CHART_WEEKS, MAX_TAG_CHARS, FormError, bounded_int, parse_day
 from bot.web.telegram_html import safe_telegram_html
 
@@ -80,10 +80,18 @@ def charts_page(request: Request) -> Response:
         end_day = last.astimezone(UTC).date() + timedelta(days=1)
         until = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC)
         channels = {c.id: c for c in reader.store.channels()}
-        per_day = posts_per_day_chart(reader.browse, channels, until - timedelta(days=days), until)
-        tags = top_tags_chart(reader.browse, until - timedelta(weeks=weeks), until)
-        copies = copies_chart(reader.browse, until - timedelta(days=days), until)
-        top = top_copies_chart(reader.browse, copies.top)
+        browse = reader.browse
+
+        def draw() -> tuple[str, str, CopyStats, str]:
+            copies = copies_chart(browse, until - timedelta(days=days), until)
+            return (
+                posts_per_day_chart(browse, channels, until - timedelta(days=days), until),
+                top_tags_chart(browse, until - timedelta(weeks=weeks), until),
+                copies,
+                top_copies_chart(browse, copies.top),
+            )
+
+        (per_day, tags, copies, top), age = state.charts.get(("charts", days, weeks), draw)
     return state.page(
         "charts.html",
         days=days,
@@ -94,4 +102,6 @@ def charts_page(request: Request) -> Response:
         copies=copies,
         copies_svg=Markup(copies.svg),
         top_copies=Markup(top),
+        age_minutes=int(age // 60),
+        cache_minutes=int(state.options.chart_seconds // 60),
     )

@@ -153,10 +153,17 @@ def channel_page(request: Request) -> Response:
         live, deleted = reader.browse.count_posts(channel_id=channel_id)
         last = posts[0].date if posts and form.page == 1 else reader.browse.bounds()[1]
         since, until = _chart_window(last, days)
-        chart = posts_per_day_chart(
-            reader.browse, {channel.id: channel}, since, until, channel_id=channel_id, title="Posts per day (UTC days)"
-        )
-        tags_chart = top_tags_chart(reader.browse, since - timedelta(days=7 * 11), until, channel_id=channel_id)
+        browse = reader.browse
+
+        def draw() -> tuple[str, str]:
+            return (
+                posts_per_day_chart(
+                    browse, {channel.id: channel}, since, until, channel_id=channel_id, title="Posts per day (UTC days)"
+                ),
+                top_tags_chart(browse, until - timedelta(weeks=12), until, channel_id=channel_id),
+            )
+
+        (chart, tags_chart), _ = state.charts.get(("channel", channel_id, days, until), draw)
     return state.page(
         "channel.html",
         channel=channel,
@@ -190,9 +197,13 @@ def tag_page(request: Request) -> Response:
         live, deleted = reader.browse.count_posts(tag=key)
         channels = {c.id: c for c in reader.store.channels()}
         since, until = _chart_window(posts[0].date if posts else None, days)
-        chart = posts_per_day_chart(
-            reader.browse, channels, since, until, tag=key, title=f"Posts per day with {tag.display} (UTC days)"
-        )
+        browse = reader.browse
+
+        def draw() -> str:
+            title = f"Posts per day with {tag.display} (UTC days)"
+            return posts_per_day_chart(browse, channels, since, until, tag=key, title=title)
+
+        chart, _ = state.charts.get(("tag", key, days, until), draw)
     return state.page(
         "tag.html",
         tag=tag,
