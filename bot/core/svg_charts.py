@@ -95,7 +95,8 @@ def stacked_bars(
         return _empty(title, 480, "chart stacked")
     left, top_pad, bottom = 44, 24, 44
     width = max(480, left + len(categories) * (bar_width + 2) + 16)
-    legend_rows = math.ceil(len(series) / 3)
+    per_row = max(1, (width - left) // 200)  # legend entries side by side, 200 px each
+    legend_rows = math.ceil(len(series) / per_row)
     total_h = height + legend_rows * 16 + 8
     plot_h = height - top_pad - bottom
     ticks = axis_ticks(max(totals))
@@ -125,7 +126,7 @@ def stacked_bars(
                 f'fill="#444444">{escape(_short(category, 10))}</text>'
             )
     for index, s in enumerate(series):
-        col, row = index % 3, index // 3
+        col, row = index % per_row, index // per_row
         x, y = left + col * 200, height + row * 16
         colour = PALETTE[index] if index < len(PALETTE) else OTHER_COLOUR
         swatch = f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'
