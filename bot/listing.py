@@ -28,8 +28,10 @@ def collect_items(
     want: int,
     query: str | None = None,
     tags: Sequence[str] = (),
-    channel: str | None = None,
+    channel: str | int | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
+    lang: str | None = None,
     max_posts: int = MAX_SCANNED_POSTS,
 ) -> list[DigestItem]:
     """At least `want + 1` items (when there are that many), newest first, copies folded together.
@@ -40,7 +42,9 @@ def collect_items(
     posts: list[StoredPost] = []
     batch = max(50, want * 2)
     while True:
-        got = store.search(query, tags=tags, channel=channel, since=since, limit=batch, offset=len(posts))
+        got = store.search(
+            query, tags=tags, channel=channel, since=since, until=until, lang=lang, limit=batch, offset=len(posts)
+        )
         posts.extend(got)
         items = newest_first(fold_items(posts))
         if len(items) > want or len(got) < batch or len(posts) >= max_posts:
@@ -72,15 +76,28 @@ def find_items(
     limit: int,
     query: str | None = None,
     tags: Sequence[str] = (),
-    channel: str | None = None,
+    channel: str | int | None = None,
     since: datetime | None = None,
     order: SearchOrder = "newest",
+    until: datetime | None = None,
+    lang: str | None = None,
 ) -> tuple[list[DigestItem], bool]:
     """One page of items and whether there are more; ranked order keeps the best-placed post's rank."""
     if order == "newest":
-        items = collect_items(store, want=offset + limit, query=query, tags=tags, channel=channel, since=since)
+        items = collect_items(
+            store, want=offset + limit, query=query, tags=tags, channel=channel, since=since, until=until, lang=lang
+        )
     else:
-        posts = store.search(query, tags=tags, channel=channel, since=since, limit=MAX_SCANNED_POSTS, order=order)
+        posts = store.search(
+            query,
+            tags=tags,
+            channel=channel,
+            since=since,
+            until=until,
+            lang=lang,
+            limit=MAX_SCANNED_POSTS,
+            order=order,
+        )
         place = {post.id: index for index, post in enumerate(posts)}
         items = sorted(fold_items(posts), key=lambda item: min(place[p.id] for p in item.posts))
     return items[offset : offset + limit], len(items) > offset + limit

@@ -16,7 +16,8 @@ from typing import Any
 from bot.core.copies import CopyKey
 from bot.models import StoredPost, Tag
 from storage.readonly import table_exists
-from storage.store import QueryError, Store, from_db_time, quote_fts, to_db_time
+from storage.store import QueryError, Store, quote_fts
+from storage.timefmt import from_db_time, to_db_time
 
 # Private-use characters around each FTS5 match: never produced by cleaning, and the page escapes the
 # text between them, so a post containing them can only mis-place a highlight, never inject markup.
@@ -70,15 +71,6 @@ class Browse:
         ).fetchall()
         return self.store.get_posts([r[0] for r in rows])
 
-    def seen_in(self, post: StoredPost) -> int:
-        """How many channels carried the post's statement (itself included), as the post page counts them."""
-        where, params = _same_statement(post)
-        row = self.db.execute(
-            f"SELECT count(DISTINCT channel_id) FROM posts WHERE {where} AND (deleted = 0 OR id = ?)",
-            [*params, post.id],
-        ).fetchone()
-        return int(row[0])
-
     def posts_per_channel(self) -> dict[int, int]:
         rows = self.db.execute("SELECT channel_id, count(*) FROM posts WHERE deleted = 0 GROUP BY channel_id")
         return {int(r[0]): int(r[1]) for r in rows}
@@ -115,6 +107,17 @@ class Browse:
         """The first and last post dates (two index look-ups)."""
         row = self.db.execute("SELECT min(date), max(date) FROM posts").fetchone()
         return from_db_time(row[0]), from_db_time(row[1])
+
+    def latest(self, *, channel_id: int | None = None, tag: str | None = None) -> datetime | None:
+        """The date of a channel's newest message, or of the newest post archived with a tag (index look-ups)."""
+        params: list[Any]
+        if channel_id is not None:
+            sql, params = "SELECT date FROM posts WHERE channel_id = ? ORDER BY message_id DESC LIMIT 1", [channel_id]
+        else:
+            sql = "SELECT date FROM posts WHERE id = (SELECT max(post_id) FROM post_tags WHERE tag = ?)"
+            params = [tag]
+        row = self.db.execute(sql, params).fetchone()
+        return from_db_time(row[0]) if row else None
 
     def count_posts(self, *, channel_id: int | None = None, tag: str | None = None) -> tuple[int, int]:
         """(posts, deleted posts) in a channel or with a tag."""

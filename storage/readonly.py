@@ -5,7 +5,7 @@ SQLite's `mode=ro` plus `PRAGMA query_only`, so no statement can write, and WAL 
 service keeps writing. Not `immutable=1`: that tells SQLite the file never changes, so it skips
 locking and the WAL and would show a stale or torn archive while the service writes.
 
-Each reader gets its own connection (`connect()`): a connection costs ~0.1 ms and has no thread
+Each reader gets its own connection (`store()`): a connection costs ~0.1 ms and has no thread
 affinity problems, and every page then reads one consistent, current snapshot.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import sqlite_utils
 
 from storage.db import SCHEMA_VERSION
+from storage.store import Store
 
 # The columns the readers use (posts.tag_list) arrived with schema 3.
 MIN_READ_VERSION = 3
@@ -54,7 +55,11 @@ class ReadOnlyArchive:
         limit = self.time_limit if time_limit is None else time_limit
         if limit is not None:
             conn.set_progress_handler(_deadline(time.monotonic() + limit), _PROGRESS_STEPS)
-        return sqlite_utils.Database(conn)
+        return sqlite_utils.Database(conn, execute_plugins=False)
+
+    def store(self, *, time_limit: float | None = None) -> Store:
+        """A Store over a fresh read-only connection (close it when done): every read method works, writes fail."""
+        return Store(self.connect(time_limit=time_limit))
 
 
 def _deadline(at: float) -> Callable[[], int]:

@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
+from storage.store import Store
 
 MAX_SQL_CHARS = 5000
 _ALLOWED = {
@@ -43,13 +43,13 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, db_name: str | N
     return sqlite3.SQLITE_DENY
 
 
-def run_sql(db: sqlite_utils.Database, sql: str, *, max_rows: int = 1000) -> SqlResult:
+def run_sql(store: Store, sql: str, *, max_rows: int = 1000) -> SqlResult:
     text = sql.strip().rstrip(";").strip()
     if not text:
         raise SqlError("the statement is empty")
     if len(text) > MAX_SQL_CHARS:
         raise SqlError(f"the statement is longer than {MAX_SQL_CHARS} characters")
-    conn = db.conn
+    conn = store.db.conn
     conn.set_authorizer(_authorize)
     try:
         cur = conn.execute(text)

@@ -17,9 +17,9 @@ import pytest
 
 from bot.cli import main
 from bot.core.pipeline import Pipeline
-from bot.ingest import ingest
 from bot.models import ChannelRef, RawPost
 from storage.store import Store
+from tests.conftest import make_ingest
 from tests.web_archive import fill_archive
 
 RUN = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -111,7 +111,7 @@ def test_serves_beside_a_writer_and_shows_its_new_posts(tmp_path: Path, pipeline
         raw = RawPost(
             ChannelRef(tg_id=1700000001), 99, datetime(2026, 11, 22, 9, tzinfo=UTC), "Talks in Tirana today.", "export"
         )
-        ingest(writer, pipeline, [raw])  # the service writes while the viewer runs
+        make_ingest(writer, pipeline).save([raw])  # the service writes while the viewer runs
         found = httpx.get(f"http://127.0.0.1:{port}/?q=Tirana", timeout=5)
         assert "<mark>Tirana</mark>" in found.text
         assert httpx.get(f"http://127.0.0.1:{port}/sql", timeout=5).status_code == 404

@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.archive import Archive
 from bot.cli.demo_cmd import sample_files
+from bot.config import Settings
 from bot.core.pipeline import Pipeline
-from bot.ingest import ingest
 from bot.models import ChannelRef, Forward, RawPost
 from bot.sources.desktop_export import parse_export
-from storage.learned_boilerplate import LearnedBoilerplate
-from storage.neardup_index import NearDupIndex
 from storage.store import Store
 
 SCRIPT_TEXT = (
@@ -54,14 +53,12 @@ def hostile_posts() -> list[RawPost]:
 
 def fill_archive(path: Path, pipeline: Pipeline | None = None) -> Path:
     """Import the samples and the hostile posts the way `tgmonitor import` does; returns `path`."""
-    pipeline = pipeline or Pipeline.load()
-    store = Store.open(path)
+    archive = Archive.around(Settings(), Store.open(path), pipeline or Pipeline.load(), path=path)
     try:
-        neardup = NearDupIndex(store.db, boilerplate=LearnedBoilerplate(store.db))
         for sample in sample_files():
             channel, raws = parse_export(sample)
-            ingest(store, pipeline, raws, checkpoint=channel, atomic=True, neardup=neardup)
-        ingest(store, pipeline, hostile_posts(), atomic=True, neardup=neardup)
+            archive.ingest.save(raws, checkpoint=channel, atomic=True)
+        archive.ingest.save(hostile_posts(), atomic=True)
     finally:
-        store.close()
+        archive.close()
     return path

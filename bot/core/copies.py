@@ -26,7 +26,7 @@ def statement_spread(keys: Sequence[CopyKey]) -> list[tuple[int, int]]:
 
     first: dict[tuple[str, object], int] = {}
     for index, (_, _, origin, content, has_text, cluster) in enumerate(keys):
-        links = [("o", origin)]
+        links: list[tuple[str, object]] = [("o", origin)]
         if has_text:
             links.append(("h", content))
         if cluster is not None:

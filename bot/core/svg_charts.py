@@ -106,7 +106,7 @@ def stacked_bars(
     label_every = max(1, math.ceil(len(categories) * 40 / (width - left)))
     for i, category in enumerate(categories):
         x = left + 2 + i * (bar_width + 2)
-        y = top_pad + plot_h
+        y: float = top_pad + plot_h
         for index, s in enumerate(series):
             value = s.values[i]
             if value <= 0:

@@ -70,19 +70,18 @@ class WebState:
     @contextmanager
     def reading(self) -> Iterator[Reader]:
         """A read-only connection for one request: one consistent snapshot, closed when the page is built."""
-        db = self.archive.connect(time_limit=self.options.query_seconds)
-        store = Store(db)
+        store = self.archive.store(time_limit=self.options.query_seconds)
         try:
             yield Reader(store, Browse(store))
         finally:
-            db.conn.close()
+            store.close()
 
     def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(render_page(self.env, name, **context), status_code=status)
 
 
 def state_of(request: Request) -> WebState:
-    return request.app.state.web  # type: ignore[no-any-return]
+    return request.app.state.web
 
 
 def _error(request: Request, status: int, message: str) -> Response:

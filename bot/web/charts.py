@@ -9,9 +9,8 @@ from datetime import date, datetime, timedelta
 from bot.core.copies import statement_spread
 from bot.core.digest import snippet
 from bot.core.svg_charts import Series, bars, heatmap, stacked_bars
-from bot.models import Tag
+from bot.models import ChannelRow, Tag
 from storage.browse import Browse
-from storage.store import ChannelRow
 
 MAX_SERIES = 8  # channels drawn in their own colour; the rest are summed as "other channels"
 TOP_TAGS = 12
@@ -80,7 +79,7 @@ def top_tags_chart(browse: Browse, since: datetime, until: datetime, *, channel_
         shown.setdefault((tag.kind, tag.key), tag.display)
     top = [key for key, _ in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TAGS]]
     monday = since.date() - timedelta(days=since.date().weekday())
-    weeks = []
+    weeks: list[str] = []
     while monday < until.date() or not weeks:
         weeks.append(monday.isoformat())
         monday += timedelta(days=7)

@@ -11,14 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.core.digest import DigestItem, snippet
-from bot.core.neardup import collapse
 from bot.core.windows import next_occurrence
+from bot.listing import MAX_SCANNED_POSTS, find_items, seen_in
 from bot.models import StoredPost
 from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import posts_per_day_chart, top_tags_chart
 from bot.web.forms import LANGUAGES, PAGE_SIZES, FormError, SearchForm, bounded_int, parse_search
 from bot.web.render import marked, matching_paragraph
-from storage.store import QueryError
+from storage.store import SearchOrder
 
 LISTING_CHARS = 400  # a hit without a query shows its first paragraph up to this many characters
 CHART_DAYS = 30
@@ -28,13 +28,48 @@ CHART_DAYS = 30
 class Hit:
     post: StoredPost
     text: Markup  # the matching paragraph, escaped, with <mark> around the matches
-    seen_in: int  # channels carrying the statement, archive-wide
-    folded: int  # other results on this page that are copies of it (folded into this hit)
+    seen_in: int  # channels carrying the statement ("seen in N channels", bot.listing's count)
+    folded: int  # other posts of the results folded into this hit (copies of the statement)
 
 
-def _hits(reader: Reader, posts: list[StoredPost], form: SearchForm) -> list[Hit]:
-    items = [DigestItem((p,)) for p in posts] if form.copies else collapse(posts)
-    shown = [_best(item, posts) for item in items]
+@dataclass(frozen=True, slots=True)
+class Results:
+    hits: list[Hit]
+    more: bool
+
+
+def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
+    """One page: items with copies folded as everywhere else (bot.listing), or every post with copies."""
+    since, until = form.window(state.options.tz)
+    order: SearchOrder = "rank" if form.order == "rank" and form.q else "newest"
+    query, tags, lang = form.q or None, [form.tag] if form.tag else [], form.lang or None
+    if form.copies:
+        posts = reader.store.search(
+            query,
+            tags=tags,
+            channel=form.channel,
+            since=since,
+            until=until,
+            lang=lang,
+            limit=form.per + 1,
+            offset=form.offset,
+            order=order,
+        )
+        items, more = [DigestItem((p,)) for p in posts[: form.per]], len(posts) > form.per
+    else:
+        items, more = find_items(
+            reader.store,
+            query=query,
+            tags=tags,
+            channel=form.channel,
+            since=since,
+            until=until,
+            lang=lang,
+            offset=form.offset,
+            limit=form.per,
+            order=order,
+        )
+    shown = [max(item.posts, key=lambda p: p.id) for item in items]  # the copy that placed the item here
     marks = reader.browse.highlights(form.q, [p.id for p in shown]) if form.q else {}
     hits = []
     for item, post in zip(items, shown, strict=True):
@@ -42,29 +77,8 @@ def _hits(reader: Reader, posts: list[StoredPost], form: SearchForm) -> list[Hit
             text = marked(matching_paragraph(marks[post.id]))
         else:
             text = marked(snippet(post.text, LISTING_CHARS) or f"[{post.media_kind or 'media'}]")
-        hits.append(Hit(post, text, reader.browse.seen_in(post), len(item.posts) - 1))
-    return hits
-
-
-def _best(item: DigestItem, order: list[StoredPost]) -> StoredPost:
-    """The item's post placed highest in the results: the hit as searched (newest or best match)."""
-    ids = {p.id for p in item.posts}
-    return next(p for p in order if p.id in ids)
-
-
-def _search(reader: Reader, form: SearchForm, state: WebState) -> list[StoredPost]:
-    since, until = form.window(state.options.tz)
-    return reader.store.search(
-        form.q or None,
-        tags=[form.tag] if form.tag else (),
-        channel=form.channel,
-        since=since,
-        until=until,
-        lang=form.lang or None,
-        limit=form.per + 1,  # one more tells whether there is a next page
-        offset=form.offset,
-        order="rank" if form.order == "rank" and form.q else "newest",
-    )
+        hits.append(Hit(post, text, seen_in(item, reader.store), len(item.posts) - 1))
+    return Results(hits, more)
 
 
 def search_page(request: Request) -> Response:
@@ -74,16 +88,16 @@ def search_page(request: Request) -> Response:
         channels = reader.store.channels()
         if form.channel is not None and form.channel not in {c.id for c in channels}:
             raise FormError(f"channel: there is no channel {form.channel}")
-        posts = _search(reader, form, state)
-        hits = _hits(reader, posts[: form.per], form)
+        results = _find(reader, form, state)
     return state.page(
         "search.html",
         form=form,
-        hits=hits,
-        more=len(posts) > form.per,
+        hits=results.hits,
+        more=results.more,
         channels=channels,
         languages=LANGUAGES,
         page_sizes=PAGE_SIZES,
+        folded_depth=MAX_SCANNED_POSTS,
     )
 
 
@@ -103,13 +117,14 @@ def post_page(request: Request) -> Response:
         raw_text = reader.browse.raw_text(post_id) or ""
         copies = reader.browse.copies(post)
         versions = reader.browse.versions(post_id)
-    item = DigestItem(tuple(copies) or (post,))
+        item = DigestItem(tuple(copies) or (post,))
+        count = seen_in(item, reader.store)
     return state.page(
         "post.html",
         post=post,
         raw_text=raw_text,
         copies=copies,
-        seen_in=item.seen_in,
+        seen_in=count,
         original=item.link,
         versions=versions,
         paragraphs=[p for p in post.text.split("\n\n") if p.strip()],
@@ -148,10 +163,9 @@ def channel_page(request: Request) -> Response:
         if channel is None:
             raise HTTPException(404, f"There is no channel {channel_id} in the archive.")
         form = _listing(request, channel=channel_id)
-        posts = _search(reader, form, state)
-        hits = _hits(reader, posts[: form.per], form)
+        results = _find(reader, form, state)
         live, deleted = reader.browse.count_posts(channel_id=channel_id)
-        last = posts[0].date if posts and form.page == 1 else reader.browse.bounds()[1]
+        last = reader.browse.latest(channel_id=channel_id)
         since, until = _chart_window(last, days)
         browse = reader.browse
 
@@ -168,8 +182,8 @@ def channel_page(request: Request) -> Response:
         "channel.html",
         channel=channel,
         form=form,
-        hits=hits,
-        more=len(posts) > form.per,
+        hits=results.hits,
+        more=results.more,
         posts=live,
         deleted=deleted,
         chart=Markup(chart),
@@ -189,14 +203,10 @@ def tag_page(request: Request) -> Response:
         if tag is None:
             raise HTTPException(404, f"No post has the tag {key!r}.")
         form = _listing(request, tag=key)
-        try:
-            posts = _search(reader, form, state)
-        except QueryError as exc:  # pragma: no cover - a tag filter alone cannot make a bad query
-            raise FormError(str(exc)) from exc
-        hits = _hits(reader, posts[: form.per], form)
+        results = _find(reader, form, state)
         live, deleted = reader.browse.count_posts(tag=key)
         channels = {c.id: c for c in reader.store.channels()}
-        since, until = _chart_window(posts[0].date if posts else None, days)
+        since, until = _chart_window(reader.browse.latest(tag=key), days)
         browse = reader.browse
 
         def draw() -> str:
@@ -208,8 +218,8 @@ def tag_page(request: Request) -> Response:
         "tag.html",
         tag=tag,
         form=form,
-        hits=hits,
-        more=len(posts) > form.per,
+        hits=results.hits,
+        more=results.more,
         posts=live,
         deleted=deleted,
         chart=Markup(chart),

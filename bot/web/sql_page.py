@@ -29,7 +29,7 @@ def sql_page(request: Request) -> Response:
     if sql:
         with state.reading() as reader:
             try:
-                result = run_sql(reader.store.db, sql, max_rows=MAX_ROWS)
+                result = run_sql(reader.store, sql, max_rows=MAX_ROWS)
             except SqlError as exc:
                 error = str(exc)
     rows = [[_cell(v) for v in row] for row in result.rows] if result else []
