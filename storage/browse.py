@@ -119,17 +119,14 @@ class Browse:
         row = self.db.execute(sql, params).fetchone()
         return from_db_time(row[0]) if row else None
 
-    def count_posts(self, *, channel_id: int | None = None, tag: str | None = None) -> tuple[int, int]:
-        """(posts, deleted posts) in a channel or with a tag."""
+    def count_posts(self, *, channel_id: int | None = None, tag: str | None = None) -> int:
+        """Posts archived in a channel or with a tag, deleted ones included: read from an index alone
+        (telling deleted ones apart would read every row, ~0.6 s for a tag on 90k posts)."""
         if tag is not None:
-            # IN, not a join: a tag may be both a hashtag and a topic (#serbia, Serbia) on one post.
-            sql = "SELECT count(*), total(deleted) FROM posts WHERE id IN (SELECT post_id FROM post_tags WHERE tag = ?)"
-            params: list[Any] = [tag]
+            row = self.db.execute("SELECT count(DISTINCT post_id) FROM post_tags WHERE tag = ?", [tag]).fetchone()
         else:
-            sql = "SELECT count(*), total(deleted) FROM posts WHERE channel_id = ?"
-            params = [channel_id]
-        row = self.db.execute(sql, params).fetchone()
-        return int(row[0]) - int(row[1]), int(row[1])
+            row = self.db.execute("SELECT count(*) FROM posts WHERE channel_id = ?", [channel_id]).fetchone()
+        return int(row[0])
 
     def tag_display(self, key: str) -> Tag | None:
         row = self.db.execute(

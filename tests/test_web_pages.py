@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -14,6 +15,7 @@ from httpx import Client
 
 from bot.core.digest import digest_messages
 from bot.digest_jobs import subscription_digest
+from bot.models import ChannelRef
 from bot.web.security import CSP, LOOPBACK_HOSTS
 from bot.web.telegram_html import safe_telegram_html
 from storage.store import Store
@@ -261,3 +263,17 @@ def check_hosts(local: Client) -> None:
     assert local.get("/", headers={"Host": "[::1]:8001"}).status_code == 200
     rebound = local.get("/", headers={"Host": "attacker.example:8001"})
     assert rebound.status_code == 400 and "Unexpected Host header" in rebound.text
+
+
+def test_a_deleted_post_is_kept_marked_and_left_out_of_listings(archive_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "deleted.db"
+    shutil.copy(archive_path, path)
+    writer = Store.open(path)
+    assert writer.mark_deleted(ChannelRef(tg_id=1700000001), [3]) == 1  # post 2: the Bulgarian one
+    writer.close()
+    with client_for(path) as http:
+        post = http.get("/post/2")
+        assert post.status_code == 200 and "deleted on Telegram</span>, kept in the archive" in post.text
+        assert 2 not in hit_ids(http.get("/").text)
+        assert 2 not in hit_ids(http.get("/", params={"copies": "1"}).text)
+        assert "<dt>Posts</dt><dd>7</dd>" in http.get("/channel/1").text  # archived, deleted included

@@ -164,7 +164,7 @@ def channel_page(request: Request) -> Response:
             raise HTTPException(404, f"There is no channel {channel_id} in the archive.")
         form = _listing(request, channel=channel_id)
         results = _find(reader, form, state)
-        live, deleted = reader.browse.count_posts(channel_id=channel_id)
+        archived = reader.browse.count_posts(channel_id=channel_id)
         last = reader.browse.latest(channel_id=channel_id)
         since, until = _chart_window(last, days)
         browse = reader.browse
@@ -184,8 +184,7 @@ def channel_page(request: Request) -> Response:
         form=form,
         hits=results.hits,
         more=results.more,
-        posts=live,
-        deleted=deleted,
+        posts=archived,
         chart=Markup(chart),
         tags_chart=Markup(tags_chart),
         days=days,
@@ -204,7 +203,7 @@ def tag_page(request: Request) -> Response:
             raise HTTPException(404, f"No post has the tag {key!r}.")
         form = _listing(request, tag=key)
         results = _find(reader, form, state)
-        live, deleted = reader.browse.count_posts(tag=key)
+        archived = reader.browse.count_posts(tag=key)
         channels = {c.id: c for c in reader.store.channels()}
         since, until = _chart_window(reader.browse.latest(tag=key), days)
         browse = reader.browse
@@ -220,8 +219,7 @@ def tag_page(request: Request) -> Response:
         form=form,
         hits=results.hits,
         more=results.more,
-        posts=live,
-        deleted=deleted,
+        posts=archived,
         chart=Markup(chart),
         days=days,
     )
