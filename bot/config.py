@@ -20,7 +20,6 @@ from dotenv import dotenv_values
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
-_NOT_ECHOED = {"WEB_TOKEN"}  # a mistyped password is still close to the real one: errors give its length only
 _WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -77,11 +76,17 @@ class Settings:
         return tuple(s for s in (self.api_hash, self.bot_token, self.session, self.web_token) if s and len(s) >= 6)
 
     @classmethod
-    def load(cls, env_file: Path | None = Path(".env"), environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `env_file` (if it exists) then the process environment, which wins."""
+    def load(cls, env_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `env_file` (named explicitly, never guessed) then the process environment, which wins.
+
+        No `.env` is picked up from the working directory: under systemd and in the container that is the
+        writable state directory, and anything able to write there could add settings.
+        """
         environ = os.environ if environ is None else environ
         file_values: dict[str, str | None] = {}
-        if env_file is not None and env_file.is_file():
+        if env_file is not None:
+            if not env_file.is_file():
+                raise SettingsError([f"{env_file}: no such settings file (given with --env or {ENV_FILE_VARIABLE})"])
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
         merged.update({k: v for k, v in environ.items() if k in _PARSERS})
@@ -105,8 +110,7 @@ class Settings:
                     problems.append(f"{name}{where}: expected {form}, got {describe_secret(raw)}")
                     continue
                 detail = f" ({exc})" if str(exc) else ""
-                got = f"{len(raw.strip())} characters" if name in _NOT_ECHOED else repr(raw.strip())
-                problems.append(f"{name}{where}: expected {form}, got {got}{detail}")
+                problems.append(f"{name}{where}: expected {form}, got {raw.strip()!r}{detail}")
         if "data_dir" in kwargs and "db_path" not in kwargs:
             kwargs["db_path"] = kwargs["data_dir"] / "tgmonitor.db"
         if bool((values.get("API_ID") or "").strip()) != bool((values.get("API_HASH") or "").strip()):
@@ -273,5 +277,6 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     ),
 }
 SETTING_NAMES = tuple(_PARSERS)
+ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
 # Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
-SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION"})
+SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN"})

@@ -31,20 +31,19 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 import httpx
-from telethon import TelegramClient
-from telethon.errors import AccessTokenExpiredError, AccessTokenInvalidError
 
 from bot.access import AccessPolicy
 from bot.alerts import Alerter, alert_chat_id, make_alerter
 from bot.archive import Archive
-from bot.commands import CommandRouter
 from bot.config import Settings
 from bot.core.alerts import AlertRules
 from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
-from bot.outputs import ConsoleSender, FileSender, MessageSender, output_sender
-from bot.outputs.telegram import TelethonBotSender, start_bot_client
+from bot.outputs import MessageSender, output_sender
+from bot.outputs.telegram import start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
-from bot.service_sources import (
+from bot.service_parts import (
+    BotPart,
+    BotStarter,
     ClientFactory,
     ListenerPart,
     PollOutcome,
@@ -52,9 +51,9 @@ from bot.service_sources import (
     Source,
     WebPreviewPart,
     plural,
+    sink_label,
 )
 from bot.systemd import flush_logs, notify_systemd
-from bot.telegram.bot_client import BotClient
 from bot.telegram.client import make_user_client
 from storage import status as keys
 from storage.timefmt import to_db_time
@@ -66,8 +65,6 @@ _log = logging.getLogger(__name__)
 EX_CONFIG = 78  # sysexits.h: the systemd unit does not restart on it (RestartPreventExitStatus)
 ALERT_DRAIN_EVERY = 30.0  # seconds between alert runs that drain a rate-limited backlog
 
-BotStarter = Callable[[Settings], Awaitable[TelegramClient]]
-
 
 def _interval(seconds: float) -> str:
     whole = int(seconds)
@@ -75,12 +72,6 @@ def _interval(seconds: float) -> str:
         if whole >= size and whole % size == 0:
             return f"{whole // size}{unit}"
     return f"{whole}s"
-
-
-def _sink(sender: MessageSender) -> str:
-    if isinstance(sender, FileSender):
-        return f"file {sender.path}"
-    return "stdout" if isinstance(sender, ConsoleSender) else "the bot"
 
 
 class Service:
@@ -110,8 +101,7 @@ class Service:
         self.scheduler = Scheduler(settings.tz, log=log)
         self.subscriptions = archive.store.subscriptions
         self.source: Source | None = None
-        self.bot: BotClient | None = None
-        self.bot_client: TelegramClient | None = None
+        self.bot: BotPart | None = None
         self.digests: DigestScheduler | None = None
         self.alerter: Alerter | None = None
         self._stop = asyncio.Event()
@@ -166,7 +156,7 @@ class Service:
             name: future
             for name, future in (
                 (self.source.name if self.source else "", self.source.lost() if self.source else None),
-                ("bot", self.bot_client.disconnected if self.bot_client is not None else None),
+                ("bot", self.bot.lost() if self.bot is not None else None),
             )
             if future is not None
         }
@@ -228,28 +218,11 @@ class Service:
     async def _start_bot(self) -> tuple[MessageSender, str]:
         s = self.settings
         if s.bot_token and s.has_api_credentials:
-            try:
-                client = await self.bot_starter(s)
-            except (AccessTokenInvalidError, AccessTokenExpiredError) as exc:
-                raise ServiceConfigError(
-                    f"Telegram refused BOT_TOKEN ({exc}); get a valid one from @BotFather"
-                ) from exc
-            self.bot_client = client
-            router = CommandRouter(
-                self.store,
-                s,
-                on_subscriptions_changed=self._subscriptions_changed,
-                on_channels_changed=self._channels_changed,
-            )
-            self.bot = BotClient(client, router)
-            username = await self.bot.start()
-            allowed = len(s.allowed_users | s.allowed_chats | s.admin_users)
-            who = plural(allowed, "allowed user/chat")
-            line = f"bot: on (@{username}) → commands for {who}; sends digests and alerts"
-            return TelethonBotSender(client), line
+            self.bot = BotPart(s, self.store, self._subscriptions_changed, self._channels_changed)
+            return await self.bot.start(self.bot_starter)
         sender = output_sender(s.digest_output)
         why = "no BOT_TOKEN" if not s.bot_token else "BOT_TOKEN set, but the bot also needs API_ID/API_HASH"
-        return sender, f"bot: off ({why}) → no bot commands; digests and alerts to {_sink(sender)}"
+        return sender, f"bot: off ({why}) → no bot commands; digests and alerts to {sink_label(sender)}"
 
     async def _start_digests(self, sender: MessageSender) -> str:
         s = self.settings
@@ -268,7 +241,7 @@ class Service:
         more = f" and {len(subs) - 1} more" if len(subs) > 1 else ""
         return (
             f"digests: on, {plural(len(subs), 'subscription')} (daily {first.time:%H:%M} {first.tz.key}{more}) "
-            f"→ {_sink(sender)}; missed windows go out after the first poll"
+            f"→ {sink_label(sender)}; missed windows go out after the first poll"
         )
 
     async def _start_alerts(self, sender: MessageSender) -> str:
@@ -281,10 +254,8 @@ class Service:
             return "alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
         self.alerter = make_alerter(s, self.store, sender, chat)
         self.alerter.schedule(self.scheduler, every=ALERT_DRAIN_EVERY)
-        return (
-            f"alerts: on ({plural(len(rules.tags), 'tag')}, {plural(len(rules.words), 'word')}) → {_sink(sender)}, "
-            f"at most {s.alert_rate_per_minute} a minute"
-        )
+        watching = f"{plural(len(rules.tags), 'tag')}, {plural(len(rules.words), 'word')}"
+        return f"alerts: on ({watching}) → {sink_label(sender)}, at most {s.alert_rate_per_minute} a minute"
 
     # ------------------------------------------------------------------- jobs
     async def _poll(self) -> None:
@@ -380,7 +351,7 @@ class Service:
             if self.source is not None:
                 self.source.stop_updates()
             if self.bot is not None:
-                self.bot.stop()
+                self.bot.stop_updates()
             if self.scheduler.aps.running:
                 cancelled = await self.scheduler.stop(self.shutdown_grace)
                 if cancelled:
@@ -391,8 +362,8 @@ class Service:
                     )
             if self.source is not None:
                 await self._close(self.source.name, self.source.close())
-            if self.bot_client is not None:
-                await self._close("bot", self.bot_client.disconnect())
+            if self.bot is not None:
+                await self._close("bot", self.bot.close())
             if self._started:
                 self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
         finally:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlite_utils
 
@@ -22,6 +24,19 @@ class Housekeeping:
         """Several store calls as one atomic unit (nested store transactions join it)."""
         with transaction(self.db):
             yield
+
+    def file_path(self) -> Path | None:
+        """The archive's file (None in memory): a second connection, e.g. for a worker thread, opens it."""
+        row = self.db.execute("PRAGMA database_list").fetchone()
+        return Path(row[2]) if row is not None and row[2] else None
+
+    def set_deadline(self, deadline: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        """Interrupt any query still running at `deadline` (clock seconds): it raises
+        sqlite3.OperationalError("interrupted"). None removes the budget."""
+        if deadline is None:
+            self.db.conn.set_progress_handler(None, 0)
+            return
+        self.db.conn.set_progress_handler(lambda: int(clock() > deadline), 10_000)
 
     def lock(self, name: str) -> FileLock | None:
         """A cross-process lock file beside the archive (None for an in-memory archive)."""

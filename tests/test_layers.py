@@ -8,7 +8,7 @@ Bottom up, nothing imports upward:
                                                                 |             bot.outputs, bot.scheduler
   3 application   bot.ingest, bot.archive, bot.listing, bot.neardup_index, bot.channel_boilerplate,
                   bot.commands, bot.digest_jobs, bot.alerts, bot.web
-  4 wiring        bot.service, bot.service_sources, bot.systemd, bot.logging_setup, bot.cli
+  4 wiring        bot.service, bot.service_parts, bot.systemd, bot.logging_setup, bot.cli
 
 Storage and the adapters sit side by side and never import each other: sources reach the archive
 through the ports in bot/sources/ports.py, which the application implements. A new module must be
@@ -46,7 +46,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.access": (3, "application"),
     "bot.web": (3, "application"),
     "bot.service": (4, "wiring"),
-    "bot.service_sources": (4, "wiring"),
+    "bot.service_parts": (4, "wiring"),
     "bot.systemd": (4, "wiring"),
     "bot.logging_setup": (4, "wiring"),
     "bot.cli": (4, "wiring"),

@@ -25,7 +25,7 @@ from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef
-from bot.service_sources import ListenerPart
+from bot.service_parts import ListenerPart
 from bot.sources.media import MB, MediaDownloader, has_file
 from bot.sources.telethon_source import TelethonSource
 from bot.telegram.client import TelethonClientEdge

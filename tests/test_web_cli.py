@@ -80,7 +80,7 @@ def digest(path: Path) -> str:
 
 
 def start(path: Path, tmp_path: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k not in ("WEB_TOKEN", "DB_PATH")}
+    env = {k: v for k, v in os.environ.items() if k not in ("WEB_TOKEN", "DB_PATH", "TGMONITOR_ENV_FILE")}
     command = [sys.executable, "-c", RUN, "--env", str(tmp_path / "absent.env"), "--db", str(path), "web"]
     return subprocess.Popen(
         [*command, "--port", str(port), *args],

@@ -51,6 +51,8 @@ def item_page(
             deps.store, offset=offset, limit=limit, query=query, tags=tags, channel=channel, since=since
         )
     except QueryError as exc:
+        if "interrupted" in str(exc):
+            raise  # out of time: the router says so
         raise UsageError(
             f"I could not run that search ({exc}). Words are matched literally and all must appear; "
             "try fewer or plainer words."

@@ -12,6 +12,7 @@ import html
 import logging
 import math
 import re
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
@@ -25,11 +26,13 @@ from bot.core.digest import strip_bidi
 from bot.core.ratelimit import RateLimiter
 from bot.models import Chat, Reply, User
 from storage.refusals import Refusals
-from storage.store import Store
+from storage.store import QueryError, Store
 from storage.subscriptions import Subscriptions
 
 _log = logging.getLogger("bot.commands")
 
+TOO_SLOW = "That took too long to work out. Narrow it down: a #tag, an @channel, fewer days or more words."
+MAX_OFFSET = 500  # the deepest a Prev/Next button may page; past it, a narrower search is the answer
 MAX_REPLY_PARTS = 10  # messages one command may send; the archive is big, a chat is not
 
 
@@ -160,6 +163,8 @@ class CommandRouter:
             self._log.debug("ignoring unknown callback data %r from %s", data, user.label)
             return SILENT
         code, offset, args = decoded
+        if offset > MAX_OFFSET:
+            return reply_of("That is as deep as lists go; narrow the search instead.", alert=True)
         return self._run(self._by_page_code[code], args, chat, user, offset)
 
     def _gate(self, chat: Chat, user: User, what: str, *, check_access: bool = True) -> Reply | None:
@@ -206,6 +211,11 @@ class CommandRouter:
                 f"{html.escape(str(exc))}\nUsage: <code>{html.escape(command.usage)}</code>\n"
                 f"Example: <code>{html.escape(command.example)}</code>"
             )
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, sqlite3.OperationalError | QueryError) and "interrupted" in str(exc):
+                self._log.warning(
+                    "/%s %r from %s ran out of its time budget", command.name, short(args, 200), user.label
+                )
+                return reply_of(TOO_SLOW)
             self._log.exception("/%s %r from %s failed", command.name, short(args, 200), user.label)
             return reply_of("Sorry, something went wrong on my side; it is logged. Please try again later.")

@@ -40,9 +40,9 @@ class CommandHandler(Protocol):
 
     bot_username: str | None
 
-    def route(self, text: str, chat: Chat, user: User) -> Reply: ...
+    async def route(self, text: str, chat: Chat, user: User) -> Reply: ...
 
-    def route_callback(self, data: str, chat: Chat, user: User) -> Reply: ...
+    async def route_callback(self, data: str, chat: Chat, user: User) -> Reply: ...
 
     def menu(self) -> list[tuple[str, str]]: ...
 
@@ -154,7 +154,7 @@ class BotClient:
             return
         chat = chat_of(event)
         try:
-            reply = self.router.route(event.raw_text or "", chat, user)
+            reply = await self.router.route(event.raw_text or "", chat, user)
             if not reply.silent:
                 await self.send(chat.id, reply, reply_to=None if chat.private else event.id)
         except Exception:
@@ -164,7 +164,7 @@ class BotClient:
         user = user_of(event)
         data = bytes(event.data or b"").decode("utf-8", "replace")
         try:
-            reply = self.router.route_callback(data, chat_of(event), user) if user is not None else Reply()
+            reply = await self.router.route_callback(data, chat_of(event), user) if user is not None else Reply()
             if reply.silent or reply.alert:
                 # Always answer: the client shows a spinner on the button until we do.
                 text = plain(reply.parts[0]) if reply.parts else None

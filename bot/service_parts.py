@@ -1,11 +1,13 @@
-"""The service's sources: one of them feeds the archive while `tgmonitor run` runs.
+"""The parts `tgmonitor run` starts: one source, and the bot.
 
-The Telethon listener when API_ID/API_HASH are set, else the credential-free t.me/s web preview. Both
-hand what they read to the archive's ingest path; the service only starts, polls and stops them.
+The source is the Telethon listener when API_ID/API_HASH are set, else the credential-free t.me/s web
+preview; both hand what they read to the archive's ingest path. The bot answers commands (in a worker
+thread, bot/commands/worker.py) and is the sender of digests and alerts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -13,18 +15,26 @@ from typing import Protocol
 
 import httpx
 from telethon import TelegramClient
+from telethon.errors import AccessTokenExpiredError, AccessTokenInvalidError
 
 from bot.archive import Archive
+from bot.commands import CommandRouter
+from bot.commands.worker import CommandWorker, on_loop
 from bot.config import Settings
 from bot.models import SaveResult
+from bot.outputs import ConsoleSender, FileSender, MessageSender
+from bot.outputs.telegram import TelethonBotSender
 from bot.sources.media import MediaDownloader
 from bot.sources.telethon_source import TelethonSource
 from bot.sources.web_preview import DEFAULT_USER_AGENT, WebPreviewSource, resolve_channel
+from bot.telegram.bot_client import BotClient
 from bot.telegram.client import TelethonClientEdge, make_user_client
+from storage.store import Store
 
 _log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[Settings], TelegramClient]
+BotStarter = Callable[[Settings], Awaitable[TelegramClient]]
 
 
 class ServiceConfigError(RuntimeError):
@@ -193,6 +203,70 @@ class ListenerPart:
             await self.source.flush_albums()
         if self.client is not None:
             await self.client.disconnect()
+
+    def lost(self) -> Awaitable[object] | None:
+        return self.client.disconnected if self.client is not None else None
+
+
+def sink_label(sender: MessageSender) -> str:
+    if isinstance(sender, FileSender):
+        return f"file {sender.path}"
+    return "stdout" if isinstance(sender, ConsoleSender) else "the bot"
+
+
+class BotPart:
+    """The bot account: commands answered off the loop, and the Telegram sender of digests and alerts."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        on_subscriptions_changed: Callable[[], object],
+        on_channels_changed: Callable[[], object],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.on_subscriptions_changed = on_subscriptions_changed
+        self.on_channels_changed = on_channels_changed
+        self.client: TelegramClient | None = None
+        self.commands: CommandWorker | None = None
+        self.adapter: BotClient | None = None
+
+    async def start(self, bot_starter: BotStarter) -> tuple[MessageSender, str]:
+        s = self.settings
+        try:
+            client = await bot_starter(s)
+        except (AccessTokenInvalidError, AccessTokenExpiredError) as exc:
+            raise ServiceConfigError(f"Telegram refused BOT_TOKEN ({exc}); get a valid one from @BotFather") from exc
+        self.client = client
+        self.commands = self._command_worker()
+        self.adapter = BotClient(client, self.commands)
+        username = await self.adapter.start()
+        who = plural(len(s.allowed_users | s.allowed_chats | s.admin_users), "allowed user/chat")
+        return TelethonBotSender(client), f"bot: on (@{username}) → commands for {who}; sends digests and alerts"
+
+    def _command_worker(self) -> CommandWorker:
+        """The router in a worker thread on a connection of its own (in memory: on the loop, shared)."""
+        loop = asyncio.get_running_loop()
+        path = self.store.file_path()
+        store = Store.open(path) if path is not None else self.store
+        router = CommandRouter(
+            store,
+            self.settings,
+            on_subscriptions_changed=on_loop(loop, self.on_subscriptions_changed),
+            on_channels_changed=on_loop(loop, self.on_channels_changed),
+        )
+        return CommandWorker(router) if path is not None else CommandWorker.inline(router)
+
+    def stop_updates(self) -> None:
+        if self.adapter is not None:
+            self.adapter.stop()
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.disconnect()
+        if self.commands is not None:
+            self.commands.close()
 
     def lost(self) -> Awaitable[object] | None:
         return self.client.disconnected if self.client is not None else None
