@@ -26,7 +26,7 @@ RUN = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def web_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path, db: Path, *args: str) -> tuple[int, str]:
-    code = main(["--env", str(tmp_path / "absent.env"), "--db", str(db), "web", *args])
+    code = main(["--db", str(db), "web", *args])
     return code, capsys.readouterr().err
 
 
@@ -81,7 +81,7 @@ def digest(path: Path) -> str:
 
 def start(path: Path, tmp_path: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("WEB_TOKEN", "DB_PATH", "TGMONITOR_ENV_FILE")}
-    command = [sys.executable, "-c", RUN, "--env", str(tmp_path / "absent.env"), "--db", str(path), "web"]
+    command = [sys.executable, "-c", RUN, "--db", str(path), "web"]
     return subprocess.Popen(
         [*command, "--port", str(port), *args],
         cwd=Path(__file__).parents[1],
