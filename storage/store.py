@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import sqlite_utils
 
-from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
+from bot.models import ArticleMatch, ChannelRef, Post, SaveResult, StoredPost, Tag
+from storage.articles import ArticleStore
 from storage.db import open_db, transaction
 from storage.tag_list import TagDecoder, encode_tags
 
@@ -91,6 +92,7 @@ class Store:
         self.db = db
         self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
         self._tag_decoder = TagDecoder()
+        self.articles = ArticleStore(db)  # linked articles: queued with the posts, attached to reads
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -238,19 +240,26 @@ class Store:
             )
             post_id = int(cur.lastrowid or 0)
             self._write_tags(post_id, post.tags)
+            if post.links:
+                self.articles.link_post(post_id, post.links, datetime.now(UTC))
             return "inserted", post_id
         post_id, views = existing[0], existing[1]
         changed = {k: v for k, v in zip(_CONTENT_FIELDS, existing[2:], strict=True) if values[k] != v}
         changed = {k: values[k] for k in changed}
         if post.views is not None and post.views != views:
             changed["views"] = post.views
+        retag = bool(changed.keys() - {"views"})
+        if post.links or retag:
+            # Also for an unchanged post: an archive from before linked articles gets them on re-import.
+            self.articles.link_post(post_id, post.links, datetime.now(UTC), retag=retag)
         if not changed:
             return "unchanged", post_id
         sets = ", ".join(f"{k} = ?" for k in changed)
         self.db.execute(f"UPDATE posts SET {sets} WHERE id = ?", [*changed.values(), post_id])
-        if changed.keys() - {"views"}:
+        if retag:
             self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
             self._write_tags(post_id, post.tags)
+            self.articles.link_post(post_id, (), datetime.now(UTC), retag=True)  # article topics back
         return "updated", post_id
 
     def _write_tags(self, post_id: int, tags: Iterable[Tag]) -> None:
@@ -304,7 +313,7 @@ class Store:
             f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id WHERE p.id = ?",
             [post_id],
         ).fetchall()
-        found = self._hydrate(rows)
+        found = self.articles.attach(self._hydrate(rows))
         return found[0] if found else None
 
     def search(
@@ -324,13 +333,12 @@ class Store:
         where = [] if include_deleted else ["p.deleted = 0"]
         params: list[Any] = []
         join = ""
+        fts: str | None = None
         if query is not None:
             fts = quote_fts(query)
             if not fts:
                 raise QueryError("the search query is empty")
             join = "JOIN posts_fts ON posts_fts.rowid = p.id"
-            where.append("posts_fts MATCH ?")
-            params.append(fts)
         tag_keys = [tag.lstrip("#").casefold() for tag in tags]
         channel_id: int | None = None
         if channel is not None:
@@ -369,16 +377,61 @@ class Store:
         order_sql = "posts_fts.rank" if order == "rank" and query is not None else newest
         if order == "oldest":
             order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
+        post_where = ["posts_fts MATCH ?", *where] if fts is not None else where
+        post_params = [fts, *params] if fts is not None else params
         sql = (
             f"SELECT {_POST_COLUMNS} FROM posts p {'INDEXED BY posts_date' if by_date else ''} {join} "
             "JOIN channels c ON c.id = p.channel_id "
-            f"WHERE {' AND '.join(where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+            f"WHERE {' AND '.join(post_where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         )
         try:
-            rows = self.db.execute(sql, [*params, max(0, limit), max(0, offset)]).fetchall()
+            if fts is not None:
+                # Words found only in a linked article find the post too (the hit says so).
+                want = max(0, offset) + max(0, limit)
+                hits = self.articles.matching_posts(fts, where, params, order, want)
+                if hits:
+                    page = self._merge_article_hits(hits, join, post_where, post_params, order_sql, order, want)
+                    return page[max(0, offset) : want]
+            rows = self.db.execute(sql, [*post_params, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-        return self._hydrate(rows)
+        return self.articles.attach(self._hydrate(rows))
+
+    def _merge_article_hits(
+        self,
+        hits: list[tuple[int, str, float, ArticleMatch]],
+        join: str,
+        where: list[str],
+        params: list[Any],
+        order_sql: str,
+        order: SearchOrder,
+        want: int,
+    ) -> list[StoredPost]:
+        """The first `want` results of two ordered streams: posts matching in their own text, and posts
+        matching through an article (`hits`, already cut at `want`)."""
+        own = self.db.execute(
+            f"SELECT p.id, p.date, posts_fts.rank FROM posts p {join} WHERE {' AND '.join(where)} "
+            f"ORDER BY {order_sql} LIMIT ?",
+            [*params, want],
+        ).fetchall()
+
+        def key(post_id: int, date: str, rank: float) -> Any:
+            return (date, post_id) if order == "oldest" else (rank, -post_id) if order == "rank" else -post_id
+
+        entries: dict[int, tuple[Any, ArticleMatch | None]] = {i: (key(i, d, r), None) for i, d, r in own}
+        for post_id, date, rank, match in hits:
+            entries.setdefault(post_id, (key(post_id, date, rank), match))  # a match in its own text wins
+        page = sorted(entries, key=lambda i: entries[i][0])[:want]
+        if not page:
+            return []
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+            f"WHERE p.id IN ({','.join('?' * len(page))})",
+            page,
+        ).fetchall()
+        by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows))}
+        found = [by_id[i] for i in page if i in by_id]
+        return [replace(p, article_match=entries[p.id][1]) if entries[p.id][1] else p for p in found]
 
     def _filters_keep_many(self, tag_keys: Sequence[str], channel_id: int | None) -> bool:
         """Whether every tag and the channel hold at least _MANY posts (counting stops there)."""

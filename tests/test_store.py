@@ -174,6 +174,8 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
     expected = [p.tags for p in store.search("vucic")]
     # Turn it into what tgmonitor with schema 2 wrote: no tag_list column.
     store.db.execute("ALTER TABLE posts DROP COLUMN tag_list")
+    for table in ("articles_fts", "post_articles", "articles"):  # nor the linked articles of schema 4
+        store.db.execute(f"DROP TABLE {table}")
     store.db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     store.db.conn.commit()
     store.close()
