@@ -242,7 +242,9 @@ class ArticleJob:
             return "articles: off (FETCH_ARTICLES=false); links are still recorded, `tgmonitor articles fetch` fetches"
         self.worker = ArticleWorker(self.store, self.pipeline, self.fetcher_factory(policy_from_settings(s)))
         again = self.store.articles.reset_skipped(utc_now())
-        domains = "any public site" if not s.article_domains or "*" in s.article_domains else ", ".join(s.article_domains)
+        domains = (
+            "any public site" if not s.article_domains or "*" in s.article_domains else ", ".join(s.article_domains)
+        )
         robots = "robots.txt obeyed" if s.article_robots else "robots.txt ignored (ARTICLE_ROBOTS=false)"
         recheck = f"; {again} skipped links looked at again" if again else ""
         return (

@@ -41,7 +41,7 @@ from bot.core.digest import (
 )
 from bot.core.ratelimit import RateLimiter
 from bot.core.timeparse import parse_since
-from bot.models import ChannelRef, StoredPost
+from bot.models import ChannelRef, LinkedArticle, StoredPost
 from storage.refusals import Refusals
 from storage.store import ChannelRow, QueryError, Store, quote_fts
 from storage.subscriptions import Subscription, Subscriptions
@@ -304,6 +304,12 @@ def _item_block(number: int, item: DigestItem, deps: CommandDeps) -> str:
         f"<b>{number}.</b> <i>{html.escape(deps.when(post.date))}</i> · "
         f"{html.escape(post.channel_label)}{forwarded} — {html.escape(text)}"
     )
+    match = next((p.article_match for p in item.posts if p.article_match is not None), None)
+    if match is not None:
+        title = f"«{html.escape(_short(match.title, 80))}»: " if match.title else ""
+        line += f"\n📄 <i>matched in the linked article</i> {title}{html.escape(_short(match.excerpt, 200))}"
+    elif item.article is not None and item.article.title:
+        line += f"\n📄 {html.escape(_short(item.article.title, 100))}"
     extras = [f"/post_{post.id}"]
     if item.link:
         extras.append(f'<a href="{html.escape(item.link, quote=True)}">open</a>')
@@ -601,6 +607,52 @@ def cmd_post(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int =
     text = post.text or f"[{post.media_kind or 'media'} without text]"
     chunks = split_text(text, TELEGRAM_LIMIT - utf16_len(header) - 2)
     parts = [f"{header}\n\n{html.escape(chunks[0])}", *(html.escape(c) for c in chunks[1:])]
+    offers = [_article_offer(a) for a in post.articles]
+    if offers:
+        parts += split_messages("<b>Linked articles</b>", [(None, "\n" + o) for o in offers])
+    return Reply(tuple(parts))
+
+
+def _article_offer(article: LinkedArticle) -> str:
+    """One linked page under a post: its title and the command that sends its archived text."""
+    href = html.escape(article.final_url or article.url, quote=True)
+    name = html.escape(_short(article.title or article.url, 120))
+    if article.status == "done":
+        return f'📄 <a href="{href}">{name}</a>\nFull text: /article_{article.id}'
+    state = {"queued": "not fetched yet", "retry": "fetch failed, will retry", "alias": "same as another"}
+    return f'🔗 <a href="{href}">{name}</a> · <i>{state.get(article.status, "not archived")}</i>'
+
+
+MAX_ARTICLE_PARTS = 10
+
+
+def cmd_article(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int = 0) -> Reply:
+    """A linked article's archived text, in as many messages as it takes (at most MAX_ARTICLE_PARTS)."""
+    if not args.strip():
+        raise UsageError("Which article? /post ID lists a post's linked articles with their numbers.")
+    article = deps.store.articles.get(_positive(args.strip(), "An article id"))
+    if article is not None and article.alias_of is not None:
+        article = deps.store.articles.get(article.alias_of)
+    if article is None:
+        return Reply.of(f"There is no article {html.escape(args.strip())} in the archive.")
+    href = html.escape(article.final_url or article.url, quote=True)
+    head = [f"<b>{html.escape(article.title or 'Untitled')}</b>"]
+    about = [x for x in (article.sitename, article.author, article.published, article.lang) if x]
+    if about:
+        head.append(html.escape(" · ".join(about)))
+    head.append(f'<a href="{href}">{html.escape(_short(article.final_url or article.url, 80))}</a>')
+    if article.status != "done":
+        why = article.error or article.status
+        return Reply.of("\n".join([*head, f"<i>Not archived: {html.escape(_short(why, 200))}</i>"]))
+    if article.fetched_at is not None:
+        head.append(f"<i>Archived {html.escape(deps.when(article.fetched_at))}</i>")
+    header = "\n".join(head)
+    chunks = split_text(article.text, TELEGRAM_LIMIT - utf16_len(header) - 2)
+    parts = [f"{header}\n\n{html.escape(chunks[0])}", *(html.escape(c) for c in chunks[1:])]
+    if len(parts) > MAX_ARTICLE_PARTS:
+        left = sum(len(c) for c in chunks[MAX_ARTICLE_PARTS - 1 :])
+        parts = [*parts[: MAX_ARTICLE_PARTS - 1], f"<i>… {left:,} more characters: open the link, or use</i> "
+                 f"<code>tgmonitor show</code>"]  # fmt: skip
     return Reply(tuple(parts))
 
 
@@ -810,7 +862,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("tag", cmd_tag, "/tag NAME", "/tag kosovo", "Stories with one tag, newest first.", page_code="t"),
     Command("tags", cmd_tags, "/tags [N]", "/tags 30", "The most used tags of the last 7 days.", page_code="g"),
-    Command("post", cmd_post, "/post ID", "/post 42", "One post in full, with its link."),
+    Command("post", cmd_post, "/post ID", "/post 42", "One post in full, with its link and linked articles."),
+    Command("article", cmd_article, "/article ID", "/article 7", "A linked article's archived text."),
     Command(
         "digest",
         cmd_digest,
@@ -852,9 +905,9 @@ def parse_command(text: str) -> tuple[str, str | None, str] | None:
     if not match:
         return None
     name, target, args = match.group(1).lower(), match.group(2), (match.group(3) or "").strip()
-    alias = re.fullmatch(r"post_(\d+)", name)
+    alias = re.fullmatch(r"(post|article)_(\d+)", name)
     if alias:
-        name, args = "post", f"{alias.group(1)} {args}".strip()
+        name, args = alias.group(1), f"{alias.group(2)} {args}".strip()
     return name, target, args
 
 

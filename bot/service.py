@@ -39,6 +39,7 @@ from telethon import TelegramClient
 from telethon.errors import AccessTokenExpiredError, AccessTokenInvalidError
 
 from bot.alerts import Alerter, alert_chat_id, make_alerter
+from bot.articles import JOB_EVERY, ArticleJob
 from bot.commands import CommandRouter
 from bot.config import Settings
 from bot.core.alerts import AlertRules
@@ -46,6 +47,7 @@ from bot.core.pipeline import Pipeline
 from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
 from bot.models import SaveResult
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
+from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
 from bot.sources.media import MediaDownloader
 from bot.sources.telethon_source import TelethonSource
 from bot.sources.web_preview import DEFAULT_USER_AGENT, WebPreviewSource, resolve_channel
@@ -293,6 +295,7 @@ class Service:
         shutdown_deadline: float = 9.5,
         log: logging.Logger = _log,
         neardup: NearDupIndex | None = None,
+        article_fetcher_factory: Callable[[FetchPolicy], ArticleFetcher] = ArticleFetcher,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -316,6 +319,9 @@ class Service:
         self.bot_client: TelegramClient | None = None
         self.digests: DigestScheduler | None = None
         self.alerter: Alerter | None = None
+        self.articles = ArticleJob(
+            settings, store, pipeline, fetcher_factory=article_fetcher_factory, on_stored=self._articles_stored, log=log
+        )
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._exit_code = 0
@@ -407,6 +413,9 @@ class Service:
         lines.append(bot_line)
         lines.append(await self._start_digests(sender))
         lines.append(await self._start_alerts(sender))
+        lines.append(self.articles.start())
+        if self.articles.worker is not None:
+            self.scheduler.add_interval("articles", self.articles.run, seconds=JOB_EVERY)
         if self.source is not None:
             self.scheduler.add_interval("poll", self._poll, seconds=s.poll_interval, run_now=True)
             lines.append(f"poll: every {_interval(s.poll_interval)}, first one now, never two at once")
@@ -512,6 +521,13 @@ class Service:
                 self.scheduler.add_job("digest-catch-up", self.digests.runner.catch_up, DateTrigger())
         if self.alerter is not None and outcome.new_ids:
             await self.alerter.check(outcome.new_ids)
+        if outcome.new_ids:
+            self.scheduler.run_soon("articles")  # their links, now rather than within a minute
+
+    async def _articles_stored(self) -> None:
+        """Articles became readable: posts that match only through them may deserve an alert now."""
+        if self.alerter is not None:
+            await self.alerter.check_articles()
 
     async def _maintain(self) -> None:
         self.neardup.prune(datetime.now(UTC))
@@ -594,6 +610,7 @@ class Service:
                 await self._close(self.source.name, self.source.close())
             if self.bot_client is not None:
                 await self._close("bot", self.bot_client.disconnect())
+            await self._close("articles", self.articles.close())
             if self._started:
                 self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
         finally:

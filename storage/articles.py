@@ -92,6 +92,19 @@ class ArticleStore:
         if links or retag:
             self._copy_tags([post_id])
 
+    def posts_with_text(self, since: datetime | None, after_id: int, limit: int) -> list[tuple[int, str]]:
+        """(id, raw text) of stored posts that mention a web address, in id order: for queueing the
+        links of an archive from before linked articles (`tgmonitor articles queue`)."""
+        where = "id > ? AND (raw_text LIKE '%http%' OR raw_text LIKE '%www.%')"
+        params: list[Any] = [after_id]
+        if since is not None:
+            where += " AND date >= ?"
+            params.append(_t(since))
+        rows = self.db.execute(
+            f"SELECT id, raw_text FROM posts WHERE {where} ORDER BY id LIMIT ?", [*params, limit]
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
     # ------------------------------------------------------------------ the queue
     def due(self, now: datetime, limit: int, *, exclude: Iterable[int] = ()) -> list[QueuedArticle]:
         skip = list(exclude)

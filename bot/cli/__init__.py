@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "run_cmd",
     "status_cmd",
     "demo_cmd",
+    "show_cmd",
+    "articles_cmd",
 )
 
 

@@ -9,6 +9,7 @@ cookie banner or a "read also" list in it is worse than one missing a caption. T
 from __future__ import annotations
 
 import codecs
+import contextlib
 import logging
 import re
 
@@ -31,10 +32,8 @@ def extract_page(body: bytes, url: str, charset: str | None = None) -> Extracted
     """None when the page has no main text trafilatura can find (a video page, a JS-only app)."""
     html: bytes | str = body
     if charset:
-        try:
+        with contextlib.suppress(LookupError):  # an unknown charset name: trafilatura sniffs the bytes
             html = body.decode(codecs.lookup(charset).name, errors="replace")
-        except LookupError:
-            pass  # an unknown charset name: trafilatura sniffs the bytes itself
     document = trafilatura.bare_extraction(
         html,
         url=url,
