@@ -14,6 +14,7 @@ import logging
 import re
 
 import trafilatura
+from selectolax.lexbor import LexborHTMLParser
 from trafilatura.settings import use_config
 
 from bot.core.articles import ExtractedPage
@@ -45,7 +46,7 @@ def extract_page(body: bytes, url: str, charset: str | None = None) -> Extracted
         config=_CONFIG,
     )
     if document is None or not (document.text or "").strip():
-        title = getattr(document, "title", None) if document is not None else None
+        title = (document.title if document is not None else None) or _page_title(html)
         return ExtractedPage(text="", title=title) if title else None
     return ExtractedPage(
         text=document.text,
@@ -56,6 +57,17 @@ def extract_page(body: bytes, url: str, charset: str | None = None) -> Extracted
         lang=document.language or _declared_lang(body),
         canonical_url=document.url if document.url and document.url != url else None,
     )
+
+
+def _page_title(html: bytes | str) -> str | None:
+    """og:title or <title>: a page with no readable text can still be named beside its post."""
+    tree = LexborHTMLParser(html)
+    meta = tree.css_first('meta[property="og:title"]')
+    title = (meta.attributes.get("content") if meta is not None else None) or (
+        tree.css_first("title").text(deep=True) if tree.css_first("title") is not None else None
+    )
+    title = " ".join((title or "").split())
+    return title or None
 
 
 def _declared_lang(body: bytes) -> str | None:
