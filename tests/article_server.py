@@ -43,6 +43,18 @@ class Seen:
 Custom = Callable[[BaseHTTPRequestHandler, "ArticleServer"], None]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client hanging up (what the size cap, the deadline and cancellation do) is not an error here."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class ArticleServer:
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply] | Custom] = {}
@@ -93,8 +105,7 @@ class ArticleServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
