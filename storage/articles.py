@@ -105,6 +105,12 @@ class ArticleStore:
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
+    def queue_links(self, found: Sequence[tuple[int, Sequence[str]]], now: datetime) -> None:
+        """Link posts already archived to the articles picked from their text, in one transaction."""
+        with transaction(self.db):
+            for post_id, links in found:
+                self.link_post(post_id, links, now)
+
     # ------------------------------------------------------------------ the queue
     def due(self, now: datetime, limit: int, *, exclude: Iterable[int] = ()) -> list[QueuedArticle]:
         skip = list(exclude)

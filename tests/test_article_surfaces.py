@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.archive import Archive
 from bot.cli import main
 from bot.commands import Chat, CommandRouter, User
 from bot.config import Settings, SettingsError
@@ -60,7 +61,7 @@ def test_the_service_fetches_the_links_of_what_it_polled(
             "ARTICLE_RATE": "0",
         }
     )
-    service = Service(settings, store, pipeline, notify=lambda m: True)
+    service = Service(settings, Archive.around(settings, store, pipeline), notify=lambda m: True)
 
     def archived() -> bool:
         article = store.articles.by_url(server.url("/europa"))
@@ -84,9 +85,8 @@ def test_the_service_fetches_the_links_of_what_it_polled(
 
 
 def test_service_says_why_articles_are_off(store: Store, pipeline: Pipeline, tmp_path: Path, caplog) -> None:
-    service = Service(
-        Settings.from_mapping({"DATA_DIR": str(tmp_path), "FETCH_ARTICLES": "false"}), store, pipeline, notify=bool
-    )
+    settings = Settings.from_mapping({"DATA_DIR": str(tmp_path), "FETCH_ARTICLES": "false"})
+    service = Service(settings, Archive.around(settings, store, pipeline), notify=bool)
 
     async def scenario() -> int:
         running = asyncio.create_task(service.run())

@@ -21,8 +21,8 @@ from bot.core.articles import MAX_ATTEMPTS
 from bot.core.digest import build_digest, digest_json, render_html, render_text
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, RawPost
+from bot.outputs.telegram import TelethonBotSender
 from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
-from bot.telegram.sender import TelethonBotSender
 from storage.store import Store
 from tests.article_server import DATA, ArticleServer, Reply, real_page, serve, slow_trickle
 from tests.fake_bot import FakeBotClient

@@ -19,7 +19,6 @@ from bot.cli.progress import ProgressBar
 from bot.core.links import pick_article_links
 from bot.core.timeparse import parse_since
 from bot.sources.article_fetcher import ArticleFetcher
-from storage.db import transaction
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -148,14 +147,10 @@ def _queue(args: argparse.Namespace, ctx: CliContext) -> int:
     posts = links = 0
     last = 0
     while batch := articles.posts_with_text(since, last, 1000):
-        now = datetime.now(UTC)
-        with transaction(ctx.store.db):
-            for post_id, raw_text in batch:
-                picked = pick_article_links((), raw_text)
-                if picked:
-                    articles.link_post(post_id, picked, now)
-                    posts += 1
-                    links += len(picked)
+        found = [(post_id, picked) for post_id, raw_text in batch if (picked := pick_article_links((), raw_text))]
+        articles.queue_links(found, datetime.now(UTC))
+        posts += len(found)
+        links += sum(len(picked) for _, picked in found)
         last = batch[-1][0]
     if args.json:
         print(json.dumps({"posts": posts, "links": links}))
