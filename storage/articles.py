@@ -377,7 +377,7 @@ class ArticleStore:
             [fts_query, *params, limit * 3],  # a post may come once per matching article
         ).fetchall()
         seen: set[int] = set()
-        found = []
+        found: list[tuple[int, str, float, ArticleMatch]] = []
         for post_id, date, rank, article_id, title, excerpt in rows:
             if post_id not in seen and len(found) < limit:
                 seen.add(post_id)

@@ -45,11 +45,13 @@ def extract_page(body: bytes, url: str, charset: str | None = None) -> Extracted
         with_metadata=True,
         config=_CONFIG,
     )
+    if isinstance(document, dict):  # only with as_dict=True, which is not asked for
+        raise TypeError("trafilatura returned a dict")
     if document is None or not (document.text or "").strip():
         title = (document.title if document is not None else None) or _page_title(html)
         return ExtractedPage(text="", title=title) if title else None
     return ExtractedPage(
-        text=document.text,
+        text=document.text or "",
         title=document.title or None,
         author=document.author or None,
         published=document.date or None,
@@ -63,8 +65,9 @@ def _page_title(html: bytes | str) -> str | None:
     """og:title or <title>: a page with no readable text can still be named beside its post."""
     tree = LexborHTMLParser(html)
     meta = tree.css_first('meta[property="og:title"]')
+    node = tree.css_first("title")
     title = (meta.attributes.get("content") if meta is not None else None) or (
-        tree.css_first("title").text(deep=True) if tree.css_first("title") is not None else None
+        node.text(deep=True) if node is not None else None
     )
     title = " ".join((title or "").split())
     return title or None

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -165,7 +165,7 @@ class ArticleFetcher:
         """GET `url`, following redirects; raises only Deferred (and cancellation)."""
         conditional = {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if v}
         result = await self._follow(url, conditional, html=True)
-        return FetchResult(**{**_fields(result), "url": url})
+        return replace(result, url=url)
 
     async def _follow(self, url: str, extra: dict[str, str], *, html: bool) -> FetchResult:
         current, seen, started = url, {canonical_url(url) or url}, self.clock()
@@ -273,8 +273,7 @@ class ArticleFetcher:
             if got.kind == "ok" and got.http_status == 200:
                 parser.parse(got.body.decode(got.charset or "utf-8", errors="replace").splitlines())
             elif got.kind in ("gone", "http_error", "not_html", "too_large", "bad_encoding", "redirects", "policy"):
-                parser.allow_all = True  # RFC 9309: an unavailable robots.txt allows everything
-                parser.modified()
+                parser.parse([])  # RFC 9309: an unavailable robots.txt allows everything
             elif got.kind == "refused":
                 return FetchResult("refused", url, url, error=got.error)
             else:
@@ -291,7 +290,3 @@ class ArticleFetcher:
 def _looks_like_html(body: bytes) -> bool:
     head = body[:2048].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head or b"<body" in head
-
-
-def _fields(result: FetchResult) -> dict[str, object]:
-    return {name: getattr(result, name) for name in result.__dataclass_fields__}
