@@ -80,11 +80,17 @@ class Settings:
         return tuple(s for s in (self.api_hash, self.bot_token, self.session) if s and len(s) >= 6)
 
     @classmethod
-    def load(cls, env_file: Path | None = Path(".env"), environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `env_file` (if it exists) then the process environment, which wins."""
+    def load(cls, env_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `env_file` (named explicitly, never guessed) then the process environment, which wins.
+
+        No `.env` is picked up from the working directory: under systemd and in the container that is the
+        writable state directory, and anything able to write there could add settings.
+        """
         environ = os.environ if environ is None else environ
         file_values: dict[str, str | None] = {}
-        if env_file is not None and env_file.is_file():
+        if env_file is not None:
+            if not env_file.is_file():
+                raise SettingsError([f"{env_file}: no such settings file (given with --env or {ENV_FILE_VARIABLE})"])
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
         merged.update({k: v for k, v in environ.items() if k in _PARSERS})
@@ -299,5 +305,6 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ARTICLE_ROBOTS": ("article_robots", _bool, "true or false"),
 }
 SETTING_NAMES = tuple(_PARSERS)
+ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
 # Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
 SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION"})
