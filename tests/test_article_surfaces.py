@@ -118,7 +118,7 @@ def test_article_settings_are_validated() -> None:
 
 # ---------------------------------------------------------------------------------------------- CLI
 def cli(capsys: pytest.CaptureFixture[str], db: Path, *args: str) -> tuple[int, str]:
-    code = main(["--env", str(db.parent / "absent.env"), "--db", str(db), *args])
+    code = main(["--db", str(db), *args])  # settings from the environment alone
     out, err = capsys.readouterr()
     return code, out + err
 
