@@ -335,16 +335,19 @@ class ArticleStore:
             alias_of=r[20],
         )
 
-    def attach(self, posts: list[StoredPost]) -> list[StoredPost]:
+    def attach(self, posts: list[StoredPost], linking: Sequence[object] | None = None) -> list[StoredPost]:
         """The posts with their linked articles (title, status, topics) and those topics among their tags.
 
-        One indexed probe when no post of the page links anywhere, which is what keeps plain searches
-        as fast as before.
+        `linking[i]` says whether posts[i] links anywhere (the search query reads it in the same
+        statement); posts known to link nowhere cost nothing, which keeps plain searches as fast.
         """
-        if not posts:
+        ids = [p.id for p, links in zip(posts, linking, strict=True) if links] if linking is not None else None
+        if ids is None:
+            ids = [p.id for p in posts]
+        if not ids:
             return posts
         links: dict[int, list[LinkedArticle]] = {}
-        for chunk in _chunks([p.id for p in posts]):
+        for chunk in _chunks(ids):
             rows = self.db.execute(
                 "SELECT pa.post_id, a.id, a.url, a.status, a.title, a.lang, a.tag_list, a.final_url "
                 "FROM post_articles pa JOIN articles a ON a.id = pa.article_id "

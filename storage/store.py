@@ -52,7 +52,10 @@ def quote_fts(query: str) -> str:
 _POST_COLUMNS = (
     "p.id, p.channel_id, c.username, c.title, p.message_id, p.date, p.text, p.url, p.origin_key, "
     "p.content_hash, p.lang, p.forward_name, p.media_kind, p.views, p.cluster_id, p.edit_date, p.deleted, "
-    "p.tag_list"
+    "p.tag_list, "
+    # Whether the post links to an article: a probe inside the same statement, so a page of posts
+    # that link nowhere (most) costs no second query (storage/articles.py: attach).
+    "EXISTS (SELECT 1 FROM post_articles pa WHERE pa.post_id = p.id)"
 )
 # What decides "this post changed": a re-import with the same values writes nothing.
 # tag_list is among them: a re-import after the keyword rules changed re-tags the post.
@@ -263,7 +266,7 @@ class Store(ChannelTable, Housekeeping):
             f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id WHERE p.id = ?",
             [post_id],
         ).fetchall()
-        found = self.articles.attach(self._hydrate(rows))
+        found = self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
         return found[0] if found else None
 
     def search(
@@ -345,7 +348,7 @@ class Store(ChannelTable, Housekeeping):
             rows = self.db.execute(sql, [*post_params, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-        return self.articles.attach(self._hydrate(rows))
+        return self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
 
     def _merge_article_hits(
         self,
@@ -379,7 +382,7 @@ class Store(ChannelTable, Housekeeping):
             f"WHERE p.id IN ({','.join('?' * len(page))})",
             page,
         ).fetchall()
-        by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows))}
+        by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows), [r[18] for r in rows])}
         found = [by_id[i] for i in page if i in by_id]
         return [replace(p, article_match=entries[p.id][1]) if entries[p.id][1] else p for p in found]
 
