@@ -460,3 +460,27 @@ class Store(ChannelTable, Housekeeping):
             "last_post": scalar("SELECT max(date) FROM posts"),
             "per_channel": channels,
         }
+
+    # ------------------------------------------------------------ re-cleaning
+    def posts_after(self, after_id: int, limit: int) -> list[tuple[int, str, str, str, tuple[Tag, ...]]]:
+        """(id, raw_text, text, origin_key, tags) of the next `limit` posts by id: what `reclean` redoes."""
+        rows = self.db.execute(
+            "SELECT id, raw_text, text, origin_key, tag_list FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+            [after_id, limit],
+        ).fetchall()
+        decode = self._tag_decoder.decode
+        return [(r[0], r[1] or "", r[2] or "", r[3], decode(r[4])) for r in rows]
+
+    def count_posts_after(self, after_id: int) -> int:
+        return int(self.db.execute("SELECT count(*) FROM posts WHERE id > ?", [after_id]).fetchone()[0])
+
+    def update_cleaning(
+        self, post_id: int, *, text: str, content_hash: str, lang: str | None, origin_key: str, tags: Sequence[Tag]
+    ) -> None:
+        """A post's derived fields after re-cleaning; FTS follows through the posts_au trigger."""
+        self.db.execute(
+            "UPDATE posts SET text = ?, content_hash = ?, lang = ?, origin_key = ?, tag_list = ? WHERE id = ?",
+            [text, content_hash, lang, origin_key, encode_tags(tags), post_id],
+        )
+        self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
+        self._write_tags(post_id, tags)

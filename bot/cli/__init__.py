@@ -29,6 +29,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "digest_cmd",
     "stats_cmd",
     "boilerplate_cmd",
+    "clean_cmd",
+    "reclean_cmd",
     "run_cmd",
     "status_cmd",
     "demo_cmd",
