@@ -189,9 +189,9 @@ class Store(ChannelTable, Housekeeping):
         if post.views is not None and post.views != views:
             changed["views"] = post.views
         retag = bool(changed.keys() - {"views"})
-        if post.links or retag:
+        if post.links and not retag:
             # Also for an unchanged post: an archive from before linked articles gets them on re-import.
-            self.articles.link_post(post_id, post.links, datetime.now(UTC), retag=retag)
+            self.articles.link_post(post_id, post.links, datetime.now(UTC))
         if not changed:
             return "unchanged", post_id
         sets = ", ".join(f"{k} = ?" for k in changed)
@@ -199,7 +199,7 @@ class Store(ChannelTable, Housekeeping):
         if retag:
             self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
             self._write_tags(post_id, post.tags)
-            self.articles.link_post(post_id, (), datetime.now(UTC), retag=True)  # article topics back
+            self.articles.link_post(post_id, post.links, datetime.now(UTC), retag=True)  # + article topics
         return "updated", post_id
 
     def _write_tags(self, post_id: int, tags: Iterable[Tag]) -> None:
