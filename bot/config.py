@@ -53,6 +53,7 @@ class Settings:
     alert_tags: tuple[str, ...] = ()
     alert_words: tuple[str, ...] = ()
     alert_rate_per_minute: int = 20
+    alert_edits: tuple[str, ...] = ()  # ("all",) or channels: edits and deletions there are alerted
     allowed_users: frozenset[int] = frozenset()
     allowed_chats: frozenset[int] = frozenset()
     admin_users: frozenset[int] = frozenset()
@@ -183,6 +184,20 @@ def _words(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _edit_channels(raw: str) -> tuple[str, ...]:
+    """ALERT_EDITS: `all`, or channels as CHANNELS writes them; each checked, so a typo fails at start."""
+    items = _list(raw)
+    if any(item.lower() == "all" for item in items):
+        if len(items) > 1:
+            raise ValueError("'all' already covers every channel; list channels or write all, not both")
+        return ("all",)
+    for item in items:
+        name = re.sub(r"^(https?://)?(www\.)?(t|telegram)\.me/(s/)?", "", item, flags=re.IGNORECASE).strip("/")
+        if not re.fullmatch(r"-?\d+|@?[A-Za-z][A-Za-z0-9_]{3,31}", name):
+            raise ValueError(f"{item!r} is not a channel")
+    return items
+
+
 def _ids(raw: str) -> frozenset[int]:
     return frozenset(int(item) for item in _list(raw))
 
@@ -287,6 +302,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ALERT_TAGS": ("alert_tags", _list, "a comma-separated list of tags"),
     "ALERT_WORDS": ("alert_words", _words, "a comma-separated list of words or phrases"),
     "ALERT_RATE_PER_MINUTE": ("alert_rate_per_minute", _positive_int, "a positive integer"),
+    "ALERT_EDITS": ("alert_edits", _edit_channels, "'all' or a comma-separated list of @channels, t.me links or ids"),
     "ALLOWED_USERS": ("allowed_users", _ids, "a comma-separated list of numeric user ids"),
     "ALLOWED_CHATS": ("allowed_chats", _ids, "a comma-separated list of numeric chat ids"),
     "ADMIN_USERS": ("admin_users", _ids, "a comma-separated list of numeric user ids"),

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "search_cmd",
     "digest_cmd",
     "stats_cmd",
+    "history_cmd",
     "boilerplate_cmd",
     "clean_cmd",
     "reclean_cmd",
