@@ -36,6 +36,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "status_cmd",
     "demo_cmd",
     "web_cmd",
+    "show_cmd",
+    "articles_cmd",
 )
 
 
