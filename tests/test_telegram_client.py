@@ -254,6 +254,7 @@ def test_scripted_login_reads_the_code_and_password_from_stdin(tmp_path: Path) -
         (ConnectionError("Connection to Telegram failed 5 time(s)"), "Connection to Telegram failed"),
         (errors.PhoneNumberUnoccupiedError(request=None), "no Telegram account uses \\+99966"),
         (errors.PhoneCodeInvalidError(request=None), "Telegram refused the login: PhoneCodeInvalidError"),
+        (RuntimeError("1 consecutive sign-in attempts failed. Aborting"), "did not accept the login code"),
     ],
 )
 def test_a_failed_login_leaves_no_session_file(failure: BaseException, message: str, tmp_path: Path) -> None:

@@ -135,11 +135,19 @@ async def login(
     done = False
     try:
         client = client_factory(settings, StringSession()) if as_string else client_factory(settings)
+        kwargs = _start_kwargs(creds, stdin or sys.stdin)
         try:
             with contextlib.redirect_stdout(err):  # Telethon's prompts and "Signed in" line: not stdout
-                await client.start(**_start_kwargs(creds, stdin or sys.stdin))
+                await client.start(**kwargs)
         except errors.RPCError as exc:
             raise _refusal(exc, creds) from exc
+        except RuntimeError as exc:
+            if creds.scripted and "sign-in attempts failed" in str(exc):  # Telethon's words for a refused code
+                raise RuntimeError(
+                    "Telegram did not accept the login code (wrong or expired); "
+                    "run `tgmonitor login` again for a new one"
+                ) from exc
+            raise
         me = await client.get_me()
         who = f"@{me.username}" if getattr(me, "username", None) else getattr(me, "first_name", "your account")
         if as_string:

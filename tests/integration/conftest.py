@@ -83,20 +83,25 @@ class Server:
             "PILTOVER_DB": str(self.db),
         }
 
-    def login_code(self, phone: str, timeout: float = 15.0) -> str:
-        """The code the server "sent" (it keeps codes in its database; opened read-only)."""
+    def _codes(self, phone: str) -> list[tuple[int, int]]:
         digits = "".join(c for c in phone if c.isdigit())
+        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute("SELECT id, code FROM sentcode WHERE phone_number=? ORDER BY id", (digits,)).fetchall()
+        finally:
+            con.close()
+
+    def last_code_id(self, phone: str) -> int:
+        codes = self._codes(phone)
+        return codes[-1][0] if codes else 0
+
+    def login_code(self, phone: str, after: int, timeout: float = 15.0) -> str:
+        """The code the server "sent" after code `after` (it keeps codes in its database; opened read-only)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
-            try:
-                row = con.execute(
-                    "SELECT code FROM sentcode WHERE phone_number=? AND used=0 ORDER BY id DESC LIMIT 1", (digits,)
-                ).fetchone()
-            finally:
-                con.close()
-            if row:
-                return str(row[0]).zfill(5)
+            fresh = [code for id_, code in self._codes(phone) if id_ > after]
+            if fresh:
+                return str(fresh[-1]).zfill(5)
             time.sleep(0.1)
         raise AssertionError(f"the server sent no login code to {phone} within {timeout}s")
 
@@ -249,6 +254,7 @@ class Tgmonitor:
 
     def login(self, server: Server, phone: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         """`tgmonitor login --phone P --code-stdin`: the code is typed in once the server has sent it."""
+        after = server.last_code_id(phone)
         proc = subprocess.Popen(
             self.command("login", "--phone", phone, "--code-stdin", *args),
             stdin=subprocess.PIPE,
@@ -259,7 +265,7 @@ class Tgmonitor:
             cwd=self.home,
         )
         try:
-            out, err = proc.communicate(server.login_code(phone) + "\n", timeout=60)
+            out, err = proc.communicate(server.login_code(phone, after) + "\n", timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
