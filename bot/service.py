@@ -4,7 +4,7 @@ Parts, in start order: one *source* (the Telethon listener when API_ID/API_HASH 
 t.me/s web preview); the *bot* when BOT_TOKEN is set (commands, and the sender of digests and
 alerts; without it they go to stdout or the DIGEST_OUTPUT file); *digests* (a daily job per
 subscription; windows missed while down are sent after the first poll, so they include what
-arrived meanwhile); *alerts* (checked after every poll that stored something, plus a periodic run
+arrived meanwhile); *alerts* (checked after every poll or live update that stored something, plus a periodic run
 that drains a rate-limited backlog); the *poll* job every POLL_INTERVAL with an immediate first run;
 hourly database *maintenance*. Start-up logs one line per part: on, or off with the reason and
 what happens instead.
@@ -28,7 +28,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -38,6 +38,7 @@ from apscheduler.triggers.date import DateTrigger
 from telethon import TelegramClient
 from telethon.errors import AccessTokenExpiredError, AccessTokenInvalidError
 
+from bot.alerts import JOB_ID as ALERTS_JOB
 from bot.alerts import Alerter, alert_chat_id, make_alerter
 from bot.commands import CommandRouter
 from bot.config import Settings
@@ -218,12 +219,18 @@ class ListenerPart:
     name = "listener"
 
     def __init__(
-        self, settings: Settings, store: Store, pipeline: Pipeline, client_factory: ClientFactory = make_user_client
+        self,
+        settings: Settings,
+        store: Store,
+        pipeline: Pipeline,
+        client_factory: ClientFactory = make_user_client,
+        on_live_saved: Callable[[Sequence[int]], None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
         self.client_factory = client_factory
+        self.on_live_saved = on_live_saved
         self.client: TelegramClient | None = None
         self.source: TelethonSource | None = None
 
@@ -238,7 +245,14 @@ class ListenerPart:
             )
         edge = TelethonClientEdge(client)
         media = MediaDownloader.from_settings(edge, self.settings)
-        source = TelethonSource(edge, self.store, self.pipeline, forwards_from=self.settings.forwards_from, media=media)
+        source = TelethonSource(
+            edge,
+            self.store,
+            self.pipeline,
+            forwards_from=self.settings.forwards_from,
+            media=media,
+            on_live_saved=self.on_live_saved,
+        )
         self.source = source
         resolution = await source.resolve_channels(self.settings.channels)
         source.register_handlers()
@@ -420,7 +434,7 @@ class Service:
     def _make_source(self) -> Source | None:
         s = self.settings
         if s.has_api_credentials:
-            return ListenerPart(s, self.store, self.pipeline, self.user_client_factory)
+            return ListenerPart(s, self.store, self.pipeline, self.user_client_factory, self._live_saved)
         part = WebPreviewPart(s, self.store, self.pipeline, self.http_client_factory)
         return part if part.channels() else None
 
@@ -512,6 +526,11 @@ class Service:
                 self.scheduler.add_job("digest-catch-up", self.digests.runner.catch_up, DateTrigger())
         if self.alerter is not None and outcome.new_ids:
             await self.alerter.check(outcome.new_ids)
+
+    def _live_saved(self, post_ids: Sequence[int]) -> None:
+        """A live update stored new posts: their alerts go out now, not at the next poll or drain run."""
+        if self.alerter is not None:
+            self.scheduler.run_soon(ALERTS_JOB)
 
     async def _maintain(self) -> None:
         self.neardup.prune(datetime.now(UTC))

@@ -496,6 +496,39 @@ def test_listener_and_bot_run_in_one_loop_and_stop_cleanly(
     assert "tgmonitor stopped cleanly" in text
 
 
+def test_a_live_post_is_alerted_at_once_not_at_the_next_poll(store: Store, pipeline: Pipeline, tmp_path: Path) -> None:
+    """Found over the real protocol: a live post waited for the 30 s drain run (or the next poll)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    edge = FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")])
+    edge.post(tg.message(1, "Weather in Sofia.", date=now - timedelta(minutes=5)))
+    user, bot = FakeUserClient(edge), FakeBotClient()
+    settings = listener_settings(
+        tmp_path, BOT_TOKEN="123456789:" + "A" * 30, ALERT_CHAT="-100123", ALERT_WORDS="Kosovo", ALLOWED_USERS="7"
+    )
+
+    async def scenario() -> float:
+        service = Service(
+            settings,
+            store,
+            pipeline,
+            user_client_factory=lambda s: user,  # type: ignore[arg-type,return-value]
+            bot_starter=bot.start_as_bot,  # type: ignore[arg-type]
+            notify=lambda m: True,
+        )
+        running = asyncio.create_task(service.run())
+        await wait_until(lambda: store.meta_get("service.last_poll_at") is not None)
+        pushed = asyncio.get_running_loop().time()
+        await user.push_new(tg.message(2, "Live: talks on Kosovo resume.", date=now))
+        await wait_until(lambda: bool(bot.sent), timeout=5)  # the drain run is 30 s away
+        took = asyncio.get_running_loop().time() - pushed
+        service.request_stop("test")
+        await asyncio.wait_for(running, timeout=10)
+        return took
+
+    assert asyncio.run(scenario()) < 5
+    assert [chat for chat, _ in bot.sent] == [-100123] and "Live: talks on Kosovo" in bot.sent[0][1]
+
+
 @pytest.mark.parametrize("problem", ["not logged in", "token refused"])
 def test_configuration_problems_exit_78(
     problem: str, store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture

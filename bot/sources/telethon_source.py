@@ -148,6 +148,7 @@ class TelethonSource:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         log: logging.Logger = _log,
         media: MediaDownloader | None = None,
+        on_live_saved: Callable[[Sequence[int]], None] | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be positive")
@@ -163,6 +164,8 @@ class TelethonSource:
         self._sleep = sleep
         self._log = log
         self.media = media
+        # Told the ids of posts a live update inserted (the service's alerts): catch-up is not their only way out.
+        self.on_live_saved = on_live_saved
         self._entities: dict[int, Any] = {}  # tg id -> what iter_messages is given
         self._watched: dict[int, ChannelRef] = {}
         self._ff_ids: set[int] = set()
@@ -477,7 +480,7 @@ class TelethonSource:
         if ref is None or raw is None:
             return
         if raw.grouped_id is None:
-            self._save_raws([raw])
+            self._saved_live(self._save_raws([raw]))
             await self._download_live(ref, msg, raw)
             return
         key = self._remember_part(ref, raw)
@@ -550,7 +553,12 @@ class TelethonSource:
         parts = self._albums.get(key)
         if not parts:
             return SaveResult()
-        return self._save_raws([merge_album(list(parts.values()))])
+        return self._saved_live(self._save_raws([merge_album(list(parts.values()))]))
+
+    def _saved_live(self, result: SaveResult) -> SaveResult:
+        if result.new_ids and self.on_live_saved is not None:
+            self.on_live_saved(result.new_ids)
+        return result
 
     async def flush_albums(self) -> None:
         """Save buffered live album parts now (shutdown, tests) instead of after `album_wait`."""
