@@ -255,10 +255,11 @@ def test_scripted_login_reads_the_code_and_password_from_stdin(tmp_path: Path) -
         (errors.PhoneNumberUnoccupiedError(request=None), "no Telegram account uses \\+99966"),
         (errors.PhoneCodeInvalidError(request=None), "Telegram refused the login: PhoneCodeInvalidError"),
         (RuntimeError("1 consecutive sign-in attempts failed. Aborting"), "did not accept the login code"),
+        (ConnectionError("auth_key generation failed 5 time(s)"), "must be given in TELEGRAM_PUBLIC_KEY"),
     ],
 )
 def test_a_failed_login_leaves_no_session_file(failure: BaseException, message: str, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, **API)
+    settings = Settings(data_dir=tmp_path, telegram_server=TelegramServer(2, "127.0.0.1", 4430), **API)
     made: list[FakeLoginClient] = []
 
     def factory(*a: Any) -> FakeLoginClient:

@@ -141,6 +141,13 @@ async def login(
                 await client.start(**kwargs)
         except errors.RPCError as exc:
             raise _refusal(exc, creds) from exc
+        except ConnectionError as exc:
+            if settings.telegram_server is not None and settings.telegram_public_key is None and "auth_key" in str(exc):
+                raise ConnectionError(
+                    f"{exc}: the handshake with {settings.telegram_server} failed; a test server's RSA key must be "
+                    "given in TELEGRAM_PUBLIC_KEY"
+                ) from exc
+            raise
         except RuntimeError as exc:
             if creds.scripted and "sign-in attempts failed" in str(exc):  # Telethon's words for a refused code
                 raise RuntimeError(

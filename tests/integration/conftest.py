@@ -252,7 +252,9 @@ class Tgmonitor:
     def json(self, *args: str, **extra: str) -> Any:
         return json.loads(self(*args, "--json", **extra).stdout)
 
-    def login(self, server: Server, phone: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    def login(
+        self, server: Server, phone: str, *args: str, password: str | None = None, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
         """`tgmonitor login --phone P --code-stdin`: the code is typed in once the server has sent it."""
         after = server.last_code_id(phone)
         proc = subprocess.Popen(
@@ -265,7 +267,8 @@ class Tgmonitor:
             cwd=self.home,
         )
         try:
-            out, err = proc.communicate(server.login_code(phone, after) + "\n", timeout=60)
+            typed = server.login_code(phone, after) + "\n" + (f"{password}\n" if password is not None else "")
+            out, err = proc.communicate(typed, timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()

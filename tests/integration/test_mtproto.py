@@ -111,7 +111,9 @@ def wait(what: str, check: Callable[[], Any], timeout: float = 15.0) -> Any:
 
 
 # ----------------------------------------------------------------------------------------- login
-def test_login_is_scriptable_and_leaves_nothing_when_refused(people: People, piltover: Server) -> None:
+def test_login_is_scriptable_and_leaves_nothing_when_refused(
+    people: People, piltover: Server, world: World, run_id: str
+) -> None:
     assert stat.S_IMODE(people.session_file.stat().st_mode) == 0o600
     assert people.string_session.startswith("1") and "\n" not in people.string_session  # stdout: the secret only
     tg = people.tg
@@ -124,6 +126,13 @@ def test_login_is_scriptable_and_leaves_nothing_when_refused(people: People, pil
     unknown = elsewhere.login(piltover, people.monitor_phone.replace("+99940", "+99950"))
     assert unknown.returncode == 1 and "no Telegram account uses +99950" in unknown.stderr
     assert not (elsewhere.home / "data" / "tgmonitor.session").exists()
+    # two-step verification: the password is the next line of stdin
+    guarded = f"+99960{run_id}"
+    world.signup(who="guarded", phone=guarded, name="Guarded")
+    world.set_password(who="guarded", password="correct horse")
+    done = elsewhere.login(piltover, guarded, "--password-stdin", password="correct horse")
+    assert done.returncode == 0, done.stderr
+    assert "logged in as Guarded" in done.stderr and (elsewhere.home / "data" / "tgmonitor.session").exists()
 
 
 # -------------------------------------------------------------------------------------- listener

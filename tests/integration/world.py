@@ -113,6 +113,10 @@ class World:
             await client(functions.account.UpdateUsernameRequest(username))
         return await self._keep(who, client)
 
+    async def set_password(self, who: str, password: str) -> None:
+        """Two-step verification, as the account's owner turns it on in the app."""
+        await self.clients[who].edit_2fa(new_password=password)
+
     async def _keep(self, who: str, client: TelegramClient) -> dict[str, Any]:
         self.clients[who] = client
         self.inbox[who] = []
