@@ -3,8 +3,8 @@
 Runs in the integration venv (Telethon 1.39.0) as a separate process, because the project's own venv
 has a Telethon too new for the server. The test talks to it in JSON lines on stdin/stdout:
 `{"op": "post", "who": "poster", "channel": "mfa_x", "text": "..."}` -> `{"ok": true, "result": ...}`.
-Each account keeps one connected client, and every message it receives is kept in its inbox
-(text, the entities as Telegram HTML, buttons) for the test to read.
+Each account keeps one connected client; what it sees in a chat is read from the server (text, the
+entities as Telegram HTML, buttons).
 
 Only this file does what the server does differently from Telegram (see its README): accounts are
 created with a raw auth.SignUpRequest, and login codes are read from the server's database.
@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from telethon import TelegramClient, errors, events, functions
+from telethon import TelegramClient, errors, functions
 from telethon.crypto import rsa
 from telethon.extensions import html
 from telethon.sessions import StringSession
@@ -89,7 +89,6 @@ class World:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.clients: dict[str, TelegramClient] = {}
-        self.inbox: dict[str, list[dict[str, Any]]] = {}
         self.channels: dict[str, Any] = {}
 
     async def client(self) -> TelegramClient:
@@ -119,17 +118,6 @@ class World:
 
     async def _keep(self, who: str, client: TelegramClient) -> dict[str, Any]:
         self.clients[who] = client
-        self.inbox[who] = []
-
-        async def incoming(event: events.NewMessage.Event) -> None:
-            self.inbox[who].append(message_json(event.message))
-
-        async def edited(event: events.MessageEdited.Event) -> None:
-            self.inbox[who].append({**message_json(event.message), "edited": True})
-
-        client.add_event_handler(incoming, events.NewMessage(incoming=True, func=lambda e: e.is_private))
-        client.add_event_handler(edited, events.MessageEdited(incoming=True, func=lambda e: e.is_private))
-        await client.catch_up()
         me = await client.get_me()
         return {"id": me.id, "username": me.username, "phone": me.phone}
 
@@ -189,8 +177,13 @@ class World:
         message = await self.clients[who].get_messages(chat, ids=message_id)
         await message.click(text=button)
 
-    async def messages(self, who: str) -> list[dict[str, Any]]:
-        return list(self.inbox[who])
+    async def chat(self, who: str, peer: str, after: int = 0) -> list[dict[str, Any]]:
+        """What `who` sees in the chat with `peer` after message `after`, oldest first, read from the server.
+
+        Read, not only pushed: a missed update on the person's side must not fail a test of the bot.
+        """
+        history = await self.clients[who].get_messages(peer, limit=20, min_id=after)
+        return [message_json(m) for m in reversed(history) if not m.out]
 
     async def disconnect(self) -> None:
         for client in self.clients.values():
