@@ -477,6 +477,7 @@ def test_listener_and_bot_run_in_one_loop_and_stop_cleanly(
         await wait_until(lambda: len(store.search(limit=10)) == 2 and bool(bot.sent))
         await user.push_new(tg.message(3, "Live: Serbia and Kosovo.", date=now))  # a live update
         await wait_until(lambda: len(store.search(limit=10)) == 3)
+        await wait_until(lambda: len(bot.sent) == 2)  # the live post's alert goes out at once
         assert len(bot.handlers) == 2 and len(user.handlers) == 3
         service.request_stop("test")
         return await asyncio.wait_for(running, timeout=10)
@@ -486,7 +487,8 @@ def test_listener_and_bot_run_in_one_loop_and_stop_cleanly(
     assert notes == ["READY=1", "STOPPING=1"]
     assert not user.handlers and not bot.handlers  # stopped taking updates
     assert not user.connected and not bot.connected
-    assert [chat for chat, _ in bot.sent] == [-100123] and "Kosovo" in bot.sent[0][1]  # one alert
+    assert [chat for chat, _ in bot.sent] == [-100123, -100123]  # one alert per matching post
+    assert "Talks on Kosovo" in bot.sent[0][1] and "Live: Serbia and Kosovo" in bot.sent[1][1]
     assert store.meta_get("service.state") == "stopped" and store.meta_get("service.source") == "listener"
     assert store.checkpoint(store.ensure_channel(ChannelRef(tg_id=1001))) == 2  # live updates never move it
     text = caplog.text
