@@ -124,3 +124,26 @@ def test_telegram_server_errors_name_the_variable_and_the_form(tmp_path: Path) -
         )
     with pytest.raises(SettingsError, match=r"TELEGRAM_PUBLIC_KEY .*only used with TELEGRAM_SERVER"):
         Settings.from_mapping({"TELEGRAM_PUBLIC_KEY": str(not_pem)})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "hint"),
+    [
+        ("BOT_TOKEN", "123456789:AAE" + "s" * 30 + " # prod bot", "inline comment"),
+        ("API_HASH", "0123456789abcdef0123456789abcdef0", "33 characters"),
+        ("API_HASH", '"0123456789abcdef0123456789abcdef"', "quoted"),
+        ("TG_SESSION", "   ", None),  # blank: simply unset
+    ],
+)
+def test_a_mistyped_secret_is_described_never_echoed(name: str, value: str, hint: str | None) -> None:
+    """Issue #13: `BOT_TOKEN='… # prod bot'` from an EnvironmentFile used to be printed in full."""
+    env = {name: value, **({"API_ID": "1"} if name == "API_HASH" else {})}
+    if hint is None:
+        Settings.from_mapping(env)
+        return
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_mapping(env)
+    message = str(raised.value)
+    assert hint in message and "not shown" in message
+    for piece in (value.strip(), value.strip().strip('"'), "AAE" + "s" * 30, "0123456789abcdef0123"):
+        assert piece not in message

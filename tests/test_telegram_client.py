@@ -20,6 +20,7 @@ from telethon.tl import types
 from bot.cli import backfill_cmd, login_cmd
 from bot.cli.context import CliContext
 from bot.config import Settings, TelegramServer
+from bot.outputs.telegram import make_bot_client
 from bot.telegram.client import (
     TelethonClientEdge,
     is_string_session,
@@ -27,7 +28,6 @@ from bot.telegram.client import (
     make_user_client,
     session_path,
 )
-from bot.telegram.sender import make_bot_client
 from tests.tg_factory import FakeEdge, channel, message
 
 API = {"api_id": 12345, "api_hash": "0123456789abcdef0123456789abcdef"}
