@@ -301,6 +301,13 @@ def test_bot_answers_allowed_users_refuses_strangers_and_sends_digest_and_alert_
     refused = reply("stranger", "/search Lavrov")
     assert refused["text"].startswith("Sorry, this is a private bot") and str(stranger) in refused["text"]
     assert "Lavrov" not in refused["text"]
+    # paging: "Next »" edits the answer to the next page. Last of the bot's inbound steps: afterwards
+    # this server no longer delivers the bot any update (see the README's list of what it lacks).
+    world.click(who="analyst", chat=bot_name, message_id=found["id"], button="Next »")
+    service.wait_for(
+        "the next page",
+        lambda: "Briefing 2:" in world.message(who="analyst", peer=bot_name, message_id=found["id"])["text"],
+    )
 
     # an alert, as Telegram HTML, to the analyst's chat with the bot
     seen = world.chat(who="analyst", peer=bot_name)[-1]["id"]

@@ -177,6 +177,10 @@ class World:
         message = await self.clients[who].get_messages(chat, ids=message_id)
         await message.click(text=button)
 
+    async def message(self, who: str, peer: str, message_id: int) -> dict[str, Any]:
+        """One message as `who` sees it now (after an edit, say)."""
+        return message_json(await self.clients[who].get_messages(peer, ids=message_id))
+
     async def chat(self, who: str, peer: str, after: int = 0) -> list[dict[str, Any]]:
         """What `who` sees in the chat with `peer` after message `after`, oldest first, read from the server.
 
