@@ -146,7 +146,7 @@ def test_live_posts_edits_deletions_and_catch_up_after_a_restart(
     before = world.post(who="poster", channel=balkan, text="Weekly briefing schedule for the press corps.")
     tg = people.tg
     db = tg.home / "data" / "tgmonitor.db"
-    service = start_service(tg, CHANNELS=f"@{balkan}, https://t.me/{serbia}", POLL_INTERVAL="1h")
+    service = start_service(tg, CHANNELS=f"@{balkan}, https://t.me/{serbia}", POLL_INTERVAL="1h", DOWNLOAD_MEDIA="true")
     assert "listener: on (Telegram user client, live updates + catch-up) for 2 channels" in service.log()
     service.wait_for("the first catch-up", lambda: ids(db, balkan) == [before])
 
@@ -207,6 +207,11 @@ def test_live_posts_edits_deletions_and_catch_up_after_a_restart(
     stored = posts(db)
     assert stored[(balkan, album[0])]["media_kind"] == "album" and (balkan, album[1]) not in stored
     assert stored[(balkan, album[0])]["text"] == "Photos from the talks\n\nThe delegations"
+    # DOWNLOAD_MEDIA: the album's photos, one file per message
+    ((balkan_id,),) = archive(db, "SELECT tg_id FROM channels WHERE username = ?", balkan)
+    media = tg.home / "data" / "media"
+    files = {p.relative_to(media).as_posix(): p.stat().st_size for p in media.rglob("*") if p.is_file()}
+    assert sorted(files) == [f"{balkan_id}/{album[0]}.jpg", f"{balkan_id}/{album[1]}.jpg"] and all(files.values())
     assert stored[(balkan, own_balkan)]["edit_date"] is not None
     (edited,) = tg.json("search", "crossings")
     assert edited["text"] == "Serbia and Bulgaria open TWO crossings." and "#БългарияСърбия" not in edited["tags"]
