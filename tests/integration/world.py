@@ -34,13 +34,13 @@ DB = os.environ["PILTOVER_DB"]
 API_ID, API_HASH = 12345, "0123456789abcdef0123456789abcdef"  # the server accepts any
 
 
-def login_code(phone: str, *, used: bool = False) -> str | None:
-    """The newest code the server sent to `phone` (its database, opened read-only)."""
+def login_code(phone: str) -> str | None:
+    """The newest unused code the server sent to `phone` (its database, opened read-only)."""
     digits = "".join(c for c in phone if c.isdigit())
     con = sqlite3.connect(f"file:{DB}?mode=ro", uri=True, timeout=5)
     try:
         row = con.execute(
-            "SELECT code FROM sentcode WHERE phone_number=? AND used=? ORDER BY id DESC LIMIT 1", (digits, int(used))
+            "SELECT code FROM sentcode WHERE phone_number=? AND used=0 ORDER BY id DESC LIMIT 1", (digits,)
         ).fetchone()
     finally:
         con.close()
@@ -110,16 +110,13 @@ class World:
             await client._on_login(result.user)
         if username:
             await client(functions.account.UpdateUsernameRequest(username))
-        return await self._keep(who, client)
+        self.clients[who] = client
+        me = await client.get_me()
+        return {"id": me.id, "username": me.username, "phone": me.phone}
 
     async def set_password(self, who: str, password: str) -> None:
         """Two-step verification, as the account's owner turns it on in the app."""
         await self.clients[who].edit_2fa(new_password=password)
-
-    async def _keep(self, who: str, client: TelegramClient) -> dict[str, Any]:
-        self.clients[who] = client
-        me = await client.get_me()
-        return {"id": me.id, "username": me.username, "phone": me.phone}
 
     async def newbot(self, who: str, name: str, username: str) -> str:
         """Ask the server's BotFather for a bot, as a person would; returns the token."""
