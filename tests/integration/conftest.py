@@ -227,11 +227,12 @@ class Tgmonitor:
     env: dict[str, str] = field(default_factory=dict)
 
     def environ(self, extra: dict[str, str]) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+        # Settings come from the environment only: no settings file is named.
+        base = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES and k != "TGMONITOR_ENV_FILE"}
         return {**base, "TZ": "UTC", "LOG_LEVEL": "INFO", **self.env, **extra}
 
     def command(self, *args: str) -> list[str]:
-        return [str(self.bin / "tgmonitor"), "--env", str(self.home / "absent.env"), *args]
+        return [str(self.bin / "tgmonitor"), *args]
 
     def __call__(
         self, *args: str, input: str | None = None, check: bool = True, **extra: str

@@ -213,6 +213,12 @@ def test_live_posts_edits_deletions_and_catch_up_after_a_restart(
     files = {p.relative_to(media).as_posix(): p.stat().st_size for p in media.rglob("*") if p.is_file()}
     assert sorted(files) == [f"{balkan_id}/{album[0]}.jpg", f"{balkan_id}/{album[1]}.jpg"] and all(files.values())
     assert stored[(balkan, own_balkan)]["edit_date"] is not None
+    # the earlier text is kept as a version; the deleted post keeps its text and when it went
+    assert archive(db, "SELECT raw_text FROM post_versions") == [
+        ("Serbia and Bulgaria open a border crossing near Kalotina. #БългарияСърбия",)
+    ]
+    ((deleted_text, deleted_at),) = archive(db, "SELECT raw_text, deleted_at FROM posts WHERE deleted = 1")
+    assert deleted_text == f"{PASTED}\n\n{PASTED}\n\nMore: {LINK}" and deleted_at is not None
     (edited,) = tg.json("search", "crossings")
     assert edited["text"] == "Serbia and Bulgaria open TWO crossings." and "#БългарияСърбия" not in edited["tags"]
     assert tg.json("search", "Sava Centre") == []  # deleted on Telegram: flagged, kept, out of search
