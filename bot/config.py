@@ -20,6 +20,7 @@ from dotenv import dotenv_values
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -79,6 +80,7 @@ class Settings:
     media_max_mb: int = 50
     telegram_server: TelegramServer | None = None
     telegram_public_key: Path | None = None
+    web_token: str | None = field(default=None, repr=False)
 
     @property
     def has_api_credentials(self) -> bool:
@@ -87,7 +89,7 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values a log line must never contain."""
-        return tuple(s for s in (self.api_hash, self.bot_token, self.session) if s and len(s) >= 6)
+        return tuple(s for s in (self.api_hash, self.bot_token, self.session, self.web_token) if s and len(s) >= 6)
 
     @classmethod
     def load(cls, env_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -279,6 +281,12 @@ def _token(raw: str) -> str:
     return raw
 
 
+def _web_token(raw: str) -> str:
+    if not _WEB_TOKEN.match(raw):
+        raise ValueError("")
+    return raw
+
+
 def _hash(raw: str) -> str:
     if not re.fullmatch(r"[0-9a-fA-F]{32}", raw):
         raise ValueError("")
@@ -336,8 +344,13 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
         "a test server as HOST:PORT or DC@HOST:PORT like 127.0.0.1:4430 or 2@127.0.0.1:4430",
     ),
     "TELEGRAM_PUBLIC_KEY": ("telegram_public_key", Path, "a path to the test server's RSA public key (PEM)"),
+    "WEB_TOKEN": (
+        "web_token",
+        _web_token,
+        "16 to 256 letters, digits or ._~+/=- (e.g. from secrets.token_urlsafe(32); see .env.example)",
+    ),
 }
 SETTING_NAMES = tuple(_PARSERS)
 ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
 # Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
-SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION"})
+SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN"})
