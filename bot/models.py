@@ -46,6 +46,7 @@ class Forward:
     username: str | None = None
     message_id: int | None = None
     name: str | None = None
+    date: datetime | None = None  # when the original was posted (HTML exports show it; UTC)
 
     def __post_init__(self) -> None:
         if self.username is not None:
@@ -66,6 +67,7 @@ class RawPost:
     views: int | None = None
     grouped_id: int | None = None
     url: str | None = None  # canonical link; derived from channel + id when missing
+    reply_to: int | None = None  # the message this one answers, in the same channel (exports show it)
 
 
 @dataclass(frozen=True, slots=True)
