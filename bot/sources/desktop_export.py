@@ -161,7 +161,8 @@ def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) ->
         name = message.get("forwarded_from")
         forward = Forward(
             channel_id=_peer_id(message.get("forwarded_from_id")),
-            name=name if isinstance(name, str) else None,
+            # One space between words, as the HTML export of the same message shows the name.
+            name=" ".join(name.split()) or None if isinstance(name, str) else None,
         )
     return RawPost(
         channel=channel,

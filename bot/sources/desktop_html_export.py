@@ -288,8 +288,10 @@ def _message(
     if forwarded is not None:
         content = forwarded
         header = _child(forwarded, "from_name")
-        # A joined forward of the same source leaves its header out: it is the previous message's.
-        forward = _forward(header, where) if header is not None else (previous_forward or Forward())
+        if header is not None:
+            forward = _forward(header, where)
+        else:  # a joined forward of the same user leaves its header out: the previous one's name, own date unknown
+            forward = Forward(name=previous_forward.name if previous_forward else None)
 
     text, hashtags, media, poll, reply_to = "", (), None, "", None
     for child in content.iter():
