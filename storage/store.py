@@ -172,6 +172,14 @@ class Store:
         row = self.db.execute("SELECT last_message_id FROM channels WHERE id = ?", [channel_id]).fetchone()
         return int(row[0]) if row else 0
 
+    def message_dates(self, channel_id: int, first: int, last: int) -> dict[int, datetime]:
+        """Dates of the channel's archived messages with ids in [first, last]: is an import the same channel?"""
+        rows = self.db.execute(
+            "SELECT message_id, date FROM posts WHERE channel_id = ? AND message_id BETWEEN ? AND ?",
+            [channel_id, first, last],
+        ).fetchall()
+        return {int(r[0]): datetime.fromisoformat(r[1]) for r in rows}
+
     def record_poll(self, channel_id: int, *, error: str | None = None, at: datetime | None = None) -> None:
         with transaction(self.db):
             self.db.execute(
@@ -240,6 +248,10 @@ class Store:
             self._write_tags(post_id, post.tags)
             return "inserted", post_id
         post_id, views = existing[0], existing[1]
+        if values["edit_date"] is None:
+            # A post once edited stays edited; a source that cannot see edits (an HTML export, a
+            # preview before the mark) says "unknown", which must not erase a known edit date.
+            values["edit_date"] = existing[2 + _CONTENT_FIELDS.index("edit_date")]
         changed = {k: v for k, v in zip(_CONTENT_FIELDS, existing[2:], strict=True) if values[k] != v}
         changed = {k: values[k] for k in changed}
         if post.views is not None and post.views != views:

@@ -215,12 +215,18 @@ def parse_export(path: Path) -> tuple[ChannelRef, list[RawPost]]:
 
 
 def iter_export_files(paths: list[Path]) -> Iterator[Path]:
-    """A directory stands for the `result.json` inside it, as Telegram Desktop writes it."""
+    """A directory stands for the `result.json` inside it (a JSON export), else for itself when it
+    holds `messages.html` (an HTML export, read page by page by desktop_html_export)."""
     for path in paths:
         if path.is_dir():
             candidate = path / "result.json"
-            if not candidate.is_file():
-                raise ExportError(f"{path}: directory has no result.json")
-            yield candidate
+            if candidate.is_file():
+                yield candidate
+            elif (path / "messages.html").is_file():
+                yield path
+            else:
+                raise ExportError(
+                    f"{path}: directory has no result.json or messages.html (not a Telegram Desktop export)"
+                )
         else:
             yield path
