@@ -67,18 +67,22 @@ class Channel:
     def folder(self) -> Path:
         return DATA / self.slug
 
-    def write(self, folder: Path | None = None) -> tuple[Path, list[Path]]:
-        """(result.json, HTML pages) under `folder` (default: the committed fixture folder)."""
+    def write(self, folder: Path | None = None) -> list[Path]:
+        """result.json (when the channel has an id) and the HTML pages, under `folder` (default: DATA/slug)."""
         folder = folder or self.folder
-        result = write_json(
-            folder / "json" / "result.json",
-            self.messages,
-            name=self.name,
-            channel_id=self.channel_id,
-            zone=self.zone,
-        )
-        pages = write_html(folder / "html", self.messages, name=self.name, zone=self.zone, per_page=self.per_page)
-        return result, pages
+        written = []
+        if self.channel_id:
+            written.append(
+                write_json(
+                    folder / "json" / "result.json",
+                    self.messages,
+                    name=self.name,
+                    channel_id=self.channel_id,
+                    zone=self.zone,
+                )
+            )
+        html = folder / "html" if self.channel_id else folder
+        return written + write_html(html, self.messages, name=self.name, zone=self.zone, per_page=self.per_page)
 
 
 def bulgarian() -> Channel:
@@ -303,16 +307,59 @@ def russian() -> Channel:
     return ch
 
 
-CHANNELS = {"bg": bulgarian, "ru": russian}
+REAL_PAGE = "messages3.html"  # of ttag_channel: the real page, kept as it is (see README.md)
+
+
+def ttag() -> Channel:
+    """Pages 1, 2 and 4 around the real third page of meesooqa/ttag's test export (a channel of GIFs
+    tagged with hashtags, «Channel Title», Moscow time): the real page links to messages2.html and
+    messages4.html, so this is the smallest whole export it can be imported from. The three messages
+    written for page 3 stand in for the real ones and are replaced by the real file."""
+    ch = Channel("ttag_channel", "Channel Title", 0, "Europe/Moscow", per_page=3)
+    gif = {
+        "file": "(File not included. Change data exporting settings to download.)",
+        "media_type": "animation",
+        "mime_type": "video/mp4",
+    }
+    ch.post(2195, "2024-11-19T08:10:00", ("hashtag", "#sleepy"), " ", ("hashtag", "#cat"), **gif)
+    ch.post(2196, "2024-11-19T08:10:00", ("hashtag", "#cat"), **gif)
+    ch.post(2197, "2024-11-19T21:45:13", "Tags of the week: ", ("hashtag", "#cat"), " leads.")
+    ch.post(
+        2198,
+        "2024-11-20T12:00:00",
+        ("hashtag", "#where"),
+        photo="(File not included. Change data exporting settings to download.)",
+        width=640,
+        height=480,
+    )
+    ch.post(2199, "2024-11-21T10:02:00", ("hashtag", "#booba"), " ", ("hashtag", "#stare"), **gif)
+    ch.post(2200, "2024-11-21T10:05:30", ("hashtag", "#todo"), **gif)
+    for stand_in in (2203, 2204, 3217):
+        ch.post(stand_in, "2024-11-21T19:20:37", "stand-in for the real page", **gif)
+    ch.post(3218, "2025-01-29T11:53:10", ("hashtag", "#shy"), " ", ("hashtag", "#ginger"), **gif)
+    ch.post(3219, "2025-01-29T12:40:00", "Новые теги: ", ("hashtag", "#где"), " и ", ("hashtag", "#booba"), **gif)
+    ch.post(3220, "2025-01-30T09:00:00", ("hashtag", "#slontar4"), **gif)
+    return ch
+
+
+CHANNELS = {"bg": bulgarian, "ru": russian, "ttag": ttag}
 
 
 def main() -> None:
     for make in CHANNELS.values():
         channel = make()
-        for old in (channel.folder / "html").glob("messages*.html"):
+        real = channel.folder / REAL_PAGE if channel.slug == "ttag_channel" else None
+        kept = real.read_bytes() if real is not None and real.exists() else None
+        for old in channel.folder.rglob("messages*.html"):
             old.unlink()
-        result, pages = channel.write()
-        print(f"{result} and {len(pages)} pages in {pages[0].parent}")
+        written = channel.write()
+        if real is not None:
+            shared = (
+                Path(__file__).resolve().parents[2]
+                / "shared/fixtures/tdesktop-export/ttag_messages_channel_export.html"
+            )
+            real.write_bytes(kept if kept is not None else shared.read_bytes())
+        print(f"{len(written)} files in {channel.folder}")
 
 
 if __name__ == "__main__":
