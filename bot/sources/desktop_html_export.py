@@ -48,6 +48,7 @@ _ID_IN_BYTES = re.compile(rb'id="message(\d+)"')
 _DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2})(?: UTC([+-])(\d{2}):(\d{2}))?")
 _GO_TO_MESSAGE = re.compile(r"go_to_message(\d+)")
 _LAYOUT = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")  # a run with a raw newline: indentation, not text
+_BLANK = (" ", "\t", "\n")
 _VIA_BOT = re.compile(r" via @[A-Za-z0-9_]+$")
 _TAG = re.compile(rb"<(/?)(?!(?:br|img|hr|meta|link|input|wbr|area|base|col|embed|source|track|param)\b)[A-Za-z]")
 _HASHTAG_CLICK = "return ShowHashtag("
@@ -396,8 +397,8 @@ def _rich_text(node: LexborNode, where: str) -> tuple[str, tuple[str, ...]]:
     """Text with its line breaks, and its hashtags, as the JSON export of the same message has them.
 
     `<br>` is a line break; a whitespace run holding a raw newline is the writer's (or a
-    pretty-printer's) indentation: nothing at the edges or beside a `<br>`, one space elsewhere, as a
-    browser shows it. Other whitespace is the author's and is kept. One pass, no recursion.
+    pretty-printer's) indentation: nothing at the edges or beside a `<br>` or a space, one space
+    elsewhere, as a browser shows it. Other whitespace is the author's and is kept. One pass, no recursion.
     """
     out: list[str] = []
     hashtags: list[str] = []
@@ -411,7 +412,7 @@ def _rich_text(node: LexborNode, where: str) -> tuple[str, tuple[str, ...]]:
                 if number:
                     layout = True
                 if piece:
-                    if layout and out and out[-1] != "\n":
+                    if layout and out and not out[-1].endswith(_BLANK) and not piece.startswith(_BLANK):
                         out.append(" ")
                     layout = False
                     out.append(piece)
