@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -49,6 +49,7 @@ _DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2})(?: UTC([+
 _GO_TO_MESSAGE = re.compile(r"go_to_message(\d+)")
 _LAYOUT = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")  # a run with a raw newline: indentation, not text
 _BLANK = (" ", "\t", "\n")
+_MAX_OFFSET = timedelta(hours=14)
 _VIA_BOT = re.compile(r" via @[A-Za-z0-9_]+$")
 _TAG = re.compile(rb"<(/?)(?!(?:br|img|hr|meta|link|input|wbr|area|base|col|embed|source|track|param)\b)[A-Za-z]")
 _HASHTAG_CLICK = "return ShowHashtag("
@@ -325,17 +326,17 @@ def _date(value: str, where: str, what: str = "date") -> datetime:
     match = _DATE.fullmatch(value.strip())
     if match is None:
         raise ExportError(f"{where}: {what} {_short(value)!r} is not DD.MM.YYYY HH:MM:SS [UTC±HH:MM]")
-    day, month, year, hour, minute, second = (int(g) for g in match.groups()[:6])
-    zone = UTC
-    if match.group(7):
-        offset = timedelta(hours=int(match.group(8)), minutes=int(match.group(9)))
-        if offset > timedelta(hours=14):
-            raise ExportError(f"{where}: {what} {value!r} has a UTC offset beyond ±14:00")
-        zone = timezone(offset if match.group(7) == "+" else -offset)
+    day, month, year, hour, minute, second = map(int, match.group(1, 2, 3, 4, 5, 6))
     try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
+        wall = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError as exc:
         raise ExportError(f"{where}: {what} {value!r} is not a real date ({exc})") from exc
+    if not match.group(7):
+        return wall
+    offset = timedelta(hours=int(match.group(8)), minutes=int(match.group(9)))
+    if offset > _MAX_OFFSET:
+        raise ExportError(f"{where}: {what} {value!r} has a UTC offset beyond ±14:00")
+    return wall - offset if match.group(7) == "+" else wall + offset
 
 
 def _forward(header: LexborNode, where: str) -> Forward:
@@ -407,7 +408,8 @@ def _rich_text(node: LexborNode, where: str) -> tuple[str, tuple[str, ...]]:
     for child in node.traverse(include_text=True):
         tag = child.tag
         if tag == "-text":
-            pieces = _LAYOUT.split(child.text_content or "")
+            raw = child.text_content or ""
+            pieces = _LAYOUT.split(raw) if "\n" in raw else (raw,)
             for number, piece in enumerate(pieces):
                 if number:
                     layout = True
