@@ -98,6 +98,9 @@ class Settings:
                 kwargs[attr] = parse(raw.strip())
             except (ValueError, ZoneInfoNotFoundError) as exc:
                 where = _where(name, env_file, file_keys or set())
+                if name in SECRET_NAMES:
+                    problems.append(f"{name}{where}: expected {form}, got {describe_secret(raw)}")
+                    continue
                 detail = f" ({exc})" if str(exc) else ""
                 problems.append(f"{name}{where}: expected {form}, got {raw.strip()!r}{detail}")
         if "data_dir" in kwargs and "db_path" not in kwargs:
@@ -111,6 +114,19 @@ class Settings:
         if problems:
             raise SettingsError(problems)
         return cls(**kwargs)
+
+
+def describe_secret(raw: str) -> str:
+    """What is wrong with a secret's value without showing any of it (it may be most of a real secret)."""
+    value = raw.strip()
+    notes = [f"a value of {len(value)} characters (not shown)"]
+    if re.search(r"\s#|\s;", value):
+        notes.append("it contains ' #' or ' ;': an inline comment? systemd and docker --env-file keep it")
+    elif any(c.isspace() for c in value):
+        notes.append("it contains whitespace")
+    if value[:1] in "\"'" and value[-1:] == value[:1]:
+        notes.append("it is quoted: docker --env-file keeps the quotes")
+    return "; ".join(notes)
 
 
 def _where(name: str, env_file: Path | None, file_keys: set[str]) -> str:
@@ -242,3 +258,5 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "MEDIA_MAX_MB": ("media_max_mb", _positive_int, "a positive number of megabytes like 50"),
 }
 SETTING_NAMES = tuple(_PARSERS)
+# Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
+SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION"})

@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.models import ChannelRef, RawPost
+from bot.models import ChannelRef, ChannelRow, RawPost
 from bot.sources.desktop_export import ExportError
-from storage.store import ChannelRow, Store
+from storage.store import Store
 
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 # The same message read from exports made on two clocks: an old JSON export's local wall time taken
