@@ -295,7 +295,10 @@ def _message(
         else:  # a joined forward of the same user leaves its header out: the previous one's name, own date unknown
             forward = Forward(name=previous_forward.name if previous_forward else None)
 
-    text, hashtags, media, poll, reply_to = "", (), None, "", None
+    text, poll = "", ""
+    hashtags: tuple[str, ...] = ()
+    media: str | None = None
+    reply_to: int | None = None
     for child in content.iter():
         classes = _classes(child)
         if "text" in classes and child.tag == "div":
