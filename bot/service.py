@@ -35,9 +35,12 @@ import httpx
 from bot.access import AccessPolicy
 from bot.alerts import Alerter, alert_chat_id, make_alerter
 from bot.archive import Archive
+from bot.articles import JOB_EVERY, ArticleJob
 from bot.config import Settings
 from bot.core.alerts import AlertRules
+from bot.core.edits import EditWatch
 from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
+from bot.edit_alerts import EditAlerter, make_edit_alerter
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.telegram import start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
@@ -53,6 +56,7 @@ from bot.service_parts import (
     plural,
     sink_label,
 )
+from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
 from bot.systemd import flush_logs, notify_systemd
 from bot.telegram.client import make_user_client
 from storage import status as keys
@@ -87,6 +91,7 @@ class Service:
         shutdown_grace: float = 4.0,
         shutdown_deadline: float = 9.5,
         log: logging.Logger = _log,
+        article_fetcher_factory: Callable[[FetchPolicy], ArticleFetcher] = ArticleFetcher,
     ) -> None:
         self.settings = settings
         self.archive = archive
@@ -104,6 +109,15 @@ class Service:
         self.bot: BotPart | None = None
         self.digests: DigestScheduler | None = None
         self.alerter: Alerter | None = None
+        self.edit_alerter: EditAlerter | None = None
+        self.articles = ArticleJob(
+            settings,
+            archive.store,
+            archive.pipeline,
+            fetcher_factory=article_fetcher_factory,
+            on_stored=self._articles_stored,
+            log=log,
+        )
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._exit_code = 0
@@ -195,6 +209,10 @@ class Service:
         lines.append(bot_line)
         lines.append(await self._start_digests(sender))
         lines.append(await self._start_alerts(sender))
+        lines.append(await self._start_edit_alerts(sender))
+        lines.append(self.articles.start())
+        if self.articles.worker is not None:
+            self.scheduler.add_interval("articles", self.articles.run, seconds=JOB_EVERY)
         if self.source is not None:
             self.scheduler.add_interval("poll", self._poll, seconds=s.poll_interval, run_now=True)
             lines.append(f"poll: every {_interval(s.poll_interval)}, first one now, never two at once")
@@ -257,6 +275,22 @@ class Service:
         watching = f"{plural(len(rules.tags), 'tag')}, {plural(len(rules.words), 'word')}"
         return f"alerts: on ({watching}) → {sink_label(sender)}, at most {s.alert_rate_per_minute} a minute"
 
+    async def _start_edit_alerts(self, sender: MessageSender) -> str:
+        s = self.settings
+        watch = EditWatch.parse(s.alert_edits)
+        if not watch.active:
+            return "edit alerts: off (no ALERT_EDITS)"
+        chat = await alert_chat_id(s, sender)
+        if chat is None:
+            return "edit alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
+        self.edit_alerter = make_edit_alerter(s, self.store, sender, chat)
+        self.edit_alerter.start()  # before the first poll, so the edits it finds are alerted
+        self.edit_alerter.schedule(self.scheduler, every=ALERT_DRAIN_EVERY)
+        return (
+            f"edit alerts: on ({watch.describe()}: substantive edits and deletions) → {sink_label(sender)}, "
+            f"sharing the limit of {s.alert_rate_per_minute} a minute"
+        )
+
     # ------------------------------------------------------------------- jobs
     async def _poll(self) -> None:
         assert self.source is not None
@@ -281,6 +315,15 @@ class Service:
                 self.scheduler.add_once("digest-catch-up", self.digests.runner.catch_up)
         if self.alerter is not None and outcome.new_ids:
             await self.alerter.check(outcome.new_ids)
+        if self.edit_alerter is not None:
+            await self.edit_alerter.check()
+        if outcome.new_ids:
+            self.scheduler.run_soon("articles")  # their links, now rather than within a minute
+
+    async def _articles_stored(self) -> None:
+        """Articles became readable: posts that match only through them may deserve an alert now."""
+        if self.alerter is not None:
+            await self.alerter.check_articles()
 
     async def _maintain(self) -> None:
         # Every ingest clusters as it saves; catch_up only finds posts an older version left unclustered.
@@ -364,6 +407,7 @@ class Service:
                 await self._close(self.source.name, self.source.close())
             if self.bot is not None:
                 await self._close("bot", self.bot.close())
+            await self._close("articles", self.articles.close())
             if self._started:
                 self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
         finally:

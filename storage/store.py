@@ -9,23 +9,28 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
 import sqlite_utils
 
-from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
+from bot.core.versions import compare, later
+from bot.models import ArticleMatch, ChannelRef, Post, SaveResult, StoredPost, Tag
 from storage.alerts import AlertLog
+from storage.articles import ArticleStore
 from storage.channels import ChannelTable
 from storage.db import open_db, transaction
 from storage.digests import DigestLog
+from storage.edit_alerts import EditAlertLog
 from storage.housekeeping import Housekeeping
 from storage.refusals import Refusals
 from storage.signatures import Signatures
 from storage.subscriptions import Subscriptions
 from storage.tag_list import TagDecoder, encode_tags
 from storage.timefmt import from_db_time, to_db_time
+from storage.versions import VersionTable
 
 SearchOrder = Literal["newest", "rank", "oldest"]
 T = TypeVar("T")
@@ -50,12 +55,16 @@ def quote_fts(query: str) -> str:
 _POST_COLUMNS = (
     "p.id, p.channel_id, c.username, c.title, p.message_id, p.date, p.text, p.url, p.origin_key, "
     "p.content_hash, p.lang, p.forward_name, p.media_kind, p.views, p.cluster_id, p.edit_date, p.deleted, "
-    "p.tag_list"
+    "p.tag_list, "
+    # Whether the post links to an article: a probe inside the same statement, so a page of posts
+    # that link nowhere (most) costs no second query (storage/articles.py: attach).
+    "EXISTS (SELECT 1 FROM post_articles pa WHERE pa.post_id = p.id)"
 )
 # What decides "this post changed": a re-import with the same values writes nothing.
 # tag_list is among them: a re-import after the keyword rules changed re-tags the post.
 # Above this many posts behind a filter, reading newest first by date beats sorting what it keeps.
 _MANY = 5000
+_MAX_IDS = 10_000  # get_posts: far below SQLite's 32,766 bound parameters
 _CONTENT_FIELDS = (
     "raw_text",
     "text",
@@ -69,7 +78,11 @@ _CONTENT_FIELDS = (
 )
 
 
-class Store(ChannelTable, Housekeeping):
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store(ChannelTable, Housekeeping, VersionTable):
     """Posts, channels and search here; the other tables behind the properties below, on the same connection.
 
     Nothing outside `storage/` touches `db`: callers use these methods and the sub-stores, so what SQL
@@ -81,12 +94,19 @@ class Store(ChannelTable, Housekeeping):
         self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
         self._tag_decoder = TagDecoder()
         self._parts: dict[str, Any] = {}
+        # When versions were seen and deletions noticed; tests set a fixed clock.
+        self.clock: Callable[[], datetime] = utc_now
 
     def _part(self, name: str, make: Callable[[sqlite_utils.Database], T]) -> T:
         part = self._parts.get(name)
         if part is None:
             part = self._parts[name] = make(self.db)
         return cast(T, part)
+
+    @property
+    def articles(self) -> ArticleStore:
+        """Linked articles: queued with the posts that link to them, attached to every read of posts."""
+        return self._part("articles", ArticleStore)
 
     @property
     def subscriptions(self) -> Subscriptions:
@@ -99,6 +119,10 @@ class Store(ChannelTable, Housekeeping):
     @property
     def alert_log(self) -> AlertLog:
         return self._part("alert_log", AlertLog)
+
+    @property
+    def edit_alert_log(self) -> EditAlertLog:
+        return self._part("edit_alert_log", EditAlertLog)
 
     @property
     def refusals(self) -> Refusals:
@@ -127,6 +151,8 @@ class Store(ChannelTable, Housekeeping):
                 elif outcome == "updated":
                     updated += 1
                     updated_ids.append(post_id)
+                elif outcome == "views":  # a new view count is no edit: nothing to re-sign
+                    updated += 1
                 else:
                     unchanged += 1
             if checkpoint is not None:
@@ -150,13 +176,15 @@ class Store(ChannelTable, Housekeeping):
             "tag_list": encode_tags(post.tags),
         }
         existing = self.db.execute(
-            f"SELECT id, views, {', '.join(_CONTENT_FIELDS)} FROM posts WHERE channel_id = ? AND message_id = ?",
+            f"SELECT id, views, text_seen_at, {', '.join(_CONTENT_FIELDS)} FROM posts "
+            "WHERE channel_id = ? AND message_id = ?",
             [channel_id, post.message_id],
         ).fetchone()
         if existing is None:
             cur = self.db.execute(
                 "INSERT INTO posts(channel_id, message_id, date, forward_name, views, grouped_id, source, "
-                f"{', '.join(values)}) VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))})",
+                "text_seen_at, "
+                f"{', '.join(values)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))})",
                 [
                     channel_id,
                     post.message_id,
@@ -165,28 +193,45 @@ class Store(ChannelTable, Housekeeping):
                     post.views,
                     post.grouped_id,
                     post.source,
+                    to_db_time(self.clock()),
                     *values.values(),
                 ],
             )
             post_id = int(cur.lastrowid or 0)
             self._write_tags(post_id, post.tags)
+            if post.links:
+                self.articles.link_post(post_id, post.links, self.clock())
             return "inserted", post_id
-        post_id, views = existing[0], existing[1]
-        if values["edit_date"] is None:
-            # A post once edited stays edited; a source that cannot see edits (an HTML export, a
-            # preview before the mark) says "unknown", which must not erase a known edit date.
-            values["edit_date"] = existing[2 + _CONTENT_FIELDS.index("edit_date")]
-        changed = {k: v for k, v in zip(_CONTENT_FIELDS, existing[2:], strict=True) if values[k] != v}
-        changed = {k: values[k] for k in changed}
+        post_id, views, seen_at = existing[0], existing[1], existing[2]
+        old = dict(zip(_CONTENT_FIELDS, existing[3:], strict=True))
+        # Edit history: what counts as a new version is bot/core/versions.py's rule.
+        old_edit = from_db_time(old["edit_date"])
+        decision = compare(old["raw_text"], old_edit, post.raw_text, post.edit_date, post.date)
+        if decision == "stale":  # an older state of the post: it keeps the newer text
+            values = {k: old[k] for k in _CONTENT_FIELDS}
+        else:
+            newest = later(old_edit, post.edit_date)
+            values["edit_date"] = to_db_time(newest) if newest else None
+        changed: dict[str, Any] = {k: values[k] for k in _CONTENT_FIELDS if values[k] != old[k]}
+        content = bool(changed)
         if post.views is not None and post.views != views:
             changed["views"] = post.views
+        if post.links and not content:
+            # Also for an unchanged post: an archive from before linked articles gets them on re-import.
+            self.articles.link_post(post_id, post.links, self.clock())
         if not changed:
             return "unchanged", post_id
+        if decision == "new":
+            now = to_db_time(self.clock())
+            self._keep_version(post_id, old["text"], old["raw_text"], old["edit_date"], seen_at, now)
+            changed["text_seen_at"] = now
         sets = ", ".join(f"{k} = ?" for k in changed)
         self.db.execute(f"UPDATE posts SET {sets} WHERE id = ?", [*changed.values(), post_id])
-        if changed.keys() - {"views"}:
-            self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
-            self._write_tags(post_id, post.tags)
+        if not content:
+            return "views", post_id
+        self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
+        self._write_tags(post_id, post.tags)
+        self.articles.link_post(post_id, post.links, self.clock(), retag=True)  # + the articles' topics
         return "updated", post_id
 
     def _write_tags(self, post_id: int, tags: Iterable[Tag]) -> None:
@@ -196,13 +241,15 @@ class Store(ChannelTable, Housekeeping):
         )
 
     def mark_deleted(self, ref: ChannelRef, message_ids: Iterable[int]) -> int:
-        """Deleted on Telegram means hidden here, never erased: the archive keeps what was said."""
+        """Deleted on Telegram means flagged here, never erased: the archive keeps what was said, and when
+        the deletion was noticed (`deleted_at`)."""
         channel_id = self.ensure_channel(ref)
         ids = list(message_ids)
+        now = to_db_time(self.clock())
         with transaction(self.db):
             cur = self.db.conn.executemany(
-                "UPDATE posts SET deleted = 1 WHERE channel_id = ? AND message_id = ? AND deleted = 0",
-                [(channel_id, m) for m in ids],
+                "UPDATE posts SET deleted = 1, deleted_at = ? WHERE channel_id = ? AND message_id = ? AND deleted = 0",
+                [(now, channel_id, m) for m in ids],
             )
         return cur.rowcount
 
@@ -261,8 +308,18 @@ class Store(ChannelTable, Housekeeping):
             f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id WHERE p.id = ?",
             [post_id],
         ).fetchall()
-        found = self._hydrate(rows)
+        found = self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
         return found[0] if found else None
+
+    def get_posts(self, post_ids: Sequence[int]) -> list[StoredPost]:
+        """Several posts by id, oldest first (date, then id); unknown ids are left out."""
+        ids = list(dict.fromkeys(int(i) for i in post_ids))[:_MAX_IDS]
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+            f"WHERE p.id IN ({','.join('?' * len(ids))}) ORDER BY p.date, p.id",
+            ids,
+        ).fetchall()
+        return self._hydrate(rows)
 
     def search(
         self,
@@ -276,18 +333,18 @@ class Store(ChannelTable, Housekeeping):
         offset: int = 0,
         order: SearchOrder = "newest",
         include_deleted: bool = False,
+        lang: str | None = None,
     ) -> list[StoredPost]:
         """Full-text and filtered listing. Raises QueryError for an unknown channel or an empty query."""
         where = [] if include_deleted else ["p.deleted = 0"]
         params: list[Any] = []
         join = ""
+        fts: str | None = None
         if query is not None:
             fts = quote_fts(query)
             if not fts:
                 raise QueryError("the search query is empty")
             join = "JOIN posts_fts ON posts_fts.rowid = p.id"
-            where.append("posts_fts MATCH ?")
-            params.append(fts)
         tag_keys = [tag.lstrip("#").casefold() for tag in tags]
         channel_id: int | None = None
         if channel is not None:
@@ -311,6 +368,9 @@ class Store(ChannelTable, Housekeeping):
         if channel_id is not None:
             where.append("p.channel_id = ?")
             params.append(channel_id)
+        if lang is not None:
+            where.append("p.lang = ?")
+            params.append(lang)
         if since is not None:
             where.append("p.date >= ?")
             params.append(to_db_time(since))
@@ -326,16 +386,61 @@ class Store(ChannelTable, Housekeeping):
         order_sql = "posts_fts.rank" if order == "rank" and query is not None else newest
         if order == "oldest":
             order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
+        post_where = ["posts_fts MATCH ?", *where] if fts is not None else where
+        post_params = [fts, *params] if fts is not None else params
         sql = (
             f"SELECT {_POST_COLUMNS} FROM posts p {'INDEXED BY posts_date' if by_date else ''} {join} "
             "JOIN channels c ON c.id = p.channel_id "
-            f"WHERE {' AND '.join(where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+            f"WHERE {' AND '.join(post_where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         )
         try:
-            rows = self.db.execute(sql, [*params, max(0, limit), max(0, offset)]).fetchall()
+            if fts is not None:
+                # Words found only in a linked article find the post too (the hit says so).
+                want = max(0, offset) + max(0, limit)
+                hits = self.articles.matching_posts(fts, where, params, order, want)
+                if hits:
+                    page = self._merge_article_hits(hits, join, post_where, post_params, order_sql, order, want)
+                    return page[max(0, offset) : want]
+            rows = self.db.execute(sql, [*post_params, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-        return self._hydrate(rows)
+        return self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
+
+    def _merge_article_hits(
+        self,
+        hits: list[tuple[int, str, float, ArticleMatch]],
+        join: str,
+        where: list[str],
+        params: list[Any],
+        order_sql: str,
+        order: SearchOrder,
+        want: int,
+    ) -> list[StoredPost]:
+        """The first `want` results of two ordered streams: posts matching in their own text, and posts
+        matching through an article (`hits`, already cut at `want`)."""
+        own = self.db.execute(
+            f"SELECT p.id, p.date, posts_fts.rank FROM posts p {join} WHERE {' AND '.join(where)} "
+            f"ORDER BY {order_sql} LIMIT ?",
+            [*params, want],
+        ).fetchall()
+
+        def key(post_id: int, date: str, rank: float) -> Any:
+            return (date, post_id) if order == "oldest" else (rank, -post_id) if order == "rank" else -post_id
+
+        entries: dict[int, tuple[Any, ArticleMatch | None]] = {i: (key(i, d, r), None) for i, d, r in own}
+        for post_id, date, rank, match in hits:
+            entries.setdefault(post_id, (key(post_id, date, rank), match))  # a match in its own text wins
+        page = sorted(entries, key=lambda i: entries[i][0])[:want]
+        if not page:
+            return []
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+            f"WHERE p.id IN ({','.join('?' * len(page))})",
+            page,
+        ).fetchall()
+        by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows), [r[18] for r in rows])}
+        found = [by_id[i] for i in page if i in by_id]
+        return [replace(p, article_match=entries[p.id][1]) if entries[p.id][1] else p for p in found]
 
     def _filters_keep_many(self, tag_keys: Sequence[str], channel_id: int | None) -> bool:
         """Whether every tag and the channel hold at least _MANY posts (counting stops there)."""
@@ -353,9 +458,13 @@ class Store(ChannelTable, Housekeeping):
             )
         return min(counts, default=_MANY) >= _MANY
 
-    def posts_between(self, start: datetime, end: datetime, *, tags: Sequence[str] = ()) -> list[StoredPost]:
+    def posts_between(
+        self, start: datetime, end: datetime, *, tags: Sequence[str] = (), include_deleted: bool = False
+    ) -> list[StoredPost]:
         """Posts dated in [start, end), oldest first: the raw material of a digest window."""
-        found = self.search(None, tags=(), since=start, until=end, limit=1_000_000, order="oldest")
+        found = self.search(
+            None, since=start, until=end, limit=1_000_000, order="oldest", include_deleted=include_deleted
+        )
         if tags:
             wanted = {t.lstrip("#").casefold() for t in tags}
             found = [p for p in found if wanted & {t.key for t in p.tags}]
@@ -411,3 +520,27 @@ class Store(ChannelTable, Housekeeping):
             "last_post": scalar("SELECT max(date) FROM posts"),
             "per_channel": channels,
         }
+
+    # ------------------------------------------------------------ re-cleaning
+    def posts_after(self, after_id: int, limit: int) -> list[tuple[int, str, str, str, tuple[Tag, ...]]]:
+        """(id, raw_text, text, origin_key, tags) of the next `limit` posts by id: what `reclean` redoes."""
+        rows = self.db.execute(
+            "SELECT id, raw_text, text, origin_key, tag_list FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+            [after_id, limit],
+        ).fetchall()
+        decode = self._tag_decoder.decode
+        return [(r[0], r[1] or "", r[2] or "", r[3], decode(r[4])) for r in rows]
+
+    def count_posts_after(self, after_id: int) -> int:
+        return int(self.db.execute("SELECT count(*) FROM posts WHERE id > ?", [after_id]).fetchone()[0])
+
+    def update_cleaning(
+        self, post_id: int, *, text: str, content_hash: str, lang: str | None, origin_key: str, tags: Sequence[Tag]
+    ) -> None:
+        """A post's derived fields after re-cleaning; FTS follows through the posts_au trigger."""
+        self.db.execute(
+            "UPDATE posts SET text = ?, content_hash = ?, lang = ?, origin_key = ?, tag_list = ? WHERE id = ?",
+            [text, content_hash, lang, origin_key, encode_tags(tags), post_id],
+        )
+        self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
+        self._write_tags(post_id, tags)

@@ -151,7 +151,7 @@ def test_kill_9_mid_import_twenty_times_loses_and_duplicates_nothing(tmp_path: P
     store = Store.open(db)
     before = store.dump_json()
     store.close()
-    env = ["--env", str(tmp_path / "absent.env"), "--db", str(db)]
+    env = ["--db", str(db)]
     assert cli_main([*env, "import", str(export)]) == 0
     store = Store.open(db)
     assert store.dump_json() == before

@@ -24,7 +24,7 @@ def test_a_service_keeps_writing_while_a_large_import_runs(tmp_path: Path) -> No
     db = tmp_path / "archive.db"
     Store.open(db).close()
     importer = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--env", str(tmp_path / "none.env"), "--db", str(db), "import", str(export)],
+        [sys.executable, "-m", "bot", "--db", str(db), "import", str(export)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

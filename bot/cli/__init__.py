@@ -8,12 +8,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli.context import CliContext
+from bot.config import ENV_FILE_VARIABLE
 from bot.version import package_version
 from storage.errors import describe_sqlite_error
 
@@ -26,10 +28,16 @@ COMMAND_MODULES: tuple[str, ...] = (
     "search_cmd",
     "digest_cmd",
     "stats_cmd",
+    "history_cmd",
     "boilerplate_cmd",
+    "clean_cmd",
+    "reclean_cmd",
     "run_cmd",
     "status_cmd",
     "demo_cmd",
+    "web_cmd",
+    "show_cmd",
+    "articles_cmd",
 )
 
 
@@ -39,7 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Telegram channel monitor: archive, de-duplicate, tag, search and digest channel posts.",
     )
     parser.add_argument("--db", type=Path, help="SQLite archive (default: DB_PATH or ./data/tgmonitor.db)")
-    parser.add_argument("--env", type=Path, default=Path(".env"), help="settings file (default: ./.env)")
+    parser.add_argument(
+        "--env",
+        type=Path,
+        default=None,
+        help=f"settings file like .env (default: ${ENV_FILE_VARIABLE}; none is read unless named)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -53,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = CliContext(env_file=args.env, db_override=args.db)
+    os.umask(0o077)  # the archive, sessions, media and digest files are the owner's alone
+    env_file = args.env or (Path(os.environ[ENV_FILE_VARIABLE]) if os.environ.get(ENV_FILE_VARIABLE) else None)
+    ctx = CliContext(env_file=env_file, db_override=args.db)
     try:
         return int(args.handler(args, ctx) or 0)
     except KeyboardInterrupt:

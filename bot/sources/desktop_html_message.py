@@ -1,7 +1,8 @@
 """One message block of a Telegram Desktop HTML export -> RawPost (see desktop_html_export for the format).
 
 The same RawPost the JSON importer makes of the same message: text as the JSON `text` parts joined
-(links by their text), hashtags from the hashtag links, the media kind under the JSON importer's name,
+(links by their text, their addresses in `links`), hashtags from the hashtag links, the media kind under
+the JSON importer's name,
 a poll's question and answers as its text. Only direct children are read, never `css` over a block:
 a Telegram Desktop bug (tdesktop#28712) left a tag open after inline buttons, nesting every later
 message inside the one before, whose text must not take theirs.
@@ -24,6 +25,7 @@ _LAYOUT = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")  # a run with a raw newline: i
 _BLANK = (" ", "\t", "\n")
 _VIA_BOT = re.compile(r" via @[A-Za-z0-9_]+$")
 _HASHTAG_CLICK = "return ShowHashtag("
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 # Generic media blocks (`div.media.<class>` or `a.media.<class>`) and what the JSON importer calls them.
 _GENERIC_MEDIA = {
@@ -77,12 +79,13 @@ def read_message(
 
     text, poll = "", ""
     hashtags: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
     media: str | None = None
     reply_to: int | None = None
     for child in content.iter():
         classes = classes_of(child)
         if "text" in classes and child.tag == "div":
-            text, hashtags = _rich_text(child, where)
+            text, hashtags, links = _rich_text(child, where)
         elif "media_wrap" in classes:
             media, poll = _media(child, where)
         elif "reply_to" in classes:
@@ -98,6 +101,7 @@ def read_message(
         text=text,
         source="export",
         hashtags=hashtags,
+        links=links,
         forward=forward,
         media_kind=media,
         reply_to=reply_to,
@@ -177,8 +181,8 @@ def _poll_text(poll: LexborNode, where: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _rich_text(node: LexborNode, where: str) -> tuple[str, tuple[str, ...]]:
-    """Text with its line breaks, and its hashtags, as the JSON export of the same message has them.
+def _rich_text(node: LexborNode, where: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """Text with its line breaks, its hashtags and its links, as the JSON export of the same message has them.
 
     `<br>` is a line break; a whitespace run holding a raw newline is the writer's (or a
     pretty-printer's) indentation: nothing at the edges or beside a `<br>` or a space, one space
@@ -186,6 +190,7 @@ def _rich_text(node: LexborNode, where: str) -> tuple[str, tuple[str, ...]]:
     """
     out: list[str] = []
     hashtags: list[str] = []
+    links: list[str] = []
     chars = 0
     layout = False  # an indentation run seen since the last piece of text
     for child in node.traverse(include_text=True):
@@ -207,11 +212,33 @@ def _rich_text(node: LexborNode, where: str) -> tuple[str, tuple[str, ...]]:
         elif tag == "br":
             out.append("\n")
             layout = False
-        elif tag == "a" and (child.attributes.get("onclick") or "").startswith(_HASHTAG_CLICK):
-            name = (child.text(deep=True) or "").strip().lstrip("#")
-            if name:
-                hashtags.append(name)
-    return "".join(out), tuple(dict.fromkeys(hashtags))
+        elif tag == "a":
+            attributes = child.attributes
+            if (attributes.get("onclick") or "").startswith(_HASHTAG_CLICK):
+                name = (child.text(deep=True) or "").strip().lstrip("#")
+                if name:
+                    hashtags.append(name)
+            elif not attributes.get("onclick"):
+                url = _link(attributes.get("href") or "", child.text(deep=True) or "")
+                if url and url not in links:
+                    links.append(url)
+    return "".join(out), tuple(dict.fromkeys(hashtags)), tuple(links)
+
+
+def _link(href: str, text: str) -> str | None:
+    """The JSON importer's links: a `link` (its text is its address) or a `text_link` (its `href`).
+
+    Not a mention (`https://t.me/name` around `@name`), an e-mail or phone link, nor a custom emoji's
+    image path: those are links only in the HTML.
+    """
+    href, text = href.strip(), text.strip()
+    if not href or href.startswith(("mailto:", "tel:", "#")):
+        return None
+    if text.startswith("@") and href == "https://t.me/" + text[1:]:
+        return None
+    if href == text or _SCHEME.match(href):
+        return href
+    return None
 
 
 def classes_of(node: LexborNode) -> set[str]:

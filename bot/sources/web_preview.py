@@ -9,6 +9,8 @@ being a polite, crash-safe HTTP client:
   a crash between fetch and save can never turn into a 304 that hides posts;
 * `?before=` pages are followed until the checkpoint is reached, at most `max_pages` per poll; the
   very first poll of a channel takes only the newest page ("monitor from now", backfill is explicit);
+* the newest page is saved whole on every poll (when it changed: no 304), so edits of the last ~20
+  posts reach the archive's edit history; older pages only add what is above the checkpoint;
 * posts and the moved checkpoint are written in one transaction (`PostSink.save`, the ingest path);
 * 429, 5xx and transport errors are retried with exponential backoff; a `Retry-After` is obeyed,
   and one longer than `max_wait` fails the poll instead of sleeping for it (the next poll retries).
@@ -157,7 +159,9 @@ class WebPreviewSource:
         if response.status == 304:
             return SaveResult(), ChannelRef(username=name)
         page = await self._parse(response, name)
-        fresh: dict[int, RawPost] = {p.message_id: p for p in page.posts if p.message_id > checkpoint}
+        # The newest page is saved whole, archived posts too: re-reading them is how an edit (a changed
+        # text, the "edited" mark) is noticed; an unchanged post writes nothing.
+        fresh: dict[int, RawPost] = {p.message_id: p for p in page.posts}
         newest = page.max_id
 
         if checkpoint > 0:
