@@ -2,9 +2,11 @@
 
 The same RawPost the JSON importer makes of the same message: text as the JSON `text` parts joined
 (links by their text, their addresses in `links`), hashtags from the hashtag links, the media kind
-under the JSON importer's name, a poll's question and answers as its text. Only direct children are read, never `css` over a block:
-a Telegram Desktop bug (tdesktop#28712) left a tag open after inline buttons, nesting every later
-message inside the one before, whose text must not take theirs.
+under the JSON importer's name, a poll's question and answers as its text.
+
+Only direct children are read, never `css` over a block: a Telegram Desktop bug (tdesktop#28712)
+left a tag open after inline buttons, nesting every later message inside the one before, whose text
+must not take theirs.
 """
 
 from __future__ import annotations
