@@ -121,7 +121,7 @@ def child(mode: str, folder: Path, db: Path) -> None:
         import_cmd.ProgressBar = Recording  # type: ignore[misc]
         remove_db(db)
         source = folder / "html" if mode == "import-html" else folder / "json" / "result.json"
-        args = ["--env", str(db) + ".absent-env", "--db", str(db), "import", "--channel", str(CHANNEL_ID)]
+        args = ["--db", str(db), "import", "--channel", str(CHANNEL_ID)]
         if main([*args, str(source)]) != 0:
             raise SystemExit(1)
         posts = -1

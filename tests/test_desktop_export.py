@@ -139,7 +139,7 @@ def test_real_json_export_gives_exact_rows(tmp_path: Path) -> None:
     """A real export in the older format: local dates without `date_unixtime` (taken as UTC), `text` as
     lists of strings and entity objects, no `text_entities`, an album as three photo messages."""
     db = tmp_path / "a.db"
-    assert main(["--env", str(tmp_path / "none.env"), "--db", str(db), "import", str(REAL.parent)]) == 0
+    assert main(["--db", str(db), "import", str(REAL.parent)]) == 0
     store = Store.open(db)
     got = store.db.execute(
         "SELECT message_id, date, edit_date, raw_text, media_kind, origin_key FROM posts ORDER BY message_id"

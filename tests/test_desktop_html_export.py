@@ -31,7 +31,7 @@ BG_ID, RU_ID = 1_500_000_201, 1_500_000_202
 
 
 def cli(tmp_path: Path, db: str, *args: object) -> int:
-    return main(["--env", str(tmp_path / "absent.env"), "--db", str(tmp_path / db), "import", *map(str, args)])
+    return main(["--db", str(tmp_path / db), "import", *map(str, args)])
 
 
 def rows(db: Path, where: str = "1") -> list[tuple[object, ...]]:
