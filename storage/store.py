@@ -93,8 +93,9 @@ class Store:
         self._tag_decoder = TagDecoder()
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        return cls(open_db(path))
+    def open(cls, path: Path | str, *, create: bool = True) -> Store:
+        """`create=False` for commands that only read: a missing archive is NoArchiveError, not a new file."""
+        return cls(open_db(path, create=create))
 
     def close(self) -> None:
         self.db.conn.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,20 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"bot.cli.{name}")
         command = module.add_parser(sub)
-        command.set_defaults(handler=module.run)
+        command.set_defaults(handler=module.run, writes=getattr(module, "WRITES", False))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = CliContext(env_file=args.env, db_override=args.db)
+    ctx = CliContext(env_file=args.env, db_override=args.db, create_archive=args.writes)
     try:
         return int(args.handler(args, ctx) or 0)
     except KeyboardInterrupt:
         print("tgmonitor: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, RuntimeError) as exc:
+    except (ValueError, OSError, RuntimeError, sqlite3.Error) as exc:
         if args.debug:
             raise
         message = str(exc).strip() or exc.__class__.__name__

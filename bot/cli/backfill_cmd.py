@@ -22,6 +22,8 @@ from bot.sources.media import MediaDownloader
 from bot.sources.telethon_source import TelethonSource, parse_channel_ident
 from bot.telegram.client import TelegramEdge, TelethonClientEdge, make_user_client
 
+WRITES = True  # may create the archive (bot/cli/context.py)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(

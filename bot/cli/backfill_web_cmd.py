@@ -13,6 +13,8 @@ from bot.cli.progress import ProgressBar
 from bot.core.timeparse import parse_since
 from bot.sources.web_preview import backfill_web, resolve_channel
 
+WRITES = True  # may create the archive (bot/cli/context.py)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(

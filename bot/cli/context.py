@@ -7,15 +7,20 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
+from storage.db import NoArchiveError
 from storage.learned_boilerplate import LearnedBoilerplate
 from storage.neardup_index import NearDupIndex
 from storage.store import Store
+
+# Subcommands that write; only they may create the archive (a module says so with `WRITES = True`).
+WRITING_COMMANDS = ("import", "backfill", "backfill-web", "run", "demo")
 
 
 @dataclass
 class CliContext:
     env_file: Path | None
     db_override: Path | None = None
+    create_archive: bool = True  # False for read-only commands: a missing archive is an error, not a new file
     _settings: Settings | None = field(default=None, init=False)
     _store: Store | None = field(default=None, init=False)
     _pipeline: Pipeline | None = field(default=None, init=False)
@@ -34,8 +39,17 @@ class CliContext:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.db_path)
+            try:
+                self._store = Store.open(self.db_path, create=self.create_archive)
+            except NoArchiveError as exc:
+                raise NoArchiveError(f"{exc}{self._missing_hint()}") from None
         return self._store
+
+    def _missing_hint(self) -> str:
+        demo = self.db_path.with_name("demo.db")
+        if self.db_path.name != "demo.db" and demo.is_file():
+            return f" (the demo's archive is {demo}: add --db {demo})"
+        return f" (check --db / DB_PATH; {', '.join(WRITING_COMMANDS)} create one)"
 
     @property
     def pipeline(self) -> Pipeline:

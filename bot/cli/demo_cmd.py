@@ -11,6 +11,8 @@ from bot.cli.search_cmd import collapsed_lines
 from bot.core.digest import build_digest, render_text
 from bot.core.neardup import collapse
 
+WRITES = True  # may create the archive (bot/cli/context.py)
+
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 

@@ -14,6 +14,8 @@ from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.desktop_export import ExportError, iter_export_files, parse_export
 from bot.sources.web_preview_parser import parse_saved_page
 
+WRITES = True  # may create the archive (bot/cli/context.py)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(
