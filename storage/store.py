@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from bot.core.channels import ChannelIdentError, parse_channel, title_matches
 from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
 from storage.db import open_db, transaction
 from storage.tag_list import TagDecoder, encode_tags
@@ -149,19 +150,31 @@ class Store:
         return self._channel_rows("watched = 1" if watched_only else "1")
 
     def find_channel(self, ident: str | int) -> ChannelRow | None:
-        """`@name`, `name`, `t.me/name`, a Telegram id, or `#internal-id`."""
-        if isinstance(ident, int):
-            rows = self._channel_rows("tg_id = ? OR id = ?", [ident, ident])
+        """`@name`, `name`, `t.me/name`, a Telegram id (or, failing that, an internal id), or a title.
+
+        Read by bot/core/channels.py; text that cannot name a channel finds nothing. A bare word is
+        a username first, then a title; a title matches case- and space-insensitively.
+        """
+        try:
+            parsed = parse_channel(ident, titles=True)
+        except ChannelIdentError:
+            return None
+        if parsed.tg_id is not None:
+            rows = self._channel_rows("tg_id = ?", [parsed.tg_id]) or self._channel_rows("id = ?", [parsed.tg_id])
             return rows[0] if rows else None
-        text = ident.strip()
-        for prefix in ("https://", "http://", "t.me/", "telegram.me/", "t.me/s/", "s/"):
-            if text.lower().startswith(prefix):
-                text = text[len(prefix) :]
-        text = text.strip("/").lstrip("@").lower()
-        if text.lstrip("-").isdigit():
-            return self.find_channel(int(text))
-        rows = self._channel_rows("username = ?", [text])
-        return rows[0] if rows else None
+        if parsed.username is not None:
+            rows = self._channel_rows("username = ?", [parsed.username])
+            if rows:
+                return rows[0]
+        title = parsed.title or (ident if isinstance(ident, str) else "")
+        return next((row for row in self._channel_rows() if title_matches(title, row.title)), None)
+
+    def channel_post_counts(self) -> dict[int, tuple[int, datetime | None]]:
+        """Channel row id -> (posts not deleted, date of the newest), for listing channels."""
+        rows = self.db.execute(
+            "SELECT channel_id, count(*), max(date) FROM posts WHERE deleted = 0 GROUP BY channel_id"
+        ).fetchall()
+        return {r[0]: (r[1], from_db_time(r[2])) for r in rows}
 
     def set_watched(self, ref: ChannelRef, watched: bool) -> int:
         channel_id = self.ensure_channel(ref)
@@ -332,7 +345,7 @@ class Store:
             join = "JOIN posts_fts ON posts_fts.rowid = p.id"
             where.append("posts_fts MATCH ?")
             params.append(fts)
-        tag_keys = [tag.lstrip("#").casefold() for tag in tags]
+        tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
         channel_id: int | None = None
         if channel is not None:
             row = self.find_channel(channel)
@@ -346,12 +359,13 @@ class Store:
         # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
         many = self._filters_keep_many(tag_keys, channel_id)
         by_date = query is None and many
-        for key in tag_keys:
+        if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
+            marks = ", ".join("?" * len(tag_keys))
             if many:
-                where.append("EXISTS (SELECT 1 FROM post_tags t WHERE t.tag = ? AND t.post_id = p.id)")
+                where.append(f"EXISTS (SELECT 1 FROM post_tags t WHERE t.tag IN ({marks}) AND t.post_id = p.id)")
             else:
-                where.append("p.id IN (SELECT post_id FROM post_tags WHERE tag = ?)")
-            params.append(key)
+                where.append(f"p.id IN (SELECT post_id FROM post_tags WHERE tag IN ({marks}))")
+            params.extend(tag_keys)
         if channel_id is not None:
             where.append("p.channel_id = ?")
             params.append(channel_id)
@@ -382,13 +396,16 @@ class Store:
         return self._hydrate(rows)
 
     def _filters_keep_many(self, tag_keys: Sequence[str], channel_id: int | None) -> bool:
-        """Whether every tag and the channel hold at least _MANY posts (counting stops there)."""
-        counts = [
-            self.db.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM post_tags WHERE tag = ? LIMIT ?)", [key, _MANY]
-            ).fetchone()[0]
-            for key in tag_keys
-        ]
+        """Whether the tags (together) and the channel hold at least _MANY posts (counting stops there)."""
+        counts = []
+        if tag_keys:
+            marks = ", ".join("?" * len(tag_keys))
+            counts.append(
+                self.db.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM post_tags WHERE tag IN ({marks}) LIMIT ?)",
+                    [*tag_keys, _MANY],
+                ).fetchone()[0]
+            )
         if channel_id is not None:
             counts.append(
                 self.db.execute(

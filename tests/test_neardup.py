@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -343,7 +344,7 @@ def test_boilerplate_and_collapsed_search_commands(
     original = put(store, pipeline, index, MFA, 100, STATEMENT)
     put(store, pipeline, index, WATCH, 7, "⚡️BREAKING:\n" + STATEMENT, T0 + timedelta(hours=1))
     store.close()
-    base = ["--env", str(tmp_path / "none.env"), "--db", str(path)]
+    base = ["--env", os.devnull, "--db", str(path)]
 
     assert main([*base, "boilerplate"]) == 0
     out = capsys.readouterr().out

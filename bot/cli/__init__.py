@@ -1,17 +1,20 @@
 """`tgmonitor` command line: one module per subcommand, each with `add_parser` and `run`.
 
 Exit codes: 0 ok, 2 usage (argparse), 1 error with a one-line message (`--debug` shows the traceback).
+Output cut short by its reader (`tgmonitor search x --json | head -1`) is not an error: exit 0, quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
 
 # Each name is a module in this package; adding a subcommand is adding a module and a line here.
@@ -23,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "search_cmd",
     "digest_cmd",
     "stats_cmd",
+    "channels_cmd",
     "boilerplate_cmd",
     "run_cmd",
     "status_cmd",
@@ -36,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Telegram channel monitor: archive, de-duplicate, tag, search and digest channel posts.",
     )
     parser.add_argument("--db", type=Path, help="SQLite archive (default: DB_PATH or ./data/tgmonitor.db)")
-    parser.add_argument("--env", type=Path, default=Path(".env"), help="settings file (default: ./.env)")
+    parser.add_argument("--env", type=Path, help="settings file (default: ./.env when there is one)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
@@ -49,12 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = CliContext(env_file=args.env, db_override=args.db, create_archive=args.writes)
+    if args.env is not None and (not args.env.exists() or args.env.is_dir()):
+        parser.error(f"--env {args.env}: no such file")  # the default .env may be absent; a named one not
+    ctx = CliContext(env_file=args.env or Path(".env"), db_override=args.db, create_archive=args.writes)
     try:
         return int(args.handler(args, ctx) or 0)
+    except BrokenPipeError:
+        return _reader_went_away()
     except KeyboardInterrupt:
         print("tgmonitor: interrupted", file=sys.stderr)
         return 130
+    except UsageError as exc:
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except (ValueError, OSError, RuntimeError, sqlite3.Error) as exc:
         if args.debug:
             raise
@@ -63,6 +74,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         ctx.close()
+        _flush_stdout()
+
+
+def _reader_went_away() -> int:
+    """The reader of stdout closed it (`| head`): what it wanted is printed; stop quietly, exit 0.
+
+    stdout is pointed at /dev/null so that the interpreter's own flush at exit cannot fail again
+    (Python's documented recipe; see the signal module's note on SIGPIPE).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
+
+
+def _flush_stdout() -> None:
+    """Flush here, where a closed pipe can still be caught, rather than in the interpreter's exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_went_away()
 
 
 if __name__ == "__main__":
