@@ -18,9 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.core.channels import ChannelIdentError, parse_channel
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_TAG = re.compile(r"#?\w+")
 
 
 class SettingsError(ValueError):
@@ -48,7 +51,7 @@ class Settings:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     digest_tags: tuple[str, ...] = ()
     digest_empty: Literal["skip", "notice"] = "notice"
-    digest_output: str | None = None
+    digest_output: str | None = "-"  # without BOT_TOKEN digests and alerts print; None: DIGEST_OUTPUT=off
     alert_chat: int | str | None = None
     alert_tags: tuple[str, ...] = ()
     alert_words: tuple[str, ...] = ()
@@ -151,6 +154,34 @@ def _list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in re.split(r"[,\s]+", raw) if item.strip())
 
 
+def _channels(raw: str) -> tuple[str, ...]:
+    """Each entry must name a channel (bot/core/channels.py); the error quotes every one that does not."""
+    items = _non_empty(_list(raw))
+    bad = []
+    for item in items:
+        try:
+            parse_channel(item)
+        except ChannelIdentError as exc:
+            bad.append(str(exc))
+    if bad:
+        raise ValueError("; ".join(bad))
+    return items
+
+
+def _tags(raw: str) -> tuple[str, ...]:
+    items = _non_empty(_list(raw))
+    bad = [item for item in items if not _TAG.fullmatch(item)]
+    if bad:
+        raise ValueError(", ".join(repr(b) for b in bad) + " " + ("is not a tag" if len(bad) == 1 else "are not tags"))
+    return items
+
+
+def _non_empty(items: tuple[str, ...]) -> tuple[str, ...]:
+    if not items:
+        raise ValueError("no entries, only separators")
+    return items
+
+
 def _words(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
@@ -202,6 +233,10 @@ def _url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _output(raw: str) -> str | None:
+    return None if raw.lower() in {"off", "none"} else raw
+
+
 def _level(raw: str) -> str:
     if raw.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("")
@@ -216,18 +251,18 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "API_HASH": ("api_hash", _hash, "32 hexadecimal characters from https://my.telegram.org"),
     "TG_SESSION": ("session", str, "a session file path or a StringSession string"),
     "BOT_TOKEN": ("bot_token", _token, "a token from @BotFather like 123456789:AAE..."),
-    "CHANNELS": ("channels", _list, "a comma-separated list of @username, t.me/name links or ids"),
-    "FORWARDS_FROM": ("forwards_from", _list, "a comma-separated list of channels"),
+    "CHANNELS": ("channels", _channels, "a comma-separated list of @username, t.me/name links or ids"),
+    "FORWARDS_FROM": ("forwards_from", _channels, "a comma-separated list of @username, t.me/name links or ids"),
     "POLL_INTERVAL": ("poll_interval", _duration, "a positive duration like 300, 90s, 5m or 1h"),
     "WEB_PREVIEW_BASE": ("web_preview_base", _url, "an http(s) URL like https://t.me"),
     "DIGEST_CHAT": ("digest_chat", _chat, "a chat id like -1001234567890 or a @username"),
     "DIGEST_TIME": ("digest_time", _hhmm, "a local time HH:MM like 08:00"),
     "TZ": ("tz", ZoneInfo, "an IANA time zone like Europe/Sofia"),
-    "DIGEST_TAGS": ("digest_tags", _list, "a comma-separated list of tags"),
+    "DIGEST_TAGS": ("digest_tags", _tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "DIGEST_EMPTY": ("digest_empty", _choice("skip", "notice"), "'skip' or 'notice'"),
-    "DIGEST_OUTPUT": ("digest_output", str, "'-' for stdout or a file path"),
+    "DIGEST_OUTPUT": ("digest_output", _output, "'-' for stdout (the default), a file path, or 'off'"),
     "ALERT_CHAT": ("alert_chat", _chat, "a chat id like -1001234567890 or a @username"),
-    "ALERT_TAGS": ("alert_tags", _list, "a comma-separated list of tags"),
+    "ALERT_TAGS": ("alert_tags", _tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "ALERT_WORDS": ("alert_words", _words, "a comma-separated list of words or phrases"),
     "ALERT_RATE_PER_MINUTE": ("alert_rate_per_minute", _positive_int, "a positive integer"),
     "ALLOWED_USERS": ("allowed_users", _ids, "a comma-separated list of numeric user ids"),

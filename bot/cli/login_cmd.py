@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
+from telethon.errors import RPCError
 from telethon.sessions import StringSession
 
 from bot.cli.context import CliContext
@@ -46,8 +50,21 @@ async def login(
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    client = client_factory(settings, StringSession()) if as_string else client_factory(settings)
-    await client.start(phone=_phone)
+    session_file = None if as_string or is_string_session(settings.session or "") else session_path(settings)
+    new_file = session_file is not None and not session_file.exists()
+    try:
+        client = client_factory(settings, StringSession()) if as_string else client_factory(settings)
+        try:
+            await client.start(phone=_phone)
+        except BaseException:
+            await client.disconnect()
+            raise
+    except (OSError, asyncio.IncompleteReadError, RPCError) as exc:
+        _forget(session_file if new_file else None)
+        raise RuntimeError(f"could not log in to Telegram: {_reason(exc)}") from exc
+    except BaseException:
+        _forget(session_file if new_file else None)  # Ctrl-C at a prompt: no half-made login left behind
+        raise
     try:
         me = await client.get_me()
         who = f"@{me.username}" if getattr(me, "username", None) else getattr(me, "first_name", "your account")
@@ -68,5 +85,23 @@ async def login(
     return 0
 
 
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RPCError):
+        return f"Telegram refused it ({exc})"
+    return f"{exc or exc.__class__.__name__} (is this machine online? Telegram must be reachable)"
+
+
+def _forget(session_file: Path | None) -> None:
+    """A session file made by a login that did not finish holds no login: remove it and its journal."""
+    if session_file is None:
+        return
+    for path in (session_file, session_file.with_name(session_file.name + "-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if not args.debug:
+        # Telethon logs each failed connection attempt; the one-line error below says it once.
+        logging.getLogger("telethon").setLevel(logging.CRITICAL)
     return asyncio.run(login(ctx.settings, as_string=args.string))
