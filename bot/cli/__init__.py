@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
+from bot.config import SettingsError
 
 # Each name is a module in this package; adding a subcommand is adding a module and a line here.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -46,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"bot.cli.{name}")
         command = module.add_parser(sub)
-        command.set_defaults(handler=module.run, writes=getattr(module, "WRITES", False))
+        command.set_defaults(
+            handler=module.run,
+            writes=getattr(module, "WRITES", False),
+            settings_exit=getattr(module, "SETTINGS_ERROR_EXIT", 1),
+        )
     return parser
 
 
@@ -56,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.env is not None and (not args.env.exists() or args.env.is_dir()):
         parser.error(f"--env {args.env}: no such file")  # the default .env may be absent; a named one not
     ctx = CliContext(env_file=args.env or Path(".env"), db_override=args.db, create_archive=args.writes)
+    try:
+        ctx.settings  # noqa: B018 - every command checks the settings: a bad .env is reported whatever it runs
+    except SettingsError as exc:
+        print(f"tgmonitor: error: {exc}", file=sys.stderr)
+        return int(args.settings_exit)
     try:
         return int(args.handler(args, ctx) or 0)
     except BrokenPipeError:

@@ -1,4 +1,8 @@
-"""`tgmonitor demo`: the whole offline path on bundled sample channels, no credentials needed."""
+"""`tgmonitor demo`: the whole offline path on bundled sample channels, no credentials needed.
+
+The samples go to their own archive, `demo.db` beside the configured one (or --db): fictional posts
+must never turn up in the searches and digests of the real archive a user builds next.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ def sample_files() -> list[Path]:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if ctx.db_override is None:
+        ctx.db_override = ctx.settings.db_path.with_name("demo.db")
     results = import_paths(ctx, sample_files())
     for path, result in results.items():
         print(f"imported {Path(path).name}: {result.inserted} new, {result.unchanged} unchanged")
@@ -44,4 +50,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"\nsearch {args.query!r} ({first} .. {last}):")
     found = collapse(store.search(args.query, limit=10))  # copies of one statement shown once
     print(collapsed_lines(found, args.query) if found else "no posts found")
+    db = ctx.db_path
+    print("\nexplore the demo archive (tgmonitor is in .venv/bin; `./dev ARGS` runs it too):")
+    for example in ("search Serbia", "channels", f"digest --since {start:%Y-%m-%d}"):
+        print(f"  tgmonitor --db {db} {example}")
     return 0

@@ -13,6 +13,7 @@ from bot.logging_setup import setup_logging
 from bot.service import EX_CONFIG, Service
 
 WRITES = True  # may create the archive (bot/cli/context.py)
+SETTINGS_ERROR_EXIT = EX_CONFIG  # invalid settings: a supervisor must not restart it in a loop
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
