@@ -18,8 +18,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-from bot.core.channels import ChannelIdentError, parse_channel
-
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -77,19 +75,37 @@ class Settings:
         return tuple(s for s in (self.api_hash, self.bot_token, self.session) if s and len(s) >= 6)
 
     @classmethod
-    def load(cls, env_file: Path | None = Path(".env"), environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `env_file` (if it exists) then the process environment, which wins."""
+    def load(
+        cls,
+        env_file: Path | None = Path(".env"),
+        environ: Mapping[str, str] | None = None,
+        *,
+        channel_check: Callable[[str], object] | None = None,
+    ) -> Settings:
+        """Read `env_file` (if it exists) then the process environment, which wins.
+
+        `channel_check` reads one CHANNELS / FORWARDS_FROM entry and raises ValueError for one that
+        cannot name a channel: the CLI passes bot.core.channels.parse_channel (the one parser, a
+        layer above this module), so a typo or an invite link is reported here with its line.
+        """
         environ = os.environ if environ is None else environ
         file_values: dict[str, str | None] = {}
         if env_file is not None and env_file.is_file():
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
         merged.update({k: v for k, v in environ.items() if k in _PARSERS})
-        return cls.from_mapping(merged, env_file=env_file if file_values else None, file_keys=set(file_values))
+        return cls.from_mapping(
+            merged, env_file=env_file if file_values else None, file_keys=set(file_values), channel_check=channel_check
+        )
 
     @classmethod
     def from_mapping(
-        cls, values: Mapping[str, str], *, env_file: Path | None = None, file_keys: set[str] | None = None
+        cls,
+        values: Mapping[str, str],
+        *,
+        env_file: Path | None = None,
+        file_keys: set[str] | None = None,
+        channel_check: Callable[[str], object] | None = None,
     ) -> Settings:
         problems: list[str] = []
         kwargs: dict[str, Any] = {}
@@ -99,8 +115,14 @@ class Settings:
                 continue
             try:
                 kwargs[attr] = parse(raw.strip())
+                if name in _CHANNEL_LISTS and channel_check is not None:
+                    _check_each(kwargs[attr], channel_check)
             except (ValueError, ZoneInfoNotFoundError) as exc:
+                kwargs.pop(attr, None)
                 where = _where(name, env_file, file_keys or set())
+                if name in SECRET_NAMES:
+                    problems.append(f"{name}{where}: expected {form}, got {describe_secret(raw)}")
+                    continue
                 detail = f" ({exc})" if str(exc) else ""
                 problems.append(f"{name}{where}: expected {form}, got {raw.strip()!r}{detail}")
         if "data_dir" in kwargs and "db_path" not in kwargs:
@@ -114,6 +136,19 @@ class Settings:
         if problems:
             raise SettingsError(problems)
         return cls(**kwargs)
+
+
+def describe_secret(raw: str) -> str:
+    """What is wrong with a secret's value without showing any of it (it may be most of a real secret)."""
+    value = raw.strip()
+    notes = [f"a value of {len(value)} characters (not shown)"]
+    if re.search(r"\s#|\s;", value):
+        notes.append("it contains ' #' or ' ;': an inline comment? systemd and docker --env-file keep it")
+    elif any(c.isspace() for c in value):
+        notes.append("it contains whitespace")
+    if value[:1] in "\"'" and value[-1:] == value[:1]:
+        notes.append("it is quoted: docker --env-file keeps the quotes")
+    return "; ".join(notes)
 
 
 def _where(name: str, env_file: Path | None, file_keys: set[str]) -> str:
@@ -154,18 +189,20 @@ def _list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in re.split(r"[,\s]+", raw) if item.strip())
 
 
-def _channels(raw: str) -> tuple[str, ...]:
-    """Each entry must name a channel (bot/core/channels.py); the error quotes every one that does not."""
-    items = _non_empty(_list(raw))
+def _check_each(items: tuple[str, ...], check: Callable[[str], object]) -> None:
+    """Every entry through `check`; the error quotes each one that fails, not just the first."""
     bad = []
     for item in items:
         try:
-            parse_channel(item)
-        except ChannelIdentError as exc:
+            check(item)
+        except ValueError as exc:
             bad.append(str(exc))
     if bad:
         raise ValueError("; ".join(bad))
-    return items
+
+
+def _channels(raw: str) -> tuple[str, ...]:
+    return _non_empty(_list(raw))
 
 
 def _tags(raw: str) -> tuple[str, ...]:
@@ -277,3 +314,6 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "MEDIA_MAX_MB": ("media_max_mb", _positive_int, "a positive number of megabytes like 50"),
 }
 SETTING_NAMES = tuple(_PARSERS)
+_CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM"})
+# Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
+SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION"})

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from bot.models import StoredPost
 from storage.db import transaction
-from storage.store import to_db_time
+from storage.timefmt import to_db_time
 
 
 @dataclass(frozen=True, slots=True)

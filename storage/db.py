@@ -6,6 +6,7 @@ previous version intact and the next start simply tries again.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -198,7 +199,13 @@ def _v3(db: sqlite_utils.Database) -> None:
         last = ids[-1]
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite_utils.Database) -> None:
+    """Who subscribed a chat, and a pause: digests stop when the chat or its subscriber loses access."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN subscriber_id INTEGER")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN paused_at TEXT")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -226,13 +233,24 @@ def schema_version(db: sqlite_utils.Database) -> int:
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    current = schema_version(db)
-    if current > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema version {current} is newer than this tgmonitor ({SCHEMA_VERSION}); upgrade"
-        )
-    for version in range(current + 1, SCHEMA_VERSION + 1):
+    """Apply missing migrations, each in its own transaction with its version bump.
+
+    The version is read again inside each `BEGIN IMMEDIATE` transaction, which holds the write lock:
+    two processes opening a fresh or upgraded archive at once (the service and a CLI command) take
+    turns, and the second finds the work done instead of failing with "table channels already exists".
+    """
+    if _read_version(db) == SCHEMA_VERSION:
+        return SCHEMA_VERSION  # the common case: no write lock taken just to open the archive
+    while True:
         with transaction(db):
+            current = _read_version(db)
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"database schema version {current} is newer than this tgmonitor ({SCHEMA_VERSION}); upgrade"
+                )
+            if current == SCHEMA_VERSION:
+                return SCHEMA_VERSION
+            version = current + 1
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             MIGRATIONS[version - 1](db)
             db.execute(
@@ -240,7 +258,33 @@ def migrate(db: sqlite_utils.Database) -> int:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [str(version)],
             )
-    return SCHEMA_VERSION
+
+
+def _read_version(db: sqlite_utils.Database) -> int:
+    """Like `schema_version`, in one query that works inside a transaction (no table list)."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return 0
+    return int(row[0]) if row else 0
+
+
+def _create_private(path: Path) -> None:
+    """A new archive (and its folder) readable by its owner only: it holds every post and the chats' ids.
+
+    SQLite gives the -wal and -shm files the database file's mode, so they follow.
+    """
+    if path.exists():
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return  # another process created it a moment ago
+    os.close(fd)
 
 
 class ArchiveError(RuntimeError):
@@ -252,7 +296,8 @@ class NoArchiveError(ArchiveError):
 
 
 def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
-    """Open and migrate; with `create` (commands that write) a missing archive and its folder are made.
+    """Open and migrate; with `create` (commands that write) a missing archive and its folder are made,
+    private (0600/0700).
 
     Without `create` a missing or empty file is NoArchiveError and nothing is written to disk.
     A directory, a file that is not SQLite, another program's SQLite database or a path that
@@ -269,7 +314,7 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
         if not create:
             raise NoArchiveError(f"no archive at {file}")
         try:
-            file.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(file)
         except OSError as exc:
             blocker = next((p for p in file.parents if p.exists() and not p.is_dir()), None)
             why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))

@@ -6,63 +6,45 @@ with the channel checkpoint moved inside it, so a crash loses nothing and duplic
 
 from __future__ import annotations
 
-import json
+import re
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import sqlite_utils
 
-from bot.core.channels import ChannelIdentError, parse_channel, title_matches
 from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
+from storage.alerts import AlertLog
+from storage.channels import ChannelTable
 from storage.db import open_db, transaction
+from storage.digests import DigestLog
+from storage.housekeeping import Housekeeping
+from storage.refusals import Refusals
+from storage.signatures import Signatures
+from storage.subscriptions import Subscriptions
 from storage.tag_list import TagDecoder, encode_tags
+from storage.timefmt import from_db_time, to_db_time
 
 SearchOrder = Literal["newest", "rank", "oldest"]
+T = TypeVar("T")
 
 
 class QueryError(ValueError):
     """A search query FTS5 cannot run; the message is safe to show to a user."""
 
 
-def to_db_time(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def from_db_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
 
 def quote_fts(query: str) -> str:
-    """Every user word becomes a quoted FTS5 string, so `NEAR(`, `*`, `-` and stray quotes are just text."""
-    words = query.replace('"', " ").split()
+    """Every user word becomes a quoted FTS5 string, so `NEAR(`, `*`, `-` and stray quotes are just text.
+
+    Control characters (a NUL ends an FTS5 string early: "unterminated string") separate words.
+    """
+    words = _CONTROLS.sub(" ", query).replace('"', " ").split()
     return " ".join(f'"{word}"' for word in words)
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelRow:
-    id: int
-    tg_id: int | None
-    username: str | None
-    title: str | None
-    source: str | None
-    watched: bool
-    last_message_id: int
-    last_polled_at: datetime | None
-    last_error: str | None
-
-    @property
-    def ref(self) -> ChannelRef:
-        return ChannelRef(tg_id=self.tg_id, username=self.username, title=self.title)
-
-    @property
-    def label(self) -> str:
-        return self.ref.label
 
 
 _POST_COLUMNS = (
@@ -87,11 +69,40 @@ _CONTENT_FIELDS = (
 )
 
 
-class Store:
+class Store(ChannelTable, Housekeeping):
+    """Posts, channels and search here; the other tables behind the properties below, on the same connection.
+
+    Nothing outside `storage/` touches `db`: callers use these methods and the sub-stores, so what SQL
+    runs where is this package's business alone.
+    """
+
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
         self._tag_decoder = TagDecoder()
+        self._parts: dict[str, Any] = {}
+
+    def _part(self, name: str, make: Callable[[sqlite_utils.Database], T]) -> T:
+        part = self._parts.get(name)
+        if part is None:
+            part = self._parts[name] = make(self.db)
+        return cast(T, part)
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        return self._part("subscriptions", Subscriptions)
+
+    @property
+    def digest_log(self) -> DigestLog:
+        return self._part("digest_log", DigestLog)
+
+    @property
+    def alert_log(self) -> AlertLog:
+        return self._part("alert_log", AlertLog)
+
+    @property
+    def refusals(self) -> Refusals:
+        return self._part("refusals", Refusals)
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True) -> Store:
@@ -100,98 +111,6 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
-
-    # ----------------------------------------------------------------- channels
-    def ensure_channel(self, ref: ChannelRef, source: str | None = None) -> int:
-        """Find the channel by Telegram id or username (either may be new), filling in what was missing."""
-        cache_key = (ref.tg_id, ref.username, ref.title)
-        cached = self._channel_ids.get(cache_key)
-        if cached is not None:
-            return cached
-        with transaction(self.db):
-            row = None
-            if ref.tg_id is not None:
-                row = self.db.execute(
-                    "SELECT id, tg_id, username, title FROM channels WHERE tg_id = ?", [ref.tg_id]
-                ).fetchone()
-            if row is None and ref.username:
-                row = self.db.execute(
-                    "SELECT id, tg_id, username, title FROM channels WHERE username = ?", [ref.username]
-                ).fetchone()
-            if row is None:
-                cur = self.db.execute(
-                    "INSERT INTO channels(tg_id, username, title, source, added_at) VALUES (?, ?, ?, ?, ?)",
-                    [ref.tg_id, ref.username, ref.title, source, to_db_time(datetime.now(UTC))],
-                )
-                channel_id = int(cur.lastrowid or 0)
-            else:
-                channel_id = row[0]
-                updates = {
-                    "tg_id": ref.tg_id if row[1] is None else None,
-                    "username": ref.username if row[2] is None else None,
-                    "title": ref.title if ref.title and ref.title != row[3] else None,
-                }
-                updates = {k: v for k, v in updates.items() if v is not None}
-                if updates:
-                    sets = ", ".join(f"{k} = ?" for k in updates)
-                    self.db.execute(f"UPDATE channels SET {sets} WHERE id = ?", [*updates.values(), channel_id])
-        self._channel_ids[cache_key] = channel_id
-        return channel_id
-
-    def _channel_rows(self, where: str = "1", params: Sequence[Any] = ()) -> list[ChannelRow]:
-        rows = self.db.execute(
-            "SELECT id, tg_id, username, title, source, watched, last_message_id, last_polled_at, last_error "
-            f"FROM channels WHERE {where} ORDER BY id",
-            list(params),
-        ).fetchall()
-        return [ChannelRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], from_db_time(r[7]), r[8]) for r in rows]
-
-    def channels(self, *, watched_only: bool = False) -> list[ChannelRow]:
-        return self._channel_rows("watched = 1" if watched_only else "1")
-
-    def find_channel(self, ident: str | int) -> ChannelRow | None:
-        """`@name`, `name`, `t.me/name`, a Telegram id (or, failing that, an internal id), or a title.
-
-        Read by bot/core/channels.py; text that cannot name a channel finds nothing. A bare word is
-        a username first, then a title; a title matches case- and space-insensitively.
-        """
-        try:
-            parsed = parse_channel(ident, titles=True)
-        except ChannelIdentError:
-            return None
-        if parsed.tg_id is not None:
-            rows = self._channel_rows("tg_id = ?", [parsed.tg_id]) or self._channel_rows("id = ?", [parsed.tg_id])
-            return rows[0] if rows else None
-        if parsed.username is not None:
-            rows = self._channel_rows("username = ?", [parsed.username])
-            if rows:
-                return rows[0]
-        title = parsed.title or (ident if isinstance(ident, str) else "")
-        return next((row for row in self._channel_rows() if title_matches(title, row.title)), None)
-
-    def channel_post_counts(self) -> dict[int, tuple[int, datetime | None]]:
-        """Channel row id -> (posts not deleted, date of the newest), for listing channels."""
-        rows = self.db.execute(
-            "SELECT channel_id, count(*), max(date) FROM posts WHERE deleted = 0 GROUP BY channel_id"
-        ).fetchall()
-        return {r[0]: (r[1], from_db_time(r[2])) for r in rows}
-
-    def set_watched(self, ref: ChannelRef, watched: bool) -> int:
-        channel_id = self.ensure_channel(ref)
-        with transaction(self.db):
-            self.db.execute("UPDATE channels SET watched = ? WHERE id = ?", [int(watched), channel_id])
-        return channel_id
-
-    def checkpoint(self, channel_id: int) -> int:
-        row = self.db.execute("SELECT last_message_id FROM channels WHERE id = ?", [channel_id]).fetchone()
-        return int(row[0]) if row else 0
-
-    def record_poll(self, channel_id: int, *, error: str | None = None, at: datetime | None = None) -> None:
-        with transaction(self.db):
-            self.db.execute(
-                "UPDATE channels SET last_polled_at = ?, last_error = ? WHERE id = ?",
-                [to_db_time(at or datetime.now(UTC)), error, channel_id],
-            )
 
     # -------------------------------------------------------------------- posts
     def save_posts(self, posts: Iterable[Post], *, checkpoint: tuple[ChannelRef, int] | None = None) -> SaveResult:
@@ -285,6 +204,19 @@ class Store:
         return cur.rowcount
 
     # -------------------------------------------------------------------- reads
+    def recent_texts(self, channel_id: int, limit: int) -> list[str]:
+        """The channel's newest post texts (by message id): what learned boilerplate is counted on."""
+        rows = self.db.execute(
+            "SELECT text FROM posts WHERE channel_id = ? AND deleted = 0 ORDER BY message_id DESC LIMIT ?",
+            [channel_id, limit],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    @property
+    def signatures(self) -> Signatures:
+        """The near-duplicate index's tables (bot/neardup_index.py decides what goes in them)."""
+        return self._part("signatures", Signatures)
+
     def _hydrate(self, rows: list[sqlite3.Row | tuple[Any, ...]]) -> list[StoredPost]:
         decode = self._tag_decoder.decode
         parse = datetime.fromisoformat
@@ -472,36 +404,3 @@ class Store:
             "last_post": scalar("SELECT max(date) FROM posts"),
             "per_channel": channels,
         }
-
-    def meta_get(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
-
-    def meta_set(self, key: str, value: str) -> None:
-        with transaction(self.db):
-            self.db.execute(
-                "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
-
-    def optimize(self) -> tuple[int, int, int]:
-        """Upkeep for a long-running writer: fresh planner statistics, and the WAL folded back and reset.
-
-        Without TRUNCATE the -wal file only ever grows to its high-water mark. A reader holding an old
-        snapshot makes the checkpoint report busy (first value) instead of blocking the service for
-        the usual 30 s busy timeout. Returns SQLite's (busy, wal frames, checkpointed frames).
-        """
-        self.db.execute("PRAGMA optimize")
-        self.db.execute("PRAGMA busy_timeout = 1000")
-        try:
-            row = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            self.db.execute("PRAGMA busy_timeout = 30000")
-        return int(row[0]), int(row[1]), int(row[2])
-
-    def dump_json(self) -> str:
-        """Content of every table in a stable order: what "the same archive" means in tests."""
-        out = {}
-        for table in ("channels", "posts", "post_tags", "subscriptions", "digests", "alerts_sent"):
-            out[table] = [list(r) for r in self.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
-        return json.dumps(out, ensure_ascii=False, sort_keys=True, default=str)

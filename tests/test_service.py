@@ -33,6 +33,7 @@ import pytest
 from telethon import events
 from telethon.errors import AccessTokenInvalidError
 
+from bot.archive import Archive
 from bot.config import SETTING_NAMES, Settings
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef
@@ -56,6 +57,10 @@ VOCABULARY = re.findall(
     "harbour drought flood vaccine hospital university festival museum satellite reactor "
     "refinery bridge tunnel",
 )
+
+
+def make_service(settings: Settings, store: Store, pipeline: Pipeline, **options: Any) -> Service:
+    return Service(settings, Archive.around(settings, store, pipeline), **options)
 
 
 def post_text(channel: str, n: int) -> str:
@@ -465,7 +470,7 @@ def test_listener_and_bot_run_in_one_loop_and_stop_cleanly(
     notes: list[str] = []
 
     async def scenario() -> int:
-        service = Service(
+        service = make_service(
             settings,
             store,
             pipeline,
@@ -503,7 +508,7 @@ def test_configuration_problems_exit_78(
     user = FakeUserClient(FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")]))
     user.authorized = problem != "not logged in"
     bot = FakeBotClient(refuse_token=problem == "token refused")
-    service = Service(
+    service = make_service(
         listener_settings(tmp_path, BOT_TOKEN="123456789:" + "A" * 30),
         store,
         pipeline,
@@ -519,7 +524,7 @@ def test_configuration_problems_exit_78(
 def test_without_channels_or_bot_it_exits_78_saying_what_to_set(
     store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service = Service(Settings.from_mapping({"DATA_DIR": str(tmp_path)}), store, pipeline, notify=lambda m: True)
+    service = make_service(Settings.from_mapping({"DATA_DIR": str(tmp_path)}), store, pipeline, notify=lambda m: True)
     with caplog.at_level(logging.INFO):
         assert asyncio.run(service.run()) == EX_CONFIG
     assert "cannot start: nothing to monitor: set CHANNELS" in caplog.text and "BOT_TOKEN" in caplog.text
@@ -530,7 +535,7 @@ def test_a_watched_channel_is_enough_and_what_is_off_says_why(
 ) -> None:
     store.set_watched(ChannelRef(username="balkan_watch"), True)  # /watch in the bot, earlier
     settings = Settings.from_mapping({"DATA_DIR": str(tmp_path), "WEB_PREVIEW_BASE": "http://127.0.0.1:9"})
-    service = Service(settings, store, pipeline, notify=lambda m: True)
+    service = make_service(settings, store, pipeline, notify=lambda m: True)
 
     async def scenario() -> int:
         running = asyncio.create_task(service.run())
@@ -565,7 +570,7 @@ def test_a_listener_that_gives_up_reconnecting_exits_1_for_a_restart(
     user = FakeUserClient(FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")]))
 
     async def scenario() -> int:
-        service = Service(
+        service = make_service(
             listener_settings(tmp_path),
             store,
             pipeline,

@@ -7,6 +7,7 @@ Output cut short by its reader (`tgmonitor search x --json | head -1`) is not an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sqlite3
@@ -17,6 +18,8 @@ from pathlib import Path
 from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
 from bot.config import SettingsError
+from bot.version import package_version
+from storage.errors import describe_sqlite_error
 
 # Each name is a module in this package; adding a subcommand is adding a module and a line here.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -43,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", type=Path, help="SQLite archive (default: DB_PATH or ./data/tgmonitor.db)")
     parser.add_argument("--env", type=Path, help="settings file (default: ./.env when there is one)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"bot.cli.{name}")
@@ -76,14 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, OSError, RuntimeError, sqlite3.Error) as exc:
+    except sqlite3.Error as exc:
+        if args.debug:
+            raise
+        print(f"tgmonitor: error: {describe_sqlite_error(exc, _archive_path(ctx))}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError, RuntimeError) as exc:
         if args.debug:
             raise
         message = str(exc).strip() or exc.__class__.__name__
         print(f"tgmonitor: error: {message}", file=sys.stderr)
         return 1
     finally:
-        ctx.close()
+        with contextlib.suppress(sqlite3.Error):
+            ctx.close()
         _flush_stdout()
 
 
@@ -105,6 +115,13 @@ def _flush_stdout() -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         _reader_went_away()
+
+
+def _archive_path(ctx: CliContext) -> Path | None:
+    try:
+        return ctx.db_path
+    except Exception:  # the settings themselves are broken; the error says which archive it can
+        return ctx.db_override
 
 
 if __name__ == "__main__":

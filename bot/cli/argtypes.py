@@ -7,7 +7,8 @@ from datetime import datetime, tzinfo
 
 from bot.core.channels import ChannelIdentError, parse_channel
 from bot.core.timeparse import parse_since
-from storage.store import ChannelRow, Store
+from bot.models import ChannelRow
+from storage.store import Store
 
 
 class UsageError(ValueError):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from bot.channel_boilerplate import RECENT_POSTS, LearnedBoilerplate
 from bot.cli import argtypes
 from bot.cli.context import CliContext
-from storage.learned_boilerplate import RECENT_POSTS, LearnedBoilerplate
 from storage.store import QueryError
 
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         channels = [row]
     else:
         channels = store.channels()
-    learner = LearnedBoilerplate(store.db, recent=args.recent)
+    learner = LearnedBoilerplate(store, recent=args.recent)
     report = [
         {
             "channel": channel.label,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from bot.cli.context import CliContext
 
@@ -23,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     store = ctx.store
     counts = store.channel_post_counts()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for channel in store.channels():
         posts, last = counts.get(channel.id, (0, None))
         rows.append(
@@ -39,25 +40,25 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
-    if not rows:
+    elif not rows:
         print("no channels in the archive")
-        return 0
-    table = [("id", "username", "title", "posts", "last post")]
-    for row in rows:
-        last = row["last_post"][:16].replace("T", " ") if row["last_post"] else "-"
-        table.append(
-            (
-                str(row["id"] or "-"),
-                "@" + row["username"] if row["username"] else "-",
-                row["title"] or "-",
-                str(row["posts"]),
-                last,
-            )
-        )
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    for r in table:
-        ident, username, title, posts, last = (cell.ljust(w) for cell, w in zip(r, widths, strict=True))
-        print(f"{ident}  {username}  {title}  {posts.strip().rjust(widths[3])}  {last}".rstrip())
-    print("\nany of id, @username or title names a channel for --channel (quote a title with spaces)")
+    else:
+        print(_table(rows))
+        print("\nany of id, @username or title names a channel for --channel (quote a title with spaces)")
     return 0
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    cells = [("id", "username", "title", "posts", "last post")]
+    for row in rows:
+        last = str(row["last_post"])[:16].replace("T", " ") if row["last_post"] else "-"
+        username = f"@{row['username']}" if row["username"] else "-"
+        cells.append((str(row["id"] or "-"), username, str(row["title"] or "-"), str(row["posts"]), last))
+    widths = [max(len(line[i]) for line in cells) for i in range(5)]
+    lines = []
+    for ident, username, title, posts, last in cells:
+        lines.append(
+            f"{ident.ljust(widths[0])}  {username.ljust(widths[1])}  {title.ljust(widths[2])}  "
+            f"{posts.rjust(widths[3])}  {last}".rstrip()
+        )
+    return "\n".join(lines)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.archive import Archive
+from bot.channel_boilerplate import LearnedBoilerplate
 from bot.config import Settings
+from bot.core.channels import parse_channel
 from bot.core.pipeline import Pipeline
+from bot.ingest import Ingest
+from bot.neardup_index import NearDupIndex
 from storage.db import NoArchiveError
-from storage.learned_boilerplate import LearnedBoilerplate
-from storage.neardup_index import NearDupIndex
 from storage.store import Store
 
 # Subcommands that write; only they may create the archive (a module says so with `WRITES = True`).
@@ -22,14 +25,12 @@ class CliContext:
     db_override: Path | None = None
     create_archive: bool = True  # False for read-only commands: a missing archive is an error, not a new file
     _settings: Settings | None = field(default=None, init=False)
-    _store: Store | None = field(default=None, init=False)
-    _pipeline: Pipeline | None = field(default=None, init=False)
-    _neardup: NearDupIndex | None = field(default=None, init=False)
+    _archive: Archive | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = Settings.load(self.env_file)
+            self._settings = Settings.load(self.env_file, channel_check=parse_channel)
         return self._settings
 
     @property
@@ -37,13 +38,17 @@ class CliContext:
         return self.db_override or self.settings.db_path
 
     @property
-    def store(self) -> Store:
-        if self._store is None:
+    def archive(self) -> Archive:
+        if self._archive is None:
             try:
-                self._store = Store.open(self.db_path, create=self.create_archive)
+                self._archive = Archive.open(self.settings, self.db_path, create=self.create_archive)
             except NoArchiveError as exc:
                 raise NoArchiveError(f"{exc}{self._missing_hint()}") from None
-        return self._store
+        return self._archive
+
+    @property
+    def store(self) -> Store:
+        return self.archive.store
 
     def _missing_hint(self) -> str:
         demo = self.db_path.with_name("demo.db")
@@ -53,27 +58,22 @@ class CliContext:
 
     @property
     def pipeline(self) -> Pipeline:
-        if self._pipeline is None:
-            self._pipeline = Pipeline.load(self.settings.rules_file, self.settings.boilerplate_file)
-        return self._pipeline
+        return self.archive.pipeline
+
+    @property
+    def ingest(self) -> Ingest:
+        """The one way in: every CLI ingest cleans, tags, stores and clusters near-duplicates."""
+        return self.archive.ingest
 
     @property
     def learned_boilerplate(self) -> LearnedBoilerplate:
-        return LearnedBoilerplate(self.store.db)
+        return self.archive.boilerplate
 
     @property
     def neardup(self) -> NearDupIndex:
-        """On for every CLI ingest: copies fold into clusters as they arrive."""
-        if self._neardup is None:
-            self._neardup = NearDupIndex(
-                self.store.db,
-                boilerplate=self.learned_boilerplate,
-                window_days=self.settings.neardup_window_days,
-            )
-        return self._neardup
+        return self.archive.neardup
 
     def close(self) -> None:
-        self._neardup = None
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        if self._archive is not None:
+            self._archive.close()
+            self._archive = None

@@ -21,8 +21,8 @@ from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.digest import build_digest, digest_json, digest_messages, render_html, render_text
 from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription
-from bot.telegram.sender import MessageSender, TelethonBotSender, output_sender, start_bot_client
-from storage.subscriptions import Subscriptions
+from bot.outputs import MessageSender, output_sender
+from bot.outputs.telegram import TelethonBotSender, start_bot_client
 
 SEPARATOR = "\n----\n"
 
@@ -103,11 +103,11 @@ async def _send(settings: Settings, messages: list[str]) -> list[int]:
 async def _send_due(settings: Settings, ctx: CliContext) -> int:
     sender, client = await _open_sender(settings)
     try:
-        subscriptions = Subscriptions(ctx.store.db)
+        subscriptions = ctx.store.subscriptions
         sub = await sync_settings_subscription(settings, subscriptions, sender)
         if sub is None:
             raise ValueError("DIGEST_CHAT is not set (or DIGEST_OUTPUT for printing): no digest subscription")
-        runner = DigestRunner(store=ctx.store, subscriptions=subscriptions, sender=sender, empty=settings.digest_empty)
+        runner = DigestRunner(store=ctx.store, sender=sender, empty=settings.digest_empty)
         done = await runner.run_subscription(sub.id)
     finally:
         if client is not None:

@@ -371,7 +371,7 @@ MEDIA_HEADING = "Without text"
 
 
 def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
-    esc = html.escape if rich else (lambda s: s)
+    esc: Callable[[str], str] = html.escape if rich else str
     window = f"{digest.start.astimezone(tz):%Y-%m-%d %H:%M} → {digest.end.astimezone(tz):%Y-%m-%d %H:%M}"
     zone = getattr(tz, "key", None) or str(tz)
     title = f"{_short(digest.title, 4 * LABEL_CHARS)} {window} ({zone})"
@@ -426,20 +426,26 @@ def utf16_len(text: str) -> int:
 def split_messages(header: str, blocks: Sequence[tuple[str | None, str]], limit: int = TELEGRAM_LIMIT) -> list[str]:
     """Pack (heading, line) blocks into messages; a heading is repeated where a section continues.
 
-    Items are bounded by the snippet length (280 characters, at most ~1.5k once escaped), so a single
-    block always fits and splitting between blocks never breaks a tag or an entity. The limit is
-    applied to the HTML source, which is never shorter than the text Telegram counts after parsing.
+    Splitting happens between blocks, so it never breaks a tag or an entity. Digest items are bounded
+    by the snippet length, but a command's block may hold anything a channel wrote (a 4,096-character
+    hashtag): a block or heading that cannot fit alone is flattened to plain text and shortened
+    (`fit_html`), so no message is ever empty or over `limit`. The limit is applied to the HTML source,
+    which is never shorter than the text Telegram counts after parsing.
     """
     messages: list[str] = []
+    header = fit_html(header, limit)
     current = header
     current_heading: str | None = None
     for heading, line in blocks:
+        heading = fit_html(heading, limit // 4) if heading is not None else None
+        line = fit_html(line, limit - (utf16_len(heading) + 12 if heading is not None else 0))
         addition = ""
         if heading != current_heading:
             addition += f"\n\n{heading}"
         addition += f"\n{line}"
         if utf16_len(current) + utf16_len(addition) > limit:
-            messages.append(current)
+            if current.strip():
+                messages.append(current)
             if heading is None:
                 current = line
             elif heading == current_heading:
@@ -450,7 +456,28 @@ def split_messages(header: str, blocks: Sequence[tuple[str | None, str]], limit:
             current += addition
         current_heading = heading
     messages.append(current)
-    return [m.strip("\n") for m in messages]
+    return [m.strip("\n") for m in messages if m.strip()]
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def fit_html(fragment: str, limit: int) -> str:
+    """`fragment` if it fits in `limit` UTF-16 units; else its text without markup, shortened with "…".
+
+    Cutting HTML could leave a tag or an entity open (Telegram then refuses the whole message), so an
+    oversized fragment loses its formatting instead.
+    """
+    if utf16_len(fragment) <= limit:
+        return fragment
+    text = html.unescape(_TAG.sub("", fragment))
+    budget = max(1, limit - 1)
+    while budget > 0:
+        shortened = html.escape(text[:budget].rstrip()) + "…"
+        if utf16_len(shortened) <= limit:
+            return shortened
+        budget = budget * 9 // 10 if budget > 10 else budget - 1
+    return "…"
 
 
 def digest_json(digest: Digest) -> dict[str, object]:

@@ -9,7 +9,7 @@ being a polite, crash-safe HTTP client:
   a crash between fetch and save can never turn into a 304 that hides posts;
 * `?before=` pages are followed until the checkpoint is reached, at most `max_pages` per poll; the
   very first poll of a channel takes only the newest page ("monitor from now", backfill is explicit);
-* posts and the moved checkpoint are written in one transaction (`Store.save_posts`);
+* posts and the moved checkpoint are written in one transaction (`PostSink.save`, the ingest path);
 * 429, 5xx and transport errors are retried with exponential backoff; a `Retry-After` is obeyed,
   and one longer than `max_wait` fails the poll instead of sleeping for it (the next poll retries).
 """
@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 import httpx
 
 from bot.core.channels import ChannelIdentError, parse_channel
-from bot.core.pipeline import Pipeline
-from bot.models import ChannelRef, RawPost, SaveResult
+from bot.models import ChannelRef, RawPost, SaveResult, SaveTally
+from bot.sources.ports import ChannelBook, PostSink
 from bot.sources.web_preview_parser import NotAPreviewPage, WebPage, parse_page, parse_saved_page
-from storage.store import Store
+from bot.version import package_version
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -49,7 +49,7 @@ Progress = Callable[[int], None]
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 524})
 
 
-DEFAULT_USER_AGENT = "Mozilla/5.0 (compatible; tgmonitor/0.1; +https://t.me/s/)"
+DEFAULT_USER_AGENT = f"Mozilla/5.0 (compatible; tgmonitor/{package_version()}; +https://t.me/s/)"
 
 
 class WebPreviewError(RuntimeError):
@@ -88,8 +88,8 @@ class WebPreviewSource:
     def __init__(
         self,
         client: httpx.AsyncClient,
-        store: Store,
-        pipeline: Pipeline,
+        sink: PostSink,
+        channels: ChannelBook,
         *,
         base_url: str,
         user_agent: str,
@@ -102,8 +102,8 @@ class WebPreviewSource:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.client = client
-        self.store = store
-        self.pipeline = pipeline
+        self.sink = sink
+        self.channels = channels
         self.base_url = base_url.rstrip("/")
         self.user_agent = user_agent
         self.max_retries = max_retries
@@ -120,14 +120,14 @@ class WebPreviewSource:
         """New posts since the checkpoint; the failure (if any) is recorded on the channel and re-raised."""
         name = resolve_channel(channel)
         # A new channel is created by the first save, from the page, so it gets its title and source.
-        row = self.store.find_channel(name)
+        row = self.channels.find_channel(name)
         try:
             result, ref = await self._poll(name, row.last_message_id if row else 0)
         except Exception as exc:
-            channel_id = row.id if row else self.store.ensure_channel(ChannelRef(username=name), "web")
-            self.store.record_poll(channel_id, error=_describe(exc))
+            channel_id = row.id if row else self.channels.ensure_channel(ChannelRef(username=name), "web")
+            self.channels.record_poll(channel_id, error=_describe(exc))
             raise
-        self.store.record_poll(row.id if row else self.store.ensure_channel(ref, "web"), error=None)
+        self.channels.record_poll(row.id if row else self.channels.ensure_channel(ref, "web"), error=None)
         return result
 
     async def poll_all(self, channels: Iterable[str]) -> dict[str, SaveResult | Exception]:
@@ -174,8 +174,7 @@ class WebPreviewSource:
         result = SaveResult()
         ref = self._channel_ref(page, name)
         if newest is not None:
-            posts = [self.pipeline.process(raw) for raw in sorted(fresh.values(), key=lambda p: p.message_id)]
-            result = self.store.save_posts(posts, checkpoint=(ref, newest))
+            result = self.sink.save(sorted(fresh.values(), key=lambda p: p.message_id), checkpoint=(ref, newest))
         self._remember_validators(name, response)
         return result, ref
 
@@ -195,12 +194,12 @@ class WebPreviewSource:
         otherwise the poller still fetches what lies between.
         """
         name = resolve_channel(channel)
-        row = self.store.find_channel(name)
+        row = self.channels.find_channel(name)
         checkpoint = row.last_message_id if row else 0
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)  # post dates are aware; a naive bound is read as UTC
 
-        total = SaveResult()
+        tally = SaveTally()
         taken = 0
         seen: set[int] = set()
         newest: int | None = None
@@ -221,8 +220,7 @@ class WebPreviewSource:
             contiguous = bool(seen) and (checkpoint == 0 or at_start or min(seen) <= checkpoint + 1)
             mark = (ref, newest) if contiguous and not moved and newest is not None else None
             if batch or mark:
-                posts = [self.pipeline.process(raw) for raw in reversed(batch)]
-                total = total + self.store.save_posts(posts, checkpoint=mark)
+                tally.add(self.sink.save(list(reversed(batch)), checkpoint=mark))
                 moved = moved or mark is not None
             taken += len(batch)
             if progress is not None and batch:
@@ -237,8 +235,8 @@ class WebPreviewSource:
                 await self._sleep(self.page_delay)
             assert page.before_cursor is not None
             page = await self._older_page(name, page.before_cursor)
-        self.store.record_poll(row.id if row else self.store.ensure_channel(ref, "web"), error=None)
-        return total
+        self.channels.record_poll(row.id if row else self.channels.ensure_channel(ref, "web"), error=None)
+        return tally.result()
 
     # ---------------------------------------------------------------------------------------- HTTP
     def _page_url(self, name: str, before: int | None = None) -> str:
@@ -323,8 +321,8 @@ def _describe(exc: BaseException) -> str:
 
 
 async def backfill_web(
-    store: Store,
-    pipeline: Pipeline,
+    sink: PostSink,
+    channels: ChannelBook,
     channel: str,
     *,
     base_url: str,
@@ -337,6 +335,6 @@ async def backfill_web(
     """One-shot backfill with its own HTTP client: what `tgmonitor backfill-web` runs."""
     async with httpx.AsyncClient() as client:
         source = WebPreviewSource(
-            client, store, pipeline, base_url=base_url, user_agent=user_agent, page_delay=page_delay
+            client, sink, channels, base_url=base_url, user_agent=user_agent, page_delay=page_delay
         )
         return await source.backfill(channel, since=since, limit=limit, progress=progress)

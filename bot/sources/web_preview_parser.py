@@ -260,9 +260,9 @@ def _forward(block: LexborNode, base_url: str) -> Forward | None:
     if node is None:
         if block.css_first(".tgme_widget_message_forwarded_from") is None:
             return None
-        name = _text_of(block.css_first(".tgme_widget_message_forwarded_from"))
-        name = re.sub(r"^Forwarded from\s*", "", name).strip()
-        return Forward(name=name or None)
+        label = _text_of(block.css_first(".tgme_widget_message_forwarded_from"))
+        label = re.sub(r"^Forwarded from\s*", "", label).strip()
+        return Forward(name=label or None)
     name = _text_of(node) or None
     href = node.attributes.get("href") if node.tag == "a" else None
     if not href:
