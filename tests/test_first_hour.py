@@ -60,6 +60,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, result.stderr
     assert (where / DEMO_DB).is_file() and not (where / "data" / "tgmonitor.db").exists()
     assert f"tgmonitor --db {DEMO_DB} search Serbia" in result.stdout  # it says how to explore it
+    (where / "demo.out").write_text(result.stdout, encoding="utf-8")
     return where
 
 
@@ -120,6 +121,13 @@ def test_every_safe_readme_command_works_on_the_demo_archive(home: Path, command
     assert result.stdout.strip() and "Traceback" not in result.stderr, line
     if " search Kosovo" in line and "|" not in line:
         assert "Kosovo" in result.stdout and "no posts found" not in result.stdout
+
+
+def test_the_readme_digest_sample_is_what_the_demo_prints(home: Path) -> None:
+    printed = (home / "demo.out").read_text(encoding="utf-8")
+    digest = printed[printed.index("Digest ") : printed.index("\nsearch 'Kosovo'")].strip()
+    assert digest in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "1 items" not in digest and "[photo]" not in digest
 
 
 # ------------------------------------------------------------------------------- archives

@@ -241,7 +241,9 @@ def fold_media(items: Sequence[DigestItem]) -> tuple[list[DigestItem], tuple[Med
     texted: list[DigestItem] = []
     bare: list[DigestItem] = []
     for item in items:
-        (texted if says_something(item.first.text) else bare).append(item)
+        text = item.first.text
+        # A long post always says something; only short ones need reading (most posts: no cost).
+        (texted if len(text) > 200 or says_something(text) else bare).append(item)
     if not bare:
         return list(items), ()
     times: dict[int, list[tuple[datetime, int]]] = {}  # channel -> (date, index in texted), by date
