@@ -54,6 +54,7 @@ class Settings:
     alert_tags: tuple[str, ...] = ()
     alert_words: tuple[str, ...] = ()
     alert_rate_per_minute: int = 20
+    alert_edits: tuple[str, ...] = ()  # ("all",) or channels: edits and deletions there are alerted
     allowed_users: frozenset[int] = frozenset()
     allowed_chats: frozenset[int] = frozenset()
     admin_users: frozenset[int] = frozenset()
@@ -77,20 +78,25 @@ class Settings:
     @classmethod
     def load(
         cls,
-        env_file: Path | None = Path(".env"),
+        env_file: Path | None = None,
         environ: Mapping[str, str] | None = None,
         *,
         channel_check: Callable[[str], object] | None = None,
     ) -> Settings:
-        """Read `env_file` (if it exists) then the process environment, which wins.
+        """Read `env_file` (named explicitly, never guessed) then the process environment, which wins.
 
-        `channel_check` reads one CHANNELS / FORWARDS_FROM entry and raises ValueError for one that
-        cannot name a channel: the CLI passes bot.core.channels.parse_channel (the one parser, a
-        layer above this module), so a typo or an invite link is reported here with its line.
+        No `.env` is picked up from the working directory: under systemd and in the container that is the
+        writable state directory, and anything able to write there could add settings.
+
+        `channel_check` reads one CHANNELS / FORWARDS_FROM / ALERT_EDITS entry and raises ValueError
+        for one that cannot name a channel: the CLI passes bot.core.channels.parse_channel (the one
+        parser, a layer above this module), so a typo or an invite link is reported here with its line.
         """
         environ = os.environ if environ is None else environ
         file_values: dict[str, str | None] = {}
-        if env_file is not None and env_file.is_file():
+        if env_file is not None:
+            if not env_file.is_file():
+                raise SettingsError([f"{env_file}: no such settings file (given with --env or {ENV_FILE_VARIABLE})"])
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
         merged.update({k: v for k, v in environ.items() if k in _PARSERS})
@@ -193,6 +199,8 @@ def _check_each(items: tuple[str, ...], check: Callable[[str], object]) -> None:
     """Every entry through `check`; the error quotes each one that fails, not just the first."""
     bad = []
     for item in items:
+        if item == "all":  # ALERT_EDITS=all
+            continue
         try:
             check(item)
         except ValueError as exc:
@@ -221,6 +229,16 @@ def _non_empty(items: tuple[str, ...]) -> tuple[str, ...]:
 
 def _words(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _edit_channels(raw: str) -> tuple[str, ...]:
+    """ALERT_EDITS: `all`, or channels as CHANNELS writes them (each checked by `channel_check`)."""
+    items = _non_empty(_list(raw))
+    if any(item.lower() == "all" for item in items):
+        if len(items) > 1:
+            raise ValueError("'all' already covers every channel; list channels or write all, not both")
+        return ("all",)
+    return items
 
 
 def _ids(raw: str) -> frozenset[int]:
@@ -302,6 +320,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ALERT_TAGS": ("alert_tags", _tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "ALERT_WORDS": ("alert_words", _words, "a comma-separated list of words or phrases"),
     "ALERT_RATE_PER_MINUTE": ("alert_rate_per_minute", _positive_int, "a positive integer"),
+    "ALERT_EDITS": ("alert_edits", _edit_channels, "'all' or a comma-separated list of @channels, t.me links or ids"),
     "ALLOWED_USERS": ("allowed_users", _ids, "a comma-separated list of numeric user ids"),
     "ALLOWED_CHATS": ("allowed_chats", _ids, "a comma-separated list of numeric chat ids"),
     "ADMIN_USERS": ("admin_users", _ids, "a comma-separated list of numeric user ids"),
@@ -314,6 +333,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "MEDIA_MAX_MB": ("media_max_mb", _positive_int, "a positive number of megabytes like 50"),
 }
 SETTING_NAMES = tuple(_PARSERS)
-_CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM"})
+_CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM", "ALERT_EDITS"})
+ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
 # Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
 SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION"})

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from bot.config import Settings
 from bot.core.digest import Digest, build_digest, digest_messages
 from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
-from bot.models import StoredPost
+from bot.models import PostChange, StoredPost
 from bot.outputs import MessageSender
 from bot.scheduler import Scheduler, Trigger
 from storage.digests import DigestLog, DigestRecord
@@ -50,9 +50,24 @@ def digest_title(tags: tuple[str, ...]) -> str:
     return "Digest" + (f" · {', '.join(tags)}" if tags else "")
 
 
-def subscription_digest(posts: list[StoredPost], start: datetime, end: datetime, tags: tuple[str, ...]) -> Digest:
+def window_posts(
+    store: Store, start: datetime, end: datetime, tags: tuple[str, ...] | list[str] = ()
+) -> tuple[list[StoredPost], list[PostChange]]:
+    """A digest window's posts, deleted ones included (a deleted statement is news; it is marked), and
+    their edits and deletions, which mark the items: what every digest (scheduled, /digest, CLI) reads."""
+    posts = store.posts_between(start, end, tags=tags, include_deleted=True)
+    return posts, store.changes_of(p.id for p in posts)
+
+
+def subscription_digest(
+    posts: list[StoredPost],
+    start: datetime,
+    end: datetime,
+    tags: tuple[str, ...],
+    changes: list[PostChange] | tuple[PostChange, ...] = (),
+) -> Digest:
     """The digest of a tag-filtered window, titled with the tags as the posts write them (#RussiaSerbia)."""
-    digest = build_digest(posts, start, end)
+    digest = build_digest(posts, start, end, changes=changes)
     shown = {t.key: t.display for p in posts for t in p.tags}
     return replace(digest, title=digest_title(tuple(shown.get(t.lstrip("#").casefold(), t) for t in tags)))
 
@@ -92,8 +107,8 @@ class DigestRunner:
 
     def render(self, sub: Subscription, window: Window) -> list[str]:
         """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
-        posts = self.store.posts_between(window.start, window.end, tags=sub.tags)
-        digest = subscription_digest(posts, window.start, window.end, sub.tags)
+        posts, changes = window_posts(self.store, window.start, window.end, sub.tags)
+        digest = subscription_digest(posts, window.start, window.end, sub.tags, changes)
         return digest_messages(digest, sub.tz, empty=self.empty)
 
     def due(self, sub: Subscription) -> list[Window]:

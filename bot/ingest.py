@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
+from dataclasses import replace
 
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Post, RawPost, SaveResult, SaveTally
@@ -17,6 +18,17 @@ from bot.sources.ports import Checkpoint, Progress
 from storage.store import Store
 
 DEFAULT_BATCH = 500
+# A Telegram message holds at most 4,096 characters; a source handing over more (a hostile page, a
+# 50 MB "post") would make every later read of it slow. Kept up to this many, with a note saying so.
+MAX_POST_CHARS = 100_000
+
+
+def capped(raw: RawPost, limit: int = MAX_POST_CHARS) -> RawPost:
+    """`raw` with its text cut at `limit` characters and a note saying how long it was."""
+    if len(raw.text) <= limit:
+        return raw
+    note = f"\n\n[truncated by tgmonitor: the post had {len(raw.text):,} characters; the first {limit:,} are kept]"
+    return replace(raw, text=raw.text[:limit] + note)
 
 
 class Ingest:
@@ -41,7 +53,7 @@ class Ingest:
         self.batch_size = batch_size
 
     def process(self, raw: RawPost) -> Post:
-        return self.pipeline.process(raw)
+        return self.pipeline.process(capped(raw))
 
     def save(
         self,
@@ -65,7 +77,7 @@ class Ingest:
         ref, upto = _split(checkpoint)
 
         def flush(batch: list[RawPost], last: bool) -> None:
-            posts = [self.pipeline.process(raw) for raw in batch]
+            posts = [self.pipeline.process(capped(raw)) for raw in batch]
             mark = None
             if ref is not None:
                 top = max((raw.message_id for raw in batch), default=0)

@@ -155,6 +155,40 @@ class StoredPost:
 
 
 @dataclass(frozen=True, slots=True)
+class PostVersion:
+    """One text a post has had. `Store.versions(post_id)` lists them oldest first, the current one last.
+
+    Earlier versions live in `post_versions`, the current one in `posts` (what search and digests read).
+    """
+
+    post_id: int
+    number: int  # 1 = the first text the archive stored
+    text: str  # clean
+    raw_text: str
+    edit_date: datetime | None  # Telegram's edit date of this version; None for the original or when not said
+    seen_at: datetime | None  # when the archive first stored this version (None: before schema v5)
+    replaced_at: datetime | None = None  # when the archive saw the next version; None for the current one
+
+    @property
+    def current(self) -> bool:
+        return self.replaced_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class PostChange:
+    """An edit or a deletion the archive noticed: what edit alerts and digest marks are about."""
+
+    post_id: int
+    version: int  # the version the edit produced (2, 3, ...); 0 for the deletion
+    noticed_at: datetime  # when the archive saw it
+    edit_date: datetime | None = None  # Telegram's date of the edit, when the source says
+
+    @property
+    def deleted(self) -> bool:
+        return self.version == 0
+
+
+@dataclass(frozen=True, slots=True)
 class SaveResult:
     inserted: int = 0
     updated: int = 0

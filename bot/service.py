@@ -37,7 +37,9 @@ from bot.alerts import Alerter, alert_chat_id, make_alerter
 from bot.archive import Archive
 from bot.config import Settings
 from bot.core.alerts import AlertRules
+from bot.core.edits import EditWatch
 from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
+from bot.edit_alerts import EditAlerter, make_edit_alerter
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.telegram import start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
@@ -104,6 +106,7 @@ class Service:
         self.bot: BotPart | None = None
         self.digests: DigestScheduler | None = None
         self.alerter: Alerter | None = None
+        self.edit_alerter: EditAlerter | None = None
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._exit_code = 0
@@ -202,6 +205,7 @@ class Service:
         lines.append(bot_line)
         lines.append(await self._start_digests(sender))
         lines.append(await self._start_alerts(sender))
+        lines.append(await self._start_edit_alerts(sender))
         if self.source is not None:
             self.scheduler.add_interval("poll", self._poll, seconds=s.poll_interval, run_now=True)
             lines.append(f"poll: every {_interval(s.poll_interval)}, first one now, never two at once")
@@ -264,6 +268,22 @@ class Service:
         watching = f"{plural(len(rules.tags), 'tag')}, {plural(len(rules.words), 'word')}"
         return f"alerts: on ({watching}) → {sink_label(sender)}, at most {s.alert_rate_per_minute} a minute"
 
+    async def _start_edit_alerts(self, sender: MessageSender) -> str:
+        s = self.settings
+        watch = EditWatch.parse(s.alert_edits)
+        if not watch.active:
+            return "edit alerts: off (no ALERT_EDITS)"
+        chat = await alert_chat_id(s, sender)
+        if chat is None:
+            return "edit alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
+        self.edit_alerter = make_edit_alerter(s, self.store, sender, chat)
+        self.edit_alerter.start()  # before the first poll, so the edits it finds are alerted
+        self.edit_alerter.schedule(self.scheduler, every=ALERT_DRAIN_EVERY)
+        return (
+            f"edit alerts: on ({watch.describe()}: substantive edits and deletions) → {sink_label(sender)}, "
+            f"sharing the limit of {s.alert_rate_per_minute} a minute"
+        )
+
     # ------------------------------------------------------------------- jobs
     async def _poll(self) -> None:
         assert self.source is not None
@@ -288,6 +308,8 @@ class Service:
                 self.scheduler.add_once("digest-catch-up", self.digests.runner.catch_up)
         if self.alerter is not None and outcome.new_ids:
             await self.alerter.check(outcome.new_ids)
+        if self.edit_alerter is not None:
+            await self.edit_alerter.check()
 
     async def _maintain(self) -> None:
         # Every ingest clusters as it saves; catch_up only finds posts an older version left unclustered.

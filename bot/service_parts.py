@@ -35,6 +35,10 @@ _log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[Settings], TelegramClient]
 BotStarter = Callable[[Settings], Awaitable[TelegramClient]]
+# Archived messages the listener re-reads per channel on every catch-up, so an edit whose live update
+# was missed (offline, a dropped update) still reaches the edit history; the web preview's newest page
+# plays the same part for the credential-free source.
+EDIT_RECHECK = 20
 
 
 class ServiceConfigError(RuntimeError):
@@ -168,7 +172,12 @@ class ListenerPart:
         edge = TelethonClientEdge(client)
         media = MediaDownloader.from_settings(edge, self.settings)
         source = TelethonSource(
-            edge, self.archive.ingest, self.archive.store, forwards_from=self.settings.forwards_from, media=media
+            edge,
+            self.archive.ingest,
+            self.archive.store,
+            forwards_from=self.settings.forwards_from,
+            media=media,
+            recheck=EDIT_RECHECK,
         )
         self.source = source
         resolution = await source.resolve_channels(self.settings.channels)

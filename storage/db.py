@@ -205,7 +205,46 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE subscriptions ADD COLUMN paused_at TEXT")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+def _v5(db: sqlite_utils.Database) -> None:
+    """Edit history and deletions (storage/versions.py, storage/edit_alerts.py).
+
+    `post_versions` keeps every earlier text of a post (the current one stays in `posts`, where search
+    and digests read it); its id grows with arrival. `posts.text_seen_at` is when the current text was
+    first stored and `posts.deleted_at` when a deletion was noticed (both NULL for rows from before).
+    `edit_alerts` records each edit/deletion alert decision per chat: what makes them exactly-once.
+    """
+    db.execute("ALTER TABLE posts ADD COLUMN text_seen_at TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN deleted_at TEXT")
+    db.execute("CREATE INDEX posts_deleted_at ON posts(deleted_at) WHERE deleted_at IS NOT NULL")
+    db.execute(
+        """CREATE TABLE post_versions (
+            id INTEGER PRIMARY KEY,
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            raw_text TEXT NOT NULL,
+            edit_date TEXT,
+            seen_at TEXT,
+            replaced_at TEXT NOT NULL,
+            UNIQUE (post_id, version)
+        )"""
+    )
+    db.execute("CREATE INDEX post_versions_replaced ON post_versions(replaced_at)")
+    db.execute(
+        """CREATE TABLE edit_alerts (
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            message_id INTEGER,
+            PRIMARY KEY (post_id, version, chat_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX edit_alerts_recent ON edit_alerts(chat_id, decided_at)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -75,6 +75,7 @@ class Housekeeping:
     def dump_json(self) -> str:
         """Content of every table in a stable order: what "the same archive" means in tests."""
         out = {}
-        for table in ("channels", "posts", "post_tags", "subscriptions", "digests", "alerts_sent"):
+        tables = ("channels", "posts", "post_tags", "post_versions", "subscriptions", "digests", "alerts_sent")
+        for table in (*tables, "edit_alerts"):
             out[table] = [list(r) for r in self.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
         return json.dumps(out, ensure_ascii=False, sort_keys=True, default=str)

@@ -9,23 +9,26 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
 import sqlite_utils
 
+from bot.core.versions import compare, later
 from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
 from storage.alerts import AlertLog
 from storage.channels import ChannelTable
 from storage.db import open_db, transaction
 from storage.digests import DigestLog
+from storage.edit_alerts import EditAlertLog
 from storage.housekeeping import Housekeeping
 from storage.refusals import Refusals
 from storage.signatures import Signatures
 from storage.subscriptions import Subscriptions
 from storage.tag_list import TagDecoder, encode_tags
 from storage.timefmt import from_db_time, to_db_time
+from storage.versions import VersionTable
 
 SearchOrder = Literal["newest", "rank", "oldest"]
 T = TypeVar("T")
@@ -69,7 +72,11 @@ _CONTENT_FIELDS = (
 )
 
 
-class Store(ChannelTable, Housekeeping):
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store(ChannelTable, Housekeeping, VersionTable):
     """Posts, channels and search here; the other tables behind the properties below, on the same connection.
 
     Nothing outside `storage/` touches `db`: callers use these methods and the sub-stores, so what SQL
@@ -81,6 +88,8 @@ class Store(ChannelTable, Housekeeping):
         self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
         self._tag_decoder = TagDecoder()
         self._parts: dict[str, Any] = {}
+        # When versions were seen and deletions noticed; tests set a fixed clock.
+        self.clock: Callable[[], datetime] = utc_now
 
     def _part(self, name: str, make: Callable[[sqlite_utils.Database], T]) -> T:
         part = self._parts.get(name)
@@ -99,6 +108,10 @@ class Store(ChannelTable, Housekeeping):
     @property
     def alert_log(self) -> AlertLog:
         return self._part("alert_log", AlertLog)
+
+    @property
+    def edit_alert_log(self) -> EditAlertLog:
+        return self._part("edit_alert_log", EditAlertLog)
 
     @property
     def refusals(self) -> Refusals:
@@ -128,6 +141,8 @@ class Store(ChannelTable, Housekeeping):
                 elif outcome == "updated":
                     updated += 1
                     updated_ids.append(post_id)
+                elif outcome == "views":  # a new view count is no edit: nothing to re-sign
+                    updated += 1
                 else:
                     unchanged += 1
             if checkpoint is not None:
@@ -151,13 +166,15 @@ class Store(ChannelTable, Housekeeping):
             "tag_list": encode_tags(post.tags),
         }
         existing = self.db.execute(
-            f"SELECT id, views, {', '.join(_CONTENT_FIELDS)} FROM posts WHERE channel_id = ? AND message_id = ?",
+            f"SELECT id, views, text_seen_at, {', '.join(_CONTENT_FIELDS)} FROM posts "
+            "WHERE channel_id = ? AND message_id = ?",
             [channel_id, post.message_id],
         ).fetchone()
         if existing is None:
             cur = self.db.execute(
                 "INSERT INTO posts(channel_id, message_id, date, forward_name, views, grouped_id, source, "
-                f"{', '.join(values)}) VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))})",
+                "text_seen_at, "
+                f"{', '.join(values)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))})",
                 [
                     channel_id,
                     post.message_id,
@@ -166,24 +183,39 @@ class Store(ChannelTable, Housekeeping):
                     post.views,
                     post.grouped_id,
                     post.source,
+                    to_db_time(self.clock()),
                     *values.values(),
                 ],
             )
             post_id = int(cur.lastrowid or 0)
             self._write_tags(post_id, post.tags)
             return "inserted", post_id
-        post_id, views = existing[0], existing[1]
-        changed = {k: v for k, v in zip(_CONTENT_FIELDS, existing[2:], strict=True) if values[k] != v}
-        changed = {k: values[k] for k in changed}
+        post_id, views, seen_at = existing[0], existing[1], existing[2]
+        old = dict(zip(_CONTENT_FIELDS, existing[3:], strict=True))
+        # Edit history: what counts as a new version is bot/core/versions.py's rule.
+        old_edit = from_db_time(old["edit_date"])
+        decision = compare(old["raw_text"], old_edit, post.raw_text, post.edit_date, post.date)
+        if decision == "stale":  # an older state of the post: it keeps the newer text
+            values = {k: old[k] for k in _CONTENT_FIELDS}
+        else:
+            newest = later(old_edit, post.edit_date)
+            values["edit_date"] = to_db_time(newest) if newest else None
+        changed: dict[str, Any] = {k: values[k] for k in _CONTENT_FIELDS if values[k] != old[k]}
+        content = bool(changed)
         if post.views is not None and post.views != views:
             changed["views"] = post.views
         if not changed:
             return "unchanged", post_id
+        if decision == "new":
+            now = to_db_time(self.clock())
+            self._keep_version(post_id, old["text"], old["raw_text"], old["edit_date"], seen_at, now)
+            changed["text_seen_at"] = now
         sets = ", ".join(f"{k} = ?" for k in changed)
         self.db.execute(f"UPDATE posts SET {sets} WHERE id = ?", [*changed.values(), post_id])
-        if changed.keys() - {"views"}:
-            self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
-            self._write_tags(post_id, post.tags)
+        if not content:
+            return "views", post_id
+        self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
+        self._write_tags(post_id, post.tags)
         return "updated", post_id
 
     def _write_tags(self, post_id: int, tags: Iterable[Tag]) -> None:
@@ -193,13 +225,15 @@ class Store(ChannelTable, Housekeeping):
         )
 
     def mark_deleted(self, ref: ChannelRef, message_ids: Iterable[int]) -> int:
-        """Deleted on Telegram means hidden here, never erased: the archive keeps what was said."""
+        """Deleted on Telegram means flagged here, never erased: the archive keeps what was said, and when
+        the deletion was noticed (`deleted_at`)."""
         channel_id = self.ensure_channel(ref)
         ids = list(message_ids)
+        now = to_db_time(self.clock())
         with transaction(self.db):
             cur = self.db.conn.executemany(
-                "UPDATE posts SET deleted = 1 WHERE channel_id = ? AND message_id = ? AND deleted = 0",
-                [(channel_id, m) for m in ids],
+                "UPDATE posts SET deleted = 1, deleted_at = ? WHERE channel_id = ? AND message_id = ? AND deleted = 0",
+                [(now, channel_id, m) for m in ids],
             )
         return cur.rowcount
 
@@ -346,9 +380,13 @@ class Store(ChannelTable, Housekeeping):
             )
         return min(counts, default=_MANY) >= _MANY
 
-    def posts_between(self, start: datetime, end: datetime, *, tags: Sequence[str] = ()) -> list[StoredPost]:
+    def posts_between(
+        self, start: datetime, end: datetime, *, tags: Sequence[str] = (), include_deleted: bool = False
+    ) -> list[StoredPost]:
         """Posts dated in [start, end), oldest first: the raw material of a digest window."""
-        found = self.search(None, tags=(), since=start, until=end, limit=1_000_000, order="oldest")
+        found = self.search(
+            None, since=start, until=end, limit=1_000_000, order="oldest", include_deleted=include_deleted
+        )
         if tags:
             wanted = {t.lstrip("#").casefold() for t in tags}
             found = [p for p in found if wanted & {t.key for t in p.tags}]
@@ -404,3 +442,27 @@ class Store(ChannelTable, Housekeeping):
             "last_post": scalar("SELECT max(date) FROM posts"),
             "per_channel": channels,
         }
+
+    # ------------------------------------------------------------ re-cleaning
+    def posts_after(self, after_id: int, limit: int) -> list[tuple[int, str, str, str, tuple[Tag, ...]]]:
+        """(id, raw_text, text, origin_key, tags) of the next `limit` posts by id: what `reclean` redoes."""
+        rows = self.db.execute(
+            "SELECT id, raw_text, text, origin_key, tag_list FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+            [after_id, limit],
+        ).fetchall()
+        decode = self._tag_decoder.decode
+        return [(r[0], r[1] or "", r[2] or "", r[3], decode(r[4])) for r in rows]
+
+    def count_posts_after(self, after_id: int) -> int:
+        return int(self.db.execute("SELECT count(*) FROM posts WHERE id > ?", [after_id]).fetchone()[0])
+
+    def update_cleaning(
+        self, post_id: int, *, text: str, content_hash: str, lang: str | None, origin_key: str, tags: Sequence[Tag]
+    ) -> None:
+        """A post's derived fields after re-cleaning; FTS follows through the posts_au trigger."""
+        self.db.execute(
+            "UPDATE posts SET text = ?, content_hash = ?, lang = ?, origin_key = ?, tag_list = ? WHERE id = ?",
+            [text, content_hash, lang, origin_key, encode_tags(tags), post_id],
+        )
+        self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
+        self._write_tags(post_id, tags)

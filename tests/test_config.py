@@ -9,10 +9,21 @@ from bot.config import Settings, SettingsError
 
 
 def test_defaults_need_nothing(tmp_path: Path) -> None:
-    settings = Settings.load(tmp_path / "missing.env", environ={})
+    settings = Settings.load(None, environ={})
     assert settings.db_path == Path("data/tgmonitor.db")
     assert not settings.has_api_credentials
     assert settings.poll_interval == 300
+
+
+def test_a_settings_file_is_read_only_when_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #13: a `.env` in the working directory (the writable state directory under systemd and
+    Docker) used to be read implicitly, so anything able to write there could add settings."""
+    (tmp_path / ".env").write_text("BOT_TOKEN=123456789:" + "A" * 30 + "\nCHANNELS=@planted\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert Settings.load(environ={}).channels == ()  # not read: nobody named it
+    assert Settings.load(tmp_path / ".env", environ={}).channels == ("@planted",)  # named: read
+    with pytest.raises(SettingsError, match="no such settings file"):
+        Settings.load(tmp_path / "typo.env", environ={})
 
 
 def test_env_file_values_and_environment_override(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SETTING_NAMES
+from bot.config import ENV_FILE_VARIABLE, SETTING_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("tgmonitor")
@@ -32,7 +32,7 @@ DEMO_DB = "data/demo.db"
 
 
 def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES and k != ENV_FILE_VARIABLE}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(ROOT)  # the checkout under test, whatever the venv points at
     return env
@@ -175,7 +175,7 @@ def test_login_without_network_leaves_no_session_file(tmp_path: Path) -> None:
         pytest.skip("needs `unshare -n` (a network namespace with no network)")
     (tmp_path / ".env").write_text("API_ID=12345\nAPI_HASH=0123456789abcdef0123456789abcdef\n", encoding="utf-8")
     result = subprocess.run(
-        ["unshare", "-n", *ENTRY, "login"],
+        ["unshare", "-n", *ENTRY, "--env", ".env", "login"],
         cwd=tmp_path,
         env=clean_env(),
         capture_output=True,
@@ -206,7 +206,9 @@ def test_values_that_cannot_be_right_are_usage_errors(home: Path, args: list[str
 
 
 def test_a_named_env_file_must_exist(home: Path) -> None:
-    assert "--env missing.env: no such file" in one_line_error(tgm(home, "--env", "missing.env", "stats"), code=2)
+    for command in (["stats"], ["channels"], ["search", "Kosovo"]):  # even one that needs no setting
+        result = tgm(home, "--env", "missing.env", "--db", DEMO_DB, *command)
+        assert result.returncode == 1 and "missing.env: no such settings file" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -220,9 +222,9 @@ def test_a_named_env_file_must_exist(home: Path) -> None:
 )
 def test_bad_settings_name_the_entry(tmp_path: Path, line: str, why: str) -> None:
     (tmp_path / ".env").write_text(line + "\n", encoding="utf-8")
-    result = tgm(tmp_path, "--db", "a.db", "stats")
+    result = tgm(tmp_path, "--env", ".env", "--db", "a.db", "stats")
     assert result.returncode == 1 and why in result.stderr and "Traceback" not in result.stderr
-    run = tgm(tmp_path, "--db", "a.db", "run", timeout=60)
+    run = tgm(tmp_path, "--env", ".env", "--db", "a.db", "run", timeout=60)
     assert run.returncode == 78 and why in run.stderr  # the service: a configuration problem
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +24,7 @@ def test_a_service_keeps_writing_while_a_large_import_runs(tmp_path: Path) -> No
     db = tmp_path / "archive.db"
     Store.open(db).close()
     importer = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--env", os.devnull, "--db", str(db), "import", str(export)],
+        [sys.executable, "-m", "bot", "--db", str(db), "import", str(export)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

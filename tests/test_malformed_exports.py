@@ -8,7 +8,6 @@ be identical, so a bad file named after a good one cannot leave half an import b
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -70,7 +69,7 @@ def archive(tmp_path: Path) -> tuple[Path, list[str]]:
     good = tmp_path / "good.json"
     good.write_text(GOOD_TEXT, encoding="utf-8")
     db = tmp_path / "archive.db"
-    cli = ["--env", os.devnull, "--db", str(db)]
+    cli = ["--db", str(db)]
     assert main([*cli, "import", str(good)]) == 0
     return db, cli
 

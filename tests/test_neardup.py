@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -347,7 +346,7 @@ def test_boilerplate_and_collapsed_search_commands(
     original = put(store, pipeline, index, MFA, 100, STATEMENT)
     put(store, pipeline, index, WATCH, 7, "⚡️BREAKING:\n" + STATEMENT, T0 + timedelta(hours=1))
     store.close()
-    base = ["--env", os.devnull, "--db", str(path)]
+    base = ["--db", str(path)]
 
     assert main([*base, "boilerplate"]) == 0
     out = capsys.readouterr().out

@@ -227,8 +227,6 @@ def start_service(tmp_path: Path) -> Iterator[Callable[..., Running]]:
                     sys.executable,
                     "-c",
                     "import sys; from bot.cli import main; sys.exit(main())",
-                    "--env",
-                    os.devnull,
                     "run",
                 ],
                 cwd=tmp_path,
@@ -298,8 +296,6 @@ def test_status_reads_the_running_service_and_reports_health(
                 sys.executable,
                 "-c",
                 "import sys; from bot.cli import main; sys.exit(main())",
-                "--env",
-                os.devnull,
                 "--db",
                 str(svc.db),
                 "status",
@@ -550,6 +546,7 @@ def test_a_watched_channel_is_enough_and_what_is_off_says_why(
         "bot: off (no BOT_TOKEN) → no bot commands; digests and alerts to stdout",
         "digests: on, 1 subscription (daily 08:00 UTC) → stdout",
         "alerts: off (no ALERT_TAGS or ALERT_WORDS)",
+        "edit alerts: off (no ALERT_EDITS)",
     ):
         assert line in caplog.text
 
@@ -586,3 +583,50 @@ def test_a_listener_that_gives_up_reconnecting_exits_1_for_a_restart(
         assert asyncio.run(scenario()) == 1
     assert "listener lost its Telegram connection for good: ConnectionError: server closed" in caplog.text
     assert "tgmonitor stopped in" in caplog.text and "with exit code 1" in caplog.text
+
+
+def test_edit_alerts_run_in_the_service_for_live_edits_and_deletions(
+    store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    edge = FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")])
+    edge.post(
+        tg.message(1, "Serbia will not join the sanctions, the minister said.", date=now - timedelta(minutes=5)),
+        tg.message(2, "Weather in Sofia.", date=now - timedelta(minutes=4)),
+    )
+    user, bot = FakeUserClient(edge), FakeBotClient()
+    settings = listener_settings(
+        tmp_path, BOT_TOKEN="123456789:" + "A" * 30, ALERT_CHAT="-100123", ALERT_EDITS="@balkan_watch"
+    )
+
+    async def scenario() -> int:
+        service = make_service(
+            settings,
+            store,
+            pipeline,
+            user_client_factory=lambda s: user,  # type: ignore[arg-type,return-value]
+            bot_starter=bot.start_as_bot,  # type: ignore[arg-type]
+            notify=lambda m: True,
+        )
+        running = asyncio.create_task(service.run())
+        await wait_until(lambda: len(store.search(limit=10)) == 2)
+        edited = tg.message(1, "Serbia will join the sanctions, the minister said.", date=now - timedelta(minutes=5))
+        edited.edit_date = now
+        edge.post(edited)
+        for callback, event in list(user.handlers):
+            if isinstance(event, events.MessageEdited):
+                await callback(SimpleNamespace(message=edited))
+            if isinstance(event, events.MessageDeleted):
+                await callback(SimpleNamespace(original_update=SimpleNamespace(channel_id=1001), deleted_ids=[2]))
+        service.scheduler.run_soon("alerts:edits")
+        await wait_until(lambda: len(bot.sent) == 2)
+        service.request_stop("test")
+        return await asyncio.wait_for(running, timeout=10)
+
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(scenario()) == 0
+    (chat1, edit_alert), (chat2, deletion) = bot.sent
+    assert chat1 == chat2 == -100123
+    assert edit_alert.startswith("✏️ <b>Edited</b> · @balkan_watch") and "will <s>not</s> join" in edit_alert
+    assert deletion.startswith("🗑 <b>Deleted</b> · @balkan_watch") and "Weather in Sofia." in deletion
+    assert "edit alerts: on (@balkan_watch: substantive edits and deletions) → the bot" in caplog.text

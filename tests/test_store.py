@@ -173,6 +173,14 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
     store.save_posts(posts)
     expected = [p.tags for p in store.search("vucic")]
     # Turn it into what tgmonitor with schema 2 wrote: no tag_list column, nothing of later versions.
+    for sql in (
+        "DROP TABLE edit_alerts",
+        "DROP TABLE post_versions",
+        "DROP INDEX posts_deleted_at",
+        "ALTER TABLE posts DROP COLUMN deleted_at",
+        "ALTER TABLE posts DROP COLUMN text_seen_at",
+    ):
+        store.db.execute(sql)
     store.db.execute("ALTER TABLE posts DROP COLUMN tag_list")
     store.db.execute("ALTER TABLE subscriptions DROP COLUMN subscriber_id")
     store.db.execute("ALTER TABLE subscriptions DROP COLUMN paused_at")

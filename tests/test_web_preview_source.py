@@ -218,7 +218,7 @@ def test_first_poll_takes_only_the_newest_page_and_a_repoll_stores_nothing(
     second = _poll(tme, db, pipeline, "balkan_watch")["balkan_watch"]
 
     assert isinstance(first, SaveResult) and first.inserted == 8
-    assert second == SaveResult()
+    assert second == SaveResult(unchanged=8)  # the newest page is read again for edits; nothing changed
     assert _ids(db) == NEWEST_IDS
     assert tme.paths() == ["/s/balkan_watch", "/s/balkan_watch"]
     assert db.checkpoint(db.ensure_channel(ChannelRef(username="balkan_watch"))) == 2041

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
-from bot.config import SettingsError
+from bot.config import ENV_FILE_VARIABLE, SettingsError
 from bot.version import package_version
 from storage.errors import describe_sqlite_error
 
@@ -31,7 +31,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "digest_cmd",
     "stats_cmd",
     "channels_cmd",
+    "history_cmd",
     "boilerplate_cmd",
+    "clean_cmd",
+    "reclean_cmd",
     "run_cmd",
     "status_cmd",
     "demo_cmd",
@@ -44,7 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Telegram channel monitor: archive, de-duplicate, tag, search and digest channel posts.",
     )
     parser.add_argument("--db", type=Path, help="SQLite archive (default: DB_PATH or ./data/tgmonitor.db)")
-    parser.add_argument("--env", type=Path, help="settings file (default: ./.env when there is one)")
+    parser.add_argument(
+        "--env",
+        type=Path,
+        default=None,
+        help=f"settings file like .env (default: ${ENV_FILE_VARIABLE}; none is read unless named)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -62,11 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.env is not None and (not args.env.exists() or args.env.is_dir()):
-        parser.error(f"--env {args.env}: no such file")  # the default .env may be absent; a named one not
-    ctx = CliContext(env_file=args.env or Path(".env"), db_override=args.db, create_archive=args.writes)
+    os.umask(0o077)  # the archive, sessions, media and digest files are the owner's alone
+    env_file = args.env or (Path(os.environ[ENV_FILE_VARIABLE]) if os.environ.get(ENV_FILE_VARIABLE) else None)
+    ctx = CliContext(env_file=env_file, db_override=args.db, create_archive=args.writes)
     try:
-        ctx.settings  # noqa: B018 - every command checks the settings: a bad .env is reported whatever it runs
+        ctx.settings  # noqa: B018 - every command checks the settings: a bad one is reported whatever it runs
     except SettingsError as exc:
         print(f"tgmonitor: error: {exc}", file=sys.stderr)
         return int(args.settings_exit)

@@ -20,7 +20,7 @@ from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.digest import build_digest, digest_json, digest_messages, render_html, render_text
-from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription
+from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription, window_posts
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.telegram import TelethonBotSender, start_bot_client
 
@@ -61,8 +61,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     start = argtypes.since(args.since, end, tz)
     outgoing = args.send or args.dry_run
     tags = tuple(args.tag) or (settings.digest_tags if outgoing else ())
-    posts = ctx.store.posts_between(start, end, tags=tags)
-    digest = subscription_digest(posts, start, end, tags) if outgoing else build_digest(posts, start, end)
+    posts, changes = window_posts(ctx.store, start, end, tags)
+    if outgoing:
+        digest = subscription_digest(posts, start, end, tags, changes)
+    else:
+        digest = build_digest(posts, start, end, changes=changes)
     if args.json:
         print(json.dumps(digest_json(digest), ensure_ascii=False, indent=2))
     elif args.html:

@@ -12,6 +12,7 @@ from bot.commands.paging import paged, range_text
 from bot.commands.text import reply_of, short
 from bot.config import Settings
 from bot.core.digest import build_digest, render_html
+from bot.digest_jobs import window_posts
 from bot.models import Chat, Reply, User
 from storage.subscriptions import Subscription
 
@@ -51,9 +52,9 @@ def cmd_digest(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int
         else:
             raise UsageError(f"I did not understand {short(token, 30)!r}: use today, yesterday, week and #tags.")
     start, end = digest_window(window, deps.now(), deps.settings)
-    posts = deps.store.posts_between(start, end, tags=tags)
+    posts, changes = window_posts(deps.store, start, end, tags)
     title = "Digest, " + _WINDOWS[window] + "".join(f" #{t}" for t in tags)
-    parts = render_html(build_digest(posts, start, end, title=title), deps.settings.tz)
+    parts = render_html(build_digest(posts, start, end, title=title, changes=changes), deps.settings.tz)
     if len(parts) > MAX_DIGEST_PARTS:
         left = len(parts) - MAX_DIGEST_PARTS + 1
         parts = [

@@ -1,4 +1,4 @@
-"""/post N: one post in full, with where else it was seen."""
+"""/post N: one post in full, with where else it was seen and its versions; /post N diff: its last edit."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import html
 
 from bot.commands.args import positive
 from bot.commands.deps import CommandDeps, UsageError
+from bot.commands.history import deletion_line, diff_reply, version_lines
 from bot.commands.text import label, reply_of, split_text
 from bot.core.digest import TELEGRAM_LIMIT, DigestItem, utf16_len
 from bot.listing import seen_in
@@ -15,11 +16,14 @@ HEADER_TAGS = 15  # tags shown in a post's header; a post may carry hundreds
 
 
 def cmd_post(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int = 0) -> Reply:
-    if not args.strip():
+    words = args.split()
+    if not words:
         raise UsageError("Which post? Give its number, like /post 42 (search results show them).")
-    post = deps.store.get_post(positive(args.strip(), "A post id"))
+    if len(words) > 2 or (len(words) == 2 and words[1].lower() != "diff"):
+        raise UsageError("Write /post 42 for the post, or /post 42 diff for its last edit.")
+    post = deps.store.get_post(positive(words[0], "A post id"))
     if post is None:
-        return reply_of(f"There is no post {html.escape(args.strip())} in the archive.")
+        return reply_of(f"There is no post {html.escape(words[0])} in the archive.")
     head = [f"<b>{html.escape(label(post.channel_label))}</b> · <i>{html.escape(deps.when(post.date))}</i>"]
     if post.forward_name:
         head.append(f"Forwarded from {html.escape(label(post.forward_name))}")
@@ -34,7 +38,12 @@ def cmd_post(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int =
     if item.link:
         head.append(f'<a href="{html.escape(item.link, quote=True)}">Open in Telegram</a>')
     if post.deleted:
-        head.append("<i>Deleted on Telegram; kept in the archive.</i>")
+        deleted_at = next((c.noticed_at for c in deps.store.changes_of([post.id]) if c.deleted), None)
+        head.append(deletion_line(post, deleted_at, deps))
+    versions = deps.store.versions(post.id)
+    if len(words) == 2:
+        return diff_reply(post, versions, "\n".join(head[:1]), deps)
+    head += version_lines(post, versions, deps)
     header = "\n".join(head)
     text = post.text or f"[{post.media_kind or 'media'} without text]"
     # Only the first message carries the header; the others get the whole limit.

@@ -30,7 +30,13 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("tag", cmd_tag, "/tag NAME", "/tag kosovo", "Stories with one tag, newest first.", page_code="t"),
     Command("tags", cmd_tags, "/tags [N]", "/tags 30", "The most used tags of the last 7 days.", page_code="g"),
-    Command("post", cmd_post, "/post ID", "/post 42", "One post in full, with its link."),
+    Command(
+        "post",
+        cmd_post,
+        "/post ID [diff]",
+        "/post 42 diff",
+        "One post in full, with its link and versions; diff: its last edit.",
+    ),
     Command(
         "digest",
         cmd_digest,

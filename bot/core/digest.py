@@ -11,12 +11,13 @@ import html
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 
 from bot.core.learned_boilerplate import strip_learned, window_boilerplate
 from bot.core.sentences import LEAD_CHARS, lead, says_something
-from bot.models import StoredPost, Tag
+from bot.core.versions import edit_time
+from bot.models import PostChange, StoredPost, Tag
 
 TELEGRAM_LIMIT = 4096
 SNIPPET_CHARS = LEAD_CHARS
@@ -52,10 +53,13 @@ class DigestItem:
 
     `media`: posts of the same channel with no text of their own, sent within MEDIA_FOLD of it
     (the other photos of its album, a video that illustrates it); shown as "+ 2 photos".
+    `edited_at` / `deleted`: the shown post was edited (last at that time) or deleted in the window.
     """
 
     posts: tuple[StoredPost, ...]
     media: tuple[StoredPost, ...] = ()
+    edited_at: datetime | None = None
+    deleted: bool = False
 
     @property
     def first(self) -> StoredPost:
@@ -164,6 +168,27 @@ def fold_items(posts: Iterable[StoredPost]) -> list[DigestItem]:
     return [DigestItem(tuple(group)) for _, group in sorted(groups.items())]
 
 
+def mark_changes(
+    items: Iterable[DigestItem], changes: Iterable[PostChange], start: datetime, end: datetime
+) -> list[DigestItem]:
+    """Mark items whose shown post was edited or deleted in [start, end). A deletion from before
+    deletion times were recorded (schema v5) has no time and is marked whenever the post is deleted."""
+    by_post: dict[int, list[PostChange]] = {}
+    for change in changes:
+        by_post.setdefault(change.post_id, []).append(change)
+    marked = []
+    for item in items:
+        post = item.first
+        mine = by_post.get(post.id, [])
+        edits = [t for c in mine if not c.deleted and start <= (t := edit_time(c, post.date)) < end]
+        deletions = [c.noticed_at for c in mine if c.deleted]
+        deleted = post.deleted and (not deletions or min(deletions) < end)
+        if edits or deleted:
+            item = replace(item, edited_at=max(edits) if edits else None, deleted=deleted)
+        marked.append(item)
+    return marked
+
+
 def _home_section(
     item: DigestItem,
     counts: Counter[tuple[str, str]],
@@ -193,15 +218,20 @@ def build_digest(
     title: str = "Digest",
     group_kinds: Sequence[str] = GROUP_KINDS,
     boilerplate: Mapping[int, frozenset[str]] | None = None,
+    changes: Sequence[PostChange] = (),
 ) -> Digest:
     """Each item appears once, under its most active tag; sections most active first.
 
     Each channel's learned boilerplate (sign-offs, "Subscribe to…") is left out of the shown text:
     `boilerplate` as learned from the archive (storage.learned_boilerplate), else from these posts.
+    `changes` (the posts' edits and deletions, `Store.changes_of`) mark items edited or deleted.
     """
     key_cache: dict[str, str] = {}  # paragraph -> loose key, shared by learning and stripping
     keys = window_boilerplate(posts, key_cache) if boilerplate is None else boilerplate
-    items, media = fold_media(fold_items(strip_learned(posts, keys, key_cache) if keys else posts))
+    items = fold_items(strip_learned(posts, keys, key_cache) if keys else posts)
+    if changes or any(p.deleted for p in posts):
+        items = mark_changes(items, changes, start, end)
+    items, media = fold_media(items)
     counts: Counter[tuple[str, str]] = Counter()
     tag_by_key: dict[tuple[str, str], Tag] = {}
     for item in items:
@@ -265,7 +295,7 @@ def fold_media(items: Sequence[DigestItem]) -> tuple[list[DigestItem], tuple[Med
         else:
             runs.setdefault(post.channel_id, []).extend(item.posts)
     folded = [
-        DigestItem(item.posts, tuple(sorted(attached[i], key=lambda p: (p.date, p.id)))) if i in attached else item
+        replace(item, media=tuple(sorted(attached[i], key=lambda p: (p.date, p.id)))) if i in attached else item
         for i, item in enumerate(texted)
     ]
     ordered = sorted(runs.values(), key=lambda ps: min((p.date, p.id) for p in ps))
@@ -317,6 +347,16 @@ def _label(post: StoredPost) -> str:
     return _short(strip_bidi(post.channel_label))
 
 
+def change_mark(item: DigestItem, tz: tzinfo) -> str | None:
+    """ "deleted", "edited 14:05" (with the day when it is not the post's): what an item's line ends with."""
+    if item.deleted:
+        return "deleted"
+    if item.edited_at is None:
+        return None
+    edited, posted = item.edited_at.astimezone(tz), item.first.date.astimezone(tz)
+    return f"edited {edited:%H:%M}" if edited.date() == posted.date() else f"edited {edited:%d %b %H:%M}"
+
+
 def _item_text(item: DigestItem) -> str:
     post = item.first
     text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
@@ -334,6 +374,9 @@ def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str
         line += f' <a href="{esc(link, quote=True)}">open</a>'
     if item.seen_in > 1:
         line += f" · seen in {item.seen_in} channels"
+    mark = change_mark(item, tz)
+    if mark:
+        line += f" · <i>{esc(mark)}</i>"
     return line
 
 
@@ -344,6 +387,9 @@ def render_item_text(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str
         line += f" <{item.link}>"
     if item.seen_in > 1:
         line += f" (seen in {item.seen_in} channels)"
+    mark = change_mark(item, tz)
+    if mark:
+        line += f" ({mark})"
     return line
 
 
@@ -502,6 +548,8 @@ def digest_json(digest: Digest) -> dict[str, object]:
                         "post_ids": [p.id for p in item.posts],
                         "media_post_ids": [p.id for p in item.media],
                         "tags": [t.display for t in item.tags],
+                        "edited_at": item.edited_at.isoformat() if item.edited_at else None,
+                        "deleted": item.deleted,
                     }
                     for item in section.items
                 ],

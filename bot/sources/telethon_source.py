@@ -8,7 +8,10 @@ Three paths feed the same idempotent ingest (`PostSink.save`), so overlap betwee
   Telegram does not guarantee delivery of every update, and a checkpoint moved past a missed message
   would hide it from catch-up forever;
 * backfill walks older history downwards and records its own low-water mark in `meta`, so an
-  interrupted run resumes where it stopped.
+  interrupted run resumes where it stopped;
+* with `recheck=N`, catch-up also re-reads the newest N messages at or below the checkpoint: an edit
+  whose live update was missed (the client was offline) still reaches the archive's edit history,
+  because the re-read post's text and edit date moved. Unchanged posts write nothing.
 
 Albums: one album is several messages sharing a `grouped_id`; it is stored as one post whose id is the
 album's smallest message id. History pages never split an album (a page ending inside one holds it
@@ -99,6 +102,7 @@ class TelethonSource:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         log: logging.Logger = _log,
         media: MediaDownloader | None = None,
+        recheck: int = 0,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be positive")
@@ -112,6 +116,7 @@ class TelethonSource:
         self._sleep = sleep
         self._log = log
         self.media = media
+        self.recheck = recheck
         self.resolver = ChannelResolver(edge, channels, self._call, forwards_from=forwards_from, log=log)
         self.live = LiveHandlers(
             sink, self.resolver, self._page, errors=TELEGRAM_ERRORS, album_wait=album_wait, media=media, log=log
@@ -212,6 +217,8 @@ class TelethonSource:
             await self._download(ref, latest)
             return first
         tally = SaveTally()
+        if self.recheck > 0:
+            tally.add(await self._recheck(ref, checkpoint))
         cursor = checkpoint
         carry: list[Any] = []
         while True:
@@ -231,6 +238,12 @@ class TelethonSource:
             tally.add(self._save_messages(ref, carry, move_checkpoint=True))
             await self._download(ref, carry)
         return tally.result()
+
+    async def _recheck(self, ref: ChannelRef, checkpoint: int) -> SaveResult:
+        """The newest archived messages read again (edits missed live); the checkpoint is not touched."""
+        recent = sorted(await self._page(ref, max_id=checkpoint + 1, limit=self.recheck), key=lambda m: m.id)
+        complete, _cut = _split_album_edge(recent, at_end=False) if len(recent) >= self.recheck else (recent, [])
+        return self._save_messages(ref, complete, move_checkpoint=False)
 
     # ---------------------------------------------------------------- backfill
     async def backfill(

@@ -9,6 +9,8 @@ being a polite, crash-safe HTTP client:
   a crash between fetch and save can never turn into a 304 that hides posts;
 * `?before=` pages are followed until the checkpoint is reached, at most `max_pages` per poll; the
   very first poll of a channel takes only the newest page ("monitor from now", backfill is explicit);
+* the newest page is saved whole on every poll (when it changed: no 304), so edits of the last ~20
+  posts reach the archive's edit history; older pages only add what is above the checkpoint;
 * posts and the moved checkpoint are written in one transaction (`PostSink.save`, the ingest path);
 * 429, 5xx and transport errors are retried with exponential backoff; a `Retry-After` is obeyed,
   and one longer than `max_wait` fails the poll instead of sleeping for it (the next poll retries).
@@ -27,6 +29,7 @@ import httpx
 
 from bot.core.channels import ChannelIdentError, parse_channel
 from bot.models import ChannelRef, RawPost, SaveResult, SaveTally
+from bot.sources.http_fetch import Fetched, FetchTooLarge, FetchUnreadable, fetch_bounded
 from bot.sources.ports import ChannelBook, PostSink
 from bot.sources.web_preview_parser import NotAPreviewPage, WebPage, parse_page, parse_saved_page
 from bot.version import package_version
@@ -97,6 +100,8 @@ class WebPreviewSource:
         backoff: float = 1.0,
         max_wait: float = 60.0,
         timeout: float = 20.0,
+        deadline: float = 60.0,
+        max_bytes: int = 5 * 2**20,
         max_pages: int = 20,
         page_delay: float = 0.0,
         sleep: Sleep = asyncio.sleep,
@@ -110,6 +115,8 @@ class WebPreviewSource:
         self.backoff = backoff
         self.max_wait = max_wait
         self.timeout = timeout
+        self.deadline = deadline  # seconds for one whole request, however slowly the server answers
+        self.max_bytes = max_bytes  # a page is ~100 KB; the cap counts decompressed bytes
         self.max_pages = max_pages
         self.page_delay = page_delay
         self._sleep = sleep
@@ -144,10 +151,12 @@ class WebPreviewSource:
     async def _poll(self, name: str, checkpoint: int) -> tuple[SaveResult, ChannelRef]:
         validators = self._validators.get(name)
         response = await self._get(self._page_url(name), validators.headers() if validators else {})
-        if response.status_code == 304:
+        if response.status == 304:
             return SaveResult(), ChannelRef(username=name)
-        page = self._parse(response, name)
-        fresh: dict[int, RawPost] = {p.message_id: p for p in page.posts if p.message_id > checkpoint}
+        page = await self._parse(response, name)
+        # The newest page is saved whole, archived posts too: re-reading them is how an edit (a changed
+        # text, the "edited" mark) is noticed; an unchanged post writes nothing.
+        fresh: dict[int, RawPost] = {p.message_id: p for p in page.posts}
         newest = page.max_id
 
         if checkpoint > 0:
@@ -204,7 +213,7 @@ class WebPreviewSource:
         seen: set[int] = set()
         newest: int | None = None
         moved = False
-        page = self._parse(await self._get(self._page_url(name), {}), name)
+        page = await self._parse(await self._get(self._page_url(name), {}), name)
         ref = self._channel_ref(page, name)
         while True:
             newest_first = sorted(
@@ -244,26 +253,42 @@ class WebPreviewSource:
         return f"{url}?before={before}" if before is not None else url
 
     async def _older_page(self, name: str, before: int) -> WebPage:
-        return self._parse(await self._get(self._page_url(name, before), {}), name)
+        return await self._parse(await self._get(self._page_url(name, before), {}), name)
 
-    def _parse(self, response: httpx.Response, name: str) -> WebPage:
+    async def _parse(self, fetched: Fetched, name: str) -> WebPage:
+        """In a thread: a big page takes a while to parse, and the loop has other channels and the bot."""
         try:
-            return parse_page(response.text, base_url=self.base_url)
+            return await asyncio.to_thread(parse_page, fetched.text, base_url=self.base_url)
         except NotAPreviewPage as exc:
-            raise WebPreviewError(f"{response.request.url}: not a web preview page for @{name}") from exc
+            raise WebPreviewError(f"{fetched.url}: not a web preview page for @{name} ({exc})") from exc
 
-    async def _get(self, url: str, extra_headers: dict[str, str]) -> httpx.Response:
-        """GET with bounded retries; returns a 200 or 304 response, raises WebPreviewError otherwise."""
+    async def _get(self, url: str, extra_headers: dict[str, str]) -> Fetched:
+        """GET with bounded retries; returns a 200 or 304 response, raises WebPreviewError otherwise.
+
+        Each attempt has a total `deadline` and a body cap; running into either is not retried (the
+        next poll tries again), so a hostile server costs one deadline per poll, not minutes.
+        """
         headers = {"User-Agent": self.user_agent, "Accept": "text/html", **extra_headers}
         attempt = 0
         while True:
             wait: float | None = None
             try:
-                response = await self.client.get(url, headers=headers, timeout=self.timeout)
+                response = await fetch_bounded(
+                    self.client,
+                    url,
+                    headers=headers,
+                    timeout=self.timeout,
+                    deadline=self.deadline,
+                    max_bytes=self.max_bytes,
+                )
+            except TimeoutError:
+                raise WebPreviewError(f"{url}: no complete answer within {self.deadline:g}s") from None
+            except (FetchTooLarge, FetchUnreadable) as exc:
+                raise WebPreviewError(str(exc) if str(exc).startswith(url) else f"{url}: {exc}") from None
             except httpx.TransportError as exc:
                 problem = f"{url}: {exc.__class__.__name__}: {exc}".rstrip(": ")
             else:
-                status = response.status_code
+                status = response.status
                 if status in (200, 304):
                     return response
                 if 300 <= status < 400:
@@ -286,7 +311,7 @@ class WebPreviewSource:
             await self._sleep(delay)
 
     # -------------------------------------------------------------------------------------- helpers
-    def _remember_validators(self, name: str, response: httpx.Response) -> None:
+    def _remember_validators(self, name: str, response: Fetched) -> None:
         etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
         if etag or modified:
             self._validators[name] = _Validators(etag, modified)
