@@ -20,6 +20,7 @@ from dotenv import dotenv_values
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _TAG = re.compile(r"#?\w+")
 
@@ -65,6 +66,7 @@ class Settings:
     neardup_window_days: int = 14
     download_media: bool = False
     media_max_mb: int = 50
+    web_token: str | None = field(default=None, repr=False)
 
     @property
     def has_api_credentials(self) -> bool:
@@ -73,7 +75,7 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values a log line must never contain."""
-        return tuple(s for s in (self.api_hash, self.bot_token, self.session) if s and len(s) >= 6)
+        return tuple(s for s in (self.api_hash, self.bot_token, self.session, self.web_token) if s and len(s) >= 6)
 
     @classmethod
     def load(
@@ -276,6 +278,12 @@ def _token(raw: str) -> str:
     return raw
 
 
+def _web_token(raw: str) -> str:
+    if not _WEB_TOKEN.match(raw):
+        raise ValueError("")
+    return raw
+
+
 def _hash(raw: str) -> str:
     if not re.fullmatch(r"[0-9a-fA-F]{32}", raw):
         raise ValueError("")
@@ -331,9 +339,14 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NEARDUP_WINDOW_DAYS": ("neardup_window_days", _positive_int, "a positive number of days like 14"),
     "DOWNLOAD_MEDIA": ("download_media", _bool, "true or false"),
     "MEDIA_MAX_MB": ("media_max_mb", _positive_int, "a positive number of megabytes like 50"),
+    "WEB_TOKEN": (
+        "web_token",
+        _web_token,
+        "16 to 256 letters, digits or ._~+/=- (e.g. from secrets.token_urlsafe(32); see .env.example)",
+    ),
 }
 SETTING_NAMES = tuple(_PARSERS)
 _CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM", "ALERT_EDITS"})
 ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
 # Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
-SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION"})
+SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN"})

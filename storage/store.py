@@ -59,6 +59,7 @@ _POST_COLUMNS = (
 # tag_list is among them: a re-import after the keyword rules changed re-tags the post.
 # Above this many posts behind a filter, reading newest first by date beats sorting what it keeps.
 _MANY = 5000
+_MAX_IDS = 10_000  # get_posts: far below SQLite's 32,766 bound parameters
 _CONTENT_FIELDS = (
     "raw_text",
     "text",
@@ -287,6 +288,16 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         found = self._hydrate(rows)
         return found[0] if found else None
 
+    def get_posts(self, post_ids: Sequence[int]) -> list[StoredPost]:
+        """Several posts by id, oldest first (date, then id); unknown ids are left out."""
+        ids = list(dict.fromkeys(int(i) for i in post_ids))[:_MAX_IDS]
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+            f"WHERE p.id IN ({','.join('?' * len(ids))}) ORDER BY p.date, p.id",
+            ids,
+        ).fetchall()
+        return self._hydrate(rows)
+
     def search(
         self,
         query: str | None = None,
@@ -299,6 +310,7 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         offset: int = 0,
         order: SearchOrder = "newest",
         include_deleted: bool = False,
+        lang: str | None = None,
     ) -> list[StoredPost]:
         """Full-text and filtered listing. Raises QueryError for an unknown channel or an empty query."""
         where = [] if include_deleted else ["p.deleted = 0"]
@@ -335,6 +347,9 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         if channel_id is not None:
             where.append("p.channel_id = ?")
             params.append(channel_id)
+        if lang is not None:
+            where.append("p.lang = ?")
+            params.append(lang)
         if since is not None:
             where.append("p.date >= ?")
             params.append(to_db_time(since))

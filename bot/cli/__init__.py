@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "run_cmd",
     "status_cmd",
     "demo_cmd",
+    "web_cmd",
 )
 
 
