@@ -67,6 +67,12 @@ class Settings:
     download_media: bool = False
     media_max_mb: int = 50
     web_token: str | None = field(default=None, repr=False)
+    fetch_articles: bool = True
+    article_domains: tuple[str, ...] = ()
+    article_skip_domains: tuple[str, ...] = ()
+    article_max_mb: float = 5.0
+    article_rate: float = 2.0
+    article_robots: bool = True
 
     @property
     def has_api_credentials(self) -> bool:
@@ -300,6 +306,35 @@ def _output(raw: str) -> str | None:
     return None if raw.lower() in {"off", "none"} else raw
 
 
+def _domains(raw: str) -> tuple[str, ...]:
+    """Host names (a name covers its subdomains), IP addresses, or `*` for any public host."""
+    found = []
+    for item in _list(raw):
+        host = item.lower().removeprefix("http://").removeprefix("https://").rstrip("/").rstrip(".")
+        if host != "*" and not re.fullmatch(r"[a-z0-9\[\]:._-]+", host.encode("idna").decode("ascii")):
+            raise ValueError(f"not a host name: {item!r}")
+        found.append(host if host == "*" else host.encode("idna").decode("ascii"))
+    return tuple(found)
+
+
+def _megabytes(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1024:
+        raise ValueError("must be above 0 and at most 1024")
+    return value
+
+
+def _seconds(raw: str) -> float:
+    """A pause: 2, 2s, 1.5s, 500ms, 1m."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", raw, re.IGNORECASE)
+    if not match:
+        raise ValueError("")
+    value = float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[(match.group(2) or "s").lower()]
+    if value > 3600:
+        raise ValueError("at most an hour")
+    return value
+
+
 def _level(raw: str) -> str:
     if raw.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("")
@@ -344,6 +379,12 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
         _web_token,
         "16 to 256 letters, digits or ._~+/=- (e.g. from secrets.token_urlsafe(32); see .env.example)",
     ),
+    "FETCH_ARTICLES": ("fetch_articles", _bool, "true or false"),
+    "ARTICLE_DOMAINS": ("article_domains", _domains, "a comma-separated list of host names, IP addresses or *"),
+    "ARTICLE_SKIP_DOMAINS": ("article_skip_domains", _domains, "a comma-separated list of host names"),
+    "ARTICLE_MAX_MB": ("article_max_mb", _megabytes, "a number of megabytes above 0, like 5 or 0.5"),
+    "ARTICLE_RATE": ("article_rate", _seconds, "a pause per site like 2s, 500ms or 1m"),
+    "ARTICLE_ROBOTS": ("article_robots", _bool, "true or false"),
 }
 SETTING_NAMES = tuple(_PARSERS)
 _CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM", "ALERT_EDITS"})

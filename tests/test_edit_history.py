@@ -167,6 +167,9 @@ def test_an_archive_from_before_gets_the_tables_and_keeps_its_posts(tmp_path: Pa
         "DROP INDEX posts_deleted_at",
         "ALTER TABLE posts DROP COLUMN deleted_at",
         "ALTER TABLE posts DROP COLUMN text_seen_at",
+        "DROP TABLE articles_fts",  # and the linked articles of schema 6
+        "DROP TABLE post_articles",
+        "DROP TABLE articles",
         "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
     ):
         store.db.execute(sql)

@@ -39,6 +39,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "status_cmd",
     "demo_cmd",
     "web_cmd",
+    "show_cmd",
+    "articles_cmd",
 )
 
 

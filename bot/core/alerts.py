@@ -11,10 +11,11 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from bot.core.articles import display_title
 from bot.core.digest import snippet, strip_bidi
 from bot.models import StoredPost
 
@@ -53,12 +54,21 @@ class AlertRules:
     def active(self) -> bool:
         return bool(self.tags or self.words)
 
-    def reasons(self, post: StoredPost) -> list[str]:
-        """Why `post` is alert-worthy (tag display names, then the words found); [] if it is not."""
+    def reasons(self, post: StoredPost, articles: Sequence[tuple[str | None, str]] = ()) -> list[str]:
+        """Why `post` is alert-worthy (tag display names, then the words found); [] if it is not.
+
+        `articles` are the (title, text) of its fetched linked pages: a word only there counts too,
+        marked "(article)". The post's tags already hold its articles' topics.
+        """
         found = [t.display for t in post.tags if t.key in self.tags]
         if self.words:
             text = fold(post.text)
-            found += [w.word for w in self.words if w.pattern.search(text)]
+            linked = fold("\n\n".join(f"{title or ''}\n\n{body}" for title, body in articles)) if articles else ""
+            for word in self.words:
+                if word.pattern.search(text):
+                    found.append(word.word)
+                elif linked and word.pattern.search(linked):
+                    found.append(f"{word.word} (article)")
         return list(dict.fromkeys(found))
 
 
@@ -72,6 +82,9 @@ def render_alert(post: StoredPost, reasons: list[str], tz: tzinfo) -> str:
         f"<i>{esc(when)}</i> · {esc(strip_bidi(post.channel_label))}",
         esc(body),
     ]
+    titles = [display_title(strip_bidi(a.title)) for a in post.articles if a.title and a.status == "done"]
+    if titles:
+        lines.append(f"📄 {esc(titles[0] or '')}")
     if post.url:
         lines.append(f'<a href="{esc(post.url, quote=True)}">open</a>')
     return "\n".join(lines)
