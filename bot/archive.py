@@ -14,10 +14,11 @@ from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.ingest import Ingest
 from bot.neardup_index import NearDupIndex
+from storage.db import NoArchiveError
 from storage.store import Store
 
 
-class ArchiveMissing(FileNotFoundError):
+class ArchiveMissing(NoArchiveError):
     """A read-only command was pointed at a path with no archive; it must not create one."""
 
 
@@ -35,10 +36,16 @@ class Archive:
     def open(cls, settings: Settings, path: Path | None = None, *, create: bool = True) -> Archive:
         """`create=False` for commands that only read: a missing file is an error, not a new empty archive."""
         path = path or settings.db_path
-        if not create and str(path) != ":memory:" and not Path(path).exists():
-            raise ArchiveMissing(f"no archive at {path} (import or run something first, or check --db / DB_PATH)")
-        pipeline = Pipeline.load(settings.rules_file, settings.boilerplate_file)
-        return cls.around(settings, Store.open(path), pipeline, path=Path(path))
+        try:
+            store = Store.open(path, create=create)  # storage/db.py: also a directory, a non-SQLite file…
+        except NoArchiveError:
+            raise ArchiveMissing(f"no archive at {path}") from None
+        try:
+            pipeline = Pipeline.load(settings.rules_file, settings.boilerplate_file)
+        except BaseException:
+            store.close()
+            raise
+        return cls.around(settings, store, pipeline, path=Path(path))
 
     @classmethod
     def around(cls, settings: Settings, store: Store, pipeline: Pipeline, *, path: Path | None = None) -> Archive:

@@ -22,6 +22,7 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_TAG = re.compile(r"#?\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ class Settings:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     digest_tags: tuple[str, ...] = ()
     digest_empty: Literal["skip", "notice"] = "notice"
-    digest_output: str | None = None
+    digest_output: str | None = "-"  # without BOT_TOKEN digests and alerts print; None: DIGEST_OUTPUT=off
     alert_chat: int | str | None = None
     alert_tags: tuple[str, ...] = ()
     alert_words: tuple[str, ...] = ()
@@ -98,11 +99,21 @@ class Settings:
         return tuple(s for s in (self.api_hash, self.bot_token, self.session, self.web_token) if s and len(s) >= 6)
 
     @classmethod
-    def load(cls, env_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    def load(
+        cls,
+        env_file: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        channel_check: Callable[[str], object] | None = None,
+    ) -> Settings:
         """Read `env_file` (named explicitly, never guessed) then the process environment, which wins.
 
         No `.env` is picked up from the working directory: under systemd and in the container that is the
         writable state directory, and anything able to write there could add settings.
+
+        `channel_check` reads one CHANNELS / FORWARDS_FROM / ALERT_EDITS entry and raises ValueError
+        for one that cannot name a channel: the CLI passes bot.core.channels.parse_channel (the one
+        parser, a layer above this module), so a typo or an invite link is reported here with its line.
         """
         environ = os.environ if environ is None else environ
         file_values: dict[str, str | None] = {}
@@ -112,11 +123,18 @@ class Settings:
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
         merged.update({k: v for k, v in environ.items() if k in _PARSERS})
-        return cls.from_mapping(merged, env_file=env_file if file_values else None, file_keys=set(file_values))
+        return cls.from_mapping(
+            merged, env_file=env_file if file_values else None, file_keys=set(file_values), channel_check=channel_check
+        )
 
     @classmethod
     def from_mapping(
-        cls, values: Mapping[str, str], *, env_file: Path | None = None, file_keys: set[str] | None = None
+        cls,
+        values: Mapping[str, str],
+        *,
+        env_file: Path | None = None,
+        file_keys: set[str] | None = None,
+        channel_check: Callable[[str], object] | None = None,
     ) -> Settings:
         problems: list[str] = []
         kwargs: dict[str, Any] = {}
@@ -126,7 +144,10 @@ class Settings:
                 continue
             try:
                 kwargs[attr] = parse(raw.strip())
+                if name in _CHANNEL_LISTS and channel_check is not None:
+                    _check_each(kwargs[attr], channel_check)
             except (ValueError, ZoneInfoNotFoundError) as exc:
+                kwargs.pop(attr, None)
                 where = _where(name, env_file, file_keys or set())
                 if name in SECRET_NAMES:
                     problems.append(f"{name}{where}: expected {form}, got {describe_secret(raw)}")
@@ -234,21 +255,49 @@ def _list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in re.split(r"[,\s]+", raw) if item.strip())
 
 
+def _check_each(items: tuple[str, ...], check: Callable[[str], object]) -> None:
+    """Every entry through `check`; the error quotes each one that fails, not just the first."""
+    bad = []
+    for item in items:
+        if item == "all":  # ALERT_EDITS=all
+            continue
+        try:
+            check(item)
+        except ValueError as exc:
+            bad.append(str(exc))
+    if bad:
+        raise ValueError("; ".join(bad))
+
+
+def _channels(raw: str) -> tuple[str, ...]:
+    return _non_empty(_list(raw))
+
+
+def _tags(raw: str) -> tuple[str, ...]:
+    items = _non_empty(_list(raw))
+    bad = [item for item in items if not _TAG.fullmatch(item)]
+    if bad:
+        raise ValueError(", ".join(repr(b) for b in bad) + " " + ("is not a tag" if len(bad) == 1 else "are not tags"))
+    return items
+
+
+def _non_empty(items: tuple[str, ...]) -> tuple[str, ...]:
+    if not items:
+        raise ValueError("no entries, only separators")
+    return items
+
+
 def _words(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
 def _edit_channels(raw: str) -> tuple[str, ...]:
-    """ALERT_EDITS: `all`, or channels as CHANNELS writes them; each checked, so a typo fails at start."""
-    items = _list(raw)
+    """ALERT_EDITS: `all`, or channels as CHANNELS writes them (each checked by `channel_check`)."""
+    items = _non_empty(_list(raw))
     if any(item.lower() == "all" for item in items):
         if len(items) > 1:
             raise ValueError("'all' already covers every channel; list channels or write all, not both")
         return ("all",)
-    for item in items:
-        name = re.sub(r"^(https?://)?(www\.)?(t|telegram)\.me/(s/)?", "", item, flags=re.IGNORECASE).strip("/")
-        if not re.fullmatch(r"-?\d+|@?[A-Za-z][A-Za-z0-9_]{3,31}", name):
-            raise ValueError(f"{item!r} is not a channel")
     return items
 
 
@@ -305,6 +354,10 @@ def _url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _output(raw: str) -> str | None:
+    return None if raw.lower() in {"off", "none"} else raw
+
+
 def _domains(raw: str) -> tuple[str, ...]:
     """Host names (a name covers its subdomains), IP addresses, or `*` for any public host."""
     found = []
@@ -348,18 +401,18 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "API_HASH": ("api_hash", _hash, "32 hexadecimal characters from https://my.telegram.org"),
     "TG_SESSION": ("session", str, "a session file path or a StringSession string"),
     "BOT_TOKEN": ("bot_token", _token, "a token from @BotFather like 123456789:AAE..."),
-    "CHANNELS": ("channels", _list, "a comma-separated list of @username, t.me/name links or ids"),
-    "FORWARDS_FROM": ("forwards_from", _list, "a comma-separated list of channels"),
+    "CHANNELS": ("channels", _channels, "a comma-separated list of @username, t.me/name links or ids"),
+    "FORWARDS_FROM": ("forwards_from", _channels, "a comma-separated list of @username, t.me/name links or ids"),
     "POLL_INTERVAL": ("poll_interval", _duration, "a positive duration like 300, 90s, 5m or 1h"),
     "WEB_PREVIEW_BASE": ("web_preview_base", _url, "an http(s) URL like https://t.me"),
     "DIGEST_CHAT": ("digest_chat", _chat, "a chat id like -1001234567890 or a @username"),
     "DIGEST_TIME": ("digest_time", _hhmm, "a local time HH:MM like 08:00"),
     "TZ": ("tz", ZoneInfo, "an IANA time zone like Europe/Sofia"),
-    "DIGEST_TAGS": ("digest_tags", _list, "a comma-separated list of tags"),
+    "DIGEST_TAGS": ("digest_tags", _tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "DIGEST_EMPTY": ("digest_empty", _choice("skip", "notice"), "'skip' or 'notice'"),
-    "DIGEST_OUTPUT": ("digest_output", str, "'-' for stdout or a file path"),
+    "DIGEST_OUTPUT": ("digest_output", _output, "'-' for stdout (the default), a file path, or 'off'"),
     "ALERT_CHAT": ("alert_chat", _chat, "a chat id like -1001234567890 or a @username"),
-    "ALERT_TAGS": ("alert_tags", _list, "a comma-separated list of tags"),
+    "ALERT_TAGS": ("alert_tags", _tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "ALERT_WORDS": ("alert_words", _words, "a comma-separated list of words or phrases"),
     "ALERT_RATE_PER_MINUTE": ("alert_rate_per_minute", _positive_int, "a positive integer"),
     "ALERT_EDITS": ("alert_edits", _edit_channels, "'all' or a comma-separated list of @channels, t.me links or ids"),
@@ -392,6 +445,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ARTICLE_ROBOTS": ("article_robots", _bool, "true or false"),
 }
 SETTING_NAMES = tuple(_PARSERS)
+_CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM", "ALERT_EDITS"})
 ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
 # Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
 SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN"})

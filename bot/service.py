@@ -194,6 +194,13 @@ class Service:
     async def _start(self) -> None:
         s = self.settings
         self.source = self._make_source()
+        if self.source is None and not (s.bot_token and s.has_api_credentials):
+            # Nothing would ever arrive and nobody could ask: idling forever only looks like working.
+            raise ServiceConfigError(
+                "nothing to monitor: set CHANNELS (e.g. CHANNELS=@mfa_russia, read through the public "
+                "t.me/s/ preview; with API_ID/API_HASH through your account) and/or BOT_TOKEN with "
+                "API_ID/API_HASH for the bot, in .env or the environment (see .env.example)"
+            )
         lines = [await self.source.start() if self.source is not None else self._no_source_line()]
         self._note(
             {
@@ -253,8 +260,8 @@ class Service:
         self.digests.start(catch_up=False)  # caught up after the first poll: see _poll
         subs = self.subscriptions.list()
         if not subs:
-            return "digests: off (no subscription: set DIGEST_CHAT, or DIGEST_OUTPUT=- to print" + (
-                ", or /subscribe in the bot)" if self.bot else ")"
+            return "digests: off (no subscription: set DIGEST_CHAT" + (
+                ", or /subscribe in the bot)" if self.bot else ", or DIGEST_OUTPUT=- to print)"
             )
         first = subs[0]
         more = f" and {len(subs) - 1} more" if len(subs) > 1 else ""

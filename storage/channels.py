@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.core.channels import ChannelIdentError, parse_channel, title_matches
 from bot.models import ChannelRef, ChannelRow
 from storage.db import transaction
 from storage.timefmt import from_db_time, to_db_time
@@ -70,19 +71,31 @@ class ChannelTable:
         return self._channel_rows("watched = 1" if watched_only else "1")
 
     def find_channel(self, ident: str | int) -> ChannelRow | None:
-        """`@name`, `name`, `t.me/name`, a Telegram id, or `#internal-id`."""
-        if isinstance(ident, int):
-            rows = self._channel_rows("tg_id = ? OR id = ?", [ident, ident])
+        """`@name`, `name`, `t.me/name`, a Telegram id (or, failing that, an internal id), or a title.
+
+        Read by bot/core/channels.py; text that cannot name a channel finds nothing. A bare word is
+        a username first, then a title; a title matches case- and space-insensitively.
+        """
+        try:
+            parsed = parse_channel(ident, titles=True)
+        except ChannelIdentError:
+            return None
+        if parsed.tg_id is not None:
+            rows = self._channel_rows("tg_id = ?", [parsed.tg_id]) or self._channel_rows("id = ?", [parsed.tg_id])
             return rows[0] if rows else None
-        text = ident.strip()
-        for prefix in ("https://", "http://", "t.me/", "telegram.me/", "t.me/s/", "s/"):
-            if text.lower().startswith(prefix):
-                text = text[len(prefix) :]
-        text = text.strip("/").lstrip("@").lower()
-        if text.lstrip("-").isdigit():
-            return self.find_channel(int(text))
-        rows = self._channel_rows("username = ?", [text])
-        return rows[0] if rows else None
+        if parsed.username is not None:
+            rows = self._channel_rows("username = ?", [parsed.username])
+            if rows:
+                return rows[0]
+        title = parsed.title or (ident if isinstance(ident, str) else "")
+        return next((row for row in self._channel_rows() if title_matches(title, row.title)), None)
+
+    def channel_post_counts(self) -> dict[int, tuple[int, datetime | None]]:
+        """Channel row id -> (posts not deleted, date of the newest), for listing channels."""
+        rows = self.db.execute(
+            "SELECT channel_id, count(*), max(date) FROM posts WHERE deleted = 0 GROUP BY channel_id"
+        ).fetchall()
+        return {r[0]: (r[1], from_db_time(r[2])) for r in rows}
 
     def set_watched(self, ref: ChannelRef, watched: bool) -> int:
         channel_id = self.ensure_channel(ref)

@@ -401,15 +401,74 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-def open_db(path: Path | str) -> sqlite_utils.Database:
-    """Open (creating if needed, private) and migrate; ':memory:' works for throwaway use."""
-    if str(path) != ":memory:":
-        _create_private(Path(path))
-    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-    db = sqlite_utils.Database(conn)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 30000")
-    migrate(db)
+class ArchiveError(RuntimeError):
+    """The archive cannot be opened as asked; the message names the path and says why, in one line."""
+
+
+class NoArchiveError(ArchiveError):
+    """Nothing at the path, and the caller only reads: a mistyped --db must not leave an empty archive."""
+
+
+def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
+    """Open and migrate; with `create` (commands that write) a missing archive and its folder are made,
+    private (0600/0700).
+
+    Without `create` a missing or empty file is NoArchiveError and nothing is written to disk.
+    A directory, a file that is not SQLite, another program's SQLite database or a path that
+    cannot be written are ArchiveError; ':memory:' works for throwaway use.
+    """
+    if str(path) == ":memory:":
+        return _connect(":memory:")
+    file = Path(path)
+    if file.is_dir():
+        raise ArchiveError(
+            f"{file} is a directory; --db / DB_PATH names the archive file, e.g. {file / 'tgmonitor.db'}"
+        )
+    if not file.exists() or (not create and file.stat().st_size == 0):
+        if not create:
+            raise NoArchiveError(f"no archive at {file}")
+        try:
+            _create_private(file)
+        except OSError as exc:
+            blocker = next((p for p in file.parents if p.exists() and not p.is_dir()), None)
+            why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
+            raise ArchiveError(f"cannot create the archive {file}: {why}") from exc
+    try:
+        db = _connect(file)
+    except sqlite3.DatabaseError as exc:
+        raise ArchiveError(_why(file, exc)) from exc
+    try:
+        if schema_version(db) == 0 and db.table_names():
+            raise ArchiveError(f"{file} is an SQLite database of another program, not a tgmonitor archive")
+        migrate(db)
+    except BaseException as exc:
+        db.conn.close()
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise ArchiveError(_why(file, exc)) from exc
+        raise
     return db
+
+
+def _connect(path: Path | str) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+    try:
+        db = sqlite_utils.Database(conn)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 30000")
+    except BaseException:
+        conn.close()
+        raise
+    return db
+
+
+def _why(file: Path, exc: sqlite3.DatabaseError) -> str:
+    message = str(exc)
+    if "not a database" in message or "encrypted" in message:
+        return f"{file} is not a tgmonitor archive (not an SQLite database)"
+    if "unable to open" in message:
+        return f"cannot open the archive {file}: check that its folder exists and is writable"
+    if "readonly" in message or "read-only" in message:
+        return f"cannot write to the archive {file}: the file or its folder is read-only for this user"
+    return f"cannot open the archive {file}: {message}"

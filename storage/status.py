@@ -39,7 +39,7 @@ class StatusError(RuntimeError):
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
     if not path.is_file():
-        raise StatusError(f"database not found: {path}")
+        raise StatusError(f"no archive at {path}")
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
         conn.execute("PRAGMA query_only = ON")

@@ -129,8 +129,9 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         return self._part("refusals", Refusals)
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        return cls(open_db(path))
+    def open(cls, path: Path | str, *, create: bool = True) -> Store:
+        """`create=False` for commands that only read: a missing archive is NoArchiveError, not a new file."""
+        return cls(open_db(path, create=create))
 
     def close(self) -> None:
         self.db.conn.close()
@@ -345,7 +346,7 @@ class Store(ChannelTable, Housekeeping, VersionTable):
             if not fts:
                 raise QueryError("the search query is empty")
             join = "JOIN posts_fts ON posts_fts.rowid = p.id"
-        tag_keys = [tag.lstrip("#").casefold() for tag in tags]
+        tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
         channel_id: int | None = None
         if channel is not None:
             row = self.find_channel(channel)
@@ -359,12 +360,13 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
         many = self._filters_keep_many(tag_keys, channel_id)
         by_date = query is None and many
-        for key in tag_keys:
+        if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
+            marks = ", ".join("?" * len(tag_keys))
             if many:
-                where.append("EXISTS (SELECT 1 FROM post_tags t WHERE t.tag = ? AND t.post_id = p.id)")
+                where.append(f"EXISTS (SELECT 1 FROM post_tags t WHERE t.tag IN ({marks}) AND t.post_id = p.id)")
             else:
-                where.append("p.id IN (SELECT post_id FROM post_tags WHERE tag = ?)")
-            params.append(key)
+                where.append(f"p.id IN (SELECT post_id FROM post_tags WHERE tag IN ({marks}))")
+            params.extend(tag_keys)
         if channel_id is not None:
             where.append("p.channel_id = ?")
             params.append(channel_id)
@@ -443,13 +445,16 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         return [replace(p, article_match=entries[p.id][1]) if entries[p.id][1] else p for p in found]
 
     def _filters_keep_many(self, tag_keys: Sequence[str], channel_id: int | None) -> bool:
-        """Whether every tag and the channel hold at least _MANY posts (counting stops there)."""
-        counts = [
-            self.db.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM post_tags WHERE tag = ? LIMIT ?)", [key, _MANY]
-            ).fetchone()[0]
-            for key in tag_keys
-        ]
+        """Whether the tags (together) and the channel hold at least _MANY posts (counting stops there)."""
+        counts = []
+        if tag_keys:
+            marks = ", ".join("?" * len(tag_keys))
+            counts.append(
+                self.db.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM post_tags WHERE tag IN ({marks}) LIMIT ?)",
+                    [*tag_keys, _MANY],
+                ).fetchone()[0]
+            )
         if channel_id is not None:
             counts.append(
                 self.db.execute(

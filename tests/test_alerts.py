@@ -212,4 +212,6 @@ def test_alert_chat_defaults_to_the_digest_chat_and_console_mode() -> None:
     both = Settings.from_mapping({"DIGEST_CHAT": "-100123", "ALERT_CHAT": "@alerts_here"})
     assert asyncio.run(alert_chat_id(both, sender)) == -100999
     assert asyncio.run(alert_chat_id(Settings.from_mapping({"DIGEST_OUTPUT": "-"}), ConsoleSender())) == 0
-    assert asyncio.run(alert_chat_id(Settings.from_mapping({}), ConsoleSender())) is None
+    # stdout is the default without a bot (README); DIGEST_OUTPUT=off leaves nowhere to send
+    assert asyncio.run(alert_chat_id(Settings.from_mapping({}), ConsoleSender())) == 0
+    assert asyncio.run(alert_chat_id(Settings.from_mapping({"DIGEST_OUTPUT": "off"}), ConsoleSender())) is None

@@ -20,6 +20,7 @@ from bot.cli import main
 from bot.commands import Chat, CommandRouter, User
 from bot.config import Settings, SettingsError
 from bot.core.pipeline import Pipeline
+from bot.models import ChannelRef
 from bot.service import Service
 from storage.store import Store
 from tests.article_server import ArticleServer, Reply, real_page, serve
@@ -85,12 +86,17 @@ def test_the_service_fetches_the_links_of_what_it_polled(
 
 
 def test_service_says_why_articles_are_off(store: Store, pipeline: Pipeline, tmp_path: Path, caplog) -> None:
-    settings = Settings.from_mapping({"DATA_DIR": str(tmp_path), "FETCH_ARTICLES": "false"})
+    # Something to monitor (a watched channel; nothing configured at all is exit 78, issue #14).
+    store.set_watched(ChannelRef(username="balkan_watch"), True)
+    settings = Settings.from_mapping(
+        {"DATA_DIR": str(tmp_path), "FETCH_ARTICLES": "false", "WEB_PREVIEW_BASE": "http://127.0.0.1:9"}
+    )
     service = Service(settings, Archive.around(settings, store, pipeline), notify=bool)
 
     async def scenario() -> int:
         running = asyncio.create_task(service.run())
         while "running;" not in caplog.text:
+            assert not running.done(), caplog.text  # an early exit fails here instead of hanging
             await asyncio.sleep(0.02)
         service.request_stop("test")
         return await running

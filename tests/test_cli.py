@@ -54,7 +54,7 @@ def test_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[str],
     code, _, err = run(capsys, tmp_path, "import", str(tmp_path / "missing.json"))
     assert code == 1 and err.strip().count("\n") == 0 and "missing.json" in err
     code, _, err = run(capsys, tmp_path, "search", "x", "--since", "last tuesday")
-    assert code == 1 and "cannot read time" in err
+    assert code == 2 and "cannot read time" in err  # a usage error
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-command"])
     assert exit_info.value.code == 2

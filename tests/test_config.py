@@ -158,3 +158,26 @@ def test_a_mistyped_secret_is_described_never_echoed(name: str, value: str, hint
     assert hint in message and "not shown" in message
     for piece in (value.strip(), value.strip().strip('"'), "AAE" + "s" * 30, "0123456789abcdef0123"):
         assert piece not in message
+
+
+def test_channel_lists_and_tag_lists_reject_what_cannot_be_right(tmp_path: Path) -> None:
+    from bot.core.channels import parse_channel
+
+    env = tmp_path / ".env"
+    env.write_text(
+        "CHANNELS=@mfa_russia, https://t.me/+AbCdEf, @ab\nFORWARDS_FROM=???\nDIGEST_TAGS=,,,\nALERT_TAGS=serbia, c-d\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SettingsError) as error:
+        Settings.load(env, environ={}, channel_check=parse_channel)
+    message = str(error.value)
+    assert f"CHANNELS ({env}:1)" in message
+    assert "'https://t.me/+AbCdEf' is an invite link: join the channel first, then use its @name" in message
+    assert "'@ab' is not a channel" in message  # every bad entry, not only the first
+    assert f"FORWARDS_FROM ({env}:2)" in message and "'???' is not a channel" in message
+    assert f"DIGEST_TAGS ({env}:3)" in message and "no entries, only separators" in message
+    assert f"ALERT_TAGS ({env}:4)" in message and "'c-d' is not a tag" in message
+    env.write_text("CHANNELS=@mfa_russia t.me/s/balkan_watch, -1001234567890\nDIGEST_TAGS=#RussiaSerbia, kosovo\n")
+    settings = Settings.load(env, environ={}, channel_check=parse_channel)
+    assert settings.channels == ("@mfa_russia", "t.me/s/balkan_watch", "-1001234567890")
+    assert settings.digest_tags == ("#RussiaSerbia", "kosovo")

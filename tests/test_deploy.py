@@ -155,7 +155,7 @@ def test_dockerfile_copies_no_secrets_or_state() -> None:
         sources = copy.split()[:-1]
         for source in sources:
             # named sources only: never the whole context (`.`), which could carry .env or a session
-            assert source in {"pyproject.toml", "README.md", "bot", "storage", "deploy/requirements.lock"}, (
+            assert source in {"pyproject.toml", "README.md", "LICENSE", "bot", "storage", "deploy/requirements.lock"}, (
                 f"unexpected COPY source {source}"
             )
     ignored = [

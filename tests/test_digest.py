@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 from telethon.extensions import html as telethon_html
 
-from bot.core.digest import build_digest, fold_items, render_html, render_text, snippet, utf16_len
+from bot.core.digest import build_digest, digest_json, fold_items, render_html, render_text, snippet, utf16_len
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward
 from storage.store import Store
-from tests.conftest import raw_post
+from tests.conftest import DATA, raw_post
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 SOFIA = ZoneInfo("Europe/Sofia")
@@ -71,13 +71,18 @@ def test_html_is_escaped_and_split_under_limit(store: Store, pipeline: Pipeline)
 
 
 def test_snippet_first_sentence_or_cut() -> None:
-    assert snippet("First sentence is long enough to stand alone. Second one.\n\nMore.") == (
-        "First sentence is long enough to stand alone."
+    assert snippet("A first sentence that is long enough to stand on its own. Second one.\n\nMore.") == (
+        "A first sentence that is long enough to stand on its own."
     )
+    # a short first sentence brings the next one along (two short ones), a line break ends a sentence
+    assert snippet("Talks failed. Moscow will respond.\n\nMore.") == "Talks failed. Moscow will respond."
     long = "word " * 100
     cut = snippet(long)
     assert cut.endswith("…") and len(cut) <= 281
     assert snippet("#OnlyTags\n\nReal text here.") == "Real text here."
+    assert snippet("\u202eRTL text\u202c that is long enough to be a lead on its own.") == (
+        "RTL text that is long enough to be a lead on its own."
+    )
 
 
 def test_empty_window_renders_notice() -> None:
@@ -136,3 +141,93 @@ def test_200_hostile_items_split_into_valid_telegram_messages(store: Store, pipe
     assert sorted(seen) == list(range(1, 201))  # every item once, none cut
     continued = [m.split("\n", 1)[0] for m in messages[1:] if "(cont.)" in m.split("\n", 1)[0]]
     assert continued  # a section running over carries its heading on, marked as continued
+
+
+def window_digest(store: Store, pipeline: Pipeline, raws: list, start: datetime = START) -> tuple:
+    store.save_posts([pipeline.process(r) for r in raws])
+    end = start + timedelta(days=1)
+    digest = build_digest(store.posts_between(start, end), start, end)
+    return digest, render_text(digest, SOFIA)
+
+
+def test_header_counts_are_the_section_sizes_and_plurals_agree(store: Store, pipeline: Pipeline) -> None:
+    raws = [
+        raw_post(1, "Lavrov met Vucic in Belgrade to discuss Kosovo and gas supplies.", date=START),
+        raw_post(
+            2, "Belarus and Russia held talks on the Union State budget in Minsk.", date=START + timedelta(hours=1)
+        ),
+        raw_post(
+            3, "Serbia and Belarus signed a trade agreement on agricultural goods.", date=START + timedelta(hours=2)
+        ),
+        raw_post(
+            4, "Iran and China discussed the nuclear programme in Beijing today.", date=START + timedelta(hours=3)
+        ),
+    ]
+    digest, text = window_digest(store, pipeline, raws)
+    header = text.split("\n")[1]
+    sections = re.findall(r"^(\S.*) \((\d+)\)$", text, flags=re.MULTILINE)
+    assert sections, text
+    for name, size in sections:
+        assert f" · {name} {size}" in header  # the header names each section with its size
+        block = text.split(f"\n{name} ({size})\n", 1)[1].split("\n\n", 1)[0]
+        assert len(block.splitlines()) == int(size)  # ... which is the number of lines under it
+    assert header.startswith(f"{digest.item_count} items from 4 posts")
+    assert sum(int(size) for _, size in sections) == digest.item_count == 4
+    assert "1 items" not in text and "(1)" in text
+
+    one, text = window_digest(store, pipeline, [], START + timedelta(days=1))
+    assert one.empty and "Nothing new" in text
+    single = [raw_post(9, "Lavrov met Vucic in Belgrade to discuss Kosovo again.", date=START + timedelta(days=2))]
+    _, text = window_digest(store, pipeline, single, START + timedelta(days=2))
+    assert "1 item from 1 post" in text and "1 items" not in text
+
+
+def test_dates_carry_the_year_only_when_the_window_spans_years(store: Store, pipeline: Pipeline) -> None:
+    new_year = datetime(2026, 12, 31, 12, tzinfo=UTC)
+    raws = [
+        raw_post(1, "Lavrov met Vucic in Belgrade to discuss Kosovo and gas supplies.", date=new_year),
+        raw_post(
+            2, "Belarus and Russia held talks on the Union State budget in Minsk.", date=new_year + timedelta(hours=13)
+        ),
+    ]
+    _, text = window_digest(store, pipeline, raws, new_year - timedelta(hours=1))
+    assert "31 Dec 2026 14:00" in text and "01 Jan 2027 03:00" in text  # Sofia time
+    _, text = window_digest(store, pipeline, [], START)
+    inside = [
+        raw_post(5, "Iran and China discussed the nuclear programme in Beijing.", date=START + timedelta(hours=5))
+    ]
+    _, text = window_digest(store, pipeline, inside, START)
+    assert "20 Nov 07:00" in text and "20 Nov 2026" not in text
+
+
+def test_media_without_text_folds_into_its_album_or_a_count_line(store: Store, pipeline: Pipeline) -> None:
+    watch = ChannelRef(tg_id=7, username="balkan_watch")
+    other = ChannelRef(tg_id=8, username="serbia_today")
+    at = START + timedelta(hours=10)
+    raws = [
+        # a Desktop-export album: the caption on one message, the other photos bare, seconds apart
+        raw_post(10, "Lavrov laid flowers at the monument to the liberators of Belgrade.", channel=watch, date=at),
+        raw_post(11, "", channel=watch, date=at + timedelta(seconds=1), media_kind="photo"),
+        raw_post(12, "📷", channel=watch, date=at + timedelta(seconds=2), media_kind="photo"),
+        # the same minute in another channel is not its album
+        raw_post(20, "", channel=other, date=at + timedelta(seconds=30), media_kind="photo"),
+        raw_post(21, "#Belgrade", channel=other, date=at + timedelta(minutes=40), media_kind="video"),
+        raw_post(22, "", channel=other, date=at + timedelta(minutes=50), media_kind="photo"),
+    ]
+    digest, text = window_digest(store, pipeline, raws)
+    assert "[photo]" not in text and "[video]" not in text
+    assert "liberators of Belgrade. (+ 2 photos)" in text
+    assert "Without text\n+ 2 photos and 1 video from @serbia_today, 20 Nov 12:00–12:50" in text
+    assert digest.item_count == 1 and "1 item from 6 posts" in text
+    html = "".join(render_html(digest, SOFIA))
+    assert "+ 2 photos and 1 video from @serbia_today" in html and "<b>Without text</b>" in html
+    data = digest_json(digest)
+    assert data["without_text"][0]["post_ids"] and len(data["sections"][0]["items"][0]["media_post_ids"]) == 2
+
+
+def test_web_preview_header_lines_are_not_the_item() -> None:
+    """The fixture's "Заявление официального представителя:" post shows its statement, not its label."""
+    from bot.sources.web_preview_parser import parse_saved_page
+
+    posts = {p.message_id: p for p in parse_saved_page(DATA / "web_preview" / "balkan_watch_before_2031.html")}
+    assert snippet(posts[2029].text) == "Мы приветствуем диалог между Белградом и Приштиной."

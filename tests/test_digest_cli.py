@@ -52,6 +52,8 @@ def test_send_with_a_bot_token_needs_a_chat(
 ) -> None:
     for name in ("BOT_TOKEN", "DIGEST_CHAT", "DIGEST_OUTPUT"):
         monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text("", encoding="utf-8")
+    run(capsys, tmp_path, "demo")
     (tmp_path / ".env").write_text("BOT_TOKEN=123456789:AAE_abcdefghijklmnopqrstuvwxyz\n", encoding="utf-8")
     code, _, err = run(capsys, tmp_path, "digest", "--send")
     assert code == 1 and "DIGEST_CHAT is not set" in err

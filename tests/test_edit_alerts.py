@@ -16,6 +16,7 @@ from telethon.errors import ChatWriteForbiddenError, FloodWaitError
 from bot.alerts import Alerter
 from bot.config import Settings, SettingsError
 from bot.core.alerts import AlertRules
+from bot.core.channels import parse_channel
 from bot.core.edits import EditWatch
 from bot.core.pipeline import Pipeline
 from bot.edit_alerts import EditAlerter, make_edit_alerter
@@ -200,7 +201,7 @@ def test_alert_edits_setting_is_validated_and_wired(store: Store) -> None:
     with pytest.raises(SettingsError, match=r"ALERT_EDITS \(environment\): expected 'all' or .*not both"):
         Settings.from_mapping({"ALERT_EDITS": "all, @mfa_russia"})
     with pytest.raises(SettingsError, match=r"ALERT_EDITS.*'#news' is not a channel"):
-        Settings.from_mapping({"ALERT_EDITS": "@mfa_russia, #news"})
+        Settings.from_mapping({"ALERT_EDITS": "@mfa_russia, #news"}, channel_check=parse_channel)
     alerter = make_edit_alerter(settings, store, TelethonBotSender(FakeBotClient()), CHAT)
     assert alerter.watch.covers("mfa_russia", None) and alerter.watch.covers(None, 1234567890)
     assert alerter.rate_per_minute == settings.alert_rate_per_minute

@@ -552,10 +552,21 @@ def test_configuration_problems_exit_78(
     assert not user.connected
 
 
-def test_without_credentials_or_channels_everything_says_why_it_is_off(
+def test_without_channels_or_bot_it_exits_78_saying_what_to_set(
     store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     service = make_service(Settings.from_mapping({"DATA_DIR": str(tmp_path)}), store, pipeline, notify=lambda m: True)
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(service.run()) == EX_CONFIG
+    assert "cannot start: nothing to monitor: set CHANNELS" in caplog.text and "BOT_TOKEN" in caplog.text
+
+
+def test_a_watched_channel_is_enough_and_what_is_off_says_why(
+    store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.set_watched(ChannelRef(username="balkan_watch"), True)  # /watch in the bot, earlier
+    settings = Settings.from_mapping({"DATA_DIR": str(tmp_path), "WEB_PREVIEW_BASE": "http://127.0.0.1:9"})
+    service = make_service(settings, store, pipeline, notify=lambda m: True)
 
     async def scenario() -> int:
         running = asyncio.create_task(service.run())
@@ -566,12 +577,11 @@ def test_without_credentials_or_channels_everything_says_why_it_is_off(
     with caplog.at_level(logging.INFO):
         assert asyncio.run(scenario()) == 0
     for line in (
-        "listener: off (no API_ID/API_HASH); web preview: off (no CHANNELS set and no watched channels)",
+        "listener: off (no API_ID/API_HASH) → web preview source for 1 channel (@balkan_watch)",
         "bot: off (no BOT_TOKEN) → no bot commands; digests and alerts to stdout",
-        "digests: off (no subscription: set DIGEST_CHAT, or DIGEST_OUTPUT=- to print)",
+        "digests: on, 1 subscription (daily 08:00 UTC) → stdout",
         "alerts: off (no ALERT_TAGS or ALERT_WORDS)",
         "edit alerts: off (no ALERT_EDITS)",
-        "poll: off (no source)",
     ):
         assert line in caplog.text
 

@@ -108,7 +108,7 @@ def test_missing_or_foreign_database_is_unhealthy_and_never_created(
 ) -> None:
     missing = tmp_path / "nope" / "tgmonitor.db"
     code, out, err = status_cli(capsys, missing, "--json")
-    assert code == 1 and "database not found" in err and json.loads(out)["healthy"] is False
+    assert code == 1 and f"no archive at {missing}" in err and json.loads(out)["healthy"] is False
     assert not missing.exists() and not missing.parent.exists()
 
     foreign = tmp_path / "other.db"

@@ -334,9 +334,16 @@ def test_backfill_command_runs_the_source_over_an_edge(tmp_path: Path) -> None:
         ctx.close()
 
 
-def test_backfill_command_rejects_bad_input_before_connecting(tmp_path: Path) -> None:
+def test_backfill_command_rejects_bad_input_before_connecting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv, why in (
+        (["backfill", "https://t.me/+abc"], "invite link: join the channel first"),
+        (["backfill", "@news", "--limit", "0"], "--limit: must be a positive number"),
+    ):
+        with pytest.raises(SystemExit) as usage:
+            parse(argv)
+        assert usage.value.code == 2 and why in capsys.readouterr().err
     ctx = CliContext(env_file=None, db_override=tmp_path / "x.db")
-    with pytest.raises(ValueError, match="invite link"):
-        backfill_cmd.run(parse(["backfill", "https://t.me/+abc"]), ctx)
-    with pytest.raises(ValueError, match="--limit"):
-        backfill_cmd.run(parse(["backfill", "@news", "--limit", "0"]), ctx)
+    with pytest.raises(ValueError, match="no channel 'Nobody Here' in the archive"):
+        backfill_cmd.run(parse(["backfill", "Nobody Here"]), ctx)

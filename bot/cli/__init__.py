@@ -1,6 +1,7 @@
 """`tgmonitor` command line: one module per subcommand, each with `add_parser` and `run`.
 
 Exit codes: 0 ok, 2 usage (argparse), 1 error with a one-line message (`--debug` shows the traceback).
+Output cut short by its reader (`tgmonitor search x --json | head -1`) is not an error: exit 0, quietly.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
-from bot.config import ENV_FILE_VARIABLE
+from bot.config import ENV_FILE_VARIABLE, SettingsError
 from bot.version import package_version
 from storage.errors import describe_sqlite_error
 
@@ -28,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "search_cmd",
     "digest_cmd",
     "stats_cmd",
+    "channels_cmd",
     "history_cmd",
     "boilerplate_cmd",
     "clean_cmd",
@@ -59,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"bot.cli.{name}")
         command = module.add_parser(sub)
-        command.set_defaults(handler=module.run)
+        command.set_defaults(
+            handler=module.run,
+            writes=getattr(module, "WRITES", False),
+            settings_exit=getattr(module, "SETTINGS_ERROR_EXIT", 1),
+        )
     return parser
 
 
@@ -68,12 +75,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.umask(0o077)  # the archive, sessions, media and digest files are the owner's alone
     env_file = args.env or (Path(os.environ[ENV_FILE_VARIABLE]) if os.environ.get(ENV_FILE_VARIABLE) else None)
-    ctx = CliContext(env_file=env_file, db_override=args.db)
+    ctx = CliContext(env_file=env_file, db_override=args.db, create_archive=args.writes)
+    try:
+        ctx.settings  # noqa: B018 - every command checks the settings: a bad one is reported whatever it runs
+    except SettingsError as exc:
+        print(f"tgmonitor: error: {exc}", file=sys.stderr)
+        return int(args.settings_exit)
     try:
         return int(args.handler(args, ctx) or 0)
+    except BrokenPipeError:
+        return _reader_went_away()
     except KeyboardInterrupt:
         print("tgmonitor: interrupted", file=sys.stderr)
         return 130
+    except UsageError as exc:
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except sqlite3.Error as exc:
         if args.debug:
             raise
@@ -88,6 +105,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         with contextlib.suppress(sqlite3.Error):
             ctx.close()
+        _flush_stdout()
+
+
+def _reader_went_away() -> int:
+    """The reader of stdout closed it (`| head`): what it wanted is printed; stop quietly, exit 0.
+
+    stdout is pointed at /dev/null so that the interpreter's own flush at exit cannot fail again
+    (Python's documented recipe; see the signal module's note on SIGPIPE).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
+
+
+def _flush_stdout() -> None:
+    """Flush here, where a closed pipe can still be caught, rather than in the interpreter's exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_went_away()
 
 
 def _archive_path(ctx: CliContext) -> Path | None:

@@ -14,22 +14,28 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
-from bot.core.timeparse import parse_since
 from bot.models import SaveResult
 from bot.sources.media import MediaDownloader
-from bot.sources.telethon_source import TelethonSource, parse_channel_ident
+from bot.sources.telethon_source import ChannelResolveError, TelethonSource, parse_channel_ident
 from bot.telegram.client import TelegramEdge, TelethonClientEdge, make_user_client
+
+WRITES = True  # may create the archive (bot/cli/context.py)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "backfill", help="fetch a channel's older history with your Telegram account (resumable; needs login)"
     )
-    parser.add_argument("channel", help="@name, https://t.me/name link or numeric channel id")
+    parser.add_argument(
+        "channel",
+        type=argtypes.channel,
+        help="@name, https://t.me/name link, numeric channel id, or the title of an archived channel",
+    )
     parser.add_argument("--since", help="go back to this age or date: 24h, 7d, 2026-11-01")
-    parser.add_argument("--limit", type=int, help="at most this many messages in this run")
+    parser.add_argument("--limit", type=argtypes.positive_int, help="at most this many messages in this run")
     parser.add_argument(
         "--restart", action="store_true", help="start again from the newest message instead of resuming"
     )
@@ -79,10 +85,12 @@ async def _backfill(args: argparse.Namespace, ctx: CliContext, since: datetime |
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    parse_channel_ident(args.channel)  # a typo fails here, before connecting
-    if args.limit is not None and args.limit <= 0:
-        raise ValueError("--limit must be a positive number")
-    since = parse_since(args.since, datetime.now(UTC), ctx.settings.tz) if args.since else None
+    try:
+        parse_channel_ident(args.channel)  # a typo fails here, before connecting
+    except ChannelResolveError:
+        row = argtypes.archived_channel(ctx.store, args.channel)  # a title ("Serbia Today")
+        args.channel = f"@{row.username}" if row.username else str(row.tg_id)
+    since = argtypes.since(args.since, datetime.now(UTC), ctx.settings.tz) if args.since else None
     result = asyncio.run(_backfill(args, ctx, since))
     if args.json:
         print(json.dumps(asdict(result) | {"new_ids": len(result.new_ids)}))

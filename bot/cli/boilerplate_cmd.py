@@ -10,23 +10,25 @@ import argparse
 import json
 
 from bot.channel_boilerplate import RECENT_POSTS, LearnedBoilerplate
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from storage.store import QueryError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("boilerplate", help="list each channel's learned boilerplate (sign-offs, 'Subscribe…')")
-    parser.add_argument("--channel", help="only this channel (@name or id)")
+    parser.add_argument("--channel", type=argtypes.channel, help="only this channel: @name, id or title")
     parser.add_argument(
-        "--recent", type=int, default=RECENT_POSTS, help=f"posts per channel to learn from (default {RECENT_POSTS})"
+        "--recent",
+        type=argtypes.positive_int,
+        default=RECENT_POSTS,
+        help=f"posts per channel to learn from (default {RECENT_POSTS})",
     )
     parser.add_argument("--json", action="store_true")
     return parser
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    if args.recent < 1:
-        raise ValueError("--recent must be a positive number")
     store = ctx.store
     if args.channel is not None:
         row = store.find_channel(args.channel)

@@ -8,23 +8,29 @@ from pathlib import Path
 from bot.archive import Archive
 from bot.channel_boilerplate import LearnedBoilerplate
 from bot.config import Settings
+from bot.core.channels import parse_channel
 from bot.core.pipeline import Pipeline
 from bot.ingest import Ingest
 from bot.neardup_index import NearDupIndex
+from storage.db import NoArchiveError
 from storage.store import Store
+
+# Subcommands that write; only they may create the archive (a module says so with `WRITES = True`).
+WRITING_COMMANDS = ("import", "backfill", "backfill-web", "run", "demo")
 
 
 @dataclass
 class CliContext:
     env_file: Path | None
     db_override: Path | None = None
+    create_archive: bool = True  # False for read-only commands: a missing archive is an error, not a new file
     _settings: Settings | None = field(default=None, init=False)
     _archive: Archive | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = Settings.load(self.env_file)
+            self._settings = Settings.load(self.env_file, channel_check=parse_channel)
         return self._settings
 
     @property
@@ -34,12 +40,21 @@ class CliContext:
     @property
     def archive(self) -> Archive:
         if self._archive is None:
-            self._archive = Archive.open(self.settings, self.db_path)
+            try:
+                self._archive = Archive.open(self.settings, self.db_path, create=self.create_archive)
+            except NoArchiveError as exc:
+                raise NoArchiveError(f"{exc}{self._missing_hint()}") from None
         return self._archive
 
     @property
     def store(self) -> Store:
         return self.archive.store
+
+    def _missing_hint(self) -> str:
+        demo = self.db_path.with_name("demo.db")
+        if self.db_path.name != "demo.db" and demo.is_file():
+            return f" (the demo's archive is {demo}: add --db {demo})"
+        return f" (check --db / DB_PATH; {', '.join(WRITING_COMMANDS)} create one)"
 
     @property
     def pipeline(self) -> Pipeline:

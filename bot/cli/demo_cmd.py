@@ -1,4 +1,8 @@
-"""`tgmonitor demo`: the whole offline path on bundled sample channels, no credentials needed."""
+"""`tgmonitor demo`: the whole offline path on bundled sample channels, no credentials needed.
+
+The samples go to their own archive, `demo.db` beside the configured one (or --db): fictional posts
+must never turn up in the searches and digests of the real archive a user builds next.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from bot.cli.import_cmd import import_paths
 from bot.cli.search_cmd import collapsed_lines
 from bot.core.digest import build_digest, render_text
 from bot.listing import find_items
+
+WRITES = True  # may create the archive (bot/cli/context.py)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
@@ -25,6 +31,8 @@ def sample_files() -> list[Path]:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if ctx.db_override is None:
+        ctx.db_override = ctx.settings.db_path.with_name("demo.db")
     results = import_paths(ctx, sample_files())
     for path, result in results.items():
         print(f"imported {Path(path).name}: {result.inserted} new, {result.unchanged} unchanged")
@@ -42,4 +50,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"\nsearch {args.query!r} ({first} .. {last}):")
     found, _more = find_items(store, offset=0, limit=10, query=args.query)  # one line per statement
     print(collapsed_lines(ctx, found, args.query) if found else "no posts found")
+    db = ctx.db_path
+    print("\nexplore the demo archive (tgmonitor is in .venv/bin; `./dev ARGS` runs it too):")
+    for example in ("search Serbia", "channels", f"digest --since {start:%Y-%m-%d}"):
+        print(f"  tgmonitor --db {db} {example}")
     return 0

@@ -16,10 +16,10 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.digest import build_digest, digest_json, digest_messages, render_html, render_text
-from bot.core.timeparse import parse_since
 from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription, window_posts
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.telegram import TelethonBotSender, start_bot_client
@@ -30,7 +30,9 @@ SEPARATOR = "\n----\n"
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("digest", help="print the digest of recent posts, or send it")
     parser.add_argument("--since", default="24h", help="age like 24h/7d or a date (default 24h)")
-    parser.add_argument("--tag", action="append", default=[], help="only items with this tag (repeatable)")
+    parser.add_argument(
+        "--tag", action="append", default=[], help="only items with this tag; repeated, items with any of them"
+    )
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="machine-readable digest")
     form.add_argument("--html", action="store_true", help="the Telegram HTML messages, separated by ----")
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return asyncio.run(_send_due(settings, ctx))
     tz = settings.tz
     end = datetime.now(UTC)
-    start = parse_since(args.since, end, tz)
+    start = argtypes.since(args.since, end, tz)
     outgoing = args.send or args.dry_run
     tags = tuple(args.tag) or (settings.digest_tags if outgoing else ())
     posts, changes = window_posts(ctx.store, start, end, tags)

@@ -23,6 +23,8 @@ from bot.sources.desktop_export import ExportError, iter_export_files, parse_exp
 from bot.sources.desktop_html_export import HtmlExport, looks_like_export_page
 from bot.sources.web_preview_parser import parse_saved_page
 
+WRITES = True  # may create the archive (bot/cli/context.py)
+
 
 @dataclass(frozen=True)
 class Source:

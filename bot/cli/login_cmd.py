@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,6 +142,8 @@ async def login(
                 await client.start(**kwargs)
         except errors.RPCError as exc:
             raise _refusal(exc, creds) from exc
+        except asyncio.IncompleteReadError as exc:  # a proxy or captive portal answered instead
+            raise ConnectionError(f"could not log in to Telegram: the connection closed early ({exc})") from exc
         except ConnectionError as exc:
             if settings.telegram_server is not None and settings.telegram_public_key is None and "auth_key" in str(exc):
                 raise ConnectionError(
@@ -179,6 +182,9 @@ async def login(
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if not args.debug:
+        # Telethon logs each failed connection attempt; the one-line error says it once (issue #14).
+        logging.getLogger("telethon").setLevel(logging.CRITICAL)
     creds = Credentials(
         phone=args.phone, code=args.code, code_stdin=args.code_stdin, password_stdin=args.password_stdin
     )

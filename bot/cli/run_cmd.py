@@ -12,6 +12,9 @@ from bot.config import SettingsError
 from bot.logging_setup import setup_logging
 from bot.service import EX_CONFIG, Service
 
+WRITES = True  # may create the archive (bot/cli/context.py)
+SETTINGS_ERROR_EXIT = EX_CONFIG  # invalid settings: a supervisor must not restart it in a loop
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return sub.add_parser(

@@ -6,11 +6,11 @@ import argparse
 import json
 from datetime import UTC, datetime
 
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.output import post_json, post_line
 from bot.core.digest import DigestItem
 from bot.core.learned_boilerplate import strip_learned
-from bot.core.timeparse import parse_since
 from bot.listing import find_items, seen_in_channels
 from bot.models import StoredPost
 
@@ -18,11 +18,15 @@ from bot.models import StoredPost
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("search", help="full-text search (words are matched literally)")
     parser.add_argument("query", nargs="?", help="words to find; omit to list by filters only")
-    parser.add_argument("--tag", action="append", default=[], help="only posts with this tag (repeatable)")
-    parser.add_argument("--channel", help="only this channel (@name or id)")
+    parser.add_argument(
+        "--tag", action="append", default=[], help="only posts with this tag; repeated, posts with any of them"
+    )
+    parser.add_argument(
+        "--channel", type=argtypes.channel, help="only this channel: @name, id or title (see `tgmonitor channels`)"
+    )
     parser.add_argument("--since", help="age like 24h/7d or a date like 2026-11-01")
-    parser.add_argument("--limit", type=int, default=20)
-    parser.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
+    parser.add_argument("--limit", type=argtypes.positive_int, default=20, help="at most this many (default 20)")
+    parser.add_argument("--offset", type=argtypes.non_negative_int, default=0, help="skip this many results (paging)")
     parser.add_argument("--rank", action="store_true", help="best match first instead of newest first")
     parser.add_argument(
         "--collapse", action="store_true", help="one line per statement: copies and near-duplicates folded"
@@ -32,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    since = parse_since(args.since, datetime.now(UTC), ctx.settings.tz) if args.since else None
+    since = argtypes.since(args.since, datetime.now(UTC), ctx.settings.tz) if args.since else None
     if args.collapse:
         items, _more = find_items(
             ctx.store,

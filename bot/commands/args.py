@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.text import short
+from bot.core.channels import ChannelIdentError
+from bot.core.channels import parse_channel as read_channel
 from bot.core.timeparse import parse_since
 from bot.models import ChannelRef
 
@@ -49,23 +51,18 @@ def parse_search(args: str, deps: CommandDeps) -> SearchArgs:
     return SearchArgs(" ".join(words), tuple(tags), channel, since)
 
 
-_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
-
-
 def parse_channel(args: str) -> ChannelRef:
-    """`@name`, `name`, `t.me/name`, `https://t.me/s/name`, a channel id or a -100… chat id."""
+    """`@name`, `name`, `t.me/name`, `https://t.me/s/name`, a channel id or a -100… chat id (bot/core/channels.py)."""
     text = args.strip()
     if not text or len(text.split()) > 1:
         raise UsageError("Name one channel, like @balkan_watch or https://t.me/balkan_watch.")
-    text = re.sub(r"^(https?://)?(www\.)?(t|telegram)\.me/(s/)?", "", text, flags=re.IGNORECASE)
-    text = text.strip("/").lstrip("@")
-    if re.fullmatch(r"-100\d+", text):
-        return ChannelRef(tg_id=int(text[4:]))
-    if re.fullmatch(r"\d+", text):
-        return ChannelRef(tg_id=int(text))
-    if not _USERNAME.fullmatch(text):
-        raise UsageError(f"{short(args, 40)!r} is not a channel name; use @name or a t.me/name link.")
-    return ChannelRef(username=text)
+    try:
+        ident = read_channel(text)
+    except ChannelIdentError as exc:
+        if "invite link" in str(exc):
+            raise UsageError("That is an invite link: join the channel first, then use its @name.") from None
+        raise UsageError(f"{short(args, 40)!r} is not a channel name; use @name or a t.me/name link.") from None
+    return ChannelRef(tg_id=ident.tg_id, username=ident.username)
 
 
 @functools.cache

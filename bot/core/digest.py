@@ -6,22 +6,26 @@ looks the same wherever it is read.
 
 from __future__ import annotations
 
+import bisect
 import html
-import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from bot.core.articles import display_title
-from bot.core.clean import is_hashtag_only
 from bot.core.learned_boilerplate import strip_learned, window_boilerplate
+from bot.core.sentences import LEAD_CHARS, lead, says_something
 from bot.core.versions import edit_time
 from bot.models import LinkedArticle, PostChange, StoredPost, Tag
 
 TELEGRAM_LIMIT = 4096
-SNIPPET_CHARS = 280
+SNIPPET_CHARS = LEAD_CHARS
+# A photo or video without text is shown with the post of its channel sent this close to it (the
+# caption of its album, the statement it illustrates), else counted on one line per channel.
+MEDIA_FOLD = timedelta(minutes=5)
+SUMMARY_SECTIONS = 12  # sections named in the header line, biggest first
 # An article linked from more posts of one channel than this is that channel's standing link (its
 # site's section page under every post), not a statement two posts share: it folds nothing.
 STANDING_LINK_POSTS = 2
@@ -32,17 +36,32 @@ GROUP_KINDS = ("hashtag", "topic")
 # A regex rather than str.translate: translate looks every character up in a dict, 10x slower on the
 # Cyrillic posts of a 2,000-post digest (140 ms of it), while re skips to the rare hits in C.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«„“(\[]?[A-ZА-ЯЁЇІЄҐЂЈЉЊЋЏ0-9])")
+_MEDIA_NAMES = {
+    "photo": ("photo", "photos"),
+    "video": ("video", "videos"),
+    "album": ("album", "albums"),
+    "document": ("file", "files"),
+    "audio": ("audio file", "audio files"),
+    "voice": ("voice message", "voice messages"),
+    "round": ("video message", "video messages"),
+    "sticker": ("sticker", "stickers"),
+    "gif": ("GIF", "GIFs"),
+    "webpage": ("link", "links"),
+    "poll": ("poll", "polls"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class DigestItem:
     """One statement, however many channels carried it; `posts[0]` is the earliest (the original).
 
+    `media`: posts of the same channel with no text of their own, sent within MEDIA_FOLD of it
+    (the other photos of its album, a video that illustrates it); shown as "+ 2 photos".
     `edited_at` / `deleted`: the shown post was edited (last at that time) or deleted in the window.
     """
 
     posts: tuple[StoredPost, ...]
+    media: tuple[StoredPost, ...] = ()
     edited_at: datetime | None = None
     deleted: bool = False
 
@@ -89,17 +108,40 @@ class DigestSection:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaRun:
+    """One channel's posts with no text and no neighbour to join: one line "+ 3 photos from …"."""
+
+    posts: tuple[StoredPost, ...]
+
+    @property
+    def first(self) -> StoredPost:
+        return self.posts[0]
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
+    """`item_count` is what the header counts and what the sections add up to: the statements listed.
+
+    `post_count` counts every post of the window (copies and media without text included);
+    `tag_counts` counts, for each grouping tag, the items that carry it, wherever they are listed
+    (the JSON's `tag_counts`; the header shows the sections instead).
+    """
+
     start: datetime
     end: datetime
     sections: tuple[DigestSection, ...]
     post_count: int
     tag_counts: tuple[tuple[Tag, int], ...] = field(default=())
     title: str = "Digest"
+    media: tuple[MediaRun, ...] = ()
 
     @property
     def item_count(self) -> int:
         return sum(len(s.items) for s in self.sections)
+
+    def spans_years(self, tz: tzinfo) -> bool:
+        last = self.end - timedelta(microseconds=1)  # the end is exclusive
+        return self.start.astimezone(tz).year != last.astimezone(tz).year
 
     @property
     def empty(self) -> bool:
@@ -212,6 +254,7 @@ def build_digest(
     items = fold_items(strip_learned(posts, keys, key_cache) if keys else posts)
     if changes or any(p.deleted for p in posts):
         items = mark_changes(items, changes, start, end)
+    items, media = fold_media(items)
     counts: Counter[tuple[str, str]] = Counter()
     tag_by_key: dict[tuple[str, str], Tag] = {}
     for item in items:
@@ -237,24 +280,72 @@ def build_digest(
         post_count=len(posts),
         tag_counts=tuple((tag_by_key[k], n) for k, n in sorted(counts.items(), key=lambda kv: rank(kv[0]))),
         title=title,
+        media=media,
     )
 
 
+def fold_media(items: Sequence[DigestItem]) -> tuple[list[DigestItem], tuple[MediaRun, ...]]:
+    """Items with no text join the nearest item of their channel within MEDIA_FOLD, else a MediaRun.
+
+    A Desktop export carries an album as one message per photo with the caption on one of them,
+    and channels post a photo a minute after the statement it goes with; listing each as "[photo]"
+    would fill a digest with lines that say nothing.
+    """
+    texted: list[DigestItem] = []
+    bare: list[DigestItem] = []
+    for item in items:
+        text = item.first.text
+        # A long post always says something; only short ones need reading (most posts: no cost).
+        # A photo whose only words are a linked article's title still has a line: the title.
+        says = len(text) > 200 or says_something(text) or _article_title(item) is not None
+        (texted if says else bare).append(item)
+    if not bare:
+        return list(items), ()
+    times: dict[int, list[tuple[datetime, int]]] = {}  # channel -> (date, index in texted), by date
+    for index, item in enumerate(texted):
+        for post in item.posts:
+            times.setdefault(post.channel_id, []).append((post.date, index))
+    for entries in times.values():
+        entries.sort()
+    attached: dict[int, list[StoredPost]] = {}
+    runs: dict[int, list[StoredPost]] = {}
+    for item in bare:
+        post = item.first
+        entries = times.get(post.channel_id, [])
+        at = bisect.bisect_left(entries, (post.date, -1))
+        near = [entries[i] for i in (at - 1, at) if 0 <= i < len(entries)]
+        best = min(near, key=lambda e: (abs(e[0] - post.date), e[1]), default=None)
+        if best is not None and abs(best[0] - post.date) <= MEDIA_FOLD:
+            attached.setdefault(best[1], []).extend(item.posts)
+        else:
+            runs.setdefault(post.channel_id, []).extend(item.posts)
+    folded = [
+        replace(item, media=tuple(sorted(attached[i], key=lambda p: (p.date, p.id)))) if i in attached else item
+        for i, item in enumerate(texted)
+    ]
+    ordered = sorted(runs.values(), key=lambda ps: min((p.date, p.id) for p in ps))
+    return folded, tuple(MediaRun(tuple(sorted(ps, key=lambda p: (p.date, p.id)))) for ps in ordered)
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def media_count(posts: Sequence[StoredPost]) -> str:
+    """ "3 photos", "2 photos and 1 video", "4 posts" (the kinds when there are at most two)."""
+    kinds = Counter(p.media_kind or "" for p in posts)
+    if len(kinds) > 2 or "" in kinds:
+        return plural(len(posts), "post")
+    parts = [
+        plural(n, *_MEDIA_NAMES.get(kind, (f"{kind} post", f"{kind} posts")))
+        for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return " and ".join(parts)
+
+
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The first sentence, or up to `limit` characters cut at a word, hashtag-only lines skipped."""
-    text = _BIDI_CONTROLS.sub("", text)
-    shown = (p for p in text.split("\n\n") if p.strip() and not is_hashtag_only(p.strip()))
-    paragraphs = list(itertools.islice(shown, 2))  # the first, and whether there is another
-    if not paragraphs:
-        return ""
-    first = paragraphs[0]
-    sentence = _SENTENCE_END.split(first, maxsplit=1)[0]
-    if len(sentence) >= 40 or len(paragraphs) == 1:
-        first = sentence
-    if len(first) <= limit:
-        return first
-    cut = first[:limit].rsplit(" ", 1)[0].rstrip(",;:—-")
-    return (cut or first[:limit]) + "…"
+    """The lead of a post (bot/core/sentences.py): its first informative sentence or two, capped."""
+    return _BIDI_CONTROLS.sub("", lead(text, limit))
 
 
 def _short(label: str, limit: int = LABEL_CHARS) -> str:
@@ -269,8 +360,8 @@ def _tag_label(tag: Tag | None) -> str:
     return _short(tag.display)
 
 
-def _when(value: datetime, tz: tzinfo) -> str:
-    return value.astimezone(tz).strftime("%d %b %H:%M")
+def _when(value: datetime, tz: tzinfo, year: bool = False) -> str:
+    return value.astimezone(tz).strftime("%d %b %Y %H:%M" if year else "%d %b %H:%M")
 
 
 def strip_bidi(text: str) -> str:
@@ -304,11 +395,18 @@ def change_mark(item: DigestItem, tz: tzinfo) -> str | None:
     return f"edited {edited:%H:%M}" if edited.date() == posted.date() else f"edited {edited:%d %b %H:%M}"
 
 
-def render_item_html(item: DigestItem, tz: tzinfo) -> str:
+def _item_text(item: DigestItem) -> str:
+    post = item.first
+    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
+    if item.media:
+        text += f" (+ {media_count(item.media)})"
+    return text
+
+
+def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
     post = item.first
     esc = html.escape
-    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
-    line = f"• <i>{esc(_when(post.date, tz))}</i> · {esc(_label(post))} — {esc(text)}"
+    line = f"• <i>{esc(_when(post.date, tz, year))}</i> · {esc(_label(post))} — {esc(_item_text(item))}"
     titled = _article_title(item)
     if titled is not None and titled[1] is not None:
         line += f' · 📄 <a href="{esc(titled[1], quote=True)}">{esc(titled[0])}</a>'
@@ -325,10 +423,9 @@ def render_item_html(item: DigestItem, tz: tzinfo) -> str:
     return line
 
 
-def render_item_text(item: DigestItem, tz: tzinfo) -> str:
+def render_item_text(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
     post = item.first
-    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
-    line = f"- {_when(post.date, tz)} {_label(post)}: {text}"
+    line = f"- {_when(post.date, tz, year)} {_label(post)}: {_item_text(item)}"
     titled = _article_title(item)
     if titled is not None:
         line += f" [article: {titled[0]}]"
@@ -342,6 +439,31 @@ def render_item_text(item: DigestItem, tz: tzinfo) -> str:
     return line
 
 
+def _media_span(run: MediaRun, tz: tzinfo, year: bool) -> str:
+    first, last = run.first.date, run.posts[-1].date
+    span = _when(first, tz, year)
+    if last != first:
+        same_day = first.astimezone(tz).date() == last.astimezone(tz).date()
+        span += "–" + (f"{last.astimezone(tz):%H:%M}" if same_day else _when(last, tz, year))
+    return span
+
+
+def render_media_html(run: MediaRun, tz: tzinfo, *, year: bool = False) -> str:
+    esc = html.escape
+    line = f"+ {esc(media_count(run.posts))} from {esc(_label(run.first))}, <i>{esc(_media_span(run, tz, year))}</i>"
+    if run.first.url:
+        line += f' <a href="{esc(run.first.url, quote=True)}">open</a>'
+    return line
+
+
+def render_media_text(run: MediaRun, tz: tzinfo, *, year: bool = False) -> str:
+    line = f"+ {media_count(run.posts)} from {_label(run.first)}, {_media_span(run, tz, year)}"
+    return line + (f" <{run.first.url}>" if run.first.url else "")
+
+
+MEDIA_HEADING = "Without text"
+
+
 def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
     esc: Callable[[str], str] = html.escape if rich else str
     window = f"{digest.start.astimezone(tz):%Y-%m-%d %H:%M} → {digest.end.astimezone(tz):%Y-%m-%d %H:%M}"
@@ -351,18 +473,23 @@ def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
     if digest.empty:
         lines.append("Nothing new in this window.")
         return lines
-    summary = f"{digest.item_count} items from {digest.post_count} posts"
-    top = " · ".join(f"{_tag_label(t)} {n}" for t, n in digest.tag_counts[:12])
-    lines.append(esc(summary + (f" · {top}" if top else "")))
+    summary = f"{plural(digest.item_count, 'item')} from {plural(digest.post_count, 'post')}"
+    # The sections as listed below, with the same counts: the header is their table of contents.
+    named = [f"{_tag_label(s.tag)} {len(s.items)}" for s in digest.sections[:SUMMARY_SECTIONS]]
+    if len(digest.sections) > SUMMARY_SECTIONS:
+        named.append("…")
+    lines.append(esc(" · ".join([summary, *named])))
     return lines
 
 
 def render_html(digest: Digest, tz: tzinfo) -> list[str]:
     """Telegram HTML messages, each under the limit, split only between items."""
+    year = digest.spans_years(tz)
     blocks: list[tuple[str | None, str]] = []  # (section heading, item line)
     for section in digest.sections:
         heading = f"<b>{html.escape(_tag_label(section.tag))}</b> ({len(section.items)})"
-        blocks.extend((heading, render_item_html(item, tz)) for item in section.items)
+        blocks.extend((heading, render_item_html(item, tz, year=year)) for item in section.items)
+    blocks.extend((f"<b>{MEDIA_HEADING}</b>", render_media_html(run, tz, year=year)) for run in digest.media)
     return split_messages("\n".join(_header(digest, tz, rich=True)), blocks)
 
 
@@ -374,10 +501,14 @@ def digest_messages(digest: Digest, tz: tzinfo, *, empty: str = "notice") -> lis
 
 
 def render_text(digest: Digest, tz: tzinfo) -> str:
+    year = digest.spans_years(tz)
     lines = _header(digest, tz, rich=False)
     for section in digest.sections:
         lines += ["", f"{_tag_label(section.tag)} ({len(section.items)})"]
-        lines += [render_item_text(item, tz) for item in section.items]
+        lines += [render_item_text(item, tz, year=year) for item in section.items]
+    if digest.media:
+        lines += ["", MEDIA_HEADING]
+        lines += [render_media_text(run, tz, year=year) for run in digest.media]
     return "\n".join(lines)
 
 
@@ -461,6 +592,7 @@ def digest_json(digest: Digest) -> dict[str, object]:
                         "link": item.link,
                         "seen_in": item.channels,
                         "post_ids": [p.id for p in item.posts],
+                        "media_post_ids": [p.id for p in item.media],
                         "tags": [t.display for t in item.tags],
                         "article": article_json(item.article) if item.article else None,
                         "edited_at": item.edited_at.isoformat() if item.edited_at else None,
@@ -470,6 +602,17 @@ def digest_json(digest: Digest) -> dict[str, object]:
                 ],
             }
             for section in digest.sections
+        ],
+        "without_text": [
+            {
+                "channel": run.first.channel_label,
+                "count": media_count(run.posts),
+                "first": run.first.date.isoformat(),
+                "last": run.posts[-1].date.isoformat(),
+                "link": run.first.url,
+                "post_ids": [p.id for p in run.posts],
+            }
+            for run in digest.media
         ],
     }
 

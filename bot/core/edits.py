@@ -9,16 +9,15 @@ between self-contained pieces, so no tag is ever cut.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from bot.core.channels import ChannelIdentError, parse_channel
 from bot.core.digest import TELEGRAM_LIMIT, strip_bidi, utf16_len
 from bot.core.wordiff import WordDiff, compact, html_pieces
 
 ALERT_CONTEXT = 80  # characters of unchanged text kept on each side of a change
-_CHANNEL_ID = re.compile(r"-?\d+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +36,14 @@ class EditWatch:
             text = value.strip()
             if text.lower() == "all":
                 return cls(everything=True)
-            text = re.sub(r"^(https?://)?(www\.)?(t|telegram)\.me/(s/)?", "", text, flags=re.IGNORECASE)
-            text = text.strip("/").lstrip("@")
-            if _CHANNEL_ID.fullmatch(text):
-                number = int(text)
-                tg_ids.add(int(str(number)[4:]) if str(number).startswith("-100") else abs(number))
-            elif text:
-                usernames.add(text.lower())
+            try:
+                ident = parse_channel(text)  # bot/core/channels.py: the one reading of a channel name
+            except ChannelIdentError:
+                continue  # the settings check reports it; nothing here could match it
+            if ident.tg_id is not None:
+                tg_ids.add(ident.tg_id)
+            elif ident.username:
+                usernames.add(ident.username)
         return cls(False, frozenset(usernames), frozenset(tg_ids))
 
     @property

@@ -7,7 +7,6 @@ do not repeat username look-ups, which Telegram rate-limits hard.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 from telethon.errors import RPCError
 from telethon.tl import types
 
+from bot.core.channels import ChannelIdentError, parse_channel
 from bot.models import ChannelRef, RawPost
 from bot.sources.ports import ChannelBook
 from bot.telegram.client import TelegramEdge
@@ -23,48 +23,18 @@ from bot.telegram.retry import FloodWaitTooLong
 T = TypeVar("T")
 Call = Callable[[Callable[[], Awaitable[Any]], str], Awaitable[Any]]
 
-_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
-
 
 class ChannelResolveError(ValueError):
     """A configured channel that cannot be read; the message names it."""
 
 
 def parse_channel_ident(value: str | int) -> str | int:
-    """`@name`, `name`, `t.me/name`, `https://t.me/s/name`, `t.me/c/123/45`, `-100123` or `123`.
-
-    Returns a lower-case username or a bare channel id (Telegram's "marked" -100 prefix removed).
-    """
-    if isinstance(value, int):
-        return _bare_id(str(value))
-    text = value.strip()
-    link = re.sub(r"^(https?://)?(www\.)?(t\.me|telegram\.me|telegram\.dog)/", "", text, flags=re.IGNORECASE)
-    if link != text:
-        if link.startswith("+") or link.lower().startswith("joinchat/"):
-            raise ChannelResolveError(
-                f"{value!r} is an invite link; join the channel, then use its @username or numeric id"
-            )
-        parts = [p for p in re.split(r"[/?#]", link) if p]
-        if parts and parts[0].lower() == "s":
-            parts = parts[1:]
-        if len(parts) >= 2 and parts[0].lower() == "c":
-            return _bare_id(parts[1])
-        text = parts[0] if parts else ""
-    text = text.lstrip("@")
-    if re.fullmatch(r"-?\d+", text):
-        return _bare_id(text)
-    if not _USERNAME.fullmatch(text):
-        raise ChannelResolveError(f"{value!r} is not a channel @username, t.me link or numeric id")
-    return text.lower()
-
-
-def _bare_id(text: str) -> int:
-    if text.startswith("-100") and len(text) > 4:
-        return int(text[4:])
-    number = int(text)
-    if number <= 0:
-        raise ChannelResolveError(f"{text} is not a channel id (basic groups are not supported)")
-    return number
+    """A lower-case username or a bare channel id, as Telethon resolves them (bot/core/channels.py reads it)."""
+    try:
+        ident = parse_channel(value)
+    except ChannelIdentError as exc:
+        raise ChannelResolveError(str(exc)) from None
+    return ident.tg_id if ident.tg_id is not None else str(ident.username)
 
 
 @dataclass(frozen=True, slots=True)

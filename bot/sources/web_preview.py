@@ -21,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 
+from bot.core.channels import ChannelIdentError, parse_channel
 from bot.models import ChannelRef, RawPost, SaveResult, SaveTally
 from bot.sources.http_fetch import BadEncoding, Fetched, TooLarge, fetch_bounded
 from bot.sources.ports import ChannelBook, PostSink
@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 Progress = Callable[[int], None]
 
-_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
-_URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/", re.IGNORECASE)
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 524})
 
 
@@ -62,20 +60,17 @@ class WebPreviewError(RuntimeError):
 
 
 def resolve_channel(name: str) -> str:
-    """`@name`, `name`, `https://t.me/name`, `t.me/s/name`, `t.me/name/123` -> `name` (lower case)."""
-    text = name.strip()
-    text = _URL_PREFIX.sub("", text)
-    text = text.split("?", 1)[0].split("#", 1)[0].strip("/")
-    parts = [p for p in text.split("/") if p]
-    if parts and parts[0].lower() == "s":
-        parts = parts[1:]
-    candidate = parts[0].lstrip("@") if parts else ""
-    if not _USERNAME.match(candidate):
+    """`@name`, `name`, `https://t.me/name`, `t.me/s/name`, `t.me/name/123` -> `name` (bot/core/channels.py)."""
+    try:
+        ident = parse_channel(name)
+    except ChannelIdentError as exc:
+        raise ValueError(f"cannot read a public channel name from {name!r}: {exc}") from None
+    if ident.username is None:
         raise ValueError(
             f"cannot read a public channel name from {name!r}: expected @name, name, https://t.me/name "
             "or t.me/s/name (private channels and numeric ids have no web preview)"
         )
-    return candidate.lower()
+    return ident.username
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,64 @@
+"""Argument checks shared by the subcommands: a bad value is a usage error (exit 2) naming the option."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, tzinfo
+
+from bot.core.channels import ChannelIdentError, parse_channel
+from bot.core.timeparse import parse_since
+from bot.models import ChannelRow
+from storage.store import Store
+
+
+class UsageError(ValueError):
+    """A value argparse could not check by itself (it needs the settings or the clock); exit 2."""
+
+
+def positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def channel(text: str) -> str:
+    """Any form bot/core/channels.py reads, a title included; the archive looks it up later."""
+    try:
+        parse_channel(text, titles=True)
+    except ChannelIdentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def since(text: str, now: datetime, tz: tzinfo, option: str = "--since") -> datetime:
+    """A start in the past: a window that starts in the future can only be empty, so it is a mistake."""
+    try:
+        start = parse_since(text, now, tz)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    if start > now:
+        raise UsageError(f"{option} {text} is in the future ({start:%Y-%m-%d %H:%M %Z}); give a past date or an age")
+    return start
+
+
+def archived_channel(store: Store, text: str) -> ChannelRow:
+    """A channel named by its title (or any other form) that the archive already knows."""
+    row = store.find_channel(text)
+    if row is None:
+        raise ValueError(f"no channel {text!r} in the archive: use its @name or id (`tgmonitor channels` lists them)")
+    return row
