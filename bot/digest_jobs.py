@@ -23,7 +23,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.config import Settings
-from bot.core.digest import Digest, build_digest, digest_messages
+from bot.core.digest import Digest, build_digest
+from bot.core.digest_render import digest_messages
 from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
 from bot.models import PostChange, StoredPost
 from bot.outputs import MessageSender

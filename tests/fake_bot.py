@@ -13,7 +13,7 @@ from typing import Any
 
 from telethon.extensions import html as telethon_html
 
-from bot.core.digest import utf16_len
+from bot.core.telegram_text import utf16_len
 
 
 @dataclass

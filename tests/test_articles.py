@@ -18,7 +18,8 @@ from bot.alerts import Alerter
 from bot.articles import ArticleWorker, FetchRun
 from bot.core.alerts import AlertRules
 from bot.core.articles import MAX_ATTEMPTS
-from bot.core.digest import build_digest, digest_json, render_html, render_text
+from bot.core.digest import build_digest
+from bot.core.digest_render import digest_json, render_html, render_text
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, RawPost
 from bot.outputs.telegram import TelethonBotSender

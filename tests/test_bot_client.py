@@ -10,8 +10,8 @@ from telethon.tl.functions.bots import SetBotCommandsRequest
 
 from bot.commands import CommandRouter
 from bot.commands.worker import CommandWorker
-from bot.core.digest import TELEGRAM_LIMIT, utf16_len
 from bot.core.pipeline import Pipeline
+from bot.core.telegram_text import TELEGRAM_LIMIT, utf16_len
 from bot.telegram.bot_client import BotClient, plain
 from storage.store import Store
 from tests.conftest import raw_post

@@ -19,9 +19,9 @@ from bot.commands import (
     split_text,
 )
 from bot.config import Settings
-from bot.core.digest import TELEGRAM_LIMIT, utf16_len
 from bot.core.pipeline import Pipeline
 from bot.core.ratelimit import RateLimiter
+from bot.core.telegram_text import TELEGRAM_LIMIT, utf16_len
 from bot.models import ChannelRef, Forward
 from storage.store import Store
 from storage.subscriptions import Subscriptions

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 from telethon.extensions import html as telethon_html
 
-from bot.core.digest import build_digest, digest_json, fold_items, render_html, render_text, snippet, utf16_len
+from bot.core.digest import build_digest, fold_items
+from bot.core.digest_render import digest_json, render_html, render_text, snippet
 from bot.core.pipeline import Pipeline
+from bot.core.telegram_text import utf16_len
 from bot.models import ChannelRef, Forward
 from storage.store import Store
 from tests.conftest import DATA, raw_post

@@ -14,9 +14,11 @@ from telethon.extensions import html as telethon_html
 from bot.cli import main
 from bot.commands import Chat, CommandRouter, User
 from bot.config import Settings
-from bot.core.digest import TELEGRAM_LIMIT, build_digest, digest_json, render_html, render_text, utf16_len
+from bot.core.digest import build_digest
+from bot.core.digest_render import digest_json, render_html, render_text
 from bot.core.edits import EditWatch
 from bot.core.pipeline import Pipeline
+from bot.core.telegram_text import TELEGRAM_LIMIT, utf16_len
 from bot.core.windows import Window
 from bot.digest_jobs import DigestRunner, window_posts
 from bot.edit_alerts import EditAlerter

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from bot.commands import CommandRouter
 from bot.commands.router import MAX_REPLY_PARTS
 from bot.commands.text import reply_of
-from bot.core.digest import TELEGRAM_LIMIT, split_messages, utf16_len
 from bot.core.pipeline import Pipeline
+from bot.core.telegram_text import TELEGRAM_LIMIT, split_messages, utf16_len
 from bot.models import ChannelRef, Reply
 from storage.store import Store
 from tests.conftest import make_ingest, raw_post

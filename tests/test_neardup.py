@@ -9,7 +9,8 @@ import pytest
 
 from bot.channel_boilerplate import LearnedBoilerplate
 from bot.cli import main
-from bot.core.digest import build_digest, render_text
+from bot.core.digest import build_digest
+from bot.core.digest_render import render_text
 from bot.core.learned_boilerplate import learn_boilerplate, loose_key, strip_paragraphs
 from bot.core.neardup import MinHasher, NearDupParams, text_dates, text_numbers
 from bot.core.pipeline import Pipeline

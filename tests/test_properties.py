@@ -26,10 +26,12 @@ from bot.core.clean import (
     paragraph_key,
     unique_paragraphs,
 )
-from bot.core.digest import TELEGRAM_LIMIT, build_digest, render_html, utf16_len
+from bot.core.digest import build_digest
+from bot.core.digest_render import render_html
 from bot.core.learned_boilerplate import LearnedParagraph, learn_boilerplate, loose_key
 from bot.core.pipeline import Pipeline
 from bot.core.tags import extract_hashtags
+from bot.core.telegram_text import TELEGRAM_LIMIT, utf16_len
 from bot.models import ChannelRef, Forward, RawPost, StoredPost
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from httpx import Client
 
-from bot.core.digest import digest_messages
+from bot.core.digest_render import digest_messages
 from bot.digest_jobs import subscription_digest
 from bot.models import ChannelRef
 from bot.web.security import CSP, LOOPBACK_HOSTS

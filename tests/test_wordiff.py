@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telethon.extensions import html as telethon_html
 
-from bot.core.digest import TELEGRAM_LIMIT, utf16_len
 from bot.core.edits import AlertPost, EditWatch, pack, render_deletion_alert, render_edit_alert
+from bot.core.telegram_text import TELEGRAM_LIMIT, utf16_len
 from bot.core.wordiff import compact, html_pieces, render_text, spelling_fix, tokenize, word_diff
 
 STATEMENT = (

@@ -19,7 +19,8 @@ from typing import Any
 from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.config import Settings
-from bot.core.digest import build_digest, digest_json, digest_messages, render_html, render_text
+from bot.core.digest import build_digest
+from bot.core.digest_render import digest_json, digest_messages, render_html, render_text
 from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription, window_posts
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.telegram import TelethonBotSender, start_bot_client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.digest import article_json, snippet
+from bot.core.digest_render import article_json, snippet
 from bot.models import Article, StoredPost
 
 

@@ -7,7 +7,7 @@ import html
 from bot.commands.args import positive
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.text import reply_of, short, split_text
-from bot.core.digest import TELEGRAM_LIMIT, split_messages, utf16_len
+from bot.core.telegram_text import TELEGRAM_LIMIT, split_messages, utf16_len
 from bot.models import Chat, LinkedArticle, Reply, User
 
 MAX_ARTICLE_PARTS = 10  # a 60,000-character treaty text is a link, not 15 messages

@@ -11,7 +11,8 @@ from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.paging import paged, range_text
 from bot.commands.text import reply_of, short
 from bot.config import Settings
-from bot.core.digest import build_digest, render_html
+from bot.core.digest import build_digest
+from bot.core.digest_render import render_html
 from bot.digest_jobs import window_posts
 from bot.models import Chat, Reply, User
 from storage.subscriptions import Subscription

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from bot.commands.deps import CommandDeps
-from bot.core.digest import split_messages
+from bot.core.telegram_text import split_messages
 from bot.models import Chat, Reply, User
 
 

@@ -9,7 +9,8 @@ from datetime import datetime
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.paging import encode_page, paged, range_text
 from bot.commands.text import label, reply_of, short
-from bot.core.digest import DigestItem, snippet
+from bot.core.digest import DigestItem
+from bot.core.digest_render import snippet
 from bot.listing import find_items, seen_in
 from bot.models import Reply
 from storage.store import QueryError

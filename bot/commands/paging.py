@@ -14,7 +14,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from bot.core.digest import split_messages
+from bot.core.telegram_text import split_messages
 from bot.models import Button, Reply
 
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit for inline button data

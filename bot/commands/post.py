@@ -10,7 +10,8 @@ from bot.commands.article import article_offers
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.history import deletion_line, diff_reply, version_lines
 from bot.commands.text import label, reply_of, split_text
-from bot.core.digest import TELEGRAM_LIMIT, DigestItem, utf16_len
+from bot.core.digest import DigestItem
+from bot.core.telegram_text import TELEGRAM_LIMIT, utf16_len
 from bot.listing import seen_in
 from bot.models import Chat, Reply, User
 

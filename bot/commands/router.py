@@ -22,8 +22,8 @@ from bot.commands.paging import ListExpired, PageKeys, decode_page
 from bot.commands.registry import COMMANDS
 from bot.commands.text import SILENT, reply_of, short
 from bot.config import Settings
-from bot.core.digest import strip_bidi
 from bot.core.ratelimit import RateLimiter
+from bot.core.telegram_text import strip_bidi
 from bot.models import Chat, Reply, User
 from storage.refusals import Refusals
 from storage.store import QueryError, Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from bot.core.digest import TELEGRAM_LIMIT, split_messages, utf16_len
+from bot.core.telegram_text import TELEGRAM_LIMIT, split_messages, utf16_len
 from bot.models import Button, Reply
 
 

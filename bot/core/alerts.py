@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from bot.core.articles import display_title
-from bot.core.digest import snippet, strip_bidi
+from bot.core.digest_render import snippet
+from bot.core.telegram_text import strip_bidi
 from bot.models import StoredPost
 
 

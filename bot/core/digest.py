@@ -1,4 +1,4 @@
-"""Digest: fold a window's posts into items, group them by tag, render and split for Telegram.
+"""Digest: fold a window's posts into items and group them by tag (rendering: bot/core/digest_render.py).
 
 Pure functions on StoredPost lists: the scheduler, the CLI and the bot all call these, so a digest
 looks the same wherever it is read.
@@ -7,8 +7,6 @@ looks the same wherever it is read.
 from __future__ import annotations
 
 import bisect
-import html
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,39 +14,19 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.core.articles import display_title
 from bot.core.learned_boilerplate import strip_learned, window_boilerplate
-from bot.core.sentences import LEAD_CHARS, lead, says_something
+from bot.core.sentences import says_something
 from bot.core.versions import edit_time
 from bot.models import LinkedArticle, PostChange, StoredPost, Tag
 
-TELEGRAM_LIMIT = 4096
-SNIPPET_CHARS = LEAD_CHARS
 # A photo or video without text is shown with the post of its channel sent this close to it (the
 # caption of its album, the statement it illustrates), else counted on one line per channel.
 MEDIA_FOLD = timedelta(minutes=5)
-SUMMARY_SECTIONS = 12  # sections named in the header line, biggest first
+
+
 # An article linked from more posts of one channel than this is that channel's standing link (its
 # site's section page under every post), not a statement two posts share: it folds nothing.
 STANDING_LINK_POSTS = 2
-LABEL_CHARS = 64  # tag and channel names in headings and lines; see _short
 GROUP_KINDS = ("hashtag", "topic")
-# Explicit embeddings, overrides and isolates: one post's U+202E must not reverse the rest of the
-# line (channel name, link). Plain direction marks (LRM/RLM) are harmless and kept.
-# A regex rather than str.translate: translate looks every character up in a dict, 10x slower on the
-# Cyrillic posts of a 2,000-post digest (140 ms of it), while re skips to the rare hits in C.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_MEDIA_NAMES = {
-    "photo": ("photo", "photos"),
-    "video": ("video", "videos"),
-    "album": ("album", "albums"),
-    "document": ("file", "files"),
-    "audio": ("audio file", "audio files"),
-    "voice": ("voice message", "voice messages"),
-    "round": ("video message", "video messages"),
-    "sticker": ("sticker", "stickers"),
-    "gif": ("GIF", "GIFs"),
-    "webpage": ("link", "links"),
-    "poll": ("poll", "polls"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +275,7 @@ def fold_media(items: Sequence[DigestItem]) -> tuple[list[DigestItem], tuple[Med
         text = item.first.text
         # A long post always says something; only short ones need reading (most posts: no cost).
         # A photo whose only words are a linked article's title still has a line: the title.
-        says = len(text) > 200 or says_something(text) or _article_title(item) is not None
+        says = len(text) > 200 or says_something(text) or bool(item.article and display_title(item.article.title or ""))
         (texted if says else bare).append(item)
     if not bare:
         return list(items), ()
@@ -325,304 +303,3 @@ def fold_media(items: Sequence[DigestItem]) -> tuple[list[DigestItem], tuple[Med
     ]
     ordered = sorted(runs.values(), key=lambda ps: min((p.date, p.id) for p in ps))
     return folded, tuple(MediaRun(tuple(sorted(ps, key=lambda p: (p.date, p.id)))) for ps in ordered)
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
-
-
-def media_count(posts: Sequence[StoredPost]) -> str:
-    """ "3 photos", "2 photos and 1 video", "4 posts" (the kinds when there are at most two)."""
-    kinds = Counter(p.media_kind or "" for p in posts)
-    if len(kinds) > 2 or "" in kinds:
-        return plural(len(posts), "post")
-    parts = [
-        plural(n, *_MEDIA_NAMES.get(kind, (f"{kind} post", f"{kind} posts")))
-        for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-    return " and ".join(parts)
-
-
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The lead of a post (bot/core/sentences.py): its first informative sentence or two, capped."""
-    return _BIDI_CONTROLS.sub("", lead(text, limit))
-
-
-def _short(label: str, limit: int = LABEL_CHARS) -> str:
-    """Names come from posts and exports: a 3,000-letter hashtag is legal in Telegram, and twelve of them
-    in the header would make a digest no message can carry, so headings show a bounded prefix."""
-    return label if len(label) <= limit else label[: limit - 1] + "…"
-
-
-def _tag_label(tag: Tag | None) -> str:
-    if tag is None:
-        return "Other"
-    return _short(tag.display)
-
-
-def _when(value: datetime, tz: tzinfo, year: bool = False) -> str:
-    return value.astimezone(tz).strftime("%d %b %Y %H:%M" if year else "%d %b %H:%M")
-
-
-def strip_bidi(text: str) -> str:
-    return _BIDI_CONTROLS.sub("", text)
-
-
-def _label(post: StoredPost) -> str:
-    return _short(strip_bidi(post.channel_label))
-
-
-MAX_HREF = 600  # a longer article URL is left out of the line: items must stay far below Telegram's limit
-
-
-def _article_title(item: DigestItem) -> tuple[str, str | None] | None:
-    """The title shown beside an item (bounded, like every piece of an item) and where it links."""
-    article = item.article
-    title = display_title(strip_bidi(article.title or "")) if article is not None else None
-    if article is None or not title:
-        return None
-    href = article.final_url or article.url
-    return title, href if len(href) <= MAX_HREF else None
-
-
-def change_mark(item: DigestItem, tz: tzinfo) -> str | None:
-    """ "deleted", "edited 14:05" (with the day when it is not the post's): what an item's line ends with."""
-    if item.deleted:
-        return "deleted"
-    if item.edited_at is None:
-        return None
-    edited, posted = item.edited_at.astimezone(tz), item.first.date.astimezone(tz)
-    return f"edited {edited:%H:%M}" if edited.date() == posted.date() else f"edited {edited:%d %b %H:%M}"
-
-
-def _item_text(item: DigestItem) -> str:
-    post = item.first
-    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
-    if item.media:
-        text += f" (+ {media_count(item.media)})"
-    return text
-
-
-def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
-    post = item.first
-    esc = html.escape
-    line = f"• <i>{esc(_when(post.date, tz, year))}</i> · {esc(_label(post))} — {esc(_item_text(item))}"
-    titled = _article_title(item)
-    if titled is not None and titled[1] is not None:
-        line += f' · 📄 <a href="{esc(titled[1], quote=True)}">{esc(titled[0])}</a>'
-    elif titled is not None:
-        line += f" · 📄 {esc(titled[0])}"
-    link = item.link
-    if link:
-        line += f' <a href="{esc(link, quote=True)}">open</a>'
-    if item.seen_in > 1:
-        line += f" · seen in {item.seen_in} channels"
-    mark = change_mark(item, tz)
-    if mark:
-        line += f" · <i>{esc(mark)}</i>"
-    return line
-
-
-def render_item_text(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
-    post = item.first
-    line = f"- {_when(post.date, tz, year)} {_label(post)}: {_item_text(item)}"
-    titled = _article_title(item)
-    if titled is not None:
-        line += f" [article: {titled[0]}]"
-    if item.link:
-        line += f" <{item.link}>"
-    if item.seen_in > 1:
-        line += f" (seen in {item.seen_in} channels)"
-    mark = change_mark(item, tz)
-    if mark:
-        line += f" ({mark})"
-    return line
-
-
-def _media_span(run: MediaRun, tz: tzinfo, year: bool) -> str:
-    first, last = run.first.date, run.posts[-1].date
-    span = _when(first, tz, year)
-    if last != first:
-        same_day = first.astimezone(tz).date() == last.astimezone(tz).date()
-        span += "–" + (f"{last.astimezone(tz):%H:%M}" if same_day else _when(last, tz, year))
-    return span
-
-
-def render_media_html(run: MediaRun, tz: tzinfo, *, year: bool = False) -> str:
-    esc = html.escape
-    line = f"+ {esc(media_count(run.posts))} from {esc(_label(run.first))}, <i>{esc(_media_span(run, tz, year))}</i>"
-    if run.first.url:
-        line += f' <a href="{esc(run.first.url, quote=True)}">open</a>'
-    return line
-
-
-def render_media_text(run: MediaRun, tz: tzinfo, *, year: bool = False) -> str:
-    line = f"+ {media_count(run.posts)} from {_label(run.first)}, {_media_span(run, tz, year)}"
-    return line + (f" <{run.first.url}>" if run.first.url else "")
-
-
-MEDIA_HEADING = "Without text"
-
-
-def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
-    esc: Callable[[str], str] = html.escape if rich else str
-    window = f"{digest.start.astimezone(tz):%Y-%m-%d %H:%M} → {digest.end.astimezone(tz):%Y-%m-%d %H:%M}"
-    zone = getattr(tz, "key", None) or str(tz)
-    title = f"{_short(digest.title, 4 * LABEL_CHARS)} {window} ({zone})"
-    lines = [f"<b>{esc(title)}</b>" if rich else title]
-    if digest.empty:
-        lines.append("Nothing new in this window.")
-        return lines
-    summary = f"{plural(digest.item_count, 'item')} from {plural(digest.post_count, 'post')}"
-    # The sections as listed below, with the same counts: the header is their table of contents.
-    named = [f"{_tag_label(s.tag)} {len(s.items)}" for s in digest.sections[:SUMMARY_SECTIONS]]
-    if len(digest.sections) > SUMMARY_SECTIONS:
-        named.append("…")
-    lines.append(esc(" · ".join([summary, *named])))
-    return lines
-
-
-def render_html(digest: Digest, tz: tzinfo) -> list[str]:
-    """Telegram HTML messages, each under the limit, split only between items."""
-    year = digest.spans_years(tz)
-    blocks: list[tuple[str | None, str]] = []  # (section heading, item line)
-    for section in digest.sections:
-        heading = f"<b>{html.escape(_tag_label(section.tag))}</b> ({len(section.items)})"
-        blocks.extend((heading, render_item_html(item, tz, year=year)) for item in section.items)
-    blocks.extend((f"<b>{MEDIA_HEADING}</b>", render_media_html(run, tz, year=year)) for run in digest.media)
-    return split_messages("\n".join(_header(digest, tz, rich=True)), blocks)
-
-
-def digest_messages(digest: Digest, tz: tzinfo, *, empty: str = "notice") -> list[str]:
-    """The Telegram messages for one window: none for an empty window when DIGEST_EMPTY=skip."""
-    if digest.empty and empty == "skip":
-        return []
-    return render_html(digest, tz)
-
-
-def render_text(digest: Digest, tz: tzinfo) -> str:
-    year = digest.spans_years(tz)
-    lines = _header(digest, tz, rich=False)
-    for section in digest.sections:
-        lines += ["", f"{_tag_label(section.tag)} ({len(section.items)})"]
-        lines += [render_item_text(item, tz, year=year) for item in section.items]
-    if digest.media:
-        lines += ["", MEDIA_HEADING]
-        lines += [render_media_text(run, tz, year=year) for run in digest.media]
-    return "\n".join(lines)
-
-
-def utf16_len(text: str) -> int:
-    """Telegram measures messages in UTF-16 code units: an emoji counts twice."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_messages(header: str, blocks: Sequence[tuple[str | None, str]], limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Pack (heading, line) blocks into messages; a heading is repeated where a section continues.
-
-    Splitting happens between blocks, so it never breaks a tag or an entity. Digest items are bounded
-    by the snippet length, but a command's block may hold anything a channel wrote (a 4,096-character
-    hashtag): a block or heading that cannot fit alone is flattened to plain text and shortened
-    (`fit_html`), so no message is ever empty or over `limit`. The limit is applied to the HTML source,
-    which is never shorter than the text Telegram counts after parsing.
-    """
-    messages: list[str] = []
-    header = fit_html(header, limit)
-    current = header
-    current_heading: str | None = None
-    for heading, line in blocks:
-        heading = fit_html(heading, limit // 4) if heading is not None else None
-        line = fit_html(line, limit - (utf16_len(heading) + 12 if heading is not None else 0))
-        addition = ""
-        if heading != current_heading:
-            addition += f"\n\n{heading}"
-        addition += f"\n{line}"
-        if utf16_len(current) + utf16_len(addition) > limit:
-            if current.strip():
-                messages.append(current)
-            if heading is None:
-                current = line
-            elif heading == current_heading:
-                current = f"{heading} (cont.)\n{line}"
-            else:
-                current = f"{heading}\n{line}"
-        else:
-            current += addition
-        current_heading = heading
-    messages.append(current)
-    return [m.strip("\n") for m in messages if m.strip()]
-
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-def fit_html(fragment: str, limit: int) -> str:
-    """`fragment` if it fits in `limit` UTF-16 units; else its text without markup, shortened with "…".
-
-    Cutting HTML could leave a tag or an entity open (Telegram then refuses the whole message), so an
-    oversized fragment loses its formatting instead.
-    """
-    if utf16_len(fragment) <= limit:
-        return fragment
-    text = html.unescape(_TAG.sub("", fragment))
-    budget = max(1, limit - 1)
-    while budget > 0:
-        shortened = html.escape(text[:budget].rstrip()) + "…"
-        if utf16_len(shortened) <= limit:
-            return shortened
-        budget = budget * 9 // 10 if budget > 10 else budget - 1
-    return "…"
-
-
-def digest_json(digest: Digest) -> dict[str, object]:
-    return {
-        "start": digest.start.isoformat(),
-        "end": digest.end.isoformat(),
-        "posts": digest.post_count,
-        "items": digest.item_count,
-        "tag_counts": [[t.display, n] for t, n in digest.tag_counts],
-        "sections": [
-            {
-                "tag": _tag_label(section.tag),
-                "items": [
-                    {
-                        "date": item.first.date.isoformat(),
-                        "channel": item.first.channel_label,
-                        "text": snippet(item.first.text),
-                        "link": item.link,
-                        "seen_in": item.channels,
-                        "post_ids": [p.id for p in item.posts],
-                        "media_post_ids": [p.id for p in item.media],
-                        "tags": [t.display for t in item.tags],
-                        "article": article_json(item.article) if item.article else None,
-                        "edited_at": item.edited_at.isoformat() if item.edited_at else None,
-                        "deleted": item.deleted,
-                    }
-                    for item in section.items
-                ],
-            }
-            for section in digest.sections
-        ],
-        "without_text": [
-            {
-                "channel": run.first.channel_label,
-                "count": media_count(run.posts),
-                "first": run.first.date.isoformat(),
-                "last": run.posts[-1].date.isoformat(),
-                "link": run.first.url,
-                "post_ids": [p.id for p in run.posts],
-            }
-            for run in digest.media
-        ],
-    }
-
-
-def article_json(article: LinkedArticle) -> dict[str, object]:
-    return {
-        "id": article.id,
-        "title": article.title,
-        "url": article.url,
-        "final_url": article.final_url,
-        "status": article.status,
-        "lang": article.lang,
-    }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.core.channels import ChannelIdentError, parse_channel
-from bot.core.digest import TELEGRAM_LIMIT, strip_bidi, utf16_len
+from bot.core.telegram_text import TELEGRAM_LIMIT, strip_bidi, utf16_len
 from bot.core.wordiff import WordDiff, compact, html_pieces
 
 ALERT_CONTEXT = 80  # characters of unchanged text kept on each side of a change

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.core.copies import statement_spread
-from bot.core.digest import snippet
+from bot.core.digest_render import snippet
 from bot.core.svg_charts import Series, bars, heatmap, stacked_bars
 from bot.models import ChannelRow, Tag
 from storage.browse import Browse

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bot.core.digest import digest_messages
+from bot.core.digest_render import digest_messages
 from bot.core.windows import Window, next_occurrence, occurrence, window_ending
 from bot.digest_jobs import subscription_digest
 from bot.web.app import WebState, state_of

@@ -10,7 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.core.digest import DigestItem, snippet
+from bot.core.digest import DigestItem
+from bot.core.digest_render import snippet
 from bot.core.windows import next_occurrence
 from bot.listing import MAX_SCANNED_POSTS, find_items, seen_in
 from bot.models import StoredPost

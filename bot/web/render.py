@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from bot.core.digest import snippet
+from bot.core.digest_render import snippet
 from storage.browse import MARK_CLOSE, MARK_OPEN
 
 TEMPLATES = Path(__file__).parent / "templates"
