@@ -21,11 +21,8 @@ is a transaction anyway.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -58,7 +55,7 @@ from bot.service_parts import (
     sink_label,
 )
 from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
-from bot.systemd import flush_logs, notify_systemd
+from bot.systemd import StopSignals, notify_systemd, watchdog
 from bot.telegram.client import make_user_client
 from storage import status as keys
 from storage.timefmt import to_db_time
@@ -129,12 +126,12 @@ class Service:
     async def run(self) -> int:
         """Start everything, run until a signal (or a fatal loss), stop cleanly; returns the exit code."""
         loop = asyncio.get_running_loop()
-        installed = self._install_signals(loop)
+        signals = StopSignals(self.request_stop, self._stop.is_set, self.log)
+        signals.install(loop)
         try:
             return await self._run()
         finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+            signals.remove(loop)
 
     async def _run(self) -> int:
         self.log.info(
@@ -369,28 +366,6 @@ class Service:
             self._stop_reason = reason
         self._stop.set()
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
-        installed: list[int] = []
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self._on_signal, sig)
-                installed.append(sig)
-        return installed
-
-    def _on_signal(self, sig: int) -> None:
-        name = signal.Signals(sig).name
-        if self._stop.is_set():
-            self.log.critical("second signal (%s): exiting now without cleanup; the archive is safe", name)
-            flush_logs()
-            os._exit(128 + sig)
-        self.log.info("%s received: stopping (a second signal exits at once)", name)
-        self.request_stop(name)
-
-    def _deadline_exit(self) -> None:
-        self.log.critical("shutdown did not finish within %.1fs: exiting now", self.shutdown_deadline)
-        flush_logs()
-        os._exit(1)
-
     async def _close(self, what: str, closing: Awaitable[object]) -> None:
         try:
             await asyncio.wait_for(closing, timeout=2.0)
@@ -400,10 +375,7 @@ class Service:
     async def _shutdown(self) -> None:
         began = time.monotonic()
         self.notify("STOPPING=1")
-        watchdog = threading.Timer(self.shutdown_deadline, self._deadline_exit)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
+        with watchdog(self.shutdown_deadline, self.log):
             if self.source is not None:
                 self.source.stop_updates()
             if self.bot is not None:
@@ -423,8 +395,6 @@ class Service:
             await self._close("articles", self.articles.close())
             if self._started:
                 self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
-        finally:
-            watchdog.cancel()
         took = time.monotonic() - began
         if self._exit_code == 0:
             self.log.info("tgmonitor stopped cleanly in %.2fs", took)
