@@ -13,7 +13,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot.core.textnorm import TextNormaliser
 from bot.models import Tag
+from storage import search_index
 from storage.tag_list import encode_tags
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -198,7 +200,15 @@ def _v3(db: sqlite_utils.Database) -> None:
         last = ids[-1]
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite_utils.Database) -> None:
+    """posts_norm (storage/search_index.py): inflection-, script- and emoji-aware search index.
+
+    Creating it is instant; existing posts are marked pending and indexed by the resumable backfill
+    (`tgmonitor reindex`, or at open), which can take minutes on a million posts."""
+    search_index.create(db)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -243,8 +253,10 @@ def migrate(db: sqlite_utils.Database) -> int:
     return SCHEMA_VERSION
 
 
-def open_db(path: Path | str) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate; ':memory:' works for throwaway use."""
+def open_db(path: Path | str, normaliser: TextNormaliser | None = None) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate; ':memory:' works for throwaway use.
+
+    The search index's SQL functions are registered first: its triggers call them on every write."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
@@ -253,5 +265,6 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 30000")
+    search_index.register(conn, normaliser or TextNormaliser())
     migrate(db)
     return db

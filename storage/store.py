@@ -17,7 +17,9 @@ from typing import Any, Literal
 import sqlite_utils
 
 from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
+from bot.core.textnorm import TextNormaliser
 from storage.db import open_db, transaction
+from storage.search_index import SearchIndex
 from storage.tag_list import TagDecoder, encode_tags
 
 SearchOrder = Literal["newest", "rank", "oldest"]
@@ -87,14 +89,17 @@ _CONTENT_FIELDS = (
 
 
 class Store:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, normaliser: TextNormaliser | None = None) -> None:
         self.db = db
         self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
         self._tag_decoder = TagDecoder()
+        self.search_index = SearchIndex(db, normaliser)
+        self.search_index.check_version()
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        return cls(open_db(path))
+    def open(cls, path: Path | str, normaliser: TextNormaliser | None = None) -> Store:
+        normaliser = normaliser or TextNormaliser()
+        return cls(open_db(path, normaliser), normaliser)
 
     def close(self) -> None:
         self.db.conn.close()
@@ -324,13 +329,15 @@ class Store:
         where = [] if include_deleted else ["p.deleted = 0"]
         params: list[Any] = []
         join = ""
+        newest = rank = "p.date DESC, p.id DESC"
         if query is not None:
-            fts = quote_fts(query)
-            if not fts:
+            parsed = self.search_index.parse(query)
+            if parsed.empty:
                 raise QueryError("the search query is empty")
-            join = "JOIN posts_fts ON posts_fts.rowid = p.id"
-            where.append("posts_fts MATCH ?")
-            params.append(fts)
+            clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
+            join, newest, rank = clause.join, clause.newest, clause.rank
+            where.append(clause.where)
+            params.extend(clause.params)
         tag_keys = [tag.lstrip("#").casefold() for tag in tags]
         channel_id: int | None = None
         if channel is not None:
@@ -360,13 +367,12 @@ class Store:
         if until is not None:
             where.append("p.date < ?")
             params.append(to_db_time(until))
-        # With a query, newest first is posts_fts.rowid (= p.id): only the FTS side's own rowid lets FTS5
-        # hand out matches newest first and stop after `limit`; ordering by p.id sorts every match
+        # With a query, newest first is the FTS table's own rowid (= p.id): only that lets FTS5 hand out
+        # matches newest first and stop after `limit`; ordering by p.id sorts every match
         # (80x slower for a common word on 20k posts, and it grows with the archive).
         # Without a query, newest first is by date (the posts_date index, whose entries end in the
         # rowid, delivers exactly this order): an imported history is archived after newer live posts.
-        newest = "p.date DESC, p.id DESC" if query is None else "posts_fts.rowid DESC"
-        order_sql = "posts_fts.rank" if order == "rank" and query is not None else newest
+        order_sql = rank if order == "rank" else newest
         if order == "oldest":
             order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
         sql = (

@@ -166,13 +166,22 @@ def test_changed_keyword_rules_retag_on_reimport(store: Store, pipeline: Pipelin
     assert store.search(None, tags=["montenegro"]) == [found]
 
 
+def drop_search_index(store: Store) -> None:
+    """What schema 4 added: the posts_norm table, its triggers and its meta keys."""
+    for trigger in ("posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
+        store.db.execute(f"DROP TRIGGER {trigger}")
+    store.db.execute("DROP TABLE posts_norm")
+    store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")
+
+
 def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: Pipeline) -> None:
     path = tmp_path / "old.db"
     store = Store.open(path)
     posts = [pipeline.process(raw_post(i, f"{SERBIA} number {i}")) for i in range(1, 4)]
     store.save_posts(posts)
     expected = [p.tags for p in store.search("vucic")]
-    # Turn it into what tgmonitor with schema 2 wrote: no tag_list column.
+    # Turn it into what tgmonitor with schema 2 wrote: no tag_list column, no posts_norm.
+    drop_search_index(store)
     store.db.execute("ALTER TABLE posts DROP COLUMN tag_list")
     store.db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     store.db.conn.commit()

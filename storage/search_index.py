@@ -1,0 +1,198 @@
+"""The normalised search index: `posts_norm`, an FTS5 table of each post's index tokens.
+
+Beside `posts_fts` (the text as written), every post is indexed under the tokens of
+bot/core/textnorm.py (case, ё, script, inflection and emoji folded).  The table is contentless and
+`detail=none` (rowids only: what "every word must appear" needs; a quarter of a full index) and is
+kept in step by triggers calling `tg_index_text(text, lang)`, a function each connection registers
+(`register`): every insert, edit or deletion of a post, whatever code makes it, updates the index in
+the same statement, so it commits or rolls back with the row.  A connection without the function
+cannot write posts at all, rather than write them unindexed.
+
+A contentless table forgets a row by being told its old tokens again, so every token must come from
+the same normaliser: `check_version` rebuilds the index when the normaliser (or PyStemmer,
+cyrtranslit) would produce other tokens.
+
+Archives from before this index, and rebuilds, fill it by `backfill`: newest posts first, in batches,
+each batch committed with the low-water mark `search_norm_pending_below` in `meta` (posts with a
+smaller id are not indexed yet; triggers skip them).  A kill at any point loses at most the batch in
+flight, nothing is indexed twice (the mark is read inside the batch's write transaction), and posts
+not yet indexed are still searched, literally, through `posts_fts`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from bot.core.search_query import SearchQuery, contains_exact, parse_query
+from bot.core.textnorm import TextNormaliser
+
+MARK_KEY = "search_norm_pending_below"
+VERSION_KEY = "search_norm_version"
+_MARK = f"(SELECT CAST(value AS INTEGER) FROM meta WHERE key = '{MARK_KEY}')"
+
+Progress = Callable[[int, int], None]  # (indexed so far, total to index)
+
+
+def create(db: sqlite_utils.Database) -> None:
+    """Schema v4: the table and its triggers; every existing post is pending (backfill fills it)."""
+    db.execute(
+        "CREATE VIRTUAL TABLE posts_norm USING fts5("
+        "tokens, content='', detail='none', tokenize='unicode61 remove_diacritics 0')"
+    )
+    db.execute(
+        f"""CREATE TRIGGER posts_norm_ai AFTER INSERT ON posts WHEN new.id >= {_MARK} BEGIN
+             INSERT INTO posts_norm(rowid, tokens) VALUES (new.id, tg_index_text(new.text, new.lang));
+           END"""
+    )
+    db.execute(
+        f"""CREATE TRIGGER posts_norm_ad AFTER DELETE ON posts WHEN old.id >= {_MARK} BEGIN
+             INSERT INTO posts_norm(posts_norm, rowid, tokens)
+             VALUES ('delete', old.id, tg_index_text(old.text, old.lang));
+           END"""
+    )
+    db.execute(
+        f"""CREATE TRIGGER posts_norm_au AFTER UPDATE OF text, lang ON posts WHEN old.id >= {_MARK} BEGIN
+             INSERT INTO posts_norm(posts_norm, rowid, tokens)
+             VALUES ('delete', old.id, tg_index_text(old.text, old.lang));
+             INSERT INTO posts_norm(rowid, tokens) VALUES (new.id, tg_index_text(new.text, new.lang));
+           END"""
+    )
+    _reset(db)
+
+
+def _reset(db: sqlite_utils.Database) -> None:
+    """Every post pending: the index holds nothing below the mark, the triggers index what comes."""
+    top = db.execute("SELECT coalesce(max(id), 0) + 1 FROM posts").fetchone()[0]
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [MARK_KEY, str(top)])
+
+
+def register(conn: sqlite3.Connection, normaliser: TextNormaliser) -> None:
+    """The functions the triggers and searches call; before any migration can write posts."""
+    conn.create_function("tg_index_text", 2, normaliser.index_text, deterministic=True)
+    conn.create_function("tg_exact", 2, _exact, deterministic=True)
+
+
+def _exact(text: str | None, phrase: str) -> int:
+    return int(contains_exact(text, phrase))
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """The part of Store.search's SQL that a query adds."""
+
+    join: str
+    where: str
+    params: tuple[object, ...]
+    newest: str  # ORDER BY for newest first that FTS5 can deliver without sorting
+    rank: str  # ORDER BY for best match first
+
+
+class SearchIndex:
+    def __init__(self, db: sqlite_utils.Database, normaliser: TextNormaliser | None = None) -> None:
+        self.db = db
+        self.normaliser = normaliser or TextNormaliser()
+        register(db.conn, self.normaliser)
+
+    # ------------------------------------------------------------------ state
+    def pending_below(self) -> int:
+        """Posts with a smaller id are not in the index yet (0: none pending)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [MARK_KEY]).fetchone()
+        return int(row[0]) if row else 0
+
+    def pending(self) -> int:
+        return self.db.execute("SELECT count(*) FROM posts WHERE id < ?", [self.pending_below()]).fetchone()[0]
+
+    def check_version(self) -> bool:
+        """Empty the index and mark everything pending when its tokens came from another normaliser.
+
+        Returns whether it did.  Run at open, before anything writes posts."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [VERSION_KEY]).fetchone()
+        if row is not None and row[0] == self.normaliser.version:
+            return False
+        conn = self.db.conn
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", [VERSION_KEY]).fetchone()
+            rebuilt = row is not None and row[0] != self.normaliser.version
+            if rebuilt:
+                self.db.execute("INSERT INTO posts_norm(posts_norm) VALUES ('delete-all')")
+                _reset(self.db)
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [VERSION_KEY, self.normaliser.version]
+            )
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        return rebuilt
+
+    def backfill(self, *, batch: int = 2000, progress: Progress | None = None, limit: int | None = None) -> int:
+        """Index the pending posts, newest first, one committed batch at a time; returns how many.
+
+        Safe to interrupt (kill -9 included) and to run in two processes at once."""
+        total = self.pending()
+        done = 0
+        conn = self.db.conn
+        while limit is None or done < limit:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                mark = self.pending_below()
+                ids = [
+                    r[0]
+                    for r in conn.execute("SELECT id FROM posts WHERE id < ? ORDER BY id DESC LIMIT ?", [mark, batch])
+                ]
+                low = ids[-1] if len(ids) == batch else 0
+                if ids:
+                    conn.execute(
+                        "INSERT INTO posts_norm(rowid, tokens) "
+                        "SELECT id, tg_index_text(text, lang) FROM posts WHERE id >= ? AND id < ?",
+                        [low, mark],
+                    )
+                conn.execute("UPDATE meta SET value = ? WHERE key = ?", [str(low), MARK_KEY])
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+            done += len(ids)
+            if progress is not None and ids:
+                progress(done, total)
+            if low == 0:
+                break
+        return done
+
+    # ------------------------------------------------------------------ queries
+    def parse(self, text: str) -> SearchQuery:
+        return parse_query(text, self.normaliser)
+
+    def clause(self, query: SearchQuery) -> Clause:
+        """SQL for the posts matching `query` (alias `p` for posts)."""
+        expr = " AND ".join("(" + " OR ".join(f'"{t}"' for t in sorted(term)) + ")" for term in query.terms)
+        exact = [f"tg_exact(p.text, ?)" for _ in query.phrases]
+        pending = self.pending_below()
+        if not pending:
+            where = " AND ".join(["posts_norm MATCH ?", *exact])
+            return Clause(
+                "JOIN posts_norm ON posts_norm.rowid = p.id",
+                where,
+                (expr, *query.phrases),
+                "posts_norm.rowid DESC",
+                "posts_norm.rank",
+            )
+        # Part of the archive is not indexed yet: those posts are matched literally, by posts_fts.
+        literal = " ".join(f'"{w.replace(chr(34), "")}"' for w in query.words if w.replace('"', ""))
+        where = (
+            "((p.id >= ? AND p.id IN (SELECT rowid FROM posts_norm WHERE posts_norm MATCH ?)) OR "
+            "(p.id < ? AND p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)))"
+        )
+        return Clause(
+            "",
+            " AND ".join([where, *exact]),
+            (pending, expr, pending, literal or '""', *query.phrases),
+            "p.id DESC",
+            "p.id DESC",
+        )
