@@ -172,7 +172,7 @@ class SearchIndex:
     def clause(self, query: SearchQuery) -> Clause:
         """SQL for the posts matching `query` (alias `p` for posts)."""
         expr = " AND ".join("(" + " OR ".join(f'"{t}"' for t in sorted(term)) + ")" for term in query.terms)
-        exact = [f"tg_exact(p.text, ?)" for _ in query.phrases]
+        exact = ["tg_exact(p.text, ?)" for _ in query.phrases]
         pending = self.pending_below()
         if not pending:
             where = " AND ".join(["posts_norm MATCH ?", *exact])

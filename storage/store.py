@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
 from bot.core.textnorm import TextNormaliser
+from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
 from storage.db import open_db, transaction
 from storage.search_index import SearchIndex
 from storage.tag_list import TagDecoder, encode_tags

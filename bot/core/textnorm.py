@@ -188,9 +188,18 @@ class TextNormaliser:
 
     # --------------------------------------------------------------------------- posts
     def stems(self, words: Sequence[str], lang: str | None) -> list[str]:
-        """Each word's stem in `lang` (the words themselves when the language is unknown)."""
-        stemmer = self.stemmers.get(lang) if lang else None
+        """Each word's stem in `lang`; with no language, its stems in every language its letters
+        allow, space-separated (a short post's language is often unknown, its words still inflect)."""
+        if lang is None:
+            return [" ".join(dict.fromkeys(self._stem_each(w))) for w in words]
+        stemmer = self.stemmers.get(lang)
         return stemmer(list(words)) if stemmer is not None else list(words)
+
+    def _stem_each(self, word: str) -> Iterable[str]:
+        for lang in script_langs(word):
+            stemmer = self.stemmers.get(lang)
+            if stemmer is not None:
+                yield from stemmer([word])
 
     def _chunk_tokens(self, chunks: Iterable[str], lang: str | None) -> dict[str, tuple[str, ...]]:
         """Tokens of prepared whitespace chunks ("сербии,", "🇷🇺🇷🇸📞"), computed for the ones not seen
@@ -228,9 +237,7 @@ class TextNormaliser:
         """Index tokens one query word may be found under: its own form and its stem in every
         language its letters allow."""
         prepared = prepare(word)
-        forms = {prepared}
-        for lang in script_langs(prepared):
-            forms.update(self.stems([prepared], lang))
+        forms = {prepared, *self._stem_each(prepared)}
         return frozenset(" ".join(forms).translate(_SKELETON).split())
 
     def query_terms(self, text: str) -> list[frozenset[str]]:
