@@ -37,8 +37,10 @@ from bot.core.digest import (
     render_html,
     snippet,
     split_messages,
+    strip_bidi,
     utf16_len,
 )
+from bot.core.highlight import Highlighter
 from bot.core.ratelimit import RateLimiter
 from bot.core.timeparse import parse_since
 from bot.models import ChannelRef, StoredPost
@@ -296,13 +298,17 @@ def seen_in(item: DigestItem, store: Store) -> int:
     return len(channels)
 
 
-def _item_block(number: int, item: DigestItem, deps: CommandDeps) -> str:
+def _item_block(number: int, item: DigestItem, deps: CommandDeps, highlighter: Highlighter | None = None) -> str:
+    """One result; for a search, the paragraph that matched with the matching words in bold."""
     post = item.first
-    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
+    if highlighter is not None and post.text:
+        text = highlighter.excerpt(post.text, post.lang, ("<b>", "</b>"), lambda s: html.escape(strip_bidi(s)))
+    else:
+        text = html.escape(snippet(post.text) or f"[{post.media_kind or 'media'}]")
     forwarded = f" (fwd {html.escape(post.forward_name)})" if post.forward_name else ""
     line = (
         f"<b>{number}.</b> <i>{html.escape(deps.when(post.date))}</i> · "
-        f"{html.escape(post.channel_label)}{forwarded} — {html.escape(text)}"
+        f"{html.escape(post.channel_label)}{forwarded} — {text}"
     )
     extras = [f"/post_{post.id}"]
     if item.link:
@@ -331,7 +337,7 @@ def _item_page(
         items = collect_items(deps.store, want=offset + limit, query=query, tags=tags, channel=channel, since=since)
     except QueryError as exc:
         raise UsageError(
-            f"I could not run that search ({exc}). Words are matched literally and all must appear; "
+            f"I could not run that search ({exc}). All words must appear (any of their forms); "
             "try fewer or plainer words."
         ) from exc
     page = items[offset : offset + limit]
@@ -342,7 +348,8 @@ def _item_page(
         back = encode_page(code, max(0, offset - limit), args, deps.pages)
         return Reply.of("No more results.", ((("« Prev", back),),))
     header = f"<b>{html.escape(title)}</b> · {_range(offset, len(page), None if more else len(items))}, newest first"
-    blocks = [_item_block(offset + i + 1, item, deps) for i, item in enumerate(page)]
+    highlighter = Highlighter.of(deps.store.search_index.normaliser, query) if query else None
+    blocks = [_item_block(offset + i + 1, item, deps, highlighter) for i, item in enumerate(page)]
     return _paged(header, blocks, code=code, args=args, offset=offset, limit=limit, more=more, deps=deps)
 
 
@@ -493,7 +500,8 @@ def _help(intro: str, user: User, deps: CommandDeps) -> Reply:
             f"e.g. <code>{html.escape(command.example)}</code>"
         )
     blocks.append(
-        "Searches match words literally (all must appear); results list one item per story, "
+        "Searches find every form of your words in either script (all must appear; "
+        '"quotes" for an exact phrase); results list one item per story, '
         f"however many channels carried it. Times are in {html.escape(deps.settings.tz.key)}."
     )
     return Reply(tuple(split_messages(intro, [(None, "\n" + b) for b in blocks])))

@@ -9,6 +9,7 @@ from bot.cli.context import CliContext
 from bot.cli.import_cmd import import_paths
 from bot.cli.search_cmd import collapsed_lines
 from bot.core.digest import build_digest, render_text
+from bot.core.highlight import Highlighter
 from bot.core.neardup import collapse
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -41,5 +42,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(render_text(digest, ctx.settings.tz))
     print(f"\nsearch {args.query!r} ({first} .. {last}):")
     found = collapse(store.search(args.query, limit=10))  # copies of one statement shown once
-    print(collapsed_lines(found, args.query) if found else "no posts found")
+    highlighter = Highlighter.of(store.search_index.normaliser, args.query)
+    print(collapsed_lines(found, highlighter) if found else "no posts found")
     return 0

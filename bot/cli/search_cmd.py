@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from bot.cli.context import CliContext
 from bot.cli.output import post_json, post_line
 from bot.core.digest import DigestItem
+from bot.core.highlight import Highlighter
 from bot.core.learned_boilerplate import strip_learned
 from bot.core.neardup import collapse
 from bot.core.timeparse import parse_since
@@ -43,18 +44,19 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         order="rank" if args.rank else "newest",
     )
     posts = strip_learned(posts, ctx.learned_boilerplate.keys_by_channel(p.channel_id for p in posts))
+    highlighter = Highlighter.of(ctx.store.search_index.normaliser, args.query)
     if args.collapse:
-        return _print_collapsed(posts, args)
+        return _print_collapsed(posts, args, highlighter)
     if args.json:
         print(json.dumps([post_json(p) for p in posts], ensure_ascii=False, indent=2))
     elif not posts:
         print("no posts found")
     else:
-        print("\n".join(post_line(p, args.query) for p in posts))
+        print("\n".join(post_line(p, highlighter) for p in posts))
     return 0
 
 
-def _print_collapsed(posts: list[StoredPost], args: argparse.Namespace) -> int:
+def _print_collapsed(posts: list[StoredPost], args: argparse.Namespace, highlighter: Highlighter) -> int:
     """Each item shown by its earliest post, with where else it was seen (this page only)."""
     items = collapse(posts)
     if args.json:
@@ -63,15 +65,15 @@ def _print_collapsed(posts: list[StoredPost], args: argparse.Namespace) -> int:
     elif not items:
         print("no posts found")
     else:
-        print(collapsed_lines(items, args.query))
+        print(collapsed_lines(items, highlighter))
     return 0
 
 
-def collapsed_lines(items: list[DigestItem], query: str | None) -> str:
+def collapsed_lines(items: list[DigestItem], highlighter: Highlighter | None = None) -> str:
     """Each item by its earliest post, then where else it was seen."""
     lines = []
     for item in items:
-        line = post_line(item.first, query)
+        line = post_line(item.first, highlighter)
         if item.seen_in > 1:
             line += f"\n    seen in {item.seen_in} channels: {', '.join(item.channels)}"
         lines.append(line)

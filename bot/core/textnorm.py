@@ -183,7 +183,7 @@ class TextNormaliser:
 
     def __post_init__(self) -> None:
         canary = [t for lang in (None, *LANGS) for t in self.index_tokens(_CANARY, lang)]
-        digest = hashlib.sha1(" ".join(canary).encode() + repr(sorted(_SKELETON.items())).encode()).hexdigest()
+        digest = hashlib.sha1(" ".join(sorted(canary)).encode() + repr(sorted(_SKELETON.items())).encode()).hexdigest()
         self.version = f"1:{self.name}:{Stemmer.version()}:{digest[:12]}"
 
     # --------------------------------------------------------------------------- posts
