@@ -30,7 +30,7 @@ class Pipeline:
         text = clean_text(raw.text, self.boilerplate)
         digest = content_hash(text)
         lang = detect_lang(text)
-        tags: list[Tag] = [*extract_hashtags(text, raw.hashtags), *topic_tags(text, self.keywords)]
+        tags: list[Tag] = [*extract_hashtags(text, raw.hashtags), *topic_tags(text, self.keywords, lang)]
         if lang:
             tags.append(lang_tag(lang))
         return Post(

@@ -42,6 +42,7 @@ StemWords = Callable[[list[str]], list[str]]
 
 # Words: letters and digits; '_' and apostrophes split, as SQLite's unicode61 does.
 _WORD = re.compile(r"[^\W_]+")
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
 _STRESS = ("\u0301", "\u0300")  # combining acute/grave: Russian and Bulgarian stress marks
 _REGIONAL = "[\U0001f1e6-\U0001f1ff]"
 _TAG_LETTERS = "[\U000e0061-\U000e007a]"
@@ -227,6 +228,17 @@ class TextNormaliser:
         chunks = set(prepare(text).split())
         memo = self._chunk_tokens(chunks, lang)
         return list(dict.fromkeys(chain.from_iterable(map(memo.__getitem__, chunks))))
+
+    def tokens_by_script(self, text: str, lang: str | None) -> tuple[set[str], set[str]]:
+        """`index_tokens` split by the script of the words they came from: (Latin and other, Cyrillic).
+        Keyword rules use it to keep a Cyrillic keyword off Latin words outside Serbian posts."""
+        chunks = set(prepare(text).split())
+        memo = self._chunk_tokens(chunks, lang)
+        latin: set[str] = set()
+        cyrillic: set[str] = set()
+        for chunk in chunks:
+            (cyrillic if _CYRILLIC.search(chunk) else latin).update(memo[chunk])
+        return latin, cyrillic
 
     def index_text(self, text: str | None, lang: str | None) -> str:
         """`index_tokens` as one string, what the FTS5 table is given."""
