@@ -22,7 +22,8 @@ not yet indexed are still searched, literally, through `posts_fts`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -70,6 +71,21 @@ def _reset(db: sqlite_utils.Database) -> None:
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [MARK_KEY, str(top)])
 
 
+@contextmanager
+def _atomic(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (storage/db.transaction's twin: db.py imports this module)."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
 def register(conn: sqlite3.Connection, normaliser: TextNormaliser) -> None:
     """The functions the triggers and searches call; before any migration can write posts."""
     conn.create_function("tg_index_text", 2, normaliser.index_text, deterministic=True)
@@ -110,26 +126,30 @@ class SearchIndex:
         """Empty the index and mark everything pending when its tokens came from another normaliser.
 
         Returns whether it did.  Run at open, before anything writes posts."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [VERSION_KEY]).fetchone()
-        if row is not None and row[0] == self.normaliser.version:
+        if self._stored_version() == self.normaliser.version:
             return False
-        conn = self.db.conn
-        if not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = self.db.execute("SELECT value FROM meta WHERE key = ?", [VERSION_KEY]).fetchone()
-            rebuilt = row is not None and row[0] != self.normaliser.version
+        with _atomic(self.db.conn):
+            stored = self._stored_version()  # again, inside the write lock: another process may have
+            rebuilt = stored is not None and stored != self.normaliser.version
             if rebuilt:
-                self.db.execute("INSERT INTO posts_norm(posts_norm) VALUES ('delete-all')")
-                _reset(self.db)
+                self._forget_all()
             self.db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [VERSION_KEY, self.normaliser.version]
             )
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
         return rebuilt
+
+    def rebuild(self) -> None:
+        """Forget every post (they become pending again); `backfill` indexes them anew."""
+        with _atomic(self.db.conn):
+            self._forget_all()
+
+    def _stored_version(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [VERSION_KEY]).fetchone()
+        return row[0] if row else None
+
+    def _forget_all(self) -> None:
+        self.db.execute("INSERT INTO posts_norm(posts_norm) VALUES ('delete-all')")
+        _reset(self.db)
 
     def backfill(self, *, batch: int = 2000, progress: Progress | None = None, limit: int | None = None) -> int:
         """Index the pending posts, newest first, one committed batch at a time; returns how many.
@@ -139,8 +159,7 @@ class SearchIndex:
         done = 0
         conn = self.db.conn
         while limit is None or done < limit:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _atomic(conn):
                 mark = self.pending_below()
                 ids = [
                     r[0]
@@ -154,10 +173,6 @@ class SearchIndex:
                         [low, mark],
                     )
                 conn.execute("UPDATE meta SET value = ? WHERE key = ?", [str(low), MARK_KEY])
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
             done += len(ids)
             if progress is not None and ids:
                 progress(done, total)

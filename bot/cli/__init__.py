@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "search_cmd",
     "digest_cmd",
     "stats_cmd",
+    "reindex_cmd",
     "boilerplate_cmd",
     "run_cmd",
     "status_cmd",

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.cli.progress import ProgressBar
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from storage.learned_boilerplate import LearnedBoilerplate
 from storage.neardup_index import NearDupIndex
 from storage.store import Store
+
+
+def fill_search_index(store: Store, *, batch: int = 2000, announce: bool = True) -> int:
+    """Index what the search index lacks (once after an upgrade; resumable), with progress on stderr."""
+    pending = store.search_index.pending()
+    if not pending:
+        return 0
+    if announce:
+        print(
+            f"search index: indexing {pending:,} archived posts (once; interrupt and rerun to resume)", file=sys.stderr
+        )
+    bar = ProgressBar(pending, "indexing for search")
+    done = 0
+
+    def progress(count: int, total: int) -> None:
+        nonlocal done
+        bar(count - done)
+        done = count
+
+    try:
+        return store.search_index.backfill(batch=batch, progress=progress)
+    finally:
+        bar.close()
 
 
 @dataclass
@@ -33,8 +58,14 @@ class CliContext:
 
     @property
     def store(self) -> Store:
+        return self.open_store()
+
+    def open_store(self, *, fill: bool = True) -> Store:
+        """The archive; posts the search index does not hold yet (an upgrade) are indexed first."""
         if self._store is None:
             self._store = Store.open(self.db_path)
+            if fill:
+                fill_search_index(self._store)
         return self._store
 
     @property
