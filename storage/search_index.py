@@ -22,6 +22,7 @@ not yet indexed are still searched, literally, through `posts_fts`.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ def create(db: sqlite_utils.Database) -> None:
 
 def _reset(db: sqlite_utils.Database) -> None:
     """Every post pending: the index holds nothing below the mark, the triggers index what comes."""
-    top = db.execute("SELECT coalesce(max(id), 0) + 1 FROM posts").fetchone()[0]
+    top = db.execute("SELECT coalesce(max(id) + 1, 0) FROM posts").fetchone()[0]
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [MARK_KEY, str(top)])
 
 
@@ -111,6 +112,7 @@ class SearchIndex:
     def __init__(self, db: sqlite_utils.Database, normaliser: TextNormaliser | None = None) -> None:
         self.db = db
         self.normaliser = normaliser or TextNormaliser()
+        self._done_at: float | None = None
         register(db.conn, self.normaliser)
 
     # ------------------------------------------------------------------ state
@@ -118,6 +120,18 @@ class SearchIndex:
         """Posts with a smaller id are not in the index yet (0: none pending)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [MARK_KEY]).fetchone()
         return int(row[0]) if row else 0
+
+    def _searchable_below(self) -> int:
+        """`pending_below` for searches: read at most once a second once it is 0 (the usual state), so
+        a search costs no extra query; another process's `reindex --full` is seen within a second."""
+        now = time.monotonic()
+        if self._done_at is not None and now - self._done_at < 1.0:
+            return 0
+        pending = self.pending_below()
+        if pending and self.db.execute("SELECT 1 FROM posts WHERE id < ? LIMIT 1", [pending]).fetchone() is None:
+            pending = 0  # nothing below the mark (a new archive, or a backfill about to write its 0)
+        self._done_at = None if pending else now
+        return pending
 
     def pending(self) -> int:
         return self.db.execute("SELECT count(*) FROM posts WHERE id < ?", [self.pending_below()]).fetchone()[0]
@@ -133,6 +147,7 @@ class SearchIndex:
             rebuilt = stored is not None and stored != self.normaliser.version
             if rebuilt:
                 self._forget_all()
+                self._done_at = None
             self.db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [VERSION_KEY, self.normaliser.version]
             )
@@ -142,6 +157,7 @@ class SearchIndex:
         """Forget every post (they become pending again); `backfill` indexes them anew."""
         with _atomic(self.db.conn):
             self._forget_all()
+        self._done_at = None
 
     def _stored_version(self) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [VERSION_KEY]).fetchone()
@@ -184,11 +200,16 @@ class SearchIndex:
     def parse(self, text: str) -> SearchQuery:
         return parse_query(text, self.normaliser)
 
+    @staticmethod
+    def expression(query: SearchQuery) -> str:
+        """The FTS5 query for posts_norm: every term, each any of its tokens (all quoted: plain text)."""
+        return " AND ".join("(" + " OR ".join(f'"{t}"' for t in sorted(term)) + ")" for term in query.terms)
+
     def clause(self, query: SearchQuery) -> Clause:
         """SQL for the posts matching `query` (alias `p` for posts)."""
-        expr = " AND ".join("(" + " OR ".join(f'"{t}"' for t in sorted(term)) + ")" for term in query.terms)
+        expr = self.expression(query)
         exact = ["tg_exact(p.text, ?)" for _ in query.phrases]
-        pending = self.pending_below()
+        pending = self._searchable_below()
         if not pending:
             where = " AND ".join(["posts_norm MATCH ?", *exact])
             return Clause(

@@ -17,7 +17,7 @@ from bot.models import StoredPost
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = sub.add_parser("search", help="full-text search (words are matched literally)")
+    parser = sub.add_parser("search", help='full-text search (any form of the words, either script; "quotes" exact)')
     parser.add_argument("query", nargs="?", help="words to find; omit to list by filters only")
     parser.add_argument("--tag", action="append", default=[], help="only posts with this tag (repeatable)")
     parser.add_argument("--channel", help="only this channel (@name or id)")

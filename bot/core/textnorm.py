@@ -128,21 +128,24 @@ def emoji_spans(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+_ONLY = (
+    (re.compile("[ђјљњћџ]"), ("sr",)),
+    (re.compile("[ыэ]"), ("ru",)),
+    (re.compile("[іїєґ]"), ("uk",)),
+)
+_SERBIAN_LATIN = re.compile("[čćšžđ]")
+
+
 def script_langs(word: str) -> tuple[str, ...]:
     """Languages a query word may be in, from its letters: a word has no language of its own."""
     if word.isascii():
         return LATIN_LANGS
-    if any("\u0400" <= c <= "\u04ff" for c in word):
-        if any(c in "ђјљњћџ" for c in word):
-            return ("sr",)
-        if any(c in "ыэ" for c in word):
-            return ("ru",)
-        if any(c in "іїєґ" for c in word):
-            return ("uk",)
+    if _CYRILLIC.search(word):
+        for letters, langs in _ONLY:
+            if letters.search(word):
+                return langs
         return CYRILLIC_LANGS
-    if any(c in "čćšžđ" for c in word):
-        return ("sr",)
-    return LATIN_LANGS
+    return ("sr",) if _SERBIAN_LATIN.search(word) else LATIN_LANGS
 
 
 def _snowball(name: str) -> StemWords:
@@ -181,6 +184,7 @@ class TextNormaliser:
     name: str = "snowball+savoy-bg"
     stem_and_word: bool = True  # index each word's unstemmed form beside its stem
     _memo: dict[str | None, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
+    _alternatives: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         canary = [t for lang in (None, *LANGS) for t in self.index_tokens(_CANARY, lang)]
@@ -248,9 +252,14 @@ class TextNormaliser:
     def word_alternatives(self, word: str) -> frozenset[str]:
         """Index tokens one query word may be found under: its own form and its stem in every
         language its letters allow."""
-        prepared = prepare(word)
-        forms = {prepared, *self._stem_each(prepared)}
-        return frozenset(" ".join(forms).translate(_SKELETON).split())
+        known = self._alternatives.get(word)
+        if known is None:
+            if len(self._alternatives) > _CACHE_LIMIT:
+                self._alternatives.clear()
+            prepared = prepare(word)
+            forms = {prepared, *self._stem_each(prepared)}
+            known = self._alternatives[word] = frozenset(" ".join(forms).translate(_SKELETON).split())
+        return known
 
     def query_terms(self, text: str) -> list[frozenset[str]]:
         """One set of alternatives per word (and per emoji) of a query, in order."""
