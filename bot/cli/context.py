@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.cli.progress import ProgressBar
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
+from bot.core.textnorm import TextNormaliser
 from storage.learned_boilerplate import LearnedBoilerplate
 from storage.neardup_index import NearDupIndex
 from storage.store import Store
@@ -45,6 +46,7 @@ class CliContext:
     _store: Store | None = field(default=None, init=False)
     _pipeline: Pipeline | None = field(default=None, init=False)
     _neardup: NearDupIndex | None = field(default=None, init=False)
+    _normaliser: TextNormaliser | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
@@ -60,10 +62,17 @@ class CliContext:
     def store(self) -> Store:
         return self.open_store()
 
+    @property
+    def normaliser(self) -> TextNormaliser:
+        """One for the store and the pipeline: tagging and indexing a post then normalise it once."""
+        if self._normaliser is None:
+            self._normaliser = TextNormaliser()
+        return self._normaliser
+
     def open_store(self, *, fill: bool = True) -> Store:
         """The archive; posts the search index does not hold yet (an upgrade) are indexed first."""
         if self._store is None:
-            self._store = Store.open(self.db_path)
+            self._store = Store.open(self.db_path, self.normaliser)
             if fill:
                 fill_search_index(self._store)
         return self._store
@@ -71,7 +80,7 @@ class CliContext:
     @property
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
-            self._pipeline = Pipeline.load(self.settings.rules_file, self.settings.boilerplate_file)
+            self._pipeline = Pipeline.load(self.settings.rules_file, self.settings.boilerplate_file, self.normaliser)
         return self._pipeline
 
     @property

@@ -9,6 +9,7 @@ from bot.core.clean import BoilerplateRules, clean_text, load_boilerplate
 from bot.core.fingerprint import content_hash, origin_key, post_url
 from bot.core.lang import detect_lang, lang_tag
 from bot.core.tags import KeywordRules, extract_hashtags, load_rules, topic_tags
+from bot.core.textnorm import TextNormaliser
 from bot.models import Post, RawPost, Tag
 
 
@@ -20,11 +21,21 @@ class Pipeline:
     keywords: KeywordRules
 
     @classmethod
-    def load(cls, keywords_file: Path | None = None, boilerplate_file: Path | None = None) -> Pipeline:
+    def load(
+        cls,
+        keywords_file: Path | None = None,
+        boilerplate_file: Path | None = None,
+        normaliser: TextNormaliser | None = None,
+    ) -> Pipeline:
+        """`normaliser`: share the store's (bot/core/textnorm.py) so a post is normalised once."""
         boilerplate = load_boilerplate()
         if boilerplate_file is not None:
             boilerplate = boilerplate + load_boilerplate(boilerplate_file)
-        return cls(boilerplate, load_rules(keywords_file))
+        return cls(boilerplate, load_rules(keywords_file, normaliser))
+
+    @property
+    def normaliser(self) -> TextNormaliser | None:
+        return self.keywords.normaliser
 
     def process(self, raw: RawPost) -> Post:
         text = clean_text(raw.text, self.boilerplate)

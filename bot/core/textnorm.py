@@ -170,6 +170,7 @@ _CANARY = (
 )
 
 
+_RECENT = 1024  # posts: more than an ingest batch (500)
 _CACHE_LIMIT = 100_000  # chunks per language remembered; a post repeats most of its vocabulary
 
 
@@ -185,6 +186,11 @@ class TextNormaliser:
     stem_and_word: bool = True  # index each word's unstemmed form beside its stem
     _memo: dict[str | None, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
     _alternatives: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    # The last posts' tokens: the pipeline tags a batch, then the store's trigger indexes the same
+    # texts; sharing one normaliser (bot/cli/context.py does) makes the second time a lookup.
+    _recent: dict[tuple[str, str | None], tuple[frozenset[str], frozenset[str]]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         canary = [t for lang in (None, *LANGS) for t in self.index_tokens(_CANARY, lang)]
@@ -228,20 +234,25 @@ class TextNormaliser:
         return memo
 
     def index_tokens(self, text: str, lang: str | None) -> list[str]:
-        """The distinct tokens a post is indexed under, in order of first appearance."""
-        chunks = set(prepare(text).split())
-        memo = self._chunk_tokens(chunks, lang)
-        return list(dict.fromkeys(chain.from_iterable(map(memo.__getitem__, chunks))))
+        """The distinct tokens a post is indexed under."""
+        latin, cyrillic = self.tokens_by_script(text, lang)
+        return [*latin, *cyrillic.difference(latin)]
 
-    def tokens_by_script(self, text: str, lang: str | None) -> tuple[set[str], set[str]]:
+    def tokens_by_script(self, text: str, lang: str | None) -> tuple[frozenset[str], frozenset[str]]:
         """`index_tokens` split by the script of the words they came from: (Latin and other, Cyrillic).
         Keyword rules use it to keep a Cyrillic keyword off Latin words outside Serbian posts."""
+        key = (text, lang)
+        known = self._recent.get(key)
+        if known is not None:
+            return known
         chunks = set(prepare(text).split())
         memo = self._chunk_tokens(chunks, lang)
-        latin: set[str] = set()
-        cyrillic: set[str] = set()
-        for chunk in chunks:
-            (cyrillic if _CYRILLIC.search(chunk) else latin).update(memo[chunk])
+        cyrillic_chunks = [c for c in chunks if _CYRILLIC.search(c)]
+        cyrillic = frozenset(chain.from_iterable(map(memo.__getitem__, cyrillic_chunks)))
+        latin = frozenset(chain.from_iterable(map(memo.__getitem__, chunks.difference(cyrillic_chunks))))
+        if len(self._recent) >= _RECENT:
+            self._recent.clear()
+        self._recent[key] = (latin, cyrillic)
         return latin, cyrillic
 
     def index_text(self, text: str | None, lang: str | None) -> str:
