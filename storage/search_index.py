@@ -21,9 +21,10 @@ not yet indexed are still searched, literally, through `posts_fts`.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ VERSION_KEY = "search_norm_version"
 _MARK = f"(SELECT CAST(value AS INTEGER) FROM meta WHERE key = '{MARK_KEY}')"
 
 Progress = Callable[[int, int], None]  # (indexed so far, total to index)
+_HAS_WORD = re.compile(r"[^\W_]")
 
 
 def create(db: sqlite_utils.Database) -> None:
@@ -201,15 +203,32 @@ class SearchIndex:
         return parse_query(text, self.normaliser)
 
     @staticmethod
-    def expression(query: SearchQuery) -> str:
+    def expression(query: SearchQuery, terms: Iterable[frozenset[str]] | None = None) -> str:
         """The FTS5 query for posts_norm: every term, each any of its tokens (all quoted: plain text)."""
-        return " AND ".join("(" + " OR ".join(f'"{t}"' for t in sorted(term)) + ")" for term in query.terms)
+        chosen = query.terms if terms is None else terms
+        return " AND ".join("(" + " OR ".join(f'"{t}"' for t in sorted(term)) + ")" for term in chosen)
 
     def clause(self, query: SearchQuery) -> Clause:
         """SQL for the posts matching `query` (alias `p` for posts)."""
         expr = self.expression(query)
         exact = ["tg_exact(p.text, ?)" for _ in query.phrases]
         pending = self._searchable_below()
+        literal = [p for p in query.phrases if _HAS_WORD.search(p)]
+        if literal and not pending:
+            # "Exact phrases" are found through the literal index, which holds their very words: a rare
+            # form ("Сербией") is then a few candidates, not every post with the stem, checked one by one.
+            where = ["posts_fts MATCH ?", *exact]
+            params: list[object] = [" AND ".join(f'"{p}"' for p in literal), *query.phrases]
+            if query.bare:
+                where.append("EXISTS (SELECT 1 FROM posts_norm WHERE posts_norm MATCH ? AND posts_norm.rowid = p.id)")
+                params.append(self.expression(query, query.bare))
+            return Clause(
+                "JOIN posts_fts ON posts_fts.rowid = p.id",
+                " AND ".join(where),
+                tuple(params),
+                "posts_fts.rowid DESC",
+                "posts_fts.rank",
+            )
         if not pending:
             where = " AND ".join(["posts_norm MATCH ?", *exact])
             return Clause(

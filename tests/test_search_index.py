@@ -77,6 +77,9 @@ def test_quoted_phrases_match_exactly_and_bare_words_any_form(filled: Store) -> 
     assert found(filled, '"Сербии" Лавров') == [1]
     assert found(filled, '"Сербия"') == []  # the nominative is in no post
     assert found(filled, '"провел"') == [3]  # е, not ё
+    assert found(filled, '"🇷🇸"') == [1]  # no words for the literal index: the normalised one finds it
+    assert found(filled, '"Vučić" Сербии') == []  # the phrase and every other word
+    assert found(filled, '"Vučić" Srbija') == [5]
 
 
 def test_rank_order_and_filters_still_apply(filled: Store) -> None:

@@ -24,6 +24,7 @@ class SearchQuery:
     terms: tuple[frozenset[str], ...]  # one per word (phrase words too): index tokens, any of which matches
     phrases: tuple[str, ...]  # quoted phrases, to be found exactly
     words: tuple[str, ...]  # every word as typed (outside and inside quotes), for the literal index
+    bare: tuple[frozenset[str], ...] = ()  # the terms of the words outside quotes
 
     @property
     def empty(self) -> bool:
@@ -41,6 +42,7 @@ def parse_query(text: str, normaliser: TextNormaliser) -> SearchQuery:
         parts[-2:] = [parts[-2] + " " + parts[-1]]
     phrases: list[str] = []
     terms: list[frozenset[str]] = []
+    bare: list[frozenset[str]] = []
     words: list[str] = []
     for index, part in enumerate(parts):
         part_terms = normaliser.query_terms(part)
@@ -50,7 +52,11 @@ def parse_query(text: str, normaliser: TextNormaliser) -> SearchQuery:
         words.extend(part.split())
         if index % 2 == 1:
             phrases.append(" ".join(part.split()))
-    return SearchQuery(text, tuple(dict.fromkeys(terms)), tuple(dict.fromkeys(phrases)), tuple(words))
+        else:
+            bare.extend(part_terms)
+    return SearchQuery(
+        text, tuple(dict.fromkeys(terms)), tuple(dict.fromkeys(phrases)), tuple(words), tuple(dict.fromkeys(bare))
+    )
 
 
 @functools.lru_cache(maxsize=256)
