@@ -186,6 +186,7 @@ class TextNormaliser:
     stem_and_word: bool = True  # index each word's unstemmed form beside its stem
     _memo: dict[str | None, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
     _alternatives: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _cyrillic: set[str] = field(default_factory=set, repr=False)  # memoized chunks with Cyrillic letters
     # The last posts' tokens: the pipeline tags a batch, then the store's trigger indexes the same
     # texts; sharing one normaliser (bot/cli/context.py does) makes the second time a lookup.
     _recent: dict[tuple[str, str | None], tuple[frozenset[str], frozenset[str]]] = field(
@@ -215,11 +216,15 @@ class TextNormaliser:
     def _chunk_tokens(self, chunks: Iterable[str], lang: str | None) -> dict[str, tuple[str, ...]]:
         """Tokens of prepared whitespace chunks ("сербии,", "🇷🇺🇷🇸📞"), computed for the ones not seen
         before: the regexes and the stemmer then run once per distinct chunk, not once per word."""
+        if len(self._cyrillic) > 2 * _CACHE_LIMIT:  # it spans every language's memo: all start again
+            self._cyrillic.clear()
+            self._memo.clear()
         memo = self._memo.get(lang)
         if memo is None or len(memo) > _CACHE_LIMIT:
             memo = self._memo[lang] = {}
         missing = [c for c in chunks if c not in memo]
         if missing:
+            self._cyrillic.update(c for c in missing if _CYRILLIC.search(c))
             words_of = [_WORD.findall(c) for c in missing]
             flat = [w for words in words_of for w in words]
             stems = iter(self.stems(flat, lang))
@@ -247,7 +252,7 @@ class TextNormaliser:
             return known
         chunks = set(prepare(text).split())
         memo = self._chunk_tokens(chunks, lang)
-        cyrillic_chunks = [c for c in chunks if _CYRILLIC.search(c)]
+        cyrillic_chunks = chunks & self._cyrillic
         cyrillic = frozenset(chain.from_iterable(map(memo.__getitem__, cyrillic_chunks)))
         latin = frozenset(chain.from_iterable(map(memo.__getitem__, chunks.difference(cyrillic_chunks))))
         if len(self._recent) >= _RECENT:
