@@ -15,7 +15,7 @@ from pathlib import Path
 from bench._util import CACHE_DIR, log, remove_db
 from bench.corpus import DEFAULT_SEED, generate
 from bot.core.pipeline import Pipeline
-from bot.ingest import ingest
+from bot.ingest import Ingest
 from storage.store import Store
 
 META_KEY = "bench_corpus"
@@ -58,7 +58,7 @@ def cached_archive(count: int, *, seed: int = DEFAULT_SEED, posts_per_day: int =
             log(f"  {path.name}: {done:,}/{count:,} posts ({rate:,.0f}/s)")
 
     log(f"building {path.name}: {count:,} corpus posts through bot.ingest (cached for later runs)")
-    ingest(store, pipeline, generate(count, seed=seed, posts_per_day=posts_per_day), progress=progress)
+    Ingest(store, pipeline, None).save(generate(count, seed=seed, posts_per_day=posts_per_day), progress=progress)
     store.meta_set(META_KEY, wanted)
     # No ANALYZE: a user's archive has no statistics either, and plans should be the ones they get.
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

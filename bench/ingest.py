@@ -25,9 +25,9 @@ import sqlite_utils
 from bench._util import CACHE_DIR, log, machine_line, median, remove_db, save_result, table, verdict
 from bench.corpus import generate
 from bot.core.pipeline import Pipeline
-from bot.ingest import ingest
+from bot.ingest import Ingest
 from bot.models import Post, RawPost
-from storage.neardup_index import NearDupIndex
+from bot.neardup_index import NearDupIndex
 from storage.store import Store, to_db_time
 
 TARGET_RATIO = 0.7
@@ -104,9 +104,9 @@ def run_raw(path: Path, rows: list[dict[str, Any]]) -> float:
 def run_ingest(path: Path, pipeline: Pipeline, raws: list[RawPost], *, neardup: bool = False) -> float:
     remove_db(path)
     store = Store.open(path, pipeline.normaliser)  # one normaliser for tagging and indexing, as the CLI has
-    index = NearDupIndex(store.db) if neardup else None
+    index = NearDupIndex(store) if neardup else None
     start = time.perf_counter()
-    result = ingest(store, pipeline, raws, batch_size=BATCH, neardup=index)
+    result = Ingest(store, pipeline, index, batch_size=BATCH).save(raws)
     elapsed = time.perf_counter() - start
     assert result.inserted == len(raws), result
     store.close()

@@ -30,14 +30,14 @@ def child(count: int, db_path: Path, neardup: bool) -> None:
     """Ingest `count` corpus posts into a fresh archive; print a JSON summary on stdout."""
     from bench.corpus import generate
     from bot.core.pipeline import Pipeline
-    from bot.ingest import ingest
-    from storage.neardup_index import NearDupIndex
+    from bot.ingest import Ingest
+    from bot.neardup_index import NearDupIndex
     from storage.store import Store
 
     remove_db(db_path)
     store = Store.open(db_path)
     pipeline = Pipeline.load()
-    index = NearDupIndex(store.db) if neardup else None
+    index = NearDupIndex(store) if neardup else None
     marks: list[tuple[int, float]] = [(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)]
     done = 0
     started = time.perf_counter()
@@ -51,7 +51,7 @@ def child(count: int, db_path: Path, neardup: bool) -> None:
             log(f"  {count:,}: {done:,} posts, peak {marks[-1][1]:.0f} MB, {rate:,.0f}/s")
 
     if count:
-        ingest(store, pipeline, generate(count), batch_size=500, progress=progress, neardup=index)
+        Ingest(store, pipeline, index, batch_size=500).save(generate(count), progress=progress)
     elapsed = time.perf_counter() - started
     posts = store.db.execute("SELECT count(*) FROM posts").fetchone()[0]
     store.close()

@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.neardup_corpus import NEGATIVE_KINDS, POSITIVE_KINDS, CorpusGenerator, Pair  # noqa: E402
+from bot.channel_boilerplate import LearnedBoilerplate  # noqa: E402
 from bot.core.clean import clean_text, load_boilerplate  # noqa: E402
 from bot.core.neardup import MinHasher, NearDupParams, Signature  # noqa: E402
 from bot.core.pipeline import Pipeline  # noqa: E402
-from bot.ingest import ingest  # noqa: E402
+from bot.ingest import Ingest  # noqa: E402
 from bot.models import ChannelRef, RawPost  # noqa: E402
-from storage.learned_boilerplate import LearnedBoilerplate  # noqa: E402
-from storage.neardup_index import NearDupIndex  # noqa: E402
+from bot.neardup_index import NearDupIndex  # noqa: E402
 from storage.store import Store  # noqa: E402
 
 
@@ -120,8 +120,8 @@ def through_index(pairs: list[Pair]) -> dict[str, float]:
             raws.append(RawPost(refs[name], 2 * i + j + 1, start + timedelta(minutes=2 * i + j), text, "demo"))
     with tempfile.TemporaryDirectory(prefix="neardup-quality-") as tmp:
         store = Store.open(Path(tmp) / "quality.db")
-        index = NearDupIndex(store.db, boilerplate=LearnedBoilerplate(store.db))
-        ingest(store, Pipeline.load(), raws, neardup=index, batch_size=100)
+        index = NearDupIndex(store, boilerplate=LearnedBoilerplate(store))
+        Ingest(store, Pipeline.load(), index, batch_size=100).save(raws)
         cluster = dict(store.db.execute("SELECT message_id, cluster_id FROM posts"))
         store.close()
     tp = fp = fn = tn = 0

@@ -32,12 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.neardup_corpus import CorpusGenerator  # noqa: E402
+from bot.channel_boilerplate import LearnedBoilerplate  # noqa: E402
 from bot.core.neardup import MinHasher  # noqa: E402
 from bot.core.pipeline import Pipeline  # noqa: E402
 from bot.models import ChannelRef, RawPost  # noqa: E402
+from bot.neardup_index import WINDOW_DAYS, NearDupIndex  # noqa: E402
 from storage.db import open_db, transaction  # noqa: E402
-from storage.learned_boilerplate import LearnedBoilerplate  # noqa: E402
-from storage.neardup_index import WINDOW_DAYS, NearDupIndex  # noqa: E402
 from storage.store import Store  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -65,7 +65,7 @@ def synthesize(db_path: Path, size: int, seed: int) -> None:
     """`size` archived posts' index rows, band keys written in key order (an append, not a B-tree dance)."""
     db = open_db(db_path)
     hasher = MinHasher()
-    NearDupIndex(db, hasher)  # records the parameters, as a real index would
+    NearDupIndex(Store(db), hasher)  # records the parameters, as a real index would
     rng = random.Random(seed)
     bands = hasher.params.bands + 1
     start = int((NOW - timedelta(days=WINDOW_DAYS)).timestamp())
@@ -107,7 +107,7 @@ def ingest_real(db_path: Path, size: int, seed: int) -> None:
     """`size` generated posts saved and clustered batch by batch: the index as production builds it."""
     store = Store.open(db_path)
     pipeline = Pipeline.load()
-    index = NearDupIndex(store.db, boilerplate=LearnedBoilerplate(store.db))
+    index = NearDupIndex(store, boilerplate=LearnedBoilerplate(store))
     raws = raw_posts(size, seed + 1, NOW - timedelta(days=WINDOW_DAYS) + timedelta(minutes=1), first_id=1_000_000)
     for first in range(0, size, 500):
         with transaction(store.db):
@@ -122,7 +122,7 @@ def measure(db_path: Path, posts: int, seed: int, warm: int = 2400) -> dict[str,
     store = Store.open(db_path)
     pipeline = Pipeline.load()
     raws = raw_posts(warm + posts, seed, NOW - timedelta(minutes=warm + posts))
-    index = NearDupIndex(store.db, boilerplate=LearnedBoilerplate(store.db))
+    index = NearDupIndex(store, boilerplate=LearnedBoilerplate(store))
     for first in range(0, warm, 500):
         with transaction(store.db):
             index.index(store.save_posts([pipeline.process(r) for r in raws[first : min(warm, first + 500)]]).new_ids)

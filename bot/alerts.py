@@ -23,13 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
-
 from bot.config import Settings
 from bot.core.alerts import AlertRules, render_alert
+from bot.outputs import MessageSender
+from bot.scheduler import Scheduler
 from bot.telegram.retry import CONNECTION_ERRORS, FloodWaitTooLong
-from bot.telegram.sender import MessageSender
 from storage.alerts import AlertLog
 from storage.store import Store
 
@@ -75,7 +73,7 @@ class Alerter:
         self.max_age = max_age
         self.clock = clock
         self.batch = batch
-        self.log = log or AlertLog(store.db)
+        self.log = log or store.alert_log
         self.logger = logger
         self._lock = asyncio.Lock()
 
@@ -130,17 +128,9 @@ class Alerter:
                 mark = candidate.post_id
         return mark
 
-    def schedule(self, scheduler: AsyncIOScheduler, *, every: float = 30.0) -> None:
+    def schedule(self, scheduler: Scheduler, *, every: float = 30.0) -> None:
         """A periodic run on the service's scheduler, so a rate-limited backlog drains on its own."""
-        scheduler.add_job(
-            self.check,
-            IntervalTrigger(seconds=every),
-            id=JOB_ID,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
-        )
+        scheduler.add_interval(JOB_ID, self.check, seconds=every)
 
 
 async def alert_chat_id(settings: Settings, sender: MessageSender) -> int | None:

@@ -53,6 +53,7 @@ class Settings:
     alert_tags: tuple[str, ...] = ()
     alert_words: tuple[str, ...] = ()
     alert_rate_per_minute: int = 20
+    alert_edits: tuple[str, ...] = ()  # ("all",) or channels: edits and deletions there are alerted
     allowed_users: frozenset[int] = frozenset()
     allowed_chats: frozenset[int] = frozenset()
     admin_users: frozenset[int] = frozenset()
@@ -74,11 +75,17 @@ class Settings:
         return tuple(s for s in (self.api_hash, self.bot_token, self.session) if s and len(s) >= 6)
 
     @classmethod
-    def load(cls, env_file: Path | None = Path(".env"), environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `env_file` (if it exists) then the process environment, which wins."""
+    def load(cls, env_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `env_file` (named explicitly, never guessed) then the process environment, which wins.
+
+        No `.env` is picked up from the working directory: under systemd and in the container that is the
+        writable state directory, and anything able to write there could add settings.
+        """
         environ = os.environ if environ is None else environ
         file_values: dict[str, str | None] = {}
-        if env_file is not None and env_file.is_file():
+        if env_file is not None:
+            if not env_file.is_file():
+                raise SettingsError([f"{env_file}: no such settings file (given with --env or {ENV_FILE_VARIABLE})"])
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
         merged.update({k: v for k, v in environ.items() if k in _PARSERS})
@@ -98,6 +105,9 @@ class Settings:
                 kwargs[attr] = parse(raw.strip())
             except (ValueError, ZoneInfoNotFoundError) as exc:
                 where = _where(name, env_file, file_keys or set())
+                if name in SECRET_NAMES:
+                    problems.append(f"{name}{where}: expected {form}, got {describe_secret(raw)}")
+                    continue
                 detail = f" ({exc})" if str(exc) else ""
                 problems.append(f"{name}{where}: expected {form}, got {raw.strip()!r}{detail}")
         if "data_dir" in kwargs and "db_path" not in kwargs:
@@ -111,6 +121,19 @@ class Settings:
         if problems:
             raise SettingsError(problems)
         return cls(**kwargs)
+
+
+def describe_secret(raw: str) -> str:
+    """What is wrong with a secret's value without showing any of it (it may be most of a real secret)."""
+    value = raw.strip()
+    notes = [f"a value of {len(value)} characters (not shown)"]
+    if re.search(r"\s#|\s;", value):
+        notes.append("it contains ' #' or ' ;': an inline comment? systemd and docker --env-file keep it")
+    elif any(c.isspace() for c in value):
+        notes.append("it contains whitespace")
+    if value[:1] in "\"'" and value[-1:] == value[:1]:
+        notes.append("it is quoted: docker --env-file keeps the quotes")
+    return "; ".join(notes)
 
 
 def _where(name: str, env_file: Path | None, file_keys: set[str]) -> str:
@@ -153,6 +176,20 @@ def _list(raw: str) -> tuple[str, ...]:
 
 def _words(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _edit_channels(raw: str) -> tuple[str, ...]:
+    """ALERT_EDITS: `all`, or channels as CHANNELS writes them; each checked, so a typo fails at start."""
+    items = _list(raw)
+    if any(item.lower() == "all" for item in items):
+        if len(items) > 1:
+            raise ValueError("'all' already covers every channel; list channels or write all, not both")
+        return ("all",)
+    for item in items:
+        name = re.sub(r"^(https?://)?(www\.)?(t|telegram)\.me/(s/)?", "", item, flags=re.IGNORECASE).strip("/")
+        if not re.fullmatch(r"-?\d+|@?[A-Za-z][A-Za-z0-9_]{3,31}", name):
+            raise ValueError(f"{item!r} is not a channel")
+    return items
 
 
 def _ids(raw: str) -> frozenset[int]:
@@ -230,6 +267,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ALERT_TAGS": ("alert_tags", _list, "a comma-separated list of tags"),
     "ALERT_WORDS": ("alert_words", _words, "a comma-separated list of words or phrases"),
     "ALERT_RATE_PER_MINUTE": ("alert_rate_per_minute", _positive_int, "a positive integer"),
+    "ALERT_EDITS": ("alert_edits", _edit_channels, "'all' or a comma-separated list of @channels, t.me links or ids"),
     "ALLOWED_USERS": ("allowed_users", _ids, "a comma-separated list of numeric user ids"),
     "ALLOWED_CHATS": ("allowed_chats", _ids, "a comma-separated list of numeric chat ids"),
     "ADMIN_USERS": ("admin_users", _ids, "a comma-separated list of numeric user ids"),
@@ -242,3 +280,6 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "MEDIA_MAX_MB": ("media_max_mb", _positive_int, "a positive number of megabytes like 50"),
 }
 SETTING_NAMES = tuple(_PARSERS)
+ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
+# Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
+SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION"})

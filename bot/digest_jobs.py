@@ -7,8 +7,8 @@ older ones are logged and skipped). Because it always works from the `digests` t
 clock, running it twice, late, or after a restart sends nothing twice; APScheduler only decides
 *when* to look.
 
-`DigestScheduler` is the thin APScheduler adapter: a daily trigger per subscription in its own
-time zone (`DailyTrigger`: CronTrigger's rules, without its DST slips; see bot/core/windows.py),
+`DigestScheduler` registers the jobs on the service's scheduler (bot/scheduler.py): a daily job per
+subscription in its own time zone (DST-safe, see bot/core/windows.py),
 a catch-up run at start, `reload()` after subscriptions change, and a retry with backoff when
 a send fails (the cron job would otherwise wait a whole day).
 """
@@ -16,23 +16,20 @@ a send fails (the cron job would otherwise wait a whole day).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.date import DateTrigger
+from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.core.digest import Digest, build_digest, digest_messages
-from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before, next_occurrence
-from bot.models import StoredPost
-from bot.telegram.sender import MessageSender
+from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
+from bot.models import PostChange, StoredPost
+from bot.outputs import MessageSender
+from bot.scheduler import Scheduler, Trigger
 from storage.digests import DigestLog, DigestRecord
-from storage.file_lock import FileLock, lock_beside
+from storage.file_lock import FileLock
 from storage.store import Store
 from storage.subscriptions import Subscription, Subscriptions
 
@@ -53,31 +50,26 @@ def digest_title(tags: tuple[str, ...]) -> str:
     return "Digest" + (f" · {', '.join(tags)}" if tags else "")
 
 
-def subscription_digest(posts: list[StoredPost], start: datetime, end: datetime, tags: tuple[str, ...]) -> Digest:
+def window_posts(
+    store: Store, start: datetime, end: datetime, tags: tuple[str, ...] | list[str] = ()
+) -> tuple[list[StoredPost], list[PostChange]]:
+    """A digest window's posts, deleted ones included (a deleted statement is news; it is marked), and
+    their edits and deletions, which mark the items: what every digest (scheduled, /digest, CLI) reads."""
+    posts = store.posts_between(start, end, tags=tags, include_deleted=True)
+    return posts, store.changes_of(p.id for p in posts)
+
+
+def subscription_digest(
+    posts: list[StoredPost],
+    start: datetime,
+    end: datetime,
+    tags: tuple[str, ...],
+    changes: list[PostChange] | tuple[PostChange, ...] = (),
+) -> Digest:
     """The digest of a tag-filtered window, titled with the tags as the posts write them (#RussiaSerbia)."""
-    digest = build_digest(posts, start, end)
+    digest = build_digest(posts, start, end, changes=changes)
     shown = {t.key: t.display for p in posts for t in p.tags}
     return replace(digest, title=digest_title(tuple(shown.get(t.lstrip("#").casefold(), t) for t in tags)))
-
-
-class DailyTrigger(BaseTrigger):
-    """Fires once a day at local `at` in `tz`, exactly at the ends of the digest windows."""
-
-    __slots__ = ("at", "tz")
-
-    def __init__(self, at: time, tz: ZoneInfo) -> None:
-        self.at = at
-        self.tz = tz
-
-    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
-        if previous_fire_time is None:
-            fire = next_occurrence(self.at, self.tz, now, inclusive=True)
-        else:
-            fire = next_occurrence(self.at, self.tz, previous_fire_time)
-        return fire.astimezone(self.tz)
-
-    def __str__(self) -> str:
-        return f"daily[{self.at:%H:%M} {self.tz.key}]"
 
 
 class DigestRunner:
@@ -85,8 +77,8 @@ class DigestRunner:
         self,
         *,
         store: Store,
-        subscriptions: Subscriptions,
         sender: MessageSender,
+        subscriptions: Subscriptions | None = None,
         log: DigestLog | None = None,
         empty: str = "notice",
         clock: Clock = utc_now,
@@ -94,11 +86,12 @@ class DigestRunner:
         logger: logging.Logger = _log,
         lock_wait: float = 600.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        may_receive: Callable[[Subscription], bool] | None = None,
     ) -> None:
         self.store = store
-        self.subscriptions = subscriptions
+        self.subscriptions = subscriptions or store.subscriptions
         self.sender = sender
-        self.log = log or DigestLog(store.db)
+        self.log = log or store.digest_log
         self.empty = empty
         self.clock = clock
         self.max_catch_up = max_catch_up
@@ -109,11 +102,13 @@ class DigestRunner:
         # ... and one process at a time: the service and a `digest --due` from cron (storage/file_lock.py).
         self.lock_wait = lock_wait
         self._sleep = sleep
+        # The allow-list, checked at send time (bot.access.AccessPolicy.may_receive); None: send to all.
+        self.may_receive = may_receive
 
     def render(self, sub: Subscription, window: Window) -> list[str]:
         """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
-        posts = self.store.posts_between(window.start, window.end, tags=sub.tags)
-        digest = subscription_digest(posts, window.start, window.end, sub.tags)
+        posts, changes = window_posts(self.store, window.start, window.end, sub.tags)
+        digest = subscription_digest(posts, window.start, window.end, sub.tags, changes)
         return digest_messages(digest, sub.tz, empty=self.empty)
 
     def due(self, sub: Subscription) -> list[Window]:
@@ -143,7 +138,7 @@ class DigestRunner:
 
     async def _hold_process_lock(self, subscription_id: int) -> FileLock | None:
         """Wait (without blocking the loop) for another process sending this subscription to finish."""
-        file_lock = lock_beside(self.store.db, f"digest-{subscription_id}")
+        file_lock = self.store.lock(f"digest-{subscription_id}")
         if file_lock is None:
             return None
         waited = 0.0
@@ -159,7 +154,7 @@ class DigestRunner:
 
     async def _run_locked(self, subscription_id: int) -> list[DigestRecord]:
         sub = self.subscriptions.get(subscription_id)
-        if sub is None or not sub.enabled:
+        if sub is None or not sub.enabled or not self._access(sub):
             return []
         done = [await self._deliver(sub, record) for record in self.log.unfinished(sub.id)]
         for window in self.due(sub):
@@ -168,6 +163,23 @@ class DigestRunner:
                 continue
             done.append(await self._deliver(sub, record))
         return done
+
+    def _access(self, sub: Subscription) -> bool:
+        """Pause a subscription whose chat lost access (once, logged); resume it when access is back."""
+        if self.may_receive is None:
+            return True
+        if not self.may_receive(sub):
+            if self.subscriptions.pause(sub.id, now=self.clock()):
+                self.logger.warning(
+                    "digest subscription %d for chat %s paused: the chat (or the user who subscribed it) is no "
+                    "longer in ALLOWED_USERS/ALLOWED_CHATS; it resumes if they are added again",
+                    sub.id,
+                    sub.chat_id,
+                )
+            return False
+        if sub.paused and self.subscriptions.resume(sub.id, now=self.clock()):
+            self.logger.info("digest subscription %d for chat %s resumed: access is back", sub.id, sub.chat_id)
+        return True
 
     async def catch_up(self) -> dict[int, list[DigestRecord] | BaseException]:
         """Every enabled subscription once; one failing chat does not hold up the others."""
@@ -202,23 +214,23 @@ class DigestRunner:
 
 
 class DigestScheduler:
-    """Registers the runner's jobs on a scheduler it does not own (the service starts and stops it)."""
+    """Registers the runner's jobs on the service's scheduler (which it does not start or stop)."""
 
     JOB_PREFIX = "digest:"
 
     def __init__(
         self,
         runner: DigestRunner,
-        scheduler: AsyncIOScheduler,
+        scheduler: Scheduler,
         *,
         retry_delay: float = 300.0,
         max_retry_delay: float = 3600.0,
-        trigger: Callable[[Subscription], BaseTrigger] | None = None,
+        trigger: Callable[[Subscription], Trigger] | None = None,
         logger: logging.Logger = _log,
     ) -> None:
         self.runner = runner
         self.scheduler = scheduler
-        self.trigger = trigger or (lambda sub: DailyTrigger(sub.time, sub.tz))
+        self.trigger = trigger
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
         self.logger = logger
@@ -226,19 +238,14 @@ class DigestScheduler:
         self._failures: dict[int, int] = {}
 
     def start(self, *, catch_up: bool = True) -> None:
-        """Add the cron jobs and (unless told not to) a catch-up run as soon as the scheduler runs.
+        """Add the daily jobs and (unless told not to) a catch-up run as soon as the scheduler runs.
 
         Pass catch_up=False and await `runner.catch_up()` yourself to catch up only after the
         sources have fetched what arrived while tgmonitor was down.
         """
         self.reload()
         if catch_up:
-            self.scheduler.add_job(  # no trigger: once, as soon as the scheduler runs
-                self.runner.catch_up,
-                id=f"{self.JOB_PREFIX}catch-up",
-                replace_existing=True,
-                misfire_grace_time=None,
-            )
+            self.scheduler.add_once(f"{self.JOB_PREFIX}catch-up", self.runner.catch_up)
 
     def reload(self) -> None:
         """Make the jobs match the enabled subscriptions; call after a subscription changes."""
@@ -246,33 +253,29 @@ class DigestScheduler:
         wanted = {sub.id: (sub.time.hour, sub.time.minute, sub.tz.key) for sub in subs.values()}
         for sub_id, spec in list(self._specs.items()):
             if wanted.get(sub_id) != spec:
-                self._remove(f"{self.JOB_PREFIX}{sub_id}")
-                self._remove(f"{self.JOB_PREFIX}retry:{sub_id}")
+                self.scheduler.remove(f"{self.JOB_PREFIX}{sub_id}")
+                self.scheduler.remove(f"{self.JOB_PREFIX}retry:{sub_id}")
                 del self._specs[sub_id]
         for sub_id, spec in wanted.items():
             if sub_id in self._specs:
                 continue
-            self.scheduler.add_job(
-                self._fire,
-                self.trigger(subs[sub_id]),
-                args=[sub_id],
-                id=f"{self.JOB_PREFIX}{sub_id}",
-                replace_existing=True,
-                # Late is fine (the run works out what is due); piling up is not.
-                misfire_grace_time=None,
-                coalesce=True,
-                max_instances=1,
+            sub = subs[sub_id]
+            self.scheduler.add_daily(
+                f"{self.JOB_PREFIX}{sub_id}",
+                functools.partial(self._fire, sub_id),
+                at=sub.time,
+                tz=sub.tz,
+                trigger=self.trigger(sub) if self.trigger is not None else None,
             )
             self._specs[sub_id] = spec
 
     def stop(self) -> None:
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith(self.JOB_PREFIX):
-                job.remove()
+        for job_id in self.job_ids():
+            self.scheduler.remove(job_id)
         self._specs.clear()
 
     def job_ids(self) -> list[str]:
-        return sorted(job.id for job in self.scheduler.get_jobs() if job.id.startswith(self.JOB_PREFIX))
+        return self.scheduler.job_ids(self.JOB_PREFIX)
 
     async def _fire(self, subscription_id: int) -> None:
         try:
@@ -284,20 +287,11 @@ class DigestScheduler:
             self.logger.exception(
                 "digest subscription %d: send failed (%d in a row); retrying in %gs", subscription_id, failures, delay
             )
-            self.scheduler.add_job(
-                self._fire,
-                DateTrigger(datetime.now(UTC) + timedelta(seconds=delay)),
-                args=[subscription_id],
-                id=f"{self.JOB_PREFIX}retry:{subscription_id}",
-                replace_existing=True,
-                misfire_grace_time=None,
+            self.scheduler.add_once(
+                f"{self.JOB_PREFIX}retry:{subscription_id}", functools.partial(self._fire, subscription_id), delay=delay
             )
         else:
             self._failures.pop(subscription_id, None)
-
-    def _remove(self, job_id: str) -> None:
-        if self.scheduler.get_job(job_id) is not None:
-            self.scheduler.remove_job(job_id)
 
 
 async def sync_settings_subscription(

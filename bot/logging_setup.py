@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+import urllib.parse
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -26,24 +28,34 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _CHATTY = ("httpx", "httpcore", "telethon", "apscheduler", "asyncio")
 
 
+def secret_forms(secret: str) -> set[str]:
+    """The ways a secret shows up in text: as is, URL-encoded (a token in a request URL), and for a bot
+    token `123:ABC…` its secret half alone (the id before the colon is public)."""
+    forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+    head, colon, tail = secret.partition(":")
+    if colon and head.isdigit() and len(tail) >= 8:
+        forms.add(tail)
+    return {form for form in forms if form}
+
+
 class RedactSecrets(logging.Filter):
     """Replace every secret in a record's message, arguments, traceback and stack with `[redacted]`.
 
     The message is rendered (`msg % args`) first, so a secret split across the format string and an
-    argument, or hidden in an argument's `repr`, is caught too; args are then dropped.
+    argument, or hidden in an argument's `repr`, is caught too; args are then dropped. Matching
+    ignores case (an API hash is the same secret in upper case) and knows encoded forms.
     """
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
+        forms = {form for secret in secrets if secret for form in secret_forms(secret)}
         # Longest first: a secret that contains another is replaced whole.
-        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+        self.secrets = tuple(sorted(forms, key=len, reverse=True))
+        self._pattern = re.compile("|".join(map(re.escape, self.secrets)), re.IGNORECASE) if forms else None
         self._exc_formatter = logging.Formatter()
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+        return self._pattern.sub(REDACTED, text) if self._pattern is not None else text
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
@@ -63,11 +75,22 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# What a hostile channel title or post may carry into a log line to rewrite the operator's terminal
+# (ANSI escapes), hide text (C1 controls) or start a fake line (Unicode line/paragraph separators).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape_unsafe(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 class OneLineFormatter(logging.Formatter):
-    """The usual text line, with newlines inside the message or traceback escaped as `\\n`."""
+    """The usual text line: newlines escaped as `\\n`, other control characters as `\\xNN`/`\\uNNNN`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace("\r", "").replace("\n", "\\n")
+        line = super().format(record).replace("\r\n", "\n").replace("\n", "\\n")
+        return _UNSAFE.sub(_escape_unsafe, line)
 
 
 class JsonFormatter(logging.Formatter):

@@ -39,6 +39,29 @@ class ChannelRef:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelRow:
+    """A channel as the archive knows it: identity, watch flag and polling bookkeeping."""
+
+    id: int
+    tg_id: int | None
+    username: str | None
+    title: str | None
+    source: str | None
+    watched: bool
+    last_message_id: int
+    last_polled_at: datetime | None
+    last_error: str | None
+
+    @property
+    def ref(self) -> ChannelRef:
+        return ChannelRef(tg_id=self.tg_id, username=self.username, title=self.title)
+
+    @property
+    def label(self) -> str:
+        return self.ref.label
+
+
+@dataclass(frozen=True, slots=True)
 class Forward:
     """Where a forwarded post came from; any field may be unknown depending on the source."""
 
@@ -132,6 +155,40 @@ class StoredPost:
 
 
 @dataclass(frozen=True, slots=True)
+class PostVersion:
+    """One text a post has had. `Store.versions(post_id)` lists them oldest first, the current one last.
+
+    Earlier versions live in `post_versions`, the current one in `posts` (what search and digests read).
+    """
+
+    post_id: int
+    number: int  # 1 = the first text the archive stored
+    text: str  # clean
+    raw_text: str
+    edit_date: datetime | None  # Telegram's edit date of this version; None for the original or when not said
+    seen_at: datetime | None  # when the archive first stored this version (None: before schema v5)
+    replaced_at: datetime | None = None  # when the archive saw the next version; None for the current one
+
+    @property
+    def current(self) -> bool:
+        return self.replaced_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class PostChange:
+    """An edit or a deletion the archive noticed: what edit alerts and digest marks are about."""
+
+    post_id: int
+    version: int  # the version the edit produced (2, 3, ...); 0 for the deletion
+    noticed_at: datetime  # when the archive saw it
+    edit_date: datetime | None = None  # Telegram's date of the edit, when the source says
+
+    @property
+    def deleted(self) -> bool:
+        return self.version == 0
+
+
+@dataclass(frozen=True, slots=True)
 class SaveResult:
     inserted: int = 0
     updated: int = 0
@@ -139,11 +196,64 @@ class SaveResult:
     new_ids: tuple[int, ...] = field(default=())
     updated_ids: tuple[int, ...] = field(default=())  # edited posts: the near-duplicate index re-signs them
 
-    def __add__(self, other: SaveResult) -> SaveResult:
-        return SaveResult(
-            self.inserted + other.inserted,
-            self.updated + other.updated,
-            self.unchanged + other.unchanged,
-            self.new_ids + other.new_ids,
-            self.updated_ids + other.updated_ids,
-        )
+
+class SaveTally:
+    """Adds up SaveResults in linear time (adding SaveResults copies every id so far: quadratic)."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.new_ids: list[int] = []
+        self.updated_ids: list[int] = []
+
+    def add(self, result: SaveResult) -> None:
+        self.counts[0] += result.inserted
+        self.counts[1] += result.updated
+        self.counts[2] += result.unchanged
+        self.new_ids.extend(result.new_ids)
+        self.updated_ids.extend(result.updated_ids)
+
+    def result(self) -> SaveResult:
+        inserted, updated, unchanged = self.counts
+        return SaveResult(inserted, updated, unchanged, tuple(self.new_ids), tuple(self.updated_ids))
+
+
+# ------------------------------------------------------------------ bot commands: adapter <-> router
+Button = tuple[str, str]  # (label, callback data)
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """Where a command was sent; `id` is the id Telegram clients show (groups are negative)."""
+
+    id: int
+    private: bool = True
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str | None = None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"@{self.username}" if self.username else (self.name or f"user {self.id}")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """HTML messages to send in order (each under the limit); buttons go under the last one.
+
+    No parts means "say nothing": ignored commands and repeated strangers get silence. `alert` marks a
+    short notice (refusal, rate limit, expired list) that must not replace a list when it answers a
+    button press: the adapter shows it as a pop-up there instead of editing the message.
+    """
+
+    parts: tuple[str, ...] = ()
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    alert: bool = False
+
+    @property
+    def silent(self) -> bool:
+        return not self.parts

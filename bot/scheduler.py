@@ -11,7 +11,12 @@ Why a wrapper at all:
   pauses, gives every running job (ours, the digest and alert jobs registered directly on `aps`)
   a grace period to finish, and only then cancels what is left;
 * one place sets the defaults every job wants: never two runs of one job at once (`max_instances=1`),
-  missed runs folded into one (`coalesce`), and a job that throws is logged, not lost.
+  missed runs folded into one (`coalesce`), and a job that throws is logged, not lost;
+* this is the only module that imports APScheduler: the digest and alert jobs ask for "daily at
+  08:00 Europe/Sofia", "every 30 s" or "once in 5 minutes" and never see a trigger class.
+
+`DailyTrigger` replaces APScheduler's CronTrigger for digests: CronTrigger slips around DST changes in
+3.x (agronholm/apscheduler#606), and a digest window must end exactly at the local time asked for.
 """
 
 from __future__ import annotations
@@ -21,20 +26,44 @@ import functools
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, tzinfo
-from typing import Any
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any, TypeAlias
 
 from apscheduler.executors.base import BaseExecutor, run_coroutine_job, run_job
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import iscoroutinefunction_partial
+
+from bot.core.windows import next_occurrence
 
 _log = logging.getLogger(__name__)
 
 JobFn = Callable[[], Awaitable[Any]]
+Trigger: TypeAlias = BaseTrigger  # what a test may hand `DigestScheduler` instead of the daily trigger
 MAINTENANCE_EVERY = 3600  # seconds
+
+
+class DailyTrigger(BaseTrigger):
+    """Fires once a day at local `at` in `tz`, exactly at the ends of the digest windows."""
+
+    __slots__ = ("at", "tz")
+
+    def __init__(self, at: time, tz: tzinfo) -> None:
+        self.at = at
+        self.tz = tz
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+        if previous_fire_time is None:
+            fire = next_occurrence(self.at, self.tz, now, inclusive=True)
+        else:
+            fire = next_occurrence(self.at, self.tz, previous_fire_time)
+        return fire.astimezone(self.tz)
+
+    def __str__(self) -> str:
+        return f"daily[{self.at:%H:%M} {getattr(self.tz, 'key', self.tz)}]"
 
 
 class LoopExecutor(BaseExecutor):
@@ -110,6 +139,22 @@ class Scheduler:
         return self.add_job(
             name, fn, IntervalTrigger(seconds=seconds), misfire_grace_time=max(1, int(seconds)), **first
         )
+
+    def add_daily(self, name: str, fn: JobFn, *, at: time, tz: tzinfo, trigger: Trigger | None = None) -> Job:
+        """Once a day at local `at`; late runs still run (the job works out what is due), never piled up."""
+        return self.add_job(name, fn, trigger or DailyTrigger(at, tz), misfire_grace_time=None)
+
+    def add_once(self, name: str, fn: JobFn, *, delay: float = 0.0) -> Job:
+        """One run, `delay` seconds from now (as soon as the scheduler runs, for 0)."""
+        when = datetime.now(UTC) + timedelta(seconds=max(0.0, delay))
+        return self.add_job(name, fn, DateTrigger(when), misfire_grace_time=None)
+
+    def remove(self, name: str) -> None:
+        if self.aps.get_job(name) is not None:
+            self.aps.remove_job(name)
+
+    def job_ids(self, prefix: str = "") -> list[str]:
+        return sorted(job.id for job in self.aps.get_jobs() if job.id.startswith(prefix))
 
     def run_soon(self, name: str) -> None:
         """Bring a job's next run forward to now (a no-op while it runs: max_instances=1 skips it)."""

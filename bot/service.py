@@ -25,110 +25,47 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 import httpx
-from apscheduler.triggers.date import DateTrigger
-from telethon import TelegramClient
-from telethon.errors import AccessTokenExpiredError, AccessTokenInvalidError
 
+from bot.access import AccessPolicy
 from bot.alerts import Alerter, alert_chat_id, make_alerter
-from bot.commands import CommandRouter
+from bot.archive import Archive
 from bot.config import Settings
 from bot.core.alerts import AlertRules
-from bot.core.pipeline import Pipeline
+from bot.core.edits import EditWatch
 from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
-from bot.models import SaveResult
+from bot.edit_alerts import EditAlerter, make_edit_alerter
+from bot.outputs import MessageSender, output_sender
+from bot.outputs.telegram import start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
-from bot.sources.media import MediaDownloader
-from bot.sources.telethon_source import TelethonSource
-from bot.sources.web_preview import DEFAULT_USER_AGENT, WebPreviewSource, resolve_channel
-from bot.telegram.bot_client import BotClient
-from bot.telegram.client import TelethonClientEdge, make_user_client
-from bot.telegram.sender import (
-    ConsoleSender,
-    FileSender,
-    MessageSender,
-    TelethonBotSender,
-    output_sender,
-    start_bot_client,
+from bot.service_parts import (
+    BotPart,
+    BotStarter,
+    ClientFactory,
+    ListenerPart,
+    PollOutcome,
+    ServiceConfigError,
+    Source,
+    WebPreviewPart,
+    plural,
+    sink_label,
 )
+from bot.systemd import flush_logs, notify_systemd
+from bot.telegram.client import make_user_client
 from storage import status as keys
-from storage.db import transaction
-from storage.learned_boilerplate import LearnedBoilerplate
-from storage.neardup_index import NearDupIndex
-from storage.store import Store, to_db_time
-from storage.subscriptions import Subscriptions
+from storage.timefmt import to_db_time
+
+__all__ = ["EX_CONFIG", "PollOutcome", "Service", "ServiceConfigError", "notify_systemd"]
 
 _log = logging.getLogger(__name__)
 
 EX_CONFIG = 78  # sysexits.h: the systemd unit does not restart on it (RestartPreventExitStatus)
 ALERT_DRAIN_EVERY = 30.0  # seconds between alert runs that drain a rate-limited backlog
-
-ClientFactory = Callable[[Settings], TelegramClient]
-BotStarter = Callable[[Settings], Awaitable[TelegramClient]]
-
-
-class ServiceConfigError(RuntimeError):
-    """Start-up cannot succeed until a person changes something; restarting would only loop."""
-
-
-@dataclass(frozen=True, slots=True)
-class PollOutcome:
-    ok: int  # channels read
-    failed: int  # channels whose read failed (the error is on the channel row)
-    new_ids: tuple[int, ...] = ()  # posts inserted
-
-    @classmethod
-    def of(cls, results: Mapping[str, SaveResult | BaseException], *, failed: int = 0) -> PollOutcome:
-        saved = [r for r in results.values() if isinstance(r, SaveResult)]
-        ids = tuple(i for r in saved for i in r.new_ids)
-        return cls(ok=len(saved), failed=failed + len(results) - len(saved), new_ids=ids)
-
-
-class Source(Protocol):
-    """What feeds the archive: started once, polled by the scheduler, silenced and closed on stop."""
-
-    name: str
-
-    async def start(self) -> str: ...  # returns the start-up line describing what runs
-
-    async def poll(self) -> PollOutcome: ...
-
-    async def refresh(self) -> None: ...  # the watched channels changed (bot /watch, /unwatch)
-
-    def stop_updates(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    def lost(self) -> Awaitable[object] | None: ...  # completes if the source dies for good
-
-
-def notify_systemd(message: str, environ: Mapping[str, str] | None = None) -> bool:
-    """sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET; a no-op outside systemd."""
-    address = (environ if environ is not None else os.environ).get("NOTIFY_SOCKET")
-    if not address:
-        return False
-    if address.startswith("@"):
-        address = "\0" + address[1:]  # abstract namespace
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            sock.connect(address)
-            sock.sendall(message.encode())
-    except OSError as exc:
-        _log.debug("sd_notify %s failed: %s", message, exc)
-        return False
-    return True
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _interval(seconds: float) -> str:
@@ -139,151 +76,11 @@ def _interval(seconds: float) -> str:
     return f"{whole}s"
 
 
-def _sink(sender: MessageSender) -> str:
-    if isinstance(sender, FileSender):
-        return f"file {sender.path}"
-    return "stdout" if isinstance(sender, ConsoleSender) else "the bot"
-
-
-# --------------------------------------------------------------------------------------- sources
-class WebPreviewPart:
-    """The credential-free source: public channels through t.me/s/, one channel after another."""
-
-    name = "web preview"
-
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        pipeline: Pipeline,
-        client_factory: Callable[[], httpx.AsyncClient] = httpx.AsyncClient,
-    ) -> None:
-        self.store = store
-        self.pipeline = pipeline
-        self.client_factory = client_factory
-        self.client: httpx.AsyncClient | None = None
-        self.source: WebPreviewSource | None = None
-        self.base_url = settings.web_preview_base
-        self.configured: list[str] = []
-        self.skipped: dict[str, str] = {}
-        for ident in settings.channels:
-            try:
-                name = resolve_channel(ident)
-            except ValueError as exc:
-                self.skipped[ident] = str(exc)
-                continue
-            if name not in self.configured:
-                self.configured.append(name)
-
-    def channels(self) -> list[str]:
-        """Configured channels plus those watched in the archive (bot /watch), read on every poll."""
-        watched = [r.username for r in self.store.channels(watched_only=True) if r.username]
-        return list(dict.fromkeys([*self.configured, *watched]))
-
-    async def start(self) -> str:
-        for ident, why in self.skipped.items():
-            _log.warning("web preview: skipping %s: %s", ident, why)
-        self.client = self.client_factory()
-        self.source = WebPreviewSource(
-            self.client, self.store, self.pipeline, base_url=self.base_url, user_agent=DEFAULT_USER_AGENT
-        )
-        names = self.channels()
-        listed = ", ".join("@" + n for n in names[:5]) + (", …" if len(names) > 5 else "")
-        return (
-            f"listener: off (no API_ID/API_HASH) → web preview source for {_plural(len(names), 'channel')}"
-            f" ({listed}) from {self.base_url}"
-        )
-
-    async def poll(self) -> PollOutcome:
-        assert self.source is not None
-        return PollOutcome.of(await self.source.poll_all(self.channels()))
-
-    async def refresh(self) -> None:
-        """Nothing to do: `channels()` reads the watched list on every poll."""
-
-    def stop_updates(self) -> None:
-        """Nothing pushes updates here; the scheduler's pause already stops new polls."""
-
-    async def close(self) -> None:
-        if self.client is not None:
-            await self.client.aclose()
-
-    def lost(self) -> Awaitable[object] | None:
-        return None
-
-
-class ListenerPart:
-    """The Telegram user client: live updates saved at once, catch-up from checkpoints on every poll."""
-
-    name = "listener"
-
-    def __init__(
-        self, settings: Settings, store: Store, pipeline: Pipeline, client_factory: ClientFactory = make_user_client
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.pipeline = pipeline
-        self.client_factory = client_factory
-        self.client: TelegramClient | None = None
-        self.source: TelethonSource | None = None
-
-    async def start(self) -> str:
-        client = self.client_factory(self.settings)
-        self.client = client
-        await client.connect()
-        if not await client.is_user_authorized():
-            raise ServiceConfigError(
-                "API_ID/API_HASH are set but the Telegram session is not logged in: run `tgmonitor login` "
-                "once (or set TG_SESSION to a StringSession), or remove API_ID/API_HASH to use the web preview"
-            )
-        edge = TelethonClientEdge(client)
-        media = MediaDownloader.from_settings(edge, self.settings)
-        source = TelethonSource(edge, self.store, self.pipeline, forwards_from=self.settings.forwards_from, media=media)
-        self.source = source
-        resolution = await source.resolve_channels(self.settings.channels)
-        source.register_handlers()
-        failed = f"; {_plural(len(resolution.failures), 'channel')} failed to resolve" if resolution.failures else ""
-        files = f"; media files to {media.media_dir}" if media is not None else ""
-        return (
-            f"listener: on (Telegram user client, live updates + catch-up) for "
-            f"{_plural(len(resolution.channels), 'channel')}{failed}{files}; web preview: off (API credentials set)"
-        )
-
-    async def poll(self) -> PollOutcome:
-        assert self.source is not None
-        results = await self.source.catch_up()
-        readable = [r for r in self.store.channels(watched_only=True) if r.tg_id is not None]
-        return PollOutcome.of(results, failed=max(0, len(readable) - len(results)))
-
-    async def refresh(self) -> None:
-        """A channel watched by username only gets its Telegram id, so live updates reach it."""
-        assert self.source is not None
-        await self.source.resolve_channels()
-
-    def stop_updates(self) -> None:
-        client = self.client
-        if client is None:
-            return
-        for callback, event in client.list_event_handlers():
-            client.remove_event_handler(callback, event)
-
-    async def close(self) -> None:
-        if self.source is not None:
-            await self.source.flush_albums()
-        if self.client is not None:
-            await self.client.disconnect()
-
-    def lost(self) -> Awaitable[object] | None:
-        return self.client.disconnected if self.client is not None else None
-
-
-# --------------------------------------------------------------------------------------- service
 class Service:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
-        pipeline: Pipeline,
+        archive: Archive,
         *,
         http_client_factory: Callable[[], httpx.AsyncClient] = httpx.AsyncClient,
         user_client_factory: ClientFactory = make_user_client,
@@ -292,16 +89,10 @@ class Service:
         shutdown_grace: float = 4.0,
         shutdown_deadline: float = 9.5,
         log: logging.Logger = _log,
-        neardup: NearDupIndex | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store
-        self.pipeline = pipeline
-        # Sources save straight to the store, so each poll clusters what arrived (catch_up) and the
-        # hourly maintenance prunes the index to its window.
-        self.neardup = neardup or NearDupIndex(
-            store.db, boilerplate=LearnedBoilerplate(store.db), window_days=settings.neardup_window_days
-        )
+        self.archive = archive
+        self.store = archive.store
         self.http_client_factory = http_client_factory
         self.user_client_factory = user_client_factory
         self.bot_starter = bot_starter
@@ -310,12 +101,12 @@ class Service:
         self.shutdown_deadline = shutdown_deadline
         self.log = log
         self.scheduler = Scheduler(settings.tz, log=log)
-        self.subscriptions = Subscriptions(store.db)
+        self.subscriptions = archive.store.subscriptions
         self.source: Source | None = None
-        self.bot: BotClient | None = None
-        self.bot_client: TelegramClient | None = None
+        self.bot: BotPart | None = None
         self.digests: DigestScheduler | None = None
         self.alerter: Alerter | None = None
+        self.edit_alerter: EditAlerter | None = None
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._exit_code = 0
@@ -368,11 +159,11 @@ class Service:
             name: future
             for name, future in (
                 (self.source.name if self.source else "", self.source.lost() if self.source else None),
-                ("bot", self.bot_client.disconnected if self.bot_client is not None else None),
+                ("bot", self.bot.lost() if self.bot is not None else None),
             )
             if future is not None
         }
-        waiters = {asyncio.ensure_future(self._stop.wait()): ""}
+        waiters: dict[asyncio.Future[object], str] = {asyncio.ensure_future(self._stop.wait()): ""}
         waiters.update({asyncio.ensure_future(future): name for name, future in lost.items()})
         done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
@@ -407,6 +198,7 @@ class Service:
         lines.append(bot_line)
         lines.append(await self._start_digests(sender))
         lines.append(await self._start_alerts(sender))
+        lines.append(await self._start_edit_alerts(sender))
         if self.source is not None:
             self.scheduler.add_interval("poll", self._poll, seconds=s.poll_interval, run_now=True)
             lines.append(f"poll: every {_interval(s.poll_interval)}, first one now, never two at once")
@@ -420,8 +212,8 @@ class Service:
     def _make_source(self) -> Source | None:
         s = self.settings
         if s.has_api_credentials:
-            return ListenerPart(s, self.store, self.pipeline, self.user_client_factory)
-        part = WebPreviewPart(s, self.store, self.pipeline, self.http_client_factory)
+            return ListenerPart(s, self.archive, self.user_client_factory)
+        part = WebPreviewPart(s, self.archive, self.http_client_factory)
         return part if part.channels() else None
 
     def _no_source_line(self) -> str:
@@ -430,35 +222,19 @@ class Service:
     async def _start_bot(self) -> tuple[MessageSender, str]:
         s = self.settings
         if s.bot_token and s.has_api_credentials:
-            try:
-                client = await self.bot_starter(s)
-            except (AccessTokenInvalidError, AccessTokenExpiredError) as exc:
-                raise ServiceConfigError(
-                    f"Telegram refused BOT_TOKEN ({exc}); get a valid one from @BotFather"
-                ) from exc
-            self.bot_client = client
-            router = CommandRouter(
-                self.store,
-                s,
-                subscriptions=self.subscriptions,
-                on_subscriptions_changed=self._subscriptions_changed,
-                on_channels_changed=self._channels_changed,
-            )
-            self.bot = BotClient(client, router)
-            username = await self.bot.start()
-            allowed = len(s.allowed_users | s.allowed_chats | s.admin_users)
-            who = _plural(allowed, "allowed user/chat")
-            line = f"bot: on (@{username}) → commands for {who}; sends digests and alerts"
-            return TelethonBotSender(client), line
+            self.bot = BotPart(s, self.store, self._subscriptions_changed, self._channels_changed)
+            return await self.bot.start(self.bot_starter)
         sender = output_sender(s.digest_output)
         why = "no BOT_TOKEN" if not s.bot_token else "BOT_TOKEN set, but the bot also needs API_ID/API_HASH"
-        return sender, f"bot: off ({why}) → no bot commands; digests and alerts to {_sink(sender)}"
+        return sender, f"bot: off ({why}) → no bot commands; digests and alerts to {sink_label(sender)}"
 
     async def _start_digests(self, sender: MessageSender) -> str:
         s = self.settings
         await sync_settings_subscription(s, self.subscriptions, sender)
-        runner = DigestRunner(store=self.store, subscriptions=self.subscriptions, sender=sender, empty=s.digest_empty)
-        self.digests = DigestScheduler(runner, self.scheduler.aps)
+        runner = DigestRunner(
+            store=self.store, sender=sender, empty=s.digest_empty, may_receive=AccessPolicy(s).may_receive
+        )
+        self.digests = DigestScheduler(runner, self.scheduler)
         self.digests.start(catch_up=False)  # caught up after the first poll: see _poll
         subs = self.subscriptions.list()
         if not subs:
@@ -468,8 +244,8 @@ class Service:
         first = subs[0]
         more = f" and {len(subs) - 1} more" if len(subs) > 1 else ""
         return (
-            f"digests: on, {_plural(len(subs), 'subscription')} (daily {first.time:%H:%M} {first.tz.key}{more}) "
-            f"→ {_sink(sender)}; missed windows go out after the first poll"
+            f"digests: on, {plural(len(subs), 'subscription')} (daily {first.time:%H:%M} {first.tz.key}{more}) "
+            f"→ {sink_label(sender)}; missed windows go out after the first poll"
         )
 
     async def _start_alerts(self, sender: MessageSender) -> str:
@@ -481,10 +257,24 @@ class Service:
         if chat is None:
             return "alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
         self.alerter = make_alerter(s, self.store, sender, chat)
-        self.alerter.schedule(self.scheduler.aps, every=ALERT_DRAIN_EVERY)
+        self.alerter.schedule(self.scheduler, every=ALERT_DRAIN_EVERY)
+        watching = f"{plural(len(rules.tags), 'tag')}, {plural(len(rules.words), 'word')}"
+        return f"alerts: on ({watching}) → {sink_label(sender)}, at most {s.alert_rate_per_minute} a minute"
+
+    async def _start_edit_alerts(self, sender: MessageSender) -> str:
+        s = self.settings
+        watch = EditWatch.parse(s.alert_edits)
+        if not watch.active:
+            return "edit alerts: off (no ALERT_EDITS)"
+        chat = await alert_chat_id(s, sender)
+        if chat is None:
+            return "edit alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
+        self.edit_alerter = make_edit_alerter(s, self.store, sender, chat)
+        self.edit_alerter.start()  # before the first poll, so the edits it finds are alerted
+        self.edit_alerter.schedule(self.scheduler, every=ALERT_DRAIN_EVERY)
         return (
-            f"alerts: on ({_plural(len(rules.tags), 'tag')}, {_plural(len(rules.words), 'word')}) → {_sink(sender)}, "
-            f"at most {s.alert_rate_per_minute} a minute"
+            f"edit alerts: on ({watch.describe()}: substantive edits and deletions) → {sink_label(sender)}, "
+            f"sharing the limit of {s.alert_rate_per_minute} a minute"
         )
 
     # ------------------------------------------------------------------- jobs
@@ -492,7 +282,6 @@ class Service:
         assert self.source is not None
         started = time.monotonic()
         outcome = await self.source.poll()
-        self.neardup.catch_up(datetime.now(UTC))
         now = to_db_time(datetime.now(UTC))
         values = {keys.SERVICE_LAST_POLL: now}
         if outcome.ok or not outcome.failed:
@@ -500,21 +289,26 @@ class Service:
         self._note(values)
         self.log.info(
             "poll: %s read, %d failed, %s in %.1fs",
-            _plural(outcome.ok, "channel"),
+            plural(outcome.ok, "channel"),
             outcome.failed,
-            _plural(len(outcome.new_ids), "new post"),
+            plural(len(outcome.new_ids), "new post"),
             time.monotonic() - started,
         )
         if not self._polled:
             self._polled = True
             if self.digests is not None:
                 # Digest windows missed while down, now that the archive holds what arrived meanwhile.
-                self.scheduler.add_job("digest-catch-up", self.digests.runner.catch_up, DateTrigger())
+                self.scheduler.add_once("digest-catch-up", self.digests.runner.catch_up)
         if self.alerter is not None and outcome.new_ids:
             await self.alerter.check(outcome.new_ids)
+        if self.edit_alerter is not None:
+            await self.edit_alerter.check()
 
     async def _maintain(self) -> None:
-        self.neardup.prune(datetime.now(UTC))
+        # Every ingest clusters as it saves; catch_up only finds posts an older version left unclustered.
+        now = datetime.now(UTC)
+        self.archive.neardup.catch_up(now)
+        self.archive.neardup.prune(now)
         busy, wal_frames, moved = self.store.optimize()
         note = " (a reader was busy; again next hour)" if busy else ""
         self.log.info("maintenance: optimize done, WAL checkpoint %d/%d frames%s", moved, wal_frames, note)
@@ -526,16 +320,14 @@ class Service:
 
     def _channels_changed(self) -> None:
         """Bot /watch or /unwatch: pick the change up now rather than at the next poll."""
-        self.scheduler.add_job("channels-changed", self._refresh_and_poll, DateTrigger())
+        self.scheduler.add_once("channels-changed", self._refresh_and_poll)
 
     def _subscriptions_changed(self) -> None:
         if self.digests is not None:
             self.digests.reload()
 
     def _note(self, values: Mapping[str, str]) -> None:
-        with transaction(self.store.db):
-            for key, value in values.items():
-                self.store.meta_set(key, value)
+        self.store.meta_set_many(values)
 
     # --------------------------------------------------------------- stopping
     def request_stop(self, reason: str) -> None:
@@ -544,7 +336,7 @@ class Service:
         self._stop.set()
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
-        installed = []
+        installed: list[int] = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._on_signal, sig)
@@ -555,14 +347,14 @@ class Service:
         name = signal.Signals(sig).name
         if self._stop.is_set():
             self.log.critical("second signal (%s): exiting now without cleanup; the archive is safe", name)
-            _flush_logs()
+            flush_logs()
             os._exit(128 + sig)
         self.log.info("%s received: stopping (a second signal exits at once)", name)
         self.request_stop(name)
 
     def _deadline_exit(self) -> None:
         self.log.critical("shutdown did not finish within %.1fs: exiting now", self.shutdown_deadline)
-        _flush_logs()
+        flush_logs()
         os._exit(1)
 
     async def _close(self, what: str, closing: Awaitable[object]) -> None:
@@ -581,19 +373,19 @@ class Service:
             if self.source is not None:
                 self.source.stop_updates()
             if self.bot is not None:
-                self.bot.stop()
+                self.bot.stop_updates()
             if self.scheduler.aps.running:
                 cancelled = await self.scheduler.stop(self.shutdown_grace)
                 if cancelled:
                     self.log.warning(
                         "%s cancelled after %.0fs; what it had not saved is read again on the next start",
-                        _plural(cancelled, "running job"),
+                        plural(cancelled, "running job"),
                         self.shutdown_grace,
                     )
             if self.source is not None:
                 await self._close(self.source.name, self.source.close())
-            if self.bot_client is not None:
-                await self._close("bot", self.bot_client.disconnect())
+            if self.bot is not None:
+                await self._close("bot", self.bot.close())
             if self._started:
                 self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
         finally:
@@ -603,9 +395,3 @@ class Service:
             self.log.info("tgmonitor stopped cleanly in %.2fs", took)
         else:
             self.log.info("tgmonitor stopped in %.2fs with exit code %d", took, self._exit_code)
-
-
-def _flush_logs() -> None:
-    for handler in logging.getLogger().handlers:
-        with contextlib.suppress(Exception):
-            handler.flush()

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from bot.models import StoredPost
 from storage.db import transaction
-from storage.store import to_db_time
+from storage.timefmt import to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +84,14 @@ class AlertLog:
             self.db.execute("DELETE FROM alerts_sent WHERE post_id = ? AND chat_id = ?", [post_id, chat_id])
 
     def sent_since(self, chat_id: int, since: datetime) -> int:
+        """Alerts of every kind sent to the chat since then: new posts, and edits and deletions
+        (storage/edit_alerts.py), which share ALERT_RATE_PER_MINUTE."""
+        after = to_db_time(since)
         row = self.db.execute(
-            "SELECT count(*) FROM alerts_sent WHERE chat_id = ? AND sent_at > ?", [chat_id, to_db_time(since)]
+            "SELECT (SELECT count(*) FROM alerts_sent WHERE chat_id = ? AND sent_at > ?) + "
+            "(SELECT count(*) FROM edit_alerts WHERE chat_id = ? AND decided_at > ? "
+            "AND status IN ('sending', 'sent', 'failed'))",
+            [chat_id, after, chat_id, after],
         ).fetchone()
         return int(row[0])
 

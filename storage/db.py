@@ -6,6 +6,7 @@ previous version intact and the next start simply tries again.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -201,6 +202,51 @@ def _v3(db: sqlite_utils.Database) -> None:
 
 
 def _v4(db: sqlite_utils.Database) -> None:
+    """Who subscribed a chat, and a pause: digests stop when the chat or its subscriber loses access."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN subscriber_id INTEGER")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN paused_at TEXT")
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    """Edit history and deletions (storage/versions.py, storage/edit_alerts.py).
+
+    `post_versions` keeps every earlier text of a post (the current one stays in `posts`, where search
+    and digests read it); its id grows with arrival. `posts.text_seen_at` is when the current text was
+    first stored and `posts.deleted_at` when a deletion was noticed (both NULL for rows from before).
+    `edit_alerts` records each edit/deletion alert decision per chat: what makes them exactly-once.
+    """
+    db.execute("ALTER TABLE posts ADD COLUMN text_seen_at TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN deleted_at TEXT")
+    db.execute("CREATE INDEX posts_deleted_at ON posts(deleted_at) WHERE deleted_at IS NOT NULL")
+    db.execute(
+        """CREATE TABLE post_versions (
+            id INTEGER PRIMARY KEY,
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            raw_text TEXT NOT NULL,
+            edit_date TEXT,
+            seen_at TEXT,
+            replaced_at TEXT NOT NULL,
+            UNIQUE (post_id, version)
+        )"""
+    )
+    db.execute("CREATE INDEX post_versions_replaced ON post_versions(replaced_at)")
+    db.execute(
+        """CREATE TABLE edit_alerts (
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            message_id INTEGER,
+            PRIMARY KEY (post_id, version, chat_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX edit_alerts_recent ON edit_alerts(chat_id, decided_at)")
+
+
+def _v6(db: sqlite_utils.Database) -> None:
     """posts_norm (storage/search_index.py): inflection-, script- and emoji-aware search index.
 
     Creating it is instant; existing posts are marked pending and indexed by the resumable backfill
@@ -208,7 +254,7 @@ def _v4(db: sqlite_utils.Database) -> None:
     search_index.create(db)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -236,13 +282,24 @@ def schema_version(db: sqlite_utils.Database) -> int:
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    current = schema_version(db)
-    if current > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema version {current} is newer than this tgmonitor ({SCHEMA_VERSION}); upgrade"
-        )
-    for version in range(current + 1, SCHEMA_VERSION + 1):
+    """Apply missing migrations, each in its own transaction with its version bump.
+
+    The version is read again inside each `BEGIN IMMEDIATE` transaction, which holds the write lock:
+    two processes opening a fresh or upgraded archive at once (the service and a CLI command) take
+    turns, and the second finds the work done instead of failing with "table channels already exists".
+    """
+    if _read_version(db) == SCHEMA_VERSION:
+        return SCHEMA_VERSION  # the common case: no write lock taken just to open the archive
+    while True:
         with transaction(db):
+            current = _read_version(db)
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"database schema version {current} is newer than this tgmonitor ({SCHEMA_VERSION}); upgrade"
+                )
+            if current == SCHEMA_VERSION:
+                return SCHEMA_VERSION
+            version = current + 1
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             MIGRATIONS[version - 1](db)
             db.execute(
@@ -250,15 +307,41 @@ def migrate(db: sqlite_utils.Database) -> int:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [str(version)],
             )
-    return SCHEMA_VERSION
+
+
+def _read_version(db: sqlite_utils.Database) -> int:
+    """Like `schema_version`, in one query that works inside a transaction (no table list)."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return 0
+    return int(row[0]) if row else 0
+
+
+def _create_private(path: Path) -> None:
+    """A new archive (and its folder) readable by its owner only: it holds every post and the chats' ids.
+
+    SQLite gives the -wal and -shm files the database file's mode, so they follow.
+    """
+    if path.exists():
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return  # another process created it a moment ago
+    os.close(fd)
 
 
 def open_db(path: Path | str, normaliser: TextNormaliser | None = None) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate; ':memory:' works for throwaway use.
+    """Open (creating if needed, private) and migrate; ':memory:' works for throwaway use.
 
     The search index's SQL functions are registered first: its triggers call them on every write."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(path))
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     conn.execute("PRAGMA journal_mode = WAL")

@@ -22,7 +22,7 @@ import sqlite_utils
 
 from bot.core.windows import Window
 from storage.db import transaction
-from storage.store import from_db_time, to_db_time
+from storage.timefmt import from_db_time, to_db_time
 
 DigestStatus = Literal["sending", "sent"]
 _COLUMNS = (

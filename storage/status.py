@@ -152,7 +152,7 @@ def read_status(path: Path, *, now: datetime, poll_interval: int) -> dict[str, A
         raise StatusError(f"cannot read database {path}: {exc}") from exc
     finally:
         conn.close()
-    service = {key.removeprefix("service."): meta.get(key) for key in SERVICE_KEYS}
+    service: dict[str, Any] = {key.removeprefix("service."): meta.get(key) for key in SERVICE_KEYS}
     service["pid"] = int(service["pid"]) if (service["pid"] or "").isdigit() else None
     service["poll_interval"] = int(service["poll_interval"]) if (service["poll_interval"] or "").isdigit() else None
     healthy, health = assess_health(service, now, poll_interval)

@@ -6,64 +6,50 @@ with the channel checkpoint moved inside it, so a crash loses nothing and duplic
 
 from __future__ import annotations
 
-import json
+import re
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import sqlite_utils
 
 from bot.core.textnorm import TextNormaliser
+from bot.core.versions import compare, later
 from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
+from storage.alerts import AlertLog
+from storage.channels import ChannelTable
 from storage.db import open_db, transaction
+from storage.digests import DigestLog
+from storage.edit_alerts import EditAlertLog
+from storage.housekeeping import Housekeeping
+from storage.refusals import Refusals
 from storage.search_index import SearchIndex
+from storage.signatures import Signatures
+from storage.subscriptions import Subscriptions
 from storage.tag_list import TagDecoder, encode_tags
+from storage.timefmt import from_db_time, to_db_time
+from storage.versions import VersionTable
 
 SearchOrder = Literal["newest", "rank", "oldest"]
+T = TypeVar("T")
 
 
 class QueryError(ValueError):
     """A search query FTS5 cannot run; the message is safe to show to a user."""
 
 
-def to_db_time(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def from_db_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
 
 def quote_fts(query: str) -> str:
-    """Every user word becomes a quoted FTS5 string, so `NEAR(`, `*`, `-` and stray quotes are just text."""
-    words = query.replace('"', " ").split()
+    """Every user word becomes a quoted FTS5 string, so `NEAR(`, `*`, `-` and stray quotes are just text.
+
+    Control characters (a NUL ends an FTS5 string early: "unterminated string") separate words.
+    """
+    words = _CONTROLS.sub(" ", query).replace('"', " ").split()
     return " ".join(f'"{word}"' for word in words)
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelRow:
-    id: int
-    tg_id: int | None
-    username: str | None
-    title: str | None
-    source: str | None
-    watched: bool
-    last_message_id: int
-    last_polled_at: datetime | None
-    last_error: str | None
-
-    @property
-    def ref(self) -> ChannelRef:
-        return ChannelRef(tg_id=self.tg_id, username=self.username, title=self.title)
-
-    @property
-    def label(self) -> str:
-        return self.ref.label
 
 
 _POST_COLUMNS = (
@@ -88,13 +74,53 @@ _CONTENT_FIELDS = (
 )
 
 
-class Store:
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store(ChannelTable, Housekeeping, VersionTable):
+    """Posts, channels and search here; the other tables behind the properties below, on the same connection.
+
+    Nothing outside `storage/` touches `db`: callers use these methods and the sub-stores, so what SQL
+    runs where is this package's business alone.
+    """
+
     def __init__(self, db: sqlite_utils.Database, normaliser: TextNormaliser | None = None) -> None:
         self.db = db
         self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
         self._tag_decoder = TagDecoder()
+        self._parts: dict[str, Any] = {}
+        # the normalised search index (storage/search_index.py); rebuilt when its normaliser changed
         self.search_index = SearchIndex(db, normaliser)
         self.search_index.check_version()
+        # When versions were seen and deletions noticed; tests set a fixed clock.
+        self.clock: Callable[[], datetime] = utc_now
+
+    def _part(self, name: str, make: Callable[[sqlite_utils.Database], T]) -> T:
+        part = self._parts.get(name)
+        if part is None:
+            part = self._parts[name] = make(self.db)
+        return cast(T, part)
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        return self._part("subscriptions", Subscriptions)
+
+    @property
+    def digest_log(self) -> DigestLog:
+        return self._part("digest_log", DigestLog)
+
+    @property
+    def alert_log(self) -> AlertLog:
+        return self._part("alert_log", AlertLog)
+
+    @property
+    def edit_alert_log(self) -> EditAlertLog:
+        return self._part("edit_alert_log", EditAlertLog)
+
+    @property
+    def refusals(self) -> Refusals:
+        return self._part("refusals", Refusals)
 
     @classmethod
     def open(cls, path: Path | str, normaliser: TextNormaliser | None = None) -> Store:
@@ -103,86 +129,6 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
-
-    # ----------------------------------------------------------------- channels
-    def ensure_channel(self, ref: ChannelRef, source: str | None = None) -> int:
-        """Find the channel by Telegram id or username (either may be new), filling in what was missing."""
-        cache_key = (ref.tg_id, ref.username, ref.title)
-        cached = self._channel_ids.get(cache_key)
-        if cached is not None:
-            return cached
-        with transaction(self.db):
-            row = None
-            if ref.tg_id is not None:
-                row = self.db.execute(
-                    "SELECT id, tg_id, username, title FROM channels WHERE tg_id = ?", [ref.tg_id]
-                ).fetchone()
-            if row is None and ref.username:
-                row = self.db.execute(
-                    "SELECT id, tg_id, username, title FROM channels WHERE username = ?", [ref.username]
-                ).fetchone()
-            if row is None:
-                cur = self.db.execute(
-                    "INSERT INTO channels(tg_id, username, title, source, added_at) VALUES (?, ?, ?, ?, ?)",
-                    [ref.tg_id, ref.username, ref.title, source, to_db_time(datetime.now(UTC))],
-                )
-                channel_id = int(cur.lastrowid or 0)
-            else:
-                channel_id = row[0]
-                updates = {
-                    "tg_id": ref.tg_id if row[1] is None else None,
-                    "username": ref.username if row[2] is None else None,
-                    "title": ref.title if ref.title and ref.title != row[3] else None,
-                }
-                updates = {k: v for k, v in updates.items() if v is not None}
-                if updates:
-                    sets = ", ".join(f"{k} = ?" for k in updates)
-                    self.db.execute(f"UPDATE channels SET {sets} WHERE id = ?", [*updates.values(), channel_id])
-        self._channel_ids[cache_key] = channel_id
-        return channel_id
-
-    def _channel_rows(self, where: str = "1", params: Sequence[Any] = ()) -> list[ChannelRow]:
-        rows = self.db.execute(
-            "SELECT id, tg_id, username, title, source, watched, last_message_id, last_polled_at, last_error "
-            f"FROM channels WHERE {where} ORDER BY id",
-            list(params),
-        ).fetchall()
-        return [ChannelRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], from_db_time(r[7]), r[8]) for r in rows]
-
-    def channels(self, *, watched_only: bool = False) -> list[ChannelRow]:
-        return self._channel_rows("watched = 1" if watched_only else "1")
-
-    def find_channel(self, ident: str | int) -> ChannelRow | None:
-        """`@name`, `name`, `t.me/name`, a Telegram id, or `#internal-id`."""
-        if isinstance(ident, int):
-            rows = self._channel_rows("tg_id = ? OR id = ?", [ident, ident])
-            return rows[0] if rows else None
-        text = ident.strip()
-        for prefix in ("https://", "http://", "t.me/", "telegram.me/", "t.me/s/", "s/"):
-            if text.lower().startswith(prefix):
-                text = text[len(prefix) :]
-        text = text.strip("/").lstrip("@").lower()
-        if text.lstrip("-").isdigit():
-            return self.find_channel(int(text))
-        rows = self._channel_rows("username = ?", [text])
-        return rows[0] if rows else None
-
-    def set_watched(self, ref: ChannelRef, watched: bool) -> int:
-        channel_id = self.ensure_channel(ref)
-        with transaction(self.db):
-            self.db.execute("UPDATE channels SET watched = ? WHERE id = ?", [int(watched), channel_id])
-        return channel_id
-
-    def checkpoint(self, channel_id: int) -> int:
-        row = self.db.execute("SELECT last_message_id FROM channels WHERE id = ?", [channel_id]).fetchone()
-        return int(row[0]) if row else 0
-
-    def record_poll(self, channel_id: int, *, error: str | None = None, at: datetime | None = None) -> None:
-        with transaction(self.db):
-            self.db.execute(
-                "UPDATE channels SET last_polled_at = ?, last_error = ? WHERE id = ?",
-                [to_db_time(at or datetime.now(UTC)), error, channel_id],
-            )
 
     # -------------------------------------------------------------------- posts
     def save_posts(self, posts: Iterable[Post], *, checkpoint: tuple[ChannelRef, int] | None = None) -> SaveResult:
@@ -200,6 +146,8 @@ class Store:
                 elif outcome == "updated":
                     updated += 1
                     updated_ids.append(post_id)
+                elif outcome == "views":  # a new view count is no edit: nothing to re-sign
+                    updated += 1
                 else:
                     unchanged += 1
             if checkpoint is not None:
@@ -223,13 +171,15 @@ class Store:
             "tag_list": encode_tags(post.tags),
         }
         existing = self.db.execute(
-            f"SELECT id, views, {', '.join(_CONTENT_FIELDS)} FROM posts WHERE channel_id = ? AND message_id = ?",
+            f"SELECT id, views, text_seen_at, {', '.join(_CONTENT_FIELDS)} FROM posts "
+            "WHERE channel_id = ? AND message_id = ?",
             [channel_id, post.message_id],
         ).fetchone()
         if existing is None:
             cur = self.db.execute(
                 "INSERT INTO posts(channel_id, message_id, date, forward_name, views, grouped_id, source, "
-                f"{', '.join(values)}) VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))})",
+                "text_seen_at, "
+                f"{', '.join(values)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))})",
                 [
                     channel_id,
                     post.message_id,
@@ -238,24 +188,39 @@ class Store:
                     post.views,
                     post.grouped_id,
                     post.source,
+                    to_db_time(self.clock()),
                     *values.values(),
                 ],
             )
             post_id = int(cur.lastrowid or 0)
             self._write_tags(post_id, post.tags)
             return "inserted", post_id
-        post_id, views = existing[0], existing[1]
-        changed = {k: v for k, v in zip(_CONTENT_FIELDS, existing[2:], strict=True) if values[k] != v}
-        changed = {k: values[k] for k in changed}
+        post_id, views, seen_at = existing[0], existing[1], existing[2]
+        old = dict(zip(_CONTENT_FIELDS, existing[3:], strict=True))
+        # Edit history: what counts as a new version is bot/core/versions.py's rule.
+        old_edit = from_db_time(old["edit_date"])
+        decision = compare(old["raw_text"], old_edit, post.raw_text, post.edit_date, post.date)
+        if decision == "stale":  # an older state of the post: it keeps the newer text
+            values = {k: old[k] for k in _CONTENT_FIELDS}
+        else:
+            newest = later(old_edit, post.edit_date)
+            values["edit_date"] = to_db_time(newest) if newest else None
+        changed: dict[str, Any] = {k: values[k] for k in _CONTENT_FIELDS if values[k] != old[k]}
+        content = bool(changed)
         if post.views is not None and post.views != views:
             changed["views"] = post.views
         if not changed:
             return "unchanged", post_id
+        if decision == "new":
+            now = to_db_time(self.clock())
+            self._keep_version(post_id, old["text"], old["raw_text"], old["edit_date"], seen_at, now)
+            changed["text_seen_at"] = now
         sets = ", ".join(f"{k} = ?" for k in changed)
         self.db.execute(f"UPDATE posts SET {sets} WHERE id = ?", [*changed.values(), post_id])
-        if changed.keys() - {"views"}:
-            self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
-            self._write_tags(post_id, post.tags)
+        if not content:
+            return "views", post_id
+        self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
+        self._write_tags(post_id, post.tags)
         return "updated", post_id
 
     def _write_tags(self, post_id: int, tags: Iterable[Tag]) -> None:
@@ -265,17 +230,32 @@ class Store:
         )
 
     def mark_deleted(self, ref: ChannelRef, message_ids: Iterable[int]) -> int:
-        """Deleted on Telegram means hidden here, never erased: the archive keeps what was said."""
+        """Deleted on Telegram means flagged here, never erased: the archive keeps what was said, and when
+        the deletion was noticed (`deleted_at`)."""
         channel_id = self.ensure_channel(ref)
         ids = list(message_ids)
+        now = to_db_time(self.clock())
         with transaction(self.db):
             cur = self.db.conn.executemany(
-                "UPDATE posts SET deleted = 1 WHERE channel_id = ? AND message_id = ? AND deleted = 0",
-                [(channel_id, m) for m in ids],
+                "UPDATE posts SET deleted = 1, deleted_at = ? WHERE channel_id = ? AND message_id = ? AND deleted = 0",
+                [(now, channel_id, m) for m in ids],
             )
         return cur.rowcount
 
     # -------------------------------------------------------------------- reads
+    def recent_texts(self, channel_id: int, limit: int) -> list[str]:
+        """The channel's newest post texts (by message id): what learned boilerplate is counted on."""
+        rows = self.db.execute(
+            "SELECT text FROM posts WHERE channel_id = ? AND deleted = 0 ORDER BY message_id DESC LIMIT ?",
+            [channel_id, limit],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    @property
+    def signatures(self) -> Signatures:
+        """The near-duplicate index's tables (bot/neardup_index.py decides what goes in them)."""
+        return self._part("signatures", Signatures)
+
     def _hydrate(self, rows: list[sqlite3.Row | tuple[Any, ...]]) -> list[StoredPost]:
         decode = self._tag_decoder.decode
         parse = datetime.fromisoformat
@@ -402,9 +382,13 @@ class Store:
             )
         return min(counts, default=_MANY) >= _MANY
 
-    def posts_between(self, start: datetime, end: datetime, *, tags: Sequence[str] = ()) -> list[StoredPost]:
+    def posts_between(
+        self, start: datetime, end: datetime, *, tags: Sequence[str] = (), include_deleted: bool = False
+    ) -> list[StoredPost]:
         """Posts dated in [start, end), oldest first: the raw material of a digest window."""
-        found = self.search(None, tags=(), since=start, until=end, limit=1_000_000, order="oldest")
+        found = self.search(
+            None, since=start, until=end, limit=1_000_000, order="oldest", include_deleted=include_deleted
+        )
         if tags:
             wanted = {t.lstrip("#").casefold() for t in tags}
             found = [p for p in found if wanted & {t.key for t in p.tags}]
@@ -461,35 +445,26 @@ class Store:
             "per_channel": channels,
         }
 
-    def meta_get(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
+    # ------------------------------------------------------------ re-cleaning
+    def posts_after(self, after_id: int, limit: int) -> list[tuple[int, str, str, str, tuple[Tag, ...]]]:
+        """(id, raw_text, text, origin_key, tags) of the next `limit` posts by id: what `reclean` redoes."""
+        rows = self.db.execute(
+            "SELECT id, raw_text, text, origin_key, tag_list FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+            [after_id, limit],
+        ).fetchall()
+        decode = self._tag_decoder.decode
+        return [(r[0], r[1] or "", r[2] or "", r[3], decode(r[4])) for r in rows]
 
-    def meta_set(self, key: str, value: str) -> None:
-        with transaction(self.db):
-            self.db.execute(
-                "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
+    def count_posts_after(self, after_id: int) -> int:
+        return int(self.db.execute("SELECT count(*) FROM posts WHERE id > ?", [after_id]).fetchone()[0])
 
-    def optimize(self) -> tuple[int, int, int]:
-        """Upkeep for a long-running writer: fresh planner statistics, and the WAL folded back and reset.
-
-        Without TRUNCATE the -wal file only ever grows to its high-water mark. A reader holding an old
-        snapshot makes the checkpoint report busy (first value) instead of blocking the service for
-        the usual 30 s busy timeout. Returns SQLite's (busy, wal frames, checkpointed frames).
-        """
-        self.db.execute("PRAGMA optimize")
-        self.db.execute("PRAGMA busy_timeout = 1000")
-        try:
-            row = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            self.db.execute("PRAGMA busy_timeout = 30000")
-        return int(row[0]), int(row[1]), int(row[2])
-
-    def dump_json(self) -> str:
-        """Content of every table in a stable order: what "the same archive" means in tests."""
-        out = {}
-        for table in ("channels", "posts", "post_tags", "subscriptions", "digests", "alerts_sent"):
-            out[table] = [list(r) for r in self.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
-        return json.dumps(out, ensure_ascii=False, sort_keys=True, default=str)
+    def update_cleaning(
+        self, post_id: int, *, text: str, content_hash: str, lang: str | None, origin_key: str, tags: Sequence[Tag]
+    ) -> None:
+        """A post's derived fields after re-cleaning; FTS follows through the posts_au trigger."""
+        self.db.execute(
+            "UPDATE posts SET text = ?, content_hash = ?, lang = ?, origin_key = ?, tag_list = ? WHERE id = ?",
+            [text, content_hash, lang, origin_key, encode_tags(tags), post_id],
+        )
+        self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
+        self._write_tags(post_id, tags)

@@ -6,6 +6,7 @@ Both live in the same table so the scheduler has one list to read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
@@ -24,6 +25,8 @@ class Subscription:
     tz: ZoneInfo
     enabled: bool
     origin: str  # "settings" or "bot"
+    subscriber_id: int | None = None  # the user who sent /subscribe (None: from the settings, or older rows)
+    paused: bool = False  # the chat or its subscriber is no longer allowed; resumes when they are again
 
 
 def _normalize_tags(tags: tuple[str, ...] | list[str]) -> str:
@@ -34,9 +37,10 @@ class Subscriptions:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
-    def _rows(self, where: str, params: list[object]) -> list[Subscription]:
+    def _rows(self, where: str, params: Sequence[object]) -> list[Subscription]:
         rows = self.db.execute(
-            f"SELECT id, chat_id, tags, time, tz, enabled, origin FROM subscriptions WHERE {where} ORDER BY id",
+            "SELECT id, chat_id, tags, time, tz, enabled, origin, subscriber_id, paused_at "
+            f"FROM subscriptions WHERE {where} ORDER BY id",
             params,
         ).fetchall()
         return [
@@ -48,6 +52,8 @@ class Subscriptions:
                 tz=ZoneInfo(r[4]),
                 enabled=bool(r[5]),
                 origin=r[6],
+                subscriber_id=r[7],
+                paused=r[8] is not None,
             )
             for r in rows
         ]
@@ -60,14 +66,16 @@ class Subscriptions:
         tz: ZoneInfo,
         tags: tuple[str, ...] | list[str] = (),
         origin: str = "bot",
+        subscriber_id: int | None = None,
     ) -> Subscription:
         """Same chat, tags, time and zone again re-enables the existing subscription instead of doubling it."""
         key = _normalize_tags(tags)
         with transaction(self.db):
             self.db.execute(
-                "INSERT INTO subscriptions(chat_id, tags, time, tz, enabled, origin, created_at) "
-                "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(chat_id, tags, time, tz) DO UPDATE SET enabled = 1, "
-                "created_at = CASE WHEN enabled = 0 THEN excluded.created_at ELSE created_at END",
+                "INSERT INTO subscriptions(chat_id, tags, time, tz, enabled, origin, created_at, subscriber_id) "
+                "VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT(chat_id, tags, time, tz) DO UPDATE SET enabled = 1, "
+                "created_at = CASE WHEN enabled = 0 THEN excluded.created_at ELSE created_at END, "
+                "subscriber_id = coalesce(excluded.subscriber_id, subscriber_id)",
                 [
                     chat_id,
                     key,
@@ -75,6 +83,7 @@ class Subscriptions:
                     tz.key,
                     origin,
                     datetime.now(UTC).isoformat(timespec="seconds"),
+                    subscriber_id,
                 ],
             )
         return self._rows(
@@ -90,6 +99,24 @@ class Subscriptions:
         with transaction(self.db):
             cur = self.db.execute(f"UPDATE subscriptions SET enabled = 0 WHERE {where}", params)
         return cur.rowcount
+
+    def pause(self, subscription_id: int, now: datetime | None = None) -> bool:
+        """Stop sending (the chat lost access); True if it was running."""
+        with transaction(self.db):
+            cur = self.db.execute(
+                "UPDATE subscriptions SET paused_at = ? WHERE id = ? AND paused_at IS NULL",
+                [(now or datetime.now(UTC)).isoformat(timespec="seconds"), subscription_id],
+            )
+        return cur.rowcount == 1
+
+    def resume(self, subscription_id: int, now: datetime | None = None) -> bool:
+        """Access is back: send again from now on (the paused days are not owed); True if it was paused."""
+        with transaction(self.db):
+            cur = self.db.execute(
+                "UPDATE subscriptions SET paused_at = NULL, created_at = ? WHERE id = ? AND paused_at IS NOT NULL",
+                [(now or datetime.now(UTC)).isoformat(timespec="seconds"), subscription_id],
+            )
+        return cur.rowcount == 1
 
     def list(self, chat_id: int | None = None, *, enabled_only: bool = True) -> list[Subscription]:
         where, params = ("enabled = 1" if enabled_only else "1"), []

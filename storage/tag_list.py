@@ -8,8 +8,9 @@ written in the same statement as the post. Reading 20 search hits used to cost a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
-from bot.models import Tag
+from bot.models import Tag, TagKind
 
 # How a post's tags are listed: hashtags, then topics, then the language tag, each by key.
 KIND_RANK = {"hashtag": 0, "topic": 1, "lang": 2}
@@ -52,5 +53,5 @@ class TagDecoder:
         for entry in entries:
             if entry not in self._known:
                 kind, key, display = entry.split(_FIELD)
-                self._known[entry] = Tag(key, display, kind)
+                self._known[entry] = Tag(key, display, cast(TagKind, kind))
         return tuple(map(self._known.__getitem__, entries))

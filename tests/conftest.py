@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.channel_boilerplate import LearnedBoilerplate
 from bot.core.pipeline import Pipeline
+from bot.ingest import Ingest
 from bot.models import ChannelRef, Forward, RawPost
+from bot.neardup_index import NearDupIndex
 from storage.store import Store
 
 DATA = Path(__file__).parent / "data"
@@ -23,6 +26,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(tmp_path / "archive.db")
     yield opened
     opened.close()
+
+
+def make_ingest(store: Store, pipeline: Pipeline, *, neardup: bool = True, batch_size: int = 500) -> Ingest:
+    """The archive's one way in, wired as `bot.archive.Archive` wires it."""
+    index = NearDupIndex(store, boilerplate=LearnedBoilerplate(store)) if neardup else None
+    return Ingest(store, pipeline, index, batch_size=batch_size)
 
 
 def raw_post(

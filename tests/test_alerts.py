@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telethon.errors import ChatWriteForbiddenError, FloodWaitError
 
 from bot.alerts import Alerter, alert_chat_id
@@ -13,10 +12,12 @@ from bot.config import Settings
 from bot.core.alerts import AlertRules
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward, RawPost
-from bot.telegram.sender import ConsoleSender, TelethonBotSender
+from bot.outputs import ConsoleSender
+from bot.outputs.telegram import TelethonBotSender
+from bot.scheduler import Scheduler
 from storage.alerts import AlertLog
 from storage.store import Store
-from tests.conftest import raw_post
+from tests.conftest import make_ingest, raw_post
 from tests.fake_bot import FakeBotClient
 from tests.tg_factory import SleepRecorder
 
@@ -55,7 +56,7 @@ def alerter(
 
 
 def ingest(store: Store, pipeline: Pipeline, *raws: RawPost) -> list[int]:
-    return list(store.save_posts([pipeline.process(r) for r in raws]).new_ids)
+    return list(make_ingest(store, pipeline).save(raws).new_ids)
 
 
 def at(minutes: int) -> datetime:
@@ -205,7 +206,7 @@ def test_the_periodic_run_drains_the_backlog_on_the_real_scheduler(store: Store,
     clock.now += timedelta(minutes=2)
 
     async def main() -> None:
-        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler = Scheduler(UTC)
         alerts.schedule(scheduler, every=0.2)
         scheduler.start()
         try:
@@ -213,7 +214,7 @@ def test_the_periodic_run_drains_the_backlog_on_the_real_scheduler(store: Store,
                 while len(client.sent) < 2:
                     await asyncio.sleep(0.05)
         finally:
-            scheduler.shutdown(wait=False)
+            await scheduler.stop(0)
 
     asyncio.run(main())
     assert [s.text.splitlines()[2] for s in client.sent] == ["Kosovo bulletin 1.", "Kosovo bulletin 2."]

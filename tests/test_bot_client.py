@@ -9,6 +9,7 @@ from telethon.errors import FloodWaitError, MessageNotModifiedError
 from telethon.tl.functions.bots import SetBotCommandsRequest
 
 from bot.commands import CommandRouter
+from bot.commands.worker import CommandWorker
 from bot.core.digest import TELEGRAM_LIMIT, utf16_len
 from bot.core.pipeline import Pipeline
 from bot.telegram.bot_client import BotClient, plain
@@ -104,7 +105,7 @@ def bot_for(store: Store, client: FakeClient, router: CommandRouter | None = Non
         slept.append(seconds)
 
     router = router or make_router(store)
-    return BotClient(client, router, sleep=sleep), slept  # type: ignore[arg-type]
+    return BotClient(client, CommandWorker.inline(router), sleep=sleep), slept  # type: ignore[arg-type]
 
 
 def test_start_logs_in_registers_and_publishes_the_menu(store: Store) -> None:

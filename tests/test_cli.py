@@ -9,7 +9,7 @@ from bot.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    code = main(["--env", str(tmp_path / "none.env"), "--db", str(tmp_path / "demo.db"), *args])
+    code = main(["--db", str(tmp_path / "demo.db"), *args])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -9,10 +9,21 @@ from bot.config import Settings, SettingsError
 
 
 def test_defaults_need_nothing(tmp_path: Path) -> None:
-    settings = Settings.load(tmp_path / "missing.env", environ={})
+    settings = Settings.load(None, environ={})
     assert settings.db_path == Path("data/tgmonitor.db")
     assert not settings.has_api_credentials
     assert settings.poll_interval == 300
+
+
+def test_a_settings_file_is_read_only_when_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #13: a `.env` in the working directory (the writable state directory under systemd and
+    Docker) used to be read implicitly, so anything able to write there could add settings."""
+    (tmp_path / ".env").write_text("BOT_TOKEN=123456789:" + "A" * 30 + "\nCHANNELS=@planted\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert Settings.load(environ={}).channels == ()  # not read: nobody named it
+    assert Settings.load(tmp_path / ".env", environ={}).channels == ("@planted",)  # named: read
+    with pytest.raises(SettingsError, match="no such settings file"):
+        Settings.load(tmp_path / "typo.env", environ={})
 
 
 def test_env_file_values_and_environment_override(tmp_path: Path) -> None:
@@ -82,3 +93,26 @@ def test_neardup_window_reaches_the_index(tmp_path: Path) -> None:
     env.write_text("NEARDUP_WINDOW_DAYS=0\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"NEARDUP_WINDOW_DAYS \(.*\.env:1\): expected a positive number of days"):
         Settings.load(env, environ={})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "hint"),
+    [
+        ("BOT_TOKEN", "123456789:AAE" + "s" * 30 + " # prod bot", "inline comment"),
+        ("API_HASH", "0123456789abcdef0123456789abcdef0", "33 characters"),
+        ("API_HASH", '"0123456789abcdef0123456789abcdef"', "quoted"),
+        ("TG_SESSION", "   ", None),  # blank: simply unset
+    ],
+)
+def test_a_mistyped_secret_is_described_never_echoed(name: str, value: str, hint: str | None) -> None:
+    """Issue #13: `BOT_TOKEN='… # prod bot'` from an EnvironmentFile used to be printed in full."""
+    env = {name: value, **({"API_ID": "1"} if name == "API_HASH" else {})}
+    if hint is None:
+        Settings.from_mapping(env)
+        return
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_mapping(env)
+    message = str(raised.value)
+    assert hint in message and "not shown" in message
+    for piece in (value.strip(), value.strip().strip('"'), "AAE" + "s" * 30, "0123456789abcdef0123"):
+        assert piece not in message

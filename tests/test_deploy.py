@@ -125,7 +125,13 @@ def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def test_dockerfile_key_properties() -> None:
     instructions = dockerfile_instructions()
-    assert all(rest.startswith("python:3.11-slim") for word, rest in instructions if word == "FROM")
+    bases = [rest.split()[0] for word, rest in instructions if word == "FROM"]
+    # Pinned by digest (issue #13): a re-pushed tag cannot change what is built.
+    assert all(re.fullmatch(r"python:3\.11-slim@sha256:[0-9a-f]{64}", base) for base in bases), bases
+    assert len(set(bases)) == 1, "build and runtime stages use the same base"
+    installs = [rest for word, rest in instructions if word == "RUN" and "pip install" in rest]
+    assert any("--require-hashes" in run and "requirements.lock" in run for run in installs)
+    assert all("--require-hashes" in run or "--no-deps" in run for run in installs), "nothing unhashed"
     runtime = final_stage(instructions)
     by_word: dict[str, list[str]] = {}
     for word, rest in runtime:
@@ -149,7 +155,9 @@ def test_dockerfile_copies_no_secrets_or_state() -> None:
         sources = copy.split()[:-1]
         for source in sources:
             # named sources only: never the whole context (`.`), which could carry .env or a session
-            assert source in {"pyproject.toml", "README.md", "bot", "storage"}, f"unexpected COPY source {source}"
+            assert source in {"pyproject.toml", "README.md", "bot", "storage", "deploy/requirements.lock"}, (
+                f"unexpected COPY source {source}"
+            )
     ignored = [
         line.strip()
         for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
@@ -180,6 +188,26 @@ def test_compose_key_properties() -> None:
         "stop_signal: SIGTERM",
     ):
         assert needed in text, needed
+    for limit in ("mem_limit:", "pids_limit:", "cpus:"):  # a hostile channel must not take the host down
+        assert limit in text, limit
     grace = re.search(r"stop_grace_period:\s*(\d+)s", text)
     assert grace is not None and int(grace.group(1)) > 10
     assert not re.search(r"(?im)^\s*(API_HASH|BOT_TOKEN|TG_SESSION)\s*[:=]", text), "secrets belong in env_file"
+
+
+def test_the_lock_file_pins_every_runtime_dependency_with_hashes() -> None:
+    """deploy/requirements.lock must follow pyproject.toml (regenerate it with the command in its header)."""
+    import tomllib
+
+    lock = (DEPLOY / "requirements.lock").read_text(encoding="utf-8")
+    pinned = {
+        m.group(1).lower().replace("_", "-"): m.group(2) for m in re.finditer(r"(?m)^([A-Za-z0-9_.-]+)==(\S+)", lock)
+    }
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for requirement in project["dependencies"]:
+        name = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in pinned, f"{name} is a dependency but not in deploy/requirements.lock"
+    blocks = re.split(r"(?m)^(?=[A-Za-z0-9_.-]+==)", lock)[1:]
+    assert blocks and all("--hash=sha256:" in block for block in blocks), "every pin carries its hashes"
+    for build_need in ("setuptools", "wheel"):
+        assert build_need in pinned, f"{build_need} (building the project with --no-build-isolation)"

@@ -66,11 +66,11 @@ def test_parse_export_exact_posts(tmp_path: Path) -> None:
 def test_import_twice_leaves_archive_unchanged(tmp_path: Path) -> None:
     path = write(tmp_path, EXPORT)
     db = tmp_path / "a.db"
-    assert main(["--env", str(tmp_path / "none.env"), "--db", str(db), "import", str(path)]) == 0
+    assert main(["--db", str(db), "import", str(path)]) == 0
     store = Store.open(db)
     before = store.dump_json()
     store.close()
-    assert main(["--env", str(tmp_path / "none.env"), "--db", str(db), "import", str(tmp_path)]) == 0
+    assert main(["--db", str(db), "import", str(tmp_path)]) == 0
     store = Store.open(db)
     assert store.dump_json() == before
     rows = store.db.execute("SELECT message_id, text, origin_key FROM posts ORDER BY message_id").fetchall()
@@ -118,7 +118,7 @@ def test_bad_exports_name_the_place_and_write_nothing(tmp_path: Path, data: obje
         parse_export(bad)
     assert str(bad) in str(error.value) and expected in str(error.value)
     # the good file named first is not imported either: everything is parsed before anything is written
-    assert main(["--env", str(tmp_path / "none.env"), "--db", str(db), "import", str(good), str(bad)]) == 1
+    assert main(["--db", str(db), "import", str(good), str(bad)]) == 1
     store = Store.open(db)
     assert store.stats()["posts"] == 0
     store.close()

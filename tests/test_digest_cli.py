@@ -9,7 +9,9 @@ from storage.store import Store
 
 
 def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    code = main(["--env", str(tmp_path / ".env"), "--db", str(tmp_path / "demo.db"), *args])
+    env = tmp_path / ".env"
+    named = ["--env", str(env)] if env.exists() else []  # a settings file is read only when named
+    code = main([*named, "--db", str(tmp_path / "demo.db"), *args])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -22,11 +22,11 @@ from bench.corpus import generate
 from bot.core.pipeline import Pipeline
 from bot.core.windows import Window
 from bot.digest_jobs import DigestRunner
-from bot.ingest import ingest
-from bot.telegram.sender import ConsoleSender
+from bot.outputs import ConsoleSender
 from storage.digests import DigestLog
 from storage.store import Store
 from storage.subscriptions import Subscriptions
+from tests.conftest import make_ingest
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,7 @@ def test_killed_digest_job_resends_at_most_the_piece_in_flight(tmp_path: Path) -
     store = Store.open(db)
     # Four busy days (300 posts a day), so each window is several messages long.
     start = LAST_SENT - timedelta(days=1)
-    ingest(store, Pipeline.load(), generate(1200, posts_per_day=300, start=start, channel_count=6))
+    make_ingest(store, Pipeline.load()).save(generate(1200, posts_per_day=300, start=start, channel_count=6))
     subscriptions = Subscriptions(store.db)
     sub = subscriptions.add(CHAT, at=time(8, 0), tz=SOFIA)
     store.db.execute(

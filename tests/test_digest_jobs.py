@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 from collections.abc import Callable
@@ -9,16 +10,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from telethon.errors import ChatWriteForbiddenError, FloodWaitError
 
+from bot.access import AccessPolicy
+from bot.commands import CommandRouter
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.core.windows import Window
 from bot.digest_jobs import DigestBusyError, DigestRunner, DigestScheduler, sync_settings_subscription
-from bot.models import ChannelRef, Forward
-from bot.telegram.sender import ConsoleSender, TelethonBotSender
+from bot.models import ChannelRef, Chat, Forward, User
+from bot.outputs import ConsoleSender
+from bot.outputs.telegram import TelethonBotSender
+from bot.scheduler import Scheduler
 from storage.digests import DigestLog
 from storage.store import Store
 from storage.subscriptions import Subscription, Subscriptions
@@ -284,12 +288,12 @@ def test_flood_wait_is_waited_once_through_call_with_retry(store: Store, pipelin
 
 
 def run_scheduler_until(
-    condition: Callable[[], bool], setup: Callable[[AsyncIOScheduler], None], timeout: float = 8.0
+    condition: Callable[[], bool], setup: Callable[[Scheduler], None], timeout: float = 8.0
 ) -> None:
-    """The real AsyncIOScheduler, started inside the running loop, for a short bounded time."""
+    """The real APScheduler (the service's wrapper), started inside the running loop, for a short bounded time."""
 
     async def main() -> None:
-        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler = Scheduler(UTC)
         setup(scheduler)
         scheduler.start()
         try:
@@ -299,7 +303,7 @@ def run_scheduler_until(
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.2)  # let a wrongly repeated run show up
         finally:
-            scheduler.shutdown(wait=False)
+            await scheduler.stop(0)
 
     asyncio.run(main())
 
@@ -313,7 +317,7 @@ def test_apscheduler_fires_the_subscription_job_and_the_catch_up(store: Store, p
     soon = datetime.now(UTC) + timedelta(seconds=1.5)
     jobs: list[DigestScheduler] = []
 
-    def setup(scheduler: AsyncIOScheduler) -> None:
+    def setup(scheduler: Scheduler) -> None:
         digests = DigestScheduler(runner, scheduler, trigger=lambda sub: DateTrigger(soon))
         digests.start(catch_up=False)
         jobs.append(digests)
@@ -352,14 +356,15 @@ def test_reload_follows_subscription_changes(store: Store) -> None:
     runner = runner_for(store, FakeBotClient(), Clock(NOW))
 
     async def main() -> None:
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.start(paused=True)
+        scheduler = Scheduler(UTC)
+        scheduler.start()
+        scheduler.aps.pause()
         digests = DigestScheduler(runner, scheduler)
         settings_sub = subs.sync_from_settings(CHAT, at=time(8, 0), tz=SOFIA, tags=())
         assert settings_sub is not None
         digests.start(catch_up=False)
         assert digests.job_ids() == [f"digest:{settings_sub.id}"]
-        job = scheduler.get_job(f"digest:{settings_sub.id}")
+        job = scheduler.aps.get_job(f"digest:{settings_sub.id}")
         assert str(job.trigger) == "daily[08:00 Europe/Sofia]"
         extra = subs.add(-100555, at=time(19, 30), tz=ZoneInfo("America/New_York"), tags=("kosovo",))
         digests.reload()
@@ -371,7 +376,7 @@ def test_reload_follows_subscription_changes(store: Store) -> None:
         assert digests.job_ids() == [f"digest:{moved.id}"]
         digests.stop()
         assert digests.job_ids() == []
-        scheduler.shutdown(wait=False)
+        await scheduler.stop(0)
 
     asyncio.run(main())
 
@@ -452,3 +457,54 @@ def test_a_digest_held_by_another_process_waits_then_gives_up(tmp_path: Path, pi
         holder.kill()
         holder.wait()
         store.close()
+
+
+def test_a_revoked_user_gets_no_more_digests_until_allowed_again(
+    store: Store, pipeline: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #13: the allow-list was checked only when a command arrived, never when a digest was sent."""
+    user = 4242
+    router_settings = Settings.from_mapping({"ALLOWED_USERS": str(user), "TZ": "Europe/Sofia"})
+    router = CommandRouter(store, router_settings, now=lambda: NOW)
+    reply = router.route("/subscribe 08:00", Chat(user), User(user))
+    assert reply.parts[0].startswith("Subscribed")
+    (sub,) = Subscriptions(store.db).list(user)
+    assert sub.subscriber_id == user
+    store.db.execute("UPDATE subscriptions SET created_at = ? WHERE id = ?", [LONG_AGO.isoformat(), sub.id])
+    store.db.conn.commit()
+    mark_sent(store, sub, sofia_8(19))
+    save_day_posts(store, pipeline, [20, 21])
+
+    revoked = AccessPolicy(Settings.from_mapping({"ALLOWED_USERS": "1"}))  # the owner removed them
+    client = FakeBotClient()
+    with caplog.at_level(logging.WARNING):
+        assert asyncio.run(runner_for(store, client, Clock(NOW), may_receive=revoked.may_receive).catch_up()) == {
+            sub.id: []
+        }
+    assert client.sent == [] and Subscriptions(store.db).get(sub.id).paused  # type: ignore[union-attr]
+    assert "paused: the chat (or the user who subscribed it) is no longer in ALLOWED_USERS" in caplog.text
+
+    # Revoked, they can still stop it; a stranger without digests is refused as before.
+    stranger_router = CommandRouter(store, Settings.from_mapping({"ALLOWED_USERS": "1"}), now=lambda: NOW)
+    assert "Stopped" in stranger_router.route("/unsubscribe", Chat(user), User(user)).parts[0]
+    assert "private bot" in stranger_router.route("/unsubscribe", Chat(777), User(777)).parts[0]
+
+    # Allowed again and subscribed again: it resumes from then on; the paused days are not owed.
+    router.route("/subscribe 08:00", Chat(user), User(user))
+    allowed = AccessPolicy(router_settings).may_receive
+    asyncio.run(runner_for(store, client, Clock(NOW + timedelta(days=2)), may_receive=allowed).catch_up())
+    assert not Subscriptions(store.db).get(sub.id).paused  # type: ignore[union-attr]
+    asyncio.run(runner_for(store, client, Clock(NOW + timedelta(days=3)), may_receive=allowed).catch_up())
+    assert [r.window.end for r in DigestLog(store.db).history(sub.id)] == [sofia_8(19), sofia_8(23)]
+    assert len(client.sent) == 1
+
+
+def test_group_digests_follow_the_user_who_subscribed_them(store: Store) -> None:
+    group, member = Chat(-100777, private=False, title="desk"), User(5)
+    CommandRouter(store, Settings.from_mapping({"ALLOWED_USERS": "5"}), now=lambda: NOW).route(
+        "/subscribe #serbia", group, member
+    )
+    (sub,) = Subscriptions(store.db).list(group.id)
+    assert AccessPolicy(Settings.from_mapping({"ALLOWED_USERS": "5"})).may_receive(sub)
+    assert not AccessPolicy(Settings.from_mapping({"ALLOWED_USERS": "6"})).may_receive(sub)
+    assert AccessPolicy(Settings.from_mapping({"ALLOWED_CHATS": "-100777"})).may_receive(sub)

@@ -103,3 +103,33 @@ def test_setup_logging_sets_level_and_replaces_its_handler(settings: Settings) -
         for handler in [h for h in root.handlers if h not in before]:
             root.removeHandler(handler)
         root.setLevel(before_level)
+
+
+def test_redaction_catches_the_token_half_upper_case_and_url_encoded_forms() -> None:
+    """Issue #13: a token's secret half alone, an API hash in upper case, a token inside a request URL."""
+    stream = io.StringIO()
+    log = logging.getLogger("tests.redaction.forms")
+    log.propagate = False
+    log.handlers = [make_handler(secrets=[BOT_TOKEN, "0123456789abcdef0123456789abcdef"], stream=stream)]
+    log.setLevel(logging.INFO)
+    secret_half = BOT_TOKEN.split(":", 1)[1]
+    log.warning("half %s", secret_half)
+    log.warning("upper %s", "0123456789ABCDEF0123456789ABCDEF")
+    log.warning("url https://api.telegram.org/bot%s/getMe", BOT_TOKEN.replace(":", "%3A"))
+    log.warning("plus %s", BOT_TOKEN.replace(":", "%3a"))
+    text = stream.getvalue()
+    assert secret_half not in text and "0123456789ABCDEF" not in text and "%3A" not in text.upper()
+    assert text.count(REDACTED) == 4
+
+
+def test_text_lines_neutralise_terminal_escapes_c1_controls_and_unicode_line_breaks() -> None:
+    """A hostile channel title logged verbatim must not recolour, hide or split the operator's log."""
+    stream = io.StringIO()
+    log = logging.getLogger("tests.redaction.escapes")
+    log.propagate = False
+    log.handlers = [make_handler(stream=stream)]
+    log.setLevel(logging.INFO)
+    log.warning("channel %s", "Evil\x1b[2J\x1b[31mRED\x9b\x85Hidden\u2028FAKE 00:00 INFO line\u2029\rend\nnext")
+    (line,) = stream.getvalue().splitlines()
+    assert not any(c in line for c in "\x1b\x9b\x85\u2028\u2029\r")
+    assert "\\x1b[2J" in line and "\\x9b" in line and "\\u2028" in line and "\\nnext" in line

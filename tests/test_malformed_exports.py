@@ -69,7 +69,7 @@ def archive(tmp_path: Path) -> tuple[Path, list[str]]:
     good = tmp_path / "good.json"
     good.write_text(GOOD_TEXT, encoding="utf-8")
     db = tmp_path / "archive.db"
-    cli = ["--env", str(tmp_path / "absent.env"), "--db", str(db)]
+    cli = ["--db", str(db)]
     assert main([*cli, "import", str(good)]) == 0
     return db, cli
 

@@ -19,16 +19,18 @@ from telethon.errors import FileReferenceExpiredError, FloodWaitError
 from telethon.sessions import MemorySession
 from telethon.tl import types
 
+from bot.archive import Archive
 from bot.cli import backfill_cmd
 from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef
-from bot.service import ListenerPart
+from bot.service_parts import ListenerPart
 from bot.sources.media import MB, MediaDownloader, has_file
 from bot.sources.telethon_source import TelethonSource
 from bot.telegram.client import TelethonClientEdge
 from storage.store import Store
+from tests.conftest import make_ingest
 from tests.test_service import FakeUserClient
 from tests.test_telegram_client import parse
 from tests.tg_factory import (
@@ -54,7 +56,7 @@ def downloader(edge: FakeEdge, root: Path, **kwargs: Any) -> MediaDownloader:
 def make_source(edge: FakeEdge, store: Store, pipeline: Pipeline, **kwargs: Any) -> TelethonSource:
     kwargs.setdefault("sleep", SleepRecorder())
     kwargs.setdefault("album_wait", 0)
-    return TelethonSource(edge, store, pipeline, **kwargs)
+    return TelethonSource(edge, make_ingest(store, pipeline), store, **kwargs)
 
 
 def files(root: Path, channel_id: int = 1001) -> list[str]:
@@ -382,7 +384,8 @@ def test_the_listener_downloads_when_the_setting_is_on(store: Store, pipeline: P
             "DOWNLOAD_MEDIA": "true",
         }
     )
-    part = ListenerPart(settings, store, pipeline, client_factory=lambda s: FakeUserClient(edge))  # type: ignore[arg-type,return-value]
+    archive = Archive.around(settings, store, pipeline)
+    part = ListenerPart(settings, archive, client_factory=lambda s: FakeUserClient(edge))  # type: ignore[arg-type,return-value]
 
     async def scenario() -> str:
         line = await part.start()

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.channel_boilerplate import LearnedBoilerplate
 from bot.cli import main
 from bot.core.digest import build_digest, render_text
 from bot.core.learned_boilerplate import learn_boilerplate, loose_key, strip_paragraphs
-from bot.core.neardup import MinHasher, NearDupParams, collapse, text_dates, text_numbers
+from bot.core.neardup import MinHasher, NearDupParams, text_dates, text_numbers
 from bot.core.pipeline import Pipeline
-from bot.ingest import ingest
+from bot.ingest import Ingest
+from bot.listing import find_items, seen_in, seen_in_channels
 from bot.models import ChannelRef
-from storage.learned_boilerplate import LearnedBoilerplate
-from storage.neardup_index import NearDupIndex
+from bot.neardup_index import NearDupIndex
 from storage.store import Store
 from tests.conftest import raw_post
 
@@ -88,7 +89,7 @@ BG_OTHER = "\n".join(
 
 @pytest.fixture
 def index(store: Store) -> NearDupIndex:
-    return NearDupIndex(store.db, boilerplate=LearnedBoilerplate(store.db))
+    return NearDupIndex(store, boilerplate=LearnedBoilerplate(store))
 
 
 def put(
@@ -101,7 +102,7 @@ def put(
     at: datetime = T0,
 ) -> int:
     """Ingest one post the way every CLI import does; returns its post id."""
-    ingest(store, pipeline, [raw_post(message_id, text, channel=channel, date=at)], neardup=index)
+    Ingest(store, pipeline, index).save([raw_post(message_id, text, channel=channel, date=at)])
     row = store.db.execute(
         "SELECT p.id FROM posts p JOIN channels c ON c.id = p.channel_id WHERE c.tg_id = ? AND p.message_id = ?",
         [channel.tg_id, message_id],
@@ -203,12 +204,12 @@ def test_pure_core_dates_numbers_and_parameters() -> None:
 def test_a_copy_after_reopening_joins_the_earlier_cluster(tmp_path: Path, pipeline: Pipeline) -> None:
     path = tmp_path / "archive.db"
     first = Store.open(path)
-    original = put(first, pipeline, NearDupIndex(first.db), MFA, 100, STATEMENT)
+    original = put(first, pipeline, NearDupIndex(first), MFA, 100, STATEMENT)
     first.close()
 
     reopened = Store.open(path)
     try:
-        copy = put(reopened, pipeline, NearDupIndex(reopened.db), WATCH, 7, "🔴 URGENT\n" + STATEMENT, T0)
+        copy = put(reopened, pipeline, NearDupIndex(reopened), WATCH, 7, "🔴 URGENT\n" + STATEMENT, T0)
         assert cluster(reopened, copy) == original
     finally:
         reopened.close()
@@ -243,7 +244,7 @@ def test_without_an_index_nothing_changes_and_catch_up_fills_in(store: Store, pi
     original = put(store, pipeline, None, MFA, 100, STATEMENT)
     copy = put(store, pipeline, None, WATCH, 7, "⚡️BREAKING:\n" + STATEMENT, T0 + timedelta(hours=1))
     assert cluster(store, original) is None and cluster(store, copy) is None
-    index = NearDupIndex(store.db)
+    index = NearDupIndex(store)
     assert index.catch_up(T0 + timedelta(days=1)) == 2
     assert (cluster(store, original), cluster(store, copy)) == (original, original)
     assert index.catch_up(T0 + timedelta(days=1)) == 0
@@ -251,19 +252,21 @@ def test_without_an_index_nothing_changes_and_catch_up_fills_in(store: Store, pi
 
 def test_other_parameters_start_the_index_afresh(store: Store, pipeline: Pipeline, index: NearDupIndex) -> None:
     put(store, pipeline, index, MFA, 100, STATEMENT)
-    NearDupIndex(store.db, MinHasher(NearDupParams(seed=1)))
+    NearDupIndex(store, MinHasher(NearDupParams(seed=1)))
     assert index.counts()["signatures"] == 0
 
 
-def test_search_results_collapse_in_result_order(store: Store, pipeline: Pipeline, index: NearDupIndex) -> None:
+def test_search_results_fold_into_items_newest_first(store: Store, pipeline: Pipeline, index: NearDupIndex) -> None:
     original = put(store, pipeline, index, MFA, 100, STATEMENT)
     other = put(store, pipeline, index, MFA, 101, OTHER_MEETING, T0 + timedelta(hours=1))
     copy = put(store, pipeline, index, WATCH, 7, "⚡️BREAKING:\n" + STATEMENT, T0 + timedelta(hours=2))
     found = store.search("Vucic")  # newest first: copy, other, original
     assert [p.id for p in found] == [copy, other, original]
-    items = collapse(found)
-    assert [[p.id for p in item.posts] for item in items] == [[original, copy], [other]]
-    assert items[0].seen_in == 2
+    items, more = find_items(store, offset=0, limit=10, query="Vucic")  # what the bot, CLI and demo list
+    assert [[p.id for p in item.posts] for item in items] == [[original, copy], [other]] and not more
+    assert seen_in(items[0], store) == 2 and seen_in_channels(items[0], store) == ["@mid_ru", "@balkan_watch"]
+    page, more = find_items(store, offset=1, limit=1, query="Vucic")  # paging counts items, not posts
+    assert [[p.id for p in item.posts] for item in page] == [[other]] and not more
 
 
 # -------------------------------------------------------------------------------- learned boilerplate
@@ -316,19 +319,19 @@ def test_learned_signoff_is_hidden_in_digests_and_ignored_by_clustering(
         raw_post(n, f"{header}\n{text}\n{footer}", channel=TODAY, date=T0 + timedelta(minutes=n))
         for n, text in enumerate(texts, start=1)
     ]
-    ingest(store, pipeline, raws[:-1], neardup=index)  # an import: the batch is saved, then clustered
+    Ingest(store, pipeline, index).save(raws[:-1])  # an import: the batch is saved, then clustered
     later = put(store, pipeline, index, TODAY, len(raws), raws[-1].text, raws[-1].date)  # and one more, live
     ids = [r[0] for r in store.db.execute("SELECT id FROM posts ORDER BY id")]
     assert later == ids[-1]
     # without the learned header and footer these short posts would share most of their shingles
     assert len({cluster(store, i) for i in ids}) == len(ids)
-    assert len(set(NearDupIndex(store.db).index(ids).values())) == 1
-    learned = LearnedBoilerplate(store.db).learned(store.find_channel("@serbia_today").id)  # type: ignore[union-attr]
+    assert len(set(NearDupIndex(store).index(ids).values())) == 1
+    learned = LearnedBoilerplate(store).learned(store.find_channel("@serbia_today").id)  # type: ignore[union-attr]
     assert {p.example for p in learned} == {header, SIGNOFF, footer.split("\n")[1]}
     posts = store.posts_between(T0, T0 + timedelta(days=1))
     shown = render_text(build_digest(posts, T0, T0 + timedelta(days=1)), UTC)  # learned from the window
     assert "Vucic met the Chinese ambassador." in shown and "SERBIA TODAY" not in shown
-    keys = LearnedBoilerplate(store.db).keys_by_channel()
+    keys = LearnedBoilerplate(store).keys_by_channel()
     assert render_text(build_digest(posts, T0, T0 + timedelta(days=1), boilerplate=keys), UTC) == shown
 
 
@@ -337,13 +340,13 @@ def test_boilerplate_and_collapsed_search_commands(
 ) -> None:
     path = tmp_path / "cli.db"
     store = Store.open(path)
-    index = NearDupIndex(store.db)
+    index = NearDupIndex(store)
     for n in range(1, 7):
         put(store, pipeline, index, TODAY, n, f"Headline number {n} from Belgrade.\n{SIGNOFF}", T0 + timedelta(hours=n))
     original = put(store, pipeline, index, MFA, 100, STATEMENT)
     put(store, pipeline, index, WATCH, 7, "⚡️BREAKING:\n" + STATEMENT, T0 + timedelta(hours=1))
     store.close()
-    base = ["--env", str(tmp_path / "none.env"), "--db", str(path)]
+    base = ["--db", str(path)]
 
     assert main([*base, "boilerplate"]) == 0
     out = capsys.readouterr().out

@@ -101,12 +101,12 @@ def test_edits_deletions_and_language_changes_follow_the_index(filled: Store, pi
 
 
 def drop_search_index(store: Store) -> None:
-    """Make the archive what schema 3 wrote."""
+    """Make the archive what the schema before posts_norm wrote."""
     for trigger in ("posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
         store.db.execute(f"DROP TRIGGER {trigger}")
     store.db.execute("DROP TABLE posts_norm")
     store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")
-    store.db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    store.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION - 1)])
     store.db.conn.commit()
 
 

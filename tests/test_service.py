@@ -33,6 +33,7 @@ import pytest
 from telethon import events
 from telethon.errors import AccessTokenInvalidError
 
+from bot.archive import Archive
 from bot.config import SETTING_NAMES, Settings
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef
@@ -56,6 +57,10 @@ VOCABULARY = re.findall(
     "harbour drought flood vaccine hospital university festival museum satellite reactor "
     "refinery bridge tunnel",
 )
+
+
+def make_service(settings: Settings, store: Store, pipeline: Pipeline, **options: Any) -> Service:
+    return Service(settings, Archive.around(settings, store, pipeline), **options)
 
 
 def post_text(channel: str, n: int) -> str:
@@ -222,8 +227,6 @@ def start_service(tmp_path: Path) -> Iterator[Callable[..., Running]]:
                     sys.executable,
                     "-c",
                     "import sys; from bot.cli import main; sys.exit(main())",
-                    "--env",
-                    str(tmp_path / "absent.env"),
                     "run",
                 ],
                 cwd=tmp_path,
@@ -293,8 +296,6 @@ def test_status_reads_the_running_service_and_reports_health(
                 sys.executable,
                 "-c",
                 "import sys; from bot.cli import main; sys.exit(main())",
-                "--env",
-                str(tmp_path / "absent.env"),
                 "--db",
                 str(svc.db),
                 "status",
@@ -465,7 +466,7 @@ def test_listener_and_bot_run_in_one_loop_and_stop_cleanly(
     notes: list[str] = []
 
     async def scenario() -> int:
-        service = Service(
+        service = make_service(
             settings,
             store,
             pipeline,
@@ -503,7 +504,7 @@ def test_configuration_problems_exit_78(
     user = FakeUserClient(FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")]))
     user.authorized = problem != "not logged in"
     bot = FakeBotClient(refuse_token=problem == "token refused")
-    service = Service(
+    service = make_service(
         listener_settings(tmp_path, BOT_TOKEN="123456789:" + "A" * 30),
         store,
         pipeline,
@@ -519,7 +520,7 @@ def test_configuration_problems_exit_78(
 def test_without_credentials_or_channels_everything_says_why_it_is_off(
     store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service = Service(Settings.from_mapping({"DATA_DIR": str(tmp_path)}), store, pipeline, notify=lambda m: True)
+    service = make_service(Settings.from_mapping({"DATA_DIR": str(tmp_path)}), store, pipeline, notify=lambda m: True)
 
     async def scenario() -> int:
         running = asyncio.create_task(service.run())
@@ -534,6 +535,7 @@ def test_without_credentials_or_channels_everything_says_why_it_is_off(
         "bot: off (no BOT_TOKEN) → no bot commands; digests and alerts to stdout",
         "digests: off (no subscription: set DIGEST_CHAT, or DIGEST_OUTPUT=- to print)",
         "alerts: off (no ALERT_TAGS or ALERT_WORDS)",
+        "edit alerts: off (no ALERT_EDITS)",
         "poll: off (no source)",
     ):
         assert line in caplog.text
@@ -555,7 +557,7 @@ def test_a_listener_that_gives_up_reconnecting_exits_1_for_a_restart(
     user = FakeUserClient(FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")]))
 
     async def scenario() -> int:
-        service = Service(
+        service = make_service(
             listener_settings(tmp_path),
             store,
             pipeline,
@@ -571,3 +573,50 @@ def test_a_listener_that_gives_up_reconnecting_exits_1_for_a_restart(
         assert asyncio.run(scenario()) == 1
     assert "listener lost its Telegram connection for good: ConnectionError: server closed" in caplog.text
     assert "tgmonitor stopped in" in caplog.text and "with exit code 1" in caplog.text
+
+
+def test_edit_alerts_run_in_the_service_for_live_edits_and_deletions(
+    store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    edge = FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")])
+    edge.post(
+        tg.message(1, "Serbia will not join the sanctions, the minister said.", date=now - timedelta(minutes=5)),
+        tg.message(2, "Weather in Sofia.", date=now - timedelta(minutes=4)),
+    )
+    user, bot = FakeUserClient(edge), FakeBotClient()
+    settings = listener_settings(
+        tmp_path, BOT_TOKEN="123456789:" + "A" * 30, ALERT_CHAT="-100123", ALERT_EDITS="@balkan_watch"
+    )
+
+    async def scenario() -> int:
+        service = make_service(
+            settings,
+            store,
+            pipeline,
+            user_client_factory=lambda s: user,  # type: ignore[arg-type,return-value]
+            bot_starter=bot.start_as_bot,  # type: ignore[arg-type]
+            notify=lambda m: True,
+        )
+        running = asyncio.create_task(service.run())
+        await wait_until(lambda: len(store.search(limit=10)) == 2)
+        edited = tg.message(1, "Serbia will join the sanctions, the minister said.", date=now - timedelta(minutes=5))
+        edited.edit_date = now
+        edge.post(edited)
+        for callback, event in list(user.handlers):
+            if isinstance(event, events.MessageEdited):
+                await callback(SimpleNamespace(message=edited))
+            if isinstance(event, events.MessageDeleted):
+                await callback(SimpleNamespace(original_update=SimpleNamespace(channel_id=1001), deleted_ids=[2]))
+        service.scheduler.run_soon("alerts:edits")
+        await wait_until(lambda: len(bot.sent) == 2)
+        service.request_stop("test")
+        return await asyncio.wait_for(running, timeout=10)
+
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(scenario()) == 0
+    (chat1, edit_alert), (chat2, deletion) = bot.sent
+    assert chat1 == chat2 == -100123
+    assert edit_alert.startswith("✏️ <b>Edited</b> · @balkan_watch") and "will <s>not</s> join" in edit_alert
+    assert deletion.startswith("🗑 <b>Deleted</b> · @balkan_watch") and "Weather in Sofia." in deletion
+    assert "edit alerts: on (@balkan_watch: substantive edits and deletions) → the bot" in caplog.text

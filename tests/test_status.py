@@ -24,7 +24,7 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def status_cli(capsys: pytest.CaptureFixture[str], db: Path, *args: str) -> tuple[int, str, str]:
-    code = main(["--env", str(db.parent / "absent.env"), "--db", str(db), "status", *args])
+    code = main(["--db", str(db), "status", *args])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -180,9 +180,19 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
     posts = [pipeline.process(raw_post(i, f"{SERBIA} number {i}")) for i in range(1, 4)]
     store.save_posts(posts)
     expected = [p.tags for p in store.search("vucic")]
-    # Turn it into what tgmonitor with schema 2 wrote: no tag_list column, no posts_norm.
+    # Turn it into what tgmonitor with schema 2 wrote: no tag_list column, nothing of later versions.
     drop_search_index(store)
+    for sql in (
+        "DROP TABLE edit_alerts",
+        "DROP TABLE post_versions",
+        "DROP INDEX posts_deleted_at",
+        "ALTER TABLE posts DROP COLUMN deleted_at",
+        "ALTER TABLE posts DROP COLUMN text_seen_at",
+    ):
+        store.db.execute(sql)
     store.db.execute("ALTER TABLE posts DROP COLUMN tag_list")
+    store.db.execute("ALTER TABLE subscriptions DROP COLUMN subscriber_id")
+    store.db.execute("ALTER TABLE subscriptions DROP COLUMN paused_at")
     store.db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     store.db.conn.commit()
     store.close()

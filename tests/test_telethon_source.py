@@ -14,6 +14,7 @@ from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef
 from bot.sources.telethon_source import ChannelResolveError, TelethonSource, parse_channel_ident
 from storage.store import Store
+from tests.conftest import make_ingest
 from tests.tg_factory import (
     BASE,
     FakeEdge,
@@ -47,7 +48,7 @@ def store(db_path: Path) -> Iterator[Store]:
 def make_source(edge: FakeEdge, store: Store, pipeline: Pipeline, **kwargs: Any) -> TelethonSource:
     kwargs.setdefault("sleep", SleepRecorder())
     kwargs.setdefault("album_wait", 0)
-    return TelethonSource(edge, store, pipeline, **kwargs)
+    return TelethonSource(edge, make_ingest(store, pipeline), store, **kwargs)
 
 
 def rows(store: Store, channel_tg_id: int = 1001) -> list[tuple[Any, ...]]:

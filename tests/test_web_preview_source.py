@@ -19,9 +19,11 @@ import pytest
 
 from bot.cli import main
 from bot.core.pipeline import Pipeline
-from bot.models import ChannelRef, SaveResult
+from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.web_preview import WebPreviewError, WebPreviewSource, _retry_after, resolve_channel
+from bot.sources.web_preview_parser import parse_saved_page
 from storage.store import Store
+from tests.conftest import make_ingest
 
 PAGES = Path(__file__).parent / "data" / "web_preview"
 NEWEST = (PAGES / "balkan_watch.html").read_bytes()
@@ -127,8 +129,8 @@ def _poll(
         async with httpx.AsyncClient() as client:
             web = WebPreviewSource(
                 client,
+                make_ingest(store, pipeline),
                 store,
-                pipeline,
                 base_url=tme.base_url,
                 user_agent="tgmonitor-test",
                 sleep=sleeps if sleeps is not None else Sleeps(),
@@ -167,7 +169,7 @@ def test_poll_pages_back_to_the_checkpoint_once_each_and_then_gets_304(
     async def go() -> tuple[SaveResult, SaveResult]:
         async with httpx.AsyncClient() as client:
             web = WebPreviewSource(
-                client, db, pipeline, base_url=tme.base_url, user_agent="tgmonitor-test", sleep=sleeps
+                client, make_ingest(db, pipeline), db, base_url=tme.base_url, user_agent="tgmonitor-test", sleep=sleeps
             )
             return await web.poll("https://t.me/s/balkan_watch"), await web.poll("@Balkan_Watch")
 
@@ -216,7 +218,7 @@ def test_first_poll_takes_only_the_newest_page_and_a_repoll_stores_nothing(
     second = _poll(tme, db, pipeline, "balkan_watch")["balkan_watch"]
 
     assert isinstance(first, SaveResult) and first.inserted == 8
-    assert second == SaveResult()
+    assert second == SaveResult(unchanged=8)  # the newest page is read again for edits; nothing changed
     assert _ids(db) == NEWEST_IDS
     assert tme.paths() == ["/s/balkan_watch", "/s/balkan_watch"]
     assert db.checkpoint(db.ensure_channel(ChannelRef(username="balkan_watch"))) == 2041
@@ -228,7 +230,9 @@ def test_last_modified_is_sent_back_and_304_means_nothing_to_do(tme: FakeTme, db
 
     async def go() -> list[SaveResult]:
         async with httpx.AsyncClient() as client:
-            web = WebPreviewSource(client, db, pipeline, base_url=tme.base_url, user_agent="t", sleep=Sleeps())
+            web = WebPreviewSource(
+                client, make_ingest(db, pipeline), db, base_url=tme.base_url, user_agent="t", sleep=Sleeps()
+            )
             return [await web.poll("balkan_watch"), await web.poll("balkan_watch")]
 
     first, second = asyncio.run(go())
@@ -289,8 +293,8 @@ def test_transport_errors_are_retried_then_reported(db: Store, pipeline: Pipelin
         async with httpx.AsyncClient() as client:
             web = WebPreviewSource(
                 client,
+                make_ingest(db, pipeline),
                 db,
-                pipeline,
                 base_url=f"http://127.0.0.1:{port}",
                 user_agent="t",
                 sleep=sleeps,
@@ -316,7 +320,9 @@ def _backfill(tme: FakeTme, store: Store, pipeline: Pipeline, **kwargs: object) 
 
     async def go() -> SaveResult:
         async with httpx.AsyncClient() as client:
-            web = WebPreviewSource(client, store, pipeline, base_url=tme.base_url, user_agent="t", sleep=Sleeps())
+            web = WebPreviewSource(
+                client, make_ingest(store, pipeline), store, base_url=tme.base_url, user_agent="t", sleep=Sleeps()
+            )
             return await web.backfill("balkan_watch", progress=counts.append, **kwargs)  # type: ignore[arg-type]
 
     return asyncio.run(go()), counts
@@ -404,3 +410,42 @@ def test_cli_import_of_a_saved_page_and_backfill_web(
     tme.serve_balkan_watch()
     assert main([*base, "backfill-web", "https://t.me/s/balkan_watch", "--delay", "0"]) == 0
     assert "@balkan_watch: 4 new, 0 updated, 8 unchanged" in capsys.readouterr().out
+
+
+def test_backfill_web_folds_a_copy_into_the_cluster_of_its_original(
+    tme: FakeTme, tmp_path: Path, pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every ingest path clusters near-duplicates: backfill-web used to save without the index."""
+    statement = (
+        "Министр иностранных дел России Сергей Лавров провёл телефонный разговор с министром иностранных дел "
+        "Сербии.\n\nСтороны обсудили энергетическое сотрудничество"
+    )
+    db_path = tmp_path / "cli.db"
+    store = Store.open(db_path)
+    elsewhere = ChannelRef(tg_id=77, username="serbia_today", title="Serbia Today")
+    page_post = next(p for p in parse_saved_page(PAGES / "balkan_watch.html") if p.message_id == 2031)
+    assert page_post.text.startswith(statement)  # the page carries the statement, forwarded from the MFA
+    copy = RawPost(
+        channel=elsewhere,
+        message_id=5,
+        date=page_post.date,
+        text="⚡️ВАЖНО:\n" + page_post.text + "\n\n👉 Подпишитесь на Serbia Today",
+        source="telethon",
+    )
+    (copy_id,) = make_ingest(store, pipeline).save([copy]).new_ids
+    store.close()
+
+    env = tmp_path / "test.env"
+    env.write_text(f"WEB_PREVIEW_BASE={tme.base_url}\n", encoding="utf-8")
+    tme.serve_balkan_watch()
+    assert main(["--env", str(env), "--db", str(db_path), "backfill-web", "@balkan_watch", "--delay", "0"]) == 0
+    capsys.readouterr()
+
+    store = Store.open(db_path)
+    try:
+        clusters = dict(store.db.execute("SELECT message_id, cluster_id FROM posts").fetchall())
+        assert None not in clusters.values()  # every backfilled post went through the index
+        assert clusters[2031] == clusters[5] == copy_id  # the copy joined the earlier post's cluster
+        assert len(set(clusters.values())) == len(clusters) - 1  # and nothing else folded
+    finally:
+        store.close()

@@ -15,7 +15,7 @@ from bot.core.windows import (
     occurrence,
     window_ending,
 )
-from bot.digest_jobs import DailyTrigger
+from bot.scheduler import DailyTrigger
 
 SOFIA = ZoneInfo("Europe/Sofia")
 EIGHT = time(8, 0)

@@ -6,12 +6,18 @@ Exit codes: 0 ok, 2 usage (argparse), 1 error with a one-line message (`--debug`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli.context import CliContext
+from bot.config import ENV_FILE_VARIABLE
+from bot.version import package_version
+from storage.errors import describe_sqlite_error
 
 # Each name is a module in this package; adding a subcommand is adding a module and a line here.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -23,7 +29,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "digest_cmd",
     "stats_cmd",
     "reindex_cmd",
+    "history_cmd",
     "boilerplate_cmd",
+    "clean_cmd",
+    "reclean_cmd",
     "run_cmd",
     "status_cmd",
     "demo_cmd",
@@ -36,8 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Telegram channel monitor: archive, de-duplicate, tag, search and digest channel posts.",
     )
     parser.add_argument("--db", type=Path, help="SQLite archive (default: DB_PATH or ./data/tgmonitor.db)")
-    parser.add_argument("--env", type=Path, default=Path(".env"), help="settings file (default: ./.env)")
+    parser.add_argument(
+        "--env",
+        type=Path,
+        default=None,
+        help=f"settings file like .env (default: ${ENV_FILE_VARIABLE}; none is read unless named)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"bot.cli.{name}")
@@ -49,12 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = CliContext(env_file=args.env, db_override=args.db)
+    os.umask(0o077)  # the archive, sessions, media and digest files are the owner's alone
+    env_file = args.env or (Path(os.environ[ENV_FILE_VARIABLE]) if os.environ.get(ENV_FILE_VARIABLE) else None)
+    ctx = CliContext(env_file=env_file, db_override=args.db)
     try:
         return int(args.handler(args, ctx) or 0)
     except KeyboardInterrupt:
         print("tgmonitor: interrupted", file=sys.stderr)
         return 130
+    except sqlite3.Error as exc:
+        if args.debug:
+            raise
+        print(f"tgmonitor: error: {describe_sqlite_error(exc, _archive_path(ctx))}", file=sys.stderr)
+        return 1
     except (ValueError, OSError, RuntimeError) as exc:
         if args.debug:
             raise
@@ -62,7 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tgmonitor: error: {message}", file=sys.stderr)
         return 1
     finally:
-        ctx.close()
+        with contextlib.suppress(sqlite3.Error):
+            ctx.close()
+
+
+def _archive_path(ctx: CliContext) -> Path | None:
+    try:
+        return ctx.db_path
+    except Exception:  # the settings themselves are broken; the error says which archive it can
+        return ctx.db_override
 
 
 if __name__ == "__main__":

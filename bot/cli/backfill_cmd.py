@@ -53,8 +53,8 @@ async def backfill_with_edge(
     settings = ctx.settings
     source = TelethonSource(
         edge,
+        ctx.ingest,
         ctx.store,
-        ctx.pipeline,
         forwards_from=settings.forwards_from,
         media=MediaDownloader.from_settings(edge, settings),
     )

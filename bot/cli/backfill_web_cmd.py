@@ -37,8 +37,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         result = asyncio.run(
             backfill_web(
+                ctx.ingest,
                 ctx.store,
-                ctx.pipeline,
                 name,
                 base_url=ctx.settings.web_preview_base,
                 since=since,

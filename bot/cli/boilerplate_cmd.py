@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from bot.channel_boilerplate import RECENT_POSTS, LearnedBoilerplate
 from bot.cli.context import CliContext
-from storage.learned_boilerplate import RECENT_POSTS, LearnedBoilerplate
 from storage.store import QueryError
 
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         channels = [row]
     else:
         channels = store.channels()
-    learner = LearnedBoilerplate(store.db, recent=args.recent)
+    learner = LearnedBoilerplate(store, recent=args.recent)
     report = [
         {
             "channel": channel.label,

@@ -6,12 +6,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.archive import Archive
+from bot.channel_boilerplate import LearnedBoilerplate
 from bot.cli.progress import ProgressBar
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
-from bot.core.textnorm import TextNormaliser
-from storage.learned_boilerplate import LearnedBoilerplate
-from storage.neardup_index import NearDupIndex
+from bot.ingest import Ingest
+from bot.neardup_index import NearDupIndex
 from storage.store import Store
 
 
@@ -43,10 +44,7 @@ class CliContext:
     env_file: Path | None
     db_override: Path | None = None
     _settings: Settings | None = field(default=None, init=False)
-    _store: Store | None = field(default=None, init=False)
-    _pipeline: Pipeline | None = field(default=None, init=False)
-    _neardup: NearDupIndex | None = field(default=None, init=False)
-    _normaliser: TextNormaliser | None = field(default=None, init=False)
+    _archive: Archive | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
@@ -59,47 +57,39 @@ class CliContext:
         return self.db_override or self.settings.db_path
 
     @property
-    def store(self) -> Store:
-        return self.open_store()
+    def archive(self) -> Archive:
+        return self.open_archive()
+
+    def open_archive(self, *, fill: bool = True) -> Archive:
+        """The archive; posts the search index does not hold yet (an upgrade) are indexed first."""
+        if self._archive is None:
+            self._archive = Archive.open(self.settings, self.db_path)
+            if fill:
+                fill_search_index(self._archive.store)
+        return self._archive
 
     @property
-    def normaliser(self) -> TextNormaliser:
-        """One for the store and the pipeline: tagging and indexing a post then normalise it once."""
-        if self._normaliser is None:
-            self._normaliser = TextNormaliser()
-        return self._normaliser
-
-    def open_store(self, *, fill: bool = True) -> Store:
-        """The archive; posts the search index does not hold yet (an upgrade) are indexed first."""
-        if self._store is None:
-            self._store = Store.open(self.db_path, self.normaliser)
-            if fill:
-                fill_search_index(self._store)
-        return self._store
+    def store(self) -> Store:
+        return self.archive.store
 
     @property
     def pipeline(self) -> Pipeline:
-        if self._pipeline is None:
-            self._pipeline = Pipeline.load(self.settings.rules_file, self.settings.boilerplate_file, self.normaliser)
-        return self._pipeline
+        return self.archive.pipeline
+
+    @property
+    def ingest(self) -> Ingest:
+        """The one way in: every CLI ingest cleans, tags, stores and clusters near-duplicates."""
+        return self.archive.ingest
 
     @property
     def learned_boilerplate(self) -> LearnedBoilerplate:
-        return LearnedBoilerplate(self.store.db)
+        return self.archive.boilerplate
 
     @property
     def neardup(self) -> NearDupIndex:
-        """On for every CLI ingest: copies fold into clusters as they arrive."""
-        if self._neardup is None:
-            self._neardup = NearDupIndex(
-                self.store.db,
-                boilerplate=self.learned_boilerplate,
-                window_days=self.settings.neardup_window_days,
-            )
-        return self._neardup
+        return self.archive.neardup
 
     def close(self) -> None:
-        self._neardup = None
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        if self._archive is not None:
+            self._archive.close()
+            self._archive = None

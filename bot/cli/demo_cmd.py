@@ -9,8 +9,7 @@ from bot.cli.context import CliContext
 from bot.cli.import_cmd import import_paths
 from bot.cli.search_cmd import collapsed_lines
 from bot.core.digest import build_digest, render_text
-from bot.core.highlight import Highlighter
-from bot.core.neardup import collapse
+from bot.listing import find_items
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
@@ -41,7 +40,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     digest = build_digest(sorted(posts, key=lambda p: p.date), start, end.replace(microsecond=1))
     print(render_text(digest, ctx.settings.tz))
     print(f"\nsearch {args.query!r} ({first} .. {last}):")
-    found = collapse(store.search(args.query, limit=10))  # copies of one statement shown once
-    highlighter = Highlighter.of(store.search_index.normaliser, args.query)
-    print(collapsed_lines(found, highlighter) if found else "no posts found")
+    found, _more = find_items(store, offset=0, limit=10, query=args.query)  # one line per statement
+    print(collapsed_lines(ctx, found, args.query) if found else "no posts found")
     return 0

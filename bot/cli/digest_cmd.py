@@ -20,9 +20,9 @@ from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.digest import build_digest, digest_json, digest_messages, render_html, render_text
 from bot.core.timeparse import parse_since
-from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription
-from bot.telegram.sender import MessageSender, TelethonBotSender, output_sender, start_bot_client
-from storage.subscriptions import Subscriptions
+from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription, window_posts
+from bot.outputs import MessageSender, output_sender
+from bot.outputs.telegram import TelethonBotSender, start_bot_client
 
 SEPARATOR = "\n----\n"
 
@@ -59,8 +59,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     start = parse_since(args.since, end, tz)
     outgoing = args.send or args.dry_run
     tags = tuple(args.tag) or (settings.digest_tags if outgoing else ())
-    posts = ctx.store.posts_between(start, end, tags=tags)
-    digest = subscription_digest(posts, start, end, tags) if outgoing else build_digest(posts, start, end)
+    posts, changes = window_posts(ctx.store, start, end, tags)
+    if outgoing:
+        digest = subscription_digest(posts, start, end, tags, changes)
+    else:
+        digest = build_digest(posts, start, end, changes=changes)
     if args.json:
         print(json.dumps(digest_json(digest), ensure_ascii=False, indent=2))
     elif args.html:
@@ -101,11 +104,11 @@ async def _send(settings: Settings, messages: list[str]) -> list[int]:
 async def _send_due(settings: Settings, ctx: CliContext) -> int:
     sender, client = await _open_sender(settings)
     try:
-        subscriptions = Subscriptions(ctx.store.db)
+        subscriptions = ctx.store.subscriptions
         sub = await sync_settings_subscription(settings, subscriptions, sender)
         if sub is None:
             raise ValueError("DIGEST_CHAT is not set (or DIGEST_OUTPUT for printing): no digest subscription")
-        runner = DigestRunner(store=ctx.store, subscriptions=subscriptions, sender=sender, empty=settings.digest_empty)
+        runner = DigestRunner(store=ctx.store, sender=sender, empty=settings.digest_empty)
         done = await runner.run_subscription(sub.id)
     finally:
         if client is not None:

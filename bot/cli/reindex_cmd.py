@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    store = ctx.open_store(fill=False)
+    store = ctx.open_archive(fill=False).store
     if args.full:
         store.search_index.rebuild()
     started = time.monotonic()

@@ -33,4 +33,4 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return EX_CONFIG
     settings = replace(settings, db_path=ctx.db_path)  # --db wins, and start-up names the real file
     setup_logging(settings)
-    return asyncio.run(Service(settings, ctx.store, ctx.pipeline).run())
+    return asyncio.run(Service(settings, ctx.archive).run())

@@ -11,8 +11,8 @@ from bot.cli.output import post_json, post_line
 from bot.core.digest import DigestItem
 from bot.core.highlight import Highlighter
 from bot.core.learned_boilerplate import strip_learned
-from bot.core.neardup import collapse
 from bot.core.timeparse import parse_since
+from bot.listing import find_items, seen_in_channels
 from bot.models import StoredPost
 
 
@@ -34,6 +34,18 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     since = parse_since(args.since, datetime.now(UTC), ctx.settings.tz) if args.since else None
+    if args.collapse:
+        items, _more = find_items(
+            ctx.store,
+            offset=args.offset,
+            limit=args.limit,
+            query=args.query,
+            tags=args.tag,
+            channel=args.channel,
+            since=since,
+            order="rank" if args.rank else "newest",
+        )
+        return _print_collapsed(ctx, items, args)
     posts = ctx.store.search(
         args.query,
         tags=args.tag,
@@ -45,8 +57,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     posts = strip_learned(posts, ctx.learned_boilerplate.keys_by_channel(p.channel_id for p in posts))
     highlighter = Highlighter.of(ctx.store.search_index.normaliser, args.query)
-    if args.collapse:
-        return _print_collapsed(posts, args, highlighter)
     if args.json:
         print(json.dumps([post_json(p) for p in posts], ensure_ascii=False, indent=2))
     elif not posts:
@@ -56,25 +66,35 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _print_collapsed(posts: list[StoredPost], args: argparse.Namespace, highlighter: Highlighter) -> int:
-    """Each item shown by its earliest post, with where else it was seen (this page only)."""
-    items = collapse(posts)
+def _print_collapsed(ctx: CliContext, items: list[DigestItem], args: argparse.Namespace) -> int:
+    """One line per item (--limit/--offset count items, as the bot's pages do), with where it was seen."""
     if args.json:
-        shaped = [post_json(i.first) | {"seen_in": i.channels, "post_ids": [p.id for p in i.posts]} for i in items]
+        shaped = [
+            post_json(_shown(ctx, i.first))
+            | {"seen_in": seen_in_channels(i, ctx.store), "post_ids": [p.id for p in i.posts]}
+            for i in items
+        ]
         print(json.dumps(shaped, ensure_ascii=False, indent=2))
     elif not items:
         print("no posts found")
     else:
-        print(collapsed_lines(items, highlighter))
+        print(collapsed_lines(ctx, items, args.query))
     return 0
 
 
-def collapsed_lines(items: list[DigestItem], highlighter: Highlighter | None = None) -> str:
-    """Each item by its earliest post, then where else it was seen."""
+def _shown(ctx: CliContext, post: StoredPost) -> StoredPost:
+    return strip_learned([post], ctx.learned_boilerplate.keys_by_channel([post.channel_id]))[0]
+
+
+def collapsed_lines(ctx: CliContext, items: list[DigestItem], query: str | None) -> str:
+    """Each item by its earliest post (the paragraph that matched, marked), then every channel that
+    carried it (bot.listing's one meaning)."""
+    highlighter = Highlighter.of(ctx.store.search_index.normaliser, query)
     lines = []
     for item in items:
-        line = post_line(item.first, highlighter)
-        if item.seen_in > 1:
-            line += f"\n    seen in {item.seen_in} channels: {', '.join(item.channels)}"
+        line = post_line(_shown(ctx, item.first), highlighter)
+        channels = seen_in_channels(item, ctx.store)
+        if len(channels) > 1:
+            line += f"\n    seen in {len(channels)} channels: {', '.join(channels)}"
         lines.append(line)
     return "\n".join(lines)

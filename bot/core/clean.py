@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from bot.core.blocks import Block, segment
+from bot.core.lang import detect_lang
+from bot.core.page_clean import MIN_BLOCKS, MIN_CHARS, MIN_LABELS, Removed, is_label, judge, looks_like_page
+from bot.core.page_model import PageModel
+
 RuleKind = Literal["drop", "drop_with_next", "cut", "strip"]
 _KINDS: tuple[RuleKind, ...] = ("drop", "drop_with_next", "cut", "strip")
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "boilerplate.toml"
@@ -90,23 +95,40 @@ def normalize(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.split("\n"))
 
 
-def strip_boilerplate(lines: Iterable[str], rules: BoilerplateRules) -> list[str]:
+def strip_boilerplate(lines: Iterable[str], rules: BoilerplateRules, removed: list[Removed] | None = None) -> list[str]:
+    """Lines without the rules' matches; blank lines stay (they tell a page's blocks apart).
+
+    `removed`, when given, collects what went and which rule took it (for `tgmonitor clean --explain`).
+    """
     kept: list[str] = []
-    skip_next = False
+    skip_next: str | None = None
+    cut: str | None = None
     for line in lines:
-        if skip_next and line:
-            skip_next = False
+        if cut is not None:
+            if line and removed is not None:
+                removed.append(Removed(line, f"after {cut}"))
+            continue
+        if skip_next is not None and line:
+            if removed is not None:
+                removed.append(Removed(line, f"rule {skip_next} (the line after)"))
+            skip_next = None
             continue
         for rule in rules.rules:
             if rule.kind == "strip":
-                line = rule.regex.sub("", line).strip()
-        verdict = next((r.kind for r in rules.rules if r.kind != "strip" and r.regex.fullmatch(line)), None)
-        if verdict == "cut":
-            break
-        if verdict == "drop_with_next":
-            skip_next = True
-        if verdict is None:
+                stripped = rule.regex.sub("", line).strip()
+                if removed is not None and stripped != line:
+                    removed.append(Removed(line, f"rule {rule.name} (part of the line)"))
+                line = stripped
+        hit = next((r for r in rules.rules if r.kind != "strip" and r.regex.fullmatch(line)), None)
+        if hit is None:
             kept.append(line)
+            continue
+        if removed is not None:
+            removed.append(Removed(line, f"rule {hit.name}"))
+        if hit.kind == "cut":
+            cut = f"rule {hit.name}"
+        elif hit.kind == "drop_with_next":
+            skip_next = hit.name
     return kept
 
 
@@ -115,7 +137,7 @@ def paragraph_key(paragraph: str) -> str:
     return " ".join(paragraph.casefold().split())
 
 
-def unique_paragraphs(lines: Iterable[str]) -> list[str]:
+def unique_paragraphs(lines: Iterable[str], removed: list[Removed] | None = None) -> list[str]:
     """Keep the first occurrence of each paragraph, in the original order."""
     seen: set[str] = set()
     result = []
@@ -124,16 +146,72 @@ def unique_paragraphs(lines: Iterable[str]) -> list[str]:
             continue
         key = paragraph_key(line)
         if key in seen:
+            if removed is not None:
+                removed.append(Removed(line, "repeated paragraph"))
             continue
         seen.add(key)
         result.append(line)
     return result
 
 
-def clean_text(text: str, rules: BoilerplateRules) -> str:
-    """Clean text: paragraphs (one per source line) separated by a blank line."""
+@dataclass(frozen=True, slots=True)
+class CleanReport:
+    text: str
+    removed: tuple[Removed, ...]
+
+
+def clean_text(text: str, rules: BoilerplateRules, page: PageModel | None = None) -> str:
+    """Clean text: paragraphs (one per source line) separated by a blank line.
+
+    With `page`, a text that looks like a pasted web page also loses the blocks the page classifier
+    judges not to be the article; anything shorter than a page is left as the rules leave it.
+    """
+    return "\n\n".join(_clean(text, rules, page, None))
+
+
+def clean_report(text: str, rules: BoilerplateRules, page: PageModel | None = None) -> CleanReport:
+    """The clean text and every removed line with its reason, in the order they were removed."""
+    removed: list[Removed] = []
+    return CleanReport("\n\n".join(_clean(text, rules, page, removed)), tuple(removed))
+
+
+def page_blocks(text: str, rules: BoilerplateRules) -> list[Block]:
+    """The blocks the page classifier judges: after the rules, first occurrences only (for training)."""
     lines = strip_boilerplate(normalize(text).split("\n"), rules)
-    return "\n\n".join(unique_paragraphs(lines))
+    return _first_blocks(lines)
+
+
+def _first_blocks(lines: list[str]) -> list[Block]:
+    seen: set[str] = set()
+    blocks = []
+    for block in segment(lines):
+        key = paragraph_key(block.text)
+        if key not in seen:
+            seen.add(key)
+            blocks.append(block)
+    return blocks
+
+
+def _clean(text: str, rules: BoilerplateRules, page: PageModel | None, removed: list[Removed] | None) -> list[str]:
+    lines = strip_boilerplate(normalize(text).split("\n"), rules, removed)
+    # The cheap gate first: most posts are far from a page's size and never get segmented.
+    if page is None or len(lines) < MIN_BLOCKS or sum(map(len, lines)) < MIN_CHARS:
+        return unique_paragraphs(lines, removed)
+    if sum(1 for line in lines if line and is_label(line)) < MIN_LABELS:
+        return unique_paragraphs(lines, removed)
+    blocks = _first_blocks(lines)
+    if not looks_like_page(blocks):
+        return unique_paragraphs(lines, removed)
+    if removed is not None:
+        unique_paragraphs(lines, removed)  # only to report the repeats
+    verdicts = judge(blocks, page, detect_lang("\n".join(b.text for b in blocks)))
+    kept = []
+    for block, verdict in zip(blocks, verdicts, strict=True):
+        if verdict is None:
+            kept.append(block.text)
+        elif removed is not None:
+            removed.append(Removed(block.text, verdict))
+    return kept
 
 
 def is_hashtag_only(paragraph: str) -> bool:

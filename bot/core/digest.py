@@ -11,12 +11,13 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 from bot.core.clean import is_hashtag_only
 from bot.core.learned_boilerplate import strip_learned, window_boilerplate
-from bot.models import StoredPost, Tag
+from bot.core.versions import edit_time
+from bot.models import PostChange, StoredPost, Tag
 
 TELEGRAM_LIMIT = 4096
 SNIPPET_CHARS = 280
@@ -32,9 +33,14 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«„“(\[]?[A-ZА-ЯЁЇІ�
 
 @dataclass(frozen=True, slots=True)
 class DigestItem:
-    """One statement, however many channels carried it; `posts[0]` is the earliest (the original)."""
+    """One statement, however many channels carried it; `posts[0]` is the earliest (the original).
+
+    `edited_at` / `deleted`: the shown post was edited (last at that time) or deleted in the window.
+    """
 
     posts: tuple[StoredPost, ...]
+    edited_at: datetime | None = None
+    deleted: bool = False
 
     @property
     def first(self) -> StoredPost:
@@ -120,6 +126,27 @@ def fold_items(posts: Iterable[StoredPost]) -> list[DigestItem]:
     return [DigestItem(tuple(group)) for _, group in sorted(groups.items())]
 
 
+def mark_changes(
+    items: Iterable[DigestItem], changes: Iterable[PostChange], start: datetime, end: datetime
+) -> list[DigestItem]:
+    """Mark items whose shown post was edited or deleted in [start, end). A deletion from before
+    deletion times were recorded (schema v5) has no time and is marked whenever the post is deleted."""
+    by_post: dict[int, list[PostChange]] = {}
+    for change in changes:
+        by_post.setdefault(change.post_id, []).append(change)
+    marked = []
+    for item in items:
+        post = item.first
+        mine = by_post.get(post.id, [])
+        edits = [t for c in mine if not c.deleted and start <= (t := edit_time(c, post.date)) < end]
+        deletions = [c.noticed_at for c in mine if c.deleted]
+        deleted = post.deleted and (not deletions or min(deletions) < end)
+        if edits or deleted:
+            item = replace(item, edited_at=max(edits) if edits else None, deleted=deleted)
+        marked.append(item)
+    return marked
+
+
 def _home_section(
     item: DigestItem,
     counts: Counter[tuple[str, str]],
@@ -149,15 +176,19 @@ def build_digest(
     title: str = "Digest",
     group_kinds: Sequence[str] = GROUP_KINDS,
     boilerplate: Mapping[int, frozenset[str]] | None = None,
+    changes: Sequence[PostChange] = (),
 ) -> Digest:
     """Each item appears once, under its most active tag; sections most active first.
 
     Each channel's learned boilerplate (sign-offs, "Subscribe to…") is left out of the shown text:
     `boilerplate` as learned from the archive (storage.learned_boilerplate), else from these posts.
+    `changes` (the posts' edits and deletions, `Store.changes_of`) mark items edited or deleted.
     """
     key_cache: dict[str, str] = {}  # paragraph -> loose key, shared by learning and stripping
     keys = window_boilerplate(posts, key_cache) if boilerplate is None else boilerplate
     items = fold_items(strip_learned(posts, keys, key_cache) if keys else posts)
+    if changes or any(p.deleted for p in posts):
+        items = mark_changes(items, changes, start, end)
     counts: Counter[tuple[str, str]] = Counter()
     tag_by_key: dict[tuple[str, str], Tag] = {}
     for item in items:
@@ -227,6 +258,16 @@ def _label(post: StoredPost) -> str:
     return _short(strip_bidi(post.channel_label))
 
 
+def change_mark(item: DigestItem, tz: tzinfo) -> str | None:
+    """ "deleted", "edited 14:05" (with the day when it is not the post's): what an item's line ends with."""
+    if item.deleted:
+        return "deleted"
+    if item.edited_at is None:
+        return None
+    edited, posted = item.edited_at.astimezone(tz), item.first.date.astimezone(tz)
+    return f"edited {edited:%H:%M}" if edited.date() == posted.date() else f"edited {edited:%d %b %H:%M}"
+
+
 def render_item_html(item: DigestItem, tz: tzinfo) -> str:
     post = item.first
     esc = html.escape
@@ -237,6 +278,9 @@ def render_item_html(item: DigestItem, tz: tzinfo) -> str:
         line += f' <a href="{esc(link, quote=True)}">open</a>'
     if item.seen_in > 1:
         line += f" · seen in {item.seen_in} channels"
+    mark = change_mark(item, tz)
+    if mark:
+        line += f" · <i>{esc(mark)}</i>"
     return line
 
 
@@ -248,11 +292,14 @@ def render_item_text(item: DigestItem, tz: tzinfo) -> str:
         line += f" <{item.link}>"
     if item.seen_in > 1:
         line += f" (seen in {item.seen_in} channels)"
+    mark = change_mark(item, tz)
+    if mark:
+        line += f" ({mark})"
     return line
 
 
 def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
-    esc = html.escape if rich else (lambda s: s)
+    esc: Callable[[str], str] = html.escape if rich else str
     window = f"{digest.start.astimezone(tz):%Y-%m-%d %H:%M} → {digest.end.astimezone(tz):%Y-%m-%d %H:%M}"
     zone = getattr(tz, "key", None) or str(tz)
     title = f"{_short(digest.title, 4 * LABEL_CHARS)} {window} ({zone})"
@@ -298,20 +345,26 @@ def utf16_len(text: str) -> int:
 def split_messages(header: str, blocks: Sequence[tuple[str | None, str]], limit: int = TELEGRAM_LIMIT) -> list[str]:
     """Pack (heading, line) blocks into messages; a heading is repeated where a section continues.
 
-    Items are bounded by the snippet length (280 characters, at most ~1.5k once escaped), so a single
-    block always fits and splitting between blocks never breaks a tag or an entity. The limit is
-    applied to the HTML source, which is never shorter than the text Telegram counts after parsing.
+    Splitting happens between blocks, so it never breaks a tag or an entity. Digest items are bounded
+    by the snippet length, but a command's block may hold anything a channel wrote (a 4,096-character
+    hashtag): a block or heading that cannot fit alone is flattened to plain text and shortened
+    (`fit_html`), so no message is ever empty or over `limit`. The limit is applied to the HTML source,
+    which is never shorter than the text Telegram counts after parsing.
     """
     messages: list[str] = []
+    header = fit_html(header, limit)
     current = header
     current_heading: str | None = None
     for heading, line in blocks:
+        heading = fit_html(heading, limit // 4) if heading is not None else None
+        line = fit_html(line, limit - (utf16_len(heading) + 12 if heading is not None else 0))
         addition = ""
         if heading != current_heading:
             addition += f"\n\n{heading}"
         addition += f"\n{line}"
         if utf16_len(current) + utf16_len(addition) > limit:
-            messages.append(current)
+            if current.strip():
+                messages.append(current)
             if heading is None:
                 current = line
             elif heading == current_heading:
@@ -322,7 +375,28 @@ def split_messages(header: str, blocks: Sequence[tuple[str | None, str]], limit:
             current += addition
         current_heading = heading
     messages.append(current)
-    return [m.strip("\n") for m in messages]
+    return [m.strip("\n") for m in messages if m.strip()]
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def fit_html(fragment: str, limit: int) -> str:
+    """`fragment` if it fits in `limit` UTF-16 units; else its text without markup, shortened with "…".
+
+    Cutting HTML could leave a tag or an entity open (Telegram then refuses the whole message), so an
+    oversized fragment loses its formatting instead.
+    """
+    if utf16_len(fragment) <= limit:
+        return fragment
+    text = html.unescape(_TAG.sub("", fragment))
+    budget = max(1, limit - 1)
+    while budget > 0:
+        shortened = html.escape(text[:budget].rstrip()) + "…"
+        if utf16_len(shortened) <= limit:
+            return shortened
+        budget = budget * 9 // 10 if budget > 10 else budget - 1
+    return "…"
 
 
 def digest_json(digest: Digest) -> dict[str, object]:
@@ -344,6 +418,8 @@ def digest_json(digest: Digest) -> dict[str, object]:
                         "seen_in": item.channels,
                         "post_ids": [p.id for p in item.posts],
                         "tags": [t.display for t in item.tags],
+                        "edited_at": item.edited_at.isoformat() if item.edited_at else None,
+                        "deleted": item.deleted,
                     }
                     for item in section.items
                 ],

@@ -20,7 +20,8 @@ estimated Jaccard >= `threshold`, or estimated containment of the shorter in the
 `containment` (`lead_containment` with the same opening) when the shorter is long enough to mean
 something; and never when both texts name dates, or numbers, and share none of them.
 
-Everything here is pure: text and numbers in, numbers out; storage/neardup_index.py persists it.
+Everything here is pure: text and numbers in, numbers out; bot/neardup_index.py applies it to saved
+posts and storage/signatures.py keeps the rows.
 """
 
 from __future__ import annotations
@@ -30,12 +31,9 @@ import random
 import re
 import struct
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import eq
-
-from bot.core.digest import DigestItem, fold_items
-from bot.models import StoredPost
 
 _URL = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 _TAG_OR_MENTION = re.compile(r"[#@]\w+")
@@ -276,7 +274,7 @@ class MinHasher:
     @staticmethod
     def jaccard(a: Signature, b: Signature) -> float:
         """Estimated Jaccard similarity of the two shingle sets: the share of agreeing bins."""
-        return sum(map(eq, a.values, b.values)) / len(a.values)
+        return float(sum(map(eq, a.values, b.values))) / len(a.values)
 
     @staticmethod
     def containment(a: Signature, b: Signature, jaccard: float) -> float:
@@ -322,13 +320,3 @@ def pick_cluster(candidates: Iterable[tuple[int, int, int]]) -> int | None:
     """
     best = min(candidates, default=None)
     return best[2] if best is not None else None
-
-
-def collapse(posts: Sequence[StoredPost]) -> list[DigestItem]:
-    """Search results folded like a digest (origin, content hash, cluster), kept in result order.
-
-    Each item lists its posts oldest first; the items come in the order of their best-placed post,
-    so a ranked search stays ranked.  Only the given page is folded.
-    """
-    place = {post.id: index for index, post in enumerate(posts)}
-    return sorted(fold_items(posts), key=lambda item: min(place[p.id] for p in item.posts))

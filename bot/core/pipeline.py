@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core.clean import BoilerplateRules, clean_text, load_boilerplate
+from bot.core.clean import BoilerplateRules, CleanReport, clean_report, clean_text, load_boilerplate
 from bot.core.fingerprint import content_hash, origin_key, post_url
 from bot.core.lang import detect_lang, lang_tag
+from bot.core.page_model import PageModel
 from bot.core.tags import KeywordRules, extract_hashtags, load_rules, topic_tags
 from bot.core.textnorm import TextNormaliser
 from bot.models import Post, RawPost, Tag
@@ -15,10 +16,14 @@ from bot.models import Post, RawPost, Tag
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
-    """Rules loaded once, applied to every post; no I/O after construction."""
+    """Rules loaded once, applied to every post; no I/O after construction.
+
+    `page` is the page classifier for pasted articles (None: phrase rules only, as before it existed).
+    """
 
     boilerplate: BoilerplateRules
     keywords: KeywordRules
+    page: PageModel | None = None
 
     @classmethod
     def load(
@@ -31,14 +36,21 @@ class Pipeline:
         boilerplate = load_boilerplate()
         if boilerplate_file is not None:
             boilerplate = boilerplate + load_boilerplate(boilerplate_file)
-        return cls(boilerplate, load_rules(keywords_file, normaliser))
+        return cls(boilerplate, load_rules(keywords_file, normaliser), PageModel.load())
 
     @property
     def normaliser(self) -> TextNormaliser | None:
         return self.keywords.normaliser
 
+    def clean(self, text: str) -> str:
+        return clean_text(text, self.boilerplate, self.page)
+
+    def clean_report(self, text: str) -> CleanReport:
+        """What `clean` keeps, and each removed line with its reason (`tgmonitor clean --json/--explain`)."""
+        return clean_report(text, self.boilerplate, self.page)
+
     def process(self, raw: RawPost) -> Post:
-        text = clean_text(raw.text, self.boilerplate)
+        text = clean_text(raw.text, self.boilerplate, self.page)
         digest = content_hash(text)
         lang = detect_lang(text)
         tags: list[Tag] = [*extract_hashtags(text, raw.hashtags), *topic_tags(text, self.keywords, lang)]

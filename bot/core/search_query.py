@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot.core.textnorm import TextNormaliser, emoji_spans, word_spans
 
 Span = tuple[int, int]
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ class SearchQuery:
 
 def parse_query(text: str, normaliser: TextNormaliser) -> SearchQuery:
     """Quotes pair up left to right; an unpaired quote is just a character (and dropped)."""
-    parts = text.split('"')
+    parts = _CONTROLS.sub(" ", text).split('"')  # a NUL would end an FTS5 string early
     if len(parts) % 2 == 0:  # odd number of quotes: the last one opens nothing
         parts[-2:] = [parts[-2] + " " + parts[-1]]
     phrases: list[str] = []

@@ -200,7 +200,7 @@ def _check_keyword(keyword: Any, where: str) -> str:
             raise RulesError(f"{where}: {keyword!r}: '*' may only end a word")
         if not re.search(r"\w", stem):
             raise RulesError(f"{where}: {keyword!r}: every word needs a letter or digit")
-    return keyword
+    return str(keyword)
 
 
 # --- compiling ------------------------------------------------------------------------------------

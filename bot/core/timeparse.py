@@ -14,7 +14,10 @@ def parse_since(value: str, now: datetime, tz: tzinfo = UTC) -> datetime:
     text = value.strip()
     match = _RELATIVE.match(text)
     if match:
-        return now - timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+        except OverflowError:  # `since:9999999999d`: before year 1
+            raise ValueError(f"cannot read time {value!r}: that is further back than any post") from None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

@@ -113,7 +113,7 @@ def _poll_text(media: types.MessageMediaPoll) -> str:
     """A poll without a caption would be an empty post; its question and answers are its content."""
 
     def plain(value: object) -> str:
-        return getattr(value, "text", value) if not isinstance(value, str) else value
+        return value if isinstance(value, str) else str(getattr(value, "text", value))
 
     lines = [plain(media.poll.question)]
     lines += [f"- {plain(answer.text)}" for answer in media.poll.answers]

@@ -9,7 +9,9 @@ being a polite, crash-safe HTTP client:
   a crash between fetch and save can never turn into a 304 that hides posts;
 * `?before=` pages are followed until the checkpoint is reached, at most `max_pages` per poll; the
   very first poll of a channel takes only the newest page ("monitor from now", backfill is explicit);
-* posts and the moved checkpoint are written in one transaction (`Store.save_posts`);
+* the newest page is saved whole on every poll (when it changed: no 304), so edits of the last ~20
+  posts reach the archive's edit history; older pages only add what is above the checkpoint;
+* posts and the moved checkpoint are written in one transaction (`PostSink.save`, the ingest path);
 * 429, 5xx and transport errors are retried with exponential backoff; a `Retry-After` is obeyed,
   and one longer than `max_wait` fails the poll instead of sleeping for it (the next poll retries).
 """
@@ -26,10 +28,11 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bot.core.pipeline import Pipeline
-from bot.models import ChannelRef, RawPost, SaveResult
+from bot.models import ChannelRef, RawPost, SaveResult, SaveTally
+from bot.sources.http_fetch import Fetched, FetchTooLarge, FetchUnreadable, fetch_bounded
+from bot.sources.ports import ChannelBook, PostSink
 from bot.sources.web_preview_parser import NotAPreviewPage, WebPage, parse_page, parse_saved_page
-from storage.store import Store
+from bot.version import package_version
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -51,7 +54,7 @@ _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegr
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 524})
 
 
-DEFAULT_USER_AGENT = "Mozilla/5.0 (compatible; tgmonitor/0.1; +https://t.me/s/)"
+DEFAULT_USER_AGENT = f"Mozilla/5.0 (compatible; tgmonitor/{package_version()}; +https://t.me/s/)"
 
 
 class WebPreviewError(RuntimeError):
@@ -93,8 +96,8 @@ class WebPreviewSource:
     def __init__(
         self,
         client: httpx.AsyncClient,
-        store: Store,
-        pipeline: Pipeline,
+        sink: PostSink,
+        channels: ChannelBook,
         *,
         base_url: str,
         user_agent: str,
@@ -102,19 +105,23 @@ class WebPreviewSource:
         backoff: float = 1.0,
         max_wait: float = 60.0,
         timeout: float = 20.0,
+        deadline: float = 60.0,
+        max_bytes: int = 5 * 2**20,
         max_pages: int = 20,
         page_delay: float = 0.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.client = client
-        self.store = store
-        self.pipeline = pipeline
+        self.sink = sink
+        self.channels = channels
         self.base_url = base_url.rstrip("/")
         self.user_agent = user_agent
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_wait = max_wait
         self.timeout = timeout
+        self.deadline = deadline  # seconds for one whole request, however slowly the server answers
+        self.max_bytes = max_bytes  # a page is ~100 KB; the cap counts decompressed bytes
         self.max_pages = max_pages
         self.page_delay = page_delay
         self._sleep = sleep
@@ -125,14 +132,14 @@ class WebPreviewSource:
         """New posts since the checkpoint; the failure (if any) is recorded on the channel and re-raised."""
         name = resolve_channel(channel)
         # A new channel is created by the first save, from the page, so it gets its title and source.
-        row = self.store.find_channel(name)
+        row = self.channels.find_channel(name)
         try:
             result, ref = await self._poll(name, row.last_message_id if row else 0)
         except Exception as exc:
-            channel_id = row.id if row else self.store.ensure_channel(ChannelRef(username=name), "web")
-            self.store.record_poll(channel_id, error=_describe(exc))
+            channel_id = row.id if row else self.channels.ensure_channel(ChannelRef(username=name), "web")
+            self.channels.record_poll(channel_id, error=_describe(exc))
             raise
-        self.store.record_poll(row.id if row else self.store.ensure_channel(ref, "web"), error=None)
+        self.channels.record_poll(row.id if row else self.channels.ensure_channel(ref, "web"), error=None)
         return result
 
     async def poll_all(self, channels: Iterable[str]) -> dict[str, SaveResult | Exception]:
@@ -149,10 +156,12 @@ class WebPreviewSource:
     async def _poll(self, name: str, checkpoint: int) -> tuple[SaveResult, ChannelRef]:
         validators = self._validators.get(name)
         response = await self._get(self._page_url(name), validators.headers() if validators else {})
-        if response.status_code == 304:
+        if response.status == 304:
             return SaveResult(), ChannelRef(username=name)
-        page = self._parse(response, name)
-        fresh: dict[int, RawPost] = {p.message_id: p for p in page.posts if p.message_id > checkpoint}
+        page = await self._parse(response, name)
+        # The newest page is saved whole, archived posts too: re-reading them is how an edit (a changed
+        # text, the "edited" mark) is noticed; an unchanged post writes nothing.
+        fresh: dict[int, RawPost] = {p.message_id: p for p in page.posts}
         newest = page.max_id
 
         if checkpoint > 0:
@@ -179,8 +188,7 @@ class WebPreviewSource:
         result = SaveResult()
         ref = self._channel_ref(page, name)
         if newest is not None:
-            posts = [self.pipeline.process(raw) for raw in sorted(fresh.values(), key=lambda p: p.message_id)]
-            result = self.store.save_posts(posts, checkpoint=(ref, newest))
+            result = self.sink.save(sorted(fresh.values(), key=lambda p: p.message_id), checkpoint=(ref, newest))
         self._remember_validators(name, response)
         return result, ref
 
@@ -200,17 +208,17 @@ class WebPreviewSource:
         otherwise the poller still fetches what lies between.
         """
         name = resolve_channel(channel)
-        row = self.store.find_channel(name)
+        row = self.channels.find_channel(name)
         checkpoint = row.last_message_id if row else 0
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)  # post dates are aware; a naive bound is read as UTC
 
-        total = SaveResult()
+        tally = SaveTally()
         taken = 0
         seen: set[int] = set()
         newest: int | None = None
         moved = False
-        page = self._parse(await self._get(self._page_url(name), {}), name)
+        page = await self._parse(await self._get(self._page_url(name), {}), name)
         ref = self._channel_ref(page, name)
         while True:
             newest_first = sorted(
@@ -226,8 +234,7 @@ class WebPreviewSource:
             contiguous = bool(seen) and (checkpoint == 0 or at_start or min(seen) <= checkpoint + 1)
             mark = (ref, newest) if contiguous and not moved and newest is not None else None
             if batch or mark:
-                posts = [self.pipeline.process(raw) for raw in reversed(batch)]
-                total = total + self.store.save_posts(posts, checkpoint=mark)
+                tally.add(self.sink.save(list(reversed(batch)), checkpoint=mark))
                 moved = moved or mark is not None
             taken += len(batch)
             if progress is not None and batch:
@@ -242,8 +249,8 @@ class WebPreviewSource:
                 await self._sleep(self.page_delay)
             assert page.before_cursor is not None
             page = await self._older_page(name, page.before_cursor)
-        self.store.record_poll(row.id if row else self.store.ensure_channel(ref, "web"), error=None)
-        return total
+        self.channels.record_poll(row.id if row else self.channels.ensure_channel(ref, "web"), error=None)
+        return tally.result()
 
     # ---------------------------------------------------------------------------------------- HTTP
     def _page_url(self, name: str, before: int | None = None) -> str:
@@ -251,26 +258,42 @@ class WebPreviewSource:
         return f"{url}?before={before}" if before is not None else url
 
     async def _older_page(self, name: str, before: int) -> WebPage:
-        return self._parse(await self._get(self._page_url(name, before), {}), name)
+        return await self._parse(await self._get(self._page_url(name, before), {}), name)
 
-    def _parse(self, response: httpx.Response, name: str) -> WebPage:
+    async def _parse(self, fetched: Fetched, name: str) -> WebPage:
+        """In a thread: a big page takes a while to parse, and the loop has other channels and the bot."""
         try:
-            return parse_page(response.text, base_url=self.base_url)
+            return await asyncio.to_thread(parse_page, fetched.text, base_url=self.base_url)
         except NotAPreviewPage as exc:
-            raise WebPreviewError(f"{response.request.url}: not a web preview page for @{name}") from exc
+            raise WebPreviewError(f"{fetched.url}: not a web preview page for @{name} ({exc})") from exc
 
-    async def _get(self, url: str, extra_headers: dict[str, str]) -> httpx.Response:
-        """GET with bounded retries; returns a 200 or 304 response, raises WebPreviewError otherwise."""
+    async def _get(self, url: str, extra_headers: dict[str, str]) -> Fetched:
+        """GET with bounded retries; returns a 200 or 304 response, raises WebPreviewError otherwise.
+
+        Each attempt has a total `deadline` and a body cap; running into either is not retried (the
+        next poll tries again), so a hostile server costs one deadline per poll, not minutes.
+        """
         headers = {"User-Agent": self.user_agent, "Accept": "text/html", **extra_headers}
         attempt = 0
         while True:
             wait: float | None = None
             try:
-                response = await self.client.get(url, headers=headers, timeout=self.timeout)
+                response = await fetch_bounded(
+                    self.client,
+                    url,
+                    headers=headers,
+                    timeout=self.timeout,
+                    deadline=self.deadline,
+                    max_bytes=self.max_bytes,
+                )
+            except TimeoutError:
+                raise WebPreviewError(f"{url}: no complete answer within {self.deadline:g}s") from None
+            except (FetchTooLarge, FetchUnreadable) as exc:
+                raise WebPreviewError(str(exc) if str(exc).startswith(url) else f"{url}: {exc}") from None
             except httpx.TransportError as exc:
                 problem = f"{url}: {exc.__class__.__name__}: {exc}".rstrip(": ")
             else:
-                status = response.status_code
+                status = response.status
                 if status in (200, 304):
                     return response
                 if 300 <= status < 400:
@@ -293,7 +316,7 @@ class WebPreviewSource:
             await self._sleep(delay)
 
     # -------------------------------------------------------------------------------------- helpers
-    def _remember_validators(self, name: str, response: httpx.Response) -> None:
+    def _remember_validators(self, name: str, response: Fetched) -> None:
         etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
         if etag or modified:
             self._validators[name] = _Validators(etag, modified)
@@ -328,8 +351,8 @@ def _describe(exc: BaseException) -> str:
 
 
 async def backfill_web(
-    store: Store,
-    pipeline: Pipeline,
+    sink: PostSink,
+    channels: ChannelBook,
     channel: str,
     *,
     base_url: str,
@@ -342,6 +365,6 @@ async def backfill_web(
     """One-shot backfill with its own HTTP client: what `tgmonitor backfill-web` runs."""
     async with httpx.AsyncClient() as client:
         source = WebPreviewSource(
-            client, store, pipeline, base_url=base_url, user_agent=user_agent, page_delay=page_delay
+            client, sink, channels, base_url=base_url, user_agent=user_agent, page_delay=page_delay
         )
         return await source.backfill(channel, since=since, limit=limit, progress=progress)

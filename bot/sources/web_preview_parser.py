@@ -17,6 +17,7 @@ Nothing here does I/O; `parse_saved_page` is the one convenience that reads a fi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -33,6 +34,7 @@ _DATA_POST = re.compile(r"^/?([A-Za-z0-9_]+)/(\d+)$")
 _VIEWS = re.compile(r"^([\d.,]+)\s*([KMB]?)$", re.IGNORECASE)
 _MULTIPLIERS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _BLOCK_TAGS = frozenset({"div", "p", "blockquote", "pre", "ul", "ol", "li"})
+MAX_POSTS_PER_PAGE = 200  # a real page has about 20; 100k posts froze the loop for 25 s
 _MEDIA_NOT_SUPPORTED = ".message_media_not_supported"
 _PRE_SPACE = "\ue000"  # a space inside <pre>, hidden from the line trimming that layout whitespace needs
 
@@ -72,12 +74,14 @@ class WebPage:
         return max((p.message_id for p in self.posts), default=None)
 
 
-def parse_page(html: str, *, base_url: str = "https://t.me") -> WebPage:
+def parse_page(html: str, *, base_url: str = "https://t.me", max_posts: int = MAX_POSTS_PER_PAGE) -> WebPage:
     """Read one preview page; raise NotAPreviewPage when the HTML is something else (e.g. a redirect page)."""
     tree = LexborHTMLParser(html)
     blocks = tree.css("div.tgme_widget_message")
     if not blocks and tree.css_first(".tgme_channel_history, .tgme_channel_info") is None:
         raise NotAPreviewPage("not a Telegram web preview page: no .tgme_widget_message blocks")
+    if len(blocks) > max_posts:
+        raise NotAPreviewPage(f"{len(blocks)} posts on one page (t.me shows about 20): not a real preview page")
 
     header_title = _text_of(tree.css_first(".tgme_channel_info_header_title"))
     page_username = _page_username(tree)
@@ -213,23 +217,32 @@ def _rich_text(node: LexborNode, base_url: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _walk(node: LexborNode, parts: list[str], hashtags: list[str], base_url: str, *, in_pre: bool) -> None:
-    for child in node.iter(include_text=True):
+    """Depth first with an explicit stack: a hostile page nests tags thousands deep, and recursion
+    there was a RecursionError on every poll of that channel."""
+    stack: list[tuple[Iterator[LexborNode], bool, bool]] = [(node.iter(include_text=True), in_pre, False)]
+    while stack:
+        children, pre, block = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if block:
+                _line_break(parts)
+            continue
         tag = child.tag
         if tag == "-text":
             raw = child.text_content or ""
-            parts.append(raw.replace(" ", _PRE_SPACE) if in_pre else _WS.sub(" ", raw))
+            parts.append(raw.replace(" ", _PRE_SPACE) if pre else _WS.sub(" ", raw))
         elif tag == "br":
             parts.append("\n")
         elif tag in _BLOCK_TAGS:
             _line_break(parts)
-            _walk(child, parts, hashtags, base_url, in_pre=in_pre or tag == "pre")
-            _line_break(parts)
+            stack.append((child.iter(include_text=True), pre or tag == "pre", True))
         else:
             if tag == "a":
                 name = _hashtag_from_href(child.attributes.get("href"), base_url)
                 if name and name not in hashtags:
                     hashtags.append(name)
-            _walk(child, parts, hashtags, base_url, in_pre=in_pre)
+            stack.append((child.iter(include_text=True), pre, False))
 
 
 def _line_break(parts: list[str]) -> None:
@@ -260,9 +273,9 @@ def _forward(block: LexborNode, base_url: str) -> Forward | None:
     if node is None:
         if block.css_first(".tgme_widget_message_forwarded_from") is None:
             return None
-        name = _text_of(block.css_first(".tgme_widget_message_forwarded_from"))
-        name = re.sub(r"^Forwarded from\s*", "", name).strip()
-        return Forward(name=name or None)
+        label = _text_of(block.css_first(".tgme_widget_message_forwarded_from"))
+        label = re.sub(r"^Forwarded from\s*", "", label).strip()
+        return Forward(name=label or None)
     name = _text_of(node) or None
     href = node.attributes.get("href") if node.tag == "a" else None
     if not href:

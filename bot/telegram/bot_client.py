@@ -18,14 +18,14 @@ import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from telethon import Button, TelegramClient, events
 from telethon.errors import MessageNotModifiedError, RPCError
 from telethon.tl.functions.bots import SetBotCommandsRequest
 from telethon.tl.types import BotCommand, BotCommandScopeDefault
 
-from bot.commands import COMMANDS, Chat, CommandRouter, Reply, User
+from bot.models import Chat, Reply, User
 from bot.telegram.retry import call_with_retry
 
 T = TypeVar("T")
@@ -33,6 +33,18 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
 ALERT_CHARS = 200  # Telegram's limit for a callback answer
+
+
+class CommandHandler(Protocol):
+    """What the adapter needs of the command side (bot.commands.CommandRouter is one)."""
+
+    bot_username: str | None
+
+    async def route(self, text: str, chat: Chat, user: User) -> Reply: ...
+
+    async def route_callback(self, data: str, chat: Chat, user: User) -> Reply: ...
+
+    def menu(self) -> list[tuple[str, str]]: ...
 
 
 def chat_of(event: Any) -> Chat:
@@ -68,9 +80,9 @@ def markup(reply: Reply) -> list[list[Any]] | None:
 
 
 class BotClient:
-    """Wires a bot `TelegramClient` to a `CommandRouter`.
+    """Wires a bot `TelegramClient` to a `CommandHandler` (the command router).
 
-    The client is the one bot client of the process (`bot.telegram.sender.start_bot_client`), shared
+    The client is the one bot client of the process (`bot.outputs.telegram.start_bot_client`), shared
     with the digest sender: two clients on one session file would fight over it. `await start()`
     tells the router the bot's @username (for `/cmd@Bot` in groups), publishes the command menu and
     registers the handlers; pass `bot_token` to log a fresh client in first. The client's own
@@ -80,7 +92,7 @@ class BotClient:
     def __init__(
         self,
         client: TelegramClient,
-        router: CommandRouter,
+        router: CommandHandler,
         *,
         max_wait: float = 60.0,
         max_attempts: int = 4,
@@ -115,7 +127,7 @@ class BotClient:
 
     async def publish_commands(self) -> None:
         """The "/" menu in Telegram clients; admin commands stay out of it. Failure only costs the menu."""
-        commands = [BotCommand(c.name, c.about[:256]) for c in COMMANDS if not c.admin]
+        commands = [BotCommand(name, about[:256]) for name, about in self.router.menu()]
         request = SetBotCommandsRequest(scope=BotCommandScopeDefault(), lang_code="", commands=commands)
         try:
             await self._call(lambda: self.client(request), "publish bot commands")
@@ -142,7 +154,7 @@ class BotClient:
             return
         chat = chat_of(event)
         try:
-            reply = self.router.route(event.raw_text or "", chat, user)
+            reply = await self.router.route(event.raw_text or "", chat, user)
             if not reply.silent:
                 await self.send(chat.id, reply, reply_to=None if chat.private else event.id)
         except Exception:
@@ -152,7 +164,7 @@ class BotClient:
         user = user_of(event)
         data = bytes(event.data or b"").decode("utf-8", "replace")
         try:
-            reply = self.router.route_callback(data, chat_of(event), user) if user is not None else Reply()
+            reply = await self.router.route_callback(data, chat_of(event), user) if user is not None else Reply()
             if reply.silent or reply.alert:
                 # Always answer: the client shows a spinner on the button until we do.
                 text = plain(reply.parts[0]) if reply.parts else None

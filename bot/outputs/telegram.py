@@ -1,34 +1,20 @@
-"""Where digests and alerts leave tgmonitor: a Telegram bot, or stdout/a file with no credentials.
+"""The Telegram bot as an output: messages sent through a Telethon client logged in as the bot.
 
-`MessageSender` is the whole edge the digest and alert code needs, so tests fake Telegram at the
-Telethon client (an object with `send_message`) and everything above it runs for real. Every
-Telegram call goes through `call_with_retry`, the one flood-wait/retry policy.
+Every Telegram call goes through `call_with_retry`, the one flood-wait/retry policy. Tests fake
+Telegram at the Telethon client (an object with `send_message`) and everything above it runs for real.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
-import zlib
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any
 
 from bot.config import Settings
 from bot.telegram.client import private_file
 from bot.telegram.retry import call_with_retry
 
 BOT_SESSION_FILE = "tgmonitor-bot.session"
-
-
-class MessageSender(Protocol):
-    async def send_html(self, chat: int | str, html: str) -> int:
-        """Send one Telegram-HTML message; returns its message id."""
-        ...
-
-    async def resolve_chat(self, chat: int | str) -> int:
-        """A numeric chat id for `chat` (an id or @username), for the tables keyed by chat id."""
-        ...
 
 
 class TelethonBotSender:
@@ -72,54 +58,6 @@ class TelethonBotSender:
             what=f"resolve {chat}",
         )
         return int(peer_id)
-
-
-class ConsoleSender:
-    """No-credentials mode: each message printed with a header; ids are a running counter."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream
-        self.count = 0
-
-    def _write(self, text: str) -> None:
-        stream = self.stream if self.stream is not None else sys.stdout
-        stream.write(text)
-        stream.flush()
-
-    async def send_html(self, chat: int | str, html: str) -> int:
-        self.count += 1
-        self._write(f"----- message {self.count} to {chat} -----\n{html}\n")
-        return self.count
-
-    async def resolve_chat(self, chat: int | str) -> int:
-        return console_chat_id(chat)
-
-
-class FileSender(ConsoleSender):
-    """Like ConsoleSender, appended to a file (opened per message, so log rotation is harmless)."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-
-    def _write(self, text: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(text)
-
-
-def console_chat_id(chat: int | str) -> int:
-    """A stable stand-in id for a @username when no bot can resolve it (no-credentials mode)."""
-    if isinstance(chat, int):
-        return chat
-    return -zlib.crc32(chat.lstrip("@").lower().encode())
-
-
-def output_sender(output: str | None) -> ConsoleSender:
-    """DIGEST_OUTPUT: '-' or unset is stdout, anything else a file path."""
-    if output is None or output.strip() in ("", "-"):
-        return ConsoleSender()
-    return FileSender(Path(output).expanduser())
 
 
 def make_bot_client(settings: Settings) -> Any:

@@ -1,0 +1,61 @@
+"""Open an archive with everything wired from the settings: the one factory the CLI and the service use.
+
+Whoever needs the archive asks for an `Archive` and takes its parts; nothing else builds a pipeline,
+a near-duplicate index or learned boilerplate by hand, so every path gets the same configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.channel_boilerplate import LearnedBoilerplate
+from bot.config import Settings
+from bot.core.pipeline import Pipeline
+from bot.core.textnorm import TextNormaliser
+from bot.ingest import Ingest
+from bot.neardup_index import NearDupIndex
+from storage.store import Store
+
+
+class ArchiveMissing(FileNotFoundError):
+    """A read-only command was pointed at a path with no archive; it must not create one."""
+
+
+@dataclass
+class Archive:
+    settings: Settings
+    path: Path
+    store: Store
+    pipeline: Pipeline
+    boilerplate: LearnedBoilerplate
+    neardup: NearDupIndex
+    ingest: Ingest
+
+    @classmethod
+    def open(cls, settings: Settings, path: Path | None = None, *, create: bool = True) -> Archive:
+        """`create=False` for commands that only read: a missing file is an error, not a new empty archive."""
+        path = path or settings.db_path
+        if not create and str(path) != ":memory:" and not Path(path).exists():
+            raise ArchiveMissing(f"no archive at {path} (import or run something first, or check --db / DB_PATH)")
+        # One normaliser for tagging and the search index's trigger: a post is normalised once.
+        pipeline = Pipeline.load(settings.rules_file, settings.boilerplate_file, TextNormaliser())
+        return cls.around(settings, Store.open(path, pipeline.normaliser), pipeline, path=Path(path))
+
+    @classmethod
+    def around(cls, settings: Settings, store: Store, pipeline: Pipeline, *, path: Path | None = None) -> Archive:
+        """Wire an already open store (tests, benchmarks, one connection shared by several parts)."""
+        boilerplate = LearnedBoilerplate(store)
+        neardup = NearDupIndex(store, boilerplate=boilerplate, window_days=settings.neardup_window_days)
+        return cls(
+            settings=settings,
+            path=path or settings.db_path,
+            store=store,
+            pipeline=pipeline,
+            boilerplate=boilerplate,
+            neardup=neardup,
+            ingest=Ingest(store, pipeline, neardup),
+        )
+
+    def close(self) -> None:
+        self.store.close()

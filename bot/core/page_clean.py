@@ -1,0 +1,104 @@
+"""Page junk out of pasted articles: which blocks of a long pasted text are the article, which are not.
+
+Only texts that look like a pasted page are judged at all (enough blocks and characters): a Telegram
+post, however long its numbered points or quotes, is never that shape, and so comes out exactly as
+the phrase rules leave it.  On a page, each block gets the two-stage model's probability of being
+article text (bot/core/page_model.py); the decision leans to keeping, because dropping a paragraph
+of the article is worse than keeping a teaser.  Every dropped block carries the reason a person can
+check (`tgmonitor clean --explain`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.blocks import Block, Shape
+from bot.core.page_model import PageFeatures, PageModel, page_features
+
+# A pasted page has many blocks; a post has a few paragraphs.  Both bounds must hold.
+MIN_BLOCKS = 12
+MIN_CHARS = 1500
+# ... and it has furniture: short unpunctuated labels (menu items, categories, bylines, "Share"),
+# at least this many and this share of its blocks.  Posts have none: their short lines are points
+# ("1. Sanctions"), hashtags or emoji-led, which do not count.
+MIN_LABELS = 3
+MIN_LABEL_SHARE = 0.1
+# A short block between two kept blocks inside the article is a subheading or a caption: kept.
+BRIDGE_WORDS = 15
+
+
+_POINT = re.compile(r"(?:\d{1,2}|[a-zа-я])[.)]\s", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    text: str
+    reason: str
+
+
+def looks_like_page(blocks: Sequence[Block]) -> bool:
+    if len(blocks) < MIN_BLOCKS or sum(len(b.text) for b in blocks) < MIN_CHARS:
+        return False
+    labels = sum(1 for b in blocks if is_label(b.text))
+    return labels >= max(MIN_LABELS, MIN_LABEL_SHARE * len(blocks))
+
+
+def is_label(text: str) -> bool:
+    """A page's furniture line: a few words, no closing punctuation, not a point, hashtag or emoji line."""
+    first = text[0]
+    return (
+        len(text.split()) <= 5
+        and text[-1] not in ".!?:;…"
+        and (first.isalpha() or first in "«\"“„'(")
+        and not _POINT.match(text)
+    )
+
+
+def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[str | None]:
+    """For each block: None to keep it, else why it goes."""
+    features = page_features(blocks, model.vocabulary, lang)
+    probs = model.score(features)
+    keep = [p >= model.threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
+    start, end = features.run
+    for i in range(start, end):
+        s = features.shapes[i]
+        if keep[i] or features.markers[i]:
+            continue
+        before = next((keep[j] for j in range(i - 1, start - 1, -1) if not _tiny(features.shapes[j])), False)
+        after = next((keep[j] for j in range(i + 1, end) if not _tiny(features.shapes[j])), False)
+        if (s.prose and s.words >= 25) or (s.words <= BRIDGE_WORDS and before and after):
+            keep[i] = True
+    return [None if kept else reason(i, features, probs[i]) for i, kept in enumerate(keep)]
+
+
+def _tiny(s: Shape) -> bool:
+    return s.words <= 2
+
+
+def reason(i: int, f: PageFeatures, prob: float) -> str:
+    """The strongest visible sign, in words; the probability says how sure the model was."""
+    s = f.shapes[i]
+    start, end = f.run
+    if f.markers[i]:
+        sign = "section marker"
+    elif f.under_marker[i]:
+        sign = "list under a section marker"
+    elif s.truncated:
+        sign = "truncated teaser"
+    elif s.stamp and s.words <= 8:
+        sign = "date/time stamp"
+    elif s.url and s.words <= 8:
+        sign = "link"
+    elif i >= end and f.cohesion[i] < 0.3 and s.words >= 4:
+        sign = "after the article, unrelated to it"
+    elif i >= end:
+        sign = "after the article"
+    elif i < start:
+        sign = "before the article"
+    elif not s.sentence_end and s.words < 6:
+        sign = "label"
+    else:
+        sign = "not article prose"
+    return f"{sign} (p={prob:.2f})"
