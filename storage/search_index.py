@@ -136,7 +136,7 @@ class SearchIndex:
         return pending
 
     def pending(self) -> int:
-        return self.db.execute("SELECT count(*) FROM posts WHERE id < ?", [self.pending_below()]).fetchone()[0]
+        return int(self.db.execute("SELECT count(*) FROM posts WHERE id < ?", [self.pending_below()]).fetchone()[0])
 
     def check_version(self) -> bool:
         """Empty the index and mark everything pending when its tokens came from another normaliser.
@@ -230,24 +230,23 @@ class SearchIndex:
                 "posts_fts.rank",
             )
         if not pending:
-            where = " AND ".join(["posts_norm MATCH ?", *exact])
             return Clause(
                 "JOIN posts_norm ON posts_norm.rowid = p.id",
-                where,
+                " AND ".join(["posts_norm MATCH ?", *exact]),
                 (expr, *query.phrases),
                 "posts_norm.rowid DESC",
                 "posts_norm.rank",
             )
         # Part of the archive is not indexed yet: those posts are matched literally, by posts_fts.
-        literal = " ".join(f'"{w.replace(chr(34), "")}"' for w in query.words if w.replace('"', ""))
-        where = (
+        words = " ".join(f'"{w.replace(chr(34), "")}"' for w in query.words if w.replace('"', ""))
+        either = (
             "((p.id >= ? AND p.id IN (SELECT rowid FROM posts_norm WHERE posts_norm MATCH ?)) OR "
             "(p.id < ? AND p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)))"
         )
         return Clause(
             "",
-            " AND ".join([where, *exact]),
-            (pending, expr, pending, literal or '""', *query.phrases),
+            " AND ".join([either, *exact]),
+            (pending, expr, pending, words or '""', *query.phrases),
             "p.id DESC",
             "p.id DESC",
         )

@@ -70,7 +70,7 @@ def exact_pattern(phrase: str) -> re.Pattern[str]:
 
 
 def contains_exact(text: str | None, phrase: str) -> bool:
-    return bool(text) and exact_pattern(phrase).search(text) is not None
+    return text is not None and exact_pattern(phrase).search(text) is not None
 
 
 def match_spans(text: str, lang: str | None, query: SearchQuery, normaliser: TextNormaliser) -> list[Span]:

@@ -149,7 +149,8 @@ def script_langs(word: str) -> tuple[str, ...]:
 
 
 def _snowball(name: str) -> StemWords:
-    return Stemmer.Stemmer(name).stemWords
+    stem_words: StemWords = Stemmer.Stemmer(name).stemWords
+    return stem_words
 
 
 def default_stemmers() -> dict[str, StemWords]:
