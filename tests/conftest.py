@@ -68,3 +68,11 @@ def assert_search_index_matches_rows(store: Store) -> None:
     normaliser = store.search_index.normaliser
     expected = Counter(t for text, lang in rows for t in normaliser.index_tokens(text, lang))
     assert got == dict(expected), "search index differs from the posts' tokens"
+
+
+def drop_search_index(store: Store) -> None:
+    """Remove what schema 6 added (posts_norm, its triggers, its meta keys): an archive from before it."""
+    for trigger in ("posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
+        store.db.execute(f"DROP TRIGGER {trigger}")
+    store.db.execute("DROP TABLE posts_norm")
+    store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")

@@ -18,7 +18,7 @@ from bot.core.pipeline import Pipeline
 from bot.core.textnorm import TextNormaliser
 from storage.db import SCHEMA_VERSION, schema_version
 from storage.store import QueryError, Store
-from tests.conftest import assert_search_index_matches_rows, raw_post
+from tests.conftest import assert_search_index_matches_rows, drop_search_index, raw_post
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,12 +100,9 @@ def test_edits_deletions_and_language_changes_follow_the_index(filled: Store, pi
     assert_search_index_matches_rows(filled)
 
 
-def drop_search_index(store: Store) -> None:
+def to_schema_before(store: Store) -> None:
     """Make the archive what the schema before posts_norm wrote."""
-    for trigger in ("posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
-        store.db.execute(f"DROP TRIGGER {trigger}")
-    store.db.execute("DROP TABLE posts_norm")
-    store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")
+    drop_search_index(store)
     store.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION - 1)])
     store.db.conn.commit()
 
@@ -116,7 +113,7 @@ def test_upgrade_indexes_old_posts_by_resumable_batches_and_searches_meanwhile(
     path = tmp_path / "old.db"
     store = Store.open(path)
     save(store, pipeline, POSTS)
-    drop_search_index(store)
+    to_schema_before(store)
     store.close()
 
     store = Store.open(path)
@@ -161,7 +158,7 @@ def test_reindex_command(tmp_path: Path, pipeline: Pipeline, capsys: pytest.Capt
     path = tmp_path / "old.db"
     store = Store.open(path)
     save(store, pipeline, POSTS)
-    drop_search_index(store)
+    to_schema_before(store)
     store.close()
     assert cli_main(["--db", str(path), "reindex"]) == 0
     assert "8 posts indexed" in capsys.readouterr().out
@@ -179,7 +176,7 @@ def test_other_commands_fill_the_index_at_open(
     path = tmp_path / "old.db"
     store = Store.open(path)
     save(store, pipeline, POSTS)
-    drop_search_index(store)
+    to_schema_before(store)
     store.close()
     assert cli_main(["--db", str(path), "search", "Сербия"]) == 0
     out, err = capsys.readouterr()
@@ -207,7 +204,7 @@ def test_kill_9_during_the_upgrade_backfill_resumes_and_indexes_nothing_twice(tm
     store = Store.open(path)
     pipeline = Pipeline.load()
     store.save_posts([pipeline.process(r) for r in generate(1500, seed=5)])
-    drop_search_index(store)
+    to_schema_before(store)
     store.close()
     rng = random.Random(20261130)
     kills = 0

@@ -11,7 +11,7 @@ from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
 from storage.store import QueryError, Store
-from tests.conftest import raw_post
+from tests.conftest import drop_search_index, raw_post
 
 MFA = Forward(channel_id=555, message_id=9001, name="Russian MFA 🇷🇺")
 SERBIA = "Lavrov met President Vucic of Serbia to discuss Kosovo and Resolution 1244.\n#RussiaSerbia"
@@ -164,14 +164,6 @@ def test_changed_keyword_rules_retag_on_reimport(store: Store, pipeline: Pipelin
     [found] = store.search("vucic")
     assert "montenegro" in {t.key for t in found.tags}
     assert store.search(None, tags=["montenegro"]) == [found]
-
-
-def drop_search_index(store: Store) -> None:
-    """What schema 4 added: the posts_norm table, its triggers and its meta keys."""
-    for trigger in ("posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
-        store.db.execute(f"DROP TRIGGER {trigger}")
-    store.db.execute("DROP TABLE posts_norm")
-    store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")
 
 
 def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: Pipeline) -> None:
