@@ -195,8 +195,17 @@ class SearchIndex:
             if progress is not None and ids:
                 progress(done, total)
             if low == 0:
+                if done:
+                    self.optimize()
                 break
         return done
+
+    def optimize(self) -> None:
+        """Merge the index into one b-tree per term.  A backfill writes hundreds of segments in rowid
+        ranges, and a newest-first query reads every one of them: on 1M posts 'optimize' took 9 s and
+        made the raw query 4x faster (bench/README.md).  Live inserts keep it merged by themselves."""
+        with _atomic(self.db.conn):
+            self.db.execute("INSERT INTO posts_norm(posts_norm) VALUES ('optimize')")
 
     # ------------------------------------------------------------------ queries
     def parse(self, text: str) -> SearchQuery:
