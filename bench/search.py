@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pending = store.search_index.pending()
         if pending:  # an archive built before posts_norm: its upgrade is a figure of its own
-            log(f"indexing {pending:,} posts for posts_norm (the schema-6 upgrade backfill)")
+            log(f"indexing {pending:,} posts for posts_norm (the schema-7 upgrade backfill)")
             started = time.perf_counter()
             store.search_index.backfill(progress=lambda d, t: d % 100_000 < 2000 and log(f"  {d:,}/{t:,}"))
             upgrade = {"posts": pending, "seconds": time.perf_counter() - started}

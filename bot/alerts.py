@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.config import Settings
 from bot.core.alerts import AlertRules, render_alert
+from bot.models import StoredPost
 from bot.outputs import MessageSender
 from bot.scheduler import Scheduler
 from bot.telegram.retry import CONNECTION_ERRORS, FloodWaitTooLong
@@ -34,6 +35,7 @@ from storage.store import Store
 _log = logging.getLogger(__name__)
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, FloodWaitTooLong)
 JOB_ID = "alerts:flush"
+ARTICLE_MARK = "alerts_article_watermark:{chat}"  # meta key: the last article (done_seq) examined
 
 
 def utc_now() -> datetime:
@@ -98,35 +100,70 @@ class Alerter:
                 post = None
                 if not candidate.deleted and candidate.date >= now - self.max_age:
                     post = self.store.get_post(candidate.post_id)
-                reasons = self.rules.reasons(post) if post is not None else []
-                if post is None or not reasons:
-                    mark = candidate.post_id
-                    continue
-                if self.log.origin_alerted(self.chat_id, post):
-                    run.folded.append(post.id)
-                    mark = candidate.post_id
-                    continue
-                if self.log.sent_since(self.chat_id, now - timedelta(minutes=1)) >= self.rate_per_minute:
-                    run.backlog = True
+                if post is not None and not await self._consider(post, now, run):
                     return mark
-                if not self.log.claim(post.id, self.chat_id, now):
-                    mark = candidate.post_id
-                    continue
-                try:
-                    message_id = await self.sender.send_html(self.chat_id, render_alert(post, reasons, self.tz))
-                except TRANSIENT_ERRORS as exc:
-                    self.log.release(post.id, self.chat_id)
-                    self.logger.warning("alert for post %d not sent, will retry: %s", post.id, exc)
-                    run.backlog = True
-                    return mark
-                except Exception:
-                    self.logger.exception("alert for post %d failed; giving it up", post.id)
-                    run.failed.append(post.id)
-                else:
-                    self.log.confirm(post.id, self.chat_id, message_id)
-                    run.sent.append(post.id)
                 mark = candidate.post_id
         return mark
+
+    async def _consider(self, post: StoredPost, now: datetime, run: AlertRun) -> bool:
+        """Alert `post` if it deserves one; False when the run must stop here (rate limit, send error)."""
+        texts = self.store.articles.texts(post.id) if post.articles else []
+        reasons = self.rules.reasons(post, texts)
+        if not reasons:
+            return True
+        if self.log.origin_alerted(self.chat_id, post) or self.store.articles.alerted_through_article(
+            self.chat_id, post.id
+        ):
+            run.folded.append(post.id)
+            return True
+        if self.log.sent_since(self.chat_id, now - timedelta(minutes=1)) >= self.rate_per_minute:
+            run.backlog = True
+            return False
+        if not self.log.claim(post.id, self.chat_id, now):
+            return True
+        try:
+            message_id = await self.sender.send_html(self.chat_id, render_alert(post, reasons, self.tz))
+        except TRANSIENT_ERRORS as exc:
+            self.log.release(post.id, self.chat_id)
+            self.logger.warning("alert for post %d not sent, will retry: %s", post.id, exc)
+            run.backlog = True
+            return False
+        except Exception:
+            self.logger.exception("alert for post %d failed; giving it up", post.id)
+            run.failed.append(post.id)
+        else:
+            self.log.confirm(post.id, self.chat_id, message_id)
+            run.sent.append(post.id)
+        return True
+
+    async def check_articles(self) -> AlertRun:
+        """Posts whose linked article became readable since the last look, judged again with its text.
+
+        A post is examined when it arrives, usually before its article is fetched; this second look
+        (from its own watermark over the order articles became readable, so it survives restarts)
+        alerts a post that matches only through its article. Never twice: `alerts_sent` still holds.
+        """
+        run = AlertRun()
+        if not self.rules.active:
+            return run
+        key = ARTICLE_MARK.format(chat=self.chat_id)
+        async with self._lock:
+            stored = self.store.meta_get(key)
+            mark = int(stored) if stored is not None else self.store.articles.max_done_seq()
+            try:
+                while batch := self.store.articles.done_after(mark, self.batch):
+                    for seq, _article_id, post_ids in batch:
+                        for post_id in post_ids:
+                            now = self.clock()
+                            post = self.store.get_post(post_id)
+                            if post is None or post.deleted or post.date < now - self.max_age:
+                                continue
+                            if not await self._consider(post, now, run):
+                                return run
+                        mark = seq
+            finally:
+                self.store.meta_set(key, str(mark))
+        return run
 
     def schedule(self, scheduler: Scheduler, *, every: float = 30.0) -> None:
         """A periodic run on the service's scheduler, so a rate-limited backlog drains on its own."""

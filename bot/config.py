@@ -20,6 +20,7 @@ from dotenv import dotenv_values
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -64,6 +65,13 @@ class Settings:
     neardup_window_days: int = 14
     download_media: bool = False
     media_max_mb: int = 50
+    web_token: str | None = field(default=None, repr=False)
+    fetch_articles: bool = True
+    article_domains: tuple[str, ...] = ()
+    article_skip_domains: tuple[str, ...] = ()
+    article_max_mb: float = 5.0
+    article_rate: float = 2.0
+    article_robots: bool = True
 
     @property
     def has_api_credentials(self) -> bool:
@@ -72,7 +80,7 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values a log line must never contain."""
-        return tuple(s for s in (self.api_hash, self.bot_token, self.session) if s and len(s) >= 6)
+        return tuple(s for s in (self.api_hash, self.bot_token, self.session, self.web_token) if s and len(s) >= 6)
 
     @classmethod
     def load(cls, env_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -227,6 +235,12 @@ def _token(raw: str) -> str:
     return raw
 
 
+def _web_token(raw: str) -> str:
+    if not _WEB_TOKEN.match(raw):
+        raise ValueError("")
+    return raw
+
+
 def _hash(raw: str) -> str:
     if not re.fullmatch(r"[0-9a-fA-F]{32}", raw):
         raise ValueError("")
@@ -237,6 +251,35 @@ def _url(raw: str) -> str:
     if not re.match(r"^https?://[^\s/]+", raw):
         raise ValueError("")
     return raw.rstrip("/")
+
+
+def _domains(raw: str) -> tuple[str, ...]:
+    """Host names (a name covers its subdomains), IP addresses, or `*` for any public host."""
+    found = []
+    for item in _list(raw):
+        host = item.lower().removeprefix("http://").removeprefix("https://").rstrip("/").rstrip(".")
+        if host != "*" and not re.fullmatch(r"[a-z0-9\[\]:._-]+", host.encode("idna").decode("ascii")):
+            raise ValueError(f"not a host name: {item!r}")
+        found.append(host if host == "*" else host.encode("idna").decode("ascii"))
+    return tuple(found)
+
+
+def _megabytes(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1024:
+        raise ValueError("must be above 0 and at most 1024")
+    return value
+
+
+def _seconds(raw: str) -> float:
+    """A pause: 2, 2s, 1.5s, 500ms, 1m."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", raw, re.IGNORECASE)
+    if not match:
+        raise ValueError("")
+    value = float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[(match.group(2) or "s").lower()]
+    if value > 3600:
+        raise ValueError("at most an hour")
+    return value
 
 
 def _level(raw: str) -> str:
@@ -278,8 +321,19 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NEARDUP_WINDOW_DAYS": ("neardup_window_days", _positive_int, "a positive number of days like 14"),
     "DOWNLOAD_MEDIA": ("download_media", _bool, "true or false"),
     "MEDIA_MAX_MB": ("media_max_mb", _positive_int, "a positive number of megabytes like 50"),
+    "WEB_TOKEN": (
+        "web_token",
+        _web_token,
+        "16 to 256 letters, digits or ._~+/=- (e.g. from secrets.token_urlsafe(32); see .env.example)",
+    ),
+    "FETCH_ARTICLES": ("fetch_articles", _bool, "true or false"),
+    "ARTICLE_DOMAINS": ("article_domains", _domains, "a comma-separated list of host names, IP addresses or *"),
+    "ARTICLE_SKIP_DOMAINS": ("article_skip_domains", _domains, "a comma-separated list of host names"),
+    "ARTICLE_MAX_MB": ("article_max_mb", _megabytes, "a number of megabytes above 0, like 5 or 0.5"),
+    "ARTICLE_RATE": ("article_rate", _seconds, "a pause per site like 2s, 500ms or 1m"),
+    "ARTICLE_ROBOTS": ("article_robots", _bool, "true or false"),
 }
 SETTING_NAMES = tuple(_PARSERS)
 ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
 # Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
-SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION"})
+SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN"})

@@ -13,8 +13,10 @@ from datetime import datetime
 
 from bot.core.digest import DigestItem, fold_items
 from bot.models import StoredPost
+from storage.browse import Browse
 from storage.store import SearchOrder, Store
 
+MAX_KEYS_FOLLOWED = 10  # an item's posts whose copies are looked up (each its own indexed query)
 MAX_SCANNED_POSTS = 2000  # folding needs posts, not rows; this bounds one page's work on deep pages
 
 
@@ -28,8 +30,10 @@ def collect_items(
     want: int,
     query: str | None = None,
     tags: Sequence[str] = (),
-    channel: str | None = None,
+    channel: str | int | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
+    lang: str | None = None,
     max_posts: int = MAX_SCANNED_POSTS,
 ) -> list[DigestItem]:
     """At least `want + 1` items (when there are that many), newest first, copies folded together.
@@ -40,7 +44,9 @@ def collect_items(
     posts: list[StoredPost] = []
     batch = max(50, want * 2)
     while True:
-        got = store.search(query, tags=tags, channel=channel, since=since, limit=batch, offset=len(posts))
+        got = store.search(
+            query, tags=tags, channel=channel, since=since, until=until, lang=lang, limit=batch, offset=len(posts)
+        )
         posts.extend(got)
         items = newest_first(fold_items(posts))
         if len(items) > want or len(got) < batch or len(posts) >= max_posts:
@@ -48,16 +54,15 @@ def collect_items(
 
 
 def seen_in_channels(item: DigestItem, store: Store) -> list[str]:
-    """Labels of the channels that carried this item, including copies outside the current filter or page."""
-    ids = {p.channel_id: p.channel_label for p in item.posts}
-    for key in {p.origin_key for p in item.posts}:
-        for channel_id, _, _ in store.sightings(key):
-            ids.setdefault(channel_id, "")
-    missing = [channel_id for channel_id, label in ids.items() if not label]
-    if missing:
-        labels = {row.id: row.label for row in store.channels()}
-        ids.update({channel_id: labels.get(channel_id, f"channel {channel_id}") for channel_id in missing})
-    return list(ids.values())
+    """Labels of the channels that carried this item across the whole archive, outside the current filter
+    or page too: every post sharing an origin key, a content hash or a near-duplicate cluster with one of
+    the item's posts (the digest's own rule; the web viewer's post page counts the same way)."""
+    labels = {p.channel_id: p.channel_label for p in item.posts}
+    browse = Browse(store)
+    for post in item.posts[:MAX_KEYS_FOLLOWED]:
+        for copy in browse.copies(post):
+            labels.setdefault(copy.channel_id, copy.channel_label)
+    return list(labels.values())
 
 
 def seen_in(item: DigestItem, store: Store) -> int:
@@ -72,15 +77,28 @@ def find_items(
     limit: int,
     query: str | None = None,
     tags: Sequence[str] = (),
-    channel: str | None = None,
+    channel: str | int | None = None,
     since: datetime | None = None,
     order: SearchOrder = "newest",
+    until: datetime | None = None,
+    lang: str | None = None,
 ) -> tuple[list[DigestItem], bool]:
     """One page of items and whether there are more; ranked order keeps the best-placed post's rank."""
     if order == "newest":
-        items = collect_items(store, want=offset + limit, query=query, tags=tags, channel=channel, since=since)
+        items = collect_items(
+            store, want=offset + limit, query=query, tags=tags, channel=channel, since=since, until=until, lang=lang
+        )
     else:
-        posts = store.search(query, tags=tags, channel=channel, since=since, limit=MAX_SCANNED_POSTS, order=order)
+        posts = store.search(
+            query,
+            tags=tags,
+            channel=channel,
+            since=since,
+            until=until,
+            lang=lang,
+            limit=MAX_SCANNED_POSTS,
+            order=order,
+        )
         place = {post.id: index for index, post in enumerate(posts)}
         items = sorted(fold_items(posts), key=lambda item: min(place[p.id] for p in item.posts))
     return items[offset : offset + limit], len(items) > offset + limit

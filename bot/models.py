@@ -89,6 +89,9 @@ class RawPost:
     views: int | None = None
     grouped_id: int | None = None
     url: str | None = None  # canonical link; derived from channel + id when missing
+    # Every link the source saw, in its order: link preview first, then hidden (text_link) and visible
+    # URLs. Raw: the core picks the article links among them (bot/core/links.py).
+    links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +121,63 @@ class Post:
     media_kind: str | None = None
     views: int | None = None
     grouped_id: int | None = None
+    links: tuple[str, ...] = ()  # article links, picked and canonical: queued for fetching with the post
 
     @property
     def paragraphs(self) -> list[str]:
         return [p for p in self.text.split("\n\n") if p]
+
+
+ArticleStatus = Literal["queued", "retry", "done", "failed", "skipped", "alias"]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedArticle:
+    """A page a post links to, as lists show it: enough to name it, without its text."""
+
+    id: int
+    url: str  # the link as picked (canonical form): what the post pointed to
+    status: ArticleStatus
+    title: str | None = None
+    lang: str | None = None
+    tags: tuple[Tag, ...] = ()  # topics of its title and lead
+    final_url: str | None = None  # where the link led after redirects
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleMatch:
+    """Why a search hit a post whose own text lacks the words: its linked article has them."""
+
+    article_id: int
+    title: str | None
+    excerpt: str  # the article's passage around the match
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One fetched page, stored once per canonical URL and shared by every post linking to it."""
+
+    id: int
+    url: str
+    status: ArticleStatus
+    host: str
+    final_url: str | None = None
+    canonical_url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None  # as the page states it (ISO date when known)
+    sitename: str | None = None
+    lang: str | None = None
+    text: str = ""
+    tags: tuple[Tag, ...] = ()
+    content_hash: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    attempts: int = 0
+    next_try_at: datetime | None = None
+    fetched_at: datetime | None = None
+    checked_at: datetime | None = None
+    alias_of: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +202,8 @@ class StoredPost:
     cluster_id: int | None = None
     edit_date: datetime | None = None
     deleted: bool = False
+    articles: tuple[LinkedArticle, ...] = ()  # the pages it links to, in the post's order
+    article_match: ArticleMatch | None = None  # set by a search that found the post through its article
 
     @property
     def channel_label(self) -> str:

@@ -35,6 +35,7 @@ import httpx
 from bot.access import AccessPolicy
 from bot.alerts import Alerter, alert_chat_id, make_alerter
 from bot.archive import Archive
+from bot.articles import JOB_EVERY, ArticleJob
 from bot.config import Settings
 from bot.core.alerts import AlertRules
 from bot.core.edits import EditWatch
@@ -55,6 +56,7 @@ from bot.service_parts import (
     plural,
     sink_label,
 )
+from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
 from bot.systemd import flush_logs, notify_systemd
 from bot.telegram.client import make_user_client
 from storage import status as keys
@@ -89,6 +91,7 @@ class Service:
         shutdown_grace: float = 4.0,
         shutdown_deadline: float = 9.5,
         log: logging.Logger = _log,
+        article_fetcher_factory: Callable[[FetchPolicy], ArticleFetcher] = ArticleFetcher,
     ) -> None:
         self.settings = settings
         self.archive = archive
@@ -107,6 +110,14 @@ class Service:
         self.digests: DigestScheduler | None = None
         self.alerter: Alerter | None = None
         self.edit_alerter: EditAlerter | None = None
+        self.articles = ArticleJob(
+            settings,
+            archive.store,
+            archive.pipeline,
+            fetcher_factory=article_fetcher_factory,
+            on_stored=self._articles_stored,
+            log=log,
+        )
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._exit_code = 0
@@ -199,6 +210,9 @@ class Service:
         lines.append(await self._start_digests(sender))
         lines.append(await self._start_alerts(sender))
         lines.append(await self._start_edit_alerts(sender))
+        lines.append(self.articles.start())
+        if self.articles.worker is not None:
+            self.scheduler.add_interval("articles", self.articles.run, seconds=JOB_EVERY)
         if self.source is not None:
             self.scheduler.add_interval("poll", self._poll, seconds=s.poll_interval, run_now=True)
             lines.append(f"poll: every {_interval(s.poll_interval)}, first one now, never two at once")
@@ -303,6 +317,13 @@ class Service:
             await self.alerter.check(outcome.new_ids)
         if self.edit_alerter is not None:
             await self.edit_alerter.check()
+        if outcome.new_ids:
+            self.scheduler.run_soon("articles")  # their links, now rather than within a minute
+
+    async def _articles_stored(self) -> None:
+        """Articles became readable: posts that match only through them may deserve an alert now."""
+        if self.alerter is not None:
+            await self.alerter.check_articles()
 
     async def _maintain(self) -> None:
         # Every ingest clusters as it saves; catch_up only finds posts an older version left unclustered.
@@ -386,6 +407,7 @@ class Service:
                 await self._close(self.source.name, self.source.close())
             if self.bot is not None:
                 await self._close("bot", self.bot.close())
+            await self._close("articles", self.articles.close())
             if self._started:
                 self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
         finally:

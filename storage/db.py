@@ -247,6 +247,81 @@ def _v5(db: sqlite_utils.Database) -> None:
 
 
 def _v6(db: sqlite_utils.Database) -> None:
+    """Linked articles (storage/articles.py): one row per canonical link, the posts pointing at it,
+    and full-text search over their title and text.
+
+    An `articles` row is the queue entry too: `status` queued/retry with `next_try_at` is the queue
+    (a partial index keeps it small however many articles are done), done/failed/skipped/alias the
+    outcome. `done_seq` orders articles by when they became readable, so the alert job can pick up
+    what it has not seen across restarts. `post_articles` is WITHOUT ROWID, keyed by post, with a
+    second index to reach every post of an article.
+    """
+    db.execute(
+        """CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            host TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued',
+            alias_of INTEGER REFERENCES articles(id),
+            final_url TEXT,
+            canonical_url TEXT,
+            title TEXT,
+            author TEXT,
+            published TEXT,
+            sitename TEXT,
+            lang TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            tag_list TEXT NOT NULL DEFAULT '',
+            content_hash TEXT,
+            http_status INTEGER,
+            error TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_at TEXT,
+            created_at TEXT NOT NULL,
+            fetched_at TEXT,
+            checked_at TEXT,
+            done_seq INTEGER
+        )"""
+    )
+    db.execute("CREATE INDEX articles_due ON articles(next_try_at) WHERE status IN ('queued', 'retry')")
+    db.execute("CREATE INDEX articles_canonical ON articles(canonical_url) WHERE canonical_url IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX articles_done_seq ON articles(done_seq) WHERE done_seq IS NOT NULL")
+    db.execute(
+        """CREATE TABLE post_articles (
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            position INTEGER NOT NULL,
+            PRIMARY KEY (post_id, article_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX post_articles_article ON post_articles(article_id, post_id)")
+    db.execute(
+        """CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, text, content='articles', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+             INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+           END"""
+    )
+    db.execute(
+        """CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+             INSERT INTO articles_fts(articles_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+           END"""
+    )
+    db.execute(
+        """CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+             INSERT INTO articles_fts(articles_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+             INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+           END"""
+    )
+
+
+def _v7(db: sqlite_utils.Database) -> None:
     """posts_norm (storage/search_index.py): inflection-, script- and emoji-aware search index.
 
     Creating it is instant; existing posts are marked pending and indexed by the resumable backfill
@@ -254,7 +329,7 @@ def _v6(db: sqlite_utils.Database) -> None:
     search_index.create(db)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

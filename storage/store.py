@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
@@ -17,8 +18,9 @@ import sqlite_utils
 
 from bot.core.textnorm import TextNormaliser
 from bot.core.versions import compare, later
-from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
+from bot.models import ArticleMatch, ChannelRef, Post, SaveResult, StoredPost, Tag
 from storage.alerts import AlertLog
+from storage.articles import ArticleStore
 from storage.channels import ChannelTable
 from storage.db import open_db, transaction
 from storage.digests import DigestLog
@@ -55,12 +57,16 @@ def quote_fts(query: str) -> str:
 _POST_COLUMNS = (
     "p.id, p.channel_id, c.username, c.title, p.message_id, p.date, p.text, p.url, p.origin_key, "
     "p.content_hash, p.lang, p.forward_name, p.media_kind, p.views, p.cluster_id, p.edit_date, p.deleted, "
-    "p.tag_list"
+    "p.tag_list, "
+    # Whether the post links to an article: a probe inside the same statement, so a page of posts
+    # that link nowhere (most) costs no second query (storage/articles.py: attach).
+    "EXISTS (SELECT 1 FROM post_articles pa WHERE pa.post_id = p.id)"
 )
 # What decides "this post changed": a re-import with the same values writes nothing.
 # tag_list is among them: a re-import after the keyword rules changed re-tags the post.
 # Above this many posts behind a filter, reading newest first by date beats sorting what it keeps.
 _MANY = 5000
+_MAX_IDS = 10_000  # get_posts: far below SQLite's 32,766 bound parameters
 _CONTENT_FIELDS = (
     "raw_text",
     "text",
@@ -101,6 +107,11 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         if part is None:
             part = self._parts[name] = make(self.db)
         return cast(T, part)
+
+    @property
+    def articles(self) -> ArticleStore:
+        """Linked articles: queued with the posts that link to them, attached to every read of posts."""
+        return self._part("articles", ArticleStore)
 
     @property
     def subscriptions(self) -> Subscriptions:
@@ -194,6 +205,8 @@ class Store(ChannelTable, Housekeeping, VersionTable):
             )
             post_id = int(cur.lastrowid or 0)
             self._write_tags(post_id, post.tags)
+            if post.links:
+                self.articles.link_post(post_id, post.links, self.clock())
             return "inserted", post_id
         post_id, views, seen_at = existing[0], existing[1], existing[2]
         old = dict(zip(_CONTENT_FIELDS, existing[3:], strict=True))
@@ -209,6 +222,9 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         content = bool(changed)
         if post.views is not None and post.views != views:
             changed["views"] = post.views
+        if post.links and not content:
+            # Also for an unchanged post: an archive from before linked articles gets them on re-import.
+            self.articles.link_post(post_id, post.links, self.clock())
         if not changed:
             return "unchanged", post_id
         if decision == "new":
@@ -221,6 +237,7 @@ class Store(ChannelTable, Housekeeping, VersionTable):
             return "views", post_id
         self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
         self._write_tags(post_id, post.tags)
+        self.articles.link_post(post_id, post.links, self.clock(), retag=True)  # + the articles' topics
         return "updated", post_id
 
     def _write_tags(self, post_id: int, tags: Iterable[Tag]) -> None:
@@ -289,8 +306,18 @@ class Store(ChannelTable, Housekeeping, VersionTable):
             f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id WHERE p.id = ?",
             [post_id],
         ).fetchall()
-        found = self._hydrate(rows)
+        found = self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
         return found[0] if found else None
+
+    def get_posts(self, post_ids: Sequence[int]) -> list[StoredPost]:
+        """Several posts by id, oldest first (date, then id); unknown ids are left out."""
+        ids = list(dict.fromkeys(int(i) for i in post_ids))[:_MAX_IDS]
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+            f"WHERE p.id IN ({','.join('?' * len(ids))}) ORDER BY p.date, p.id",
+            ids,
+        ).fetchall()
+        return self._hydrate(rows)
 
     def search(
         self,
@@ -304,20 +331,24 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         offset: int = 0,
         order: SearchOrder = "newest",
         include_deleted: bool = False,
+        lang: str | None = None,
     ) -> list[StoredPost]:
         """Full-text and filtered listing. Raises QueryError for an unknown channel or an empty query."""
         where = [] if include_deleted else ["p.deleted = 0"]
         params: list[Any] = []
         join = ""
         newest = rank = "p.date DESC, p.id DESC"
+        fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with
+        query_where: list[str] = []
+        query_params: list[Any] = []
         if query is not None:
             parsed = self.search_index.parse(query)
             if parsed.empty:
                 raise QueryError("the search query is empty")
             clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
             join, newest, rank = clause.join, clause.newest, clause.rank
-            where.append(clause.where)
-            params.extend(clause.params)
+            query_where, query_params = [clause.where], list(clause.params)
+            fts = quote_fts(query) or '""'
         tag_keys = [tag.lstrip("#").casefold() for tag in tags]
         channel_id: int | None = None
         if channel is not None:
@@ -341,6 +372,9 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         if channel_id is not None:
             where.append("p.channel_id = ?")
             params.append(channel_id)
+        if lang is not None:
+            where.append("p.lang = ?")
+            params.append(lang)
         if since is not None:
             where.append("p.date >= ?")
             params.append(to_db_time(since))
@@ -355,16 +389,71 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         order_sql = rank if order == "rank" else newest
         if order == "oldest":
             order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
+        post_where = [*query_where, *where]
+        post_params = [*query_params, *params]
         sql = (
             f"SELECT {_POST_COLUMNS} FROM posts p {'INDEXED BY posts_date' if by_date else ''} {join} "
             "JOIN channels c ON c.id = p.channel_id "
-            f"WHERE {' AND '.join(where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+            f"WHERE {' AND '.join(post_where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         )
         try:
-            rows = self.db.execute(sql, [*params, max(0, limit), max(0, offset)]).fetchall()
+            if fts is not None:
+                # Words found only in a linked article find the post too (the hit says so).
+                want = max(0, offset) + max(0, limit)
+                hits = self.articles.matching_posts(fts, where, params, order, want)
+                if hits:
+                    page = self._merge_article_hits(
+                        hits,
+                        join,
+                        post_where,
+                        post_params,
+                        order_sql,
+                        order,
+                        want,
+                        rank if rank.endswith(".rank") else "0",
+                    )
+                    return page[max(0, offset) : want]
+            rows = self.db.execute(sql, [*post_params, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-        return self._hydrate(rows)
+        return self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
+
+    def _merge_article_hits(
+        self,
+        hits: list[tuple[int, str, float, ArticleMatch]],
+        join: str,
+        where: list[str],
+        params: list[Any],
+        order_sql: str,
+        order: SearchOrder,
+        want: int,
+        rank_value: str = "posts_fts.rank",
+    ) -> list[StoredPost]:
+        """The first `want` results of two ordered streams: posts matching in their own text, and posts
+        matching through an article (`hits`, already cut at `want`)."""
+        own = self.db.execute(
+            f"SELECT p.id, p.date, {rank_value} FROM posts p {join} WHERE {' AND '.join(where)} "
+            f"ORDER BY {order_sql} LIMIT ?",
+            [*params, want],
+        ).fetchall()
+
+        def key(post_id: int, date: str, rank: float) -> Any:
+            return (date, post_id) if order == "oldest" else (rank, -post_id) if order == "rank" else -post_id
+
+        entries: dict[int, tuple[Any, ArticleMatch | None]] = {i: (key(i, d, r), None) for i, d, r in own}
+        for post_id, date, rank, match in hits:
+            entries.setdefault(post_id, (key(post_id, date, rank), match))  # a match in its own text wins
+        page = sorted(entries, key=lambda i: entries[i][0])[:want]
+        if not page:
+            return []
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+            f"WHERE p.id IN ({','.join('?' * len(page))})",
+            page,
+        ).fetchall()
+        by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows), [r[18] for r in rows])}
+        found = [by_id[i] for i in page if i in by_id]
+        return [replace(p, article_match=entries[p.id][1]) if entries[p.id][1] else p for p in found]
 
     def _filters_keep_many(self, tag_keys: Sequence[str], channel_id: int | None) -> bool:
         """Whether every tag and the channel hold at least _MANY posts (counting stops there)."""

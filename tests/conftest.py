@@ -71,7 +71,7 @@ def assert_search_index_matches_rows(store: Store) -> None:
 
 
 def drop_search_index(store: Store) -> None:
-    """Remove what schema 6 added (posts_norm, its triggers, its meta keys): an archive from before it."""
+    """Remove what schema 7 added (posts_norm, its triggers, its meta keys): an archive from before it."""
     for trigger in ("posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
         store.db.execute(f"DROP TRIGGER {trigger}")
     store.db.execute("DROP TABLE posts_norm")

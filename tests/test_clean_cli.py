@@ -19,7 +19,7 @@ from tests.test_page_clean import page_text
 
 def tgmonitor(*args: str, stdin: str | None = None, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(Path(sys.executable).with_name("tgmonitor")), *args],
+        [str(Path(sys.executable).with_name("tgmonitor")), *args],  # no settings file: none is read unless named
         input=stdin,
         capture_output=True,
         text=True,

@@ -161,13 +161,16 @@ def test_an_archive_from_before_gets_the_tables_and_keeps_its_posts(tmp_path: Pa
     store = Store.open(path)
     make_ingest(store, pipeline).save([raw_post(7, STATEMENT)])
     store.mark_deleted(ChannelRef(tg_id=1001), [7])
-    drop_search_index(store)  # schema 6
+    drop_search_index(store)  # schema 7
     for sql in (
         "DROP TABLE edit_alerts",
         "DROP TABLE post_versions",
         "DROP INDEX posts_deleted_at",
         "ALTER TABLE posts DROP COLUMN deleted_at",
         "ALTER TABLE posts DROP COLUMN text_seen_at",
+        "DROP TABLE articles_fts",  # and the linked articles of schema 6
+        "DROP TABLE post_articles",
+        "DROP TABLE articles",
         "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
     ):
         store.db.execute(sql)

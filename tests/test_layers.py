@@ -7,7 +7,8 @@ Bottom up, nothing imports upward:
   2 storage       storage (stores; may use core types)         | 2 adapters  bot.sources, bot.telegram,
                                                                 |             bot.outputs, bot.scheduler
   3 application   bot.ingest, bot.archive, bot.listing, bot.neardup_index, bot.channel_boilerplate,
-                  bot.commands, bot.digest_jobs, bot.alerts, bot.edit_alerts, bot.access, bot.reclean
+                  bot.commands, bot.digest_jobs, bot.alerts, bot.edit_alerts, bot.access, bot.reclean, bot.web,
+                  bot.articles
   4 wiring        bot.service, bot.service_parts, bot.systemd, bot.logging_setup, bot.cli
 
 Storage and the adapters sit side by side and never import each other: sources reach the archive
@@ -45,7 +46,9 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.alerts": (3, "application"),
     "bot.edit_alerts": (3, "application"),
     "bot.access": (3, "application"),
+    "bot.web": (3, "application"),
     "bot.reclean": (3, "application"),
+    "bot.articles": (3, "application"),
     "bot.service": (4, "wiring"),
     "bot.service_parts": (4, "wiring"),
     "bot.systemd": (4, "wiring"),

@@ -185,6 +185,8 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
     store.db.execute("ALTER TABLE posts DROP COLUMN tag_list")
     store.db.execute("ALTER TABLE subscriptions DROP COLUMN subscriber_id")
     store.db.execute("ALTER TABLE subscriptions DROP COLUMN paused_at")
+    for table in ("articles_fts", "post_articles", "articles"):  # nor the linked articles of schema 6
+        store.db.execute(f"DROP TABLE {table}")
     store.db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     store.db.conn.commit()
     store.close()

@@ -66,6 +66,7 @@ NEWEST_PAGE = [
         "Full text of the joint statement: mid.ru/en/foreign_policy/news/1999999",
         media_kind="webpage",
         views=987,
+        links=("https://www.mid.ru/en/foreign_policy/news/1999999/",),  # the preview's and the text's link
     ),
     _post(
         2039,

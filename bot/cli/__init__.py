@@ -36,6 +36,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "run_cmd",
     "status_cmd",
     "demo_cmd",
+    "web_cmd",
+    "show_cmd",
+    "articles_cmd",
 )
 
 

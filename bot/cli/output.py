@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from bot.core.digest import snippet
+from bot.core.digest import article_json, snippet
 from bot.core.highlight import ANSI_BOLD, PLAIN_MARKS, Highlighter
-from bot.models import StoredPost
+from bot.models import Article, StoredPost
 
 
 def post_json(post: StoredPost) -> dict[str, Any]:
@@ -22,6 +22,37 @@ def post_json(post: StoredPost) -> dict[str, Any]:
         "tags": [t.display for t in post.tags if t.kind != "lang"],
         "forwarded_from": post.forward_name,
         "text": post.text,
+        "articles": [article_json(a) for a in post.articles],
+        "matched": None
+        if post.article_match is None
+        else {
+            "in": "article",
+            "article_id": post.article_match.article_id,
+            "title": post.article_match.title,
+            "excerpt": post.article_match.excerpt,
+        },
+    }
+
+
+def full_article_json(article: Article) -> dict[str, Any]:
+    """Everything archived about one linked page, its text included."""
+    return {
+        "id": article.id,
+        "url": article.url,
+        "final_url": article.final_url,
+        "canonical_url": article.canonical_url,
+        "status": article.status,
+        "title": article.title,
+        "author": article.author,
+        "published": article.published,
+        "site": article.sitename,
+        "lang": article.lang,
+        "tags": [t.display for t in article.tags],
+        "fetched_at": article.fetched_at.isoformat() if article.fetched_at else None,
+        "http_status": article.http_status,
+        "error": article.error,
+        "content_hash": article.content_hash,
+        "text": article.text,
     }
 
 
@@ -38,4 +69,13 @@ def post_line(post: StoredPost, highlighter: Highlighter | None = None) -> str:
         head += f" (fwd {post.forward_name})"
     body = highlighter.excerpt(post.text, post.lang, marks()) if highlighter else snippet(post.text)
     body = body or f"[{post.media_kind or 'media'}]"
-    return f"{head}\n    {body}\n    {post.url or ''} {tags}"
+    line = f"{head}\n    {body}"
+    match = post.article_match
+    if match is not None:
+        title = f" «{match.title}»" if match.title else ""
+        line += f"\n    matched in the linked article{title}: {match.excerpt}"
+    else:
+        titles = [a.title for a in post.articles if a.title and a.status == "done"]
+        if titles:
+            line += f"\n    article: {titles[0]}"
+    return f"{line}\n    {post.url or ''} {tags}"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.paging import encode_page, paged, range_text
-from bot.commands.text import label, reply_of
+from bot.commands.text import label, reply_of, short
 from bot.core.digest import DigestItem, snippet, strip_bidi
 from bot.core.highlight import Highlighter
 from bot.listing import find_items, seen_in
@@ -28,6 +28,12 @@ def item_block(number: int, item: DigestItem, deps: CommandDeps, highlighter: Hi
         f"<b>{number}.</b> <i>{html.escape(deps.when(post.date))}</i> · "
         f"{html.escape(label(post.channel_label))}{forwarded} — {text}"
     )
+    match = next((p.article_match for p in item.posts if p.article_match is not None), None)
+    if match is not None:
+        title = f"«{html.escape(short(match.title, 80))}»: " if match.title else ""
+        line += f"\n📄 <i>matched in the linked article</i> {title}{html.escape(short(match.excerpt, 200))}"
+    elif item.article is not None and item.article.title:
+        line += f"\n📄 {html.escape(short(item.article.title, 100))}"
     extras = [f"/post_{post.id}"]
     if item.link:
         extras.append(f'<a href="{html.escape(item.link, quote=True)}">open</a>')

@@ -1,10 +1,12 @@
-"""/post N: one post in full, with where else it was seen and its versions; /post N diff: its last edit."""
+"""/post N: one post in full, with where else it was seen, its versions and the articles it links to;
+/post N diff: its last edit."""
 
 from __future__ import annotations
 
 import html
 
 from bot.commands.args import positive
+from bot.commands.article import article_offers
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.history import deletion_line, diff_reply, version_lines
 from bot.commands.text import label, reply_of, split_text
@@ -50,4 +52,4 @@ def cmd_post(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int =
     first = split_text(text, TELEGRAM_LIMIT - utf16_len(header) - 2)[0]
     rest = text[text.index(first) + len(first) :]
     parts = [f"{header}\n\n{html.escape(first)}", *(html.escape(c) for c in split_text(rest, TELEGRAM_LIMIT))]
-    return Reply(tuple(parts))
+    return Reply((*parts, *article_offers(post.articles)))

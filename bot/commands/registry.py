@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.admin import cmd_channels, cmd_stats, cmd_unwatch, cmd_watch
+from bot.commands.article import cmd_article
 from bot.commands.deps import Command
 from bot.commands.digests import cmd_digest, cmd_subscribe, cmd_subscriptions, cmd_unsubscribe
 from bot.commands.help import cmd_help, cmd_start
@@ -35,8 +36,9 @@ COMMANDS: tuple[Command, ...] = (
         cmd_post,
         "/post ID [diff]",
         "/post 42 diff",
-        "One post in full, with its link and versions; diff: its last edit.",
+        "One post in full, with its link, versions and linked articles; diff: its last edit.",
     ),
+    Command("article", cmd_article, "/article ID", "/article 7", "A linked article's archived text."),
     Command(
         "digest",
         cmd_digest,

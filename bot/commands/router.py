@@ -59,14 +59,17 @@ _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*
 
 
 def parse_command(text: str) -> tuple[str, str | None, str] | None:
-    """`/cmd args` or `/cmd@Bot args` -> (name, addressee or None, args). `/post_42` means `/post 42`."""
+    """`/cmd args` or `/cmd@Bot args` -> (name, addressee or None, args).
+
+    `/post_42` means `/post 42` and `/article_7` `/article 7`: the tappable forms in lists.
+    """
     match = _COMMAND.fullmatch(text.strip())
     if not match:
         return None
     name, target, args = match.group(1).lower(), match.group(2), (match.group(3) or "").strip()
-    alias = re.fullmatch(r"post_(\d+)", name)
+    alias = re.fullmatch(r"(post|article)_(\d+)", name)
     if alias:
-        name, args = "post", f"{alias.group(1)} {args}".strip()
+        name, args = alias.group(1), f"{alias.group(2)} {args}".strip()
     return name, target, args
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from bot.core.articles import display_title
 from bot.core.digest import snippet, strip_bidi
 from bot.core.search_query import SearchQuery, contains_exact, parse_query
 from bot.core.textnorm import TextNormaliser, fold
@@ -67,13 +68,24 @@ class AlertRules:
     def active(self) -> bool:
         return bool(self.tags or self.words)
 
-    def reasons(self, post: StoredPost) -> list[str]:
-        """Why `post` is alert-worthy (tag display names, then the words found); [] if it is not."""
+    def reasons(self, post: StoredPost, articles: Sequence[tuple[str | None, str]] = ()) -> list[str]:
+        """Why `post` is alert-worthy (tag display names, then the words found); [] if it is not.
+
+        `articles` are the (title, text) of its fetched linked pages: a word only there counts too,
+        marked "(article)". The post's tags already hold its articles' topics.
+        """
         found = [t.display for t in post.tags if t.key in self.tags]
         if self.words:
             folded = fold(post.text)
             tokens = set(self.normaliser.index_tokens(post.text, post.lang))
-            found += [w.word for w in self.words if w.found_in(post.text, folded, tokens)]
+            linked = "\n\n".join(f"{title or ''}\n\n{body}" for title, body in articles) if articles else ""
+            linked_folded = fold(linked) if linked else ""
+            linked_tokens = set(self.normaliser.index_tokens(linked, None)) if linked else set()
+            for word in self.words:
+                if word.found_in(post.text, folded, tokens):
+                    found.append(word.word)
+                elif linked and word.found_in(linked, linked_folded, linked_tokens):
+                    found.append(f"{word.word} (article)")
         return list(dict.fromkeys(found))
 
 
@@ -87,6 +99,9 @@ def render_alert(post: StoredPost, reasons: list[str], tz: tzinfo) -> str:
         f"<i>{esc(when)}</i> · {esc(strip_bidi(post.channel_label))}",
         esc(body),
     ]
+    titles = [display_title(strip_bidi(a.title)) for a in post.articles if a.title and a.status == "done"]
+    if titles:
+        lines.append(f"📄 {esc(titles[0] or '')}")
     if post.url:
         lines.append(f'<a href="{esc(post.url, quote=True)}">open</a>')
     return "\n".join(lines)

@@ -14,13 +14,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
+from bot.core.articles import display_title
 from bot.core.clean import is_hashtag_only
 from bot.core.learned_boilerplate import strip_learned, window_boilerplate
 from bot.core.versions import edit_time
-from bot.models import PostChange, StoredPost, Tag
+from bot.models import LinkedArticle, PostChange, StoredPost, Tag
 
 TELEGRAM_LIMIT = 4096
 SNIPPET_CHARS = 280
+# An article linked from more posts of one channel than this is that channel's standing link (its
+# site's section page under every post), not a statement two posts share: it folds nothing.
+STANDING_LINK_POSTS = 2
 LABEL_CHARS = 64  # tag and channel names in headings and lines; see _short
 GROUP_KINDS = ("hashtag", "topic")
 # Explicit embeddings, overrides and isolates: one post's U+202E must not reverse the rest of the
@@ -63,6 +67,12 @@ class DigestItem:
         return list(merged.values())
 
     @property
+    def article(self) -> LinkedArticle | None:
+        """The page the item links to that has a title to show: fetched ones first, in post order."""
+        linked = [a for post in self.posts for a in post.articles if a.title]
+        return next((a for a in linked if a.status == "done"), linked[0] if linked else None)
+
+    @property
     def link(self) -> str | None:
         """The original's link when the origin is a public channel post we know, else the first copy's."""
         origin = self.first.origin_key
@@ -96,9 +106,21 @@ class Digest:
         return self.post_count == 0
 
 
+def _shared_articles(posts: Sequence[StoredPost]) -> set[int]:
+    """Articles that may fold posts: none that a channel links from more than STANDING_LINK_POSTS posts."""
+    per_channel: Counter[tuple[int, int]] = Counter()
+    for post in posts:
+        for article in post.articles:
+            per_channel[(article.id, post.channel_id)] += 1
+    standing = {article for (article, _), n in per_channel.items() if n > STANDING_LINK_POSTS}
+    return {article for article, _ in per_channel} - standing
+
+
 def fold_items(posts: Iterable[StoredPost]) -> list[DigestItem]:
-    """Union posts sharing an origin key, a content hash or a near-duplicate cluster into one item."""
+    """Union posts sharing an origin key, a content hash, a near-duplicate cluster or a linked article
+    (two channels pointing at the same statement) into one item."""
     ordered = sorted(posts, key=lambda p: (p.date, p.id))
+    shared = _shared_articles(ordered)
     parent = list(range(len(ordered)))
 
     def find(i: int) -> int:
@@ -114,6 +136,7 @@ def fold_items(posts: Iterable[StoredPost]) -> list[DigestItem]:
             keys.append(f"h:{post.content_hash}")
         if post.cluster_id is not None:
             keys.append(f"c:{post.cluster_id}")
+        keys += [f"a:{a.id}" for a in post.articles if a.id in shared]
         for key in keys:
             other = first_by_key.setdefault(key, index)
             if other != index:
@@ -258,6 +281,19 @@ def _label(post: StoredPost) -> str:
     return _short(strip_bidi(post.channel_label))
 
 
+MAX_HREF = 600  # a longer article URL is left out of the line: items must stay far below Telegram's limit
+
+
+def _article_title(item: DigestItem) -> tuple[str, str | None] | None:
+    """The title shown beside an item (bounded, like every piece of an item) and where it links."""
+    article = item.article
+    title = display_title(strip_bidi(article.title or "")) if article is not None else None
+    if article is None or not title:
+        return None
+    href = article.final_url or article.url
+    return title, href if len(href) <= MAX_HREF else None
+
+
 def change_mark(item: DigestItem, tz: tzinfo) -> str | None:
     """ "deleted", "edited 14:05" (with the day when it is not the post's): what an item's line ends with."""
     if item.deleted:
@@ -273,6 +309,11 @@ def render_item_html(item: DigestItem, tz: tzinfo) -> str:
     esc = html.escape
     text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
     line = f"• <i>{esc(_when(post.date, tz))}</i> · {esc(_label(post))} — {esc(text)}"
+    titled = _article_title(item)
+    if titled is not None and titled[1] is not None:
+        line += f' · 📄 <a href="{esc(titled[1], quote=True)}">{esc(titled[0])}</a>'
+    elif titled is not None:
+        line += f" · 📄 {esc(titled[0])}"
     link = item.link
     if link:
         line += f' <a href="{esc(link, quote=True)}">open</a>'
@@ -288,6 +329,9 @@ def render_item_text(item: DigestItem, tz: tzinfo) -> str:
     post = item.first
     text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
     line = f"- {_when(post.date, tz)} {_label(post)}: {text}"
+    titled = _article_title(item)
+    if titled is not None:
+        line += f" [article: {titled[0]}]"
     if item.link:
         line += f" <{item.link}>"
     if item.seen_in > 1:
@@ -418,6 +462,7 @@ def digest_json(digest: Digest) -> dict[str, object]:
                         "seen_in": item.channels,
                         "post_ids": [p.id for p in item.posts],
                         "tags": [t.display for t in item.tags],
+                        "article": article_json(item.article) if item.article else None,
                         "edited_at": item.edited_at.isoformat() if item.edited_at else None,
                         "deleted": item.deleted,
                     }
@@ -426,4 +471,15 @@ def digest_json(digest: Digest) -> dict[str, object]:
             }
             for section in digest.sections
         ],
+    }
+
+
+def article_json(article: LinkedArticle) -> dict[str, object]:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "final_url": article.final_url,
+        "status": article.status,
+        "lang": article.lang,
     }

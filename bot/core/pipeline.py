@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.articles import ArticleContent, ExtractedPage, lead, trusted_canonical
 from bot.core.clean import BoilerplateRules, CleanReport, clean_report, clean_text, load_boilerplate
 from bot.core.fingerprint import content_hash, origin_key, post_url
 from bot.core.lang import detect_lang, lang_tag
+from bot.core.links import pick_article_links
 from bot.core.page_model import PageModel
 from bot.core.tags import KeywordRules, extract_hashtags, load_rules, topic_tags
 from bot.core.textnorm import TextNormaliser
@@ -43,6 +45,7 @@ class Pipeline:
         return self.keywords.normaliser
 
     def clean(self, text: str) -> str:
+        """The one cleaning step, for posts and for the articles they link to alike."""
         return clean_text(text, self.boilerplate, self.page)
 
     def clean_report(self, text: str) -> CleanReport:
@@ -50,7 +53,7 @@ class Pipeline:
         return clean_report(text, self.boilerplate, self.page)
 
     def process(self, raw: RawPost) -> Post:
-        text = clean_text(raw.text, self.boilerplate, self.page)
+        text = self.clean(raw.text)
         digest = content_hash(text)
         lang = detect_lang(text)
         tags: list[Tag] = [*extract_hashtags(text, raw.hashtags), *topic_tags(text, self.keywords, lang)]
@@ -73,4 +76,29 @@ class Pipeline:
             media_kind=raw.media_kind,
             views=raw.views,
             grouped_id=raw.grouped_id,
+            links=pick_article_links(raw.links, raw.text),
         )
+
+    def process_article(self, page: ExtractedPage, final_url: str) -> ArticleContent:
+        """A fetched page as the archive keeps it: cleaned like a post, topics from its title and lead."""
+        text = self.clean(page.text)
+        title = " ".join(page.title.split()) if page.title else None
+        return ArticleContent(
+            text=text,
+            title=title or None,
+            author=page.author,
+            published=page.published,
+            sitename=page.sitename,
+            lang=detect_lang(text) or _short_lang(page.lang),
+            tags=tuple(topic_tags(lead(title, text), self.keywords)),
+            content_hash=content_hash(text),
+            canonical_url=trusted_canonical(page.canonical_url, final_url),
+        )
+
+
+def _short_lang(declared: str | None) -> str | None:
+    """`bg-BG`, `ru_RU` -> `bg`, `ru`: the page's own word when the text is too short to tell."""
+    if not declared:
+        return None
+    code = declared.replace("_", "-").split("-")[0].strip().lower()
+    return code if code.isalpha() and 2 <= len(code) <= 3 else None

@@ -31,8 +31,11 @@ class ExportError(ValueError):
     """The export cannot be imported; the message says where and why."""
 
 
-def _text_of(value: Any, where: str) -> tuple[str, list[str]]:
-    """`text` is a string or a list of strings and {type, text} parts; hashtags come from the parts."""
+def _text_of(value: Any, where: str, links: list[str] | None = None) -> tuple[str, list[str]]:
+    """`text` is a string or a list of strings and {type, text} parts; hashtags come from the parts.
+
+    Links of `text_link` (hidden `href`) and `link` (visible text) parts are appended to `links`.
+    """
     if isinstance(value, str):
         return value, []
     if not isinstance(value, list):
@@ -46,10 +49,19 @@ def _text_of(value: Any, where: str) -> tuple[str, list[str]]:
             pieces.append(part["text"])
             if part.get("type") == "hashtag":
                 hashtags.append(part["text"].lstrip("#"))
+            if links is not None:
+                _add_link(links, part)
         else:
             raise ExportError(f"{where}: 'text'[{number}] must be a string or an object with a 'text' string")
     _check_length(sum(map(len, pieces)), where)  # before joining: a 50 MB part is not copied again
     return "".join(pieces), hashtags
+
+
+def _add_link(links: list[str], part: dict[str, Any]) -> None:
+    kind = part.get("type")
+    url = part.get("href") if kind == "text_link" else part.get("text") if kind == "link" else None
+    if isinstance(url, str) and url.strip() and url.strip() not in links:
+        links.append(url.strip())
 
 
 def _check_length(chars: int, where: str) -> None:
@@ -109,7 +121,8 @@ def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) ->
     if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
         raise ExportError(f"{where}: 'id' must be a positive integer, got {message_id!r}")
     where = f"{where} (id {message_id})"
-    text, hashtags = _text_of(message.get("text", ""), where)
+    links: list[str] = []
+    text, hashtags = _text_of(message.get("text", ""), where, links)
     entities = message.get("text_entities")
     if entities is not None:
         if not isinstance(entities, list):
@@ -119,6 +132,9 @@ def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) ->
             for e in entities
             if isinstance(e, dict) and e.get("type") == "hashtag" and isinstance(e.get("text"), str)
         ]
+        for entity in entities:
+            if isinstance(entity, dict) and isinstance(entity.get("text"), str):
+                _add_link(links, entity)
     _check_length(len(text), where)
     if "\x00" in text:
         raise ExportError(f"{where}: text contains a NUL byte")
@@ -145,6 +161,7 @@ def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) ->
         edit_date=_date(message, "edited", where),
         forward=forward,
         media_kind=media,
+        links=tuple(links),
     )
 
 

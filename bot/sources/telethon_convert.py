@@ -63,6 +63,30 @@ def extract_hashtags(text: str, entities: Sequence[types.TypeMessageEntity] | No
     return tuple(found)
 
 
+def extract_links(
+    text: str, entities: Sequence[types.TypeMessageEntity] | None, media: types.TypeMessageMedia | None = None
+) -> tuple[str, ...]:
+    """Every link of a message, each once: the link preview's page first, then entities in text order.
+
+    The preview is the page Telegram chose to show under the post, the best guess at "the article";
+    `MessageEntityTextUrl` carries a hidden URL behind words, `MessageEntityUrl` marks a visible one.
+    """
+    found: list[str] = []
+    if isinstance(media, types.MessageMediaWebPage):
+        url = getattr(media.webpage, "url", None)  # WebPage, and pending/empty previews that know it
+        if isinstance(url, str) and url:
+            found.append(url)
+    for entity in entities or ():
+        url = None
+        if isinstance(entity, types.MessageEntityTextUrl):
+            url = entity.url
+        elif isinstance(entity, types.MessageEntityUrl):
+            url = _utf16_slice(text, entity.offset, entity.length).strip()
+        if url and url not in found:
+            found.append(url)
+    return tuple(found)
+
+
 def _document_kind(media: types.MessageMediaDocument) -> str:
     document = media.document
     attributes = document.attributes if isinstance(document, types.Document) else []
@@ -155,6 +179,7 @@ def message_to_raw(
         media_kind=kind,
         views=msg.views,
         grouped_id=msg.grouped_id,
+        links=extract_links(msg.message or "", msg.entities, msg.media),
     )
 
 
@@ -173,8 +198,10 @@ def merge_album(raws: Sequence[RawPost]) -> RawPost:
     if len(parts) == 1:
         return first
     hashtags: list[str] = []
+    links: list[str] = []
     for part in parts:
         hashtags += [t for t in part.hashtags if t not in hashtags]
+        links += [u for u in part.links if u not in links]
     edits = [p.edit_date for p in parts if p.edit_date is not None]
     views = [p.views for p in parts if p.views is not None]
     return replace(
@@ -185,6 +212,7 @@ def merge_album(raws: Sequence[RawPost]) -> RawPost:
         forward=next((p.forward for p in parts if p.forward is not None), None),
         media_kind="album",
         views=max(views) if views else None,
+        links=tuple(links),
     )
 
 

@@ -148,8 +148,12 @@ def _parse_message(block: LexborNode, header_title: str, page_username: str | No
         title = _text_of(block.css_first(".tgme_widget_message_owner_name"))
     channel = ChannelRef(username=username, title=title or None)
 
+    links: list[str] = []
+    preview = block.css_first("a.tgme_widget_message_link_preview")
+    if preview is not None and not _inside(preview, block, ("tgme_widget_message_reply",)):
+        _add_link(links, preview.attributes.get("href"))  # first: the page Telegram chose to show
     text_node = _message_text_node(block)
-    text, hashtags = _rich_text(text_node, base_url) if text_node is not None else ("", ())
+    text, hashtags = _rich_text(text_node, base_url, links) if text_node is not None else ("", ())
     if not text:
         question = block.css_first(".tgme_widget_message_poll_question")
         if question is not None:
@@ -170,6 +174,7 @@ def _parse_message(block: LexborNode, header_title: str, page_username: str | No
         media_kind=_media_kind(block, has_text=bool(text)),
         views=parse_views(_text_of(block.css_first(".tgme_widget_message_views"))),
         url=post_url(channel, message_id),
+        links=tuple(links),
     )
 
 
@@ -206,17 +211,22 @@ def _inside(node: LexborNode, stop: LexborNode, classes: tuple[str, ...]) -> boo
     return False
 
 
-def _rich_text(node: LexborNode, base_url: str) -> tuple[str, tuple[str, ...]]:
-    """Text as a reader sees it: `<br>` and block edges break lines, emoji images keep their glyph."""
+def _rich_text(node: LexborNode, base_url: str, links: list[str] | None = None) -> tuple[str, tuple[str, ...]]:
+    """Text as a reader sees it: `<br>` and block edges break lines, emoji images keep their glyph.
+
+    The web links of the text (hidden behind words or written out) are appended to `links`.
+    """
     parts: list[str] = []
     hashtags: list[str] = []
-    _walk(node, parts, hashtags, base_url, in_pre=False)
+    _walk(node, parts, hashtags, base_url, in_pre=False, links=links if links is not None else [])
     text = "".join(parts).replace("\u00a0", " ")
     lines = [line.strip(" ").replace(_PRE_SPACE, " ") for line in text.split("\n")]
     return "\n".join(lines).strip("\n"), tuple(hashtags)
 
 
-def _walk(node: LexborNode, parts: list[str], hashtags: list[str], base_url: str, *, in_pre: bool) -> None:
+def _walk(
+    node: LexborNode, parts: list[str], hashtags: list[str], base_url: str, *, in_pre: bool, links: list[str]
+) -> None:
     """Depth first with an explicit stack: a hostile page nests tags thousands deep, and recursion
     there was a RecursionError on every poll of that channel."""
     stack: list[tuple[Iterator[LexborNode], bool, bool]] = [(node.iter(include_text=True), in_pre, False)]
@@ -239,10 +249,19 @@ def _walk(node: LexborNode, parts: list[str], hashtags: list[str], base_url: str
             stack.append((child.iter(include_text=True), pre or tag == "pre", True))
         else:
             if tag == "a":
-                name = _hashtag_from_href(child.attributes.get("href"), base_url)
+                href = child.attributes.get("href")
+                name = _hashtag_from_href(href, base_url)
                 if name and name not in hashtags:
                     hashtags.append(name)
+                _add_link(links, href)
             stack.append((child.iter(include_text=True), pre, False))
+
+
+def _add_link(links: list[str], href: str | None) -> None:
+    """Absolute web links only: relative ones are the page's own (hashtag searches, t.me paths)."""
+    href = (href or "").strip()
+    if href.lower().startswith(("http://", "https://")) and href not in links:
+        links.append(href)
 
 
 def _line_break(parts: list[str]) -> None:

@@ -1,0 +1,149 @@
+"""The viewer's wiring: options, one read-only connection per request, routes, errors, middleware."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import time, tzinfo
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from bot.config import Settings
+from bot.web.cache import ChartCache
+from bot.web.forms import FormError
+from bot.web.render import make_environment, render_page
+from bot.web.security import ASGIApp, HostCheck, SecurityHeaders, TokenAuth
+from storage.browse import Browse
+from storage.readonly import ArchiveError, ReadOnlyArchive
+from storage.store import QueryError, Store
+
+STATIC = Path(__file__).parent / "static"
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    tz: tzinfo
+    digest_time: time
+    digest_tags: tuple[str, ...] = ()
+    digest_empty: str = "notice"
+    token: str | None = None
+    allow_sql: bool = False
+    allowed_hosts: frozenset[str] | None = None  # None: any Host header (bound beyond loopback)
+    query_seconds: float = 10.0  # a statement running longer is interrupted and the page says so
+    chart_seconds: float = 300.0  # a chart is reused until this old (bot/web/cache.py)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> WebOptions:
+        values: dict[str, Any] = {
+            "tz": settings.tz,
+            "digest_time": settings.digest_time,
+            "digest_tags": settings.digest_tags,
+            "digest_empty": settings.digest_empty,
+            "token": settings.web_token,
+        }
+        return cls(**(values | overrides))
+
+
+@dataclass
+class Reader:
+    store: Store
+    browse: Browse
+
+
+@dataclass(frozen=True)
+class WebState:
+    archive: ReadOnlyArchive
+    options: WebOptions
+    env: Environment
+    charts: ChartCache
+
+    @contextmanager
+    def reading(self) -> Iterator[Reader]:
+        """A read-only connection for one request: one consistent snapshot, closed when the page is built."""
+        store = self.archive.store(time_limit=self.options.query_seconds)
+        try:
+            yield Reader(store, Browse(store))
+        finally:
+            store.close()
+
+    def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(render_page(self.env, name, **context), status_code=status)
+
+
+def state_of(request: Request) -> WebState:
+    return request.app.state.web
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    return state_of(request).page("error.html", status=status, status_code=status, message=message)
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    return _error(request, 400, str(exc))
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, sqlite3.OperationalError) and "interrupted" in str(exc):
+        seconds = state_of(request).options.query_seconds
+        return _error(request, 503, f"This page took longer than {seconds:g} s to read; narrow the search or dates.")
+    return _error(request, 503, f"The archive cannot be read: {exc}")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error(request, exc.status_code, exc.detail or "Not found")
+
+
+def _static(request: Request) -> Response:
+    name = request.path_params["name"]
+    path = STATIC / name
+    if "/" in name or path.suffix not in _STATIC_TYPES or not path.is_file():
+        raise HTTPException(404, "No such file")
+    return Response(path.read_bytes(), media_type=_STATIC_TYPES[path.suffix])
+
+
+def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
+    from bot.web import day, pages, sql_page
+
+    routes = [
+        Route("/", pages.search_page),
+        Route("/post/{post_id:int}", pages.post_page),
+        Route("/channels", pages.channels_page),
+        Route("/channel/{channel_id:int}", pages.channel_page),
+        Route("/tag/{key:path}", pages.tag_page),
+        Route("/day", day.day_page),
+        Route("/day/{day}", day.day_page),
+        Route("/charts", day.charts_page),
+        Route("/static/{name}", _static),
+    ]
+    if options.allow_sql:
+        routes.append(Route("/sql", sql_page.sql_page))
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            FormError: _bad_request,
+            QueryError: _bad_request,
+            ArchiveError: _unavailable,
+            sqlite3.OperationalError: _unavailable,
+            HTTPException: _http_error,
+        },
+    )
+    env = make_environment(options.tz)
+    env.globals.update(allow_sql=options.allow_sql, archive_name=archive.path.name)
+    app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds))
+    wrapped: ASGIApp = app
+    if options.token:
+        wrapped = TokenAuth(wrapped, options.token)
+    if options.allowed_hosts is not None:
+        wrapped = HostCheck(wrapped, options.allowed_hosts)
+    return SecurityHeaders(wrapped)

@@ -1,0 +1,107 @@
+"""The day page (that day's digest, as the service sends it) and the charts page.
+
+A day's digest is the one the service sends that day: the window closing at DIGEST_TIME in TZ on
+that local date, for DIGEST_TAGS (or the `tag` asked for), rendered by the same functions as the
+scheduled job (`subscription_digest`, `digest_messages`), so what the page shows is what the chat
+gets, message by message. The Telegram HTML is re-sanitized before it is put in the page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bot.core.digest import digest_messages
+from bot.core.windows import Window, next_occurrence, occurrence, window_ending
+from bot.digest_jobs import subscription_digest
+from bot.web.app import WebState, state_of
+from bot.web.charts import CopyStats, copies_chart, posts_per_day_chart, top_copies_chart, top_tags_chart
+from bot.web.forms import MAX_CHART_DAYS, MAX_CHART_WEEKS, MAX_TAG_CHARS, FormError, bounded_int, parse_day
+from bot.web.telegram_html import safe_telegram_html
+
+DEFAULT_CHART_DAYS = 30
+DEFAULT_CHART_WEEKS = 12
+
+
+def window_of_day(day: date, state: WebState) -> Window:
+    at, tz = state.options.digest_time, state.options.tz
+    return window_ending(occurrence(day, at, tz), at, tz)
+
+
+def _latest_day(state: WebState, last_post: datetime | None) -> date:
+    """The digest that carries the newest post (it may still be open), else today's."""
+    at, tz = state.options.digest_time, state.options.tz
+    fired = next_occurrence(at, tz, last_post or datetime.now(UTC))
+    return fired.astimezone(tz).date()
+
+
+def day_page(request: Request) -> Response:
+    state = state_of(request)
+    raw_tag = (request.query_params.get("tag") or "").strip()
+    if len(raw_tag) > MAX_TAG_CHARS:
+        raise FormError(f"tag: longer than {MAX_TAG_CHARS} characters")
+    tags = (raw_tag,) if raw_tag else state.options.digest_tags
+    raw_day = request.path_params.get("day")
+    if raw_day is None:
+        with state.reading() as reader:
+            last = reader.browse.bounds()[1]
+        suffix = "?" + urlencode({"tag": raw_tag}) if raw_tag else ""
+        return RedirectResponse(f"/day/{_latest_day(state, last).isoformat()}{suffix}", status_code=302)
+    day = parse_day(raw_day, "day")
+    window = window_of_day(day, state)
+    with state.reading() as reader:
+        posts = reader.store.posts_between(window.start, window.end, tags=tags)
+    digest = subscription_digest(posts, window.start, window.end, tags)
+    messages = digest_messages(digest, state.options.tz, empty=state.options.digest_empty)
+    return state.page(
+        "day.html",
+        day=day,
+        window=window,
+        is_open=window.end > datetime.now(UTC),
+        tags=tags,
+        raw_tag=raw_tag,
+        digest=digest,
+        messages=[Markup(safe_telegram_html(m)) for m in messages],
+        previous=(day - timedelta(days=1)).isoformat(),
+        next=(day + timedelta(days=1)).isoformat(),
+    )
+
+
+def charts_page(request: Request) -> Response:
+    state = state_of(request)
+    days = bounded_int(request.query_params, "days", DEFAULT_CHART_DAYS, 1, MAX_CHART_DAYS)
+    weeks = bounded_int(request.query_params, "weeks", DEFAULT_CHART_WEEKS, 1, MAX_CHART_WEEKS)
+    with state.reading() as reader:
+        last = reader.browse.bounds()[1] or datetime.now(UTC)
+        end_day = last.astimezone(UTC).date() + timedelta(days=1)
+        until = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC)
+        channels = {c.id: c for c in reader.store.channels()}
+        browse = reader.browse
+
+        def draw() -> tuple[str, str, CopyStats, str]:
+            copies = copies_chart(browse, until - timedelta(days=days), until)
+            return (
+                posts_per_day_chart(browse, channels, until - timedelta(days=days), until),
+                top_tags_chart(browse, until - timedelta(weeks=weeks), until),
+                copies,
+                top_copies_chart(browse, copies.top),
+            )
+
+        (per_day, tags, copies, top), age = state.charts.get(("charts", days, weeks), draw)
+    return state.page(
+        "charts.html",
+        days=days,
+        weeks=weeks,
+        last_day=(until - timedelta(days=1)).date().isoformat(),
+        per_day=Markup(per_day),
+        tags=Markup(tags),
+        copies=copies,
+        copies_svg=Markup(copies.svg),
+        top_copies=Markup(top),
+        age_minutes=int(age // 60),
+        cache_minutes=int(state.options.chart_seconds // 60),
+    )

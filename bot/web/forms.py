@@ -1,0 +1,140 @@
+"""What a page may be asked for: query parameters parsed, bounded and checked, with a clear message.
+
+Limits keep one request cheap whatever the archive's size: a query is at most 200 characters and 20
+words (each becomes an FTS5 phrase), a page at most 100 results, paging at most 10,000 results deep
+(further back is a narrower date range away), charts at most a year of days or weeks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from urllib.parse import urlencode
+
+MAX_QUERY_CHARS = 200
+MAX_QUERY_WORDS = 20
+MAX_TAG_CHARS = 64
+PAGE_SIZES = (10, 20, 50, 100)
+DEFAULT_PAGE_SIZE = 20
+MAX_OFFSET = 10_000
+MAX_CHART_DAYS = 366
+MAX_CHART_WEEKS = 53
+# What bot/core/lang.py detects; the field also accepts any other 2-3 letter code.
+LANGUAGES = ("en", "bg", "ru", "uk", "sr")
+_LANG = re.compile(r"^[a-z]{2,3}$")
+
+
+class FormError(ValueError):
+    """A parameter out of bounds or malformed; the message names it and is safe to show."""
+
+
+def _one(params: Mapping[str, str], name: str) -> str:
+    return (params.get(name) or "").strip()
+
+
+def parse_day(raw: str, name: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise FormError(f"{name}: expected a date like 2026-11-20, got {raw[:40]!r}") from None
+
+
+def bounded_int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _one(params, name)
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise FormError(f"{name}: expected a whole number, got {raw[:40]!r}")
+    value = int(raw)
+    if not low <= value <= high:
+        raise FormError(f"{name}: expected {low} to {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class SearchForm:
+    q: str = ""
+    channel: int | None = None
+    tag: str = ""
+    lang: str = ""
+    since: date | None = None
+    until: date | None = None  # inclusive: the last day shown
+    copies: bool = False  # list every copy instead of folding copies on the page into one hit
+    order: str = "newest"  # newest | rank
+    page: int = 1
+    per: int = DEFAULT_PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per
+
+    def window(self, tz: tzinfo) -> tuple[datetime | None, datetime | None]:
+        """The date filters as UTC instants: local midnight of `since` to the midnight after `until`."""
+
+        def midnight(day: date) -> datetime:
+            return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+        start = midnight(self.since) if self.since else None
+        end = midnight(self.until + timedelta(days=1)) if self.until else None
+        return start, end
+
+    def query_string(self, **changes: object) -> str:
+        """This search's URL parameters with `changes` applied; defaults are left out."""
+        form = replace(self, **changes)  # type: ignore[arg-type]
+        pairs = {
+            "q": form.q,
+            "channel": "" if form.channel is None else str(form.channel),
+            "tag": form.tag,
+            "lang": form.lang,
+            "since": form.since.isoformat() if form.since else "",
+            "until": form.until.isoformat() if form.until else "",
+            "copies": "1" if form.copies else "",
+            "order": "" if form.order == "newest" else form.order,
+            "page": "" if form.page == 1 else str(form.page),
+            "per": "" if form.per == DEFAULT_PAGE_SIZE else str(form.per),
+        }
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.q or self.channel is not None or self.tag or self.lang or self.since or self.until)
+
+
+def parse_search(params: Mapping[str, str]) -> SearchForm:
+    q = _one(params, "q")
+    if len(q) > MAX_QUERY_CHARS:
+        raise FormError(f"q: the query is longer than {MAX_QUERY_CHARS} characters")
+    if len(q.split()) > MAX_QUERY_WORDS:
+        raise FormError(f"q: the query has more than {MAX_QUERY_WORDS} words")
+    channel_raw = _one(params, "channel")
+    if channel_raw and not channel_raw.isdigit():
+        raise FormError(f"channel: expected a channel number, got {channel_raw[:40]!r}")
+    tag = _one(params, "tag").lstrip("#").casefold()
+    if len(tag) > MAX_TAG_CHARS:
+        raise FormError(f"tag: longer than {MAX_TAG_CHARS} characters")
+    lang = _one(params, "lang").lower()
+    if lang and not _LANG.match(lang):
+        raise FormError(f"lang: expected a language code like en or bg, got {lang[:40]!r}")
+    since = parse_day(_one(params, "since"), "since") if _one(params, "since") else None
+    until = parse_day(_one(params, "until"), "until") if _one(params, "until") else None
+    if since and until and since > until:
+        raise FormError("since: the first day is after the last day")
+    order = _one(params, "order") or "newest"
+    if order not in ("newest", "rank"):
+        raise FormError(f"order: expected newest or rank, got {order[:40]!r}")
+    per = bounded_int(params, "per", DEFAULT_PAGE_SIZE, 1, max(PAGE_SIZES))
+    page = bounded_int(params, "page", 1, 1, MAX_OFFSET // per + 1)
+    return SearchForm(
+        q=q,
+        channel=int(channel_raw) if channel_raw else None,
+        tag=tag,
+        lang=lang,
+        since=since,
+        until=until,
+        copies=_one(params, "copies") in ("1", "on", "true", "yes"),
+        order=order,
+        page=page,
+        per=per,
+    )

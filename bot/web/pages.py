@@ -1,0 +1,225 @@
+"""Search, post, channel and tag pages: read what the page shows, close the connection, render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from markupsafe import Markup
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.core.digest import DigestItem, snippet
+from bot.core.windows import next_occurrence
+from bot.listing import MAX_SCANNED_POSTS, find_items, seen_in
+from bot.models import StoredPost
+from bot.web.app import Reader, WebState, state_of
+from bot.web.charts import posts_per_day_chart, top_tags_chart
+from bot.web.forms import LANGUAGES, PAGE_SIZES, FormError, SearchForm, bounded_int, parse_search
+from bot.web.render import marked, matching_paragraph
+from storage.store import SearchOrder
+
+LISTING_CHARS = 400  # a hit without a query shows its first paragraph up to this many characters
+CHART_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    post: StoredPost
+    text: Markup  # the matching paragraph, escaped, with <mark> around the matches
+    seen_in: int  # channels carrying the statement ("seen in N channels", bot.listing's count)
+    folded: int  # other posts of the results folded into this hit (copies of the statement)
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    hits: list[Hit]
+    more: bool
+
+
+def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
+    """One page: items with copies folded as everywhere else (bot.listing), or every post with copies."""
+    since, until = form.window(state.options.tz)
+    order: SearchOrder = "rank" if form.order == "rank" and form.q else "newest"
+    query, tags, lang = form.q or None, [form.tag] if form.tag else [], form.lang or None
+    if form.copies:
+        posts = reader.store.search(
+            query,
+            tags=tags,
+            channel=form.channel,
+            since=since,
+            until=until,
+            lang=lang,
+            limit=form.per + 1,
+            offset=form.offset,
+            order=order,
+        )
+        items, more = [DigestItem((p,)) for p in posts[: form.per]], len(posts) > form.per
+    else:
+        items, more = find_items(
+            reader.store,
+            query=query,
+            tags=tags,
+            channel=form.channel,
+            since=since,
+            until=until,
+            lang=lang,
+            offset=form.offset,
+            limit=form.per,
+            order=order,
+        )
+    shown = [max(item.posts, key=lambda p: p.id) for item in items]  # the copy that placed the item here
+    marks = reader.browse.highlights(form.q, [p.id for p in shown]) if form.q else {}
+    hits = []
+    for item, post in zip(items, shown, strict=True):
+        if post.id in marks:
+            text = marked(matching_paragraph(marks[post.id]))
+        else:
+            text = marked(snippet(post.text, LISTING_CHARS) or f"[{post.media_kind or 'media'}]")
+        hits.append(Hit(post, text, seen_in(item, reader.store), len(item.posts) - 1))
+    return Results(hits, more)
+
+
+def search_page(request: Request) -> Response:
+    state = state_of(request)
+    form = parse_search(request.query_params)
+    with state.reading() as reader:
+        channels = reader.store.channels()
+        if form.channel is not None and form.channel not in {c.id for c in channels}:
+            raise FormError(f"channel: there is no channel {form.channel}")
+        results = _find(reader, form, state)
+    return state.page(
+        "search.html",
+        form=form,
+        hits=results.hits,
+        more=results.more,
+        channels=channels,
+        languages=LANGUAGES,
+        page_sizes=PAGE_SIZES,
+        folded_depth=MAX_SCANNED_POSTS,
+    )
+
+
+def digest_day(post_date: datetime, state: WebState) -> str:
+    """The local date of the digest that carries a post: the first firing after it (windows are [start, end))."""
+    fired = next_occurrence(state.options.digest_time, state.options.tz, post_date)
+    return fired.astimezone(state.options.tz).date().isoformat()
+
+
+def post_page(request: Request) -> Response:
+    state = state_of(request)
+    post_id = request.path_params["post_id"]
+    with state.reading() as reader:
+        post = reader.store.get_post(post_id)
+        if post is None:
+            raise HTTPException(404, f"There is no post {post_id} in the archive.")
+        raw_text = reader.browse.raw_text(post_id) or ""
+        copies = reader.browse.copies(post)
+        versions = reader.browse.versions(post_id)
+        item = DigestItem(tuple(copies) or (post,))
+        count = seen_in(item, reader.store)
+    return state.page(
+        "post.html",
+        post=post,
+        raw_text=raw_text,
+        copies=copies,
+        seen_in=count,
+        original=item.link,
+        versions=versions,
+        paragraphs=[p for p in post.text.split("\n\n") if p.strip()],
+        digest_day=digest_day(post.date, state),
+    )
+
+
+def channels_page(request: Request) -> Response:
+    state = state_of(request)
+    with state.reading() as reader:
+        channels = reader.store.channels()
+        counts = reader.browse.posts_per_channel()
+    return state.page("channels.html", channels=channels, counts=counts)
+
+
+def _chart_window(last: datetime | None, days: int) -> tuple[datetime, datetime]:
+    """`days` UTC days ending with the day of `last` (the newest post shown), or today."""
+    end_day = (last or datetime.now(UTC)).astimezone(UTC).date() + timedelta(days=1)
+    until = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC)
+    return until - timedelta(days=days), until
+
+
+def _listing(request: Request, **fixed: object) -> SearchForm:
+    """The newest posts of a channel or tag, paged like a search."""
+    params = {k: v for k, v in request.query_params.items() if k in ("page", "per")}
+    form = parse_search(params)
+    return SearchForm(page=form.page, per=form.per, **fixed)  # type: ignore[arg-type]
+
+
+def channel_page(request: Request) -> Response:
+    state = state_of(request)
+    channel_id = request.path_params["channel_id"]
+    days = bounded_int(request.query_params, "days", CHART_DAYS, 1, 366)
+    with state.reading() as reader:
+        channel = next((c for c in reader.store.channels() if c.id == channel_id), None)
+        if channel is None:
+            raise HTTPException(404, f"There is no channel {channel_id} in the archive.")
+        form = _listing(request, channel=channel_id)
+        results = _find(reader, form, state)
+        archived = reader.browse.count_posts(channel_id=channel_id)
+        last = reader.browse.latest(channel_id=channel_id)
+        since, until = _chart_window(last, days)
+        browse = reader.browse
+
+        def draw() -> tuple[str, str]:
+            return (
+                posts_per_day_chart(
+                    browse, {channel.id: channel}, since, until, channel_id=channel_id, title="Posts per day (UTC days)"
+                ),
+                top_tags_chart(browse, until - timedelta(weeks=12), until, channel_id=channel_id),
+            )
+
+        (chart, tags_chart), _ = state.charts.get(("channel", channel_id, days, until), draw)
+    return state.page(
+        "channel.html",
+        channel=channel,
+        form=form,
+        hits=results.hits,
+        more=results.more,
+        posts=archived,
+        chart=Markup(chart),
+        tags_chart=Markup(tags_chart),
+        days=days,
+    )
+
+
+def tag_page(request: Request) -> Response:
+    state = state_of(request)
+    key = request.path_params["key"].lstrip("#").casefold()
+    if not key or len(key) > 64:
+        raise FormError("tag: expected a tag name of 1 to 64 characters")
+    days = bounded_int(request.query_params, "days", CHART_DAYS, 1, 366)
+    with state.reading() as reader:
+        tag = reader.browse.tag_display(key)
+        if tag is None:
+            raise HTTPException(404, f"No post has the tag {key!r}.")
+        form = _listing(request, tag=key)
+        results = _find(reader, form, state)
+        archived = reader.browse.count_posts(tag=key)
+        channels = {c.id: c for c in reader.store.channels()}
+        since, until = _chart_window(reader.browse.latest(tag=key), days)
+        browse = reader.browse
+
+        def draw() -> str:
+            title = f"Posts per day with {tag.display} (UTC days)"
+            return posts_per_day_chart(browse, channels, since, until, tag=key, title=title)
+
+        chart, _ = state.charts.get(("tag", key, days, until), draw)
+    return state.page(
+        "tag.html",
+        tag=tag,
+        form=form,
+        hits=results.hits,
+        more=results.more,
+        posts=archived,
+        chart=Markup(chart),
+        days=days,
+    )

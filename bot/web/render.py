@@ -1,0 +1,92 @@
+"""Templates and the few filters that turn archive text into HTML, escaping as they go.
+
+Jinja autoescaping is on for every template, so `{{ post.text }}` is always escaped. The filters here
+are the only places that build markup themselves, and each escapes the archive's text before adding
+its own tags: `marked` (search highlights), `external` (links out only for http(s) URLs).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from bot.core.digest import snippet
+from storage.browse import MARK_CLOSE, MARK_OPEN
+
+TEMPLATES = Path(__file__).parent / "templates"
+PARAGRAPH_CHARS = 600  # a hit shows its matching paragraph, cut around the first match beyond this
+
+
+def marked(text: str) -> Markup:
+    """Text with MARK_OPEN/MARK_CLOSE pairs as `<mark>`; the rest escaped, every `<mark>` closed."""
+    out: list[str] = []
+    inside = False
+    chunk: list[str] = []
+    for char in text:
+        if char in (MARK_OPEN, MARK_CLOSE):
+            out.append(str(escape("".join(chunk))))
+            chunk = []
+            if char == MARK_OPEN and not inside:
+                out.append("<mark>")
+                inside = True
+            elif char == MARK_CLOSE and inside:
+                out.append("</mark>")
+                inside = False
+        else:
+            chunk.append(char)
+    out.append(str(escape("".join(chunk))))
+    if inside:
+        out.append("</mark>")
+    return Markup("".join(out))
+
+
+def matching_paragraph(highlighted: str, limit: int = PARAGRAPH_CHARS) -> str:
+    """The first paragraph holding a match (else the first), cut to about `limit` around the match."""
+    paragraphs = [p for p in highlighted.split("\n\n") if p.strip()]
+    if not paragraphs:
+        return ""
+    chosen = next((p for p in paragraphs if MARK_OPEN in p), paragraphs[0])
+    if len(chosen) <= limit:
+        return chosen
+    at = max(0, chosen.find(MARK_OPEN))
+    start = max(0, at - limit // 3)
+    if start:
+        start = chosen.find(" ", start) + 1 or start
+    end = start + limit
+    if end >= len(chosen):
+        end = len(chosen)
+    elif (space := chosen.rfind(" ", at + 1, end)) > at:
+        end = space  # cut at a word, after the match
+    return ("…" if start else "") + chosen[start:end] + ("…" if end < len(chosen) else "")
+
+
+def external(url: str | None) -> str | None:
+    """A link out only for http(s) URLs; anything else (javascript:, data:) is not a link."""
+    if url and url.lower().startswith(("https://", "http://")):
+        return url
+    return None
+
+
+def make_environment(tz: tzinfo) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+    def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(tz).strftime(fmt) if value else ""
+
+    env.filters.update(marked=marked, when=when, external=external, snippet=snippet)
+    env.globals["tz_name"] = getattr(tz, "key", None) or str(tz)
+    return env
+
+
+def render_page(env: Environment, name: str, **context: Any) -> str:
+    return env.get_template(name).render(**context)

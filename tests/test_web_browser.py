@@ -1,0 +1,137 @@
+"""The viewer in a real browser: Debian's headless Chromium driven by Selenium through chromedriver.
+
+Search, open a post, see a chart drawn, and check that the hostile post's `<script>`, `onerror` and
+`onmouseover` stay text: no script element in the page, `window.__pwned` never set, and no console
+error (a CSP violation would be one). Skipped, saying why, when Chromium or chromedriver is not
+installed (`.ci/run` installs them with apt-get when it runs as root). Screenshots go to the test's
+temporary folder, or to $TGMONITOR_SCREENSHOTS when set (how docs/web-search.png was made).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web_archive import fill_archive
+from tests.web_server import serve
+
+CHROMIUM = Path(os.environ.get("TGMONITOR_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("TGMONITOR_CHROMEDRIVER", "/usr/bin/chromedriver"))
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1000",
+)
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+    pytest.skip(
+        f"browser tests need {CHROMIUM} and {CHROMEDRIVER}: apt-get install chromium chromium-driver",
+        allow_module_level=True,
+    )
+
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = fill_archive(tmp_path_factory.mktemp("browser") / "archive.db")
+    with serve(path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    profile = tempfile.mkdtemp(prefix="tgmonitor-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("TGMONITOR_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def console_errors(driver: Any) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def assert_inert(driver: Any) -> None:
+    assert driver.find_elements(By.TAG_NAME, "script") == []
+    assert driver.find_elements(By.CSS_SELECTOR, "[onerror], [onmouseover], [onclick], img") == []
+    assert driver.execute_script("return window.__pwned === undefined") is True
+
+
+def test_search_then_open_a_post(browser: Any, base_url: str, shots: Path) -> None:
+    browser.get(base_url + "/")
+    assert browser.title == "Search · tgmonitor"
+    box = browser.find_element(By.NAME, "q")
+    box.send_keys("Kosovo", Keys.ENTER)
+    assert browser.title == "Kosovo · tgmonitor"
+    marks = [m.text for m in browser.find_elements(By.TAG_NAME, "mark")]
+    assert marks and set(marks) == {"Kosovo"}
+    hits = browser.find_elements(By.CSS_SELECTOR, "li.hit")
+    assert len(hits) == 2  # the MFA statement (two channels, one hit) and the hostile post
+    assert "seen in 2 channels" in browser.page_source
+    browser.save_screenshot(str(shots / "web-search.png"))
+    browser.find_element(By.CSS_SELECTOR, "li.hit a.seen").click()  # "seen in 2 channels" opens the post
+    assert browser.current_url.startswith(base_url + "/post/")
+    assert browser.find_element(By.CSS_SELECTOR, "#copies h2").text == "Seen in 2 channels"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "table.copies tbody tr")) == 2
+    browser.save_screenshot(str(shots / "web-post.png"))
+    assert console_errors(browser) == []
+
+
+def test_charts_render(browser: Any, base_url: str, shots: Path) -> None:
+    browser.get(base_url + "/charts")
+    charts = browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")
+    assert len(charts) == 4
+    for chart in charts:
+        assert chart.size["width"] > 300 and chart.size["height"] > 30
+    bars = browser.find_elements(By.CSS_SELECTOR, "#per-day svg rect")
+    drawn = [bar for bar in bars if bar.size["height"] > 0 and bar.size["width"] > 0]
+    assert len(drawn) >= 5  # three channels' bars on 20 Nov, two on 21 Nov, plus the legend swatches
+    browser.save_screenshot(str(shots / "web-charts.png"))
+    assert console_errors(browser) == []
+
+
+def test_hostile_post_stays_inert(browser: Any, base_url: str, shots: Path) -> None:
+    for page in ("/post/11", "/?q=Statement", "/channel/3", "/channels", "/day/2026-11-21", "/tag/kosovo"):
+        browser.get(base_url + page)
+        assert_inert(browser)
+    browser.get(base_url + "/post/11")
+    text = browser.find_element(By.CSS_SELECTOR, "section.clean").text
+    assert "Statement on <script>window.__pwned = 1</script> Kosovo talks." in text
+    assert '<img src=x onerror="window.__pwned = 2">' in text
+    heading = browser.find_element(By.TAG_NAME, "h1").text
+    assert heading.startswith('<script>window.__pwned = 3</script>Evil "Channel"')
+    for element in browser.find_elements(By.CSS_SELECTOR, "a[href]"):
+        assert not (element.get_attribute("href") or "").startswith("javascript:")
+    browser.save_screenshot(str(shots / "web-hostile.png"))
+    assert console_errors(browser) == []

@@ -1,0 +1,286 @@
+"""The viewer's pages, served by uvicorn on 127.0.0.1, on an archive filled by the real pipeline."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from httpx import Client
+
+from bot.core.digest import digest_messages
+from bot.digest_jobs import subscription_digest
+from bot.models import ChannelRef
+from bot.web.security import CSP, LOOPBACK_HOSTS
+from bot.web.telegram_html import safe_telegram_html
+from storage.store import Store
+from tests.web_archive import fill_archive
+from tests.web_server import client as client_for
+
+TOKEN = "s3cret-token-for-tests_0123456789"
+ESCAPED_TITLE = "&lt;script&gt;window.__pwned = 3&lt;/script&gt;Evil &#34;Channel&#34;"
+
+
+@pytest.fixture(scope="module")
+def archive_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fill_archive(tmp_path_factory.mktemp("web") / "archive.db")
+
+
+@pytest.fixture(scope="module")
+def client(archive_path: Path) -> Iterator[Client]:
+    with client_for(archive_path) as http:
+        yield http
+
+
+def hit_ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<a class="when" href="/post/(\d+)">', html)]
+
+
+def test_search_page_lists_newest_first_and_folds_copies(client: Client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    # 12 posts; the Lavrov/Serbia forward (1, 8) and the Belarus one (3, 10) fold: 10 items, newest
+    # arrival first as everywhere items are listed (bot.listing), each shown by its newest copy
+    assert hit_ids(page.text) == [12, 11, 10, 9, 8, 7, 6, 5, 4, 2]
+    assert page.text.count("seen in 2 channels") == 2
+    every = client.get("/?copies=1")
+    assert hit_ids(every.text) == [7, 10, 6, 12, 11, 5, 4, 9, 3, 2, 8, 1][:20]
+
+
+def test_search_highlights_the_matching_paragraph_and_ranks(client: Client) -> None:
+    page = client.get("/", params={"q": "Kosovo settlement"})
+    assert hit_ids(page.text) == [8]
+    assert "<mark>Kosovo</mark> <mark>settlement</mark> must rest on international law" in page.text
+    assert "Foreign Minister Sergey Lavrov held talks" not in page.text  # only the matching paragraph
+    ranked = client.get("/", params={"q": "Lavrov", "order": "rank", "copies": "1"})
+    assert sorted(hit_ids(ranked.text)) == [1, 3, 8, 10]
+
+
+def test_search_filters_combine(client: Client) -> None:
+    assert hit_ids(client.get("/", params={"q": "Lavrov", "channel": "2"}).text) == [10, 8]
+    assert hit_ids(client.get("/", params={"tag": "#РоссияСербия"}).text) == [9, 4]
+    assert hit_ids(client.get("/", params={"lang": "bg"}).text) == [6, 2]
+    assert hit_ids(client.get("/", params={"since": "2026-11-21", "until": "2026-11-21"}).text) == [10, 7]
+    assert hit_ids(client.get("/", params={"until": "2026-11-20", "lang": "ru"}).text) == [9, 4]
+    assert hit_ids(client.get("/", params={"until": "2026-11-20", "lang": "ru", "copies": "1"}).text) == [4, 9]
+    assert "No posts found." in client.get("/", params={"q": "nonexistentword"}).text
+    # FTS syntax in the box is just text: no error, nothing matches
+    assert client.get("/", params={"q": 'NEAR( "kosovo * -'}).status_code == 200
+
+
+def test_paging_is_bounded_and_links_carry_the_filters(client: Client) -> None:
+    first = client.get("/", params={"per": "5", "lang": "en", "copies": "1"})
+    assert hit_ids(first.text) == [7, 10, 12, 11, 3]
+    assert 'href="/?lang=en&amp;copies=1&amp;page=2&amp;per=5"' in first.text
+    second = client.get("/?lang=en&copies=1&page=2&per=5")
+    assert hit_ids(second.text) == [8, 1]
+    assert 'rel="next"' not in second.text
+    folded = client.get("/?per=5&page=2")
+    assert hit_ids(folded.text) == [7, 6, 5, 4, 2] and 'rel="next"' not in folded.text
+    beyond = client.get("/?per=5&page=3")
+    assert hit_ids(beyond.text) == [] and "Results with copies folded reach 2000 posts deep" in beyond.text
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": "x" * 201}, "longer than 200 characters"),
+        ({"q": " ".join(["w"] * 21)}, "more than 20 words"),
+        ({"per": "500"}, "per: expected 1 to 100"),
+        ({"page": "9999"}, "page: expected 1 to 501"),
+        ({"since": "yesterday"}, "since: expected a date like 2026-11-20"),
+        ({"since": "2026-11-21", "until": "2026-11-20"}, "the first day is after the last day"),
+        ({"channel": "@x"}, "channel: expected a channel number"),
+        ({"channel": "77"}, "there is no channel 77"),
+        ({"lang": "english"}, "lang: expected a language code"),
+        ({"order": "random"}, "order: expected newest or rank"),
+    ],
+)
+def test_bad_parameters_get_a_clear_400(client: Client, params: dict[str, str], message: str) -> None:
+    page = client.get("/", params=params)
+    assert page.status_code == 400
+    assert message in page.text
+
+
+def test_post_page_shows_texts_tags_links_copies_and_digest_day(client: Client) -> None:
+    page = client.get("/post/1")
+    assert page.status_code == 200
+    text = page.text
+    assert "<h2>Seen in 2 channels</h2>" in text
+    assert '<a href="/post/8">post 8</a>' in text and "this post" in text
+    assert '<a href="https://t.me/c/1700000001/2" rel="noreferrer">open in Telegram</a>' in text
+    assert '<a class="tag hashtag" href="/tag/russiaserbia">#RussiaSerbia</a>' in text
+    assert "<p>❗️ Both sides stressed that a Kosovo settlement" in text
+    assert "Raw text, as received" in text
+    assert '<a href="/day/2026-11-20">the digest of 2026-11-20</a>' in text  # 07:15 is before the 08:00 firing
+    assert "No earlier versions recorded." in text
+    assert client.get("/post/4").text.count('href="/day/2026-11-21"') == 1  # 13:30 goes to the next morning's
+    missing = client.get("/post/999")
+    assert missing.status_code == 404 and "There is no post 999 in the archive." in missing.text
+
+
+def test_post_page_lists_earlier_versions_escaped(client: Client) -> None:
+    page = client.get("/post/12").text  # the evil channel's second post, edited once
+    assert "version 1" in page and "edited" not in page.split("version 1", 1)[1].split("</div>", 1)[0]
+    assert "A first draft &lt;script&gt;window.__pwned = 6&lt;/script&gt; about sanctions." in page
+    assert "<script>window.__pwned" not in page
+
+
+def test_hostile_text_is_escaped_everywhere(client: Client) -> None:
+    pages = [
+        client.get("/post/11").text,
+        client.get("/", params={"q": "Statement"}).text,
+        client.get("/").text,
+        client.get("/channel/3").text,
+        client.get("/channels").text,
+        client.get("/tag/kosovo").text,
+        client.get("/day/2026-11-21").text,
+        client.get("/charts").text,
+    ]
+    for text in pages:
+        assert "<script>window" not in text
+        assert "<img src=x" not in text
+        assert 'onmouseover="' not in text and "<i onmouseover" not in text
+        assert "javascript:" not in text
+        assert "<script>window.__pwned = 3</script>Evil" not in text
+    assert all(ESCAPED_TITLE in text for text in pages[:6])
+    assert "&lt;script&gt;window.__pwned = 3&lt;/script&gt;Evil…" in pages[-1]  # chart labels are shortened
+    post = pages[0]
+    assert "Statement on &lt;script&gt;window.__pwned = 1&lt;/script&gt; Kosovo talks." in post
+    assert "&lt;img src=x onerror=&#34;window.__pwned = 2&#34;&gt;" in post
+    assert "open in Telegram" not in post  # its URL is javascript:, so it is not a link
+    assert "<mark>Statement</mark> on &lt;script&gt;window.__pwned = 1&lt;/script&gt; Kosovo talks." in pages[1]
+
+
+def test_channel_tag_and_channels_pages(client: Client) -> None:
+    channel = client.get("/channel/2")
+    assert channel.status_code == 200
+    assert hit_ids(channel.text) == [10, 9, 8]
+    assert "<dt>Posts</dt><dd>3</dd>" in channel.text
+    assert channel.text.count("<svg") == 2
+    tag = client.get("/tag/kosovo")
+    assert tag.status_code == 200 and "<dd>" not in tag.text
+    assert "4 posts" in tag.text and hit_ids(tag.text) == [11, 8, 4]  # 1 and 8 fold
+    assert client.get("/tag/%23Kosovo").status_code == 200
+    assert client.get("/tag/nosuchtag").status_code == 404
+    listing = client.get("/channels")
+    assert listing.text.count('<td class="num">') == 3 and '<td class="num">7</td>' in listing.text
+
+
+def test_day_page_is_the_digest_the_service_would_send(archive_path: Path, client: Client) -> None:
+    assert client.get("/day", follow_redirects=False).headers["location"] == "/day/2026-11-21"
+    page = client.get("/day/2026-11-21")
+    assert page.status_code == 200
+    store = Store.open(archive_path)
+    start, end = datetime(2026, 11, 20, 8, tzinfo=UTC), datetime(2026, 11, 21, 8, tzinfo=UTC)
+    expected = digest_messages(subscription_digest(store.posts_between(start, end), start, end, ()), ZoneInfo("UTC"))
+    store.close()
+    assert len(expected) == 1
+    assert safe_telegram_html(expected[0]) in page.text
+    assert "<b>Digest 2026-11-20 08:00 → 2026-11-21 08:00 (UTC)</b>" in page.text
+    assert 'href="/day/2026-11-20"' in page.text and 'href="/day/2026-11-22"' in page.text
+    assert '<a href="/post/11">' in page.text
+    serbia = client.get("/day/2026-11-21", params={"tag": "serbia"})
+    assert "Digest · Serbia 2026-11-20 08:00" in serbia.text and '<a href="/post/6">' in serbia.text
+    assert '<a href="/post/11">' not in serbia.text
+    assert "Nothing new in this window." in client.get("/day/2026-01-01").text
+    assert client.get("/day/2026-13-01").status_code == 400
+
+
+def test_day_windows_follow_digest_time_and_time_zone(archive_path: Path) -> None:
+    with client_for(archive_path, tz=ZoneInfo("Europe/Sofia"), digest_time=time(7, 0)) as sofia:
+        page = sofia.get("/day/2026-11-20")
+        assert "<b>Digest 2026-11-19 07:00 → 2026-11-20 07:00 (Europe/Sofia)</b>" in page.text
+        # 07:15 UTC is 09:15 in Sofia: after that morning's 07:00 firing, so in the next day's digest
+        assert 'href="/day/2026-11-21">the digest of 2026-11-21' in sofia.get("/post/1").text
+
+
+def test_charts_are_inline_svg_with_escaped_labels(client: Client) -> None:
+    page = client.get("/charts")
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 4
+    assert "Posts per day per channel" in page.text and "Top tags per week" in page.text
+    assert 'aria-label="Statements by channels carrying them"' in page.text
+    assert "<title>Balkan Diplomacy Watch · 11-20: 6 posts</title>" in page.text
+    assert "<title>&lt;script&gt;window.__pwned = 3&lt;/script&gt;Evil… · 11-20: 2 posts</title>" in page.text
+    assert "10 statements from 12 posts in the last 30 days" in page.text
+    assert '<a href="/post/1">' in page.text  # the most carried statement links to its first post
+    assert client.get("/charts", params={"days": "400"}).status_code == 400
+
+
+def test_security_headers_on_every_response(client: Client) -> None:
+    for path in ("/", "/post/1", "/nope", "/?per=0", "/static/style.css"):
+        response = client.get(path)
+        assert response.headers["content-security-policy"] == CSP
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+    assert client.get("/").headers["cache-control"] == "no-store"
+    assert client.get("/static/style.css").headers["content-type"] == "text/css; charset=utf-8"
+    assert client.get("/static/../app.py").status_code == 404
+    assert client.get("/static/app.py").status_code == 404
+    assert "<script" not in client.get("/").text  # the pages need no script at all
+
+
+def test_sql_page_only_with_the_flag(archive_path: Path, client: Client) -> None:
+    assert client.get("/sql").status_code == 404
+    assert 'href="/sql"' not in client.get("/").text
+    with client_for(archive_path, allow_sql=True) as with_sql:
+        page = with_sql.get("/sql", params={"sql": "SELECT title FROM channels WHERE id = 3"})
+        assert page.status_code == 200
+        assert f'<td dir="auto">{ESCAPED_TITLE}</td>' in page.text
+        refused = with_sql.get("/sql", params={"sql": "DELETE FROM posts"})
+        assert refused.status_code == 400 and "not authorized" in refused.text
+    assert Store.open(archive_path).stats()["posts"] == 12
+
+
+def test_token_protects_every_page(archive_path: Path) -> None:
+    with client_for(archive_path, token=TOKEN) as guarded:
+        check_token(guarded)
+
+
+def check_token(guarded: Client) -> None:
+    denied = guarded.get("/")
+    assert denied.status_code == 401
+    assert denied.headers["www-authenticate"].startswith('Basic realm="tgmonitor"')
+    assert "Balkan" not in denied.text
+    assert guarded.get("/static/style.css").status_code == 401
+    basic = base64.b64encode(f"anyone:{TOKEN}".encode()).decode()
+    assert guarded.get("/", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+    assert guarded.get("/post/1", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    wrong = base64.b64encode(b"anyone:guess").decode()
+    assert guarded.get("/", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
+    assert guarded.get("/", headers={"Authorization": "Basic !!!"}).status_code == 401
+    assert guarded.get("/", headers={"Authorization": f"Token {TOKEN}"}).status_code == 401
+
+
+def test_loopback_server_answers_only_loopback_host_names(archive_path: Path) -> None:
+    with client_for(archive_path, allowed_hosts=LOOPBACK_HOSTS) as local:
+        check_hosts(local)
+
+
+def check_hosts(local: Client) -> None:
+    assert local.get("/", headers={"Host": "127.0.0.1:8001"}).status_code == 200
+    assert local.get("/", headers={"Host": "localhost:8001"}).status_code == 200
+    assert local.get("/", headers={"Host": "[::1]:8001"}).status_code == 200
+    rebound = local.get("/", headers={"Host": "attacker.example:8001"})
+    assert rebound.status_code == 400 and "Unexpected Host header" in rebound.text
+
+
+def test_a_deleted_post_is_kept_marked_and_left_out_of_listings(archive_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "deleted.db"
+    shutil.copy(archive_path, path)
+    writer = Store.open(path)
+    assert writer.mark_deleted(ChannelRef(tg_id=1700000001), [3]) == 1  # post 2: the Bulgarian one
+    writer.close()
+    with client_for(path) as http:
+        post = http.get("/post/2")
+        assert post.status_code == 200 and "deleted on Telegram</span>, kept in the archive" in post.text
+        assert 2 not in hit_ids(http.get("/").text)
+        assert 2 not in hit_ids(http.get("/", params={"copies": "1"}).text)
+        assert "<dt>Posts</dt><dd>7</dd>" in http.get("/channel/1").text  # archived, deleted included

@@ -1,0 +1,203 @@
+"""The viewer's storage side: read-only connections, browse queries and the --sql console, on an
+archive filled by the real pipeline (tests/web_archive.py)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.core.pipeline import Pipeline
+from bot.models import ChannelRef, RawPost
+from storage.browse import MARK_CLOSE, MARK_OPEN, Browse
+from storage.readonly import ArchiveError, ReadOnlyArchive
+from storage.sql_console import SqlError, run_sql
+from storage.store import Store
+from tests.conftest import make_ingest
+from tests.web_archive import HOSTILE_DATE, fill_archive
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+END = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def archive_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fill_archive(tmp_path_factory.mktemp("web") / "archive.db")
+
+
+@pytest.fixture
+def reader(archive_path: Path) -> Browse:
+    store = ReadOnlyArchive(archive_path).store()
+    yield Browse(store)
+    store.close()
+
+
+def test_missing_archive_is_a_clear_error_and_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ArchiveError, match=r"archive not found: .*absent\.db \(set DB_PATH or pass --db\)"):
+        ReadOnlyArchive(tmp_path / "absent.db")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_not_an_archive_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t(x)").connection.close()
+    with pytest.raises(ArchiveError, match="is not a tgmonitor archive"):
+        ReadOnlyArchive(other)
+    text = tmp_path / "notes.db"
+    text.write_text("not a database " * 100)
+    with pytest.raises(ArchiveError, match="cannot read archive"):
+        ReadOnlyArchive(text)
+
+
+def test_an_old_schema_is_refused_and_left_unmigrated(archive_path: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    shutil.copy(archive_path, old)
+    with sqlite3.connect(old) as conn:
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    before = old.read_bytes()
+    with pytest.raises(ArchiveError, match=r"schema version 2; the viewer reads version 3 or later and never migrates"):
+        ReadOnlyArchive(old)
+    assert old.read_bytes() == before
+    with sqlite3.connect(old) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(ArchiveError, match="newer than this tgmonitor"):
+        ReadOnlyArchive(old)
+
+
+def test_connections_cannot_write(archive_path: Path) -> None:
+    db = ReadOnlyArchive(archive_path).connect()
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+        db.execute("DELETE FROM posts")
+    db.conn.close()
+    assert Store.open(archive_path).stats()["posts"] == 12
+
+
+def test_reads_beside_a_writer_and_sees_its_commits(archive_path: Path, tmp_path: Path, pipeline: Pipeline) -> None:
+    path = tmp_path / "live.db"
+    shutil.copy(archive_path, path)
+    writer = Store.open(path)
+    archive = ReadOnlyArchive(path)
+    with writer.db.conn:  # the service holds a write transaction open...
+        writer.db.execute("BEGIN IMMEDIATE")
+        writer.db.execute("UPDATE channels SET last_error = 'busy' WHERE id = 1")
+        reading = archive.connect()  # ...and the viewer still reads the last committed state
+        assert reading.execute("SELECT last_error FROM channels WHERE id = 1").fetchone() == (None,)
+        reading.conn.close()
+    raw = RawPost(ChannelRef(tg_id=5, username="late"), 1, datetime(2026, 11, 22, tzinfo=UTC), "Late news.", "telethon")
+    make_ingest(writer, pipeline).save([raw])
+    later = archive.connect()
+    assert later.execute("SELECT count(*) FROM posts").fetchone() == (13,)
+    later.conn.close()
+    writer.close()
+
+
+def test_a_statement_past_the_time_limit_is_interrupted(archive_path: Path) -> None:
+    db = ReadOnlyArchive(archive_path, time_limit=0.05).connect()
+    slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        db.execute(slow).fetchone()
+    db.conn.close()
+
+
+def test_search_filters_by_language_and_get_posts_keeps_date_order(reader: Browse) -> None:
+    store = reader.store
+    assert [p.id for p in store.search(None, lang="ru")] == [4, 9]  # 13:30, 12:00
+    assert [p.id for p in store.search("Lavrov", lang="en", order="oldest")] == [1, 8, 3, 10]
+    assert [p.id for p in store.get_posts([10, 1, 999, 1])] == [1, 10]
+
+
+def test_highlights_mark_every_match_of_the_quoted_query(reader: Browse) -> None:
+    marked = reader.highlights('Kosovo "settlement', [1, 11, 2])
+    assert set(marked) == {1}  # both words must match; post 11 has no "settlement", post 2 neither
+    assert f"a {MARK_OPEN}Kosovo{MARK_CLOSE} {MARK_OPEN}settlement{MARK_CLOSE} must" in marked[1]
+    assert reader.highlights("NEAR(kosovo", [1]) == {}  # FTS syntax is just text
+
+
+def test_copies_fold_like_the_digest(reader: Browse) -> None:
+    original = reader.store.get_post(1)
+    assert original is not None
+    copies = reader.copies(original)
+    assert [(p.id, p.channel_title) for p in copies] == [(1, "Balkan Diplomacy Watch"), (8, "Serbia Today")]
+    alone = reader.store.get_post(2)
+    assert alone is not None
+    assert [p.id for p in reader.copies(alone)] == [2]
+
+
+def test_versions_are_the_earlier_texts_of_an_edited_post(tmp_path: Path, pipeline: Pipeline) -> None:
+    path = tmp_path / "versions.db"
+    writer = Store.open(path)
+    ref = ChannelRef(tg_id=9, username="edits_here", title="Edits")
+    first = RawPost(ref, 1, datetime(2026, 11, 20, 7, 0, tzinfo=UTC), "Talks on Kosovo today.", "telethon")
+    edited = RawPost(
+        ref, 1, first.date, "Talks on Kosovo postponed.", "telethon", edit_date=datetime(2026, 11, 20, 8, tzinfo=UTC)
+    )
+    make_ingest(writer, pipeline).save([first])
+    make_ingest(writer, pipeline).save([edited])
+    (post_id,) = [r[0] for r in writer.db.execute("SELECT id FROM posts")]
+    writer.close()
+    store = ReadOnlyArchive(path).store()
+    try:
+        versions = Browse(store).versions(post_id)
+        assert [(v.number, v.text) for v in versions] == [(1, "Talks on Kosovo today.")]
+        assert versions[0].replaced_at is not None
+        assert Browse(store).versions(10**9) == []
+    finally:
+        store.close()
+
+
+def test_counts_per_day_week_and_tag(reader: Browse) -> None:
+    assert reader.posts_per_day(START, END) == [
+        ("2026-11-20", 1, 6),
+        ("2026-11-20", 2, 2),
+        ("2026-11-20", 3, 2),
+        ("2026-11-21", 1, 1),
+        ("2026-11-21", 2, 1),
+    ]
+    assert reader.posts_per_day(START, END, tag="kosovo") == [
+        ("2026-11-20", 1, 2),
+        ("2026-11-20", 2, 1),
+        ("2026-11-20", 3, 1),
+    ]
+    days = {(day, tag.display): n for day, tag, n in reader.tags_per_day(START, END)}
+    assert days[("2026-11-20", "Russia")] == 6 and days[("2026-11-21", "Russia")] == 2
+    assert days[("2026-11-20", "#Kosovo")] == 1 and days[("2026-11-20", "Kosovo")] == 4
+    assert {day for day, _ in days} == {"2026-11-20", "2026-11-21"}
+    assert all(tag.kind != "lang" for _, tag, _ in reader.tags_per_day(START, END))
+    assert reader.count_posts(tag="kosovo") == 4  # post 11 has #Kosovo and Kosovo: counted once
+    assert reader.count_posts(channel_id=3) == 2
+    assert reader.latest(channel_id=2) == datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
+    assert reader.latest(tag="kosovo") == HOSTILE_DATE  # post 11 is the newest archived with it
+    assert reader.bounds() == (datetime(2026, 11, 20, 7, 15, tzinfo=UTC), datetime(2026, 11, 21, 6, 10, tzinfo=UTC))
+    keys = reader.copy_keys(START, END, limit=3)
+    assert [(k[0], k[1], k[4]) for k in keys] == [(1, 1, True), (8, 2, True), (2, 1, True)]
+    assert reader.raw_text(11) is not None and "<script>" in (reader.raw_text(11) or "")
+    assert reader.store.get_post(11).date == HOSTILE_DATE  # type: ignore[union-attr]
+
+
+def test_sql_console_reads_and_refuses_everything_else(reader: Browse, tmp_path: Path) -> None:
+    db = reader.store
+    result = run_sql(db, "SELECT id, lang FROM posts WHERE lang = 'ru' ORDER BY id;", max_rows=1)
+    assert result.columns == ("id", "lang") and result.rows == ((4, "ru"),) and result.truncated
+    assert run_sql(db, "PRAGMA table_info(channels)").rows[0][1] == "id"
+    (tmp_path / "secret.db").touch()
+    refused = [
+        "DELETE FROM posts",
+        "UPDATE channels SET title = 'x'",
+        "CREATE TABLE t(x)",
+        f"ATTACH DATABASE '{tmp_path / 'secret.db'}' AS s",
+        "PRAGMA query_only = OFF",
+        "PRAGMA writable_schema = ON",
+    ]
+    for sql in refused:
+        with pytest.raises(SqlError):
+            run_sql(db, sql)
+    with pytest.raises(SqlError, match="one statement"):
+        run_sql(db, "SELECT 1; SELECT 2")
+    with pytest.raises(SqlError, match="empty"):
+        run_sql(db, " ; ")
+    with pytest.raises(SqlError, match="longer than"):
+        run_sql(db, "SELECT " + "1 + " * 3000 + "1")
+    assert run_sql(db, "SELECT count(*) FROM posts").rows == ((12,),)  # the authorizer is gone afterwards too
