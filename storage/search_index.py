@@ -115,6 +115,7 @@ class SearchIndex:
         self.db = db
         self.normaliser = normaliser or TextNormaliser()
         self._done_at: float | None = None
+        self._literal_only = False  # posts_norm missing or made by another normaliser, and read-only
         register(db.conn, self.normaliser)
 
     # ------------------------------------------------------------------ state
@@ -142,7 +143,13 @@ class SearchIndex:
         """Empty the index and mark everything pending when its tokens came from another normaliser.
 
         Returns whether it did.  Run at open, before anything writes posts."""
+        if not self._table_exists():
+            self._literal_only = True  # an archive a read-only reader opened before its upgrade
+            return False
         if self._stored_version() == self.normaliser.version:
+            return False
+        if self.db.conn.execute("PRAGMA query_only").fetchone()[0]:
+            self._literal_only = True  # a read-only reader cannot rebuild: search as written meanwhile
             return False
         with _atomic(self.db.conn):
             stored = self._stored_version()  # again, inside the write lock: another process may have
@@ -160,6 +167,10 @@ class SearchIndex:
         with _atomic(self.db.conn):
             self._forget_all()
         self._done_at = None
+
+    def _table_exists(self) -> bool:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'posts_norm'"
+        return self.db.execute(sql).fetchone() is not None
 
     def _stored_version(self) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [VERSION_KEY]).fetchone()
@@ -221,9 +232,9 @@ class SearchIndex:
         """SQL for the posts matching `query` (alias `p` for posts)."""
         expr = self.expression(query)
         exact = ["tg_exact(p.text, ?)" for _ in query.phrases]
-        pending = self._searchable_below()
+        pending = self._searchable_below() if not self._literal_only else -1
         literal = [p for p in query.phrases if _HAS_WORD.search(p)]
-        if literal and not pending:
+        if literal and pending == 0:
             # "Exact phrases" are found through the literal index, which holds their very words: a rare
             # form ("Сербией") is then a few candidates, not every post with the stem, checked one by one.
             where = ["posts_fts MATCH ?", *exact]
@@ -238,7 +249,7 @@ class SearchIndex:
                 "posts_fts.rowid DESC",
                 "posts_fts.rank",
             )
-        if not pending:
+        if pending == 0:
             return Clause(
                 "JOIN posts_norm ON posts_norm.rowid = p.id",
                 " AND ".join(["posts_norm MATCH ?", *exact]),
@@ -246,8 +257,16 @@ class SearchIndex:
                 "posts_norm.rowid DESC",
                 "posts_norm.rank",
             )
-        # Part of the archive is not indexed yet: those posts are matched literally, by posts_fts.
         words = " ".join(f'"{w.replace(chr(34), "")}"' for w in query.words if w.replace('"', ""))
+        if pending < 0:  # no usable posts_norm: every post as written, by posts_fts
+            return Clause(
+                "JOIN posts_fts ON posts_fts.rowid = p.id",
+                " AND ".join(["posts_fts MATCH ?", *exact]),
+                (words or '""', *query.phrases),
+                "posts_fts.rowid DESC",
+                "posts_fts.rank",
+            )
+        # Part of the archive is not indexed yet: those posts are matched literally, by posts_fts.
         either = (
             "((p.id >= ? AND p.id IN (SELECT rowid FROM posts_norm WHERE posts_norm MATCH ?)) OR "
             "(p.id < ? AND p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)))"

@@ -241,3 +241,23 @@ def test_kill_9_during_the_upgrade_backfill_resumes_and_indexes_nothing_twice(tm
     assert_search_index_matches_rows(store)
     assert store.search("Сербия", limit=1)
     store.close()
+
+
+def test_a_read_only_reader_searches_as_written_when_it_cannot_use_the_index(
+    tmp_path: Path, pipeline: Pipeline
+) -> None:
+    """The web viewer opens the archive read-only: it must neither rebuild nor query foreign tokens."""
+    from storage.readonly import ReadOnlyArchive
+
+    path = tmp_path / "a.db"
+    store = Store.open(path)
+    save(store, pipeline, POSTS)
+    store.close()
+    same = ReadOnlyArchive(path).store()
+    assert found(same, "Сербия") == [2, 1]  # the normalised index, as the writer built it
+    same.db.conn.close()
+    other = ReadOnlyArchive(path).store()
+    other.search_index.normaliser = TextNormaliser(stemmers={}, name="another")
+    other.search_index.check_version()  # tokens from another normaliser, no way to rebuild
+    assert found(other, "Сербии") == [2, 1] and found(other, "Сербия") == []  # literally
+    other.db.conn.close()
