@@ -222,7 +222,9 @@ def test_kill_9_during_the_upgrade_backfill_resumes_and_indexes_nothing_twice(tm
         ]
         assert children[0].stdout is not None
         children[0].stdout.readline()  # "start": imports done, the archive open
-        time.sleep(rng.uniform(0.0, 0.15))
+        for _ in range(rng.randint(0, 6)):  # a few committed batches, then kill wherever it is by then
+            children[0].stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.005))
         for child in children:
             if child.poll() is None:
                 child.kill()
