@@ -213,7 +213,7 @@ def test_kill_9_during_the_upgrade_backfill_resumes_and_indexes_nothing_twice(tm
         # kill then follows the first one's batches, and may find the other done or mid-way)
         children = [
             subprocess.Popen(
-                [sys.executable, "-c", CHILD, str(path), "20"],
+                [sys.executable, "-c", CHILD, str(path), "5"],
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
