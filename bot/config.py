@@ -24,6 +24,19 @@ _WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@dataclass(frozen=True, slots=True)
+class TelegramServer:
+    """TELEGRAM_SERVER: a Telegram-protocol server other than Telegram's own (test servers only)."""
+
+    dc_id: int
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.dc_id}@{host}:{self.port}"
+
+
 class SettingsError(ValueError):
     """All problems found in the settings, one per line."""
 
@@ -65,6 +78,8 @@ class Settings:
     neardup_window_days: int = 14
     download_media: bool = False
     media_max_mb: int = 50
+    telegram_server: TelegramServer | None = None
+    telegram_public_key: Path | None = None
     web_token: str | None = field(default=None, repr=False)
     fetch_articles: bool = True
     article_domains: tuple[str, ...] = ()
@@ -126,6 +141,16 @@ class Settings:
             path = kwargs.get(attr)
             if path is not None and not path.is_file():
                 problems.append(f"{name}{_where(name, env_file, file_keys or set())}: no such file: {path}")
+        key = kwargs.get("telegram_public_key")
+        where_key = _where("TELEGRAM_PUBLIC_KEY", env_file, file_keys or set())
+        if key is not None and "telegram_server" not in kwargs and "TELEGRAM_SERVER" not in values:
+            problems.append(
+                f"TELEGRAM_PUBLIC_KEY{where_key}: only used with TELEGRAM_SERVER (a test server); set both or neither"
+            )
+        elif key is not None:
+            problem = _public_key_problem(key)
+            if problem:
+                problems.append(f"TELEGRAM_PUBLIC_KEY{where_key}: {problem}")
         if problems:
             raise SettingsError(problems)
         return cls(**kwargs)
@@ -154,6 +179,33 @@ def _where(name: str, env_file: Path | None, file_keys: set[str]) -> str:
     except OSError:
         pass
     return f" ({env_file})"
+
+
+_SERVER = re.compile(r"^(?:(\d+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d+)$")
+DEFAULT_TEST_DC = 2  # Telethon's default DC, and the one piltover and Telegram's test servers answer on
+
+
+def _server(raw: str) -> TelegramServer:
+    match = _SERVER.match(raw)
+    if not match:
+        raise ValueError("")
+    dc, host, port = match.groups()
+    if not 0 < int(port) < 65536:
+        raise ValueError("port out of range")
+    if dc is not None and not 0 < int(dc) < 1000:
+        raise ValueError("DC id out of range")
+    return TelegramServer(int(dc) if dc else DEFAULT_TEST_DC, host.strip("[]"), int(port))
+
+
+def _public_key_problem(path: Path) -> str | None:
+    """The server's RSA key must be readable PEM: a wrong file would only fail later, inside the handshake."""
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    if "-----BEGIN RSA PUBLIC KEY-----" not in text:
+        return f"{path} is not a PEM public key (expected a PKCS#1 '-----BEGIN RSA PUBLIC KEY-----' block)"
+    return None
 
 
 def _duration(raw: str) -> int:
@@ -321,6 +373,12 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NEARDUP_WINDOW_DAYS": ("neardup_window_days", _positive_int, "a positive number of days like 14"),
     "DOWNLOAD_MEDIA": ("download_media", _bool, "true or false"),
     "MEDIA_MAX_MB": ("media_max_mb", _positive_int, "a positive number of megabytes like 50"),
+    "TELEGRAM_SERVER": (
+        "telegram_server",
+        _server,
+        "a test server as HOST:PORT or DC@HOST:PORT like 127.0.0.1:4430 or 2@127.0.0.1:4430",
+    ),
+    "TELEGRAM_PUBLIC_KEY": ("telegram_public_key", Path, "a path to the test server's RSA public key (PEM)"),
     "WEB_TOKEN": (
         "web_token",
         _web_token,

@@ -69,6 +69,7 @@ class Forward:
     username: str | None = None
     message_id: int | None = None
     name: str | None = None
+    date: datetime | None = None  # when the original was posted (HTML exports show it; UTC)
 
     def __post_init__(self) -> None:
         if self.username is not None:
@@ -92,6 +93,7 @@ class RawPost:
     # Every link the source saw, in its order: link preview first, then hidden (text_link) and visible
     # URLs. Raw: the core picks the article links among them (bot/core/links.py).
     links: tuple[str, ...] = ()
+    reply_to: int | None = None  # the message this one answers, in the same channel (exports show it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ Parts, in start order: one *source* (the Telethon listener when API_ID/API_HASH 
 t.me/s web preview); the *bot* when BOT_TOKEN is set (commands, and the sender of digests and
 alerts; without it they go to stdout or the DIGEST_OUTPUT file); *digests* (a daily job per
 subscription; windows missed while down are sent after the first poll, so they include what
-arrived meanwhile); *alerts* (checked after every poll that stored something, plus a periodic run
-that drains a rate-limited backlog); the *poll* job every POLL_INTERVAL with an immediate first run;
+arrived meanwhile); *alerts* (checked after every poll or live update that stored something, plus a
+periodic run that drains a rate-limited backlog); the *poll* job every POLL_INTERVAL with an immediate first run;
 hourly database *maintenance*. Start-up logs one line per part: on, or off with the reason and
 what happens instead.
 
@@ -27,12 +27,13 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import httpx
 
 from bot.access import AccessPolicy
+from bot.alerts import JOB_ID as ALERTS_JOB
 from bot.alerts import Alerter, alert_chat_id, make_alerter
 from bot.archive import Archive
 from bot.articles import JOB_EVERY, ArticleJob
@@ -226,7 +227,7 @@ class Service:
     def _make_source(self) -> Source | None:
         s = self.settings
         if s.has_api_credentials:
-            return ListenerPart(s, self.archive, self.user_client_factory)
+            return ListenerPart(s, self.archive, self.user_client_factory, self._live_saved)
         part = WebPreviewPart(s, self.archive, self.http_client_factory)
         return part if part.channels() else None
 
@@ -324,6 +325,11 @@ class Service:
         """Articles became readable: posts that match only through them may deserve an alert now."""
         if self.alerter is not None:
             await self.alerter.check_articles()
+
+    def _live_saved(self, post_ids: Sequence[int]) -> None:
+        """A live update stored new posts: their alerts go out now, not at the next poll or drain run."""
+        if self.alerter is not None:
+            self.scheduler.run_soon(ALERTS_JOB)
 
     async def _maintain(self) -> None:
         # Every ingest clusters as it saves; catch_up only finds posts an older version left unclustered.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -153,10 +153,17 @@ class ListenerPart:
 
     name = "listener"
 
-    def __init__(self, settings: Settings, archive: Archive, client_factory: ClientFactory = make_user_client) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        archive: Archive,
+        client_factory: ClientFactory = make_user_client,
+        on_live_saved: Callable[[Sequence[int]], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.archive = archive
         self.client_factory = client_factory
+        self.on_live_saved = on_live_saved
         self.client: TelegramClient | None = None
         self.source: TelethonSource | None = None
 
@@ -177,6 +184,7 @@ class ListenerPart:
             self.archive.store,
             forwards_from=self.settings.forwards_from,
             media=media,
+            on_live_saved=self.on_live_saved,
             recheck=EDIT_RECHECK,
         )
         self.source = source

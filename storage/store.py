@@ -260,6 +260,14 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         return cur.rowcount
 
     # -------------------------------------------------------------------- reads
+    def message_dates(self, channel_id: int, first: int, last: int) -> dict[int, datetime]:
+        """Dates of the channel's archived messages with ids in [first, last]: is an import the same channel?"""
+        rows = self.db.execute(
+            "SELECT message_id, date FROM posts WHERE channel_id = ? AND message_id BETWEEN ? AND ?",
+            [channel_id, first, last],
+        ).fetchall()
+        return {int(r[0]): datetime.fromisoformat(r[1]) for r in rows}
+
     def recent_texts(self, channel_id: int, limit: int) -> list[str]:
         """The channel's newest post texts (by message id): what learned boilerplate is counted on."""
         rows = self.db.execute(

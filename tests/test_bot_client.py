@@ -123,6 +123,19 @@ def test_start_logs_in_registers_and_publishes_the_menu(store: Store) -> None:
     assert client.handlers == []
 
 
+def test_a_server_that_cannot_set_the_menu_still_gets_an_answering_bot(store: Store) -> None:
+    """Telethon retries a 500 answer (e.g. NOT_IMPLEMENTED from a test server) and then raises ValueError."""
+
+    class Refusing(FakeClient):
+        async def __call__(self, request: Any) -> None:
+            raise ValueError("Request was unsuccessful 6 time(s)")
+
+    refusing = Refusing()
+    bot, _ = bot_for(store, refusing)
+    assert asyncio.run(bot.start()) == "TgMonitorBot"
+    assert len(refusing.handlers) == 2  # commands are answered without the menu
+
+
 def test_start_on_a_client_already_logged_in(store: Store) -> None:
     client = FakeClient()
     bot, _ = bot_for(store, client)

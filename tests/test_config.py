@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, SettingsError
+from bot.config import Settings, SettingsError, TelegramServer
 
 
 def test_defaults_need_nothing(tmp_path: Path) -> None:
@@ -93,6 +93,48 @@ def test_neardup_window_reaches_the_index(tmp_path: Path) -> None:
     env.write_text("NEARDUP_WINDOW_DAYS=0\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"NEARDUP_WINDOW_DAYS \(.*\.env:1\): expected a positive number of days"):
         Settings.load(env, environ={})
+
+
+PEM = "-----BEGIN RSA PUBLIC KEY-----\nMIIBCgKCAQEA\n-----END RSA PUBLIC KEY-----\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("127.0.0.1:4430", TelegramServer(2, "127.0.0.1", 4430)),
+        ("4@127.0.0.1:4430", TelegramServer(4, "127.0.0.1", 4430)),
+        ("2@[::1]:443", TelegramServer(2, "::1", 443)),
+        ("test.example.org:80", TelegramServer(2, "test.example.org", 80)),
+    ],
+)
+def test_telegram_server_forms(raw: str, expected: TelegramServer, tmp_path: Path) -> None:
+    assert Settings.from_mapping({}).telegram_server is None  # off by default
+    key = tmp_path / "pubkey.asc"
+    key.write_text(PEM, encoding="ascii")
+    settings = Settings.from_mapping({"TELEGRAM_SERVER": raw, "TELEGRAM_PUBLIC_KEY": str(key)})
+    assert settings.telegram_server == expected and settings.telegram_public_key == key
+    assert Settings.from_mapping({"TELEGRAM_SERVER": str(expected)}).telegram_server == expected  # round trip
+
+
+def test_telegram_server_errors_name_the_variable_and_the_form(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    not_pem = tmp_path / "key.txt"
+    not_pem.write_text("hello", encoding="ascii")
+    env.write_text(f"TELEGRAM_SERVER=127.0.0.1\nTELEGRAM_PUBLIC_KEY={not_pem}\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as error:
+        Settings.load(env, environ={})
+    message = str(error.value)
+    assert f"TELEGRAM_SERVER ({env}:1): expected a test server as HOST:PORT or DC@HOST:PORT" in message
+    assert f"TELEGRAM_PUBLIC_KEY ({env}:2): {not_pem} is not a PEM public key" in message
+    for raw in ("127.0.0.1:0", "127.0.0.1:99999", "x@127.0.0.1:1", "http://127.0.0.1:4430"):
+        with pytest.raises(SettingsError, match="TELEGRAM_SERVER"):
+            Settings.from_mapping({"TELEGRAM_SERVER": raw})
+    with pytest.raises(SettingsError, match=r"TELEGRAM_PUBLIC_KEY \(environment\): cannot read .*missing\.pem"):
+        Settings.from_mapping(
+            {"TELEGRAM_SERVER": "127.0.0.1:4430", "TELEGRAM_PUBLIC_KEY": str(tmp_path / "missing.pem")}
+        )
+    with pytest.raises(SettingsError, match=r"TELEGRAM_PUBLIC_KEY .*only used with TELEGRAM_SERVER"):
+        Settings.from_mapping({"TELEGRAM_PUBLIC_KEY": str(not_pem)})
 
 
 @pytest.mark.parametrize(

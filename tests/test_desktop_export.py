@@ -130,3 +130,70 @@ def test_truncated_export(tmp_path: Path) -> None:
     bad.write_text(text[: len(text) // 2], encoding="utf-8")
     with pytest.raises(ExportError, match="invalid JSON"):
         parse_export(bad)
+
+
+REAL = Path(__file__).parent / "data" / "tdesktop_export" / "tg2md_channel" / "result.json"  # la-ninpre/tg2md
+
+
+def test_real_json_export_gives_exact_rows(tmp_path: Path) -> None:
+    """A real export in the older format: local dates without `date_unixtime` (taken as UTC), `text` as
+    lists of strings and entity objects, no `text_entities`, an album as three photo messages."""
+    db = tmp_path / "a.db"
+    assert main(["--db", str(db), "import", str(REAL.parent)]) == 0
+    store = Store.open(db)
+    got = store.db.execute(
+        "SELECT message_id, date, edit_date, raw_text, media_kind, origin_key FROM posts ORDER BY message_id"
+    ).fetchall()
+    assert [tuple(r) for r in got] == [
+        (2, "2020-11-12T12:54:07+00:00", None, "test text post", None, "tg:1292077344/2"),
+        (3, "2020-11-12T12:57:31+00:00", None, "", "photo", "tg:1292077344/3"),
+        (4, "2020-11-12T12:57:40+00:00", None, "photo with text", "photo", "tg:1292077344/4"),
+        (5, "2020-11-12T12:58:18+00:00", "2020-11-12T13:03:00+00:00",
+         "italic\n\nbold\n\nunderline\n\nstrikethrough\n\nmonospace", None, "tg:1292077344/5"),
+        (7, "2020-11-12T13:01:05+00:00", None, "", "voice", "tg:1292077344/7"),
+        (8, "2020-11-12T13:02:35+00:00", None, "", "audio", "tg:1292077344/8"),
+        (9, "2020-11-12T13:43:23+00:00", None, "italic in text\n\nitalic on whole line", None, "tg:1292077344/9"),
+        (10, "2020-11-12T14:11:35+00:00", "2020-11-12T14:18:17+00:00",
+         "bold in text\nbold below\n\nnormal text\n\nbold with one line gap\nnormal text", None, "tg:1292077344/10"),
+        (11, "2020-11-12T14:34:47+00:00", None, "multiline\nbold\n\ntext", None, "tg:1292077344/11"),
+        (13, "2020-11-12T14:45:43+00:00", "2020-11-12T14:45:55+00:00",
+         "monospace with one baktick\n\nmultiline\nmonospace", None, "tg:1292077344/13"),
+        (14, "2020-11-12T14:48:48+00:00", "2020-11-12T14:49:39+00:00",
+         "text link\n\nexample.com\n\nexample@example.com", None, "tg:1292077344/14"),
+        (15, "2020-11-12T15:05:32+00:00", None, "bold italic", None, "tg:1292077344/15"),
+        (21, "2021-07-12T13:17:15+00:00", None, "тестирование utf-8.", None, "tg:1292077344/21"),
+        (22, "2021-07-14T18:40:10+00:00", "2021-07-14T18:40:24+00:00", "test file other than sound", "document",
+         "tg:1292077344/22"),
+        (23, "2021-07-14T18:52:46+00:00", None, "multiple photos", "photo", "tg:1292077344/23"),
+        (24, "2021-07-14T18:52:46+00:00", None, "", "photo", "tg:1292077344/24"),
+        (25, "2021-07-14T18:52:46+00:00", None, "", "photo", "tg:1292077344/25"),
+        (26, "2021-07-14T19:20:23+00:00", None, "test text file", "document", "tg:1292077344/26"),
+    ]  # fmt: skip
+    row = store.find_channel(1292077344)
+    assert row is not None and (row.title, store.checkpoint(row.id)) == ("test", 26)
+    store.close()
+
+
+def test_polls_replies_and_contacts(tmp_path: Path) -> None:
+    poll = {"question": "Visit before the new year?", "answers": [{"text": "Yes", "voters": 3}, {"text": "No"}]}
+    export = EXPORT | {
+        "messages": [
+            {"id": 10, "type": "message", "date": "2026-11-19T10:00:00", "text": "", "poll": poll},
+            {"id": 11, "type": "message", "date": "2026-11-19T10:01:00", "text": "Yes.", "reply_to_message_id": 10},
+            {"id": 12, "type": "message", "date": "2026-11-19T10:02:00", "text": "Elsewhere.",
+             "reply_to_message_id": 7, "reply_to_peer_id": "channel99"},
+            {"id": 13, "type": "message", "date": "2026-11-19T10:03:00", "text": "",
+             "contact_information": {"first_name": "Press", "last_name": "Office", "phone_number": "+359"}},
+            {"id": 14, "type": "message", "date": "2026-11-19T10:04:00", "text": "x",
+             "forwarded_from": "Russian  MFA "},
+        ]
+    }  # fmt: skip
+    _, posts = parse_export(write(tmp_path, export))
+    assert [(p.message_id, p.text, p.media_kind, p.reply_to) for p in posts] == [
+        (10, "Visit before the new year?\n- Yes\n- No", "poll", None),  # as the listener and the HTML give it
+        (11, "Yes.", None, 10),
+        (12, "Elsewhere.", None, None),  # a reply into another chat names nothing the archive can link
+        (13, "", "contact", None),
+        (14, "x", None, None),
+    ]
+    assert posts[-1].forward is not None and posts[-1].forward.name == "Russian MFA"  # spaced as the HTML shows it

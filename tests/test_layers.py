@@ -8,7 +8,7 @@ Bottom up, nothing imports upward:
                                                                 |             bot.outputs, bot.scheduler
   3 application   bot.ingest, bot.archive, bot.listing, bot.neardup_index, bot.channel_boilerplate,
                   bot.commands, bot.digest_jobs, bot.alerts, bot.edit_alerts, bot.access, bot.reclean, bot.web,
-                  bot.articles
+                  bot.articles, bot.export_channel
   4 wiring        bot.service, bot.service_parts, bot.systemd, bot.logging_setup, bot.cli
 
 Storage and the adapters sit side by side and never import each other: sources reach the archive
@@ -49,6 +49,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.web": (3, "application"),
     "bot.reclean": (3, "application"),
     "bot.articles": (3, "application"),
+    "bot.export_channel": (3, "application"),
     "bot.service": (4, "wiring"),
     "bot.service_parts": (4, "wiring"),
     "bot.systemd": (4, "wiring"),

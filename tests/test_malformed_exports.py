@@ -8,6 +8,7 @@ be identical, so a bad file named after a good one cannot leave half an import b
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -155,4 +156,119 @@ def test_fifty_megabyte_text_field_is_refused_quickly_without_copies(
     # ~2.2x the file is what parsing before writing costs. Joining entity parts into one more copy
     # before the length check made it 3.2x.
     assert peak_mb - baseline_mb < 2.5 * size_mb, (baseline_mb, peak_mb, size_mb)
+    assert dump(db) == before
+
+
+# ------------------------------------------------------------------------------------------ HTML exports
+HTML_GOOD = ROOT / "tests" / "data" / "tdesktop_export" / "bg_channel" / "html"
+HTML_OTHER = ROOT / "tests" / "data" / "tdesktop_export" / "ru_channel" / "html"
+PAGE2 = "messages2.html"
+
+
+def edit(name: str, old: str | bytes, new: str | bytes, count: int = 1) -> Callable[[Path], Path]:
+    """Replace `old` in page `name` of a copy of the good export; the error must name that page."""
+
+    def apply(folder: Path) -> Path:
+        page = folder / name
+        data = page.read_bytes()
+        before = old.encode() if isinstance(old, str) else old
+        after = new.encode() if isinstance(new, str) else new
+        assert before in data, old
+        page.write_bytes(data.replace(before, after, count))
+        return page
+
+    return apply
+
+
+def cut(name: str, keep: float) -> Callable[[Path], Path]:
+    def apply(folder: Path) -> Path:
+        page = folder / name
+        data = page.read_bytes()
+        page.write_bytes(data[: int(len(data) * keep)])
+        return page
+
+    return apply
+
+
+def remove(name: str, blamed: str | None = None) -> Callable[[Path], Path]:
+    def apply(folder: Path) -> Path:
+        (folder / name).unlink()
+        return folder / blamed if blamed else folder
+
+    return apply
+
+
+DATE8 = 'title="24.10.2026 18:30:00 UTC+03:00"'
+HTML_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
+    ("truncated-page", cut(PAGE2, 0.5), "truncated: the page does not end with </html>, in message 9"),
+    ("truncated-last-page", cut("messages4.html", 0.98), "truncated: the page does not end with </html>"),
+    ("empty-page", cut(PAGE2, 0), "empty file"),
+    ("missing-id", edit(PAGE2, ' id="message9"', ""), 'message block 3 (after message 8): no id="messageNNN"'),
+    ("negative-id", edit(PAGE2, 'id="message9"', 'id="message-9"'), "(after message 8): no id="),
+    ("impossible-date", edit(PAGE2, DATE8, 'title="31.09.2026 18:30:00 UTC+03:00"'), "message 8: date '31.09.2026"),
+    ("bad-date-format", edit(PAGE2, DATE8, 'title="2026-10-24 18:30"'), "is not DD.MM.YYYY HH:MM:SS"),
+    ("bad-utc-offset", edit(PAGE2, DATE8, 'title="24.10.2026 18:30:00 UTC+15:00"'), "offset beyond ±14:00"),
+    ("no-date", edit(PAGE2, DATE8, ""), "message 8: no date"),
+    (
+        "bad-forward-date",
+        edit("messages.html", "24.10.2026 10:15:00 UTC+03:00", "yesterday"),
+        "message 5: forwarded date",
+    ),
+    ("page-gap", remove(PAGE2), "export pages missing: messages2.html (found 3 of 4)"),
+    ("link-to-missing-page", remove("messages4.html", "messages3.html"), "links to messages4.html, which is missing"),
+    ("nul-byte", edit(PAGE2, "Годишният", "Годиш\x00ният"), "NUL byte at byte"),
+    ("not-utf8", edit(PAGE2, "Годишният".encode(), "Годишният".encode("cp1251")), "not UTF-8 text (byte"),
+    (
+        "other-export-page",
+        edit("messages3.html", "Дипломатически преглед \n", "Друг канал \n"),
+        "two different exports",
+    ),
+    ("not-an-export-page", edit(PAGE2, 'class="page_header"', 'class="header"'), "no div.page_header"),
+    ("unknown-block", edit(PAGE2, "message default clearfix", "message weird"), "message 8: unknown kind"),
+    ("nesting-bomb", edit(PAGE2, "Годишният", "<div>" * 20_000 + "Годишният"), "tags nested"),
+    ("huge-text", edit(PAGE2, "Годишният", "Лавров " * 20_000), "message 9: text is over the 100,000-character"),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "expected"), HTML_CASES, ids=[c[0] for c in HTML_CASES])
+def test_malformed_html_export_names_the_page_and_message_and_leaves_the_archive_unchanged(
+    tmp_path: Path,
+    archive: tuple[Path, list[str]],
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    damage: Callable[[Path], Path],
+    expected: str,
+) -> None:
+    db, cli = archive
+    before = dump(db)
+    capsys.readouterr()
+    folder = tmp_path / name
+    shutil.copytree(HTML_GOOD, folder)
+    blamed = damage(folder)
+    # A good HTML export named first is not written either: every page of both is checked first.
+    assert main([*cli, "import", "--channel", "77", str(HTML_OTHER), str(folder)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"tgmonitor: error: {blamed}: "), err
+    assert expected in err, err
+    assert len(err.splitlines()) == 1 and len(err) < 400, "one short line, never the file's content"
+    assert dump(db) == before
+
+
+def test_hostile_html_pages_are_refused_quickly(tmp_path: Path, archive: tuple[Path, list[str]]) -> None:
+    """A nesting bomb would keep the HTML parser busy for minutes (quadratic in depth) and a huge page
+    would fill memory: both are refused from the bytes, before parsing, in a fresh interpreter."""
+    db, cli = archive
+    before = dump(db)
+    bomb = tmp_path / "bomb"
+    shutil.copytree(HTML_GOOD, bomb)
+    page = bomb / PAGE2
+    page.write_bytes(page.read_bytes().replace(b'<div class="text">', b"<div>" * 300_000 + b'<div class="text">', 1))
+    huge = tmp_path / "huge"
+    shutil.copytree(HTML_GOOD, huge)
+    with (huge / PAGE2).open("ab") as out:  # 33 MB of plausible markup before the end
+        out.write(b'<div class="text">' + "Лавров ".encode() * (33 * 2**20 // 13) + b"</div></html>")
+    for folder, expected in ((bomb, "tags nested"), (huge, "page is 33 MB")):
+        code, seconds, _, stderr = run_cli(*cli, "import", "--channel", "77", str(folder))
+        assert code == 1 and f"{folder / PAGE2}: " in stderr and expected in stderr, stderr
+        assert seconds < 10
     assert dump(db) == before

@@ -478,6 +478,7 @@ def test_listener_and_bot_run_in_one_loop_and_stop_cleanly(
         await wait_until(lambda: len(store.search(limit=10)) == 2 and bool(bot.sent))
         await user.push_new(tg.message(3, "Live: Serbia and Kosovo.", date=now))  # a live update
         await wait_until(lambda: len(store.search(limit=10)) == 3)
+        await wait_until(lambda: len(bot.sent) == 2)  # the live post's alert goes out at once
         assert len(bot.handlers) == 2 and len(user.handlers) == 3
         service.request_stop("test")
         return await asyncio.wait_for(running, timeout=10)
@@ -487,7 +488,8 @@ def test_listener_and_bot_run_in_one_loop_and_stop_cleanly(
     assert notes == ["READY=1", "STOPPING=1"]
     assert not user.handlers and not bot.handlers  # stopped taking updates
     assert not user.connected and not bot.connected
-    assert [chat for chat, _ in bot.sent] == [-100123] and "Kosovo" in bot.sent[0][1]  # one alert
+    assert [chat for chat, _ in bot.sent] == [-100123, -100123]  # one alert per matching post
+    assert "Talks on Kosovo" in bot.sent[0][1] and "Live: Serbia and Kosovo" in bot.sent[1][1]
     assert store.meta_get("service.state") == "stopped" and store.meta_get("service.source") == "listener"
     assert store.checkpoint(store.ensure_channel(ChannelRef(tg_id=1001))) == 2  # live updates never move it
     text = caplog.text
@@ -495,6 +497,39 @@ def test_listener_and_bot_run_in_one_loop_and_stop_cleanly(
     assert "bot: on (@TgMonitorBot) → commands for 1 allowed user/chat" in text
     assert "digests: on, 1 subscription (daily 08:00 UTC)" in text and "alerts: on (0 tags, 1 word)" in text
     assert "tgmonitor stopped cleanly" in text
+
+
+def test_a_live_post_is_alerted_at_once_not_at_the_next_poll(store: Store, pipeline: Pipeline, tmp_path: Path) -> None:
+    """Found over the real protocol: a live post waited for the 30 s drain run (or the next poll)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    edge = FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")])
+    edge.post(tg.message(1, "Weather in Sofia.", date=now - timedelta(minutes=5)))
+    user, bot = FakeUserClient(edge), FakeBotClient()
+    settings = listener_settings(
+        tmp_path, BOT_TOKEN="123456789:" + "A" * 30, ALERT_CHAT="-100123", ALERT_WORDS="Kosovo", ALLOWED_USERS="7"
+    )
+
+    async def scenario() -> float:
+        service = make_service(
+            settings,
+            store,
+            pipeline,
+            user_client_factory=lambda s: user,
+            bot_starter=bot.start_as_bot,
+            notify=lambda m: True,
+        )
+        running = asyncio.create_task(service.run())
+        await wait_until(lambda: store.meta_get("service.last_poll_at") is not None)
+        pushed = asyncio.get_running_loop().time()
+        await user.push_new(tg.message(2, "Live: talks on Kosovo resume.", date=now))
+        await wait_until(lambda: bool(bot.sent), timeout=5)  # the drain run is 30 s away
+        took = asyncio.get_running_loop().time() - pushed
+        service.request_stop("test")
+        await asyncio.wait_for(running, timeout=10)
+        return took
+
+    assert asyncio.run(scenario()) < 5
+    assert [chat for chat, _ in bot.sent] == [-100123] and "Live: talks on Kosovo" in bot.sent[0][1]
 
 
 @pytest.mark.parametrize("problem", ["not logged in", "token refused"])

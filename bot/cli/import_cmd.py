@@ -1,24 +1,52 @@
-"""`tgmonitor import PATH...`: archive Telegram Desktop JSON exports (and saved t.me/s pages)."""
+"""`tgmonitor import PATH...`: archive Telegram Desktop exports (JSON or HTML) and saved t.me/s pages.
+
+Two passes over everything named, so that a bad file anywhere writes nothing: every source is read
+and checked first, then each is written in short transactions (IMPORT_BATCH). A JSON export is
+parsed whole (one document); an HTML export is checked page by page, each page parsed and dropped,
+and then read again page by page as it is written, so a 200-page export never sits in memory.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
+from bot.export_channel import archived, check_same_channel, parse_channel_option, resolve_channel
 from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.desktop_export import ExportError, iter_export_files, parse_export
+from bot.sources.desktop_html_export import HtmlExport, looks_like_export_page
 from bot.sources.web_preview_parser import parse_saved_page
+
+
+@dataclass(frozen=True)
+class Source:
+    """A checked source, ready to write: `posts()` yields its RawPosts (again) for the write pass."""
+
+    label: str
+    channel: ChannelRef | None
+    total: int
+    posts: Callable[[], Iterable[RawPost]]
+    note: str = ""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(
-        "import", help="import Desktop exports (result.json or its folder) or saved t.me/s/ pages (.html)"
+        "import",
+        help="import Telegram Desktop exports (JSON or HTML, the file or its folder) or saved t.me/s/ pages (.html)",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    parser.add_argument(
+        "--channel",
+        metavar="CHANNEL",
+        help="which channel an HTML export is (@username, t.me link or numeric id); "
+        "without it, the archived channel with the export's title",
+    )
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     return parser
 
@@ -30,34 +58,78 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 IMPORT_BATCH = 200
 
 
-def read_source(path: Path) -> tuple[ChannelRef | None, list[RawPost]]:
-    """Pick the parser by file kind; everything is parsed before anything is written."""
+def read_source(
+    ctx: CliContext, path: Path, channel: ChannelRef | None = None, pending: Sequence[ChannelRef] = ()
+) -> Source:
+    """Pick the reader by what the path is; everything is read and checked before anything is written."""
+    if path.is_dir():  # iter_export_files hands over a folder only when it holds HTML export pages
+        return read_html_export(ctx, path, channel, pending)
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
-    if path.suffix.lower() == ".json":
-        return parse_export(path)
-    if path.suffix.lower() in {".html", ".htm"}:
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        found, raws = parse_export(path)
+        return Source(str(path), found, len(raws), lambda: raws)
+    if suffix in {".html", ".htm"}:
+        if looks_like_export_page(path):
+            return read_html_export(ctx, path, channel, pending)
         posts = parse_saved_page(path)  # a page saved from https://t.me/s/CHANNEL
-        return (posts[0].channel if posts else None), posts
+        return Source(str(path), posts[0].channel if posts else None, len(posts), lambda: posts)
     raise ExportError(
-        f"{path}: unsupported file type (expected a Desktop export result.json or a saved t.me/s/ page .html)"
+        f"{path}: unsupported file type (expected a Desktop export: result.json, messages.html or their "
+        "folder; or a saved t.me/s/ page .html)"
     )
 
 
-def import_paths(ctx: CliContext, paths: list[Path]) -> dict[str, SaveResult]:
-    parsed = [(path, *read_source(path)) for path in iter_export_files(paths)]
+def read_html_export(
+    ctx: CliContext, path: Path, option: ChannelRef | None, pending: Sequence[ChannelRef] = ()
+) -> Source:
+    """Check every page (parse, compare with the archive, drop) and count; nothing is kept but the count."""
+    export = HtmlExport.open(path)
+    channel, how = resolve_channel(ctx.store, export.title, option, str(export.folder), pending)
+    row = archived(ctx.store, channel)
+    total = 0
+    bar = ProgressBar(len(export.pages), f"checking {export.folder.name}")
+    try:
+        for page in export.iter_pages(channel):
+            if row is not None:
+                check_same_channel(ctx.store, row, page.posts, str(page.path))
+            total += len(page.posts)
+            bar(1)
+    finally:
+        bar.close()
+    note = f"{export.folder}: HTML export of «{export.title}», {len(export.pages)} pages, {how}"
+    return Source(str(export.folder), channel, total, lambda: export.iter_posts(channel), note)
+
+
+def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None = None) -> dict[str, SaveResult]:
+    files = list(iter_export_files(paths))
+    # HTML exports last, so one can find its channel in a JSON export named in the same command.
+    html = [p.is_dir() or looks_like_export_page(p) for p in files]
+    read: dict[Path, Source] = {}
+    for path, _ in sorted(zip(files, html, strict=True), key=lambda pair: pair[1]):
+        pending = [s.channel for s in read.values() if s.channel is not None]
+        read[path] = read_source(ctx, path, channel, pending)
+    sources: dict[str, Source] = {}
+    for path in files:  # written in the order named
+        sources.setdefault(read[path].label, read[path])  # an export named twice (folder and page) once
     results: dict[str, SaveResult] = {}
-    for path, channel, raws in parsed:
-        bar = ProgressBar(len(raws), f"{path.name}")
+    for source in sources.values():
+        if source.note:
+            print(source.note, file=sys.stderr)
+        bar = ProgressBar(source.total, Path(source.label).name)
         try:
-            results[str(path)] = ctx.ingest.save(raws, checkpoint=channel, progress=bar, batch_size=IMPORT_BATCH)
+            results[source.label] = ctx.ingest.save(
+                source.posts(), checkpoint=source.channel, progress=bar, batch_size=IMPORT_BATCH
+            )
         finally:
             bar.close()
     return results
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    results = import_paths(ctx, args.paths)
+    channel = parse_channel_option(args.channel) if args.channel else None
+    results = import_paths(ctx, args.paths, channel)
     if args.json:
         ids = {p: {"new_ids": len(r.new_ids), "updated_ids": len(r.updated_ids)} for p, r in results.items()}
         print(json.dumps({p: asdict(r) | ids[p] for p, r in results.items()}))

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.config import Settings
-from bot.telegram.client import private_file
+from bot.telegram.client import private_file, use_configured_server
 from bot.telegram.retry import call_with_retry
 
 BOT_SESSION_FILE = "tgmonitor-bot.session"
@@ -73,9 +73,18 @@ def make_bot_client(settings: Settings) -> Any:
     if settings.api_id is None or not settings.api_hash:
         raise RuntimeError("the bot also needs API_ID and API_HASH (https://my.telegram.org) to log in with Telethon")
     session = private_file(settings.data_dir / BOT_SESSION_FILE)
-    return TelegramClient(
-        str(session), settings.api_id, settings.api_hash, flood_sleep_threshold=0, device_model="tgmonitor-bot"
+    server = settings.telegram_server
+    client = TelegramClient(
+        str(session),
+        settings.api_id,
+        settings.api_hash,
+        flood_sleep_threshold=0,
+        device_model="tgmonitor-bot",
+        use_ipv6=server is not None and ":" in server.host,
     )
+    # TELEGRAM_SERVER (test servers only); the bot logs in again from BOT_TOKEN once its old session is gone.
+    use_configured_server(client.session, settings, fix=f"delete {session} (the bot logs in again from BOT_TOKEN)")
+    return client
 
 
 async def start_bot_client(settings: Settings, *, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> Any:

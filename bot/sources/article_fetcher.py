@@ -28,7 +28,8 @@ import httpx
 
 from bot.core.articles import FetchKind
 from bot.core.links import canonical_url, domain_key, domain_refusal, explicitly_allowed, url_host
-from bot.sources.http_guard import BadEncoding, GuardedTransport, RefusedAddress, TooLarge, read_body
+from bot.sources.http_fetch import BadEncoding, TooLarge, read_body
+from bot.sources.http_guard import GuardedTransport, RefusedAddress
 
 USER_AGENT = "Mozilla/5.0 (compatible; tgmonitor/0.1; +https://github.com/tgmonitor/tgmonitor)"
 ROBOTS_AGENT = "tgmonitor"  # the token robots.txt rules name

@@ -25,6 +25,8 @@ _MEDIA_TYPES = {
     "audio_file": "audio",
     "sticker": "sticker",
 }
+# Media the export describes under their own key (no file): the listener's names for them.
+_OTHER_MEDIA = {"contact_information": "contact", "game_title": "game", "invoice_information": "invoice"}
 
 
 class ExportError(ValueError):
@@ -101,6 +103,7 @@ def _peer_id(value: Any) -> int | None:
 
 
 def _media_kind(message: dict[str, Any]) -> str | None:
+    """The kind the HTML export of the same message gives too (desktop_html_export._media_kind)."""
     if "photo" in message:
         return "photo"
     if "poll" in message:
@@ -111,6 +114,29 @@ def _media_kind(message: dict[str, Any]) -> str | None:
         return "document"
     if "location_information" in message:
         return "geo"
+    for key, kind in _OTHER_MEDIA.items():
+        if key in message:
+            return kind
+    return None
+
+
+def _poll_text(poll: Any, where: str) -> str:
+    """A poll has no caption; its question and answers are its content, as the listener stores them."""
+    if not isinstance(poll, dict) or not isinstance(poll.get("question", ""), str):
+        raise ExportError(f"{where}: 'poll' must be an object with a 'question' string")
+    answers = poll.get("answers", [])
+    if not isinstance(answers, list):
+        raise ExportError(f"{where}: 'poll' 'answers' must be a list")
+    lines = [poll.get("question", "")]
+    lines += [f"- {a['text']}" for a in answers if isinstance(a, dict) and isinstance(a.get("text"), str)]
+    return "\n".join(line for line in lines if line)
+
+
+def _reply_to(message: dict[str, Any]) -> int | None:
+    """Only a reply inside this channel: one into another chat names a message the archive cannot link."""
+    value = message.get("reply_to_message_id")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0 and "reply_to_peer_id" not in message:
+        return value
     return None
 
 
@@ -142,6 +168,8 @@ def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) ->
     if date is None:
         raise ExportError(f"{where}: 'date' is missing")
     media = _media_kind(message)
+    if media == "poll" and not text.strip():
+        text = _poll_text(message["poll"], where)
     if not text.strip() and media is None:
         return None
     forward = None
@@ -149,7 +177,8 @@ def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) ->
         name = message.get("forwarded_from")
         forward = Forward(
             channel_id=_peer_id(message.get("forwarded_from_id")),
-            name=name if isinstance(name, str) else None,
+            # One space between words, as the HTML export of the same message shows the name.
+            name=" ".join(name.split()) or None if isinstance(name, str) else None,
         )
     return RawPost(
         channel=channel,
@@ -162,6 +191,7 @@ def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) ->
         forward=forward,
         media_kind=media,
         links=tuple(links),
+        reply_to=_reply_to(message),
     )
 
 
@@ -202,12 +232,18 @@ def parse_export(path: Path) -> tuple[ChannelRef, list[RawPost]]:
 
 
 def iter_export_files(paths: list[Path]) -> Iterator[Path]:
-    """A directory stands for the `result.json` inside it, as Telegram Desktop writes it."""
+    """A directory stands for the `result.json` inside it (a JSON export), else for itself when it
+    holds `messages.html` (an HTML export, read page by page by desktop_html_export)."""
     for path in paths:
         if path.is_dir():
             candidate = path / "result.json"
-            if not candidate.is_file():
-                raise ExportError(f"{path}: directory has no result.json")
-            yield candidate
+            if candidate.is_file():
+                yield candidate
+            elif (path / "messages.html").is_file():
+                yield path
+            else:
+                raise ExportError(
+                    f"{path}: directory has no result.json or messages.html (not a Telegram Desktop export)"
+                )
         else:
             yield path

@@ -1,30 +1,30 @@
-"""One bounded HTTP GET for sources that read the open web: a total deadline, and a cap on the body
-counted after decompression.
+"""Bounded HTTP bodies for sources that read the open web: a total deadline, and a cap on the body
+counted as sent and after decompression.
 
 An upstream is not trusted: a server dripping one byte every few seconds kept a poll (and every poll
-after it) waiting for minutes, and a 1 MB gzip bomb took the process to 5 GB. So the whole exchange
-has one deadline, only gzip and deflate are accepted, and the body is inflated in bounded steps that
-stop as soon as the cap is passed.
+after it) waiting for minutes, and a 1 MB gzip bomb took the process to 5 GB. So only gzip and
+deflate are accepted, the body is read raw and inflated with the output bounded at every step (a
+bomb stops at the cap instead of inflating to gigabytes in one call), and a body without
+Content-Length stops at the cap too. `fetch_bounded` adds one deadline for the whole exchange (the
+web preview); the article fetcher (bot/sources/article_fetcher.py) reads its bodies with `read_body`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 
-STEP = 64 * 1024  # bytes inflated per step: a bomb never expands further than one step past the cap
+
+class TooLarge(Exception):
+    """The body (as sent, or once decompressed) is over the size cap."""
 
 
-class FetchTooLarge(Exception):
-    """The body (after decompression) is over the cap."""
-
-
-class FetchUnreadable(Exception):
-    """A content encoding that was not asked for, or a corrupt compressed body."""
+class BadEncoding(Exception):
+    """A Content-Encoding that was not asked for, or a corrupt compressed stream."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,27 +48,60 @@ class Fetched:
 
 
 class _Inflater:
-    def __init__(self, encoding: str) -> None:
-        encoding = encoding.strip().lower()
-        if encoding in ("", "identity"):
-            self._zlib = None
-        elif encoding in ("gzip", "x-gzip"):
-            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._zlib = zlib.decompressobj()  # zlib-wrapped, as the RFC says (raw deflate is refused)
-        else:
-            raise FetchUnreadable(f"content encoding {encoding!r} was not asked for")
+    """Bounded decompression: never more than `room` bytes of output per call."""
 
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        if self._zlib is None:
-            yield data
-            return
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._raw_fallback = encoding == "deflate"  # "deflate" is zlib-wrapped in theory, raw in practice
+        wbits = 16 + zlib.MAX_WBITS if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._d = zlib.decompressobj(wbits)
+        self._started = False
+
+    def feed(self, data: bytes, room: int) -> bytes:
         try:
-            yield self._zlib.decompress(data, STEP)
-            while self._zlib.unconsumed_tail:
-                yield self._zlib.decompress(self._zlib.unconsumed_tail, STEP)
+            out = self._d.decompress(data, room)
         except zlib.error as exc:
-            raise FetchUnreadable(f"corrupt compressed body: {exc}") from exc
+            if self._raw_fallback and not self._started:
+                self._raw_fallback = False
+                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(data, room)
+            raise BadEncoding(f"corrupt {self.encoding} body: {exc}") from exc
+        self._started = True
+        while self._d.unconsumed_tail and len(out) < room:
+            out += self._d.decompress(self._d.unconsumed_tail, room - len(out))
+        if self._d.unconsumed_tail:
+            raise TooLarge  # more output is waiting than the cap leaves room for
+        return out
+
+    def flush(self, room: int) -> bytes:
+        out = self._d.flush(room + 1)
+        if len(out) > room:
+            raise TooLarge
+        return out
+
+
+async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
+    """The decoded body, raising TooLarge past `max_bytes` (sent or decompressed) and BadEncoding."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise TooLarge
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+        raise BadEncoding(f"unsupported Content-Encoding {encoding!r} (only gzip and deflate are asked for)")
+    inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
+    body = bytearray()
+    sent = 0
+    chunks: AsyncIterator[bytes] = response.aiter_raw()
+    async for chunk in chunks:
+        sent += len(chunk)
+        if sent > max_bytes:
+            raise TooLarge
+        body += inflater.feed(chunk, max_bytes + 1 - len(body)) if inflater else chunk
+        if len(body) > max_bytes:
+            raise TooLarge
+    if inflater is not None:
+        body += inflater.flush(max_bytes - len(body))
+    return bytes(body)
 
 
 async def fetch_bounded(
@@ -81,20 +114,9 @@ async def fetch_bounded(
     max_bytes: int,
 ) -> Fetched:
     """GET `url`; the body is read only for a 200. Raises TimeoutError past `deadline` seconds in all,
-    FetchTooLarge past `max_bytes` decompressed, FetchUnreadable, or httpx's transport errors."""
+    TooLarge past `max_bytes`, BadEncoding, or httpx's transport errors."""
     async with asyncio.timeout(deadline):
         request_headers = {**headers, "Accept-Encoding": "gzip, deflate"}
         async with client.stream("GET", url, headers=request_headers, timeout=timeout) as response:
-            body = b""
-            if response.status_code == 200:
-                inflater = _Inflater(response.headers.get("content-encoding", ""))
-                chunks: list[bytes] = []
-                total = 0
-                async for raw in response.aiter_raw():
-                    for piece in inflater.feed(raw):
-                        total += len(piece)
-                        if total > max_bytes:
-                            raise FetchTooLarge(f"{url}: the body is over {max_bytes // 1024:,} KB")
-                        chunks.append(piece)
-                body = b"".join(chunks)
+            body = await read_body(response, max_bytes) if response.status_code == 200 else b""
             return Fetched(str(response.url), response.status_code, response.headers, body)

@@ -1,4 +1,4 @@
-"""Two guards for fetching pages that strangers linked to: which addresses, and how many bytes.
+"""The address guard for fetching pages that strangers linked to (the byte cap is bot/sources/http_fetch.py).
 
 * Addresses: a channel can link to `http://192.168.1.1/` or to a name that resolves to 127.0.0.1
   (or resolves to a public address when checked and a private one a moment later). So the check
@@ -6,9 +6,6 @@
   request and every redirect alike: `GuardedTransport` is httpx's transport with a network backend
   that resolves the host, refuses private, loopback, link-local, reserved and multicast addresses
   (unless the host is trusted by name, ARTICLE_DOMAINS), and connects to the address it checked.
-* Bytes: the body is read raw and decompressed here, with the output bounded at every step, so a
-  10 KB gzip bomb stops at the cap instead of inflating to gigabytes in one call, and a body
-  without Content-Length stops at the cap too.
 """
 
 from __future__ import annotations
@@ -16,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpcore
@@ -31,14 +27,6 @@ class RefusedAddress(Exception):
         super().__init__(f"{host} resolves to {address}, a private, loopback, link-local or reserved address")
         self.host = host
         self.address = address
-
-
-class TooLarge(Exception):
-    """The body (as sent, or once decompressed) is over the size cap."""
-
-
-class BadEncoding(Exception):
-    """A Content-Encoding that was not asked for, or a corrupt compressed stream."""
 
 
 def is_public(address: str) -> bool:
@@ -125,60 +113,3 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=5.0,
             network_backend=GuardedBackend(trusted, resolver=resolver),
         )
-
-
-class _Inflater:
-    """Bounded decompression: never more than `room` bytes of output per call."""
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._raw_fallback = encoding == "deflate"  # "deflate" is zlib-wrapped in theory, raw in practice
-        wbits = 16 + zlib.MAX_WBITS if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
-        self._d = zlib.decompressobj(wbits)
-        self._started = False
-
-    def feed(self, data: bytes, room: int) -> bytes:
-        try:
-            out = self._d.decompress(data, room)
-        except zlib.error as exc:
-            if self._raw_fallback and not self._started:
-                self._raw_fallback = False
-                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
-                return self.feed(data, room)
-            raise BadEncoding(f"corrupt {self.encoding} body: {exc}") from exc
-        self._started = True
-        while self._d.unconsumed_tail and len(out) < room:
-            out += self._d.decompress(self._d.unconsumed_tail, room - len(out))
-        if self._d.unconsumed_tail:
-            raise TooLarge  # more output is waiting than the cap leaves room for
-        return out
-
-    def flush(self, room: int) -> bytes:
-        out = self._d.flush(room + 1)
-        if len(out) > room:
-            raise TooLarge
-        return out
-
-
-async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
-    """The decoded body, raising TooLarge past `max_bytes` (sent or decompressed) and BadEncoding."""
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise TooLarge
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
-        raise BadEncoding(f"unsupported Content-Encoding {encoding!r} (only gzip and deflate are asked for)")
-    inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
-    body = bytearray()
-    sent = 0
-    chunks: AsyncIterator[bytes] = response.aiter_raw()
-    async for chunk in chunks:
-        sent += len(chunk)
-        if sent > max_bytes:
-            raise TooLarge
-        body += inflater.feed(chunk, max_bytes + 1 - len(body)) if inflater else chunk
-        if len(body) > max_bytes:
-            raise TooLarge
-    if inflater is not None:
-        body += inflater.flush(max_bytes - len(body))
-    return bytes(body)

@@ -41,8 +41,11 @@ class LiveHandlers:
         album_wait: float,
         media: MediaDownloader | None,
         log: logging.Logger,
+        on_saved: Callable[[Sequence[int]], None] | None = None,
     ) -> None:
         self.sink = sink
+        # Told the ids of posts a live update inserted (the service's alerts), so they need not wait for a poll.
+        self.on_saved = on_saved
         self.resolver = resolver
         self._read_page = read_page
         self._errors = errors
@@ -53,7 +56,10 @@ class LiveHandlers:
         self._album_timers: dict[tuple[int, int], asyncio.Task[None]] = {}
 
     def save(self, raws: Sequence[RawPost]) -> SaveResult:
-        return self.sink.save([raw for raw in raws if self.resolver.wanted(raw)])
+        result = self.sink.save([raw for raw in raws if self.resolver.wanted(raw)])
+        if result.new_ids and self.on_saved is not None:
+            self.on_saved(result.new_ids)
+        return result
 
     def _live_ref(self, msg: Any) -> ChannelRef | None:
         peer = getattr(msg, "peer_id", None)

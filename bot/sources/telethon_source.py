@@ -102,6 +102,7 @@ class TelethonSource:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         log: logging.Logger = _log,
         media: MediaDownloader | None = None,
+        on_live_saved: Callable[[Sequence[int]], None] | None = None,
         recheck: int = 0,
     ) -> None:
         if page_size < 1:
@@ -119,7 +120,14 @@ class TelethonSource:
         self.recheck = recheck
         self.resolver = ChannelResolver(edge, channels, self._call, forwards_from=forwards_from, log=log)
         self.live = LiveHandlers(
-            sink, self.resolver, self._page, errors=TELEGRAM_ERRORS, album_wait=album_wait, media=media, log=log
+            sink,
+            self.resolver,
+            self._page,
+            errors=TELEGRAM_ERRORS,
+            album_wait=album_wait,
+            media=media,
+            log=log,
+            on_saved=on_live_saved,
         )
 
     # --------------------------------------------------------------- telegram

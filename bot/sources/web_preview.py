@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 import httpx
 
 from bot.models import ChannelRef, RawPost, SaveResult, SaveTally
-from bot.sources.http_fetch import Fetched, FetchTooLarge, FetchUnreadable, fetch_bounded
+from bot.sources.http_fetch import BadEncoding, Fetched, TooLarge, fetch_bounded
 from bot.sources.ports import ChannelBook, PostSink
 from bot.sources.web_preview_parser import NotAPreviewPage, WebPage, parse_page, parse_saved_page
 from bot.version import package_version
@@ -288,8 +288,10 @@ class WebPreviewSource:
                 )
             except TimeoutError:
                 raise WebPreviewError(f"{url}: no complete answer within {self.deadline:g}s") from None
-            except (FetchTooLarge, FetchUnreadable) as exc:
-                raise WebPreviewError(str(exc) if str(exc).startswith(url) else f"{url}: {exc}") from None
+            except TooLarge:
+                raise WebPreviewError(f"{url}: the page is over {self.max_bytes // 1024:,} KB") from None
+            except BadEncoding as exc:
+                raise WebPreviewError(f"{url}: {exc}") from None
             except httpx.TransportError as exc:
                 problem = f"{url}: {exc.__class__.__name__}: {exc}".rstrip(": ")
             else:

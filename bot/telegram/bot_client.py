@@ -126,12 +126,15 @@ class BotClient:
         return username
 
     async def publish_commands(self) -> None:
-        """The "/" menu in Telegram clients; admin commands stay out of it. Failure only costs the menu."""
+        """The "/" menu in Telegram clients; admin commands stay out of it. Failure only costs the menu.
+
+        ValueError is how Telethon reports a request that kept getting "500 internal error" answers.
+        """
         commands = [BotCommand(name, about[:256]) for name, about in self.router.menu()]
         request = SetBotCommandsRequest(scope=BotCommandScopeDefault(), lang_code="", commands=commands)
         try:
             await self._call(lambda: self.client(request), "publish bot commands")
-        except (RPCError, ConnectionError, RuntimeError) as exc:
+        except (RPCError, ConnectionError, RuntimeError, ValueError) as exc:
             self._log.warning("could not publish the bot command menu: %s", exc)
 
     def register(self) -> None:

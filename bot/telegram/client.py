@@ -16,8 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import rsa
 from telethon import TelegramClient, events
+from telethon.crypto import rsa as telethon_rsa
 from telethon.sessions import SQLiteSession, StringSession
+from telethon.sessions.abstract import Session
 from telethon.tl import types
 
 from bot.config import Settings
@@ -143,6 +146,46 @@ def make_session(settings: Settings) -> SQLiteSession | StringSession:
     return SQLiteSession(str(private_file(session_path(settings))))
 
 
+def trust_public_key(path: Path) -> None:
+    """TELEGRAM_PUBLIC_KEY: Telethon only completes a handshake with servers whose RSA key it knows.
+
+    The key goes into Telethon's process-wide key table (its only place for keys); adding the same key
+    twice is harmless. The key is PKCS#1 PEM (`BEGIN RSA PUBLIC KEY`), the form Telegram publishes keys in.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RuntimeError(f"TELEGRAM_PUBLIC_KEY: cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        key = rsa.PublicKey.load_pkcs1(data)
+    except Exception as exc:  # rsa/pyasn1 raise several unrelated types for a broken file
+        raise RuntimeError(f"TELEGRAM_PUBLIC_KEY: {path} is not a readable RSA public key: {exc}") from exc
+    telethon_rsa.add_key(key.save_pkcs1().decode("ascii"), old=False)
+
+
+def use_configured_server(
+    session: Session, settings: Settings, *, fix: str = "log in again with `tgmonitor login`"
+) -> None:
+    """Point a session at TELEGRAM_SERVER (test servers only); without it the session keeps its own address.
+
+    A session remembers the server it logged in to (a StringSession carries the address too), so a
+    session made against a test server keeps working with TELEGRAM_SERVER unset. A session logged in
+    elsewhere cannot be moved: its auth key means nothing to another server, and Telegram would only
+    answer with an obscure handshake error, so that is refused here with the way out.
+    """
+    if settings.telegram_public_key is not None:
+        trust_public_key(settings.telegram_public_key)
+    server = settings.telegram_server
+    if server is None:
+        return
+    if session.auth_key is not None and (session.server_address, session.port) != (server.host, server.port):
+        raise RuntimeError(
+            f"the Telegram session was logged in at {session.server_address}:{session.port}, but TELEGRAM_SERVER "
+            f"is {server}; {fix}, or unset TELEGRAM_SERVER"
+        )
+    session.set_dc(server.dc_id, server.host, server.port)
+
+
 def make_user_client(settings: Settings, session: SQLiteSession | StringSession | None = None) -> TelegramClient:
     """A user (not bot) client: bots cannot read channel history.
 
@@ -154,10 +197,13 @@ def make_user_client(settings: Settings, session: SQLiteSession | StringSession 
             "API_ID and API_HASH are required for the Telegram user client; "
             "create them at https://my.telegram.org (API development tools) and put them in .env"
         )
-    return TelegramClient(
+    client = TelegramClient(
         session if session is not None else make_session(settings),
         settings.api_id,
         settings.api_hash,
         flood_sleep_threshold=0,
         device_model="tgmonitor",
+        use_ipv6=settings.telegram_server is not None and ":" in settings.telegram_server.host,
     )
+    use_configured_server(client.session, settings)
+    return client

@@ -1,0 +1,242 @@
+"""Telegram Desktop HTML export (`messages.html`, `messages2.html`, …) -> RawPosts, one page at a time.
+
+HTML is what Telegram Desktop exports unless JSON is picked, so it is what most archives on disk are.
+What the format gives, read from Telegram Desktop's HTML writer (export_output_html.cpp) and real pages:
+
+* pages of 1,000 messages, `messages.html` then `messages2.html` …, linked by `a.pagination`;
+* `div.message.default.clearfix[id=messageNNN]` per message; `div.message.service` for date rows
+  (negative ids) and service messages, which are skipped;
+* the date only in `div.pull_right.date.details[title]`, `21.11.2024 19:20:37 UTC+03:00` (older
+  versions leave out the offset: the exporter's wall time, taken as UTC like the JSON importer does);
+* "joined" follow-ups (`.joined`, no `div.from_name`): same sender within 15 minutes. A joined
+  forward may also leave out its `div.forwarded.body > div.from_name`: it has the previous one's;
+* `div.forwarded.body` holds the original's name, date and the whole content (reply, media, text);
+* text in `div.text`, where `<br>` is the only line break (the writer turns every newline, U+2028 and
+  U+2029 into `<br>`), so a raw newline in the file is layout and never text; hashtags are
+  `a[onclick^="return ShowHashtag("]`;
+* no channel id, no username and no edit dates at all: the channel is known by its title only
+  (`div.page_header`), and an edited post looks like any other.
+
+Everything is checked page by page, and a problem names the page and the message. Pages are parsed
+one at a time and dropped, so memory does not grow with the export; tree walks are iterative.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from selectolax.lexbor import LexborHTMLParser
+
+from bot.models import ChannelRef, Forward, RawPost
+from bot.sources.desktop_export import ExportError
+from bot.sources.desktop_html_message import classes_of, read_message, short
+
+# A page holds at most 1,000 messages of at most 4,096 characters, each up to 6 bytes once escaped
+# (`&quot;`): ~25 MB. Far above that is not a Telegram Desktop page.
+MAX_PAGE_BYTES = 32 * 2**20
+# The HTML parser checks element scope against every open element, so cost grows with nesting depth
+# times tags (a 20,000-deep page takes seconds, 300,000 deep takes minutes). Real pages nest ~15 deep:
+# ~30,000 tags x 15 = 450,000. This bound (sum of depths at start tags) keeps any page under ~0.5 s.
+MAX_NESTING_COST = 50_000_000
+
+_PAGE_NAME = re.compile(r"messages([2-9]|[1-9]\d+)?\.html")
+_MESSAGE_ID = re.compile(r"message(-?\d+)")
+_ID_IN_BYTES = re.compile(rb'id="message(\d+)"')
+_TAG = re.compile(rb"<(/?)(?!(?:br|img|hr|meta|link|input|wbr|area|base|col|embed|source|track|param)\b)[A-Za-z]")
+_EXPORT_MARKERS = (b'class="page_header"', b'class="history"', b"class='page_header'")
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlPage:
+    path: Path
+    title: str
+    posts: list[RawPost]
+    links: tuple[str, ...]  # the pages its "Previous messages" / "Next messages" links name
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlExport:
+    """One exported chat: its pages in order and its title (the only name the export gives it)."""
+
+    folder: Path
+    pages: tuple[Path, ...]
+    title: str
+
+    @classmethod
+    def open(cls, path: Path) -> HtmlExport:
+        """The folder, or any `messages*.html` in it, stands for every page of the export."""
+        pages = find_pages(path)
+        return cls(pages[0].parent, tuple(pages), read_title(pages[0]))
+
+    def iter_pages(self, channel: ChannelRef) -> Iterator[HtmlPage]:
+        """Each page checked and parsed in order, then dropped: a 200-page export never sits in memory."""
+        names = {p.name for p in self.pages}
+        for page_path in self.pages:
+            page = parse_page_file(page_path, channel)
+            if page.title != self.title:
+                raise ExportError(
+                    f"{page_path}: the page header names «{short(page.title)}» but {self.pages[0].name} names "
+                    f"«{short(self.title)}»: pages of two different exports in one folder?"
+                )
+            for link in page.links:
+                if link not in names:
+                    raise ExportError(f"{page_path}: links to {link}, which is missing from {self.folder}")
+            yield page
+
+    def iter_posts(self, channel: ChannelRef) -> Iterator[RawPost]:
+        for page in self.iter_pages(channel):
+            yield from page.posts
+
+
+def page_number(path: Path) -> int | None:
+    match = _PAGE_NAME.fullmatch(path.name)
+    if match is None:
+        return None
+    return int(match.group(1) or 1)
+
+
+def find_pages(path: Path) -> list[Path]:
+    """`messages.html`, `messages2.html` … of the export `path` is (or is in), in order, with no gaps."""
+    folder = path if path.is_dir() else path.parent
+    numbered = {}
+    for candidate in folder.iterdir():
+        number = page_number(candidate)
+        if number is not None and candidate.is_file():
+            numbered[number] = candidate
+    if not numbered:
+        raise ExportError(f"{folder}: no messages.html (not a Telegram Desktop HTML export)")
+    missing = [n for n in range(1, max(numbered) + 1) if n not in numbered]
+    if missing:
+        names = ", ".join(_page_name(n) for n in missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise ExportError(f"{folder}: export pages missing: {names} (found {len(numbered)} of {max(numbered)})")
+    return [numbered[n] for n in sorted(numbered)]
+
+
+def looks_like_export_page(path: Path) -> bool:
+    """A `messages*.html` that Telegram Desktop wrote (not, say, a saved t.me/s page of that name)."""
+    if page_number(path) is None:
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16384)
+    except OSError:
+        return False
+    return any(marker in head for marker in _EXPORT_MARKERS)
+
+
+def read_title(path: Path) -> str:
+    """The chat's name from the page header (every page repeats it)."""
+    tree = LexborHTMLParser(_decoded(_read_page(path), str(path)))
+    return _title(tree, str(path))
+
+
+def parse_page_file(path: Path, channel: ChannelRef) -> HtmlPage:
+    title, posts, links = parse_page(_read_page(path), str(path), channel)
+    return HtmlPage(path, title, posts, links)
+
+
+def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list[RawPost], tuple[str, ...]]:
+    """(title, posts, pagination links) of one page; ExportError names `source` and the message."""
+    tree = LexborHTMLParser(_decoded(data, source))
+    title = _title(tree, source)
+    if tree.css_first("div.history") is None:
+        raise ExportError(f"{source}: no div.history (not a chat page of a Telegram Desktop export)")
+    hrefs = (a.attributes.get("href") or "" for a in tree.css("a.pagination"))
+    links = tuple(href for href in hrefs if page_number(Path(href)) is not None)
+    posts: list[RawPost] = []
+    previous_id: int | None = None
+    previous_forward: Forward | None = None
+    for index, block in enumerate(tree.css("div.message"), start=1):
+        classes = classes_of(block)
+        if "service" in classes:
+            previous_forward = None
+            continue
+        ident = _MESSAGE_ID.fullmatch(block.attributes.get("id") or "")
+        if ident is None or int(ident.group(1)) <= 0:
+            after = f"after message {previous_id}" if previous_id is not None else "the first on the page"
+            raise ExportError(f'{source}: message block {index} ({after}): no id="messageNNN" with a positive NNN')
+        message_id = int(ident.group(1))
+        where = f"{source}: message {message_id}"
+        if "default" not in classes:
+            raise ExportError(f"{where}: unknown kind of message block (class {block.attributes.get('class')!r})")
+        raw, previous_forward = read_message(block, message_id, where, channel, previous_forward)
+        if raw is not None:
+            posts.append(raw)
+        previous_id = message_id
+    return title, posts, links
+
+
+# ------------------------------------------------------------------------------------------ page checks
+def _read_page(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_PAGE_BYTES:
+            raise ExportError(
+                f"{path}: page is {size / 2**20:,.0f} MB; Telegram Desktop pages hold 1,000 messages, "
+                f"at most ~25 MB (limit {MAX_PAGE_BYTES // 2**20} MB)"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    source = str(path)
+    if not data.strip():
+        raise ExportError(f"{source}: empty file")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise ExportError(f"{source}: NUL byte at byte {nul}{_near(data, nul)} (a damaged file)")
+    if not data.rstrip().lower().endswith(b"</html>"):
+        raise ExportError(
+            f"{source}: truncated: the page does not end with </html>{_near(data, len(data))} "
+            "(an interrupted export or copy?)"
+        )
+    _check_nesting(data, source)
+    return data
+
+
+def _decoded(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExportError(f"{source}: not UTF-8 text (byte {exc.start}{_near(data, exc.start)})") from exc
+
+
+def _check_nesting(data: bytes, source: str) -> None:
+    """Refuse pages whose nesting would make the HTML parser quadratic (see MAX_NESTING_COST)."""
+    depth = cost = 0
+    for match in _TAG.finditer(data):
+        if match.group(1):
+            depth = max(depth - 1, 0)
+            continue
+        depth += 1
+        cost += depth
+        if cost > MAX_NESTING_COST:
+            raise ExportError(
+                f"{source}: tags nested {depth:,} deep at byte {match.start()}{_near(data, match.start())}: "
+                "Telegram Desktop pages nest about 15 deep (a damaged or hostile file)"
+            )
+
+
+def _near(data: bytes, offset: int) -> str:
+    """Which message a byte offset is in: the last message id that starts before it."""
+    start = max(0, offset - 200_000)  # ids are a few KB apart; never scan a huge page backwards
+    last = None
+    for last in _ID_IN_BYTES.finditer(data, start, offset):  # noqa: B007 - the last match is wanted
+        pass
+    return f", in message {int(last.group(1))}" if last is not None else ""
+
+
+def _title(tree: LexborHTMLParser, source: str) -> str:
+    node = tree.css_first("div.page_header div.text")
+    if node is None:
+        raise ExportError(f"{source}: no div.page_header (not a page of a Telegram Desktop HTML export)")
+    title = " ".join((node.text(deep=True) or "").split())
+    if not title:
+        raise ExportError(f"{source}: the page header names no chat")
+    return title
+
+
+def _page_name(number: int) -> str:
+    return "messages.html" if number == 1 else f"messages{number}.html"
