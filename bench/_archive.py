@@ -45,8 +45,8 @@ def cached_archive(count: int, *, seed: int = DEFAULT_SEED, posts_per_day: int =
         log(f"{path.name}: built from other corpus parameters or schema; rebuilding")
     partial = path.with_name(path.name + ".building")
     remove_db(partial)
-    store = Store.open(partial)
     pipeline = Pipeline.load()
+    store = Store.open(partial, pipeline.normaliser)  # shared, as the CLI does
     started = time.perf_counter()
     done = 0
 

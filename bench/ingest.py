@@ -103,7 +103,7 @@ def run_raw(path: Path, rows: list[dict[str, Any]]) -> float:
 
 def run_ingest(path: Path, pipeline: Pipeline, raws: list[RawPost], *, neardup: bool = False) -> float:
     remove_db(path)
-    store = Store.open(path)
+    store = Store.open(path, pipeline.normaliser)  # one normaliser for tagging and indexing, as the CLI has
     index = NearDupIndex(store) if neardup else None
     start = time.perf_counter()
     result = Ingest(store, pipeline, index, batch_size=BATCH).save(raws)

@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.channel_boilerplate import LearnedBoilerplate
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
+from bot.core.textnorm import TextNormaliser
 from bot.ingest import Ingest
 from bot.neardup_index import NearDupIndex
 from storage.db import NoArchiveError
@@ -36,15 +37,12 @@ class Archive:
     def open(cls, settings: Settings, path: Path | None = None, *, create: bool = True) -> Archive:
         """`create=False` for commands that only read: a missing file is an error, not a new empty archive."""
         path = path or settings.db_path
+        # One normaliser for tagging and the search index's trigger: a post is normalised once.
+        pipeline = Pipeline.load(settings.rules_file, settings.boilerplate_file, TextNormaliser())
         try:
-            store = Store.open(path, create=create)  # storage/db.py: also a directory, a non-SQLite file…
+            store = Store.open(path, pipeline.normaliser, create=create)  # also: a directory, a non-SQLite file…
         except NoArchiveError:
             raise ArchiveMissing(f"no archive at {path}") from None
-        try:
-            pipeline = Pipeline.load(settings.rules_file, settings.boilerplate_file)
-        except BaseException:
-            store.close()
-            raise
         return cls.around(settings, store, pipeline, path=Path(path))
 
     @classmethod

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot.core.textnorm import TextNormaliser
 from bot.models import Tag
+from storage import search_index
 from storage.tag_list import encode_tags
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -319,7 +321,15 @@ def _v6(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+def _v7(db: sqlite_utils.Database) -> None:
+    """posts_norm (storage/search_index.py): inflection-, script- and emoji-aware search index.
+
+    Creating it is instant; existing posts are marked pending and indexed by the resumable backfill
+    (`tgmonitor reindex`, or at open), which can take minutes on a million posts."""
+    search_index.create(db)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -409,16 +419,21 @@ class NoArchiveError(ArchiveError):
     """Nothing at the path, and the caller only reads: a mistyped --db must not leave an empty archive."""
 
 
-def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
+def open_db(
+    path: Path | str, normaliser: TextNormaliser | None = None, *, create: bool = True
+) -> sqlite_utils.Database:
     """Open and migrate; with `create` (commands that write) a missing archive and its folder are made,
     private (0600/0700).
 
     Without `create` a missing or empty file is NoArchiveError and nothing is written to disk.
     A directory, a file that is not SQLite, another program's SQLite database or a path that
-    cannot be written are ArchiveError; ':memory:' works for throwaway use.
+    cannot be written are ArchiveError; ':memory:' works for throwaway use. The search index's SQL
+    functions are registered before migrating: its triggers call them on every write.
     """
     if str(path) == ":memory:":
-        return _connect(":memory:")
+        db = _connect(":memory:", normaliser)
+        migrate(db)
+        return db
     file = Path(path)
     if file.is_dir():
         raise ArchiveError(
@@ -434,7 +449,7 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
             why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
             raise ArchiveError(f"cannot create the archive {file}: {why}") from exc
     try:
-        db = _connect(file)
+        db = _connect(file, normaliser)
     except sqlite3.DatabaseError as exc:
         raise ArchiveError(_why(file, exc)) from exc
     try:
@@ -449,7 +464,7 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
     return db
 
 
-def _connect(path: Path | str) -> sqlite_utils.Database:
+def _connect(path: Path | str, normaliser: TextNormaliser | None = None) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
     try:
         db = sqlite_utils.Database(conn)
@@ -457,6 +472,7 @@ def _connect(path: Path | str) -> sqlite_utils.Database:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 30000")
+        search_index.register(conn, normaliser or TextNormaliser())
     except BaseException:
         conn.close()
         raise

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar, cast
 
 import sqlite_utils
 
+from bot.core.textnorm import TextNormaliser
 from bot.core.versions import compare, later
 from bot.models import ArticleMatch, ChannelRef, Post, SaveResult, StoredPost, Tag
 from storage.alerts import AlertLog
@@ -26,6 +27,7 @@ from storage.digests import DigestLog
 from storage.edit_alerts import EditAlertLog
 from storage.housekeeping import Housekeeping
 from storage.refusals import Refusals
+from storage.search_index import SearchIndex
 from storage.signatures import Signatures
 from storage.subscriptions import Subscriptions
 from storage.tag_list import TagDecoder, encode_tags
@@ -89,11 +91,14 @@ class Store(ChannelTable, Housekeeping, VersionTable):
     runs where is this package's business alone.
     """
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, normaliser: TextNormaliser | None = None) -> None:
         self.db = db
         self._channel_ids: dict[tuple[int | None, str | None, str | None], int] = {}
         self._tag_decoder = TagDecoder()
         self._parts: dict[str, Any] = {}
+        # the normalised search index (storage/search_index.py); rebuilt when its normaliser changed
+        self.search_index = SearchIndex(db, normaliser)
+        self.search_index.check_version()
         # When versions were seen and deletions noticed; tests set a fixed clock.
         self.clock: Callable[[], datetime] = utc_now
 
@@ -129,9 +134,10 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         return self._part("refusals", Refusals)
 
     @classmethod
-    def open(cls, path: Path | str, *, create: bool = True) -> Store:
+    def open(cls, path: Path | str, normaliser: TextNormaliser | None = None, *, create: bool = True) -> Store:
         """`create=False` for commands that only read: a missing archive is NoArchiveError, not a new file."""
-        return cls(open_db(path, create=create))
+        normaliser = normaliser or TextNormaliser()
+        return cls(open_db(path, normaliser, create=create), normaliser)
 
     def close(self) -> None:
         self.db.conn.close()
@@ -340,12 +346,18 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         where = [] if include_deleted else ["p.deleted = 0"]
         params: list[Any] = []
         join = ""
-        fts: str | None = None
+        newest = rank = "p.date DESC, p.id DESC"
+        fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with
+        query_where: list[str] = []
+        query_params: list[Any] = []
         if query is not None:
-            fts = quote_fts(query)
-            if not fts:
+            parsed = self.search_index.parse(query)
+            if parsed.empty:
                 raise QueryError("the search query is empty")
-            join = "JOIN posts_fts ON posts_fts.rowid = p.id"
+            clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
+            join, newest, rank = clause.join, clause.newest, clause.rank
+            query_where, query_params = [clause.where], list(clause.params)
+            fts = quote_fts(query) or '""'
         tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
         channel_id: int | None = None
         if channel is not None:
@@ -379,17 +391,16 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         if until is not None:
             where.append("p.date < ?")
             params.append(to_db_time(until))
-        # With a query, newest first is posts_fts.rowid (= p.id): only the FTS side's own rowid lets FTS5
-        # hand out matches newest first and stop after `limit`; ordering by p.id sorts every match
+        # With a query, newest first is the FTS table's own rowid (= p.id): only that lets FTS5 hand out
+        # matches newest first and stop after `limit`; ordering by p.id sorts every match
         # (80x slower for a common word on 20k posts, and it grows with the archive).
         # Without a query, newest first is by date (the posts_date index, whose entries end in the
         # rowid, delivers exactly this order): an imported history is archived after newer live posts.
-        newest = "p.date DESC, p.id DESC" if query is None else "posts_fts.rowid DESC"
-        order_sql = "posts_fts.rank" if order == "rank" and query is not None else newest
+        order_sql = rank if order == "rank" else newest
         if order == "oldest":
             order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
-        post_where = ["posts_fts MATCH ?", *where] if fts is not None else where
-        post_params = [fts, *params] if fts is not None else params
+        post_where = [*query_where, *where]
+        post_params = [*query_params, *params]
         sql = (
             f"SELECT {_POST_COLUMNS} FROM posts p {'INDEXED BY posts_date' if by_date else ''} {join} "
             "JOIN channels c ON c.id = p.channel_id "
@@ -401,7 +412,16 @@ class Store(ChannelTable, Housekeeping, VersionTable):
                 want = max(0, offset) + max(0, limit)
                 hits = self.articles.matching_posts(fts, where, params, order, want)
                 if hits:
-                    page = self._merge_article_hits(hits, join, post_where, post_params, order_sql, order, want)
+                    page = self._merge_article_hits(
+                        hits,
+                        join,
+                        post_where,
+                        post_params,
+                        order_sql,
+                        order,
+                        want,
+                        rank if rank.endswith(".rank") else "0",
+                    )
                     return page[max(0, offset) : want]
             rows = self.db.execute(sql, [*post_params, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
@@ -417,11 +437,12 @@ class Store(ChannelTable, Housekeeping, VersionTable):
         order_sql: str,
         order: SearchOrder,
         want: int,
+        rank_value: str = "posts_fts.rank",
     ) -> list[StoredPost]:
         """The first `want` results of two ordered streams: posts matching in their own text, and posts
         matching through an article (`hits`, already cut at `want`)."""
         own = self.db.execute(
-            f"SELECT p.id, p.date, posts_fts.rank FROM posts p {join} WHERE {' AND '.join(where)} "
+            f"SELECT p.id, p.date, {rank_value} FROM posts p {join} WHERE {' AND '.join(where)} "
             f"ORDER BY {order_sql} LIMIT ?",
             [*params, want],
         ).fetchall()

@@ -52,3 +52,27 @@ def raw_post(
         forward=forward,
         **extra,  # type: ignore[arg-type]
     )
+
+
+def assert_search_index_matches_rows(store: Store) -> None:
+    """posts_norm holds exactly each indexed post's tokens, once: FTS5's own check, then every term's
+    document count against the tokens the posts' current text gives (a post indexed twice, or
+    forgotten with the wrong tokens, shows up here, which integrity-check alone does not see)."""
+    from collections import Counter
+
+    store.db.execute("INSERT INTO posts_norm(posts_norm) VALUES ('integrity-check')")
+    store.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.norm_vocab USING fts5vocab(main, posts_norm, 'row')")
+    got = dict(store.db.execute("SELECT term, doc FROM temp.norm_vocab").fetchall())
+    below = store.search_index.pending_below()
+    rows = store.db.execute("SELECT text, lang FROM posts WHERE id >= ?", [below]).fetchall()
+    normaliser = store.search_index.normaliser
+    expected = Counter(t for text, lang in rows for t in normaliser.index_tokens(text, lang))
+    assert got == dict(expected), "search index differs from the posts' tokens"
+
+
+def drop_search_index(store: Store) -> None:
+    """Remove what schema 7 added (posts_norm, its triggers, its meta keys): an archive from before it."""
+    for trigger in ("posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
+        store.db.execute(f"DROP TRIGGER {trigger}")
+    store.db.execute("DROP TABLE posts_norm")
+    store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")

@@ -86,6 +86,21 @@ def test_words_match_case_insensitively_in_cyrillic_and_tags_match(store: Store,
     assert client.sent[0].html.endswith('<a href="https://t.me/watcher/1">open</a>')
 
 
+def test_words_match_any_form_and_script_quotes_match_exactly(store: Store, pipeline: Pipeline) -> None:
+    rules = AlertRules.from_settings([], ["Вучич", '"провёл переговоры"', "🇷🇸"])
+    cases = {
+        "Predsednik Vučića je rekao": ["Вучич"],
+        "ВУЧИЧА пригласили": ["Вучич"],
+        "Лавров провёл переговоры": ['"провёл переговоры"'],
+        "Лавров провел переговоры": [],
+        "🇷🇺🇷🇸 Talks": ["🇷🇸"],
+    }
+    ids = ingest(store, pipeline, *(raw_post(n, text) for n, text in enumerate(cases, start=1)))
+    for post_id, (text, reasons) in zip(ids, cases.items(), strict=True):
+        post = store.get_post(post_id)
+        assert post is not None and rules.reasons(post) == reasons, text
+
+
 def test_forwards_of_one_origin_alert_once_and_no_post_twice(store: Store, pipeline: Pipeline, tmp_path: Path) -> None:
     statement = "Lavrov and Vucic discussed Kosovo in Belgrade."
     first = ingest(

@@ -24,6 +24,7 @@ from bot.cli import main as cli_main
 from bot.core.pipeline import Pipeline
 from bot.sources.desktop_export import parse_export
 from storage.store import Store
+from tests.conftest import assert_search_index_matches_rows
 
 pytestmark = pytest.mark.slow
 
@@ -86,6 +87,7 @@ def check_archive(db: Path, expected: dict[int, str], channel_tg_id: int) -> tup
         assert untagged == 0, "posts committed without their tags"
         store.db.execute("INSERT INTO posts_fts(posts_fts) VALUES('integrity-check')")
         store.db.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES('integrity-check', 1)")  # index == rows
+        assert_search_index_matches_rows(store)  # the normalised index too, written by the same triggers
         channel = store.find_channel(channel_tg_id)
         checkpoint = store.checkpoint(channel.id) if channel else 0
         assert checkpoint <= (max(ids) if ids else 0), "checkpoint ahead of what is stored"

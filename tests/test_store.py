@@ -11,7 +11,7 @@ from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
 from storage.store import QueryError, Store
-from tests.conftest import raw_post
+from tests.conftest import drop_search_index, raw_post
 
 MFA = Forward(channel_id=555, message_id=9001, name="Russian MFA 🇷🇺")
 SERBIA = "Lavrov met President Vucic of Serbia to discuss Kosovo and Resolution 1244.\n#RussiaSerbia"
@@ -173,6 +173,7 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
     store.save_posts(posts)
     expected = [p.tags for p in store.search("vucic")]
     # Turn it into what tgmonitor with schema 2 wrote: no tag_list column, nothing of later versions.
+    drop_search_index(store)
     for sql in (
         "DROP TABLE edit_alerts",
         "DROP TABLE post_versions",

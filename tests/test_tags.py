@@ -302,6 +302,37 @@ def test_scanners_agree_with_each_rules_own_regex() -> None:
         assert topics(text) == reference(text), text
 
 
+# --- through the search normaliser ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        ("Vučić: Srbija neće uvesti sankcije Rusiji.", "serbia"),  # Србиј* in Latin script
+        ("Vučić: Srbija neće uvesti sankcije Rusiji.", "sanctions"),  # санкци* in Latin script
+        ("Pregovori Beograda i Prištine nastavljaju se u Briselu.", "kosovo"),  # Приштин*
+        ("Dodik: Republika Srpska neće prihvatiti odluke.", "bosnia"),  # Република Српска
+    ],
+)
+def test_serbian_posts_match_keywords_in_either_script(text: str, tag: str) -> None:
+    assert tag in keys(topic_tags(text, RULES, "sr"))
+
+
+def test_one_word_keywords_match_inflected_forms_but_not_short_stems(tmp_path: Path) -> None:
+    rules = load_rules(write(tmp_path, '[[topic]]\ntag = "k"\nru = ["Косово", "посла"]\nen = ["Putin"]'))
+    assert keys(topic_tags("ситуация вокруг Косова", rules, "ru")) == ["k"]  # Косово -> косов
+    assert keys(topic_tags("вокруг Косову", rules, None)) == ["k"]  # unknown language: every stemmer
+    assert keys(topic_tags("после встречи", rules, "ru")) == []  # посла and после share a 4-letter stem
+    assert keys(topic_tags("Putinism", rules, "en")) == []  # English keywords: their forms as listed
+    assert keys(topic_tags("Kosova", rules, "en")) == []  # a Cyrillic keyword, a Latin word, not Serbian
+
+
+def test_cyrillic_keywords_stay_off_latin_words_outside_serbian_posts(tmp_path: Path) -> None:
+    rules = load_rules(write(tmp_path, '[[topic]]\ntag = "k"\nru = ["Лавров"]'))
+    assert keys(topic_tags("Lavrov met the press", rules, "en")) == []
+    assert keys(topic_tags("Lavrov je razgovarao sa novinarima", rules, "sr")) == ["k"]
+
+
 # --- custom rules ---------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "digest_cmd",
     "stats_cmd",
     "channels_cmd",
+    "reindex_cmd",
     "history_cmd",
     "boilerplate_cmd",
     "clean_cmd",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.archive import Archive
 from bot.channel_boilerplate import LearnedBoilerplate
+from bot.cli.progress import ProgressBar
 from bot.config import Settings
 from bot.core.channels import parse_channel
 from bot.core.pipeline import Pipeline
@@ -17,6 +19,29 @@ from storage.store import Store
 
 # Subcommands that write; only they may create the archive (a module says so with `WRITES = True`).
 WRITING_COMMANDS = ("import", "backfill", "backfill-web", "run", "demo")
+
+
+def fill_search_index(store: Store, *, batch: int = 2000, announce: bool = True) -> int:
+    """Index what the search index lacks (once after an upgrade; resumable), with progress on stderr."""
+    pending = store.search_index.pending()
+    if not pending:
+        return 0
+    if announce:
+        print(
+            f"search index: indexing {pending:,} archived posts (once; interrupt and rerun to resume)", file=sys.stderr
+        )
+    bar = ProgressBar(pending, "indexing for search")
+    done = 0
+
+    def progress(count: int, total: int) -> None:
+        nonlocal done
+        bar(count - done)
+        done = count
+
+    try:
+        return store.search_index.backfill(batch=batch, progress=progress)
+    finally:
+        bar.close()
 
 
 @dataclass
@@ -39,11 +64,17 @@ class CliContext:
 
     @property
     def archive(self) -> Archive:
+        return self.open_archive()
+
+    def open_archive(self, *, fill: bool = True) -> Archive:
+        """The archive; posts the search index does not hold yet (an upgrade) are indexed first."""
         if self._archive is None:
             try:
                 self._archive = Archive.open(self.settings, self.db_path, create=self.create_archive)
             except NoArchiveError as exc:
                 raise NoArchiveError(f"{exc}{self._missing_hint()}") from None
+            if fill:
+                fill_search_index(self._archive.store)
         return self._archive
 
     @property

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from bot.core.digest_render import article_json, snippet
+from bot.core.highlight import ANSI_BOLD, PLAIN_MARKS, Highlighter
 from bot.models import Article, StoredPost
 
 
@@ -54,22 +56,19 @@ def full_article_json(article: Article) -> dict[str, Any]:
     }
 
 
-def focus(text: str, query: str | None) -> str:
-    """The snippet of the first paragraph that holds a query word, so a hit shows why it matched."""
-    words = [w.casefold() for w in (query or "").split() if len(w) > 1]
-    for paragraph in text.split("\n\n"):
-        folded = paragraph.casefold()
-        if words and any(w in folded for w in words):
-            return snippet(paragraph)
-    return snippet(text)
+def marks() -> tuple[str, str]:
+    """Bold on a terminal, like grep --color; `**match**` in a file or a pipe."""
+    return ANSI_BOLD if sys.stdout.isatty() else PLAIN_MARKS
 
 
-def post_line(post: StoredPost, query: str | None = None) -> str:
+def post_line(post: StoredPost, highlighter: Highlighter | None = None) -> str:
+    """A hit: its head, the paragraph that matched with the matches marked (else the first sentence)."""
     tags = " ".join(t.display for t in post.tags if t.kind == "hashtag")
     head = f"[{post.id}] {post.date:%Y-%m-%d %H:%M} {post.channel_label}"
     if post.forward_name:
         head += f" (fwd {post.forward_name})"
-    body = focus(post.text, query) or f"[{post.media_kind or 'media'}]"
+    body = highlighter.excerpt(post.text, post.lang, marks()) if highlighter else snippet(post.text)
+    body = body or f"[{post.media_kind or 'media'}]"
     line = f"{head}\n    {body}"
     match = post.article_match
     if match is not None:

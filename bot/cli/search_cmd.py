@@ -10,13 +10,14 @@ from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.output import post_json, post_line
 from bot.core.digest import DigestItem
+from bot.core.highlight import Highlighter
 from bot.core.learned_boilerplate import strip_learned
 from bot.listing import find_items, seen_in_channels
 from bot.models import StoredPost
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = sub.add_parser("search", help="full-text search (words are matched literally)")
+    parser = sub.add_parser("search", help='full-text search (any form of the words, either script; "quotes" exact)')
     parser.add_argument("query", nargs="?", help="words to find; omit to list by filters only")
     parser.add_argument(
         "--tag", action="append", default=[], help="only posts with this tag; repeated, posts with any of them"
@@ -59,12 +60,13 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         order="rank" if args.rank else "newest",
     )
     posts = strip_learned(posts, ctx.learned_boilerplate.keys_by_channel(p.channel_id for p in posts))
+    highlighter = Highlighter.of(ctx.store.search_index.normaliser, args.query)
     if args.json:
         print(json.dumps([post_json(p) for p in posts], ensure_ascii=False, indent=2))
     elif not posts:
         print("no posts found")
     else:
-        print("\n".join(post_line(p, args.query) for p in posts))
+        print("\n".join(post_line(p, highlighter) for p in posts))
     return 0
 
 
@@ -89,10 +91,12 @@ def _shown(ctx: CliContext, post: StoredPost) -> StoredPost:
 
 
 def collapsed_lines(ctx: CliContext, items: list[DigestItem], query: str | None) -> str:
-    """Each item by its earliest post, then every channel that carried it (bot.listing's one meaning)."""
+    """Each item by its earliest post (the paragraph that matched, marked), then every channel that
+    carried it (bot.listing's one meaning)."""
+    highlighter = Highlighter.of(ctx.store.search_index.normaliser, query)
     lines = []
     for item in items:
-        line = post_line(_shown(ctx, item.first), query)
+        line = post_line(_shown(ctx, item.first), highlighter)
         channels = seen_in_channels(item, ctx.store)
         if len(channels) > 1:
             line += f"\n    seen in {len(channels)} channels: {', '.join(channels)}"

@@ -33,7 +33,8 @@ def _help(intro: str, user: User, deps: CommandDeps) -> Reply:
             f"e.g. <code>{html.escape(command.example)}</code>"
         )
     blocks.append(
-        "Searches match words literally (all must appear); results list one item per story, "
+        "Searches find every form of your words in either script (all must appear; "
+        '"quotes" for an exact phrase); results list one item per story, '
         f"however many channels carried it. Times are in {html.escape(deps.settings.tz.key)}."
     )
     return Reply(tuple(split_messages(intro, [(None, "\n" + b) for b in blocks])))

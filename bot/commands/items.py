@@ -11,18 +11,24 @@ from bot.commands.paging import encode_page, paged, range_text
 from bot.commands.text import label, reply_of, short
 from bot.core.digest import DigestItem
 from bot.core.digest_render import snippet
+from bot.core.highlight import Highlighter
+from bot.core.telegram_text import strip_bidi
 from bot.listing import find_items, seen_in
 from bot.models import Reply
 from storage.store import QueryError
 
 
-def item_block(number: int, item: DigestItem, deps: CommandDeps) -> str:
+def item_block(number: int, item: DigestItem, deps: CommandDeps, highlighter: Highlighter | None = None) -> str:
+    """One result; for a search, the paragraph that matched with the matching words in bold."""
     post = item.first
-    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
+    if highlighter is not None and post.text:
+        text = highlighter.excerpt(post.text, post.lang, ("<b>", "</b>"), lambda s: html.escape(strip_bidi(s)))
+    else:
+        text = html.escape(snippet(post.text) or f"[{post.media_kind or 'media'}]")
     forwarded = f" (fwd {html.escape(label(post.forward_name))})" if post.forward_name else ""
     line = (
         f"<b>{number}.</b> <i>{html.escape(deps.when(post.date))}</i> · "
-        f"{html.escape(label(post.channel_label))}{forwarded} — {html.escape(text)}"
+        f"{html.escape(label(post.channel_label))}{forwarded} — {text}"
     )
     match = next((p.article_match for p in item.posts if p.article_match is not None), None)
     if match is not None:
@@ -61,7 +67,7 @@ def item_page(
         if "interrupted" in str(exc):
             raise  # out of time: the router says so
         raise UsageError(
-            f"I could not run that search ({exc}). Words are matched literally and all must appear; "
+            f"I could not run that search ({exc}). All words must appear (any of their forms); "
             "try fewer or plainer words."
         ) from exc
     if not page:
@@ -71,5 +77,6 @@ def item_page(
         return reply_of("No more results.", ((("« Prev", back),),))
     span = range_text(offset, len(page), None if more else offset + len(page))
     header = f"<b>{html.escape(title)}</b> · {span}, newest first"
-    blocks = [item_block(offset + i + 1, item, deps) for i, item in enumerate(page)]
+    highlighter = Highlighter.of(deps.store.search_index.normaliser, query) if query else None
+    blocks = [item_block(offset + i + 1, item, deps, highlighter) for i, item in enumerate(page)]
     return paged(header, blocks, code=code, args=args, offset=offset, limit=limit, more=more, pages=deps.pages)

@@ -1,54 +1,68 @@
 """Which posts deserve an alert (ALERT_TAGS / ALERT_WORDS) and what the alert says. Pure.
 
-Words are matched here in Python rather than with SQL: SQLite's LIKE and lower() fold ASCII only,
-so "Вучич" would not find "ВУЧИЧ". Text and words are NFC-normalised and case-folded (and ё read as
-е, as Russian writers mostly do); a word matches whole, a trailing `*` matches any ending
-(`серби*` finds "Сербия", "сербской"), a phrase matches across any run of spaces.
+A watched word matches as search does (bot/core/search_query.py, bot/core/textnorm.py): any
+inflection, either script, ё or е, any case ("Вучич" alerts on "ВУЧИЧА", "Vučić" and "Вучић"); a
+phrase needs all its words; "quoted" text must appear exactly.  A trailing `*` matches any ending of
+the folded word (`серби*` finds "Сербия", "сербской").
 """
 
 from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
 from bot.core.articles import display_title
 from bot.core.digest_render import snippet
+from bot.core.search_query import SearchQuery, contains_exact, parse_query
 from bot.core.telegram_text import strip_bidi
+from bot.core.textnorm import TextNormaliser, fold
 from bot.models import StoredPost
-
-
-def fold(text: str) -> str:
-    return unicodedata.normalize("NFC", text).casefold().replace("ё", "е")
 
 
 @dataclass(frozen=True, slots=True)
 class WatchWord:
     word: str  # as configured, for the alert's headline
-    pattern: re.Pattern[str]
+    query: SearchQuery | None  # words and "phrases", matched like a search
+    prefix: re.Pattern[str] | None  # `stem*`: on the folded text
 
     @classmethod
-    def parse(cls, word: str) -> WatchWord:
-        stem = word.strip()
-        prefix = stem.endswith("*")
-        body = r"\s+".join(re.escape(part) for part in fold(stem.rstrip("*")).split())
-        tail = r"\w*" if prefix else r"(?!\w)"
-        return cls(word.strip(), re.compile(rf"(?<!\w){body}{tail}"))
+    def parse(cls, word: str, normaliser: TextNormaliser) -> WatchWord:
+        word = word.strip()
+        if word.endswith("*"):
+            body = r"\s+".join(re.escape(part) for part in fold(word.rstrip("*")).split())
+            return cls(word, None, re.compile(rf"(?<!\w){body}\w*"))
+        return cls(word, parse_query(word, normaliser), None)
+
+    def found_in(self, text: str, folded: str, tokens: set[str]) -> bool:
+        if self.prefix is not None:
+            return self.prefix.search(folded) is not None
+        query = self.query
+        return (
+            query is not None
+            and not query.empty
+            and all(term & tokens for term in query.terms)
+            and all(contains_exact(text, p) for p in query.phrases)
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class AlertRules:
     tags: frozenset[str]  # case-folded tag keys, no '#'
     words: tuple[WatchWord, ...]
+    normaliser: TextNormaliser
 
     @classmethod
-    def from_settings(cls, tags: Iterable[str], words: Iterable[str]) -> AlertRules:
+    def from_settings(
+        cls, tags: Iterable[str], words: Iterable[str], normaliser: TextNormaliser | None = None
+    ) -> AlertRules:
+        normaliser = normaliser or TextNormaliser()
         return cls(
             frozenset(t.strip().lstrip("#").casefold() for t in tags if t.strip("# ")),
-            tuple(WatchWord.parse(w) for w in words if w.strip().rstrip("*").strip()),
+            tuple(WatchWord.parse(w, normaliser) for w in words if w.strip().rstrip("*").strip()),
+            normaliser,
         )
 
     @property
@@ -63,12 +77,15 @@ class AlertRules:
         """
         found = [t.display for t in post.tags if t.key in self.tags]
         if self.words:
-            text = fold(post.text)
-            linked = fold("\n\n".join(f"{title or ''}\n\n{body}" for title, body in articles)) if articles else ""
+            folded = fold(post.text)
+            tokens = set(self.normaliser.index_tokens(post.text, post.lang))
+            linked = "\n\n".join(f"{title or ''}\n\n{body}" for title, body in articles) if articles else ""
+            linked_folded = fold(linked) if linked else ""
+            linked_tokens = set(self.normaliser.index_tokens(linked, None)) if linked else set()
             for word in self.words:
-                if word.pattern.search(text):
+                if word.found_in(post.text, folded, tokens):
                     found.append(word.word)
-                elif linked and word.pattern.search(linked):
+                elif linked and word.found_in(linked, linked_folded, linked_tokens):
                     found.append(f"{word.word} (article)")
         return list(dict.fromkeys(found))
 

@@ -12,6 +12,7 @@ from bot.core.lang import detect_lang, lang_tag
 from bot.core.links import pick_article_links
 from bot.core.page_model import PageModel
 from bot.core.tags import KeywordRules, extract_hashtags, load_rules, topic_tags
+from bot.core.textnorm import TextNormaliser
 from bot.models import Post, RawPost, Tag
 
 
@@ -27,11 +28,21 @@ class Pipeline:
     page: PageModel | None = None
 
     @classmethod
-    def load(cls, keywords_file: Path | None = None, boilerplate_file: Path | None = None) -> Pipeline:
+    def load(
+        cls,
+        keywords_file: Path | None = None,
+        boilerplate_file: Path | None = None,
+        normaliser: TextNormaliser | None = None,
+    ) -> Pipeline:
+        """`normaliser`: share the store's (bot/core/textnorm.py) so a post is normalised once."""
         boilerplate = load_boilerplate()
         if boilerplate_file is not None:
             boilerplate = boilerplate + load_boilerplate(boilerplate_file)
-        return cls(boilerplate, load_rules(keywords_file), PageModel.load())
+        return cls(boilerplate, load_rules(keywords_file, normaliser), PageModel.load())
+
+    @property
+    def normaliser(self) -> TextNormaliser | None:
+        return self.keywords.normaliser
 
     def clean(self, text: str) -> str:
         """The one cleaning step, for posts and for the articles they link to alike."""
@@ -45,7 +56,7 @@ class Pipeline:
         text = self.clean(raw.text)
         digest = content_hash(text)
         lang = detect_lang(text)
-        tags: list[Tag] = [*extract_hashtags(text, raw.hashtags), *topic_tags(text, self.keywords)]
+        tags: list[Tag] = [*extract_hashtags(text, raw.hashtags), *topic_tags(text, self.keywords, lang)]
         if lang:
             tags.append(lang_tag(lang))
         return Post(

@@ -3,10 +3,17 @@
 Channels write about the same things in English, Bulgarian and Russian, with or without hashtags; topic
 tags let a digest or an alert put "Сърбия", "сербской" and "Serbian" under one "Serbia".  Rules live in
 a TOML file (bot/data/rules.toml documents the format) so users can change them without touching code.
+
+Keywords match as written (prefix-tree scanners below) and also through search's normaliser
+(bot/core/textnorm.py): a one-word non-English keyword without '*' matches the inflected forms of its word
+("Косово" finds "Косова", ё or е alike) when its stem has at least _MIN_STEM letters (shorter stems
+collide: "посла" and "после" share "посл"); in Serbian posts every keyword also matches in the other
+script ("Србиј*" finds "Srbija", "Vučić" finds "Вучић").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -14,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.textnorm import TextNormaliser, fold
 from bot.models import Tag
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "rules.toml"
@@ -57,6 +65,10 @@ class KeywordRules:
     rules: tuple[TopicRule, ...]
     scanners: tuple[_Scanner, ...]
     source: str = "<rules>"
+    normaliser: TextNormaliser | None = None
+    # script ("latin" / "cyrillic") -> index token -> rules: one-word keywords by their stems
+    stems: Mapping[str, Mapping[str, frozenset[int]]] = dataclasses.field(default_factory=dict)
+    folded: tuple[_Scanner, ...] = ()  # every keyword in the one-script skeleton, for Serbian posts
 
 
 # --- hashtags -------------------------------------------------------------------------------------
@@ -80,7 +92,7 @@ def extract_hashtags(text: str, entity_tags: Iterable[str] = ()) -> list[Tag]:
 # --- rules file -----------------------------------------------------------------------------------
 
 
-def load_rules(path: Path | None = None) -> KeywordRules:
+def load_rules(path: Path | None = None, normaliser: TextNormaliser | None = None) -> KeywordRules:
     """Read and compile a rules file once; everything after this is pure."""
     path = path or DEFAULT_RULES_FILE
     try:
@@ -89,10 +101,10 @@ def load_rules(path: Path | None = None) -> KeywordRules:
         raise RulesError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise RulesError(f"{path}: not UTF-8 text: {exc}") from exc
-    return parse_rules(text, str(path))
+    return parse_rules(text, str(path), normaliser)
 
 
-def parse_rules(text: str, source: str = "<rules>") -> KeywordRules:
+def parse_rules(text: str, source: str = "<rules>", normaliser: TextNormaliser | None = None) -> KeywordRules:
     """The pure half of `load_rules`, for rules that do not come from a file."""
     try:
         data = tomllib.loads(text)
@@ -113,7 +125,39 @@ def parse_rules(text: str, source: str = "<rules>") -> KeywordRules:
             raise RulesError(f"{source}: topic #{index} ({rule.tag.key}): tag already used by topic #{first}")
         first_index[rule.tag.key] = index
         rules.append(rule)
-    return KeywordRules(tuple(rules), _build_scanners(rules), source)
+    normaliser = normaliser or TextNormaliser()
+    return KeywordRules(
+        tuple(rules),
+        _build_scanners(rules),
+        source,
+        normaliser,
+        _stem_index(rules, normaliser),
+        _build_scanners([_folded_rule(r) for r in rules], modes=(False,)),
+    )
+
+
+_MIN_STEM = 5
+
+
+def _stem_index(rules: list[TopicRule], normaliser: TextNormaliser) -> dict[str, dict[str, frozenset[int]]]:
+    index: dict[tuple[str, str], set[int]] = {}
+    for number, rule in enumerate(rules):
+        for keyword in rule.keywords:
+            if keyword.startswith("=") or "*" in keyword or len(keyword.split()) != 1 or keyword.isascii():
+                continue  # English stemmers also strip -ism, -ation: English keywords list their forms
+            script = "cyrillic" if re.search("[\u0400-\u04ff]", keyword) else "latin"
+            for token in normaliser.word_alternatives(keyword):  # the exact form is the scanners' job
+                if len(token) >= _MIN_STEM:
+                    index.setdefault((script, token), set()).add(number)
+    by_script: dict[str, dict[str, frozenset[int]]] = {"latin": {}, "cyrillic": {}}
+    for (script, token), numbers in index.items():
+        by_script[script][token] = frozenset(numbers)
+    return by_script
+
+
+def _folded_rule(rule: TopicRule) -> TopicRule:
+    keywords = tuple(fold(k) for k in rule.keywords if not k.startswith("="))
+    return TopicRule(rule.tag, keywords, rule.pattern)
 
 
 def _parse_rule(entry: Any, where: str) -> TopicRule:
@@ -224,11 +268,11 @@ class _Group:
             self.prefixes.setdefault(head[:end], set()).add(rule)
 
 
-def _build_scanners(rules: list[TopicRule]) -> tuple[_Scanner, ...]:
+def _build_scanners(rules: list[TopicRule], modes: tuple[bool, ...] = (False, True)) -> tuple[_Scanner, ...]:
     """Pack rules into as few scanners as possible, per case mode.  With the default rules no two
     rules clash, so a post is read twice in all: once lowercased, once as written for '=' keywords."""
     scanners: list[_Scanner] = []
-    for case_sensitive in (False, True):
+    for case_sensitive in modes:
         groups: list[_Group] = []
         for index, rule in enumerate(rules):
             entries = []
@@ -280,12 +324,28 @@ def _compile_scanner(keywords: list[tuple[list[str], int]], case_sensitive: bool
 # --- matching -------------------------------------------------------------------------------------
 
 
-def topic_tags(text: str, rules: KeywordRules) -> list[Tag]:
-    """Topics whose keywords occur in the text, in the order of the rules file (stable for digests)."""
+def topic_tags(text: str, rules: KeywordRules, lang: str | None = None) -> list[Tag]:
+    """Topics whose keywords occur in the text, in the order of the rules file (stable for digests).
+
+    `lang` (the post's) picks the stemmer for inflected forms; in Serbian ("sr") posts keywords also
+    match in the other script."""
     found: set[int] = set()
     padded = " " + text
     lowered = padded.lower()
     for scanner in rules.scanners:
         for match in scanner.pattern.finditer(padded if scanner.case_sensitive else lowered):
             found.add(scanner.rule_of_group[match.lastindex or 0])
+    if rules.normaliser is not None and rules.stems and text:
+        latin, cyrillic = rules.normaliser.tokens_by_script(text, lang)
+        if lang == "sr":  # one language, two scripts: either keyword script matches either word script
+            latin = cyrillic = latin | cyrillic
+        for script, tokens in (("latin", latin), ("cyrillic", cyrillic)):
+            keywords = rules.stems.get(script, {})
+            for token in tokens.intersection(keywords):  # a set operation in C, then the few hits
+                found.update(keywords[token])
+        if lang == "sr":
+            folded = " " + fold(text)
+            for scanner in rules.folded:
+                for match in scanner.pattern.finditer(folded):
+                    found.add(scanner.rule_of_group[match.lastindex or 0])
     return [rule.tag for index, rule in enumerate(rules.rules) if index in found]

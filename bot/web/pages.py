@@ -12,6 +12,8 @@ from starlette.responses import Response
 
 from bot.core.digest import DigestItem
 from bot.core.digest_render import snippet
+from bot.core.highlight import Highlighter, mark
+from bot.core.search_query import match_spans
 from bot.core.windows import next_occurrence
 from bot.listing import MAX_SCANNED_POSTS, find_items, seen_in
 from bot.models import StoredPost
@@ -19,6 +21,7 @@ from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import posts_per_day_chart, top_tags_chart
 from bot.web.forms import LANGUAGES, PAGE_SIZES, FormError, SearchForm, bounded_int, parse_search
 from bot.web.render import marked, matching_paragraph
+from storage.browse import MARK_CLOSE, MARK_OPEN
 from storage.store import SearchOrder
 
 LISTING_CHARS = 400  # a hit without a query shows its first paragraph up to this many characters
@@ -37,6 +40,19 @@ class Hit:
 class Results:
     hits: list[Hit]
     more: bool
+
+
+def _marks(reader: Reader, query: str, posts: list[StoredPost]) -> dict[int, str]:
+    """Each post's text with what matched the query (any form, either script, emoji, "exact")
+    between MARK_OPEN and MARK_CLOSE: what the index matched, not just the literal words."""
+    highlighter = Highlighter.of(reader.store.search_index.normaliser, query)
+    marked_texts = {}
+    for post in posts:
+        if highlighter.query is not None and post.text:
+            spans = match_spans(post.text, post.lang, highlighter.query, highlighter.normaliser)
+            if spans:
+                marked_texts[post.id] = mark(post.text, spans, (MARK_OPEN, MARK_CLOSE), str)
+    return marked_texts
 
 
 def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
@@ -71,7 +87,7 @@ def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
             order=order,
         )
     shown = [max(item.posts, key=lambda p: p.id) for item in items]  # the copy that placed the item here
-    marks = reader.browse.highlights(form.q, [p.id for p in shown]) if form.q else {}
+    marks = _marks(reader, form.q, shown) if form.q else {}
     hits = []
     for item, post in zip(items, shown, strict=True):
         if post.id in marks:
