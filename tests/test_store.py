@@ -204,7 +204,7 @@ def test_listings_are_newest_first_by_date_whatever_the_archive_order(
     store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, many: int
 ) -> None:
     """Live posts first, then an imported history of older ones: ids no longer follow dates."""
-    monkeypatch.setattr("storage.store._MANY", many)  # both query plans give the same answer
+    monkeypatch.setattr("storage.search._MANY", many)  # both query plans give the same answer
     other = ChannelRef(tg_id=2002, username="other", title="Other")
     day = datetime(2026, 11, 20, tzinfo=UTC)
     live = [raw_post(100 + i, f"Kosovo update {i} #Live", date=day + timedelta(hours=i)) for i in range(3)]

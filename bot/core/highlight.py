@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.digest_render import SNIPPET_CHARS, snippet
-from bot.core.telegram_text import strip_bidi
 from bot.core.search_query import SearchQuery, Span, match_spans, parse_query
+from bot.core.telegram_text import strip_bidi
 from bot.core.textnorm import TextNormaliser
 
 ANSI_BOLD = ("\x1b[1m", "\x1b[22m")

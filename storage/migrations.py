@@ -1,0 +1,328 @@
+"""The archive's schema, one function per version, applied in order by storage/db.py's `migrate`.
+
+A migration never changes: an archive at version N has run exactly functions 1..N. New tables and
+columns are a new function at the end of MIGRATIONS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from bot.models import Tag
+from storage import search_index
+from storage.tag_list import encode_tags
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE channels (
+            id INTEGER PRIMARY KEY,
+            tg_id INTEGER UNIQUE,
+            username TEXT UNIQUE,
+            title TEXT,
+            source TEXT,
+            watched INTEGER NOT NULL DEFAULT 0,
+            last_message_id INTEGER NOT NULL DEFAULT 0,
+            last_polled_at TEXT,
+            last_error TEXT,
+            added_at TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE posts (
+            id INTEGER PRIMARY KEY,
+            channel_id INTEGER NOT NULL REFERENCES channels(id),
+            message_id INTEGER NOT NULL,
+            date TEXT NOT NULL,
+            edit_date TEXT,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            text TEXT NOT NULL,
+            raw_text TEXT NOT NULL,
+            url TEXT,
+            origin_key TEXT NOT NULL,
+            forward_name TEXT,
+            lang TEXT,
+            content_hash TEXT NOT NULL,
+            cluster_id INTEGER,
+            media_kind TEXT,
+            views INTEGER,
+            grouped_id INTEGER,
+            source TEXT NOT NULL,
+            UNIQUE (channel_id, message_id)
+        )"""
+    )
+    db.execute("CREATE INDEX posts_date ON posts(date)")
+    db.execute("CREATE INDEX posts_origin ON posts(origin_key)")
+    db.execute("CREATE INDEX posts_hash ON posts(content_hash)")
+    db.execute("CREATE INDEX posts_cluster ON posts(cluster_id)")
+    db.execute(
+        """CREATE TABLE post_tags (
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            display TEXT NOT NULL,
+            PRIMARY KEY (post_id, tag, kind)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX post_tags_tag ON post_tags(tag, post_id)")
+    # A post forwarded by ten channels is ten rows in `posts` (each searchable in its channel);
+    # the sightings of one origin are those rows, so this is a view rather than a copy to keep in step.
+    db.execute(
+        """CREATE VIEW sightings AS
+           SELECT origin_key, channel_id, message_id, date, id AS post_id FROM posts WHERE deleted = 0"""
+    )
+    db.execute(
+        """CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            tags TEXT NOT NULL DEFAULT '',
+            time TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            origin TEXT NOT NULL DEFAULT 'bot',
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_id, tags, time, tz)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES subscriptions(id),
+            chat_id INTEGER NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'sending',
+            parts_total INTEGER NOT NULL DEFAULT 0,
+            parts_sent INTEGER NOT NULL DEFAULT 0,
+            message_ids TEXT NOT NULL DEFAULT '[]',
+            started_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (subscription_id, window_end)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE alerts_sent (
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            chat_id INTEGER NOT NULL,
+            sent_at TEXT NOT NULL,
+            message_id INTEGER,
+            PRIMARY KEY (post_id, chat_id)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE refusals (
+            user_id INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            PRIMARY KEY (user_id, day)
+        )"""
+    )
+    # Written out rather than `enable_fts()`: that uses executescript, which commits mid-migration.
+    # Same shape as sqlite-utils' (external content, triggers), but re-indexes only when text changes.
+    db.execute(
+        """CREATE VIRTUAL TABLE posts_fts USING fts5(
+            text, content='posts', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN
+             INSERT INTO posts_fts(rowid, text) VALUES (new.id, new.text);
+           END"""
+    )
+    db.execute(
+        """CREATE TRIGGER posts_ad AFTER DELETE ON posts BEGIN
+             INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+           END"""
+    )
+    db.execute(
+        """CREATE TRIGGER posts_au AFTER UPDATE OF text ON posts BEGIN
+             INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+             INSERT INTO posts_fts(rowid, text) VALUES (new.id, new.text);
+           END"""
+    )
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    """Near-duplicate index (storage/neardup_index.py): only posts inside the rolling window.
+
+    A signature is kept to verify LSH candidates without re-reading and re-shingling their text;
+    band rows are the LSH buckets, one B-tree keyed by band (WITHOUT ROWID: no second index).
+    """
+    db.execute(
+        """CREATE TABLE post_signatures (
+            post_id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            cluster_id INTEGER NOT NULL,
+            shingles INTEGER NOT NULL,
+            marks TEXT NOT NULL DEFAULT ';',
+            lead INTEGER,
+            sig BLOB NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX post_signatures_ts ON post_signatures(ts)")
+    # What no index has clustered yet (catch_up after every poll): small, whatever the archive's size.
+    db.execute("CREATE INDEX posts_unclustered ON posts(date) WHERE cluster_id IS NULL")
+    db.execute(
+        """CREATE TABLE post_bands (
+            band_key INTEGER NOT NULL,
+            post_id INTEGER NOT NULL,
+            PRIMARY KEY (band_key, post_id)
+        ) WITHOUT ROWID"""
+    )
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    """posts.tag_list (storage/tag_list.py): a post's tags on its own row, filled in from post_tags."""
+    db.execute("ALTER TABLE posts ADD COLUMN tag_list TEXT NOT NULL DEFAULT ''")
+    conn = db.conn
+    last = 0
+    while True:
+        ids = [r[0] for r in conn.execute("SELECT id FROM posts WHERE id > ? ORDER BY id LIMIT 5000", [last])]
+        if not ids:
+            break
+        by_post: dict[int, list[Tag]] = {}
+        rows = conn.execute(
+            "SELECT post_id, tag, display, kind FROM post_tags WHERE post_id BETWEEN ? AND ? ORDER BY post_id",
+            [ids[0], ids[-1]],
+        )
+        for post_id, key, display, kind in rows:
+            by_post.setdefault(post_id, []).append(Tag(key, display, kind))
+        conn.executemany(
+            "UPDATE posts SET tag_list = ? WHERE id = ?", [(encode_tags(t), p) for p, t in by_post.items()]
+        )
+        last = ids[-1]
+
+
+def _v4(db: sqlite_utils.Database) -> None:
+    """Who subscribed a chat, and a pause: digests stop when the chat or its subscriber loses access."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN subscriber_id INTEGER")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN paused_at TEXT")
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    """Edit history and deletions (storage/versions.py, storage/edit_alerts.py).
+
+    `post_versions` keeps every earlier text of a post (the current one stays in `posts`, where search
+    and digests read it); its id grows with arrival. `posts.text_seen_at` is when the current text was
+    first stored and `posts.deleted_at` when a deletion was noticed (both NULL for rows from before).
+    `edit_alerts` records each edit/deletion alert decision per chat: what makes them exactly-once.
+    """
+    db.execute("ALTER TABLE posts ADD COLUMN text_seen_at TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN deleted_at TEXT")
+    db.execute("CREATE INDEX posts_deleted_at ON posts(deleted_at) WHERE deleted_at IS NOT NULL")
+    db.execute(
+        """CREATE TABLE post_versions (
+            id INTEGER PRIMARY KEY,
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            raw_text TEXT NOT NULL,
+            edit_date TEXT,
+            seen_at TEXT,
+            replaced_at TEXT NOT NULL,
+            UNIQUE (post_id, version)
+        )"""
+    )
+    db.execute("CREATE INDEX post_versions_replaced ON post_versions(replaced_at)")
+    db.execute(
+        """CREATE TABLE edit_alerts (
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            message_id INTEGER,
+            PRIMARY KEY (post_id, version, chat_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX edit_alerts_recent ON edit_alerts(chat_id, decided_at)")
+
+
+def _v6(db: sqlite_utils.Database) -> None:
+    """Linked articles (storage/articles.py): one row per canonical link, the posts pointing at it,
+    and full-text search over their title and text.
+
+    An `articles` row is the queue entry too: `status` queued/retry with `next_try_at` is the queue
+    (a partial index keeps it small however many articles are done), done/failed/skipped/alias the
+    outcome. `done_seq` orders articles by when they became readable, so the alert job can pick up
+    what it has not seen across restarts. `post_articles` is WITHOUT ROWID, keyed by post, with a
+    second index to reach every post of an article.
+    """
+    db.execute(
+        """CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            host TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued',
+            alias_of INTEGER REFERENCES articles(id),
+            final_url TEXT,
+            canonical_url TEXT,
+            title TEXT,
+            author TEXT,
+            published TEXT,
+            sitename TEXT,
+            lang TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            tag_list TEXT NOT NULL DEFAULT '',
+            content_hash TEXT,
+            http_status INTEGER,
+            error TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_at TEXT,
+            created_at TEXT NOT NULL,
+            fetched_at TEXT,
+            checked_at TEXT,
+            done_seq INTEGER
+        )"""
+    )
+    db.execute("CREATE INDEX articles_due ON articles(next_try_at) WHERE status IN ('queued', 'retry')")
+    db.execute("CREATE INDEX articles_canonical ON articles(canonical_url) WHERE canonical_url IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX articles_done_seq ON articles(done_seq) WHERE done_seq IS NOT NULL")
+    db.execute(
+        """CREATE TABLE post_articles (
+            post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            position INTEGER NOT NULL,
+            PRIMARY KEY (post_id, article_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX post_articles_article ON post_articles(article_id, post_id)")
+    db.execute(
+        """CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, text, content='articles', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+             INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+           END"""
+    )
+    db.execute(
+        """CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+             INSERT INTO articles_fts(articles_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+           END"""
+    )
+    db.execute(
+        """CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+             INSERT INTO articles_fts(articles_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+             INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+           END"""
+    )
+
+
+def _v7(db: sqlite_utils.Database) -> None:
+    """posts_norm (storage/search_index.py): inflection-, script- and emoji-aware search index.
+
+    Creating it is instant; existing posts are marked pending and indexed by the resumable backfill
+    (`tgmonitor reindex`, or at open), which can take minutes on a million posts."""
+    search_index.create(db)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,249 @@
+"""Search and listings over the archive: full-text (literal and normalised word forms), filters, the
+digest window, top tags, sightings. Mixed into `Store` (storage/store.py), which hydrates the rows.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import sqlite_utils
+
+from bot.models import ArticleMatch, ChannelRow, StoredPost, Tag
+from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
+from storage.search_index import SearchIndex
+from storage.timefmt import from_db_time, to_db_time
+
+if TYPE_CHECKING:
+    from storage.articles import ArticleStore
+
+SearchOrder = Literal["newest", "rank", "oldest"]
+# Above this many posts behind a filter, reading newest first by date beats sorting what it keeps.
+_MANY = 5000
+
+
+class QueryError(ValueError):
+    """A search query FTS5 cannot run; the message is safe to show to a user."""
+
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
+
+
+def quote_fts(query: str) -> str:
+    """Every user word becomes a quoted FTS5 string, so `NEAR(`, `*`, `-` and stray quotes are just text.
+
+    Control characters (a NUL ends an FTS5 string early: "unterminated string") separate words.
+    """
+    words = _CONTROLS.sub(" ", query).replace('"', " ").split()
+    return " ".join(f'"{word}"' for word in words)
+
+
+class SearchTable:
+    db: sqlite_utils.Database
+    search_index: SearchIndex
+
+    if TYPE_CHECKING:
+
+        def find_channel(self, ident: str | int) -> ChannelRow | None: ...
+
+        def _hydrate(self, rows: list[sqlite3.Row | tuple[Any, ...]]) -> list[StoredPost]: ...
+
+        @property
+        def articles(self) -> ArticleStore: ...
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        tags: Sequence[str] = (),
+        channel: str | int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        order: SearchOrder = "newest",
+        include_deleted: bool = False,
+        lang: str | None = None,
+    ) -> list[StoredPost]:
+        """Full-text and filtered listing. Raises QueryError for an unknown channel or an empty query."""
+        where = [] if include_deleted else ["p.deleted = 0"]
+        params: list[Any] = []
+        join = ""
+        newest = rank = "p.date DESC, p.id DESC"
+        fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with
+        query_where: list[str] = []
+        query_params: list[Any] = []
+        if query is not None:
+            parsed = self.search_index.parse(query)
+            if parsed.empty:
+                raise QueryError("the search query is empty")
+            clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
+            join, newest, rank = clause.join, clause.newest, clause.rank
+            query_where, query_params = [clause.where], list(clause.params)
+            fts = quote_fts(query) or '""'
+        tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
+        channel_id: int | None = None
+        if channel is not None:
+            row = self.find_channel(channel)
+            if row is None:
+                raise QueryError(f"unknown channel {channel!r}")
+            channel_id = row.id
+        # Without a query the order is the date's. Walking the posts_date index and stopping at `limit`
+        # is instant when the filters keep many posts and a scan of the archive when they keep few,
+        # for which fetching the few and sorting them is instant instead; SQLite cannot tell which
+        # (a common tag sorted 830k posts: 5 s on 1M posts), so look at how many the filters keep.
+        # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
+        many = self._filters_keep_many(tag_keys, channel_id)
+        by_date = query is None and many
+        if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
+            marks = ", ".join("?" * len(tag_keys))
+            if many:
+                where.append(f"EXISTS (SELECT 1 FROM post_tags t WHERE t.tag IN ({marks}) AND t.post_id = p.id)")
+            else:
+                where.append(f"p.id IN (SELECT post_id FROM post_tags WHERE tag IN ({marks}))")
+            params.extend(tag_keys)
+        if channel_id is not None:
+            where.append("p.channel_id = ?")
+            params.append(channel_id)
+        if lang is not None:
+            where.append("p.lang = ?")
+            params.append(lang)
+        if since is not None:
+            where.append("p.date >= ?")
+            params.append(to_db_time(since))
+        if until is not None:
+            where.append("p.date < ?")
+            params.append(to_db_time(until))
+        # With a query, newest first is the FTS table's own rowid (= p.id): only that lets FTS5 hand out
+        # matches newest first and stop after `limit`; ordering by p.id sorts every match
+        # (80x slower for a common word on 20k posts, and it grows with the archive).
+        # Without a query, newest first is by date (the posts_date index, whose entries end in the
+        # rowid, delivers exactly this order): an imported history is archived after newer live posts.
+        order_sql = rank if order == "rank" else newest
+        if order == "oldest":
+            order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
+        post_where = [*query_where, *where]
+        post_params = [*query_params, *params]
+        sql = (
+            f"SELECT {_POST_COLUMNS} FROM posts p {'INDEXED BY posts_date' if by_date else ''} {join} "
+            "JOIN channels c ON c.id = p.channel_id "
+            f"WHERE {' AND '.join(post_where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+        )
+        try:
+            if fts is not None:
+                # Words found only in a linked article find the post too (the hit says so).
+                want = max(0, offset) + max(0, limit)
+                hits = self.articles.matching_posts(fts, where, params, order, want)
+                if hits:
+                    page = self._merge_article_hits(
+                        hits,
+                        join,
+                        post_where,
+                        post_params,
+                        order_sql,
+                        order,
+                        want,
+                        rank if rank.endswith(".rank") else "0",
+                    )
+                    return page[max(0, offset) : want]
+            rows = self.db.execute(sql, [*post_params, max(0, limit), max(0, offset)]).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        return self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
+
+    def _merge_article_hits(
+        self,
+        hits: list[tuple[int, str, float, ArticleMatch]],
+        join: str,
+        where: list[str],
+        params: list[Any],
+        order_sql: str,
+        order: SearchOrder,
+        want: int,
+        rank_value: str = "posts_fts.rank",
+    ) -> list[StoredPost]:
+        """The first `want` results of two ordered streams: posts matching in their own text, and posts
+        matching through an article (`hits`, already cut at `want`)."""
+        own = self.db.execute(
+            f"SELECT p.id, p.date, {rank_value} FROM posts p {join} WHERE {' AND '.join(where)} "
+            f"ORDER BY {order_sql} LIMIT ?",
+            [*params, want],
+        ).fetchall()
+
+        def key(post_id: int, date: str, rank: float) -> Any:
+            return (date, post_id) if order == "oldest" else (rank, -post_id) if order == "rank" else -post_id
+
+        entries: dict[int, tuple[Any, ArticleMatch | None]] = {i: (key(i, d, r), None) for i, d, r in own}
+        for post_id, date, rank, match in hits:
+            entries.setdefault(post_id, (key(post_id, date, rank), match))  # a match in its own text wins
+        page = sorted(entries, key=lambda i: entries[i][0])[:want]
+        if not page:
+            return []
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+            f"WHERE p.id IN ({','.join('?' * len(page))})",
+            page,
+        ).fetchall()
+        by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows), [r[18] for r in rows])}
+        found = [by_id[i] for i in page if i in by_id]
+        return [replace(p, article_match=entries[p.id][1]) if entries[p.id][1] else p for p in found]
+
+    def _filters_keep_many(self, tag_keys: Sequence[str], channel_id: int | None) -> bool:
+        """Whether the tags (together) and the channel hold at least _MANY posts (counting stops there)."""
+        counts = []
+        if tag_keys:
+            marks = ", ".join("?" * len(tag_keys))
+            counts.append(
+                self.db.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM post_tags WHERE tag IN ({marks}) LIMIT ?)",
+                    [*tag_keys, _MANY],
+                ).fetchone()[0]
+            )
+        if channel_id is not None:
+            counts.append(
+                self.db.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM posts WHERE channel_id = ? LIMIT ?)", [channel_id, _MANY]
+                ).fetchone()[0]
+            )
+        return min(counts, default=_MANY) >= _MANY
+
+    def posts_between(
+        self, start: datetime, end: datetime, *, tags: Sequence[str] = (), include_deleted: bool = False
+    ) -> list[StoredPost]:
+        """Posts dated in [start, end), oldest first: the raw material of a digest window."""
+        found = self.search(
+            None, since=start, until=end, limit=1_000_000, order="oldest", include_deleted=include_deleted
+        )
+        if tags:
+            wanted = {t.lstrip("#").casefold() for t in tags}
+            found = [p for p in found if wanted & {t.key for t in p.tags}]
+        return sorted(found, key=lambda p: (p.date, p.id))
+
+    def top_tags(
+        self, since: datetime | None = None, limit: int = 20, kinds: Sequence[str] = ()
+    ) -> list[tuple[Tag, int]]:
+        where = ["p.deleted = 0"]
+        params: list[Any] = []
+        if since is not None:
+            where.append("p.date >= ?")
+            params.append(to_db_time(since))
+        if kinds:
+            where.append(f"t.kind IN ({','.join('?' * len(kinds))})")
+            params.extend(kinds)
+        rows = self.db.execute(
+            "SELECT t.tag, t.kind, min(t.display), count(*) AS n FROM post_tags t JOIN posts p ON p.id = t.post_id "
+            f"WHERE {' AND '.join(where)} GROUP BY t.tag, t.kind ORDER BY n DESC, t.tag LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        return [(Tag(r[0], r[2], r[1]), r[3]) for r in rows]
+
+    def sightings(self, origin_key: str) -> list[tuple[int, int, datetime]]:
+        rows = self.db.execute(
+            "SELECT channel_id, message_id, date FROM sightings WHERE origin_key = ? ORDER BY date",
+            [origin_key],
+        ).fetchall()
+        return [(r[0], r[1], from_db_time(r[2]) or datetime.min) for r in rows]
