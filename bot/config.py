@@ -18,24 +18,32 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
-_BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
-_WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_TAG = re.compile(r"#?\w+")
-
-
-@dataclass(frozen=True, slots=True)
-class TelegramServer:
-    """TELEGRAM_SERVER: a Telegram-protocol server other than Telegram's own (test servers only)."""
-
-    dc_id: int
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.dc_id}@{host}:{self.port}"
+from bot.setting_values import (
+    TelegramServer,
+    check_each,
+    parse_bool,
+    parse_channels,
+    parse_chat,
+    parse_choice,
+    parse_domains,
+    parse_duration,
+    parse_edit_channels,
+    parse_hash,
+    parse_hhmm,
+    parse_ids,
+    parse_level,
+    parse_megabytes,
+    parse_output,
+    parse_positive_int,
+    parse_seconds,
+    parse_server,
+    parse_tags,
+    parse_token,
+    parse_url,
+    parse_web_token,
+    parse_words,
+    public_key_problem,
+)
 
 
 class SettingsError(ValueError):
@@ -145,7 +153,7 @@ class Settings:
             try:
                 kwargs[attr] = parse(raw.strip())
                 if name in _CHANNEL_LISTS and channel_check is not None:
-                    _check_each(kwargs[attr], channel_check)
+                    check_each(kwargs[attr], channel_check)
             except (ValueError, ZoneInfoNotFoundError) as exc:
                 kwargs.pop(attr, None)
                 where = _where(name, env_file, file_keys or set())
@@ -169,7 +177,7 @@ class Settings:
                 f"TELEGRAM_PUBLIC_KEY{where_key}: only used with TELEGRAM_SERVER (a test server); set both or neither"
             )
         elif key is not None:
-            problem = _public_key_problem(key)
+            problem = public_key_problem(key)
             if problem:
                 problems.append(f"TELEGRAM_PUBLIC_KEY{where_key}: {problem}")
         if problems:
@@ -202,247 +210,60 @@ def _where(name: str, env_file: Path | None, file_keys: set[str]) -> str:
     return f" ({env_file})"
 
 
-_SERVER = re.compile(r"^(?:(\d+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d+)$")
-DEFAULT_TEST_DC = 2  # Telethon's default DC, and the one piltover and Telegram's test servers answer on
-
-
-def _server(raw: str) -> TelegramServer:
-    match = _SERVER.match(raw)
-    if not match:
-        raise ValueError("")
-    dc, host, port = match.groups()
-    if not 0 < int(port) < 65536:
-        raise ValueError("port out of range")
-    if dc is not None and not 0 < int(dc) < 1000:
-        raise ValueError("DC id out of range")
-    return TelegramServer(int(dc) if dc else DEFAULT_TEST_DC, host.strip("[]"), int(port))
-
-
-def _public_key_problem(path: Path) -> str | None:
-    """The server's RSA key must be readable PEM: a wrong file would only fail later, inside the handshake."""
-    try:
-        text = path.read_text(encoding="ascii", errors="replace")
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}"
-    if "-----BEGIN RSA PUBLIC KEY-----" not in text:
-        return f"{path} is not a PEM public key (expected a PKCS#1 '-----BEGIN RSA PUBLIC KEY-----' block)"
-    return None
-
-
-def _duration(raw: str) -> int:
-    match = _DURATION.match(raw)
-    if not match or int(match.group(1)) <= 0:
-        raise ValueError("")
-    return int(match.group(1)) * _UNITS[match.group(2).lower()]
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value <= 0:
-        raise ValueError("must be positive")
-    return value
-
-
-def _chat(raw: str) -> int | str:
-    if re.fullmatch(r"-?\d+", raw):
-        return int(raw)
-    if re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{3,}", raw):
-        return raw if raw.startswith("@") else "@" + raw
-    raise ValueError("")
-
-
-def _list(raw: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in re.split(r"[,\s]+", raw) if item.strip())
-
-
-def _check_each(items: tuple[str, ...], check: Callable[[str], object]) -> None:
-    """Every entry through `check`; the error quotes each one that fails, not just the first."""
-    bad = []
-    for item in items:
-        if item == "all":  # ALERT_EDITS=all
-            continue
-        try:
-            check(item)
-        except ValueError as exc:
-            bad.append(str(exc))
-    if bad:
-        raise ValueError("; ".join(bad))
-
-
-def _channels(raw: str) -> tuple[str, ...]:
-    return _non_empty(_list(raw))
-
-
-def _tags(raw: str) -> tuple[str, ...]:
-    items = _non_empty(_list(raw))
-    bad = [item for item in items if not _TAG.fullmatch(item)]
-    if bad:
-        raise ValueError(", ".join(repr(b) for b in bad) + " " + ("is not a tag" if len(bad) == 1 else "are not tags"))
-    return items
-
-
-def _non_empty(items: tuple[str, ...]) -> tuple[str, ...]:
-    if not items:
-        raise ValueError("no entries, only separators")
-    return items
-
-
-def _words(raw: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in raw.split(",") if item.strip())
-
-
-def _edit_channels(raw: str) -> tuple[str, ...]:
-    """ALERT_EDITS: `all`, or channels as CHANNELS writes them (each checked by `channel_check`)."""
-    items = _non_empty(_list(raw))
-    if any(item.lower() == "all" for item in items):
-        if len(items) > 1:
-            raise ValueError("'all' already covers every channel; list channels or write all, not both")
-        return ("all",)
-    return items
-
-
-def _ids(raw: str) -> frozenset[int]:
-    return frozenset(int(item) for item in _list(raw))
-
-
-def _hhmm(raw: str) -> time:
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
-    if not match:
-        raise ValueError("")
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if raw.lower() not in options:
-            raise ValueError("")
-        return raw.lower()
-
-    return parse
-
-
-def _bool(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("")
-
-
-def _token(raw: str) -> str:
-    if not _BOT_TOKEN.match(raw):
-        raise ValueError("")
-    return raw
-
-
-def _web_token(raw: str) -> str:
-    if not _WEB_TOKEN.match(raw):
-        raise ValueError("")
-    return raw
-
-
-def _hash(raw: str) -> str:
-    if not re.fullmatch(r"[0-9a-fA-F]{32}", raw):
-        raise ValueError("")
-    return raw
-
-
-def _url(raw: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", raw):
-        raise ValueError("")
-    return raw.rstrip("/")
-
-
-def _output(raw: str) -> str | None:
-    return None if raw.lower() in {"off", "none"} else raw
-
-
-def _domains(raw: str) -> tuple[str, ...]:
-    """Host names (a name covers its subdomains), IP addresses, or `*` for any public host."""
-    found = []
-    for item in _list(raw):
-        host = item.lower().removeprefix("http://").removeprefix("https://").rstrip("/").rstrip(".")
-        if host != "*" and not re.fullmatch(r"[a-z0-9\[\]:._-]+", host.encode("idna").decode("ascii")):
-            raise ValueError(f"not a host name: {item!r}")
-        found.append(host if host == "*" else host.encode("idna").decode("ascii"))
-    return tuple(found)
-
-
-def _megabytes(raw: str) -> float:
-    value = float(raw)
-    if not 0 < value <= 1024:
-        raise ValueError("must be above 0 and at most 1024")
-    return value
-
-
-def _seconds(raw: str) -> float:
-    """A pause: 2, 2s, 1.5s, 500ms, 1m."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", raw, re.IGNORECASE)
-    if not match:
-        raise ValueError("")
-    value = float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[(match.group(2) or "s").lower()]
-    if value > 3600:
-        raise ValueError("at most an hour")
-    return value
-
-
-def _level(raw: str) -> str:
-    if raw.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ValueError("")
-    return raw.upper()
-
-
 # variable -> (attribute, parser, expected form shown in errors)
 _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "DATA_DIR": ("data_dir", Path, "a directory path"),
     "DB_PATH": ("db_path", Path, "a file path"),
-    "API_ID": ("api_id", _positive_int, "a positive integer from https://my.telegram.org"),
-    "API_HASH": ("api_hash", _hash, "32 hexadecimal characters from https://my.telegram.org"),
+    "API_ID": ("api_id", parse_positive_int, "a positive integer from https://my.telegram.org"),
+    "API_HASH": ("api_hash", parse_hash, "32 hexadecimal characters from https://my.telegram.org"),
     "TG_SESSION": ("session", str, "a session file path or a StringSession string"),
-    "BOT_TOKEN": ("bot_token", _token, "a token from @BotFather like 123456789:AAE..."),
-    "CHANNELS": ("channels", _channels, "a comma-separated list of @username, t.me/name links or ids"),
-    "FORWARDS_FROM": ("forwards_from", _channels, "a comma-separated list of @username, t.me/name links or ids"),
-    "POLL_INTERVAL": ("poll_interval", _duration, "a positive duration like 300, 90s, 5m or 1h"),
-    "WEB_PREVIEW_BASE": ("web_preview_base", _url, "an http(s) URL like https://t.me"),
-    "DIGEST_CHAT": ("digest_chat", _chat, "a chat id like -1001234567890 or a @username"),
-    "DIGEST_TIME": ("digest_time", _hhmm, "a local time HH:MM like 08:00"),
+    "BOT_TOKEN": ("bot_token", parse_token, "a token from @BotFather like 123456789:AAE..."),
+    "CHANNELS": ("channels", parse_channels, "a comma-separated list of @username, t.me/name links or ids"),
+    "FORWARDS_FROM": ("forwards_from", parse_channels, "a comma-separated list of @username, t.me/name links or ids"),
+    "POLL_INTERVAL": ("poll_interval", parse_duration, "a positive duration like 300, 90s, 5m or 1h"),
+    "WEB_PREVIEW_BASE": ("web_preview_base", parse_url, "an http(s) URL like https://t.me"),
+    "DIGEST_CHAT": ("digest_chat", parse_chat, "a chat id like -1001234567890 or a @username"),
+    "DIGEST_TIME": ("digest_time", parse_hhmm, "a local time HH:MM like 08:00"),
     "TZ": ("tz", ZoneInfo, "an IANA time zone like Europe/Sofia"),
-    "DIGEST_TAGS": ("digest_tags", _tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
-    "DIGEST_EMPTY": ("digest_empty", _choice("skip", "notice"), "'skip' or 'notice'"),
-    "DIGEST_OUTPUT": ("digest_output", _output, "'-' for stdout (the default), a file path, or 'off'"),
-    "ALERT_CHAT": ("alert_chat", _chat, "a chat id like -1001234567890 or a @username"),
-    "ALERT_TAGS": ("alert_tags", _tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
-    "ALERT_WORDS": ("alert_words", _words, "a comma-separated list of words or phrases"),
-    "ALERT_RATE_PER_MINUTE": ("alert_rate_per_minute", _positive_int, "a positive integer"),
-    "ALERT_EDITS": ("alert_edits", _edit_channels, "'all' or a comma-separated list of @channels, t.me links or ids"),
-    "ALLOWED_USERS": ("allowed_users", _ids, "a comma-separated list of numeric user ids"),
-    "ALLOWED_CHATS": ("allowed_chats", _ids, "a comma-separated list of numeric chat ids"),
-    "ADMIN_USERS": ("admin_users", _ids, "a comma-separated list of numeric user ids"),
-    "LOG_LEVEL": ("log_level", _level, "DEBUG, INFO, WARNING or ERROR"),
-    "LOG_FORMAT": ("log_format", _choice("text", "json"), "'text' or 'json'"),
+    "DIGEST_TAGS": ("digest_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
+    "DIGEST_EMPTY": ("digest_empty", parse_choice("skip", "notice"), "'skip' or 'notice'"),
+    "DIGEST_OUTPUT": ("digest_output", parse_output, "'-' for stdout (the default), a file path, or 'off'"),
+    "ALERT_CHAT": ("alert_chat", parse_chat, "a chat id like -1001234567890 or a @username"),
+    "ALERT_TAGS": ("alert_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
+    "ALERT_WORDS": ("alert_words", parse_words, "a comma-separated list of words or phrases"),
+    "ALERT_RATE_PER_MINUTE": ("alert_rate_per_minute", parse_positive_int, "a positive integer"),
+    "ALERT_EDITS": (
+        "alert_edits",
+        parse_edit_channels,
+        "'all' or a comma-separated list of @channels, t.me links or ids",
+    ),
+    "ALLOWED_USERS": ("allowed_users", parse_ids, "a comma-separated list of numeric user ids"),
+    "ALLOWED_CHATS": ("allowed_chats", parse_ids, "a comma-separated list of numeric chat ids"),
+    "ADMIN_USERS": ("admin_users", parse_ids, "a comma-separated list of numeric user ids"),
+    "LOG_LEVEL": ("log_level", parse_level, "DEBUG, INFO, WARNING or ERROR"),
+    "LOG_FORMAT": ("log_format", parse_choice("text", "json"), "'text' or 'json'"),
     "RULES_FILE": ("rules_file", Path, "a path to a keyword rules TOML file"),
     "BOILERPLATE_FILE": ("boilerplate_file", Path, "a path to a boilerplate rules TOML file"),
-    "NEARDUP_WINDOW_DAYS": ("neardup_window_days", _positive_int, "a positive number of days like 14"),
-    "DOWNLOAD_MEDIA": ("download_media", _bool, "true or false"),
-    "MEDIA_MAX_MB": ("media_max_mb", _positive_int, "a positive number of megabytes like 50"),
+    "NEARDUP_WINDOW_DAYS": ("neardup_window_days", parse_positive_int, "a positive number of days like 14"),
+    "DOWNLOAD_MEDIA": ("download_media", parse_bool, "true or false"),
+    "MEDIA_MAX_MB": ("media_max_mb", parse_positive_int, "a positive number of megabytes like 50"),
     "TELEGRAM_SERVER": (
         "telegram_server",
-        _server,
+        parse_server,
         "a test server as HOST:PORT or DC@HOST:PORT like 127.0.0.1:4430 or 2@127.0.0.1:4430",
     ),
     "TELEGRAM_PUBLIC_KEY": ("telegram_public_key", Path, "a path to the test server's RSA public key (PEM)"),
     "WEB_TOKEN": (
         "web_token",
-        _web_token,
+        parse_web_token,
         "16 to 256 letters, digits or ._~+/=- (e.g. from secrets.token_urlsafe(32); see .env.example)",
     ),
-    "FETCH_ARTICLES": ("fetch_articles", _bool, "true or false"),
-    "ARTICLE_DOMAINS": ("article_domains", _domains, "a comma-separated list of host names, IP addresses or *"),
-    "ARTICLE_SKIP_DOMAINS": ("article_skip_domains", _domains, "a comma-separated list of host names"),
-    "ARTICLE_MAX_MB": ("article_max_mb", _megabytes, "a number of megabytes above 0, like 5 or 0.5"),
-    "ARTICLE_RATE": ("article_rate", _seconds, "a pause per site like 2s, 500ms or 1m"),
-    "ARTICLE_ROBOTS": ("article_robots", _bool, "true or false"),
+    "FETCH_ARTICLES": ("fetch_articles", parse_bool, "true or false"),
+    "ARTICLE_DOMAINS": ("article_domains", parse_domains, "a comma-separated list of host names, IP addresses or *"),
+    "ARTICLE_SKIP_DOMAINS": ("article_skip_domains", parse_domains, "a comma-separated list of host names"),
+    "ARTICLE_MAX_MB": ("article_max_mb", parse_megabytes, "a number of megabytes above 0, like 5 or 0.5"),
+    "ARTICLE_RATE": ("article_rate", parse_seconds, "a pause per site like 2s, 500ms or 1m"),
+    "ARTICLE_ROBOTS": ("article_robots", parse_bool, "true or false"),
 }
 SETTING_NAMES = tuple(_PARSERS)
 _CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM", "ALERT_EDITS"})

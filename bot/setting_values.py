@@ -1,0 +1,221 @@
+"""Parsers for single setting values (durations, chats, lists, tokens, servers…): each returns the value
+or raises ValueError with what is wrong; bot/config.py names the variable and where it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
+_BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_TAG = re.compile(r"#?\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramServer:
+    """TELEGRAM_SERVER: a Telegram-protocol server other than Telegram's own (test servers only)."""
+
+    dc_id: int
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.dc_id}@{host}:{self.port}"
+
+
+_SERVER = re.compile(r"^(?:(\d+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d+)$")
+DEFAULT_TEST_DC = 2  # Telethon's default DC, and the one piltover and Telegram's test servers answer on
+
+
+def parse_server(raw: str) -> TelegramServer:
+    match = _SERVER.match(raw)
+    if not match:
+        raise ValueError("")
+    dc, host, port = match.groups()
+    if not 0 < int(port) < 65536:
+        raise ValueError("port out of range")
+    if dc is not None and not 0 < int(dc) < 1000:
+        raise ValueError("DC id out of range")
+    return TelegramServer(int(dc) if dc else DEFAULT_TEST_DC, host.strip("[]"), int(port))
+
+
+def public_key_problem(path: Path) -> str | None:
+    """The server's RSA key must be readable PEM: a wrong file would only fail later, inside the handshake."""
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    if "-----BEGIN RSA PUBLIC KEY-----" not in text:
+        return f"{path} is not a PEM public key (expected a PKCS#1 '-----BEGIN RSA PUBLIC KEY-----' block)"
+    return None
+
+
+def parse_duration(raw: str) -> int:
+    match = _DURATION.match(raw)
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError("")
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def parse_positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+def parse_chat(raw: str) -> int | str:
+    if re.fullmatch(r"-?\d+", raw):
+        return int(raw)
+    if re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{3,}", raw):
+        return raw if raw.startswith("@") else "@" + raw
+    raise ValueError("")
+
+
+def parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in re.split(r"[,\s]+", raw) if item.strip())
+
+
+def check_each(items: tuple[str, ...], check: Callable[[str], object]) -> None:
+    """Every entry through `check`; the error quotes each one that fails, not just the first."""
+    bad = []
+    for item in items:
+        if item == "all":  # ALERT_EDITS=all
+            continue
+        try:
+            check(item)
+        except ValueError as exc:
+            bad.append(str(exc))
+    if bad:
+        raise ValueError("; ".join(bad))
+
+
+def parse_channels(raw: str) -> tuple[str, ...]:
+    return non_empty(parse_list(raw))
+
+
+def parse_tags(raw: str) -> tuple[str, ...]:
+    items = non_empty(parse_list(raw))
+    bad = [item for item in items if not _TAG.fullmatch(item)]
+    if bad:
+        raise ValueError(", ".join(repr(b) for b in bad) + " " + ("is not a tag" if len(bad) == 1 else "are not tags"))
+    return items
+
+
+def non_empty(items: tuple[str, ...]) -> tuple[str, ...]:
+    if not items:
+        raise ValueError("no entries, only separators")
+    return items
+
+
+def parse_words(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def parse_edit_channels(raw: str) -> tuple[str, ...]:
+    """ALERT_EDITS: `all`, or channels as CHANNELS writes them (each checked by `channel_check`)."""
+    items = non_empty(parse_list(raw))
+    if any(item.lower() == "all" for item in items):
+        if len(items) > 1:
+            raise ValueError("'all' already covers every channel; list channels or write all, not both")
+        return ("all",)
+    return items
+
+
+def parse_ids(raw: str) -> frozenset[int]:
+    return frozenset(int(item) for item in parse_list(raw))
+
+
+def parse_hhmm(raw: str) -> time:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
+    if not match:
+        raise ValueError("")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in options:
+            raise ValueError("")
+        return raw.lower()
+
+    return parse
+
+
+def parse_bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("")
+
+
+def parse_token(raw: str) -> str:
+    if not _BOT_TOKEN.match(raw):
+        raise ValueError("")
+    return raw
+
+
+def parse_web_token(raw: str) -> str:
+    if not _WEB_TOKEN.match(raw):
+        raise ValueError("")
+    return raw
+
+
+def parse_hash(raw: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{32}", raw):
+        raise ValueError("")
+    return raw
+
+
+def parse_url(raw: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", raw):
+        raise ValueError("")
+    return raw.rstrip("/")
+
+
+def parse_output(raw: str) -> str | None:
+    return None if raw.lower() in {"off", "none"} else raw
+
+
+def parse_domains(raw: str) -> tuple[str, ...]:
+    """Host names (a name covers its subdomains), IP addresses, or `*` for any public host."""
+    found = []
+    for item in parse_list(raw):
+        host = item.lower().removeprefix("http://").removeprefix("https://").rstrip("/").rstrip(".")
+        if host != "*" and not re.fullmatch(r"[a-z0-9\[\]:._-]+", host.encode("idna").decode("ascii")):
+            raise ValueError(f"not a host name: {item!r}")
+        found.append(host if host == "*" else host.encode("idna").decode("ascii"))
+    return tuple(found)
+
+
+def parse_megabytes(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1024:
+        raise ValueError("must be above 0 and at most 1024")
+    return value
+
+
+def parse_seconds(raw: str) -> float:
+    """A pause: 2, 2s, 1.5s, 500ms, 1m."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", raw, re.IGNORECASE)
+    if not match:
+        raise ValueError("")
+    value = float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[(match.group(2) or "s").lower()]
+    if value > 3600:
+        raise ValueError("at most an hour")
+    return value
+
+
+def parse_level(raw: str) -> str:
+    if raw.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("")
+    return raw.upper()
