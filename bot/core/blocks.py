@@ -39,6 +39,7 @@ _MONTH_NAMES = (
 _MONTHS = frozenset(_MONTH_NAMES.split())
 # A content word's first letters stand for its inflected forms (Iran, Irana, Iranu; Беларус, Беларуси).
 _STEM = 5
+EARLY_RUN_SHARE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,16 @@ def shape(text: str, stopwords: frozenset[str], function_words: frozenset[str], 
     )
 
 
+def is_stamp_line(text: str) -> bool:
+    """A line that is a date or a time and little else ("16:59 - 18.04.2025", "Nov. 18, 2019 7:04 pm").
+
+    More digits than letters: a schedule's "10:00 встреча с послом" is a point of a post, not a stamp.
+    """
+    if len(text) > 40 or not (_TIME.search(text) or _DATE.search(text)):
+        return False
+    return sum(c.isdigit() for c in text) >= sum(c.isalpha() for c in text)
+
+
 def main_run(shapes: Sequence[Shape]) -> tuple[int, int]:
     """The article's main run of prose: the span [start, end) where prose outweighs everything else.
 
@@ -136,7 +147,7 @@ def main_run(shapes: Sequence[Shape]) -> tuple[int, int]:
     captions, subheadings and "Advertisement" inside an article cost less than the prose around
     them adds; a list of teasers below it costs more than any prose it holds.
     """
-    best, best_span = 0.0, (0, 0)
+    runs: list[tuple[float, tuple[int, int]]] = []  # each stretch's best span, in page order
     total, start = 0.0, 0
     for i, s in enumerate(shapes):
         if s.prose:
@@ -145,10 +156,16 @@ def main_run(shapes: Sequence[Shape]) -> tuple[int, int]:
             gain = -(1.0 + 0.3 * min(s.words, 12) + 0.8 * max(0, min(s.words, 40) - 12))
         if total <= 0:
             total, start = 0.0, i
+            runs.append((0.0, (i, i)))
         total += gain
-        if total > best:
-            best, best_span = total, (start, i + 1)
-    return best_span
+        if total > runs[-1][0]:
+            runs[-1] = (total, (start, i + 1))
+    best = max((score for score, _ in runs), default=0.0)
+    if best <= 0:
+        return (0, 0)
+    # Articles come before the page's footer: a legal notice in long sentences can outweigh an
+    # article made mostly of lists, so the first run of comparable weight wins.
+    return next(span for score, span in runs if score >= EARLY_RUN_SHARE * best)
 
 
 def cohesion(stems: frozenset[str], vocabulary: Counter[str]) -> float:

@@ -17,7 +17,7 @@ from typing import Literal
 
 from bot.core.blocks import Block, segment
 from bot.core.lang import detect_lang
-from bot.core.page_clean import MIN_BLOCKS, MIN_CHARS, MIN_LABELS, Removed, is_label, judge, looks_like_page
+from bot.core.page_clean import MIN_BLOCKS, MIN_CHARS, MIN_LABELS, Removed, is_furniture, judge, looks_like_page
 from bot.core.page_model import PageModel
 
 RuleKind = Literal["drop", "drop_with_next", "cut", "strip"]
@@ -197,7 +197,7 @@ def _clean(text: str, rules: BoilerplateRules, page: PageModel | None, removed: 
     # The cheap gate first: most posts are far from a page's size and never get segmented.
     if page is None or len(lines) < MIN_BLOCKS or sum(map(len, lines)) < MIN_CHARS:
         return unique_paragraphs(lines, removed)
-    if sum(1 for line in lines if line and is_label(line)) < MIN_LABELS:
+    if sum(1 for line in lines if line and is_furniture(line)) < MIN_LABELS:
         return unique_paragraphs(lines, removed)
     blocks = _first_blocks(lines)
     if not looks_like_page(blocks):

@@ -14,15 +14,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.blocks import Block, Shape
+from bot.core.blocks import Block, Shape, is_stamp_line
 from bot.core.page_model import PageFeatures, PageModel, page_features
 
 # A pasted page has many blocks; a post has a few paragraphs.  Both bounds must hold.
 MIN_BLOCKS = 12
 MIN_CHARS = 1500
-# ... and it has furniture: short unpunctuated labels (menu items, categories, bylines, "Share"),
-# at least this many and this share of its blocks.  Posts have none: their short lines are points
-# ("1. Sanctions"), hashtags or emoji-led, which do not count.
+# ... and it has furniture: short unpunctuated labels (menu items, categories, bylines, "Share") and
+# bare date/time stamps (a news list's "16:59 - 18.04.2025" under each teaser), at least this many
+# and this share of its blocks.  Posts have none: their short lines are points ("1. Sanctions"),
+# hashtags or emoji-led, which do not count, and their times sit inside sentences.
 MIN_LABELS = 3
 MIN_LABEL_SHARE = 0.1
 # A short block between two kept blocks inside the article is a subheading or a caption: kept.
@@ -41,8 +42,12 @@ class Removed:
 def looks_like_page(blocks: Sequence[Block]) -> bool:
     if len(blocks) < MIN_BLOCKS or sum(len(b.text) for b in blocks) < MIN_CHARS:
         return False
-    labels = sum(1 for b in blocks if is_label(b.text))
+    labels = sum(1 for b in blocks if is_furniture(b.text))
     return labels >= max(MIN_LABELS, MIN_LABEL_SHARE * len(blocks))
+
+
+def is_furniture(text: str) -> bool:
+    return is_label(text) or is_stamp_line(text)
 
 
 def is_label(text: str) -> bool:
@@ -60,8 +65,13 @@ def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[s
     """For each block: None to keep it, else why it goes."""
     features = page_features(blocks, model.vocabulary, lang)
     probs = model.score(features)
-    keep = [p >= model.threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
     start, end = features.run
+    keep = [p >= model.threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
+    # A bare date or time outside the article is a teaser's or the page's stamp, however sure the
+    # model is not: it carries nothing a reader of the article needs.
+    for i, b in enumerate(blocks):
+        if keep[i] and not start <= i < end and is_stamp_line(b.text):
+            keep[i] = False
     for i in range(start, end):
         s = features.shapes[i]
         if keep[i] or features.markers[i]:

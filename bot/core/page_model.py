@@ -21,10 +21,16 @@ from typing import Any
 from bot.core.blocks import Block, Shape, cohesion, log1, main_run, shape
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-LANGS = ("en", "bg", "ru", "uk", "sr")
+# The followed languages, then the web's other big Latin-script ones: an article pasted from a site in
+# Portuguese or Italian is judged with its own function words, not as a text of no known language.
+LANGS = ("en", "bg", "ru", "uk", "sr", "de", "fr", "es", "pt", "it", "pl", "id", "nl", "tr")
+CYRILLIC_LANGS = frozenset({"bg", "ru", "uk"})
+# Below this share of words on any list, the text is in none of them: the union of all lists is used.
+MIN_COVERAGE = 0.15
 # The most frequent words of each list are function words; a content word is any other (for cohesion).
 FUNCTION_WORDS = 150
 MARKER_MAX_WORDS = 5
+_LETTERS = re.compile(r"[^\W\d_]+")
 _LATIN_LETTERS = "a b v g d đ e ž z i j k l lj m n nj o p r s t ć u f h c č dž š"
 _CYR_TO_LAT = dict(zip("абвгдђежзијклљмнњопрстћуфхцчџш", _LATIN_LETTERS.split(), strict=True))
 
@@ -171,8 +177,23 @@ class PageFeatures:
     cohesion: list[float]
 
 
+def stoplist_language(blocks: Sequence[Block], vocabulary: Vocabulary, lang: str | None) -> str:
+    """Whose stop words to count: the post detector's answer for Cyrillic text (it tells bg/ru/uk
+    apart better than list coverage), else the list covering most of the page's words."""
+    if lang in CYRILLIC_LANGS:
+        return lang
+    words = Counter(w.lower() for b in blocks for w in _LETTERS.findall(b.text))
+    total = sum(words.values()) or 1
+    best, best_share = "", MIN_COVERAGE
+    for key in LANGS:
+        share = sum(n for w, n in words.items() if w in vocabulary.stopwords[key]) / total
+        if share > best_share or (share == best_share and key == lang):
+            best, best_share = key, share
+    return best
+
+
 def page_features(blocks: Sequence[Block], vocabulary: Vocabulary, lang: str | None) -> PageFeatures:
-    key = lang if lang in vocabulary.stopwords else ""
+    key = stoplist_language(blocks, vocabulary, lang)
     stop, functions = vocabulary.stopwords[key], vocabulary.function_words[key]
     shapes = [shape(b.text, stop, functions, vocabulary.furniture) for b in blocks]
     start, end = main_run(shapes)

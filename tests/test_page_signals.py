@@ -1,0 +1,121 @@
+"""What the page cleaner reads that no site rule gives it: stamps, the page's language, where the article is."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.blocks import Block, is_stamp_line, main_run, shape
+from bot.core.clean import BoilerplateRules, clean_report, clean_text, load_boilerplate, page_blocks
+from bot.core.page_clean import looks_like_page
+from bot.core.page_model import PageModel, stoplist_language
+
+RULES = load_boilerplate()
+# Only Telegram's own chrome: what a site nobody wrote rules for gets.
+CHROME_ONLY = BoilerplateRules(tuple(r for r in RULES.rules if r.name in {"view-in-telegram", "read-in-full"}))
+MODEL = PageModel.load()
+VOCABULARY = MODEL.vocabulary
+
+ARTICLE = [
+    "Путин и Лукашенко ще се срещнат в Москва",
+    "Владимир Путин и Александър Лукашенко ще се срещнат в Москва в следващите няколко седмици. "
+    "Двамата президенти са се разбрали в поредния телефонен разговор помежду си.",
+    "Говорителят на Кремъл Дмитрий Песков обяви, че в близко бъдеще ще има допълнителна информация "
+    "за срещата на двамата лидери и за темите, които ще обсъдят.",
+    "В разговора двамата са постигнали общо съгласие за допълнително подсилване на съюза между Русия "
+    "и Беларус и за разширяване на сътрудничеството във всички сфери.",
+    "Според държавната телевизия двамата са обсъдили и ситуацията в Беларус, където протестите не "
+    "стихват от началото на август, а опозицията не признава резултатите от вота.",
+]
+TEASERS = [
+    ("Трафикът по магистралите е натоварен в първия почивен ден", "Пътна полиция взема извънредни мерки"),
+    ("Родители настояват да запазят правото си да извиняват отсъствия", "Петицията е подписана от хиляди"),
+    ("Жълт код за значителни валежи е обявен за Западна България", "В неделя ще бъде предимно слънчево"),
+    ("Украйна и САЩ подписват сделката за редките минерали до дни", "Предварителното споразумение е готово"),
+    ("Студенти протестират в подкрепа на ректора на университета", "Професорът е привикан в полицията"),
+    ("Християнският свят отбелязва най-тъжния ден в годината", "Великден съвпада за православни и католици"),
+    ("Правителството прие бюджета за следващата година след дълъг дебат", "Опозицията гласува против"),
+    ("Цените на горивата падат за трета поредна седмица", "Анализатори очакват нови понижения"),
+    ("Сръбската телевизия остава под блокада от протестиращи", "Студентите искат оставки"),
+]
+
+
+def news_list_page() -> str:
+    """An article, then a site's list of latest news: headline, lead, stamp, section label (fixture written here)."""
+    lines = ["\n\n".join(ARTICLE), "Прочетете още:"]
+    for n, (headline, lead) in enumerate(TEASERS):
+        lines.append(f"{headline}\n\n{lead}\n\n{16 - n}:0{n} - 18.04.2025\nВажно днес")
+    return "\n\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "line", ["16:59 - 18.04.2025", "Nov. 18, 2019 7:04 pm ET", "23 Nov 2017", "18 ноября 2025", "2019"]
+)
+def test_date_and_time_lines_are_stamps(line: str) -> None:
+    assert is_stamp_line(line)
+
+
+@pytest.mark.parametrize(
+    "line", ["10:00 встреча с послом Сербии", "В 2019 году.", "Updated 3 hours ago", "Лавров: 12:00 — брифинг"]
+)
+def test_lines_that_say_something_are_not_stamps(line: str) -> None:
+    assert not is_stamp_line(line)
+
+
+def test_a_news_list_with_stamps_is_a_page_without_any_site_rule() -> None:
+    """Deduplicated, the section label is one block; the stamps under each teaser are what show the page."""
+    text = news_list_page()
+    assert looks_like_page(page_blocks(text, CHROME_ONLY))
+    report = clean_report(text, CHROME_ONLY, MODEL)
+    kept = report.text.split("\n\n")
+    assert kept[: len(ARTICLE)] == ARTICLE
+    assert not any(headline in report.text for headline, _ in TEASERS)
+    assert "18.04.2025" not in report.text
+
+
+def test_a_post_with_a_schedule_is_not_a_page() -> None:
+    """Times inside a post's points are content: no stamp lines, so no page, so nothing judged."""
+    points = [f"{9 + i}:00 — встреча министра с послом страны номер {i} по вопросам сотрудничества" for i in range(14)]
+    text = "МИД России: график на неделю\n\n" + "\n\n".join(points) + "\n\n" + ARTICLE[1] * 3
+    assert clean_text(text, RULES, MODEL) == clean_text(text, RULES)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        (
+            "de",
+            "Die Digitalisierung zieht sich durch fast alle Branchen, sei es im Finanzbereich oder in der Industrie.",
+        ),
+        ("pt", "Nesta página você terá sempre a classificação atualizada da corrida até a última etapa do campeonato."),
+        (
+            "it",
+            "Il black Friday incombe su di noi: per chi non lo sapesse, è il giorno in cui i negozi fanno gli sconti.",
+        ),
+        ("en", "The minister said that the talks went well and that the parties will meet again in the spring."),
+    ],
+)
+def test_the_page_is_judged_with_its_own_languages_stop_words(lang: str, text: str) -> None:
+    blocks = [Block(text, 0, 1, 1)]
+    assert stoplist_language(blocks, VOCABULARY, None) == lang
+    # A Cyrillic page keeps the post detector's finer answer (bg, ru and uk share many stop words).
+    assert stoplist_language([Block(ARTICLE[1], 0, 1, 1)], VOCABULARY, "bg") == "bg"
+
+
+def test_text_in_no_listed_language_falls_back_to_all_lists() -> None:
+    assert stoplist_language([Block("엘제이의 리벤지인가, 류화영의 코스프레인가", 0, 1, 1)], VOCABULARY, None) == ""
+
+
+def test_the_article_run_is_found_before_a_longer_legal_footer() -> None:
+    """An article made mostly of list items outweighed by the footer's long legal sentences."""
+    stop = VOCABULARY.stopwords["en"]
+    functions = VOCABULARY.function_words["en"]
+    intro = "If you have done the plan before, you have seen firsthand how the meal timing helps you in the gym."
+    items = [f"Meal {i}: 1 cup spinach, 2 eggs, ½ cup rice" for i in range(12)]
+    legal = (
+        "The information provided on this website is for general purposes only and is not intended as a substitute "
+        "for the advice of your physician, and you should consult your doctor before starting any program."
+    )
+    texts = ["Menu", intro, intro + " Again.", *items, legal, legal + " Really.", legal + " Truly.", legal + " Yes."]
+    shapes = [shape(t, stop, functions, VOCABULARY.furniture) for t in texts]
+    start, _ = main_run(shapes)
+    assert start == 1
