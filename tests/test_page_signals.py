@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.blocks import Block, is_stamp_line, main_run, shape
+from bot.core.blocks import Block, Shape, is_stamp_line, main_run, shape
 from bot.core.clean import BoilerplateRules, clean_report, clean_text, load_boilerplate, page_blocks
 from bot.core.page_clean import looks_like_page
 from bot.core.page_model import PageModel, stoplist_language
@@ -119,3 +119,44 @@ def test_the_article_run_is_found_before_a_longer_legal_footer() -> None:
     shapes = [shape(t, stop, functions, VOCABULARY.furniture) for t in texts]
     start, _ = main_run(shapes)
     assert start == 1
+
+
+def _shapes(texts: list[str]) -> tuple[list[Shape], list[bool]]:
+    stop, functions = VOCABULARY.stopwords["en"], VOCABULARY.function_words["en"]
+    shapes = [shape(t, stop, functions, VOCABULARY.furniture) for t in texts]
+    return shapes, [VOCABULARY.is_closing(t, s) for t, s in zip(texts, shapes, strict=True)]
+
+
+ARTICLE_EN = [
+    f"The minister said on {day} that the talks with the delegation went well and that both sides "
+    "would meet again in the spring to discuss the trade agreement and the new visa rules."
+    for day in ("Monday", "Tuesday", "Wednesday", "Thursday")
+]
+COMMENTS = [
+    f"I think this is exactly what everybody expected from the {n} meeting, and I really do not see why "
+    "the papers make such a fuss about it when the same thing happened last year and the year before."
+    for n in range(12)
+]
+
+
+@pytest.mark.parametrize("heading", ["Comments", "Top Rated Comments", "[ 167 comments ]", "Related articles"])
+def test_a_longer_comment_thread_under_a_closing_heading_is_not_the_article(heading: str) -> None:
+    shapes, closing = _shapes(["Home", *ARTICLE_EN, heading, *COMMENTS])
+    assert closing[len(ARTICLE_EN) + 1]
+    assert main_run(shapes, closing) == (1, 1 + len(ARTICLE_EN))
+    # Without the heading, the heavier thread would win.
+    assert main_run(shapes) != (1, 1 + len(ARTICLE_EN))
+
+
+def test_sharing_headings_above_the_article_do_not_end_it() -> None:
+    """ "Share this story" may stand under a cookie notice and above the body: not a closing heading."""
+    cookie = (
+        "We use cookies and other tracking technologies to improve your browsing experience on our site, "
+        "show personalized content and targeted ads, analyze site traffic, and understand where our "
+        "audiences come from, and you consent to our use of cookies and other tracking technologies."
+    )
+    texts = [cookie, "Share this story", "Filed under:", *ARTICLE_EN, *ARTICLE_EN]
+    shapes, closing = _shapes(texts)
+    assert not any(closing)
+    start, end = main_run(shapes, closing)
+    assert start <= 3 and end == len(texts)

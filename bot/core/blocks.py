@@ -40,6 +40,8 @@ _MONTHS = frozenset(_MONTH_NAMES.split())
 # A content word's first letters stand for its inflected forms (Iran, Irana, Iranu; Беларус, Беларуси).
 _STEM = 5
 EARLY_RUN_SHARE = 0.3
+ARTICLE_SCORE = 100.0
+UNDER_MARKER_WEIGHT = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,7 @@ def is_stamp_line(text: str) -> bool:
     return sum(c.isdigit() for c in text) >= sum(c.isalpha() for c in text)
 
 
-def main_run(shapes: Sequence[Shape]) -> tuple[int, int]:
+def main_run(shapes: Sequence[Shape], markers: Sequence[bool] = ()) -> tuple[int, int]:
     """The article's main run of prose: the span [start, end) where prose outweighs everything else.
 
     A maximum-sum segment: a prose block adds its length in words (capped, so one huge block is not
@@ -148,8 +150,14 @@ def main_run(shapes: Sequence[Shape]) -> tuple[int, int]:
     them adds; a list of teasers below it costs more than any prose it holds.
     """
     runs: list[tuple[float, tuple[int, int]]] = []  # each stretch's best span, in page order
+    weights: list[float] = []
     total, start = 0.0, 0
+    closed = False  # a section marker ("Comments", "Related") came after a run that could be the article
     for i, s in enumerate(shapes):
+        if markers and markers[i]:
+            closed = closed or any(score >= ARTICLE_SCORE for score, _ in runs)
+            total = 0.0
+            continue
         if s.prose:
             gain = min(s.words, 80) * (1.0 - min(1.0, 3.0 * s.furniture))
         else:
@@ -157,9 +165,12 @@ def main_run(shapes: Sequence[Shape]) -> tuple[int, int]:
         if total <= 0:
             total, start = 0.0, i
             runs.append((0.0, (i, i)))
+            weights.append(UNDER_MARKER_WEIGHT if closed else 1.0)
         total += gain
         if total > runs[-1][0]:
             runs[-1] = (total, (start, i + 1))
+    # What follows "Comments" or "Related" once an article-sized run was seen is other people's prose.
+    runs = [(score * weight, span) for (score, span), weight in zip(runs, weights, strict=True)]
     best = max((score for score, _ in runs), default=0.0)
     if best <= 0:
         return (0, 0)

@@ -30,6 +30,7 @@ MIN_COVERAGE = 0.15
 # The most frequent words of each list are function words; a content word is any other (for cohesion).
 FUNCTION_WORDS = 150
 MARKER_MAX_WORDS = 5
+CLOSING_ANYWHERE_WORDS = 3
 _LETTERS = re.compile(r"[^\W\d_]+")
 _LATIN_LETTERS = "a b v g d đ e ž z i j k l lj m n nj o p r s t ć u f h c č dž š"
 _CYR_TO_LAT = dict(zip("абвгдђежзијклљмнњопрстћуфхцчџш", _LATIN_LETTERS.split(), strict=True))
@@ -145,6 +146,7 @@ class Vocabulary:
     stopwords: dict[str, frozenset[str]]
     function_words: dict[str, frozenset[str]]
     markers: re.Pattern[str]
+    closing: re.Pattern[str]
     furniture: re.Pattern[str]
 
     @classmethod
@@ -155,14 +157,26 @@ class Vocabulary:
         stopwords = {lang: frozenset(words) for lang, words in lists.items()}
         functions = {lang: frozenset(words[:FUNCTION_WORDS]) for lang, words in lists.items()}
         stopwords[""], functions[""] = every, common
-        phrases = sorted(load_markers(markers), key=len, reverse=True)
-        pattern = re.compile("(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.IGNORECASE)
+        closing = load_markers(markers)
+        headings = closing + load_markers(DATA_DIR / "furniture_markers.txt")
         stems = sorted(load_markers(DATA_DIR / "furniture_words.txt"), key=len, reverse=True)
         furniture = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in stems) + r")")
-        return cls(stopwords, functions, pattern, furniture)
+        return cls(stopwords, functions, _phrases(headings), _phrases(closing), furniture)
 
     def is_marker(self, text: str, s: Shape) -> bool:
         return s.words <= MARKER_MAX_WORDS and not s.sentence_breaks and bool(self.markers.match(text.lstrip("#>» ")))
+
+    def is_closing(self, text: str, s: Shape) -> bool:
+        """A heading after which an article does not go on: "Related", "Comments", "Още от рубриката"."""
+        if s.words > MARKER_MAX_WORDS or s.sentence_breaks:
+            return False
+        # Anywhere in a short heading: "Top Rated Comments", "[ 167 comments ]", "Още от рубриката".
+        return bool(self.closing.search(text) if s.words <= CLOSING_ANYWHERE_WORDS else self.closing.match(text))
+
+
+def _phrases(phrases: Sequence[str]) -> re.Pattern[str]:
+    ordered = sorted(dict.fromkeys(phrases), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in ordered) + r")\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,11 +210,12 @@ def page_features(blocks: Sequence[Block], vocabulary: Vocabulary, lang: str | N
     key = stoplist_language(blocks, vocabulary, lang)
     stop, functions = vocabulary.stopwords[key], vocabulary.function_words[key]
     shapes = [shape(b.text, stop, functions, vocabulary.furniture) for b in blocks]
-    start, end = main_run(shapes)
+    markers = [vocabulary.is_marker(b.text, s) for b, s in zip(blocks, shapes, strict=True)]
+    closing = [vocabulary.is_closing(b.text, s) for b, s in zip(blocks, shapes, strict=True)]
+    start, end = main_run(shapes, closing)
     vocab: Counter[str] = Counter()
     for s in shapes[start:end]:
         vocab.update(s.stems)
-    markers = [vocabulary.is_marker(b.text, s) for b, s in zip(blocks, shapes, strict=True)]
     # Under a marker until the next prose block: the list the marker opened.
     under, inside = [], False
     for s, marker in zip(shapes, markers, strict=True):
