@@ -6,7 +6,7 @@ import pytest
 
 from bot.core.blocks import Block, Shape, is_stamp_line, main_run, shape
 from bot.core.clean import BoilerplateRules, clean_report, clean_text, load_boilerplate, page_blocks
-from bot.core.page_clean import looks_like_page
+from bot.core.page_clean import looks_like_page, numbered_lists
 from bot.core.page_model import PageModel, stoplist_language
 
 RULES = load_boilerplate()
@@ -160,3 +160,24 @@ def test_sharing_headings_above_the_article_do_not_end_it() -> None:
     assert not any(closing)
     start, end = main_run(shapes, closing)
     assert start <= 3 and end == len(texts)
+
+
+def test_numbered_lists_are_found_with_descriptions_between_items() -> None:
+    texts = ["Intro", "1) Lego set", "2) Racing track", "a short description", "3) Box of films", "x", "y", "z"]
+    texts += ["1. Most read story", "2. Another story"]  # two items: not a list
+    assert numbered_lists([Block(t, 0, 1, 1) for t in texts]) == [(1, 4)]
+
+
+def test_a_ranking_that_goes_on_from_the_article_is_kept_whole() -> None:
+    """A listicle's items are not prose; the model alone would keep its first items and drop the rest."""
+    intro = [
+        "Black Friday is upon us, and for those who did not know, it is the day when shops across the "
+        f"country cut their prices on almost everything, and we have looked at the offers for you ({n})."
+        for n in range(4)
+    ]
+    items = [f"{n}) Collector's edition box set number {n} (Blu-Ray)" for n in range(1, 23)]
+    footer = ["Leave a comment", "You must be logged in to post a comment.", "Search", "Home", "Contact", "Privacy"]
+    text = "\n\n".join(["Menu", "Film", "23 Nov 2017", *intro, *items, *footer])
+    kept = clean_text(text, RULES, MODEL).split("\n\n")
+    assert all(item in kept for item in items)
+    assert "Leave a comment" not in kept

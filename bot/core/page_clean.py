@@ -30,6 +30,12 @@ MIN_LABEL_SHARE = 0.1
 BRIDGE_WORDS = 15
 
 
+# A numbered list item: "1) …", "2. …", "3 Kyle Busch 5035" (a ranking's row).
+_NUMBERED = re.compile(r"(\d{1,3})[.):]?\s")
+LIST_GAP = 2  # unnumbered blocks allowed between two items (an item's description)
+LIST_MIN_ITEMS = 3
+LIST_REACH = 3  # a list starting this close after the article's main run continues it
+
 _POINT = re.compile(r"(?:\d{1,2}|[a-zа-я])[.)]\s", re.IGNORECASE)
 
 
@@ -80,7 +86,35 @@ def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[s
         after = next((keep[j] for j in range(i + 1, end) if not _tiny(features.shapes[j])), False)
         if (s.prose and s.words >= 25) or (s.words <= BRIDGE_WORDS and before and after):
             keep[i] = True
+    for first, last in numbered_lists(blocks):
+        # A ranking, a table or a listicle that goes on from the article: all of it, or none.
+        reached = any(keep[first : last + 1]) or start <= first <= end + LIST_REACH
+        closed = any(features.markers[j] for j in range(min(end, first), first))
+        if reached and not closed:
+            for j in range(first, last + 1):
+                keep[j] = keep[j] or not (features.markers[j] or is_stamp_line(blocks[j].text))
     return [None if kept else reason(i, features, probs[i]) for i, kept in enumerate(keep)]
+
+
+def numbered_lists(blocks: Sequence[Block]) -> list[tuple[int, int]]:
+    """Spans [first, last] of blocks numbered n, n+1, n+2 … with at most LIST_GAP blocks between items."""
+    spans = []
+    first = last = number = -1
+    items = 0
+    for i, b in enumerate(blocks):
+        m = _NUMBERED.match(b.text)
+        if m is None:
+            continue
+        value = int(m.group(1))
+        if items and value == number + 1 and i - last <= LIST_GAP + 1:
+            last, number, items = i, value, items + 1
+            continue
+        if items >= LIST_MIN_ITEMS:
+            spans.append((first, last))
+        first, last, number, items = i, i, value, 1
+    if items >= LIST_MIN_ITEMS:
+        spans.append((first, last))
+    return spans
 
 
 def _tiny(s: Shape) -> bool:
