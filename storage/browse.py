@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from bot.core.copies import CopyKey
@@ -73,8 +73,11 @@ class Browse:
 
     # ------------------------------------------------------------------ counts
     def bounds(self) -> tuple[datetime | None, datetime | None]:
-        """The first and last post dates (two index look-ups)."""
-        row = self.db.execute("SELECT min(date), max(date) FROM posts").fetchone()
+        """The first and last post dates (two index look-ups).
+
+        Two subqueries, because SQLite answers a lone min() or max() from the index's ends but reads
+        the whole posts_date index for both in one SELECT (~20 ms on 100k posts, every charts view)."""
+        row = self.db.execute("SELECT (SELECT min(date) FROM posts), (SELECT max(date) FROM posts)").fetchone()
         return from_db_time(row[0]), from_db_time(row[1])
 
     def latest(self, *, channel_id: int | None = None, tag: str | None = None) -> datetime | None:
@@ -129,11 +132,29 @@ class Browse:
         kinds: Sequence[str] = ("hashtag", "topic"),
         channel_id: int | None = None,
     ) -> list[tuple[str, Tag, int]]:
-        """(UTC day YYYY-MM-DD, tag, posts) for posts dated in [since, until), deleted ones included.
+        """(UTC day YYYY-MM-DD, tag, posts) for posts dated in [since, until), deleted ones included,
+        in order of day, then tag key and kind.
 
-        By day rather than week: `substr` is far cheaper per joined row than `date(…, 'weekday 0')`,
-        and a few thousand day rows are quickly summed into weeks by the caller.
+        One statement per UTC day rather than one GROUP BY over the whole range: the grouping is a sort
+        of every (post, tag) row, and twelve weeks of a busy archive are ~1.2 million of them (1.2 s of
+        the 1.8 s charts page on 100k posts). A day's ~25,000 rows, sorted by tag alone (the day is the
+        piece's, not a `substr` per row in the sort key), take less than half that per row. Rows come
+        out as before. One channel's posts are found through its own index and are few: one statement
+        (a statement per day would read every post of every day to find the channel's). By day rather
+        than week: a week would need `date(…, 'weekday 0')` per row, and a few thousand day rows are
+        quickly summed into weeks above.
         """
+        if channel_id is not None:  # one channel's posts, found by its index: few rows, one statement
+            return self._tags_in(since, until, kinds, channel_id, by_day=True)
+        rows: list[tuple[str, Tag, int]] = []
+        for start, end in utc_days(since, until):  # UTC, so each piece's date is its posts' day
+            rows.extend(self._tags_in(start, end, kinds, None, by_day=False))
+        return rows
+
+    def _tags_in(
+        self, since: datetime, until: datetime, kinds: Sequence[str], channel_id: int | None, *, by_day: bool
+    ) -> list[tuple[str, Tag, int]]:
+        """Tag rows of posts dated in [since, until); without `by_day` they all lie in since's UTC day."""
         # Deleted posts count (they were posted): then the posts side is read from the posts_date index
         # alone, without a row per post; a month of a busy archive is ~60,000 rows of ~3 KB otherwise.
         where = ["p.date >= ?", "p.date < ?"]
@@ -141,11 +162,14 @@ class Browse:
         if channel_id is not None:
             where.append("p.channel_id = ?")
             params.append(channel_id)
-        kind_list = ",".join("?" * len(kinds))
+        day = "substr(p.date, 1, 10)" if by_day else "?"
+        if not by_day:  # dates are stored in UTC, and the piece is one UTC day
+            params.insert(0, since.date().isoformat())
         rows = self.db.execute(
-            "SELECT substr(p.date, 1, 10) AS day, t.tag, t.kind, min(t.display), count(*) "
+            f"SELECT {day} AS day, t.tag, t.kind, min(t.display), count(*) "
             f"FROM posts p JOIN post_tags t ON t.post_id = p.id WHERE {' AND '.join(where)} "
-            f"AND t.kind IN ({kind_list}) GROUP BY day, t.tag, t.kind ORDER BY day",
+            f"AND t.kind IN ({','.join('?' * len(kinds))}) "
+            f"GROUP BY {'day, ' if by_day else ''}t.tag, t.kind ORDER BY {'day, ' if by_day else ''}t.tag, t.kind",
             [*params, *kinds],
         ).fetchall()
         return [(r[0], Tag(r[1], r[3], r[2]), int(r[4])) for r in rows]
@@ -159,6 +183,19 @@ class Browse:
             [*params, limit],
         ).fetchall()
         return [(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+
+
+def utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    """[since, until) cut at each UTC midnight: every piece holds posts of a single UTC day."""
+    pieces: list[tuple[datetime, datetime]] = []
+    start, end = (
+        v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC) for v in (since, until)
+    )  # as to_db_time
+    while start < end:
+        midnight = datetime.combine(start.date() + timedelta(days=1), time(0), tzinfo=UTC)
+        pieces.append((start, min(midnight, end)))
+        start = midnight
+    return pieces
 
 
 def _same_statement(post: StoredPost) -> tuple[str, list[Any]]:

@@ -7,15 +7,17 @@ import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.pipeline import Pipeline
-from bot.models import ChannelRef, RawPost
-from storage.browse import MARK_CLOSE, MARK_OPEN, Browse
+from bot.models import ChannelRef, RawPost, Tag
+from storage.browse import MARK_CLOSE, MARK_OPEN, Browse, utc_days
 from storage.readonly import ArchiveError, ReadOnlyArchive
 from storage.sql_console import SqlError, run_sql
 from storage.store import Store
+from storage.timefmt import to_db_time
 from tests.conftest import make_ingest
 from tests.web_archive import HOSTILE_DATE, fill_archive
 
@@ -178,6 +180,55 @@ def test_counts_per_day_week_and_tag(reader: Browse) -> None:
     assert [(k[0], k[1], k[4]) for k in keys] == [(1, 1, True), (8, 2, True), (2, 1, True)]
     assert reader.raw_text(11) is not None and "<script>" in (reader.raw_text(11) or "")
     assert reader.store.get_post(11).date == HOSTILE_DATE  # type: ignore[union-attr]
+
+
+def _tags_per_day_in_one_statement(
+    reader: Browse, since: datetime, until: datetime, channel_id: int | None
+) -> list[tuple[str, Tag, int]]:
+    """The query tags_per_day ran before it was cut into UTC days: the reference its rows must equal."""
+    where, params = "p.date >= ? AND p.date < ?", [to_db_time(since), to_db_time(until)]
+    if channel_id is not None:
+        where, params = where + " AND p.channel_id = ?", [*params, channel_id]
+    rows = reader.db.execute(
+        "SELECT substr(p.date, 1, 10) AS day, t.tag, t.kind, min(t.display), count(*) "
+        f"FROM posts p JOIN post_tags t ON t.post_id = p.id WHERE {where} "
+        "AND t.kind IN ('hashtag', 'topic') GROUP BY day, t.tag, t.kind ORDER BY day",
+        params,
+    ).fetchall()
+    return [(r[0], Tag(r[1], r[3], r[2]), int(r[4])) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "channel_id"),
+    [
+        (START, END, None),
+        (START, END, 1),
+        (datetime(2026, 11, 20, 9, 30, tzinfo=UTC), datetime(2026, 11, 21, 5, 30, tzinfo=UTC), None),  # mid-day ends
+        (datetime(2026, 11, 20, 12, 0), datetime(2026, 11, 22), None),  # naive: UTC, as to_db_time reads them
+        (datetime(2026, 11, 20, 3, 0, tzinfo=ZoneInfo("Asia/Tokyo")), END, 2),  # a day boundary inside the tz's day
+        (END, END, None),
+    ],
+)
+def test_tags_per_day_equal_the_single_statement(
+    reader: Browse, since: datetime, until: datetime, channel_id: int | None
+) -> None:
+    expected = _tags_per_day_in_one_statement(reader, since, until, channel_id)
+    assert reader.tags_per_day(since, until, channel_id=channel_id) == expected
+    assert expected or since == until  # the windows do hold tagged posts
+
+
+def test_utc_days_cut_at_each_utc_midnight() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    assert utc_days(datetime(2026, 11, 20, 22, 0, tzinfo=UTC), datetime(2026, 11, 22, 1, 0, tzinfo=UTC)) == [
+        (datetime(2026, 11, 20, 22, 0, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)),
+        (datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC)),
+        (datetime(2026, 11, 22, tzinfo=UTC), datetime(2026, 11, 22, 1, 0, tzinfo=UTC)),
+    ]
+    assert utc_days(datetime(2026, 11, 21, 8, 0, tzinfo=tokyo), datetime(2026, 11, 21, 10, 0, tzinfo=tokyo)) == [
+        (datetime(2026, 11, 20, 23, 0, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)),
+        (datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 21, 1, 0, tzinfo=UTC)),
+    ]
+    assert utc_days(END, END) == [] and utc_days(END, START) == []
 
 
 def test_sql_console_reads_and_refuses_everything_else(reader: Browse, tmp_path: Path) -> None:
