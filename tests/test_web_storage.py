@@ -249,6 +249,25 @@ def test_copy_keys_tell_empty_texts_by_hash_exactly_as_by_reading_the_text(
         media.close()
 
 
+def test_copy_keys_and_posts_per_day_read_the_posts_keys_index_alone(reader: Browse) -> None:
+    """Both read every post of a month: from the rows that is their text's overflow pages (schema v8).
+    The statements they really run (traced, parameters filled in) are planned on the posts_keys index
+    alone, copy_keys in the index's own order (no sort)."""
+    ran: list[str] = []
+    reader.db.conn.set_trace_callback(ran.append)
+    try:
+        reader.copy_keys(START, END, limit=10)
+        reader.posts_per_day(START, END)
+    finally:
+        reader.db.conn.set_trace_callback(None)
+    assert len(ran) == 2
+    for sql in ran:
+        plan = [r[3] for r in reader.db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()]
+        assert plan[0].startswith("SEARCH posts USING COVERING INDEX posts_keys (date>? AND date<?)"), plan
+    assert len(plan) == 2 and "GROUP BY" in plan[1]  # posts_per_day groups its ~720 rows
+    assert reader.db.execute(f"EXPLAIN QUERY PLAN {ran[0]}").fetchall()[1:] == []  # copy_keys: no sort
+
+
 def _tags_per_day_in_one_statement(
     reader: Browse, since: datetime, until: datetime, channel_id: int | None
 ) -> list[tuple[str, Tag, int]]:
