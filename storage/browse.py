@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from bot.core.copies import CopyKey
+from bot.core.fingerprint import EMPTY_TEXT_HASH
 from bot.models import PostVersion, StoredPost, Tag
 from storage.store import QueryError, Store, quote_fts
 from storage.timefmt import from_db_time, to_db_time
@@ -175,12 +176,18 @@ class Browse:
         return [(r[0], Tag(r[1], r[3], r[2]), int(r[4])) for r in rows]
 
     def copy_keys(self, since: datetime, until: datetime, *, limit: int) -> list[CopyKey]:
-        """What folding reads of the posts in [since, until), oldest first, at most `limit` of them."""
+        """What folding reads of the posts in [since, until), oldest first, at most `limit` of them.
+
+        "Has text" comes from the content hash, not the text: every post's hash is `content_hash` of
+        its clean text (the pipeline and re-cleaning write both together), and only a text with no
+        words hashes to EMPTY_TEXT_HASH. Comparing `text` would load each post's whole text, ~3 KB
+        that often lies on overflow pages, only to learn whether it is empty.
+        """
         where, params = _range(since, until, None)
         rows = self.db.execute(
-            "SELECT id, channel_id, origin_key, content_hash, text != '', cluster_id FROM posts "
+            "SELECT id, channel_id, origin_key, content_hash, content_hash != ?, cluster_id FROM posts "
             f"WHERE {where} ORDER BY date, id LIMIT ?",
-            [*params, limit],
+            [EMPTY_TEXT_HASH, *params, limit],
         ).fetchall()
         return [(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
 

@@ -76,3 +76,8 @@ def drop_search_index(store: Store) -> None:
         store.db.execute(f"DROP TRIGGER {trigger}")
     store.db.execute("DROP TABLE posts_norm")
     store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")
+
+
+def drop_charts_index(store: Store) -> None:
+    """Remove what schema 8 added (the posts_keys index): an archive from before it."""
+    store.db.execute("DROP INDEX posts_keys")

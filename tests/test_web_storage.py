@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.copies import CopyKey
 from bot.core.pipeline import Pipeline
-from bot.models import ChannelRef, RawPost, Tag
+from bot.models import ChannelRef, Forward, RawPost, Tag
 from storage.browse import MARK_CLOSE, MARK_OPEN, Browse, utc_days
 from storage.readonly import ArchiveError, ReadOnlyArchive
 from storage.sql_console import SqlError, run_sql
@@ -180,6 +181,91 @@ def test_counts_per_day_week_and_tag(reader: Browse) -> None:
     assert [(k[0], k[1], k[4]) for k in keys] == [(1, 1, True), (8, 2, True), (2, 1, True)]
     assert reader.raw_text(11) is not None and "<script>" in (reader.raw_text(11) or "")
     assert reader.store.get_post(11).date == HOSTILE_DATE  # type: ignore[union-attr]
+
+
+def _copy_keys_reading_text(reader: Browse, since: datetime, until: datetime, limit: int) -> list[CopyKey]:
+    """copy_keys as it was before "has text" came from the content hash: the reference it must equal."""
+    rows = reader.db.execute(
+        "SELECT id, channel_id, origin_key, content_hash, text != '', cluster_id FROM posts "
+        "WHERE date >= ? AND date < ? AND deleted = 0 ORDER BY date, id LIMIT ?",
+        [to_db_time(since), to_db_time(until), limit],
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+
+
+# Raw texts the cleaner may leave empty (media captions that are only whitespace, Telegram's "view in
+# Telegram" furniture, control and format characters) or not (a lone dot, a hashtag, a strange space).
+AWKWARD_TEXTS = (
+    "",
+    "   \n\t ",
+    "This media is not supported in your browser\nVIEW IN TELEGRAM",
+    "\x1c\x1f",
+    "\u3000\u2028",
+    "\ufeff\u2060",
+    "\u180e",
+    ".",
+    "#Kosovo",
+    "Talks on Kosovo resumed in Brussels today.",
+)
+
+
+def test_copy_keys_tell_empty_texts_by_hash_exactly_as_by_reading_the_text(
+    reader: Browse, tmp_path: Path, pipeline: Pipeline
+) -> None:
+    assert reader.copy_keys(START, END, limit=100) == _copy_keys_reading_text(reader, START, END, 100)
+    path = tmp_path / "media.db"
+    store = Store.open(path)
+    channels = [ChannelRef(tg_id=1800000000 + n, username=f"media{n}", title=f"Media {n}") for n in range(3)]
+    source = ChannelRef(tg_id=1800000099, username="source", title="Source")
+    raws = [
+        RawPost(
+            channel=channel,
+            message_id=100 * n + i,
+            date=datetime(2026, 11, 20, 8, tzinfo=UTC) + timedelta(minutes=10 * i + n),
+            text=text,
+            source="telethon",
+            media_kind="photo" if i % 2 else None,
+            # a third of the posts are forwards: by id (same origin), or by a hidden sender's name (the
+            # origin key then holds the text's hash, empty or not)
+            forward=(None, Forward(channel_id=source.tg_id, message_id=i), Forward(name="Hidden MFA"))[n],
+        )
+        for n, channel in enumerate(channels)
+        for i, text in enumerate(AWKWARD_TEXTS)
+    ]
+    try:
+        make_ingest(store, pipeline).save(raws, atomic=True)
+        store.db.execute("UPDATE posts SET deleted = 1 WHERE id = 2")  # left out by both
+    finally:
+        store.close()
+    media = ReadOnlyArchive(path).store()
+    try:
+        browse = Browse(media)
+        keys = browse.copy_keys(START, END, limit=1000)
+        assert keys == _copy_keys_reading_text(browse, START, END, 1000)
+        assert len(keys) == len(raws) - 1
+        assert sum(not k[4] for k in keys) >= 3 * 6 - 1  # the texts the cleaner empties, in every channel
+        assert browse.copy_keys(START, END, limit=5) == keys[:5]
+    finally:
+        media.close()
+
+
+def test_copy_keys_and_posts_per_day_read_the_posts_keys_index_alone(reader: Browse) -> None:
+    """Both read every post of a month: from the rows that is their text's overflow pages (schema v8).
+    The statements they really run (traced, parameters filled in) are planned on the posts_keys index
+    alone, copy_keys in the index's own order (no sort)."""
+    ran: list[str] = []
+    reader.db.conn.set_trace_callback(ran.append)
+    try:
+        reader.copy_keys(START, END, limit=10)
+        reader.posts_per_day(START, END)
+    finally:
+        reader.db.conn.set_trace_callback(None)
+    assert len(ran) == 2
+    for sql in ran:
+        plan = [r[3] for r in reader.db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()]
+        assert plan[0].startswith("SEARCH posts USING COVERING INDEX posts_keys (date>? AND date<?)"), plan
+    assert len(plan) == 2 and "GROUP BY" in plan[1]  # posts_per_day groups its ~720 rows
+    assert reader.db.execute(f"EXPLAIN QUERY PLAN {ran[0]}").fetchall()[1:] == []  # copy_keys: no sort
 
 
 def _tags_per_day_in_one_statement(

@@ -7,14 +7,15 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings, SettingsError
-from bot.core.copies import statement_spread
+from bot.core.copies import CopyKey, statement_spread
 from bot.core.digest import fold_items
 from bot.core.svg_charts import Series, axis_ticks, bars, heatmap, stacked_bars
 from bot.models import StoredPost
@@ -206,3 +207,60 @@ def test_statement_spread_folds_exactly_like_the_digest(rows: list[tuple[int, st
     keys = [(p.id, p.channel_id, p.origin_key, p.content_hash, bool(p.text), p.cluster_id) for p in posts]
     expected = [(item.first.id, len({p.channel_id for p in item.posts})) for item in fold_items(posts)]
     assert statement_spread(keys) == expected
+
+
+def _statement_spread_before(keys: list[CopyKey]) -> list[tuple[int, int]]:
+    """statement_spread as it was before its rewrite for speed (one (kind, key) tuple per link, a find
+    per post at the end): the reference the rewrite must equal."""
+    parent = list(range(len(keys)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[str, object], int] = {}
+    for index, (_, _, origin, content, has_text, cluster) in enumerate(keys):
+        links: list[tuple[str, object]] = [("o", origin)]
+        if has_text:
+            links.append(("h", content))
+        if cluster is not None:
+            links.append(("c", cluster))
+        for link in links:
+            other = first.setdefault(link, index)
+            if other != index:
+                a, b = find(other), find(index)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    channels: dict[int, set[int]] = {}
+    for index, key in enumerate(keys):
+        channels.setdefault(find(index), set()).add(key[1])
+    return [(keys[root][0], len(found)) for root, found in sorted(channels.items())]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 6),  # channel
+            st.integers(1, 12),  # origin key
+            st.integers(1, 8),  # content hash
+            st.booleans(),  # has text
+            st.one_of(st.none(), st.integers(1, 6)),  # cluster
+            st.integers(1, 3),  # gap to the previous post's id
+        ),
+        max_size=200,
+    )
+)
+def test_statement_spread_gives_what_it_gave_before_its_rewrite(
+    rows: list[tuple[int, int, int, bool, int | None, int]],
+) -> None:
+    ids = list(accumulate(gap for *_, gap in rows))  # ascending, not 1..n: the ids are read, not the indexes
+    keys: list[CopyKey] = [
+        (post_id, ch, f"o{o}", f"h{h}", has, c) for post_id, (ch, o, h, has, c, _) in zip(ids, rows, strict=True)
+    ]
+    assert statement_spread(keys) == _statement_spread_before(keys)
+    # long chains: each post joins the previous one's group through a different kind of key
+    chain: list[CopyKey] = [(i, i % 5, f"o{i // 2}", f"h{(i + 1) // 2}", True, None) for i in range(len(rows))]
+    assert statement_spread(chain) == _statement_spread_before(chain)

@@ -20,6 +20,11 @@ def content_hash(clean_text: str) -> str:
     return hashlib.blake2b(canon.encode("utf-8"), digest_size=10).hexdigest()
 
 
+# What a clean text without a single word hashes to (a media-only post): lets a query tell an empty
+# text from the hash column alone, without reading the text (storage/browse.py `copy_keys`).
+EMPTY_TEXT_HASH = content_hash("")
+
+
 def channel_key(tg_id: int | None, username: str | None) -> str:
     return f"tg:{tg_id}" if tg_id is not None else f"@{username}"
 
