@@ -164,14 +164,18 @@ class Vocabulary:
         return cls(stopwords, functions, _phrases(headings), _phrases(closing), furniture)
 
     def is_marker(self, text: str, s: Shape) -> bool:
-        return s.words <= MARKER_MAX_WORDS and not s.sentence_breaks and bool(self.markers.match(text.lstrip("#>» ")))
+        return _heading(s) and bool(self.markers.match(text.lstrip("#>» ")))
 
     def is_closing(self, text: str, s: Shape) -> bool:
         """A heading after which an article does not go on: "Related", "Comments", "Още от рубриката"."""
-        if s.words > MARKER_MAX_WORDS or s.sentence_breaks:
+        if not _heading(s):
             return False
         # Anywhere in a short heading: "Top Rated Comments", "[ 167 comments ]", "Още от рубриката".
         return bool(self.closing.search(text) if s.words <= CLOSING_ANYWHERE_WORDS else self.closing.match(text))
+
+
+def _heading(s: Shape) -> bool:
+    return s.words <= MARKER_MAX_WORDS and not s.sentence_breaks
 
 
 def _phrases(phrases: Sequence[str]) -> re.Pattern[str]:
