@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "extraction"
-SUBSET = ROOT / "tests" / "data" / "extraction"
+SUBSET_EVERY = 11  # the CI subset: every 11th page id of the dev set in sorted order (8 of 88)
 _TOKEN = re.compile(r"\w+")
 N = 4
 
@@ -73,11 +73,12 @@ def evaluate(docs: Sequence[Doc], clean: Callable[[str], str]) -> Score:
     return score((doc.gold, clean(doc.text)) for doc in docs)
 
 
-def load(root: Path = SHARED, variants: Sequence[str] = ("page", "tail")) -> list[Doc]:
-    """Docs of a dev-set folder (../shared/extraction or the tests' subset), sorted by id then variant."""
+def load(root: Path = SHARED, variants: Sequence[str] = ("page", "tail"), every: int = 1) -> list[Doc]:
+    """Docs of a dev-set folder (../shared/extraction), sorted by id then variant; `every`: every n-th
+    page id only (SUBSET_EVERY: the subset the tests hold floors on, not chosen by how well it does)."""
     gold = json.loads((root / "gold.json").read_text(encoding="utf-8"))
     docs = []
-    for pid in sorted(gold):
+    for pid in sorted(gold)[::every]:
         for variant in variants:
             path = root / variant / f"{pid}.txt"
             if path.exists():

@@ -18,10 +18,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data" / "articles"
+# Real pages of the extraction dev set (third-party, not in the repository): ../shared beside the checkout.
+SHARED_PAGES = Path(__file__).resolve().parents[2] / "shared" / "extraction" / "html"
 
 
-def real_page(page_id: str) -> bytes:
-    return gzip.decompress((DATA / f"{page_id}.html.gz").read_bytes())
+def page(name: str) -> bytes:
+    """A page written for the tests (tests/data/articles/README.md)."""
+    return (DATA / f"{name}.html").read_bytes()
+
+
+def shared_page(page_id: str) -> bytes:
+    """A real page of ../shared/extraction/html/; callers skip when SHARED_PAGES is absent."""
+    return gzip.decompress((SHARED_PAGES / f"{page_id}.html.gz").read_bytes())
 
 
 @dataclass

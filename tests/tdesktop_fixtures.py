@@ -1,4 +1,5 @@
-"""The two channels exported both ways in tests/data/tdesktop_export/ (JSON and HTML of the same history).
+"""The two channels exported both ways in tests/data/tdesktop_export/ (JSON and HTML of the same history),
+and the pages around a real third-party page (ttag, written into a temporary folder by the tests).
 
 The files there are what `python -m tests.tdesktop_fixtures` writes from the message lists below with
 bench/tdesktop_export.py (Telegram Desktop's writers, re-done in Python); tests read the files, and
@@ -307,7 +308,15 @@ def russian() -> Channel:
     return ch
 
 
-REAL_PAGE = "messages3.html"  # of ttag_channel: the real page, kept as it is (see README.md)
+REAL_PAGE = "messages3.html"  # of the ttag export: where the real page goes
+# meesooqa/ttag's app/tg/testdata/test.html (MIT; ../shared/fixtures/README.md): third-party, not in the repository.
+REAL_TTAG = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "fixtures"
+    / "tdesktop-export"
+    / "ttag_messages_channel_export.html"
+)
 
 
 def ttag() -> Channel:
@@ -342,23 +351,24 @@ def ttag() -> Channel:
     return ch
 
 
-CHANNELS = {"bg": bulgarian, "ru": russian, "ttag": ttag}
+CHANNELS = {"bg": bulgarian, "ru": russian}  # the committed ones (tests/data/tdesktop_export/)
+
+
+def ttag_export(folder: Path, *, real: bool = True) -> Path:
+    """The ttag export in `folder`: pages 1, 2 and 4 written here, page 3 the real one from ../shared
+    (the caller skips when REAL_TTAG is absent), or with `real=False` the stand-in page written for it."""
+    ttag().write(folder)
+    if real:
+        (folder / REAL_PAGE).write_bytes(REAL_TTAG.read_bytes())
+    return folder
 
 
 def main() -> None:
     for make in CHANNELS.values():
         channel = make()
-        real = channel.folder / REAL_PAGE if channel.slug == "ttag_channel" else None
-        kept = real.read_bytes() if real is not None and real.exists() else None
         for old in channel.folder.rglob("messages*.html"):
             old.unlink()
         written = channel.write()
-        if real is not None:
-            shared = (
-                Path(__file__).resolve().parents[2]
-                / "shared/fixtures/tdesktop-export/ttag_messages_channel_export.html"
-            )
-            real.write_bytes(kept if kept is not None else shared.read_bytes())
         print(f"{len(written)} files in {channel.folder}")
 
 

@@ -17,10 +17,10 @@ import pytest
 
 from bot.sources.article_fetcher import ArticleFetcher, Deferred, DomainGate, FetchPolicy, retry_after_seconds
 from bot.sources.http_guard import GuardedBackend, RefusedAddress, is_public
-from tests.article_server import ArticleServer, Reply, gzip_bomb, huge_body, real_page, serve, slow_trickle
+from tests.article_server import ArticleServer, Reply, gzip_bomb, huge_body, page, serve, slow_trickle
 
 LOCAL = ("127.0.0.1",)
-PAGE = real_page("14cc2a0ca59c")
+PAGE = page("en_europa_plumes")
 
 
 @pytest.fixture

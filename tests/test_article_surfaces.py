@@ -23,10 +23,10 @@ from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef
 from bot.service import Service
 from storage.store import Store
-from tests.article_server import ArticleServer, Reply, real_page, serve
+from tests.article_server import ArticleServer, Reply, page, serve
 
-EUROPA = real_page("14cc2a0ca59c")
-TITLE = "NASA Just Confirmed There Are Water Plumes Above The Surface of Jupiter's Moon Europa"
+EUROPA = page("en_europa_plumes")
+TITLE = "Hubble Images Hint at Water Plumes Rising From Jupiter's Moon Europa"
 
 
 @pytest.fixture

@@ -132,14 +132,73 @@ def test_truncated_export(tmp_path: Path) -> None:
         parse_export(bad)
 
 
-REAL = Path(__file__).parent / "data" / "tdesktop_export" / "tg2md_channel" / "result.json"  # la-ninpre/tg2md
+# la-ninpre/tg2md's tests/result.json (BSD-3; ../shared/fixtures/README.md): third-party, not in the repository.
+REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "tdesktop-export"
+REAL_JSON = REAL / "tg2md_result_private_channel_2020-2021.json"
+
+# The older export format, written for the project after that real export: local dates and no
+# `date_unixtime`, `text` as a list of strings and entity objects, no `text_entities`, `edited` as a
+# local date, media as `photo` / `file` + `media_type`, an album as separate photo messages.
+OLDER_FORMAT = {
+    "name": "Архив на посолството",
+    "type": "private_channel",
+    "id": 1370000001,
+    "messages": [
+        {"id": 1, "type": "service", "date": "2021-03-01T09:00:00", "actor": "Архив на посолството",
+         "actor_id": 1370000001, "action": "create_channel", "title": "Архив на посолството", "text": ""},
+        {"id": 2, "type": "message", "date": "2021-03-01T09:05:10", "from": "Архив на посолството",
+         "from_id": 1370000001, "text": "Първа публикация."},
+        {"id": 3, "type": "message", "date": "2021-03-01T09:07:00", "from": "Архив на посолството",
+         "from_id": 1370000001, "edited": "2021-03-01T09:10:30",
+         "text": ["Посланикът ", {"type": "bold", "text": "връчи"}, " акредитивните си писма.\n\n",
+                  {"type": "text_link", "text": "Съобщението", "href": "https://example.org/news/1"},
+                  "\n", {"type": "hashtag", "text": "#дипломация"}]},
+        {"id": 4, "type": "message", "date": "2021-03-02T11:00:00", "from": "Архив на посолството",
+         "from_id": 1370000001, "photo": "photos/photo_1@02-03-2021_11-00-00.jpg", "width": 1280, "height": 960,
+         "text": "Снимки от церемонията"},
+        {"id": 5, "type": "message", "date": "2021-03-02T11:00:00", "from": "Архив на посолството",
+         "from_id": 1370000001, "photo": "photos/photo_2@02-03-2021_11-00-00.jpg", "width": 1280, "height": 960,
+         "text": ""},
+        {"id": 6, "type": "message", "date": "2021-03-03T15:20:00", "from": "Архив на посолството",
+         "from_id": 1370000001, "file": "voice_messages/audio_1@03-03-2021_15-20-00.ogg",
+         "media_type": "voice_message", "mime_type": "audio/ogg", "duration_seconds": 12, "text": ""},
+        {"id": 8, "type": "message", "date": "2021-03-04T08:00:00", "from": "Архив на посолството",
+         "from_id": 1370000001, "file": "files/report.pdf", "mime_type": "application/pdf",
+         "text": [{"type": "italic", "text": "Годишен доклад"}, " (PDF)"]},
+    ],
+}  # fmt: skip
 
 
+def test_older_format_export_gives_exact_rows(tmp_path: Path) -> None:
+    """What the real older-format export below checks, on an export written for the project (every clone)."""
+    db = tmp_path / "a.db"
+    assert main(["--db", str(db), "import", str(write(tmp_path, OLDER_FORMAT))]) == 0
+    store = Store.open(db)
+    got = store.db.execute(
+        "SELECT message_id, date, edit_date, raw_text, media_kind, origin_key FROM posts ORDER BY message_id"
+    ).fetchall()
+    assert [tuple(r) for r in got] == [
+        (2, "2021-03-01T09:05:10+00:00", None, "Първа публикация.", None, "tg:1370000001/2"),
+        (3, "2021-03-01T09:07:00+00:00", "2021-03-01T09:10:30+00:00",
+         "Посланикът връчи акредитивните си писма.\n\nСъобщението\n#дипломация", None, "tg:1370000001/3"),
+        (4, "2021-03-02T11:00:00+00:00", None, "Снимки от церемонията", "photo", "tg:1370000001/4"),
+        (5, "2021-03-02T11:00:00+00:00", None, "", "photo", "tg:1370000001/5"),
+        (6, "2021-03-03T15:20:00+00:00", None, "", "voice", "tg:1370000001/6"),
+        (8, "2021-03-04T08:00:00+00:00", None, "Годишен доклад (PDF)", "document", "tg:1370000001/8"),
+    ]  # fmt: skip
+    row = store.find_channel(1370000001)
+    assert row is not None and (row.title, store.checkpoint(row.id)) == ("Архив на посолството", 8)
+    store.close()
+
+
+@pytest.mark.skipif(not REAL_JSON.is_file(), reason="../shared/fixtures is not here (a user's clone)")
 def test_real_json_export_gives_exact_rows(tmp_path: Path) -> None:
     """A real export in the older format: local dates without `date_unixtime` (taken as UTC), `text` as
     lists of strings and entity objects, no `text_entities`, an album as three photo messages."""
+    (tmp_path / "tg2md").mkdir()
+    (tmp_path / "tg2md" / "result.json").write_bytes(REAL_JSON.read_bytes())
     db = tmp_path / "a.db"
-    assert main(["--db", str(db), "import", str(REAL.parent)]) == 0
+    assert main(["--db", str(db), "import", str(tmp_path / "tg2md")]) == 0
     store = Store.open(db)
     got = store.db.execute(
         "SELECT message_id, date, edit_date, raw_text, media_kind, origin_key FROM posts ORDER BY message_id"

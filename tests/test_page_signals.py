@@ -181,3 +181,31 @@ def test_a_ranking_that_goes_on_from_the_article_is_kept_whole() -> None:
     kept = clean_text(text, RULES, MODEL).split("\n\n")
     assert all(item in kept for item in items)
     assert "Leave a comment" not in kept
+
+
+def test_stop_words_come_from_the_justext_package_in_its_order() -> None:
+    """Read from the installed justext (not a copy in the repository), in frequency order: the head
+    is the function words. Serbian gets its Latin spelling beside jusText's Cyrillic list."""
+    import justext
+
+    from bot.core.page_model import JUSTEXT_NAMES, LANGS, load_stopwords, transliterate
+
+    lists = load_stopwords()
+    assert tuple(lists) == LANGS and set(JUSTEXT_NAMES) == set(LANGS)
+    for lang, words in lists.items():
+        assert len(words) > 200 and len(set(words)) == len(words), lang
+        assert all(w == w.lower() and " " not in w and not any(c.isdecimal() for c in w) for w in words), lang
+        package = justext.get_stoplist(JUSTEXT_NAMES[lang])  # the same list, as a set, through its own API
+        if lang == "sr":
+            package |= {transliterate(w) for w in package}
+        assert set(words) <= package, lang
+    assert lists["en"][:3] == ("the", "of", "and")
+    assert {"и", "на", "се"} <= set(lists["bg"][:20]) and {"i", "je", "da"} <= set(lists["sr"])
+    assert {w for w in ("и", "в", "не") if w in lists["ru"][:10]} == {"и", "в", "не"}
+
+
+def test_a_missing_stoplist_names_it() -> None:
+    from bot.core.page_model import justext_stoplist
+
+    with pytest.raises((ValueError, OSError), match="Klingon"):
+        justext_stoplist("Klingon")

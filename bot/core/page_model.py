@@ -1,7 +1,7 @@
 """The page classifier's knowledge: stop words, section markers, feature vectors and learned weights.
 
-Everything is read once at start-up from `bot/data/` (the stop-word lists vendored from jusText, the
-section markers, the weights written by `tools/train_page_model.py`); scoring is plain Python, a
+Everything is read once at start-up: the stop-word lists from the installed `justext` package, the
+section markers and the weights written by `tools/train_page_model.py` from `bot/data/`; scoring is plain Python, a
 logistic model in two stages: the first reads each block by itself and its neighbours' shapes, the
 second adds the first stage's verdicts on the blocks around it (a run of teasers is junk together,
 a short line between two paragraphs is body).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import pkgutil
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +25,23 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # The followed languages, then the web's other big Latin-script ones: an article pasted from a site in
 # Portuguese or Italian is judged with its own function words, not as a text of no known language.
 LANGS = ("en", "bg", "ru", "uk", "sr", "de", "fr", "es", "pt", "it", "pl", "id", "nl", "tr")
+# Each language's list in the justext package (justext/stoplists/<Name>.txt).
+JUSTEXT_NAMES = {
+    "en": "English",
+    "bg": "Bulgarian",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+    "sr": "Serbian",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "it": "Italian",
+    "pl": "Polish",
+    "id": "Indonesian",
+    "nl": "Dutch",
+    "tr": "Turkish",
+}
 CYRILLIC_LANGS = frozenset({"bg", "ru", "uk"})
 # Below this share of words on any list, the text is in none of them: the union of all lists is used.
 MIN_COVERAGE = 0.15
@@ -86,12 +104,25 @@ def transliterate(word: str) -> str:
     return "".join(_CYR_TO_LAT.get(c, c) for c in word)
 
 
-def load_stopwords(directory: Path | None = None) -> dict[str, tuple[str, ...]]:
-    """Each language's list in frequency order, as vendored in bot/data/stoplists/ (see its README)."""
-    directory = directory or DATA_DIR / "stoplists"
+def justext_stoplist(name: str) -> tuple[str, ...]:
+    """jusText's list for a language, in its file's order (most frequent words first).
+
+    Read as `justext.get_stoplist` reads it (pkgutil.get_data), not through it: that returns a set,
+    and the order is what tells function words (the head) from content words. Kept: lower-cased
+    entries that are one run of letters (`България,`, `°C`, `р.` are dropped), first occurrence only.
+    """
+    raw = pkgutil.get_data("justext", f"stoplists/{name}.txt")
+    if raw is None:
+        raise ValueError(f"the justext package has no stop-word list {name!r}")
+    words = (line.strip().lower() for line in raw.decode("utf-8").splitlines())
+    return tuple(dict.fromkeys(w for w in words if _LETTERS.fullmatch(w)))
+
+
+def load_stopwords() -> dict[str, tuple[str, ...]]:
+    """Each language's jusText list, in frequency order; Serbian gets its Latin spelling added."""
     lists = {}
     for lang in LANGS:
-        words = tuple(w for w in (directory / f"{lang}.txt").read_text(encoding="utf-8").split() if w)
+        words = justext_stoplist(JUSTEXT_NAMES[lang])
         if lang == "sr":
             words = tuple(dict.fromkeys(words + tuple(transliterate(w) for w in words)))
         lists[lang] = words
@@ -150,8 +181,8 @@ class Vocabulary:
     furniture: re.Pattern[str]
 
     @classmethod
-    def load(cls, stoplists: Path | None = None, markers: Path | None = None) -> Vocabulary:
-        lists = load_stopwords(stoplists)
+    def load(cls, markers: Path | None = None) -> Vocabulary:
+        lists = load_stopwords()
         every = frozenset(w for words in lists.values() for w in words)
         common = frozenset(w for words in lists.values() for w in words[:FUNCTION_WORDS])
         stopwords = {lang: frozenset(words) for lang, words in lists.items()}

@@ -1,22 +1,26 @@
-"""A real MTProto server (piltover, from ../shared/piltover) and a Telethon 1.39 venv, once per session.
+"""The protocol suite against Telegram's own test servers: opt-in (`pytest -m live`), needs network.
 
-Skipped, with the reason, when ../shared/piltover is not beside the checkout (a user's clone). Built
-things are cached under `.cache/mtproto/` in the checkout (the server's venv, ~30 s the first time;
-the integration venv with `telethon==1.39.0` and the project, ~20 s), so reruns start in seconds.
-Everything the server writes goes to a temporary directory; the server listens on a free port of
-127.0.0.1 picked at start, so parallel runs do not collide.
+Telegram runs test data centres beside the real ones; client authors test against them with the test
+phone numbers +99966 X YYYY (X the DC id; the login code is X five times). This suite logs in there
+with the contributor's own API id/hash, creates its own channels and a bot, posts, forwards, edits and
+deletes, runs tgmonitor's real entry points against it, and deletes what it made at the end.
+
+Settings (environment; without the first three the suite is skipped with the reason):
+  TGMONITOR_LIVE_API_ID, TGMONITOR_LIVE_API_HASH  your app's id and hash (https://my.telegram.org)
+  TGMONITOR_LIVE_SERVER      a test DC as TELEGRAM_SERVER takes it, `DC@HOST:PORT` (e.g. 2@149.154.167.40:443)
+  TGMONITOR_LIVE_PHONE       the monitoring account's test number (default: a random +99966X____)
+  TGMONITOR_LIVE_BOT_TOKEN   a bot of the test server to use (default: one made with BotFather, deleted after)
+  TGMONITOR_LIVE_PUBLIC_KEY  the test servers' RSA key (PEM), if your Telethon does not know it
+See docs/testing.md for the steps.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import json
 import os
+import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,133 +33,88 @@ from typing import Any
 import pytest
 
 from bot.config import SETTING_NAMES
+from bot.setting_values import TelegramServer, parse_server
 
 REPO = Path(__file__).resolve().parents[2]
-PILTOVER = Path(os.environ.get("PILTOVER_DIR", REPO.parent / "shared" / "piltover"))
-CACHE = REPO / ".cache" / "mtproto"
-TELETHON = "telethon==1.39.0"  # the newest Telethon whose API layer the server speaks (see its README)
-API = {"API_ID": "12345", "API_HASH": "0123456789abcdef0123456789abcdef"}  # any pair is accepted
 WORLD = Path(__file__).with_name("world.py")
+BIN = Path(sys.executable).parent  # the project's venv: tgmonitor as installed
+REQUIRED = ("TGMONITOR_LIVE_API_ID", "TGMONITOR_LIVE_API_HASH", "TGMONITOR_LIVE_SERVER")
+LIVE_ENV = (*REQUIRED, "TGMONITOR_LIVE_PHONE", "TGMONITOR_LIVE_BOT_TOKEN", "TGMONITOR_LIVE_PUBLIC_KEY")
+_PHONE = re.compile(r"^\+?99966[1-3][0-9]{4}$")
 
 
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """One builder at a time for a cache directory (two test runs in one checkout)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def missing_settings(environ: dict[str, str] | os._Environ[str] = os.environ) -> str | None:
+    """Why the live suite cannot run here (a one-line reason), or None."""
+    absent = [name for name in REQUIRED if not environ.get(name)]
+    if absent:
+        return f"live suite: set {', '.join(absent)} (Telegram's test servers; see docs/testing.md)"
+    api_id, server = environ["TGMONITOR_LIVE_API_ID"], environ["TGMONITOR_LIVE_SERVER"]
+    phone = environ.get("TGMONITOR_LIVE_PHONE")
+    if not (api_id.isascii() and api_id.isdecimal()):
+        return f"live suite: TGMONITOR_LIVE_API_ID must be a number, got {api_id!r}"
+    try:
+        parse_server(server)
+    except ValueError:
+        return f"live suite: TGMONITOR_LIVE_SERVER must be DC@HOST:PORT (e.g. 2@149.154.167.40:443), got {server!r}"
+    if phone and not _PHONE.match(phone):
+        return f"live suite: TGMONITOR_LIVE_PHONE must be a test number +99966XYYYY (X = DC 1-3), got {phone!r}"
+    return None
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return done
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Selected (`-m live`) but not configured: skipped with the reason, never an error."""
+    reason = missing_settings()
+    if reason is None:
+        return
+    for item in items:
+        if item.get_closest_marker("live") is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @dataclass(frozen=True)
 class Server:
-    host: str
-    port: int
-    data: Path
-    pubkey: Path
-    db: Path
+    """The test DC and the contributor's app, from the TGMONITOR_LIVE_* variables."""
 
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
+    address: TelegramServer
+    api_id: str
+    api_hash: str
+    phone: str | None
+    bot_token: str | None
+    public_key: str | None
 
-    def env(self) -> dict[str, str]:
-        return {
-            "PILTOVER_HOST": self.host,
-            "PILTOVER_PORT": str(self.port),
-            "PILTOVER_PUBKEY": str(self.pubkey),
-            "PILTOVER_DB": str(self.db),
-        }
+    def login_code(self) -> str:
+        """What Telegram's test DCs take as the login code of +99966XYYYY: the DC digit five times."""
+        return str(self.address.dc_id) * 5
 
-    def _codes(self, phone: str) -> list[tuple[int, int]]:
-        digits = "".join(c for c in phone if c.isdigit())
-        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
-        try:
-            return con.execute("SELECT id, code FROM sentcode WHERE phone_number=? ORDER BY id", (digits,)).fetchall()
-        finally:
-            con.close()
+    def test_phone(self, rng: random.Random) -> str:
+        return f"+99966{self.address.dc_id}{rng.randrange(10_000):04d}"
 
-    def last_code_id(self, phone: str) -> int:
-        codes = self._codes(phone)
-        return codes[-1][0] if codes else 0
+    def api(self) -> dict[str, str]:
+        return {"API_ID": self.api_id, "API_HASH": self.api_hash}
 
-    def login_code(self, phone: str, after: int, timeout: float = 15.0) -> str:
-        """The code the server "sent" after code `after` (it keeps codes in its database; opened read-only)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            fresh = [code for id_, code in self._codes(phone) if id_ > after]
-            if fresh:
-                return str(fresh[-1]).zfill(5)
-            time.sleep(0.1)
-        raise AssertionError(f"the server sent no login code to {phone} within {timeout}s")
+    def tgmonitor_env(self) -> dict[str, str]:
+        """What tgmonitor needs to talk to the test DC: TELEGRAM_SERVER (and the key, when given)."""
+        key = {"TELEGRAM_PUBLIC_KEY": self.public_key} if self.public_key else {}
+        return {"TELEGRAM_SERVER": str(self.address), **key, **self.api()}
+
+    def world_env(self) -> dict[str, str]:
+        return {name: os.environ[name] for name in LIVE_ENV if os.environ.get(name)}
 
 
 @pytest.fixture(scope="session")
-def piltover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not (PILTOVER / "setup.sh").is_file():
-        pytest.skip(
-            f"no local MTProto server at {PILTOVER} (../shared/piltover is only in the project's workspace); "
-            "see README, 'Testing against a local Telegram server'"
-        )
-    base = tmp_path_factory.mktemp("piltover")
-    data, port = base / "data", free_port()
-    dest = CACHE / "piltover-server"
-    log_path = base / "server.log"
-    with locked(CACHE / "piltover-server.lock"):  # setup.sh rewrites DEST's config for this port
-        started = time.monotonic()
-        command = run(["bash", str(PILTOVER / "setup.sh"), str(dest), str(port), str(data)]).stdout.strip()
-        command = command.splitlines()[-1]
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                ["bash", "-c", command], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        ready = f"Running on 127.0.0.1:{port}"
-        while ready not in log_path.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() - started > 120:
-                proc.kill()
-                pytest.fail(f"piltover did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
-    server = Server("127.0.0.1", port, data, data / "secrets" / "pubkey.asc", data / "piltover.db")
-    try:
-        yield server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)  # our own process group, started above
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-@pytest.fixture(scope="session")
-def venv139() -> Path:
-    """A second venv with Telethon 1.39.0 and the project (editable), rebuilt when pyproject.toml changes."""
-    digest = hashlib.sha1((REPO / "pyproject.toml").read_bytes() + TELETHON.encode()).hexdigest()[:12]
-    venv = CACHE / "venv-telethon-1.39"
-    stamp = venv / f".installed-{digest}"
-    with locked(CACHE / "venv.lock"):
-        if not stamp.exists():
-            run([sys.executable, "-m", "venv", "--clear", str(venv)])
-            run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", TELETHON, "-e", str(REPO)])
-            stamp.touch()
-    return venv / "bin"
+def live() -> Server:
+    reason = missing_settings()
+    if reason is not None:
+        pytest.skip(reason)
+    env = os.environ
+    return Server(
+        parse_server(env["TGMONITOR_LIVE_SERVER"]),
+        env["TGMONITOR_LIVE_API_ID"],
+        env["TGMONITOR_LIVE_API_HASH"],
+        env.get("TGMONITOR_LIVE_PHONE") or None,
+        env.get("TGMONITOR_LIVE_BOT_TOKEN") or None,
+        env.get("TGMONITOR_LIVE_PUBLIC_KEY") or None,
+    )
 
 
 class WorldError(AssertionError):
@@ -186,41 +145,55 @@ class World:
 
 
 @pytest.fixture(scope="session")
-def world(piltover: Server, venv139: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(live: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     work = tmp_path_factory.mktemp("world")
     log = work / "world.log"
     with log.open("w") as err:
         proc = subprocess.Popen(
-            [str(venv139 / "python"), str(WORLD), str(work)],
+            [sys.executable, str(WORLD), str(work)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
-            env={**os.environ, **piltover.env()},
+            env={**os.environ, **live.world_env()},
         )
     handle = World(proc, log)
     assert proc.stdout is not None
     if '"ready"' not in proc.stdout.readline():
         pytest.fail(f"world.py did not start:\n{log.read_text(errors='replace')}")
-    yield handle
-    assert proc.stdin is not None
-    proc.stdin.close()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        yield handle
+    finally:
+        # Whatever happened above: delete the channels and the bot, end the accounts' sessions.
+        try:
+            left = handle.cleanup()
+            if left:
+                print(f"live suite: could not clean up on the test server: {'; '.join(left)}", file=sys.stderr)
+        finally:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.fixture(scope="session")
 def run_id() -> str:
-    """Unique names per session: the server's usernames and phones are global."""
+    """Unique names per session: usernames on the test server are global (and shared with everyone)."""
     return f"{os.getpid() % 10000:04d}{int(time.time()) % 1000:03d}"
+
+
+@pytest.fixture(scope="session")
+def rng(run_id: str) -> random.Random:
+    """Picks the test phone numbers (seeded by the run id: a failed run's numbers are in its log)."""
+    return random.Random(run_id)
 
 
 @dataclass
 class Tgmonitor:
-    """`tgmonitor` of the integration venv, with settings in the environment (no .env file)."""
+    """`tgmonitor` of the project's venv, with settings in the environment (no .env file)."""
 
     bin: Path
     home: Path
@@ -244,7 +217,7 @@ class Tgmonitor:
             text=True,
             env=self.environ(extra),
             cwd=self.home,
-            timeout=120,
+            timeout=180,
         )
         if check and done.returncode != 0:
             raise AssertionError(f"tgmonitor {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
@@ -256,8 +229,7 @@ class Tgmonitor:
     def login(
         self, server: Server, phone: str, *args: str, password: str | None = None, **extra: str
     ) -> subprocess.CompletedProcess[str]:
-        """`tgmonitor login --phone P --code-stdin`: the code is typed in once the server has sent it."""
-        after = server.last_code_id(phone)
+        """`tgmonitor login --phone P --code-stdin`: the test DC's fixed code typed in, then the password."""
         proc = subprocess.Popen(
             self.command("login", "--phone", phone, "--code-stdin", *args),
             stdin=subprocess.PIPE,
@@ -268,7 +240,7 @@ class Tgmonitor:
             cwd=self.home,
         )
         try:
-            typed = server.login_code(phone, after) + "\n" + (f"{password}\n" if password is not None else "")
+            typed = server.login_code() + "\n" + (f"{password}\n" if password is not None else "")
             out, err = proc.communicate(typed, timeout=60)
         finally:
             if proc.poll() is None:
@@ -284,7 +256,7 @@ class Service:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -292,7 +264,7 @@ class Service:
             value = check()
             if value:
                 return value
-            time.sleep(0.1)
+            time.sleep(0.2)
         pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.log()[-6000:]}")
 
     def stop(self) -> int:

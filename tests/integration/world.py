@@ -1,22 +1,27 @@
-"""The people around tgmonitor on the local MTProto server: a poster, an analyst, a stranger, BotFather.
+"""The people around tgmonitor on Telegram's test servers: a poster, an analyst, a stranger, BotFather.
 
-Runs in the integration venv (Telethon 1.39.0) as a separate process, because the project's own venv
-has a Telethon too new for the server. The test talks to it in JSON lines on stdin/stdout:
+Runs as a separate process (the project's own venv) so that its clients and their update loops never
+share an event loop with the test; the test talks to it in JSON lines on stdin/stdout:
 `{"op": "post", "who": "poster", "channel": "mfa_x", "text": "..."}` -> `{"ok": true, "result": ...}`.
 Each account keeps one connected client; what it sees in a chat is read from the server (text, the
 entities as Telegram HTML, buttons).
 
-Only this file does what the server does differently from Telegram (see its README): accounts are
-created with a raw auth.SignUpRequest, and login codes are read from the server's database.
+Test accounts use Telegram's test phone numbers (+99966 X YYYY, X the DC id): the login code is the DC
+digit five times, and a number nobody uses yet is signed up on the spot. Everything this process
+creates on the server (channels, a bot, a 2FA password) it records, and `cleanup` deletes it again,
+then logs every account out of all its sessions (tgmonitor's included).
+
+Settings (environment, set by tests/integration/conftest.py): TGMONITOR_LIVE_API_ID,
+TGMONITOR_LIVE_API_HASH, TGMONITOR_LIVE_SERVER (`DC@HOST:PORT`), TGMONITOR_LIVE_PUBLIC_KEY (optional).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
-import sqlite3
 import struct
 import sys
 import zlib
@@ -28,47 +33,26 @@ from telethon.crypto import rsa
 from telethon.extensions import html
 from telethon.sessions import StringSession
 
-HOST = os.environ["PILTOVER_HOST"]
-PORT = int(os.environ["PILTOVER_PORT"])
-DB = os.environ["PILTOVER_DB"]
-API_ID, API_HASH = 12345, "0123456789abcdef0123456789abcdef"  # the server accepts any
+from bot.setting_values import parse_server
+
+SERVER = parse_server(os.environ["TGMONITOR_LIVE_SERVER"])
+API_ID, API_HASH = int(os.environ["TGMONITOR_LIVE_API_ID"]), os.environ["TGMONITOR_LIVE_API_HASH"]
 
 
-def login_code(phone: str) -> str | None:
-    """The newest unused code the server sent to `phone` (its database, opened read-only)."""
-    digits = "".join(c for c in phone if c.isdigit())
-    con = sqlite3.connect(f"file:{DB}?mode=ro", uri=True, timeout=5)
-    try:
-        row = con.execute(
-            "SELECT code FROM sentcode WHERE phone_number=? AND used=0 ORDER BY id DESC LIMIT 1", (digits,)
-        ).fetchone()
-    finally:
-        con.close()
-    return str(row[0]).zfill(5) if row else None
+def login_code() -> str:
+    """Telegram's test servers send no code to +99966XYYYY: it is the DC digit five times (DC 2: 22222)."""
+    return str(SERVER.dc_id) * 5
 
 
-async def wait_code(phone: str) -> str:
-    for _ in range(100):
-        code = login_code(phone)
-        if code:
-            return code
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"the server sent no login code to {phone}")
-
-
-def tiny_png(rgb: tuple[int, int, int]) -> bytes:
-    """A 1x1 PNG, enough for the server to store a photo."""
+def png(rgb: tuple[int, int, int], width: int = 96, height: int = 64) -> bytes:
+    """A small one-colour PNG, a valid photo for Telegram (written here: no image library needed)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(bytes([0, *rgb])))
-        + chunk(b"IEND", b"")
-    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = b"".join(b"\0" + bytes(rgb) * width for _ in range(height))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def message_json(msg: Any) -> dict[str, Any]:
@@ -90,24 +74,27 @@ class World:
         self.workdir = workdir
         self.clients: dict[str, TelegramClient] = {}
         self.channels: dict[str, Any] = {}
+        self.bots: list[tuple[str, str]] = []  # (owner, @username) made with BotFather, deleted at cleanup
+        self.passwords: dict[str, str] = {}  # who -> 2FA password set here, removed at cleanup
 
     async def client(self) -> TelegramClient:
         client = TelegramClient(StringSession(), API_ID, API_HASH)
-        client.session.set_dc(2, HOST, PORT)
+        client.session.set_dc(SERVER.dc_id, SERVER.host, SERVER.port)
         await client.connect()
         return client
 
     # ------------------------------------------------------------ accounts
     async def signup(self, who: str, phone: str, name: str, username: str | None = None) -> dict[str, Any]:
-        """A new account (telethon's sign_up() is disabled: the raw request, as the server README shows)."""
+        """Sign in to a test number, signing it up first when nobody uses it yet."""
         client = await self.client()
         sent = await client.send_code_request(phone)
-        code = await wait_code(phone)
         try:
-            await client.sign_in(phone, code, phone_code_hash=sent.phone_code_hash)
+            await client.sign_in(phone, login_code(), phone_code_hash=sent.phone_code_hash)
         except errors.PhoneNumberUnoccupiedError:
             result = await client(functions.auth.SignUpRequest(phone, sent.phone_code_hash, name, ""))
             await client._on_login(result.user)
+        except errors.SessionPasswordNeededError as exc:
+            raise RuntimeError(f"{phone} has a 2FA password (left by someone else?): pick another number") from exc
         if username:
             await client(functions.account.UpdateUsernameRequest(username))
         self.clients[who] = client
@@ -117,26 +104,41 @@ class World:
     async def set_password(self, who: str, password: str) -> None:
         """Two-step verification, as the account's owner turns it on in the app."""
         await self.clients[who].edit_2fa(new_password=password)
+        self.passwords[who] = password
 
     async def newbot(self, who: str, name: str, username: str) -> str:
-        """Ask the server's BotFather for a bot, as a person would; returns the token."""
+        """Ask the test server's BotFather for a bot, as a person would; returns the token."""
         client = self.clients[who]
-        async with client.conversation("botfather", timeout=15) as conv:
+        async with client.conversation("botfather", timeout=30) as conv:
             for line in ("/newbot", name, username):
                 await conv.send_message(line)
                 reply = await conv.get_response()
         match = re.search(r"\b(\d+:[A-Za-z0-9_-]{20,})", reply.raw_text)
         if not match:
             raise RuntimeError(f"BotFather did not give a token: {reply.raw_text!r}")
+        self.bots.append((who, f"@{username}"))
         return match.group(1)
+
+    async def bot_username(self, token: str) -> str:
+        """The @username of a bot given by its token (TGMONITOR_LIVE_BOT_TOKEN)."""
+        bot = await self.client()
+        try:
+            await bot.sign_in(bot_token=token)
+            me = await bot.get_me()
+            return str(me.username)
+        finally:
+            await bot.log_out()
 
     # ------------------------------------------------------------ channels
     async def create_channel(self, who: str, title: str, username: str) -> int:
         result = await self.clients[who](functions.channels.CreateChannelRequest(title=title, about="", broadcast=True))
         channel = result.chats[0]
+        self.channels[username] = (who, channel)  # recorded before anything else can fail: cleanup deletes it
         await self.clients[who](functions.channels.UpdateUsernameRequest(channel, username))
-        self.channels[username] = channel
         return int(channel.id)
+
+    def _channel(self, name: str) -> Any:
+        return self.channels[name][1]
 
     async def join(self, who: str, channel: str) -> None:
         """Live updates reach members: the monitoring account joins the channels it watches."""
@@ -144,25 +146,25 @@ class World:
         await client(functions.channels.JoinChannelRequest(await client.get_entity(channel)))
 
     async def post(self, who: str, channel: str, text: str) -> int:
-        return int((await self.clients[who].send_message(self.channels[channel], text, link_preview=False)).id)
+        return int((await self.clients[who].send_message(self._channel(channel), text, link_preview=False)).id)
 
     async def forward(self, who: str, channel: str, source: str, message_id: int) -> int:
-        sent = await self.clients[who].forward_messages(self.channels[channel], message_id, self.channels[source])
+        sent = await self.clients[who].forward_messages(self._channel(channel), message_id, self._channel(source))
         return int(sent.id)
 
     async def edit(self, who: str, channel: str, message_id: int, text: str) -> int:
-        return int((await self.clients[who].edit_message(self.channels[channel], message_id, text)).id)
+        return int((await self.clients[who].edit_message(self._channel(channel), message_id, text)).id)
 
     async def delete(self, who: str, channel: str, message_ids: list[int]) -> None:
-        await self.clients[who].delete_messages(self.channels[channel], message_ids)
+        await self.clients[who].delete_messages(self._channel(channel), message_ids)
 
     async def album(self, who: str, channel: str, captions: list[str]) -> list[int]:
         files = []
         for i, _caption in enumerate(captions):
             path = self.workdir / f"photo{i}.png"
-            path.write_bytes(tiny_png((40 * i % 256, 120, 200)))
+            path.write_bytes(png((40 * i % 256, 120, 200)))
             files.append(str(path))
-        sent = await self.clients[who].send_file(self.channels[channel], files, caption=captions)
+        sent = await self.clients[who].send_file(self._channel(channel), files, caption=captions)
         return [int(m.id) for m in sent]
 
     # ------------------------------------------------------------ private chats
@@ -185,6 +187,40 @@ class World:
         """
         history = await self.clients[who].get_messages(peer, limit=20, min_id=after)
         return [message_json(m) for m in reversed(history) if not m.out]
+
+    # ------------------------------------------------------------ cleanup
+    async def cleanup(self) -> list[str]:
+        """Delete what this run made (channels, bots, 2FA passwords), then end every session of every
+        account (tgmonitor's logins too). Returns what could not be undone, for the test log."""
+        problems: list[str] = []
+        for name, (who, channel) in list(self.channels.items()):
+            try:
+                await self.clients[who](functions.channels.DeleteChannelRequest(channel))
+                del self.channels[name]
+            except Exception as exc:  # keep going: the rest must still be cleaned
+                problems.append(f"channel @{name}: {exc.__class__.__name__}: {exc}")
+        for who, bot in self.bots:
+            try:
+                async with self.clients[who].conversation("botfather", timeout=30) as conv:
+                    for line in ("/deletebot", bot, "Yes, I am totally sure."):
+                        await conv.send_message(line)
+                        await conv.get_response()
+            except Exception as exc:
+                problems.append(f"bot {bot}: {exc.__class__.__name__}: {exc}")
+        for who, password in self.passwords.items():
+            try:
+                await self.clients[who].edit_2fa(current_password=password, new_password=None)
+            except Exception as exc:
+                problems.append(f"2FA of {who}: {exc.__class__.__name__}: {exc}")
+        for who, client in self.clients.items():
+            with contextlib.suppress(Exception):
+                await client(functions.auth.ResetAuthorizationsRequest())  # tgmonitor's sessions too
+            try:
+                await client.log_out()
+            except Exception as exc:
+                problems.append(f"log out {who}: {exc.__class__.__name__}: {exc}")
+        self.clients.clear()
+        return problems
 
     async def disconnect(self) -> None:
         for client in self.clients.values():
@@ -209,7 +245,9 @@ async def serve(world: World) -> None:
 
 
 def main() -> None:
-    rsa.add_key(Path(os.environ["PILTOVER_PUBKEY"]).read_text(), old=False)
+    key = os.environ.get("TGMONITOR_LIVE_PUBLIC_KEY")
+    if key:
+        rsa.add_key(Path(key).read_text(), old=False)
     asyncio.run(serve(World(Path(sys.argv[1]))))
 
 

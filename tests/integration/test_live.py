@@ -1,14 +1,17 @@
-"""The listener and the bot over the real MTProto protocol, against a local piltover server.
+"""The listener and the bot over the real MTProto protocol, against Telegram's own test servers.
 
-Everything goes through tgmonitor's own entry points, run from the Telethon 1.39 venv: `tgmonitor
-login` (phone and code on stdin), `tgmonitor run` as a subprocess stopped with SIGTERM, and
-`tgmonitor search/digest --json`. The people around it (a poster who owns the channels, the MFA
-source, an analyst allowed to use the bot, a stranger, BotFather) are driven by world.py. The
-archive is read through a separate read-only connection, as `tgmonitor status` reads it.
+Opt-in: `pytest -m live` with the TGMONITOR_LIVE_* variables set (tests/integration/conftest.py,
+docs/testing.md); skipped with the reason otherwise. Everything goes through tgmonitor's own entry
+points: `tgmonitor login` (phone and code on stdin), `tgmonitor run` as a subprocess stopped with
+SIGTERM, and `tgmonitor search/digest --json`. The people around it (a poster who owns the channels,
+the MFA source, an analyst allowed to use the bot, a stranger, BotFather) are driven by world.py,
+which deletes the channels and the bot it made when the session ends. The archive is read through a
+separate read-only connection, as `tgmonitor status` reads it.
 """
 
 from __future__ import annotations
 
+import random
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -18,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import API, Server, Service, Tgmonitor, World, archive
+from tests.integration.conftest import BIN, Server, Service, Tgmonitor, World, archive
 
-pytestmark = pytest.mark.mtproto
+pytestmark = pytest.mark.live
 
 STATEMENT = (
     "🇷🇺🇷🇸 On 30 November, Foreign Minister Sergey Lavrov held talks in Moscow with the Foreign Minister "
@@ -48,21 +51,21 @@ class People:
 
 @pytest.fixture(scope="module")
 def people(
-    world: World, piltover: Server, venv139: Path, run_id: str, tmp_path_factory: pytest.TempPathFactory
+    world: World, live: Server, run_id: str, rng: random.Random, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[People]:
-    poster = world.signup(who="poster", phone=f"+99910{run_id}", name="Poster")
-    analyst = world.signup(who="analyst", phone=f"+99920{run_id}", name="Analyst", username=f"analyst{run_id}")
-    stranger = world.signup(who="stranger", phone=f"+99930{run_id}", name="Stranger")
+    phones = iter(sorted({live.test_phone(rng) for _ in range(8)} - {live.phone}))
+    poster = world.signup(who="poster", phone=next(phones), name="Poster")
+    analyst = world.signup(who="analyst", phone=next(phones), name="Analyst", username=f"analyst{run_id}")
+    stranger = world.signup(who="stranger", phone=next(phones), name="Stranger")
     # The monitoring account exists (made in a Telegram app, here by world.py) and joins the channels it
     # watches; `tgmonitor login` then signs in to it.
-    monitor_phone = f"+99940{run_id}"
+    monitor_phone = live.phone or next(phones)
     world.signup(who="monitor", phone=monitor_phone, name="Monitor")
     home = tmp_path_factory.mktemp("monitor")
-    server = {"TELEGRAM_SERVER": piltover.address, "TELEGRAM_PUBLIC_KEY": str(piltover.pubkey)}
-    tg = Tgmonitor(venv139, home, env={"DATA_DIR": str(home / "data"), **API, **server})
-    done = tg.login(piltover, monitor_phone)
+    tg = Tgmonitor(BIN, home, env={"DATA_DIR": str(home / "data"), **live.tgmonitor_env()})
+    done = tg.login(live, monitor_phone)
     assert done.returncode == 0, done.stderr
-    string = tg.login(piltover, monitor_phone, "--string")
+    string = tg.login(live, monitor_phone, "--string")
     assert string.returncode == 0, string.stderr
     yield People(
         poster, analyst, stranger, monitor_phone, home / "data" / "tgmonitor.session", string.stdout.strip(), tg
@@ -100,7 +103,7 @@ def same_html(text: str) -> str:
     return text.strip()
 
 
-def wait(what: str, check: Callable[[], Any], timeout: float = 15.0) -> Any:
+def wait(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
@@ -112,25 +115,25 @@ def wait(what: str, check: Callable[[], Any], timeout: float = 15.0) -> Any:
 
 # ----------------------------------------------------------------------------------------- login
 def test_login_is_scriptable_and_leaves_nothing_when_refused(
-    people: People, piltover: Server, world: World, run_id: str
+    people: People, live: Server, world: World, rng: random.Random
 ) -> None:
     assert stat.S_IMODE(people.session_file.stat().st_mode) == 0o600
     assert people.string_session.startswith("1") and "\n" not in people.string_session  # stdout: the secret only
     tg = people.tg
     elsewhere = Tgmonitor(tg.bin, tg.home / "other", env={**tg.env, "DATA_DIR": str(tg.home / "other" / "data")})
     elsewhere.home.mkdir()
-    refused = elsewhere("login", "--phone", people.monitor_phone, "--code", "00000", check=False)
+    wrong = "00000" if live.login_code() != "00000" else "11111"
+    refused = elsewhere("login", "--phone", people.monitor_phone, "--code", wrong, check=False)
     assert refused.returncode == 1
     assert "Telegram did not accept the login code (wrong or expired)" in refused.stderr
     assert not (elsewhere.home / "data" / "tgmonitor.session").exists()
-    unknown = elsewhere.login(piltover, people.monitor_phone.replace("+99940", "+99950"))
-    assert unknown.returncode == 1 and "no Telegram account uses +99950" in unknown.stderr
-    assert not (elsewhere.home / "data" / "tgmonitor.session").exists()
-    # two-step verification: the password is the next line of stdin
-    guarded = f"+99960{run_id}"
+    # (An unknown number is not tried here: on the shared test servers any number may be someone's.
+    # tests/test_telegram_client.py covers it on the fake edge.)
+    # two-step verification: the password is the next line of stdin (world.py removes it at the end)
+    guarded = next(p for p in iter(lambda: live.test_phone(rng), None) if p not in {people.monitor_phone, live.phone})
     world.signup(who="guarded", phone=guarded, name="Guarded")
     world.set_password(who="guarded", password="correct horse")
-    done = elsewhere.login(piltover, guarded, "--password-stdin", password="correct horse")
+    done = elsewhere.login(live, guarded, "--password-stdin", password="correct horse")
     assert done.returncode == 0, done.stderr
     assert "logged in as Guarded" in done.stderr and (elsewhere.home / "data" / "tgmonitor.session").exists()
 
@@ -166,10 +169,10 @@ def test_live_posts_edits_deletions_and_catch_up_after_a_restart(
         (balkan, own_balkan),
         (serbia, own_serbia),
     }
-    service.wait_for("the live posts", lambda: set(posts(db)) == expected, timeout=15)
+    service.wait_for("the live posts", lambda: set(posts(db)) == expected)
     latency = time.monotonic() - posted
-    print(f"mtproto: 4 live posts in the archive {latency:.2f}s after the MFA statement was published")
-    assert latency < 10, f"live posts took {latency:.1f}s to reach the archive"
+    print(f"live: 4 live posts in the archive {latency:.2f}s after the MFA statement was published")
+    assert latency < 30, f"live posts took {latency:.1f}s to reach the archive"
 
     stored = posts(db)
     origin = stored[(balkan, fwd_balkan)]["origin_key"]
@@ -239,13 +242,13 @@ def test_live_posts_edits_deletions_and_catch_up_after_a_restart(
 
 
 def test_forwards_from_keeps_only_forwards_of_the_source(
-    people: People, world: World, run_id: str, start_service: Callable[..., Service], tmp_path: Path
+    people: People, live: Server, world: World, run_id: str, start_service: Callable[..., Service], tmp_path: Path
 ) -> None:
     names = channels(world, run_id, "mfa_src", "other_src", "watcher")
     source, other, watcher = names["mfa_src"], names["other_src"], names["watcher"]
     world.join(who="monitor", channel=watcher)
     # The StringSession from `login --string` carries the server's address: no TELEGRAM_SERVER needed.
-    tg = Tgmonitor(people.tg.bin, tmp_path, env={"DATA_DIR": str(tmp_path / "data"), **API})
+    tg = Tgmonitor(people.tg.bin, tmp_path, env={"DATA_DIR": str(tmp_path / "data"), **live.api()})
     service = start_service(
         tg, TG_SESSION=people.string_session, CHANNELS=f"@{watcher}", FORWARDS_FROM=f"@{source}", POLL_INTERVAL="1h"
     )
@@ -268,10 +271,13 @@ def test_forwards_from_keeps_only_forwards_of_the_source(
 
 # ------------------------------------------------------------------------------------------- bot
 def test_bot_answers_allowed_users_refuses_strangers_and_sends_digest_and_alert_as_html(
-    people: People, world: World, run_id: str, start_service: Callable[..., Service], tmp_path: Path
+    people: People, live: Server, world: World, run_id: str, start_service: Callable[..., Service], tmp_path: Path
 ) -> None:
-    bot_name = f"tgm{run_id}_bot"
-    token = world.newbot(who="poster", name="TgMonitor test", username=bot_name)
+    if live.bot_token:  # TGMONITOR_LIVE_BOT_TOKEN: a bot of the test server the contributor already has
+        token, bot_name = live.bot_token, world.bot_username(token=live.bot_token)
+    else:  # one made with the test server's BotFather, deleted by world.py at the end
+        bot_name = f"tgm{run_id}_bot"
+        token = world.newbot(who="poster", name="TgMonitor test", username=bot_name)
     news = channels(world, run_id, "bot_news")["bot_news"]
     world.join(who="monitor", channel=news)
     texts = [f"Briefing {n}: Lavrov on relations with Serbia, part {n}." for n in range(1, 8)]
@@ -312,8 +318,7 @@ def test_bot_answers_allowed_users_refuses_strangers_and_sends_digest_and_alert_
     refused = reply("stranger", "/search Lavrov")
     assert refused["text"].startswith("Sorry, this is a private bot") and str(stranger) in refused["text"]
     assert "Lavrov" not in refused["text"]
-    # paging: "Next »" edits the answer to the next page. Last of the bot's inbound steps: afterwards
-    # this server no longer delivers the bot any update (see the README's list of what it lacks).
+    # paging: "Next »" edits the answer to the next page
     world.click(who="analyst", chat=bot_name, message_id=found["id"], button="Next »")
     service.wait_for(
         "the next page",
@@ -331,7 +336,7 @@ def test_bot_answers_allowed_users_refuses_strangers_and_sends_digest_and_alert_
     expected = tg("digest", "--dry-run", "--since", "1h", **settings).stdout
     seen = alert["id"]
     tg("digest", "--send", "--since", "1h", **settings)
-    digest = wait("the digest", lambda: world.chat(who="analyst", peer=bot_name, after=seen))
+    digest = wait("the digest", lambda: world.chat(who="analyst", peer=bot_name, after=seen), timeout=60)
     assert len(digest) == 1
     (got_head, got_body), (want_head, want_body) = (same_html(t).split("\n", 1) for t in (digest[0]["html"], expected))
     assert got_body == want_body  # the heading names the window's end, which may be a minute later
