@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
-_BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_DURATION = re.compile(r"^\s*([0-9]+)\s*([smhd]?)\s*$", re.IGNORECASE)
+_BOT_TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 _WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _TAG = re.compile(r"#?\w+")
@@ -30,7 +30,7 @@ class TelegramServer:
         return f"{self.dc_id}@{host}:{self.port}"
 
 
-_SERVER = re.compile(r"^(?:(\d+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d+)$")
+_SERVER = re.compile(r"^(?:([0-9]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]+)$")
 DEFAULT_TEST_DC = 2  # Telethon's default DC, and the one piltover and Telegram's test servers answer on
 
 
@@ -72,7 +72,7 @@ def parse_positive_int(raw: str) -> int:
 
 
 def parse_chat(raw: str) -> int | str:
-    if re.fullmatch(r"-?\d+", raw):
+    if re.fullmatch(r"-?[0-9]+", raw):
         return int(raw)
     if re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{3,}", raw):
         return raw if raw.startswith("@") else "@" + raw
@@ -134,7 +134,7 @@ def parse_ids(raw: str) -> frozenset[int]:
 
 
 def parse_hhmm(raw: str) -> time:
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
+    match = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})", raw)
     if not match:
         raise ValueError("")
     return time(int(match.group(1)), int(match.group(2)))
@@ -206,7 +206,7 @@ def parse_megabytes(raw: str) -> float:
 
 def parse_seconds(raw: str) -> float:
     """A pause: 2, 2s, 1.5s, 500ms, 1m."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", raw, re.IGNORECASE)
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?\s*", raw, re.IGNORECASE)
     if not match:
         raise ValueError("")
     value = float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[(match.group(2) or "s").lower()]
