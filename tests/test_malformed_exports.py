@@ -61,6 +61,21 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
     ("date-is-number", as_json(export_with(message(date=20261120))), "'date' must be a date string"),
     ("channel-id-missing", as_json({"name": "Bad", "messages": [message()]}), "top-level 'id'"),
     ("second-message-bad", as_json(export_with(message(), message(id=6, date="yesterday"))), "messages[1] (id 6)"),
+    # issue #27 item 6: what the archive cannot hold fails the check pass, not the write pass after 800 posts
+    (
+        "id-overflows-int64",
+        as_json(export_with(*[message(id=i) for i in range(1, 900)], message(id=99999999999999999999999))),
+        "messages[899]: 'id' 99999999999999999999999 is not a message id",
+    ),
+    (
+        "year-10000-in-utc",
+        as_json(export_with(message(), message(id=6, date="9999-12-31T23:59:59-12:00"))),
+        "messages[1] (id 6): 'date' '9999-12-31T23:59:59-12:00' is outside the dates the archive holds",
+    ),
+    ("year-9999", as_json(export_with(message(), message(id=6, date="9999-12-31T10:00:00"))), "is outside 1970-2200"),
+    ("unixtime-huge", as_json(export_with(message(date_unixtime=10**30))), "'date_unixtime' must be a number"),
+    ("edited-year-9999", as_json(export_with(message(edited="9999-01-01T00:00:00"))), "'edited' 9999-01-01"),
+    ("channel-id-overflows", as_json({"id": 10**20, "messages": [message()]}), "top-level 'id' (the channel id)"),
 ]
 
 
@@ -227,6 +242,14 @@ HTML_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("unknown-block", edit(PAGE2, "message default clearfix", "message weird"), "message 8: unknown kind"),
     ("nesting-bomb", edit(PAGE2, "Годишният", "<div>" * 20_000 + "Годишният"), "tags nested"),
     ("huge-text", edit(PAGE2, "Годишният", "Лавров " * 20_000), "message 9: text is over the 100,000-character"),
+    # issue #27 item 6: an id or a date the archive cannot hold is refused before anything is written
+    ("id-overflows-int64", edit(PAGE2, 'id="message9"', 'id="message99999999999999999999999"'), "is not a message id"),
+    (
+        "year-10000-in-utc",
+        edit(PAGE2, DATE8, 'title="31.12.9999 23:59:59 UTC-12:00"'),
+        "message 8: date '31.12.9999 23:59:59 UTC-12:00' is outside the dates",
+    ),
+    ("year-9999", edit(PAGE2, DATE8, 'title="31.12.9999 10:00:00 UTC+03:00"'), "message 8: date 9999-12-31 07:00"),
 ]
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.models import ChannelRef, Forward, RawPost
-from bot.sources.desktop_export import ExportError
+from bot.sources.desktop_export import ExportError, check_message_id
 from bot.sources.desktop_html_message import classes_of, read_message, short
 
 # A page holds at most 1,000 messages of at most 4,096 characters, each up to 6 bytes once escaped
@@ -42,9 +42,9 @@ MAX_PAGE_BYTES = 32 * 2**20
 # ~30,000 tags x 15 = 450,000. This bound (sum of depths at start tags) keeps any page under ~0.5 s.
 MAX_NESTING_COST = 50_000_000
 
-_PAGE_NAME = re.compile(r"messages([2-9]|[1-9]\d+)?\.html")
-_MESSAGE_ID = re.compile(r"message(-?\d+)")
-_ID_IN_BYTES = re.compile(rb'id="message(\d+)"')
+_PAGE_NAME = re.compile(r"messages([2-9]|[1-9][0-9]{1,5})?\.html")
+_MESSAGE_ID = re.compile(r"message(-?[0-9]{1,30})")
+_ID_IN_BYTES = re.compile(rb'id="message([0-9]+)"')
 _TAG = re.compile(rb"<(/?)(?!(?:br|img|hr|meta|link|input|wbr|area|base|col|embed|source|track|param)\b)[A-Za-z]")
 _EXPORT_MARKERS = (b'class="page_header"', b'class="history"', b"class='page_header'")
 
@@ -158,7 +158,7 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
         if ident is None or int(ident.group(1)) <= 0:
             after = f"after message {previous_id}" if previous_id is not None else "the first on the page"
             raise ExportError(f'{source}: message block {index} ({after}): no id="messageNNN" with a positive NNN')
-        message_id = int(ident.group(1))
+        message_id = check_message_id(int(ident.group(1)), f"{source}: message block {index}")
         where = f"{source}: message {message_id}"
         if "default" not in classes:
             raise ExportError(f"{where}: unknown kind of message block (class {block.attributes.get('class')!r})")
@@ -225,7 +225,7 @@ def _near(data: bytes, offset: int) -> str:
     last = None
     for last in _ID_IN_BYTES.finditer(data, start, offset):  # noqa: B007 - the last match is wanted
         pass
-    return f", in message {int(last.group(1))}" if last is not None else ""
+    return f", in message {last.group(1)[:30].decode()}" if last is not None else ""
 
 
 def _title(tree: LexborHTMLParser, source: str) -> str:
