@@ -45,7 +45,7 @@ def export_with(*messages: object) -> dict[str, object]:
 
 GOOD_TEXT = json.dumps(GOOD, ensure_ascii=False)
 CASES: list[tuple[str, Callable[[Path], None], str]] = [
-    ("truncated", as_bytes(GOOD_TEXT[: len(GOOD_TEXT) // 2].encode()), "invalid JSON at line 1"),
+    ("truncated", as_bytes(GOOD_TEXT[: len(GOOD_TEXT) // 2].encode()), "(after id 23): invalid JSON: parse error"),
     ("truncated-mid-string", as_bytes((HEAD + '{"id": 5, "text": "Lavr').encode()), "invalid JSON"),
     ("empty", as_bytes(b""), "invalid JSON"),
     ("not-utf8", as_bytes((HEAD + '{"id": 5, "text": "Лавров"}]}').encode("cp1251")), "not UTF-8"),
@@ -65,7 +65,7 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
     (
         "id-overflows-int64",
         as_json(export_with(*[message(id=i) for i in range(1, 900)], message(id=99999999999999999999999))),
-        "messages[899]: 'id' 99999999999999999999999 is not a message id",
+        "messages[899] (after id 899): invalid JSON: a number beyond 64 bits",
     ),
     (
         "year-10000-in-utc",
@@ -73,9 +73,20 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
         "messages[1] (id 6): 'date' '9999-12-31T23:59:59-12:00' is outside the dates the archive holds",
     ),
     ("year-9999", as_json(export_with(message(), message(id=6, date="9999-12-31T10:00:00"))), "is outside 1970-2200"),
-    ("unixtime-huge", as_json(export_with(message(date_unixtime=10**30))), "'date_unixtime' must be a number"),
+    (
+        "unixtime-huge",
+        as_json(export_with(message(date_unixtime=10**30))),
+        "messages[0]: invalid JSON: a number beyond",
+    ),
+    ("unixtime-year-3000", as_json(export_with(message(date_unixtime=32503680000))), "'date_unixtime' 3000-01-01"),
+    ("id-in-int64-too-big", as_json(export_with(message(id=2**63))), "a number beyond 64 bits"),
+    (
+        "id-at-int64-max-ok-but-date-bad",
+        as_json(export_with(message(id=2**63 - 1, date="x"))),
+        "(id 9223372036854775807)",
+    ),
     ("edited-year-9999", as_json(export_with(message(edited="9999-01-01T00:00:00"))), "'edited' 9999-01-01"),
-    ("channel-id-overflows", as_json({"id": 10**20, "messages": [message()]}), "top-level 'id' (the channel id)"),
+    ("channel-id-overflows", as_json({"id": 10**20, "messages": [message()]}), "invalid JSON: a number beyond 64"),
 ]
 
 

@@ -1,12 +1,12 @@
-"""Telegram Desktop "machine-readable JSON" export (`result.json`) -> RawPosts.
+"""Telegram Desktop "machine-readable JSON" export (`result.json`): one message object -> RawPost.
 
-The whole file is validated before anything is returned, so a bad export writes nothing: every
-problem names the file and the message (index and id) that carries it.
+desktop_json_stream reads the file as a stream and hands each message here. The importer checks the
+whole file before writing anything, so a bad export writes nothing: every problem names the file and
+the message (index and id) that carries it.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -181,7 +181,7 @@ def _reply_to(message: dict[str, Any]) -> int | None:
     return None
 
 
-def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> RawPost | None:
+def message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> RawPost | None:
     if message.get("type", "message") != "message":
         return None  # service messages: channel created, pinned, joined...
     message_id = message.get("id")
@@ -256,37 +256,37 @@ def parse_export_data(data: Any, source: str) -> tuple[ChannelRef, list[RawPost]
         where = f"{source}: messages[{index}]"
         if not isinstance(message, dict):
             raise ExportError(f"{where}: must be an object, got {type(message).__name__}")
-        raw = _message_to_raw(message, channel, where)
+        raw = message_to_raw(message, channel, where)
         if raw is not None:
             posts.append(raw)
     return channel, posts
 
 
 def parse_export(path: Path) -> tuple[ChannelRef, list[RawPost]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ExportError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ExportError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
-    return parse_export_data(data, str(path))
+    """The whole export at once (tests, small files); the importer streams it (desktop_json_stream)."""
+    from bot.sources.desktop_json_stream import JsonExport
+
+    export = JsonExport.open(path)
+    return export.channel, list(export.iter_posts())
 
 
 def iter_export_files(paths: list[Path]) -> Iterator[Path]:
     """A directory stands for the `result.json` inside it (a JSON export), else for itself when it
-    holds `messages.html` (an HTML export, read page by page by desktop_html_export)."""
+    holds `messages.html`, or `index.html` as a published export names it (an HTML export, read page by
+    page by desktop_html_export)."""
+    from bot.sources.desktop_html_export import INDEX_PAGE, looks_like_export_page
+
     for path in paths:
         if path.is_dir():
             candidate = path / "result.json"
             if candidate.is_file():
                 yield candidate
-            elif (path / "messages.html").is_file():
+            elif (path / "messages.html").is_file() or looks_like_export_page(path / INDEX_PAGE):
                 yield path
             else:
                 raise ExportError(
-                    f"{path}: directory has no result.json or messages.html (not a Telegram Desktop export)"
+                    f"{path}: directory has no result.json, messages.html or index.html of an export "
+                    "(not a Telegram Desktop export)"
                 )
         else:
             yield path

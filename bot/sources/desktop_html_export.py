@@ -42,6 +42,7 @@ MAX_PAGE_BYTES = 32 * 2**20
 # ~30,000 tags x 15 = 450,000. This bound (sum of depths at start tags) keeps any page under ~0.5 s.
 MAX_NESTING_COST = 50_000_000
 
+INDEX_PAGE = "index.html"
 _PAGE_NAME = re.compile(r"messages([2-9]|[1-9][0-9]{1,5})?\.html")
 _MESSAGE_ID = re.compile(r"message(-?[0-9]{1,30})")
 _ID_IN_BYTES = re.compile(rb'id="message([0-9]+)"')
@@ -74,6 +75,8 @@ class HtmlExport:
     def iter_pages(self, channel: ChannelRef) -> Iterator[HtmlPage]:
         """Each page checked and parsed in order, then dropped: a 200-page export never sits in memory."""
         names = {p.name for p in self.pages}
+        if self.pages[0].name == INDEX_PAGE:  # published as a site: the first page's links may keep its name
+            names.add("messages.html")
         for page_path in self.pages:
             page = parse_page_file(page_path, channel)
             if page.title != self.title:
@@ -92,6 +95,9 @@ class HtmlExport:
 
 
 def page_number(path: Path) -> int | None:
+    """1 for `messages.html` (and `index.html`, its name on a published export), N for `messagesN.html`."""
+    if path.name == INDEX_PAGE:
+        return 1
     match = _PAGE_NAME.fullmatch(path.name)
     if match is None:
         return None
@@ -99,13 +105,20 @@ def page_number(path: Path) -> int | None:
 
 
 def find_pages(path: Path) -> list[Path]:
-    """`messages.html`, `messages2.html` … of the export `path` is (or is in), in order, with no gaps."""
+    """`messages.html`, `messages2.html` … of the export `path` is (or is in), in order, with no gaps.
+
+    An export published as a static site has its first page renamed `index.html`; that name stands
+    for `messages.html` when there is none and it is a Telegram Desktop page.
+    """
     folder = path if path.is_dir() else path.parent
     numbered = {}
     for candidate in folder.iterdir():
         number = page_number(candidate)
-        if number is not None and candidate.is_file():
+        if number is not None and candidate.is_file() and candidate.name != INDEX_PAGE:
             numbered[number] = candidate
+    index = folder / INDEX_PAGE
+    if 1 not in numbered and looks_like_export_page(index):
+        numbered[1] = index
     if not numbered:
         raise ExportError(f"{folder}: no messages.html (not a Telegram Desktop HTML export)")
     missing = [n for n in range(1, max(numbered) + 1) if n not in numbered]
