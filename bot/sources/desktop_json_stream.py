@@ -21,11 +21,47 @@ from typing import IO, Any
 import ijson
 
 from bot.models import ChannelRef, RawPost
-from bot.sources.desktop_export import ExportError, check_message_id, message_to_raw
+from bot.sources.desktop_export import MAX_TEXT_CHARS, ExportError, check_message_id, message_to_raw
 
 # The C backend keeps the import fast (the pure-Python one is ~20x slower); it ships in ijson's wheels.
 _BACKEND = ijson.get_backend("yajl2_c") if "yajl2_c" in ijson.ALL_BACKENDS else ijson
 _BUFFER = 64 * 1024
+# yajl copies a token that spans read buffers again at every buffer: a string of n bytes costs
+# n^2 / buffer (a 16 MB one took 43 s). No string of an export is longer than a text of
+# MAX_TEXT_CHARS characters, each at most 6 bytes escaped (\uXXXX): a run of bytes longer than this
+# without a quote is refused while reading, before the parser sees it.
+MAX_STRING_BYTES = MAX_TEXT_CHARS * 6 + 4096
+
+
+class _Overlong(Exception):
+    """Raised by _QuoteGuard inside ijson's read; turned into an ExportError naming the message."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+class _QuoteGuard:
+    """A binary file whose `read` refuses a run of more than MAX_STRING_BYTES bytes with no `"` in it:
+    the only way a JSON string gets that long. Two C-speed searches per buffer."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.run = 0  # bytes since the last quote
+        self.offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.handle.read(size)
+        first = chunk.find(b'"')
+        if first < 0:
+            self.run += len(chunk)
+        else:
+            if self.run + first > MAX_STRING_BYTES:
+                raise _Overlong(self.offset)
+            self.run = len(chunk) - chunk.rfind(b'"') - 1
+        if self.run > MAX_STRING_BYTES:
+            raise _Overlong(self.offset)
+        self.offset += len(chunk)
+        return chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +76,7 @@ class JsonExport:
         header: dict[str, Any] = {}
         messages_seen = chats_map = False
         with _open(path) as handle:
-            events = _BACKEND.parse(handle, buf_size=_BUFFER, use_float=True)
+            events = _BACKEND.parse(_QuoteGuard(handle), buf_size=_BUFFER, use_float=True)
             try:
                 first = next(events, None)
                 if first is None:
@@ -62,6 +98,8 @@ class JsonExport:
                         header["id"] = event
             except ijson.JSONError as exc:
                 raise ExportError(f"{source}: invalid JSON: {_first_line(exc)}") from None
+            except _Overlong as exc:
+                raise ExportError(f"{source}: {_overlong(exc)}") from None
         if not messages_seen:
             if chats_map:
                 raise ExportError(f"{source}: this is a full-account export; export a single channel instead")
@@ -80,7 +118,7 @@ class JsonExport:
         source = str(self.path)
         index, last_id = -1, None
         with _open(self.path) as handle:
-            messages = _BACKEND.items(handle, "messages.item", buf_size=_BUFFER, use_float=True)
+            messages = _BACKEND.items(_QuoteGuard(handle), "messages.item", buf_size=_BUFFER, use_float=True)
             try:
                 for index, message in enumerate(messages):
                     where = f"{source}: messages[{index}]"
@@ -94,6 +132,9 @@ class JsonExport:
                 # A message is handed over once whole: the fault is in the one after the last handed over.
                 after = f" (after id {last_id})" if isinstance(last_id, int) and index >= 0 else ""
                 raise ExportError(f"{source}: messages[{index + 1}]{after}: invalid JSON: {_first_line(exc)}") from None
+            except _Overlong as exc:
+                after = f" (after id {last_id})" if isinstance(last_id, int) and index >= 0 else ""
+                raise ExportError(f"{source}: messages[{index + 1}]{after}: {_overlong(exc)}") from None
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -101,6 +142,13 @@ def _open(path: Path) -> IO[bytes]:
         return path.open("rb")
     except OSError as exc:
         raise ExportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def _overlong(exc: _Overlong) -> str:
+    return (
+        f"a string of over {MAX_STRING_BYTES:,} bytes near byte {exc.offset:,}: a text is at most "
+        f"{MAX_TEXT_CHARS:,} characters (a damaged or hostile file)"
+    )
 
 
 def _first_line(exc: Exception) -> str:
