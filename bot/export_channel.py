@@ -33,7 +33,8 @@ def parse_channel_option(value: str) -> ChannelRef:
         return ChannelRef(tg_id=tg_id)
     if _USERNAME.fullmatch(text):
         return ChannelRef(username=text)
-    raise ValueError(f"--channel {value!r}: expected @username, a t.me link or a numeric channel id")
+    shown = value if len(value) <= 60 else value[:60] + "…"
+    raise ValueError(f"--channel {shown!r}: expected @username, a t.me link or a numeric channel id")
 
 
 def resolve_channel(

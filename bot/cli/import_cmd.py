@@ -140,16 +140,21 @@ def read_html_export(
     channel, how = resolve_channel(ctx.store, export.title, option, str(export.folder), pending)
     row = archived(ctx.store, channel)
     total = 0
+    cut_short: list[str] = []
     bar = ProgressBar(len(export.pages), f"checking {export.folder.name}")
     try:
         for page in export.iter_pages(channel):
+            if page.note:
+                cut_short.append(page.note)
             if row is not None:
                 check_same_channel(ctx.store, row, page.posts, str(page.path))
             total += checked(page.posts, str(page.path))
             bar(1)
     finally:
         bar.close()
-    note = f"{export.folder}: HTML export of «{export.title}», {len(export.pages)} pages, {how}"
+    note = "\n".join(
+        [f"{export.folder}: HTML export of «{export.title}», {len(export.pages)} pages, {how}", *cut_short]
+    )
     return Source(str(export.folder), channel, total, lambda: export.iter_posts(channel), note)
 
 

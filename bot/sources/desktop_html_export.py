@@ -46,6 +46,9 @@ INDEX_PAGE = "index.html"
 _PAGE_NAME = re.compile(r"messages([2-9]|[1-9][0-9]{1,5})?\.html")
 _MESSAGE_ID = re.compile(r"message(-?[0-9]{1,30})")
 _ID_IN_BYTES = re.compile(rb'id="message([0-9]+)"')
+_BLOCK_ID = re.compile(rb'id="message(-?[0-9]+)"')
+_BLOCK_START = re.compile(rb'<div class="message [^"]*"[^>]*>')
+_DIV_TAG = re.compile(rb"<(/?)div\b[^>]*>")
 _TAG = re.compile(rb"<(/?)(?!(?:br|img|hr|meta|link|input|wbr|area|base|col|embed|source|track|param)\b)[A-Za-z]")
 _EXPORT_MARKERS = (b'class="page_header"', b'class="history"', b"class='page_header'")
 
@@ -56,6 +59,7 @@ class HtmlPage:
     title: str
     posts: list[RawPost]
     links: tuple[str, ...]  # the pages its "Previous messages" / "Next messages" links name
+    note: str | None = None  # a page cut short: what was read of it and what was skipped (one line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,13 +146,15 @@ def looks_like_export_page(path: Path) -> bool:
 
 def read_title(path: Path) -> str:
     """The chat's name from the page header (every page repeats it)."""
-    tree = LexborHTMLParser(_decoded(_read_page(path), str(path)))
+    data, _ = _read_page(path)
+    tree = LexborHTMLParser(_decoded(data, str(path)))
     return _title(tree, str(path))
 
 
 def parse_page_file(path: Path, channel: ChannelRef) -> HtmlPage:
-    title, posts, links = parse_page(_read_page(path), str(path), channel)
-    return HtmlPage(path, title, posts, links)
+    data, note = _read_page(path)
+    title, posts, links = parse_page(data, str(path), channel)
+    return HtmlPage(path, title, posts, links, note)
 
 
 def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list[RawPost], tuple[str, ...]]:
@@ -183,7 +189,8 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
 
 
 # ------------------------------------------------------------------------------------------ page checks
-def _read_page(path: Path) -> bytes:
+def _read_page(path: Path) -> tuple[bytes, str | None]:
+    """The page's bytes, checked; a page cut short is cut back to its last complete message, with a note."""
     try:
         size = path.stat().st_size
         if size > MAX_PAGE_BYTES:
@@ -200,13 +207,55 @@ def _read_page(path: Path) -> bytes:
     nul = data.find(b"\x00")
     if nul >= 0:
         raise ExportError(f"{source}: NUL byte at byte {nul}{_near(data, nul)} (a damaged file)")
+    note = None
     if not data.rstrip().lower().endswith(b"</html>"):
-        raise ExportError(
-            f"{source}: truncated: the page does not end with </html>{_near(data, len(data))} "
-            "(an interrupted export or copy?)"
-        )
+        data, note = _complete_part(data, source)
     _check_nesting(data, source)
-    return data
+    return data, note
+
+
+def _complete_part(data: bytes, source: str) -> tuple[bytes, str]:
+    """A page that does not end with `</html>` (an interrupted export, copy or upload): its bytes up to
+    the end of the last message block whose tags all close, and a line saying what was skipped.
+
+    Every message before the last block that starts is complete (the next one started after it); the
+    last one is complete when its `<div>`s balance before the end of the file. What follows it (the
+    closing tags, the pagination links) is layout. Nothing complete: the page is refused as before.
+    """
+    starts = list(_BLOCK_START.finditer(data))
+    last = starts[-1] if starts else None
+    end = _block_end(data, last.start()) if last is not None else None
+    complete = starts if end is not None else starts[:-1]
+    kept_id = next((i for i in map(_block_id, reversed(complete)) if not i.startswith("-")), None)
+    if end is None and kept_id is not None and last is not None:
+        cut, skipped = last.start(), f"message {_block_id(last)} is cut off and skipped"
+    elif end is not None and kept_id is not None:
+        cut, skipped = end, "nothing else was skipped"
+    else:
+        raise ExportError(
+            f"{source}: truncated: the page does not end with </html>{_near(data, len(data))} and holds no "
+            "complete message (an interrupted export or copy?)"
+        )
+    note = (
+        f"{source}: the page ends without its closing tags after message {kept_id} (an interrupted export, "
+        f"copy or upload): every complete message on it is imported, {skipped}"
+    )
+    return data[:cut], note
+
+
+def _block_end(data: bytes, start: int) -> int | None:
+    """The offset just past the `</div>` that closes the block opened at `start`, or None if none does."""
+    depth = 0
+    for match in _DIV_TAG.finditer(data, start):
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            return match.end()
+    return None
+
+
+def _block_id(match: re.Match[bytes]) -> str:
+    ident = _BLOCK_ID.search(match.group(0))
+    return ident.group(1)[:30].decode() if ident else "(no id)"
 
 
 def _decoded(data: bytes, source: str) -> str:
