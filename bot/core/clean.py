@@ -26,6 +26,9 @@ DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "boilerpl
 
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _HASHTAG_ONLY = re.compile(r"(?:#\w+\s*)+")
+# A repeated paragraph goes only when it is this long (unique_paragraphs); shorter ones are speech.
+SUBSTANTIAL_WORDS = 6
+SUBSTANTIAL_CHARS = 50
 
 
 class BoilerplateError(ValueError):
@@ -137,20 +140,45 @@ def paragraph_key(paragraph: str) -> str:
     return " ".join(paragraph.casefold().split())
 
 
+def is_substantial(paragraph: str) -> bool:
+    """A paragraph whose repeat is a repeated body, not speech: "She said:", "{" and "}" come back in
+    any dialogue or code; a sentence of six words or fifty characters does not by chance."""
+    return len(paragraph) >= SUBSTANTIAL_CHARS or len(paragraph.split()) >= SUBSTANTIAL_WORDS
+
+
 def unique_paragraphs(lines: Iterable[str], removed: list[Removed] | None = None) -> list[str]:
-    """Keep the first occurrence of each paragraph, in the original order."""
+    """Each paragraph once, in the original order: a body pasted twice (a web preview's copy) goes.
+
+    Only repeats of substance go, and short lines inside a run of repeats that holds one (the second
+    copy's short title or caption): a short line said again between new lines ("She said:" before
+    another quote, a second `}`) is part of the text, and dropping it made the next quote read as the
+    previous speaker's (issue #26).
+    """
+    paragraphs = [line for line in lines if line]
     seen: set[str] = set()
-    result = []
-    for line in lines:
-        if not line:
-            continue
+    repeat = []
+    for line in paragraphs:
         key = paragraph_key(line)
-        if key in seen:
-            if removed is not None:
-                removed.append(Removed(line, "repeated paragraph"))
-            continue
+        repeat.append(key in seen)
         seen.add(key)
-        result.append(line)
+    drop = [r and is_substantial(p) for r, p in zip(repeat, paragraphs, strict=True)]
+    start = 0
+    while start < len(paragraphs):  # runs of consecutive repeats: one of substance takes the short ones along
+        if not repeat[start]:
+            start += 1
+            continue
+        end = start
+        while end < len(paragraphs) and repeat[end]:
+            end += 1
+        if any(drop[start:end]):
+            drop[start:end] = [True] * (end - start)
+        start = end
+    result = []
+    for paragraph, dropped in zip(paragraphs, drop, strict=True):
+        if not dropped:
+            result.append(paragraph)
+        elif removed is not None:
+            removed.append(Removed(paragraph, "repeated paragraph"))
     return result
 
 
@@ -200,7 +228,7 @@ def _clean(text: str, rules: BoilerplateRules, page: PageModel | None, removed: 
     if sum(1 for line in lines if line and is_furniture(line)) < MIN_LABELS:
         return unique_paragraphs(lines, removed)
     blocks = _first_blocks(lines)
-    if not looks_like_page(blocks):
+    if not looks_like_page(blocks, page.vocabulary.furniture):
         return unique_paragraphs(lines, removed)
     if removed is not None:
         unique_paragraphs(lines, removed)  # only to report the repeats

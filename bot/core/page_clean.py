@@ -26,6 +26,9 @@ MIN_CHARS = 1500
 # hashtags or emoji-led, which do not count, and their times sit inside sentences.
 MIN_LABELS = 3
 MIN_LABEL_SHARE = 0.1
+# The most text one Telegram message holds: a longer text is not a post (an article, a pasted page).
+TELEGRAM_MAX_CHARS = 4096
+_CLOSERS = "\"'”’»)]}›"
 # A short block between two kept blocks inside the article is a subheading or a caption: kept.
 BRIDGE_WORDS = 15
 
@@ -45,11 +48,28 @@ class Removed:
     reason: str
 
 
-def looks_like_page(blocks: Sequence[Block]) -> bool:
-    if len(blocks) < MIN_BLOCKS or sum(len(b.text) for b in blocks) < MIN_CHARS:
+def looks_like_page(blocks: Sequence[Block], furniture: re.Pattern[str] | None = None) -> bool:
+    """The gate: enough blocks, characters and furniture lines to be a page rather than a post.
+
+    Short unpunctuated lines are also what authors write: verse, a list of phrases, a translator's
+    credit, a basmala. Real posts of a channel of that kind (issue #26) had 3-8 such lines among 12-53
+    blocks and lost poems and titles to the classifier. So a text that one Telegram message can hold
+    (TELEGRAM_MAX_CHARS) must also show a page's own chrome: a date/time stamp line, or a label made
+    of site-furniture words (`furniture`: share, subscribe, comments, …; bot/data/furniture_words.txt).
+    Pasted pages show one; of the 186 extraction pages past the label count, one (4,049 characters)
+    shows neither and is left as the rules leave it.
+    """
+    chars = sum(len(b.text) for b in blocks)
+    if len(blocks) < MIN_BLOCKS or chars < MIN_CHARS:
         return False
-    labels = sum(1 for b in blocks if is_furniture(b.text))
-    return labels >= max(MIN_LABELS, MIN_LABEL_SHARE * len(blocks))
+    labels = [b.text for b in blocks if is_furniture(b.text)]
+    if len(labels) < max(MIN_LABELS, MIN_LABEL_SHARE * len(blocks)):
+        return False
+    if chars > TELEGRAM_MAX_CHARS:
+        return True
+    return any(is_stamp_line(text) for text in labels) or (
+        furniture is not None and any(is_label(text) and furniture.search(text.lower()) for text in labels)
+    )
 
 
 def is_furniture(text: str) -> bool:
@@ -57,11 +77,15 @@ def is_furniture(text: str) -> bool:
 
 
 def is_label(text: str) -> bool:
-    """A page's furniture line: a few words, no closing punctuation, not a point, hashtag or emoji line."""
+    """A page's furniture line: a few words, no closing punctuation, not a point, hashtag or emoji line.
+
+    Punctuation inside closing quotes or brackets counts: `They said: “Yes.”` is a sentence.
+    """
     first = text[0]
+    last = text.rstrip(_CLOSERS) or text
     return (
         len(text.split()) <= 5
-        and text[-1] not in ".!?:;…"
+        and last[-1] not in ".!?:;…"
         and (first.isalpha() or first in "«\"“„'(")
         and not _POINT.match(text)
     )
