@@ -26,6 +26,7 @@ DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "boilerpl
 
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _HASHTAG_ONLY = re.compile(r"(?:#\w+\s*)+")
+_BARE_LINK = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 # A repeated paragraph goes only when it is this long (unique_paragraphs); shorter ones are speech.
 SUBSTANTIAL_WORDS = 6
 SUBSTANTIAL_CHARS = 50
@@ -221,6 +222,23 @@ def _first_blocks(lines: list[str]) -> list[Block]:
 
 
 def _clean(text: str, rules: BoilerplateRules, page: PageModel | None, removed: list[Removed] | None) -> list[str]:
+    """The kept paragraphs; a post that is only links keeps them (_links_only)."""
+    kept = _clean_lines(text, rules, page, removed)
+    return kept or _links_only(text, removed)
+
+
+def _links_only(text: str, removed: list[Removed] | None) -> list[str]:
+    """A post that is nothing but links is its links: the rules drop a bare URL line as chrome under a
+    text, but alone it is what the post says, and with an empty text a digest showed "+ 1 post"."""
+    links = list(dict.fromkeys(line for line in normalize(text).split("\n") if _BARE_LINK.fullmatch(line)))
+    if removed is not None and links:
+        removed[:] = [r for r in removed if r.text not in links]
+    return links
+
+
+def _clean_lines(
+    text: str, rules: BoilerplateRules, page: PageModel | None, removed: list[Removed] | None
+) -> list[str]:
     lines = strip_boilerplate(normalize(text).split("\n"), rules, removed)
     # The cheap gate first: most posts are far from a page's size and never get segmented.
     if page is None or len(lines) < MIN_BLOCKS or sum(map(len, lines)) < MIN_CHARS:
