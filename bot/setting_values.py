@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
-_DURATION = re.compile(r"^\s*([0-9]+)\s*([smhd]?)\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*([0-9]{1,9})\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 _WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -65,6 +65,9 @@ def parse_duration(raw: str) -> int:
 
 
 def parse_positive_int(raw: str) -> int:
+    # ASCII digits only: int() also reads "١", "1_0" and " 5 " (bot/core/numbers.py says why it matters)
+    if not re.fullmatch(r"\s*[0-9]{1,18}\s*", raw):
+        raise ValueError("must be a whole number in ASCII digits")
     value = int(raw)
     if value <= 0:
         raise ValueError("must be positive")
@@ -130,7 +133,11 @@ def parse_edit_channels(raw: str) -> tuple[str, ...]:
 
 
 def parse_ids(raw: str) -> frozenset[int]:
-    return frozenset(int(item) for item in parse_list(raw))
+    items = parse_list(raw)
+    bad = next((item for item in items if not re.fullmatch(r"-?[0-9]{1,19}", item)), None)
+    if bad is not None:
+        raise ValueError(f"{bad[:30]!r} is not a numeric id (ASCII digits)")
+    return frozenset(int(item) for item in items)
 
 
 def parse_hhmm(raw: str) -> time:
@@ -198,6 +205,8 @@ def parse_domains(raw: str) -> tuple[str, ...]:
 
 
 def parse_megabytes(raw: str) -> float:
+    if not re.fullmatch(r"\s*[0-9]{1,6}(?:\.[0-9]{1,6})?\s*", raw):  # float() also reads "١", "1e3", "nan"
+        raise ValueError("must be a number of megabytes like 5 or 0.5")
     value = float(raw)
     if not 0 < value <= 1024:
         raise ValueError("must be above 0 and at most 1024")

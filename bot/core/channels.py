@@ -80,7 +80,7 @@ def _bare_id(text: str, value: str | int) -> int:
     number = ascii_int(digits)
     if number is None:
         raise ChannelIdentError(f"{_shown(value)} is not a channel id (ASCII digits, at most {INT64_MAX:,})")
-    if text.startswith("-100") and len(text) > 4:
+    if text.startswith("-100") and len(text) > 4 and number > 0:
         return number
     if negative or number == 0:
         raise ChannelIdentError(f"{_shown(value)} is not a channel id (basic groups and users are not supported)")

@@ -16,6 +16,7 @@ from typing import Any
 from bot.core.numbers import INT64_MAX
 from bot.models import ChannelRef, Forward, RawPost
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Telegram itself caps a post at 4096 characters; far above that is a broken or hostile file.
 MAX_TEXT_CHARS = 100_000
 _MEDIA_TYPES = {
@@ -206,6 +207,11 @@ def message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> 
     _check_length(len(text), where)
     if "\x00" in text:
         raise ExportError(f"{where}: text contains a NUL byte")
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:  # "\ud800" alone in JSON: no UTF-8 spells it, so the archive cannot hold it
+        raise ExportError(
+            f"{where}: text contains a lone surrogate (U+{ord(surrogate.group()):04X}) at {surrogate.start()}"
+        )
     date = _date(message, "date", where)
     if date is None:
         raise ExportError(f"{where}: 'date' is missing")
