@@ -291,3 +291,35 @@ def test_a_real_json_export_s_lone_surrogate_is_read_by_the_stream_without_a_cra
     export.write_text(json.dumps(_json_message("a\ud800b")), encoding="utf-8")
     (post,) = JsonExport.open(export).iter_posts()
     assert post.text.encode("utf-8")
+
+
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.floats() | WIDE_TEXT,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(["type", "text", "href"]), children)
+    ),
+    max_leaves=12,
+)
+MESSAGE_KEYS = [
+    "text",
+    "text_entities",
+    "date_unixtime",
+    "edited",
+    "forwarded_from",
+    "forwarded_from_id",
+    "poll",
+    "media_type",
+    "reply_to_message_id",
+    "photo",
+]
+
+
+@PROPERTY
+@given(st.dictionaries(st.sampled_from(MESSAGE_KEYS), JSON_VALUE, max_size=6))
+def test_a_json_message_of_any_shape_imports_or_is_refused_by_name(fields: dict[str, object]) -> None:
+    """What a damaged or hand-edited export may hold in any field: a post, or one error naming it."""
+    message = {"id": 5, "type": "message", "date": "2024-03-01T10:00:00", **fields}
+    try:
+        parse_export_data({"id": 77, "messages": [message]}, "result.json")
+    except ExportError as exc:
+        assert str(exc).startswith("result.json: messages[0]"), exc

@@ -181,7 +181,14 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
         where = f"{source}: message {message_id}"
         if "default" not in classes:
             raise ExportError(f"{where}: unknown kind of message block (class {block.attributes.get('class')!r})")
-        raw, previous_forward = read_message(block, message_id, where, channel, previous_forward)
+        try:
+            raw, previous_forward = read_message(block, message_id, where, channel, previous_forward)
+        except ExportError:
+            raise
+        except Exception as exc:  # a shape the checks did not foresee: still one line naming the message
+            raise ExportError(
+                f"{where}: cannot read this message ({exc.__class__.__name__}: {str(exc)[:120]})"
+            ) from exc
         if raw is not None:
             posts.append(raw)
         previous_id = message_id

@@ -125,7 +125,7 @@ class JsonExport:
                     if not isinstance(message, dict):
                         raise ExportError(f"{where}: must be an object, got {type(message).__name__}")
                     last_id = message.get("id")
-                    raw = message_to_raw(message, self.channel, where)
+                    raw = _read(message, self.channel, where)
                     if raw is not None:
                         yield raw
             except ijson.JSONError as exc:
@@ -135,6 +135,18 @@ class JsonExport:
             except _Overlong as exc:
                 after = f" (after id {last_id})" if isinstance(last_id, int) and index >= 0 else ""
                 raise ExportError(f"{source}: messages[{index + 1}]{after}: {_overlong(exc)}") from None
+
+
+def _read(message: dict[str, Any], channel: ChannelRef, where: str) -> RawPost | None:
+    """One message; a shape the checks did not foresee is still an error naming it, not a traceback."""
+    try:
+        return message_to_raw(message, channel, where)
+    except ExportError:
+        raise
+    except Exception as exc:
+        ident = message.get("id")
+        named = f"{where} (id {ident})" if isinstance(ident, int) else where
+        raise ExportError(f"{named}: cannot read this message ({exc.__class__.__name__}: {str(exc)[:120]})") from exc
 
 
 def _open(path: Path) -> IO[bytes]:
