@@ -17,7 +17,7 @@ from typing import Literal
 
 from bot.core.blocks import Block, segment
 from bot.core.lang import detect_lang
-from bot.core.page_clean import MIN_BLOCKS, MIN_CHARS, MIN_LABELS, Removed, is_furniture, judge, looks_like_page
+from bot.core.page_clean import MIN_BLOCKS, MIN_CHARS, MIN_LABELS, Removed, is_furniture, judge, page_gate
 from bot.core.page_model import PageModel
 
 RuleKind = Literal["drop", "drop_with_next", "cut", "strip"]
@@ -187,6 +187,7 @@ def unique_paragraphs(lines: Iterable[str], removed: list[Removed] | None = None
 class CleanReport:
     text: str
     removed: tuple[Removed, ...]
+    gate: str = ""  # the page gate's decision and its figures, when the text was long enough to ask it
 
 
 def clean_text(text: str, rules: BoilerplateRules, page: PageModel | None = None) -> str:
@@ -201,7 +202,8 @@ def clean_text(text: str, rules: BoilerplateRules, page: PageModel | None = None
 def clean_report(text: str, rules: BoilerplateRules, page: PageModel | None = None) -> CleanReport:
     """The clean text and every removed line with its reason, in the order they were removed."""
     removed: list[Removed] = []
-    return CleanReport("\n\n".join(_clean(text, rules, page, removed)), tuple(removed))
+    gate: list[str] = []
+    return CleanReport("\n\n".join(_clean(text, rules, page, removed, gate)), tuple(removed), "".join(gate))
 
 
 def page_blocks(text: str, rules: BoilerplateRules) -> list[Block]:
@@ -221,9 +223,15 @@ def _first_blocks(lines: list[str]) -> list[Block]:
     return blocks
 
 
-def _clean(text: str, rules: BoilerplateRules, page: PageModel | None, removed: list[Removed] | None) -> list[str]:
+def _clean(
+    text: str,
+    rules: BoilerplateRules,
+    page: PageModel | None,
+    removed: list[Removed] | None,
+    gate: list[str] | None = None,
+) -> list[str]:
     """The kept paragraphs; a post that is only links keeps them (_links_only)."""
-    kept = _clean_lines(text, rules, page, removed)
+    kept = _clean_lines(text, rules, page, removed, gate)
     return kept or _links_only(text, removed)
 
 
@@ -237,16 +245,31 @@ def _links_only(text: str, removed: list[Removed] | None) -> list[str]:
 
 
 def _clean_lines(
-    text: str, rules: BoilerplateRules, page: PageModel | None, removed: list[Removed] | None
+    text: str,
+    rules: BoilerplateRules,
+    page: PageModel | None,
+    removed: list[Removed] | None,
+    gate: list[str] | None = None,
 ) -> list[str]:
     lines = strip_boilerplate(normalize(text).split("\n"), rules, removed)
     # The cheap gate first: most posts are far from a page's size and never get segmented.
     if page is None or len(lines) < MIN_BLOCKS or sum(map(len, lines)) < MIN_CHARS:
+        if gate is not None and page is not None:
+            gate.append(
+                f"not a page: {len(lines)} lines, {sum(map(len, lines)):,} characters (a page has at least "
+                f"{MIN_BLOCKS} blocks and {MIN_CHARS:,} characters)"
+            )
         return unique_paragraphs(lines, removed)
-    if sum(1 for line in lines if line and is_furniture(line)) < MIN_LABELS:
+    furniture = sum(1 for line in lines if line and is_furniture(line))
+    if furniture < MIN_LABELS:
+        if gate is not None:
+            gate.append(f"not a page: {furniture} furniture lines (a page has at least {MIN_LABELS})")
         return unique_paragraphs(lines, removed)
     blocks = _first_blocks(lines)
-    if not looks_like_page(blocks, page.vocabulary.furniture):
+    is_page, why = page_gate(blocks, page.vocabulary.furniture)
+    if gate is not None:
+        gate.append(why)
+    if not is_page:
         return unique_paragraphs(lines, removed)
     if removed is not None:
         unique_paragraphs(lines, removed)  # only to report the repeats

@@ -49,7 +49,13 @@ class Removed:
 
 
 def looks_like_page(blocks: Sequence[Block], furniture: re.Pattern[str] | None = None) -> bool:
-    """The gate: enough blocks, characters and furniture lines to be a page rather than a post.
+    return page_gate(blocks, furniture)[0]
+
+
+def page_gate(blocks: Sequence[Block], furniture: re.Pattern[str] | None = None) -> tuple[bool, str]:
+    """(is it a page, why: the figures the decision rests on, for `tgmonitor clean --explain`).
+
+    The gate: enough blocks, characters and furniture lines to be a page rather than a post.
 
     Short unpunctuated lines are also what authors write: verse, a list of phrases, a translator's
     credit, a basmala. Real posts of a channel of that kind (issue #26) had 3-8 such lines among 12-53
@@ -60,16 +66,23 @@ def looks_like_page(blocks: Sequence[Block], furniture: re.Pattern[str] | None =
     shows neither and is left as the rules leave it.
     """
     chars = sum(len(b.text) for b in blocks)
+    size = f"{len(blocks)} blocks, {chars:,} characters"
     if len(blocks) < MIN_BLOCKS or chars < MIN_CHARS:
-        return False
+        return False, f"not a page: {size} (a page has at least {MIN_BLOCKS} and {MIN_CHARS:,})"
     labels = [b.text for b in blocks if is_furniture(b.text)]
-    if len(labels) < max(MIN_LABELS, MIN_LABEL_SHARE * len(blocks)):
-        return False
+    need = max(MIN_LABELS, MIN_LABEL_SHARE * len(blocks))
+    if len(labels) < need:
+        return False, f"not a page: {size}, {len(labels)} furniture lines (a page has at least {need:g})"
+    size += f", {len(labels)} furniture lines"
     if chars > TELEGRAM_MAX_CHARS:
-        return True
-    return any(is_stamp_line(text) for text in labels) or (
-        furniture is not None and any(is_label(text) and furniture.search(text.lower()) for text in labels)
+        return True, f"a page: {size}, longer than one Telegram message holds"
+    stamp = next((text for text in labels if is_stamp_line(text)), None)
+    chrome = stamp or next(
+        (t for t in labels if furniture is not None and is_label(t) and furniture.search(t.lower())), None
     )
+    if chrome is None:
+        return False, f"not a page: {size}, but post-sized and no date stamp or site-furniture label among them"
+    return True, f"a page: {size}, and {'a date stamp' if stamp else 'a site-furniture label'}: {chrome[:40]!r}"
 
 
 def is_furniture(text: str) -> bool:
