@@ -108,13 +108,8 @@ def test_repeated_short_lines_of_a_dialogue_and_of_code_are_kept() -> None:
             "“Then I will remain silent.”",
             "The Prophet ﷺ said:",
             "“That is better for you.”",
-            "And he said: “Knowledge is not gained by rest of the body; the scholars of old travelled for months to"
-            " hear a single narration, slept little, ate little, and counted the hardship of the road as nothing"
-            " beside what they gained, and those who came after them benefited from what they had gathered.”",
             "They said: “Yes.”",
-            "And he said: “Knowledge is not gained by rest of the body; the scholars of old travelled for months to"
-            " hear a single narration, slept little, ate little, and counted the hardship of the road as nothing"
-            " beside what they gained, and those who came after them benefited from what they had gathered.”",
+            "He asked them again.",
             "They said: “Yes.”",
         ]
     )
