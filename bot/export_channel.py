@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.core.numbers import ascii_int
 from bot.models import ChannelRef, ChannelRow, RawPost
 from bot.sources.desktop_export import ExportError
 from storage.store import Store
@@ -26,15 +27,14 @@ def parse_channel_option(value: str) -> ChannelRef:
     """`@name`, `name`, `t.me/name`, a channel id (`1234567890`, as in a JSON export) or `-1001234567890`."""
     text = re.sub(r"^(https?://)?(www\.)?(t|telegram)\.me/(s/)?", "", value.strip(), flags=re.IGNORECASE)
     text = text.strip("/").lstrip("@")
-    if re.fullmatch(r"-100\d+", text):
-        return ChannelRef(tg_id=int(text[4:]))
-    if re.fullmatch(r"\d+", text) and int(text) > 0:
-        return ChannelRef(tg_id=int(text))
-    if text.startswith("c/") and text[2:].split("/")[0].isdigit():
-        return ChannelRef(tg_id=int(text[2:].split("/")[0]))
+    number = text[4:] if text.startswith("-100") else text[2:].split("/")[0] if text.startswith("c/") else text
+    tg_id = ascii_int(number)
+    if tg_id is not None and tg_id > 0:
+        return ChannelRef(tg_id=tg_id)
     if _USERNAME.fullmatch(text):
         return ChannelRef(username=text)
-    raise ValueError(f"--channel {value!r}: expected @username, a t.me link or a numeric channel id")
+    shown = value if len(value) <= 60 else value[:60] + "…"
+    raise ValueError(f"--channel {shown!r}: expected @username, a t.me link or a numeric channel id")
 
 
 def resolve_channel(

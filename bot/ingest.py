@@ -7,7 +7,7 @@ what guarantees no path skips a step (before this, backfills never clustered nea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import replace
 
@@ -21,6 +21,15 @@ DEFAULT_BATCH = 500
 # A Telegram message holds at most 4,096 characters; a source handing over more (a hostile page, a
 # 50 MB "post") would make every later read of it slow. Kept up to this many, with a note saying so.
 MAX_POST_CHARS = 100_000
+
+
+class PostError(RuntimeError):
+    """The pipeline failed on one post (a bug: it must take any text): the message names the post."""
+
+    def __init__(self, raw: RawPost, exc: BaseException) -> None:
+        self.message_id = raw.message_id
+        detail = " ".join(str(exc).split())[:160] or "no message"
+        super().__init__(f"message {raw.message_id}: processing failed ({exc.__class__.__name__}: {detail})")
 
 
 def capped(raw: RawPost, limit: int = MAX_POST_CHARS) -> RawPost:
@@ -53,7 +62,23 @@ class Ingest:
         self.batch_size = batch_size
 
     def process(self, raw: RawPost) -> Post:
-        return self.pipeline.process(capped(raw))
+        """The post as it will be saved; a failure is a PostError naming the message."""
+        try:
+            return self.pipeline.process(capped(raw))
+        except Exception as exc:
+            raise PostError(raw, exc) from exc
+
+    def check(self, raw: RawPost) -> Post:
+        """Everything `save` computes from the post alone (pipeline, near-duplicate signature), writing
+        nothing: an importer runs it over a whole export first, so a post the pipeline fails on stops
+        the import before anything is written."""
+        post = self.process(raw)
+        if self.neardup is not None:
+            try:
+                self.neardup.hasher.signature(post.text)
+            except Exception as exc:
+                raise PostError(raw, exc) from exc
+        return post
 
     def save(
         self,
@@ -63,6 +88,7 @@ class Ingest:
         progress: Progress | None = None,
         atomic: bool = False,
         batch_size: int | None = None,
+        processed: Callable[[RawPost], Post | None] | None = None,
     ) -> SaveResult:
         """Save in batches, each one transaction that also moves the checkpoint.
 
@@ -71,13 +97,14 @@ class Ingest:
         it moves even when `raws` is empty). With a checkpoint, `raws` must come oldest first, so a
         batch's highest id is a safe intermediate mark. `atomic=True` makes the whole call one
         transaction: nothing is written unless all of it is (and the write lock is held throughout: only
-        for small inputs). `batch_size` overrides the object's for this call.
+        for small inputs). `batch_size` overrides the object's for this call. `processed`: the Post a
+        check pass already made of a RawPost (None: process it here).
         """
         tally = SaveTally()
         ref, upto = _split(checkpoint)
 
         def flush(batch: list[RawPost], last: bool) -> None:
-            posts = [self.pipeline.process(capped(raw)) for raw in batch]
+            posts = [(processed(raw) if processed else None) or self.process(raw) for raw in batch]
             mark = None
             if ref is not None:
                 top = max((raw.message_id for raw in batch), default=0)

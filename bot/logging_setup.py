@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.config import Settings
+from bot.core.numbers import is_ascii_digits
 
 REDACTED = "[redacted]"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -33,7 +34,7 @@ def secret_forms(secret: str) -> set[str]:
     token `123:ABC…` its secret half alone (the id before the colon is public)."""
     forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
     head, colon, tail = secret.partition(":")
-    if colon and head.isdigit() and len(tail) >= 8:
+    if colon and is_ascii_digits(head) and len(tail) >= 8:
         forms.add(tail)
     return {form for form in forms if form}
 

@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.core.clean import CLEANER_VERSION
 from bot.core.fingerprint import content_hash
 from bot.core.lang import detect_lang, lang_tag
 from bot.core.pipeline import Pipeline
@@ -40,8 +41,9 @@ class RecleanResult:
 
 
 def cleaner_fingerprint(pipeline: Pipeline) -> str:
-    """Changes whenever the rules or the page model do: a finished reclean must then run again."""
-    parts = [repr(r.name) + r.kind + r.regex.pattern for r in pipeline.boilerplate.rules]
+    """Changes whenever the cleaning code, the rules or the page model do: a finished reclean runs again."""
+    parts = [f"code {CLEANER_VERSION}"]
+    parts += [repr(r.name) + r.kind + r.regex.pattern for r in pipeline.boilerplate.rules]
     if pipeline.page is not None:
         parts.append(repr((pipeline.page.first, pipeline.page.second, pipeline.page.threshold)))
     parts.append(repr(pipeline.keywords.rules))

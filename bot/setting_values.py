@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
-_BOT_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_DURATION = re.compile(r"^\s*([0-9]{1,9})\s*([smhd]?)\s*$", re.IGNORECASE)
+_BOT_TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 _WEB_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _TAG = re.compile(r"#?\w+")
@@ -30,7 +30,7 @@ class TelegramServer:
         return f"{self.dc_id}@{host}:{self.port}"
 
 
-_SERVER = re.compile(r"^(?:(\d+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d+)$")
+_SERVER = re.compile(r"^(?:([0-9]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]+)$")
 DEFAULT_TEST_DC = 2  # Telethon's default DC, and the one piltover and Telegram's test servers answer on
 
 
@@ -65,6 +65,9 @@ def parse_duration(raw: str) -> int:
 
 
 def parse_positive_int(raw: str) -> int:
+    # ASCII digits only: int() also reads "١", "1_0" and " 5 " (bot/core/numbers.py says why it matters)
+    if not re.fullmatch(r"\s*[0-9]{1,18}\s*", raw):
+        raise ValueError("must be a whole number in ASCII digits")
     value = int(raw)
     if value <= 0:
         raise ValueError("must be positive")
@@ -72,7 +75,7 @@ def parse_positive_int(raw: str) -> int:
 
 
 def parse_chat(raw: str) -> int | str:
-    if re.fullmatch(r"-?\d+", raw):
+    if re.fullmatch(r"-?[0-9]+", raw):
         return int(raw)
     if re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{3,}", raw):
         return raw if raw.startswith("@") else "@" + raw
@@ -130,11 +133,15 @@ def parse_edit_channels(raw: str) -> tuple[str, ...]:
 
 
 def parse_ids(raw: str) -> frozenset[int]:
-    return frozenset(int(item) for item in parse_list(raw))
+    items = parse_list(raw)
+    bad = next((item for item in items if not re.fullmatch(r"-?[0-9]{1,19}", item)), None)
+    if bad is not None:
+        raise ValueError(f"{bad[:30]!r} is not a numeric id (ASCII digits)")
+    return frozenset(int(item) for item in items)
 
 
 def parse_hhmm(raw: str) -> time:
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
+    match = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})", raw)
     if not match:
         raise ValueError("")
     return time(int(match.group(1)), int(match.group(2)))
@@ -198,6 +205,8 @@ def parse_domains(raw: str) -> tuple[str, ...]:
 
 
 def parse_megabytes(raw: str) -> float:
+    if not re.fullmatch(r"\s*[0-9]{1,6}(?:\.[0-9]{1,6})?\s*", raw):  # float() also reads "١", "1e3", "nan"
+        raise ValueError("must be a number of megabytes like 5 or 0.5")
     value = float(raw)
     if not 0 < value <= 1024:
         raise ValueError("must be above 0 and at most 1024")
@@ -206,7 +215,7 @@ def parse_megabytes(raw: str) -> float:
 
 def parse_seconds(raw: str) -> float:
     """A pause: 2, 2s, 1.5s, 500ms, 1m."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", raw, re.IGNORECASE)
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?\s*", raw, re.IGNORECASE)
     if not match:
         raise ValueError("")
     value = float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[(match.group(2) or "s").lower()]

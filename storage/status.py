@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.core.numbers import ascii_int
+
 SERVICE_STATE = "service.state"  # running | stopped
 SERVICE_PID = "service.pid"
 SERVICE_STARTED_AT = "service.started_at"
@@ -153,8 +155,8 @@ def read_status(path: Path, *, now: datetime, poll_interval: int) -> dict[str, A
     finally:
         conn.close()
     service: dict[str, Any] = {key.removeprefix("service."): meta.get(key) for key in SERVICE_KEYS}
-    service["pid"] = int(service["pid"]) if (service["pid"] or "").isdigit() else None
-    service["poll_interval"] = int(service["poll_interval"]) if (service["poll_interval"] or "").isdigit() else None
+    service["pid"] = ascii_int(service["pid"] or "")
+    service["poll_interval"] = ascii_int(service["poll_interval"] or "")
     healthy, health = assess_health(service, now, poll_interval)
     return {
         "db": {"path": str(path), "schema_version": meta.get("schema_version"), **file_sizes(path)},

@@ -77,8 +77,20 @@ def test_normalize_nfc_spaces_and_invisible_characters() -> None:
 
 
 def test_unique_paragraphs_keeps_first_occurrence_and_order() -> None:
-    lines = ["B", "a", "", "b", "A  ", "c", "a"]
-    assert unique_paragraphs(lines) == ["B", "a", "c"]
+    long_a = "Lavrov met Vucic in Belgrade on Thursday"
+    long_b = "The two sides discussed energy and Kosovo"
+    lines = [long_b, long_a, "", long_b.lower(), long_a.upper() + "  ", "c", long_a]
+    assert unique_paragraphs(lines) == [long_b, long_a, "c"]
+
+
+def test_repeated_short_lines_are_speech_not_a_repeated_body() -> None:
+    """Issue #26: a second "She said:" or `}` is part of the text; a body pasted twice still goes whole."""
+    dialogue = ["She said:", "“Where is he?”", "He said:", "“Here.”", "She said:", "“Come in.”"]
+    assert unique_paragraphs(dialogue) == dialogue
+    code = ["if (a) {", "x = 1;", "}", "if (b) {", "y = 2;", "}"]
+    assert unique_paragraphs(code) == code
+    body = ["Lavrov in Belgrade", "Russian Foreign Minister Sergey Lavrov met Serbian President Vucic.", "Photo: AP"]
+    assert unique_paragraphs([*body, *body]) == body  # the second copy's short title and caption go with it
 
 
 def test_clean_is_idempotent_on_samples() -> None:

@@ -83,7 +83,7 @@ def test_import_twice_leaves_archive_unchanged(tmp_path: Path) -> None:
 
 
 BAD = [
-    ("{not json", "invalid JSON at line 1, column 2"),
+    ("{not json", "invalid JSON: lexical error: invalid string in json text"),
     ([1, 2], "expected a JSON object"),
     ({"id": 1}, "'messages' must be a list"),
     ({"id": "x", "messages": []}, "top-level 'id'"),

@@ -6,6 +6,7 @@ import argparse
 from datetime import datetime, tzinfo
 
 from bot.core.channels import ChannelIdentError, parse_channel
+from bot.core.numbers import INT64_MAX, ascii_int
 from bot.core.timeparse import parse_since
 from bot.models import ChannelRow
 from storage.store import Store
@@ -30,10 +31,12 @@ def non_negative_int(text: str) -> int:
 
 
 def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    """ASCII digits with an optional minus, within SQLite's 64-bit range (`int()` also takes "٣", "1_0")."""
+    negative = text.startswith("-")
+    value = ascii_int(text[1:] if negative else text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a whole number (ASCII digits, at most {INT64_MAX:,}), got {text!r}")
+    return -value if negative else value
 
 
 def channel(text: str) -> str:

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 "file": r.name,
                 "text": r.report.text,
                 "removed": [{"text": x.text, "reason": x.reason} for x in r.report.removed],
+                "page_gate": r.report.gate or None,
             }
             for r in results
         ]
@@ -75,6 +76,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         if len(results) > 1:
             out.write(("\n" if index else "") + f"==> {result.name} <==\n")
         text = explain(result.raw, result.report) if args.explain else result.report.text
+        if args.explain and result.report.gate:  # why the page classifier did (or did not) judge it
+            text = f"[page gate: {result.report.gate}]\n{text}"
         out.write(text + "\n" if text else "")
     return 0
 

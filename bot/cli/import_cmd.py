@@ -1,9 +1,12 @@
 """`tgmonitor import PATH...`: archive Telegram Desktop exports (JSON or HTML) and saved t.me/s pages.
 
 Two passes over everything named, so that a bad file anywhere writes nothing: every source is read
-and checked first, then each is written in short transactions (IMPORT_BATCH). A JSON export is
-parsed whole (one document); an HTML export is checked page by page, each page parsed and dropped,
-and then read again page by page as it is written, so a 200-page export never sits in memory.
+and checked first, then each is written in short transactions (IMPORT_BATCH). The check pass also
+runs every post through the pipeline (Ingest.check), so a post the pipeline fails on stops the
+import, named by file and message id, before anything is written. A JSON export is streamed
+(desktop_json_stream) and an HTML export is read page by page, both twice (check, then write), so
+neither sits in memory whatever its size; the posts of a small export are processed once and kept
+for the write pass (CHECKED_KEPT); a larger one costs a second pipeline run (bench/real_data.md).
 """
 
 from __future__ import annotations
@@ -18,12 +21,22 @@ from pathlib import Path
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
 from bot.export_channel import archived, check_same_channel, parse_channel_option, resolve_channel
-from bot.models import ChannelRef, RawPost, SaveResult
-from bot.sources.desktop_export import ExportError, iter_export_files, parse_export
+from bot.ingest import PostError
+from bot.models import ChannelRef, Post, RawPost, SaveResult
+from bot.sources.desktop_export import ExportError, iter_export_files
 from bot.sources.desktop_html_export import HtmlExport, looks_like_export_page
+from bot.sources.desktop_json_stream import JsonExport
 from bot.sources.web_preview_parser import parse_saved_page
 
 WRITES = True  # may create the archive (bot/cli/context.py)
+
+
+# Posts the check pass made, kept for the write pass up to this many per import: a small export is
+# processed once. A bigger one is processed again as it is written (memory stays flat), and that
+# processing is also the pause between write transactions that lets a running service take the lock:
+# written back to back from memory, 4,000 kept posts starved its writer ("database is locked",
+# tests/test_import_lockout.py), as SQLite's busy wait is not fair.
+CHECKED_KEPT = 200
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,30 @@ class Source:
     total: int
     posts: Callable[[], Iterable[RawPost]]
     note: str = ""
+
+
+class Checked:
+    """The check pass's pipeline run: every post processed (a failure names the source and message),
+    the first CHECKED_KEPT results kept for the write pass."""
+
+    def __init__(self, ctx: CliContext) -> None:
+        self.ctx = ctx
+        self.kept: dict[RawPost, Post] = {}
+
+    def __call__(self, raws: Iterable[RawPost], label: str) -> int:
+        count = 0
+        for raw in raws:
+            try:
+                post = self.ctx.ingest.check(raw)
+            except PostError as exc:
+                raise ExportError(f"{label}: {exc}") from exc
+            if len(self.kept) < CHECKED_KEPT:
+                self.kept[raw] = post
+            count += 1
+        return count
+
+    def get(self, raw: RawPost) -> Post | None:
+        return self.kept.pop(raw, None)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -61,21 +98,28 @@ IMPORT_BATCH = 200
 
 
 def read_source(
-    ctx: CliContext, path: Path, channel: ChannelRef | None = None, pending: Sequence[ChannelRef] = ()
+    ctx: CliContext,
+    path: Path,
+    channel: ChannelRef | None = None,
+    pending: Sequence[ChannelRef] = (),
+    checked: Checked | None = None,
 ) -> Source:
     """Pick the reader by what the path is; everything is read and checked before anything is written."""
+    checked = checked or Checked(ctx)
     if path.is_dir():  # iter_export_files hands over a folder only when it holds HTML export pages
-        return read_html_export(ctx, path, channel, pending)
+        return read_html_export(ctx, path, channel, pending, checked)
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".json":
-        found, raws = parse_export(path)
-        return Source(str(path), found, len(raws), lambda: raws)
+        export = JsonExport.open(path)
+        total = checked(export.iter_posts(), str(path))
+        return Source(str(path), export.channel, total, export.iter_posts)
     if suffix in {".html", ".htm"}:
         if looks_like_export_page(path):
-            return read_html_export(ctx, path, channel, pending)
+            return read_html_export(ctx, path, channel, pending, checked)
         posts = parse_saved_page(path)  # a page saved from https://t.me/s/CHANNEL
+        checked(posts, str(path))
         return Source(str(path), posts[0].channel if posts else None, len(posts), lambda: posts)
     raise ExportError(
         f"{path}: unsupported file type (expected a Desktop export: result.json, messages.html or their "
@@ -84,23 +128,33 @@ def read_source(
 
 
 def read_html_export(
-    ctx: CliContext, path: Path, option: ChannelRef | None, pending: Sequence[ChannelRef] = ()
+    ctx: CliContext,
+    path: Path,
+    option: ChannelRef | None,
+    pending: Sequence[ChannelRef] = (),
+    checked: Checked | None = None,
 ) -> Source:
-    """Check every page (parse, compare with the archive, drop) and count; nothing is kept but the count."""
+    """Check every page (parse, compare with the archive, run the pipeline, drop) and count."""
+    checked = checked or Checked(ctx)
     export = HtmlExport.open(path)
     channel, how = resolve_channel(ctx.store, export.title, option, str(export.folder), pending)
     row = archived(ctx.store, channel)
     total = 0
+    cut_short: list[str] = []
     bar = ProgressBar(len(export.pages), f"checking {export.folder.name}")
     try:
         for page in export.iter_pages(channel):
+            if page.note:
+                cut_short.append(page.note)
             if row is not None:
                 check_same_channel(ctx.store, row, page.posts, str(page.path))
-            total += len(page.posts)
+            total += checked(page.posts, str(page.path))
             bar(1)
     finally:
         bar.close()
-    note = f"{export.folder}: HTML export of «{export.title}», {len(export.pages)} pages, {how}"
+    note = "\n".join(
+        [f"{export.folder}: HTML export of «{export.title}», {len(export.pages)} pages, {how}", *cut_short]
+    )
     return Source(str(export.folder), channel, total, lambda: export.iter_posts(channel), note)
 
 
@@ -109,9 +163,10 @@ def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None 
     # HTML exports last, so one can find its channel in a JSON export named in the same command.
     html = [p.is_dir() or looks_like_export_page(p) for p in files]
     read: dict[Path, Source] = {}
+    checked = Checked(ctx)
     for path, _ in sorted(zip(files, html, strict=True), key=lambda pair: pair[1]):
         pending = [s.channel for s in read.values() if s.channel is not None]
-        read[path] = read_source(ctx, path, channel, pending)
+        read[path] = read_source(ctx, path, channel, pending, checked)
     sources: dict[str, Source] = {}
     for path in files:  # written in the order named
         sources.setdefault(read[path].label, read[path])  # an export named twice (folder and page) once
@@ -122,8 +177,16 @@ def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None 
         bar = ProgressBar(source.total, Path(source.label).name)
         try:
             results[source.label] = ctx.ingest.save(
-                source.posts(), checkpoint=source.channel, progress=bar, batch_size=IMPORT_BATCH
+                source.posts(),
+                checkpoint=source.channel,
+                progress=bar,
+                batch_size=IMPORT_BATCH,
+                processed=checked.get,
             )
+        except PostError as exc:  # checked before writing, so only a failure the check could not foresee
+            raise RuntimeError(
+                f"{source.label}: {exc} (posts before it were written; importing again resumes)"
+            ) from exc
         finally:
             bar.close()
     return results

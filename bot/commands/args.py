@@ -84,13 +84,13 @@ def find_zone(name: str) -> ZoneInfo:
 
 
 def parse_hhmm(token: str) -> time:
-    match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", token)
+    match = re.fullmatch(r"([0-9]{1,2})[:.]([0-9]{2})", token)
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
         raise UsageError(f"{short(token, 20)!r} is not a time of day; use HH:MM from 00:00 to 23:59.")
     return time(int(match.group(1)), int(match.group(2)))
 
 
 def positive(token: str, what: str) -> int:
-    if not re.fullmatch(r"#?\d{1,18}", token):
+    if not re.fullmatch(r"#?[0-9]{1,18}", token):
         raise UsageError(f"{what} is a number, like 42; got {short(token, 20)!r}.")
     return int(token.lstrip("#"))

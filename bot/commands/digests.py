@@ -79,7 +79,7 @@ def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: 
             if len(token) > MAX_TAG_CHARS + 1:
                 raise UsageError(f"Tags are at most {MAX_TAG_CHARS} characters; {short(token, 30)!r} is longer.")
             tags.append(token[1:])
-        elif re.fullmatch(r"\d{1,2}[:.]\d{1,2}", token):
+        elif re.fullmatch(r"[0-9]{1,2}[:.][0-9]{1,2}", token):
             at = parse_hhmm(token)
         elif "/" in token or token.upper() in {"UTC", "GMT"}:
             zone = find_zone(token)

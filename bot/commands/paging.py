@@ -50,7 +50,7 @@ class PageKeys:
         return text
 
 
-_PAGE_DATA = re.compile(r"([a-z])(\d{1,7})([=*])(.*)", re.DOTALL)
+_PAGE_DATA = re.compile(r"([a-z])([0-9]{1,7})([=*])(.*)", re.DOTALL)
 
 
 def encode_page(code: str, offset: int, args: str, keys: PageKeys) -> str:

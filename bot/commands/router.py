@@ -67,7 +67,7 @@ def parse_command(text: str) -> tuple[str, str | None, str] | None:
     if not match:
         return None
     name, target, args = match.group(1).lower(), match.group(2), (match.group(3) or "").strip()
-    alias = re.fullmatch(r"(post|article)_(\d+)", name)
+    alias = re.fullmatch(r"(post|article)_([0-9]+)", name)
     if alias:
         name, args = alias.group(1), f"{alias.group(2)} {args}".strip()
     return name, target, args

@@ -11,6 +11,7 @@ from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.items import item_page
 from bot.commands.paging import paged, range_text
 from bot.commands.text import label, plural, reply_of, short
+from bot.core.numbers import ascii_int, is_ascii_digits
 from bot.models import Chat, Reply, User
 from storage.store import quote_fts
 
@@ -43,8 +44,8 @@ def cmd_search(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int
 def cmd_latest(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int = 0) -> Reply:
     count, tags = LATEST_DEFAULT, []
     for token in args.split():
-        if token.isdigit():
-            count = max(1, min(int(token), LATEST_MAX))
+        if is_ascii_digits(token):  # a huge count is the maximum, never an int() of 5,000 digits
+            count = max(1, min(ascii_int(token) or LATEST_MAX, LATEST_MAX))
         elif token.startswith("#") and len(token) > 1:
             tags.append(token[1:].casefold())
         else:

@@ -107,7 +107,7 @@ def shape(text: str, stopwords: frozenset[str], function_words: frozenset[str], 
     n = len(words)
     stops = sum(1 for w in lowered if w in stopwords)
     titled = sum(1 for w in words if w[0].isupper())
-    digits = sum(c.isdigit() for c in text)
+    digits = sum(c.isdecimal() for c in text)
     letters_and_digits = sum(c.isalnum() for c in text) or 1
     has_month = any(w in _MONTHS for w in lowered)
     stamp = bool(_TIME.search(text) or (_DATE.search(text) and (has_month or n <= 6)) or (has_month and n <= 6))
@@ -138,7 +138,7 @@ def is_stamp_line(text: str) -> bool:
     """
     if len(text) > 40 or not (_TIME.search(text) or _DATE.search(text)):
         return False
-    return sum(c.isdigit() for c in text) >= sum(c.isalpha() for c in text)
+    return sum(c.isdecimal() for c in text) >= sum(c.isalpha() for c in text)
 
 
 def main_run(shapes: Sequence[Shape], markers: Sequence[bool] = ()) -> tuple[int, int]:

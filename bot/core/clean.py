@@ -17,7 +17,7 @@ from typing import Literal
 
 from bot.core.blocks import Block, segment
 from bot.core.lang import detect_lang
-from bot.core.page_clean import MIN_BLOCKS, MIN_CHARS, MIN_LABELS, Removed, is_furniture, judge, looks_like_page
+from bot.core.page_clean import MIN_BLOCKS, MIN_CHARS, MIN_LABELS, Removed, is_furniture, judge, page_gate
 from bot.core.page_model import PageModel
 
 RuleKind = Literal["drop", "drop_with_next", "cut", "strip"]
@@ -26,6 +26,14 @@ DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "boilerpl
 
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _HASHTAG_ONLY = re.compile(r"(?:#\w+\s*)+")
+_BARE_LINK = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
+# Bumped when the cleaning code (not the rules or the model) changes what it keeps, so that a finished
+# `tgmonitor reclean` runs again over archives built before (bot/reclean.py cleaner_fingerprint).
+# 2: issue #26 (the page gate needs chrome, only repeats of substance go, link-only posts keep links).
+CLEANER_VERSION = 2
+# A repeated paragraph goes only when it is this long (unique_paragraphs); shorter ones are speech.
+SUBSTANTIAL_WORDS = 6
+SUBSTANTIAL_CHARS = 50
 
 
 class BoilerplateError(ValueError):
@@ -137,20 +145,45 @@ def paragraph_key(paragraph: str) -> str:
     return " ".join(paragraph.casefold().split())
 
 
+def is_substantial(paragraph: str) -> bool:
+    """A paragraph whose repeat is a repeated body, not speech: "She said:", "{" and "}" come back in
+    any dialogue or code; a sentence of six words or fifty characters does not by chance."""
+    return len(paragraph) >= SUBSTANTIAL_CHARS or len(paragraph.split()) >= SUBSTANTIAL_WORDS
+
+
 def unique_paragraphs(lines: Iterable[str], removed: list[Removed] | None = None) -> list[str]:
-    """Keep the first occurrence of each paragraph, in the original order."""
+    """Each paragraph once, in the original order: a body pasted twice (a web preview's copy) goes.
+
+    Only repeats of substance go, and short lines inside a run of repeats that holds one (the second
+    copy's short title or caption): a short line said again between new lines ("She said:" before
+    another quote, a second `}`) is part of the text, and dropping it made the next quote read as the
+    previous speaker's (issue #26).
+    """
+    paragraphs = [line for line in lines if line]
     seen: set[str] = set()
-    result = []
-    for line in lines:
-        if not line:
-            continue
+    repeat = []
+    for line in paragraphs:
         key = paragraph_key(line)
-        if key in seen:
-            if removed is not None:
-                removed.append(Removed(line, "repeated paragraph"))
-            continue
+        repeat.append(key in seen)
         seen.add(key)
-        result.append(line)
+    drop = [r and is_substantial(p) for r, p in zip(repeat, paragraphs, strict=True)]
+    start = 0
+    while start < len(paragraphs):  # runs of consecutive repeats: one of substance takes the short ones along
+        if not repeat[start]:
+            start += 1
+            continue
+        end = start
+        while end < len(paragraphs) and repeat[end]:
+            end += 1
+        if any(drop[start:end]):
+            drop[start:end] = [True] * (end - start)
+        start = end
+    result = []
+    for paragraph, dropped in zip(paragraphs, drop, strict=True):
+        if not dropped:
+            result.append(paragraph)
+        elif removed is not None:
+            removed.append(Removed(paragraph, "repeated paragraph"))
     return result
 
 
@@ -158,6 +191,7 @@ def unique_paragraphs(lines: Iterable[str], removed: list[Removed] | None = None
 class CleanReport:
     text: str
     removed: tuple[Removed, ...]
+    gate: str = ""  # the page gate's decision and its figures, when the text was long enough to ask it
 
 
 def clean_text(text: str, rules: BoilerplateRules, page: PageModel | None = None) -> str:
@@ -172,7 +206,8 @@ def clean_text(text: str, rules: BoilerplateRules, page: PageModel | None = None
 def clean_report(text: str, rules: BoilerplateRules, page: PageModel | None = None) -> CleanReport:
     """The clean text and every removed line with its reason, in the order they were removed."""
     removed: list[Removed] = []
-    return CleanReport("\n\n".join(_clean(text, rules, page, removed)), tuple(removed))
+    gate: list[str] = []
+    return CleanReport("\n\n".join(_clean(text, rules, page, removed, gate)), tuple(removed), "".join(gate))
 
 
 def page_blocks(text: str, rules: BoilerplateRules) -> list[Block]:
@@ -192,15 +227,53 @@ def _first_blocks(lines: list[str]) -> list[Block]:
     return blocks
 
 
-def _clean(text: str, rules: BoilerplateRules, page: PageModel | None, removed: list[Removed] | None) -> list[str]:
+def _clean(
+    text: str,
+    rules: BoilerplateRules,
+    page: PageModel | None,
+    removed: list[Removed] | None,
+    gate: list[str] | None = None,
+) -> list[str]:
+    """The kept paragraphs; a post that is only links keeps them (_links_only)."""
+    kept = _clean_lines(text, rules, page, removed, gate)
+    return kept or _links_only(text, removed)
+
+
+def _links_only(text: str, removed: list[Removed] | None) -> list[str]:
+    """A post that is nothing but links is its links: the rules drop a bare URL line as chrome under a
+    text, but alone it is what the post says, and with an empty text a digest showed "+ 1 post"."""
+    links = list(dict.fromkeys(line for line in normalize(text).split("\n") if _BARE_LINK.fullmatch(line)))
+    if removed is not None and links:
+        removed[:] = [r for r in removed if r.text not in links]
+    return links
+
+
+def _clean_lines(
+    text: str,
+    rules: BoilerplateRules,
+    page: PageModel | None,
+    removed: list[Removed] | None,
+    gate: list[str] | None = None,
+) -> list[str]:
     lines = strip_boilerplate(normalize(text).split("\n"), rules, removed)
     # The cheap gate first: most posts are far from a page's size and never get segmented.
     if page is None or len(lines) < MIN_BLOCKS or sum(map(len, lines)) < MIN_CHARS:
+        if gate is not None and page is not None:
+            gate.append(
+                f"not a page: {len(lines)} lines, {sum(map(len, lines)):,} characters (a page has at least "
+                f"{MIN_BLOCKS} blocks and {MIN_CHARS:,} characters)"
+            )
         return unique_paragraphs(lines, removed)
-    if sum(1 for line in lines if line and is_furniture(line)) < MIN_LABELS:
+    furniture = sum(1 for line in lines if line and is_furniture(line))
+    if furniture < MIN_LABELS:
+        if gate is not None:
+            gate.append(f"not a page: {furniture} furniture lines (a page has at least {MIN_LABELS})")
         return unique_paragraphs(lines, removed)
     blocks = _first_blocks(lines)
-    if not looks_like_page(blocks):
+    is_page, why = page_gate(blocks, page.vocabulary.furniture)
+    if gate is not None:
+        gate.append(why)
+    if not is_page:
         return unique_paragraphs(lines, removed)
     if removed is not None:
         unique_paragraphs(lines, removed)  # only to report the repeats

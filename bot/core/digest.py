@@ -27,6 +27,9 @@ MEDIA_FOLD = timedelta(minutes=5)
 # site's section page under every post), not a statement two posts share: it folds nothing.
 STANDING_LINK_POSTS = 2
 GROUP_KINDS = ("hashtag", "topic")
+# A tag on this share of the items (a hashtag: of its channel's items), and on 3 or more, is common:
+# it is the home section only of items with nothing more specific (_home_section).
+COMMON_SHARE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,23 +195,47 @@ def mark_changes(
 
 def _home_section(
     item: DigestItem,
-    counts: Counter[tuple[str, str]],
-    total: int,
+    common: Callable[[DigestItem, tuple[str, str]], bool],
     group_kinds: Sequence[str],
     rank: Callable[[tuple[str, str]], tuple[int, int, str]],
 ) -> tuple[str, str] | None:
     """Where an item is listed: its curated hashtag if it has one, else its most telling topic.
 
-    A topic on most items of the window (every MFA post mentions Russia) would swallow the digest,
-    so it only serves as the home of items that have nothing more specific.
+    A tag on most items (every MFA post mentions Russia; a channel that puts its language hashtag
+    `#E_中文` on every post) would swallow the digest, so it only serves as the home of items that have
+    nothing more specific: specific hashtags, then specific topics, then the common ones.
     """
     keys = [(t.kind, t.key) for t in item.tags if t.kind in group_kinds]
-    hashtags = [k for k in keys if k[0] == "hashtag"]
-    if hashtags:
-        return min(hashtags, key=rank)
-    specific = [k for k in keys if counts[k] < max(3, 0.6 * total)]
-    candidates = specific or keys
-    return min(candidates, key=rank) if candidates else None
+    specific = [k for k in keys if not common(item, k)]
+    for candidates in ([k for k in specific if k[0] == "hashtag"], specific, [k for k in keys if k[0] == "hashtag"]):
+        if candidates:
+            return min(candidates, key=rank)
+    return min(keys, key=rank) if keys else None
+
+
+def _commonness(
+    items: Sequence[DigestItem], group_kinds: Sequence[str]
+) -> Callable[[DigestItem, tuple[str, str]], bool]:
+    """Whether a tag is on most of the window's items, or a hashtag on most of its channel's items
+    (a channel's standing hashtag is common even when other channels dilute it in the window)."""
+    overall: Counter[tuple[str, str]] = Counter()
+    per_channel: Counter[tuple[int, str, str]] = Counter()
+    channel_items: Counter[int] = Counter()
+    for item in items:
+        channel = item.first.channel_id
+        channel_items[channel] += 1
+        for key in {(t.kind, t.key) for t in item.tags if t.kind in group_kinds}:
+            overall[key] += 1
+            per_channel[(channel, *key)] += 1
+
+    def common(item: DigestItem, key: tuple[str, str]) -> bool:
+        if overall[key] >= max(3, COMMON_SHARE * len(items)):
+            return True
+        channel = item.first.channel_id
+        mine = per_channel[(channel, *key)]
+        return key[0] == "hashtag" and mine >= max(3, COMMON_SHARE * channel_items[channel])
+
+    return common
 
 
 def build_digest(
@@ -245,8 +272,9 @@ def build_digest(
         return (-counts[key], 0 if key[0] == "hashtag" else 1, key[1])
 
     sections: dict[tuple[str, str] | None, list[DigestItem]] = {}
+    common = _commonness(items, group_kinds)
     for item in items:
-        home = _home_section(item, counts, len(items), group_kinds, rank)
+        home = _home_section(item, common, group_kinds, rank)
         sections.setdefault(home, []).append(item)
     ordered = sorted(
         sections.items(), key=lambda kv: (kv[0] is None, -len(kv[1]), rank(kv[0]) if kv[0] else (0, 0, ""))

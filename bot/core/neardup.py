@@ -141,7 +141,8 @@ def text_numbers(text: str) -> tuple[int, ...]:
 
 
 def _numbers(words: list[str]) -> tuple[int, ...]:
-    found = dict.fromkeys(int(w[:18]) for w in words if w.isdigit())
+    # isdecimal, not isdigit: int() reads every script's decimal digits (٣) but not ² or ❶ (isdigit's extras)
+    found = dict.fromkeys(int(w[:18]) for w in words if w.isdecimal())
     return tuple(list(found)[:MAX_NUMBERS])
 
 
@@ -159,7 +160,7 @@ def _dates(words: list[str], text: str) -> tuple[int, ...]:
     found: set[int] = set()
     last = len(words) - 1
     for i, word in enumerate(words):
-        if not word[0].isdigit():
+        if not word[0].isdecimal():
             continue
         day = _DAY.fullmatch(word)
         if day is None:

@@ -26,6 +26,9 @@ MIN_CHARS = 1500
 # hashtags or emoji-led, which do not count, and their times sit inside sentences.
 MIN_LABELS = 3
 MIN_LABEL_SHARE = 0.1
+# The most text one Telegram message holds: a longer text is not a post (an article, a pasted page).
+TELEGRAM_MAX_CHARS = 4096
+_CLOSERS = "\"'”’»)]}›"
 # A short block between two kept blocks inside the article is a subheading or a caption: kept.
 BRIDGE_WORDS = 15
 
@@ -45,11 +48,41 @@ class Removed:
     reason: str
 
 
-def looks_like_page(blocks: Sequence[Block]) -> bool:
-    if len(blocks) < MIN_BLOCKS or sum(len(b.text) for b in blocks) < MIN_CHARS:
-        return False
-    labels = sum(1 for b in blocks if is_furniture(b.text))
-    return labels >= max(MIN_LABELS, MIN_LABEL_SHARE * len(blocks))
+def looks_like_page(blocks: Sequence[Block], furniture: re.Pattern[str] | None = None) -> bool:
+    return page_gate(blocks, furniture)[0]
+
+
+def page_gate(blocks: Sequence[Block], furniture: re.Pattern[str] | None = None) -> tuple[bool, str]:
+    """(is it a page, why: the figures the decision rests on, for `tgmonitor clean --explain`).
+
+    The gate: enough blocks, characters and furniture lines to be a page rather than a post.
+
+    Short unpunctuated lines are also what authors write: verse, a list of phrases, a translator's
+    credit, a basmala. Real posts of a channel of that kind (issue #26) had 3-8 such lines among 12-53
+    blocks and lost poems and titles to the classifier. So a text that one Telegram message can hold
+    (TELEGRAM_MAX_CHARS) must also show a page's own chrome: a date/time stamp line, or a label made
+    of site-furniture words (`furniture`: share, subscribe, comments, …; bot/data/furniture_words.txt).
+    Pasted pages show one; of the 186 extraction pages past the label count, one (4,049 characters)
+    shows neither and is left as the rules leave it.
+    """
+    chars = sum(len(b.text) for b in blocks)
+    size = f"{len(blocks)} blocks, {chars:,} characters"
+    if len(blocks) < MIN_BLOCKS or chars < MIN_CHARS:
+        return False, f"not a page: {size} (a page has at least {MIN_BLOCKS} and {MIN_CHARS:,})"
+    labels = [b.text for b in blocks if is_furniture(b.text)]
+    need = max(MIN_LABELS, MIN_LABEL_SHARE * len(blocks))
+    if len(labels) < need:
+        return False, f"not a page: {size}, {len(labels)} furniture lines (a page has at least {need:g})"
+    size += f", {len(labels)} furniture lines"
+    if chars > TELEGRAM_MAX_CHARS:
+        return True, f"a page: {size}, longer than one Telegram message holds"
+    stamp = next((text for text in labels if is_stamp_line(text)), None)
+    chrome = stamp or next(
+        (t for t in labels if furniture is not None and is_label(t) and furniture.search(t.lower())), None
+    )
+    if chrome is None:
+        return False, f"not a page: {size}, but post-sized and no date stamp or site-furniture label among them"
+    return True, f"a page: {size}, and {'a date stamp' if stamp else 'a site-furniture label'}: {chrome[:40]!r}"
 
 
 def is_furniture(text: str) -> bool:
@@ -57,11 +90,15 @@ def is_furniture(text: str) -> bool:
 
 
 def is_label(text: str) -> bool:
-    """A page's furniture line: a few words, no closing punctuation, not a point, hashtag or emoji line."""
+    """A page's furniture line: a few words, no closing punctuation, not a point, hashtag or emoji line.
+
+    Punctuation inside closing quotes or brackets counts: `They said: “Yes.”` is a sentence.
+    """
     first = text[0]
+    last = text.rstrip(_CLOSERS) or text
     return (
         len(text.split()) <= 5
-        and text[-1] not in ".!?:;…"
+        and last[-1] not in ".!?:;…"
         and (first.isalpha() or first in "«\"“„'(")
         and not _POINT.match(text)
     )

@@ -102,7 +102,7 @@ def _ends_sentence(line: str, match: re.Match[str], start: int) -> bool:
     if folded in _ABBREVIATIONS:
         return False
     if folded in _NUMBER_ABBREVIATIONS:
-        return not following.isdigit()
+        return not following.isdecimal()
     if _DOTTED.fullmatch(word) and any(len(part) == 1 for part in word.split(".")):
         return False  # "U.S.", "a.m.", "С.В.", "т.нар."
     # "1. Russia supports…" at the start of a line is a list item, not a sentence.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
-_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$", re.IGNORECASE)
+_RELATIVE = re.compile(r"^([0-9]{1,12})\s*([mhdw])$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 

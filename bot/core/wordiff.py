@@ -132,7 +132,7 @@ def tokenize(text: str) -> list[Token]:
             kind = "tag"
         elif group == "mention":
             kind = "name"
-        elif any(c.isdigit() for c in word) or key in _NUMBER_WORDS:
+        elif any(c.isdecimal() for c in word) or key in _NUMBER_WORDS:
             kind = "number"
         elif key in _NEGATIONS:
             kind = "negation"

@@ -28,6 +28,7 @@ import httpx
 
 from bot.core.articles import FetchKind
 from bot.core.links import canonical_url, domain_key, domain_refusal, explicitly_allowed, url_host
+from bot.core.numbers import ascii_int
 from bot.sources.http_fetch import BadEncoding, TooLarge, read_body
 from bot.sources.http_guard import GuardedTransport, RefusedAddress
 
@@ -122,8 +123,8 @@ def retry_after_seconds(raw: str | None, now: datetime | None = None) -> float |
     if not raw:
         return None
     raw = raw.strip()
-    if raw.isdigit():
-        return float(raw)
+    if (seconds := ascii_int(raw)) is not None:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError):

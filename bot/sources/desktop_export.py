@@ -1,20 +1,22 @@
-"""Telegram Desktop "machine-readable JSON" export (`result.json`) -> RawPosts.
+"""Telegram Desktop "machine-readable JSON" export (`result.json`): one message object -> RawPost.
 
-The whole file is validated before anything is returned, so a bad export writes nothing: every
-problem names the file and the message (index and id) that carries it.
+desktop_json_stream reads the file as a stream and hands each message here. The importer checks the
+whole file before writing anything, so a bad export writes nothing: every problem names the file and
+the message (index and id) that carries it.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.core.numbers import INT64_MAX
 from bot.models import ChannelRef, Forward, RawPost
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Telegram itself caps a post at 4096 characters; far above that is a broken or hostile file.
 MAX_TEXT_CHARS = 100_000
 _MEDIA_TYPES = {
@@ -31,6 +33,36 @@ _OTHER_MEDIA = {"contact_information": "contact", "game_title": "game", "invoice
 
 class ExportError(ValueError):
     """The export cannot be imported; the message says where and why."""
+
+
+# What the archive can hold, checked while reading so that a bad id or date anywhere in an export
+# fails the check pass (nothing written) instead of the write pass (half written): ids are SQLite's
+# signed 64-bit integers; dates are kept well inside Python's years 1..9999 so that the archive's
+# date arithmetic (time zones, day and week windows) never overflows. Telegram started in 2013.
+EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def check_message_id(value: int, where: str, what: str = "id") -> int:
+    """`value` if the archive can store it as a message id, else an ExportError naming it."""
+    if value <= 0 or value > INT64_MAX:
+        raise ExportError(f"{where}: {what} {short_number(value)} is not a message id (1 to {INT64_MAX:,})")
+    return value
+
+
+def check_date(value: datetime, where: str, what: str = "date") -> datetime:
+    """`value` (aware) if it is within what the archive holds, else an ExportError naming it."""
+    if not EARLIEST_DATE <= value < LATEST_DATE:
+        raise ExportError(
+            f"{where}: {what} {value:%Y-%m-%d %H:%M} is outside {EARLIEST_DATE:%Y}-{LATEST_DATE:%Y} (a damaged export?)"
+        )
+    return value
+
+
+def short_number(value: int) -> str:
+    """A number for an error message: a 5,000-digit id is not printed whole."""
+    text = str(value) if value.bit_length() < 4000 else "(thousands of digits)"
+    return text if len(text) <= 30 else f"{text[:12]}…({len(text)} digits)"
 
 
 def _text_of(value: Any, where: str, links: list[str] | None = None) -> tuple[str, list[str]]:
@@ -76,9 +108,11 @@ def _date(message: dict[str, Any], key: str, where: str) -> datetime | None:
     unix = message.get(f"{key}_unixtime")
     if unix is not None:
         try:
-            return datetime.fromtimestamp(int(unix), tz=UTC)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise ExportError(f"{where}: '{key}_unixtime' must be a number, got {unix!r}") from exc
+            return check_date(datetime.fromtimestamp(int(unix), tz=UTC), where, f"'{key}_unixtime'")
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
+            if isinstance(exc, ExportError):
+                raise
+            raise ExportError(f"{where}: '{key}_unixtime' must be a number of seconds, got {str(unix)[:40]!r}") from exc
     value = message.get(key)
     if value is None:
         return None
@@ -87,18 +121,21 @@ def _date(message: dict[str, Any], key: str, where: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ExportError(f"{where}: '{key}' is not an ISO date: {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise ExportError(f"{where}: '{key}' is not an ISO date: {value[:40]!r}") from exc
+    try:
+        aware = parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is in the year 10000
+        raise ExportError(f"{where}: '{key}' {value[:40]!r} is outside the dates the archive holds") from None
+    return check_date(aware, where, f"'{key}'")
 
 
 def _peer_id(value: Any) -> int | None:
-    """`from_id` style ids come as 'channel123', 'user5' or a bare integer."""
-    if isinstance(value, int):
-        return value
+    """`from_id` style ids come as 'channel123', 'user5' or a bare integer; one the archive cannot hold is None."""
     if isinstance(value, str):
-        match = re.fullmatch(r"(?:channel|chat|user)?(-?\d+)", value)
-        if match:
-            return int(match.group(1))
+        match = re.fullmatch(r"(?:channel|chat|user)?(-?[0-9]{1,19})", value)
+        value = int(match.group(1)) if match else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= INT64_MAX:
+        return value
     return None
 
 
@@ -135,17 +172,23 @@ def _poll_text(poll: Any, where: str) -> str:
 def _reply_to(message: dict[str, Any]) -> int | None:
     """Only a reply inside this channel: one into another chat names a message the archive cannot link."""
     value = message.get("reply_to_message_id")
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0 and "reply_to_peer_id" not in message:
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 < value <= INT64_MAX
+        and "reply_to_peer_id" not in message
+    ):
         return value
     return None
 
 
-def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> RawPost | None:
+def message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> RawPost | None:
     if message.get("type", "message") != "message":
         return None  # service messages: channel created, pinned, joined...
     message_id = message.get("id")
     if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
-        raise ExportError(f"{where}: 'id' must be a positive integer, got {message_id!r}")
+        raise ExportError(f"{where}: 'id' must be a positive integer, got {str(message_id)[:40]!r}")
+    check_message_id(message_id, where, "'id'")
     where = f"{where} (id {message_id})"
     links: list[str] = []
     text, hashtags = _text_of(message.get("text", ""), where, links)
@@ -164,6 +207,11 @@ def _message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) ->
     _check_length(len(text), where)
     if "\x00" in text:
         raise ExportError(f"{where}: text contains a NUL byte")
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:  # "\ud800" alone in JSON: no UTF-8 spells it, so the archive cannot hold it
+        raise ExportError(
+            f"{where}: text contains a lone surrogate (U+{ord(surrogate.group()):04X}) at {surrogate.start()}"
+        )
     date = _date(message, "date", where)
     if date is None:
         raise ExportError(f"{where}: 'date' is missing")
@@ -205,7 +253,8 @@ def parse_export_data(data: Any, source: str) -> tuple[ChannelRef, list[RawPost]
         raise ExportError(f"{source}: 'messages' must be a list")
     channel_id = data.get("id")
     if not isinstance(channel_id, int) or isinstance(channel_id, bool):
-        raise ExportError(f"{source}: top-level 'id' (the channel id) must be an integer, got {channel_id!r}")
+        raise ExportError(f"{source}: top-level 'id' (the channel id) must be an integer, got {str(channel_id)[:40]!r}")
+    check_message_id(abs(channel_id) or 1, source, "top-level 'id' (the channel id)")
     name = data.get("name")
     channel = ChannelRef(tg_id=channel_id, title=name if isinstance(name, str) else None)
     posts = []
@@ -213,37 +262,37 @@ def parse_export_data(data: Any, source: str) -> tuple[ChannelRef, list[RawPost]
         where = f"{source}: messages[{index}]"
         if not isinstance(message, dict):
             raise ExportError(f"{where}: must be an object, got {type(message).__name__}")
-        raw = _message_to_raw(message, channel, where)
+        raw = message_to_raw(message, channel, where)
         if raw is not None:
             posts.append(raw)
     return channel, posts
 
 
 def parse_export(path: Path) -> tuple[ChannelRef, list[RawPost]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ExportError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ExportError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
-    return parse_export_data(data, str(path))
+    """The whole export at once (tests, small files); the importer streams it (desktop_json_stream)."""
+    from bot.sources.desktop_json_stream import JsonExport
+
+    export = JsonExport.open(path)
+    return export.channel, list(export.iter_posts())
 
 
 def iter_export_files(paths: list[Path]) -> Iterator[Path]:
     """A directory stands for the `result.json` inside it (a JSON export), else for itself when it
-    holds `messages.html` (an HTML export, read page by page by desktop_html_export)."""
+    holds `messages.html`, or `index.html` as a published export names it (an HTML export, read page by
+    page by desktop_html_export)."""
+    from bot.sources.desktop_html_export import INDEX_PAGE, looks_like_export_page
+
     for path in paths:
         if path.is_dir():
             candidate = path / "result.json"
             if candidate.is_file():
                 yield candidate
-            elif (path / "messages.html").is_file():
+            elif (path / "messages.html").is_file() or looks_like_export_page(path / INDEX_PAGE):
                 yield path
             else:
                 raise ExportError(
-                    f"{path}: directory has no result.json or messages.html (not a Telegram Desktop export)"
+                    f"{path}: directory has no result.json, messages.html or index.html of an export "
+                    "(not a Telegram Desktop export)"
                 )
         else:
             yield path

@@ -31,7 +31,7 @@ from pathlib import Path
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.models import ChannelRef, Forward, RawPost
-from bot.sources.desktop_export import ExportError
+from bot.sources.desktop_export import ExportError, check_message_id
 from bot.sources.desktop_html_message import classes_of, read_message, short
 
 # A page holds at most 1,000 messages of at most 4,096 characters, each up to 6 bytes once escaped
@@ -42,9 +42,13 @@ MAX_PAGE_BYTES = 32 * 2**20
 # ~30,000 tags x 15 = 450,000. This bound (sum of depths at start tags) keeps any page under ~0.5 s.
 MAX_NESTING_COST = 50_000_000
 
-_PAGE_NAME = re.compile(r"messages([2-9]|[1-9]\d+)?\.html")
-_MESSAGE_ID = re.compile(r"message(-?\d+)")
-_ID_IN_BYTES = re.compile(rb'id="message(\d+)"')
+INDEX_PAGE = "index.html"
+_PAGE_NAME = re.compile(r"messages([2-9]|[1-9][0-9]{1,5})?\.html")
+_MESSAGE_ID = re.compile(r"message(-?[0-9]{1,30})")
+_ID_IN_BYTES = re.compile(rb'id="message([0-9]+)"')
+_BLOCK_ID = re.compile(rb'id="message(-?[0-9]+)"')
+_BLOCK_START = re.compile(rb'<div class="message [^"]*"[^>]*>')
+_DIV_TAG = re.compile(rb"<(/?)div\b[^>]*>")
 _TAG = re.compile(rb"<(/?)(?!(?:br|img|hr|meta|link|input|wbr|area|base|col|embed|source|track|param)\b)[A-Za-z]")
 _EXPORT_MARKERS = (b'class="page_header"', b'class="history"', b"class='page_header'")
 
@@ -55,6 +59,7 @@ class HtmlPage:
     title: str
     posts: list[RawPost]
     links: tuple[str, ...]  # the pages its "Previous messages" / "Next messages" links name
+    note: str | None = None  # a page cut short: what was read of it and what was skipped (one line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,8 @@ class HtmlExport:
     def iter_pages(self, channel: ChannelRef) -> Iterator[HtmlPage]:
         """Each page checked and parsed in order, then dropped: a 200-page export never sits in memory."""
         names = {p.name for p in self.pages}
+        if self.pages[0].name == INDEX_PAGE:  # published as a site: the first page's links may keep its name
+            names.add("messages.html")
         for page_path in self.pages:
             page = parse_page_file(page_path, channel)
             if page.title != self.title:
@@ -92,6 +99,9 @@ class HtmlExport:
 
 
 def page_number(path: Path) -> int | None:
+    """1 for `messages.html` (and `index.html`, its name on a published export), N for `messagesN.html`."""
+    if path.name == INDEX_PAGE:
+        return 1
     match = _PAGE_NAME.fullmatch(path.name)
     if match is None:
         return None
@@ -99,13 +109,20 @@ def page_number(path: Path) -> int | None:
 
 
 def find_pages(path: Path) -> list[Path]:
-    """`messages.html`, `messages2.html` … of the export `path` is (or is in), in order, with no gaps."""
+    """`messages.html`, `messages2.html` … of the export `path` is (or is in), in order, with no gaps.
+
+    An export published as a static site has its first page renamed `index.html`; that name stands
+    for `messages.html` when there is none and it is a Telegram Desktop page.
+    """
     folder = path if path.is_dir() else path.parent
     numbered = {}
     for candidate in folder.iterdir():
         number = page_number(candidate)
-        if number is not None and candidate.is_file():
+        if number is not None and candidate.is_file() and candidate.name != INDEX_PAGE:
             numbered[number] = candidate
+    index = folder / INDEX_PAGE
+    if 1 not in numbered and looks_like_export_page(index):
+        numbered[1] = index
     if not numbered:
         raise ExportError(f"{folder}: no messages.html (not a Telegram Desktop HTML export)")
     missing = [n for n in range(1, max(numbered) + 1) if n not in numbered]
@@ -129,13 +146,15 @@ def looks_like_export_page(path: Path) -> bool:
 
 def read_title(path: Path) -> str:
     """The chat's name from the page header (every page repeats it)."""
-    tree = LexborHTMLParser(_decoded(_read_page(path), str(path)))
+    data, _ = _read_page(path)
+    tree = LexborHTMLParser(_decoded(data, str(path)))
     return _title(tree, str(path))
 
 
 def parse_page_file(path: Path, channel: ChannelRef) -> HtmlPage:
-    title, posts, links = parse_page(_read_page(path), str(path), channel)
-    return HtmlPage(path, title, posts, links)
+    data, note = _read_page(path)
+    title, posts, links = parse_page(data, str(path), channel)
+    return HtmlPage(path, title, posts, links, note)
 
 
 def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list[RawPost], tuple[str, ...]]:
@@ -158,11 +177,18 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
         if ident is None or int(ident.group(1)) <= 0:
             after = f"after message {previous_id}" if previous_id is not None else "the first on the page"
             raise ExportError(f'{source}: message block {index} ({after}): no id="messageNNN" with a positive NNN')
-        message_id = int(ident.group(1))
+        message_id = check_message_id(int(ident.group(1)), f"{source}: message block {index}")
         where = f"{source}: message {message_id}"
         if "default" not in classes:
             raise ExportError(f"{where}: unknown kind of message block (class {block.attributes.get('class')!r})")
-        raw, previous_forward = read_message(block, message_id, where, channel, previous_forward)
+        try:
+            raw, previous_forward = read_message(block, message_id, where, channel, previous_forward)
+        except ExportError:
+            raise
+        except Exception as exc:  # a shape the checks did not foresee: still one line naming the message
+            raise ExportError(
+                f"{where}: cannot read this message ({exc.__class__.__name__}: {str(exc)[:120]})"
+            ) from exc
         if raw is not None:
             posts.append(raw)
         previous_id = message_id
@@ -170,7 +196,8 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
 
 
 # ------------------------------------------------------------------------------------------ page checks
-def _read_page(path: Path) -> bytes:
+def _read_page(path: Path) -> tuple[bytes, str | None]:
+    """The page's bytes, checked; a page cut short is cut back to its last complete message, with a note."""
     try:
         size = path.stat().st_size
         if size > MAX_PAGE_BYTES:
@@ -187,13 +214,55 @@ def _read_page(path: Path) -> bytes:
     nul = data.find(b"\x00")
     if nul >= 0:
         raise ExportError(f"{source}: NUL byte at byte {nul}{_near(data, nul)} (a damaged file)")
+    note = None
     if not data.rstrip().lower().endswith(b"</html>"):
-        raise ExportError(
-            f"{source}: truncated: the page does not end with </html>{_near(data, len(data))} "
-            "(an interrupted export or copy?)"
-        )
+        data, note = _complete_part(data, source)
     _check_nesting(data, source)
-    return data
+    return data, note
+
+
+def _complete_part(data: bytes, source: str) -> tuple[bytes, str]:
+    """A page that does not end with `</html>` (an interrupted export, copy or upload): its bytes up to
+    the end of the last message block whose tags all close, and a line saying what was skipped.
+
+    Every message before the last block that starts is complete (the next one started after it); the
+    last one is complete when its `<div>`s balance before the end of the file. What follows it (the
+    closing tags, the pagination links) is layout. Nothing complete: the page is refused as before.
+    """
+    starts = list(_BLOCK_START.finditer(data))
+    last = starts[-1] if starts else None
+    end = _block_end(data, last.start()) if last is not None else None
+    complete = starts if end is not None else starts[:-1]
+    kept_id = next((i for i in map(_block_id, reversed(complete)) if not i.startswith("-")), None)
+    if end is None and kept_id is not None and last is not None:
+        cut, skipped = last.start(), f"message {_block_id(last)} is cut off and skipped"
+    elif end is not None and kept_id is not None:
+        cut, skipped = end, "nothing else was skipped"
+    else:
+        raise ExportError(
+            f"{source}: truncated: the page does not end with </html>{_near(data, len(data))} and holds no "
+            "complete message (an interrupted export or copy?)"
+        )
+    note = (
+        f"{source}: the page ends without its closing tags after message {kept_id} (an interrupted export, "
+        f"copy or upload): every complete message on it is imported, {skipped}"
+    )
+    return data[:cut], note
+
+
+def _block_end(data: bytes, start: int) -> int | None:
+    """The offset just past the `</div>` that closes the block opened at `start`, or None if none does."""
+    depth = 0
+    for match in _DIV_TAG.finditer(data, start):
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            return match.end()
+    return None
+
+
+def _block_id(match: re.Match[bytes]) -> str:
+    ident = _BLOCK_ID.search(match.group(0))
+    return ident.group(1)[:30].decode() if ident else "(no id)"
 
 
 def _decoded(data: bytes, source: str) -> str:
@@ -225,7 +294,7 @@ def _near(data: bytes, offset: int) -> str:
     last = None
     for last in _ID_IN_BYTES.finditer(data, start, offset):  # noqa: B007 - the last match is wanted
         pass
-    return f", in message {int(last.group(1))}" if last is not None else ""
+    return f", in message {last.group(1)[:30].decode()}" if last is not None else ""
 
 
 def _title(tree: LexborHTMLParser, source: str) -> str:

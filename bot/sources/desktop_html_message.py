@@ -16,12 +16,15 @@ from datetime import UTC, datetime, timedelta
 
 from selectolax.lexbor import LexborNode
 
+from bot.core.numbers import INT64_MAX
 from bot.models import ChannelRef, Forward, RawPost
-from bot.sources.desktop_export import MAX_TEXT_CHARS, ExportError
+from bot.sources.desktop_export import MAX_TEXT_CHARS, ExportError, check_date
 
-_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2})(?: UTC([+-])(\d{2}):(\d{2}))?")
+_DATE = re.compile(
+    r"([0-9]{2})\.([0-9]{2})\.([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2})(?: UTC([+-])([0-9]{2}):([0-9]{2}))?"
+)
 _MAX_OFFSET = timedelta(hours=14)
-_GO_TO_MESSAGE = re.compile(r"go_to_message(\d+)")
+_GO_TO_MESSAGE = re.compile(r"go_to_message([0-9]{1,19})")
 _LAYOUT = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")  # a run with a raw newline: indentation, not text
 _BLANK = (" ", "\t", "\n")
 _VIA_BOT = re.compile(r" via @[A-Za-z0-9_]+$")
@@ -120,11 +123,15 @@ def _date(value: str, where: str, what: str = "date") -> datetime:
     except ValueError as exc:
         raise ExportError(f"{where}: {what} {value!r} is not a real date ({exc})") from exc
     if not match.group(7):
-        return wall
+        return check_date(wall, where, what)
     offset = timedelta(hours=int(match.group(8)), minutes=int(match.group(9)))
     if offset > _MAX_OFFSET:
         raise ExportError(f"{where}: {what} {value!r} has a UTC offset beyond ±14:00")
-    return wall - offset if match.group(7) == "+" else wall + offset
+    try:
+        utc = wall - offset if match.group(7) == "+" else wall + offset
+    except OverflowError:  # 31.12.9999 23:59:59 UTC-12:00 is in the year 10000
+        raise ExportError(f"{where}: {what} {value!r} is outside the dates the archive holds") from None
+    return check_date(utc, where, what)
 
 
 def _forward(header: LexborNode, where: str) -> Forward:
@@ -146,7 +153,8 @@ def _reply_to(node: LexborNode) -> int | None:
     for link in node.css("a"):
         match = _GO_TO_MESSAGE.search(link.attributes.get("href") or "")
         if match:
-            return int(match.group(1))
+            reply = int(match.group(1))
+            return reply if 0 < reply <= INT64_MAX else None
     return None
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from bot.core.numbers import ascii_int, is_ascii_digits
+
 
 class TooLarge(Exception):
     """The body (as sent, or once decompressed) is over the size cap."""
@@ -83,7 +85,7 @@ class _Inflater:
 async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
     """The decoded body, raising TooLarge past `max_bytes` (sent or decompressed) and BadEncoding."""
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if is_ascii_digits(declared) and (ascii_int(declared) or max_bytes + 1) > max_bytes:
         raise TooLarge
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):

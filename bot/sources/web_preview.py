@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 import httpx
 
 from bot.core.channels import ChannelIdentError, parse_channel
+from bot.core.numbers import ascii_int
 from bot.models import ChannelRef, RawPost, SaveResult, SaveTally
 from bot.sources.http_fetch import BadEncoding, Fetched, TooLarge, fetch_bounded
 from bot.sources.ports import ChannelBook, PostSink
@@ -332,8 +333,8 @@ def _retry_after(raw: str | None) -> float | None:
     if raw is None:
         return None
     raw = raw.strip()
-    if raw.isdigit():
-        return float(raw)
+    if (seconds := ascii_int(raw)) is not None:
+        return float(seconds)
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.core.fingerprint import post_url
+from bot.core.numbers import ascii_int
 from bot.models import ChannelRef, Forward, RawPost
 
 _WS = re.compile(r"[ \t\r\n\f]+")
@@ -302,8 +303,8 @@ def _forward(block: LexborNode, base_url: str) -> Forward | None:
     path = urlsplit(urljoin(base_url + "/", href)).path.strip("/").split("/")
     if path and path[0] == "s":
         path = path[1:]
-    if len(path) >= 3 and path[0] == "c" and path[1].isdigit():
-        return Forward(channel_id=int(path[1]), message_id=_int(path[2]), name=name)
+    if len(path) >= 3 and path[0] == "c" and ascii_int(path[1]) is not None:
+        return Forward(channel_id=ascii_int(path[1]), message_id=_int(path[2]), name=name)
     if path and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{2,}", path[0]):
         message_id = _int(path[1]) if len(path) >= 2 else None
         return Forward(username=path[0], message_id=message_id, name=name)
@@ -357,5 +358,4 @@ def _text_of(node: LexborNode | None) -> str:
 def _int(raw: str | None) -> int | None:
     if raw is None:
         return None
-    raw = raw.strip()
-    return int(raw) if raw.isdigit() else None
+    return ascii_int(raw.strip())
