@@ -125,10 +125,32 @@ def test_unlisted_loopback_address_is_refused_before_any_request(server: Article
         "::ffff:10.0.0.1",
         "224.0.0.1",
         "240.0.0.1",
+        # IPv6 forms that embed an IPv4 address are judged by it too (issue #27 item 8)
+        "::7f00:1",  # IPv4-compatible ::127.0.0.1
+        "::127.0.0.1",
+        "::ffff:0:7f00:1",  # IPv4-translated
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a00:1",  # NAT64 to 10.0.0.1
+        "64:ff9b::7f00:1",
+        "64:ff9b::a9fe:a9fe",  # NAT64 to the cloud metadata address
+        "64:ff9b:1::808:808",  # local-use NAT64 prefix: refused whole
+        "2002:7f00:1::1",  # 6to4 through 127.0.0.1
+        "2002:a00:1::",  # 6to4 through 10.0.0.1
+        "2002:c0a8:101::1",  # 6to4 through 192.168.1.1
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "2001:0:a00:1:0:0:f7f7:f7f7",  # Teredo, server 10.0.0.1
     ],
 )
 def test_private_loopback_link_local_and_reserved_addresses_are_not_public(address: str) -> None:
     assert not is_public(address)
+
+
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"]
+)
+def test_public_addresses_and_translations_of_public_ones_pass(address: str) -> None:
+    assert is_public(address)
 
 
 def test_a_name_with_one_private_address_among_public_ones_is_refused() -> None:

@@ -117,9 +117,9 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
 
     routes = [
         Route("/", pages.search_page),
-        Route("/post/{post_id:int}", pages.post_page),
+        Route("/post/{post_id}", pages.post_page),
         Route("/channels", pages.channels_page),
-        Route("/channel/{channel_id:int}", pages.channel_page),
+        Route("/channel/{channel_id}", pages.channel_page),
         Route("/tag/{key:path}", pages.tag_page),
         Route("/day", day.day_page),
         Route("/day/{day}", day.day_page),

@@ -19,7 +19,7 @@ from bot.listing import MAX_SCANNED_POSTS, find_items, seen_in
 from bot.models import StoredPost
 from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import posts_per_day_chart, top_tags_chart
-from bot.web.forms import LANGUAGES, PAGE_SIZES, FormError, SearchForm, bounded_int, parse_search
+from bot.web.forms import LANGUAGES, PAGE_SIZES, FormError, SearchForm, bounded_int, parse_number, parse_search
 from bot.web.render import marked, matching_paragraph
 from storage.browse import MARK_CLOSE, MARK_OPEN
 from storage.store import SearchOrder
@@ -126,7 +126,7 @@ def digest_day(post_date: datetime, state: WebState) -> str:
 
 def post_page(request: Request) -> Response:
     state = state_of(request)
-    post_id = request.path_params["post_id"]
+    post_id = parse_number(request.path_params["post_id"], "post", "a post number")
     with state.reading() as reader:
         post = reader.store.get_post(post_id)
         if post is None:
@@ -173,7 +173,7 @@ def _listing(request: Request, **fixed: object) -> SearchForm:
 
 def channel_page(request: Request) -> Response:
     state = state_of(request)
-    channel_id = request.path_params["channel_id"]
+    channel_id = parse_number(request.path_params["channel_id"], "channel", "a channel number")
     days = bounded_int(request.query_params, "days", CHART_DAYS, 1, 366)
     with state.reading() as reader:
         channel = next((c for c in reader.store.channels() if c.id == channel_id), None)
