@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 
 import httpcore
 import pytest
@@ -319,3 +320,44 @@ def test_retry_after_as_a_date() -> None:
     assert retry_after_seconds("Fri, 20 Nov 2026 10:02:00 GMT", now) == 120
     assert retry_after_seconds("120") == 120
     assert retry_after_seconds("soon") is None
+
+
+def test_the_deadline_covers_robots_txt_and_every_redirect_together(server: ArticleServer) -> None:
+    """Issue #27 item 7: a slow first origin redirecting to a second whose robots.txt drips used to get
+    a fresh deadline for that robots.txt (about twice the setting in all)."""
+    second = next(iter(serve()))
+    try:
+
+        def slow_jump(handler: BaseHTTPRequestHandler, _: ArticleServer) -> None:
+            time.sleep(1.5)
+            handler.send_response(302)
+            handler.send_header("Location", second.url("/page"))
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+
+        server.routes["/jump"] = slow_jump
+        second.routes["/robots.txt"] = slow_trickle(seconds=10, every=0.1)
+        second.page("/page", PAGE)
+        started = time.monotonic()
+        result = fetch(server.url("/jump"), FetchPolicy(allow=LOCAL, min_gap=0, deadline=2.0))
+        elapsed = time.monotonic() - started
+    finally:
+        second.server.shutdown()
+        second.server.server_close()
+    assert result.kind == "timeout"
+    assert elapsed < 3.0  # 2 s in all (was 1.5 s + a fresh 2 s for the second robots.txt)
+    assert second.count("/page") == 0
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["http:127.0.0.1:{port}/x", "https:127.0.0.1:{port}/x", "http://127.0.0.1:99999/x", "http://[::1/x"],
+)
+def test_an_unusable_location_is_a_result_not_an_exception(
+    server: ArticleServer, location: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.routes["/jump"] = [Reply(302, headers={"Location": location.format(port=server.port)})]
+    result = fetch(server.url("/jump"), FetchPolicy(allow=LOCAL, min_gap=0, robots=False))
+    assert result.kind in ("redirects", "network")
+    assert result.error and "\n" not in result.error
+    assert not [r for r in caplog.records if r.exc_info]
