@@ -38,6 +38,10 @@ def _names(text: str) -> frozenset[str]:
 class HtmlRefused(ValueError):
     """The text would make a tree past a limit; the message says which, at which character."""
 
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.offset = offset  # the character where the limit was passed
+
 
 @dataclass(frozen=True, slots=True)
 class HtmlLimits:
@@ -196,13 +200,14 @@ class _Tree:
         self.depth = max(self.depth, position + 1)
         limits = self.limits
         if position + 1 > limits.max_depth:
-            raise HtmlRefused(f"elements nested over {limits.max_depth:,} deep at character {self.where:,}")
+            raise HtmlRefused(f"tags nested over {limits.max_depth:,} deep at character {self.where:,}", self.where)
         if self.elements > limits.max_elements:
-            raise HtmlRefused(f"over {limits.max_elements:,} elements at character {self.where:,}")
+            raise HtmlRefused(f"over {limits.max_elements:,} elements at character {self.where:,}", self.where)
         if self.cost > limits.max_cost:
             raise HtmlRefused(
-                f"nesting too costly to parse at character {self.where:,} "
-                f"({self.elements:,} elements, {position + 1:,} deep)"
+                f"tags nested {position + 1:,} deep, too costly to parse ({self.elements:,} elements), "
+                f"at character {self.where:,}",
+                self.where,
             )
 
     def pop_to(self, position: int) -> None:
@@ -435,10 +440,11 @@ def measure(html: str, limits: HtmlLimits | None = None, *, clock: Callable[[], 
     """The tree `html` would make; raises HtmlRefused at the first limit it passes."""
     limits = limits or HtmlLimits()
     if len(html) > limits.max_chars:
-        raise HtmlRefused(f"{len(html):,} characters, over the {limits.max_chars:,} limit")
+        raise HtmlRefused(f"{len(html):,} characters, over the {limits.max_chars:,} limit", limits.max_chars)
     tree = _Tree(limits)
     tree.push("html")
     tree.push("body")
+    tree.elements += 1  # and <head>
     deadline = clock() + limits.max_seconds
     n, i, tokens = len(html), 0, 0
     search = _TOKEN.search
@@ -452,7 +458,9 @@ def measure(html: str, limits: HtmlLimits | None = None, *, clock: Callable[[], 
             break
         tokens += 1
         if not tokens & 4095 and clock() > deadline:
-            raise HtmlRefused(f"not measured within {limits.max_seconds:g} s (at character {start:,})")
+            raise HtmlRefused(
+                f"too many tags to measure within {limits.max_seconds:g} s (at character {start:,})", start
+            )
         tree.where = start
         name = match.group(2)
         if name is not None:  # the common case: a tag with no quote in it, ending at its first ">"
