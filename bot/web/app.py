@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, tzinfo
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class WebState:
     options: WebOptions
     env: Environment
     charts: ChartCache
+    form_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # the /sql form's (sql_page.py)
 
     @contextmanager
     def reading(self) -> Iterator[Reader]:
@@ -127,7 +129,7 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
         Route("/static/{name}", _static),
     ]
     if options.allow_sql:
-        routes.append(Route("/sql", sql_page.sql_page))
+        routes.append(Route("/sql", sql_page.sql_page, methods=["GET", "POST"]))
     app = Starlette(
         routes=routes,
         exception_handlers={
