@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
-from bot.web.cache import ChartCache
+from bot.web.cache import ChartCache, ChartsBusy
 from bot.web.forms import FormError
 from bot.web.render import make_environment, render_page
 from bot.web.security import ASGIApp, HostCheck, SecurityHeaders, TokenAuth
@@ -101,6 +101,10 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return _error(request, 503, f"The archive cannot be read: {exc}")
 
 
+async def _busy(request: Request, exc: Exception) -> Response:
+    return _error(request, 503, "Charts are being drawn for other requests; try again in a moment.")
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return _error(request, exc.status_code, exc.detail or "Not found")
@@ -138,11 +142,12 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
             ArchiveError: _unavailable,
             sqlite3.OperationalError: _unavailable,
             HTTPException: _http_error,
+            ChartsBusy: _busy,
         },
     )
     env = make_environment(options.tz)
     env.globals.update(allow_sql=options.allow_sql, archive_name=archive.path.name)
-    app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds))
+    app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds, wait=options.query_seconds))
     wrapped: ASGIApp = app
     if options.token:
         wrapped = TokenAuth(wrapped, options.token)

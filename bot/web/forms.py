@@ -26,6 +26,10 @@ DEFAULT_PAGE_SIZE = 20
 MAX_OFFSET = 10_000
 MAX_CHART_DAYS = 366
 MAX_CHART_WEEKS = 53
+# Charts are cached per parameter set; any number asked for is rounded up to one of these steps so
+# that varying it cannot defeat the cache (bot/web/cache.py), and the page says the span drawn.
+CHART_DAY_STEPS = (7, 14, 30, 60, 90, 180, MAX_CHART_DAYS)
+CHART_WEEK_STEPS = (4, 8, 12, 26, MAX_CHART_WEEKS)
 MAX_DIGITS = 18  # < 2**63: any SQLite integer id, any bound here; longer is refused before int()
 MIN_DAY = date(1970, 1, 1)
 MAX_DAY = date(2999, 12, 31)
@@ -118,6 +122,12 @@ class SearchForm:
     @property
     def filtered(self) -> bool:
         return bool(self.q or self.channel is not None or self.tag or self.lang or self.since or self.until)
+
+
+def chart_span(params: Mapping[str, str], name: str, default: int, steps: tuple[int, ...]) -> int:
+    """`days` or `weeks`, 1 to the last step, rounded up to the next step."""
+    value = bounded_int(params, name, default, 1, steps[-1])
+    return next(step for step in steps if step >= value)
 
 
 def parse_search(params: Mapping[str, str]) -> SearchForm:
