@@ -101,14 +101,23 @@ def _link(url: str | None) -> str:
 
 
 def render_edit_alert(
-    post: AlertPost, diff: WordDiff, *, version: int, edited_at: datetime, tz: tzinfo, context: int = ALERT_CONTEXT
+    post: AlertPost,
+    diff: WordDiff,
+    *,
+    version: int,
+    edited_at: datetime,
+    tz: tzinfo,
+    context: int = ALERT_CONTEXT,
+    edits: int = 1,
 ) -> list[str]:
-    """✏️ Edited · channel · when, why it counts, then the diff around each change."""
+    """✏️ Edited · channel · when, why it counts, then the diff around each change. `edits` > 1: one
+    alert for several edits of the post (coalesced), the diff from before the first to after the last."""
     esc = html.escape
     why = ", ".join(diff.reasons) or "minor"
+    span = f"version {version - edits} → {version}" + (f" ({edits:,} edits)" if edits > 1 else "")
     header = (
         f"✏️ <b>Edited</b> · {esc(strip_bidi(post.channel_label))} · <i>{esc(_when(edited_at, tz))}</i>\n"
-        f"<i>{esc(f'posted {_when(post.date, tz)} · version {version - 1} → {version} · changed: {why}')}</i>\n\n"
+        f"<i>{esc(f'posted {_when(post.date, tz)} · {span} · changed: {why}')}</i>\n\n"
     )
     return pack(header, html_pieces(compact(diff.segments(), context)), _link(post.url))
 
