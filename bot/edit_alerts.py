@@ -175,14 +175,17 @@ class EditAlerter:
         when = edit_time(change, post.date)
         if when < now - self.max_age:
             return None  # an old edit learned late (an export re-imported): history, not news
-        before_number = item.first_version - 1
+        # From what the last alert showed (or the version before the first pending edit): the versions
+        # between may have been dropped from the history (storage/versions.py keeps 50 a post).
+        before_number = self.log.last_alerted(post.id, self.chat_id, item.first_version) or item.first_version - 1
         texts = self.store.version_texts(post.id, [before_number, item.last_version])
         if before_number not in texts or item.last_version not in texts:
             return None
-        diff = word_diff(texts[before_number], texts[item.last_version])
+        (shown_before, before), (_, after) = texts[before_number], texts[item.last_version]
+        diff = word_diff(before, after)
         if not diff.substantive:
             return None
-        edits = item.last_version - before_number
+        edits = item.last_version - shown_before
         messages = render_edit_alert(shown, diff, version=item.last_version, edited_at=when, tz=self.tz, edits=edits)
         return change, messages
 

@@ -155,6 +155,16 @@ class EditAlertLog:
         )
         return int(cur.rowcount)
 
+    def last_alerted(self, post_id: int, chat_id: int, below: int) -> int | None:
+        """The latest version of the post an alert covered below `below` (its text is where the next
+        alert's diff starts; versions between may have been dropped from the history since)."""
+        row = self.db.execute(
+            f"SELECT max(version) FROM edit_alerts WHERE post_id = ? AND chat_id = ? AND version BETWEEN 2 AND ? "
+            f"AND status IN {SPENT}",
+            [post_id, chat_id, below - 1],
+        ).fetchone()
+        return int(row[0]) if row[0] is not None else None
+
     def spent_since(self, chat_id: int, since: datetime) -> int:
         """Edit and deletion alerts sent to the chat since then (their own budget, bot/edit_alerts.py)."""
         row = self.db.execute(

@@ -76,9 +76,9 @@ class VersionTable:
         """How many earlier versions are kept (the current text not counted)."""
         return int(self.db.execute("SELECT count(*) FROM post_versions WHERE post_id = ?", [post_id]).fetchone()[0])
 
-    def version_texts(self, post_id: int, numbers: Iterable[int]) -> dict[int, str]:
-        """The clean text of each version asked for that is kept (the current one included), by number;
-        a dropped number gives the nearest kept version below it. Loads only those rows."""
+    def version_texts(self, post_id: int, numbers: Iterable[int]) -> dict[int, tuple[int, str]]:
+        """(number, clean text) of each version asked for (the current one included), by the number
+        asked; a dropped number gives the nearest kept version below it. Loads only those rows."""
         current = self.db.execute(
             "SELECT text, (SELECT coalesce(max(version), 0) + 1 FROM post_versions WHERE post_id = ?) "
             "FROM posts WHERE id = ?",
@@ -86,17 +86,18 @@ class VersionTable:
         ).fetchone()
         if current is None:
             return {}
-        found: dict[int, str] = {}
+        found: dict[int, tuple[int, str]] = {}
         for number in numbers:
             if number >= current[1]:
-                found[number] = current[0]
+                found[number] = (current[1], current[0])
                 continue
             row = self.db.execute(
-                "SELECT text FROM post_versions WHERE post_id = ? AND version <= ? ORDER BY version DESC LIMIT 1",
+                "SELECT version, text FROM post_versions WHERE post_id = ? AND version <= ? "
+                "ORDER BY version DESC LIMIT 1",
                 [post_id, number],
             ).fetchone()
             if row is not None:
-                found[number] = row[0]
+                found[number] = (row[0], row[1])
         return found
 
     def versions_page(self, post_id: int, offset: int, limit: int) -> list[PostVersion]:

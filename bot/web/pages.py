@@ -18,7 +18,7 @@ from bot.core.highlight import Highlighter, mark
 from bot.core.search_query import match_spans
 from bot.core.windows import next_occurrence
 from bot.listing import MAX_SCANNED_POSTS, find_items, seen_in
-from bot.models import StoredPost
+from bot.models import PostVersion, StoredPost
 from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import posts_per_day_chart, top_tags_chart
 from bot.web.forms import (
@@ -27,6 +27,7 @@ from bot.web.forms import (
     PAGE_SIZES,
     FormError,
     SearchForm,
+    bounded_int,
     chart_span,
     parse_number,
     parse_search,
@@ -34,9 +35,11 @@ from bot.web.forms import (
 from bot.web.render import marked, matching_paragraph
 from storage.browse import MARK_CLOSE, MARK_OPEN
 from storage.store import SearchOrder
+from storage.versions import KEEP_FIRST, KEEP_LAST
 
 LISTING_CHARS = 400  # a hit without a query shows its first paragraph up to this many characters
 HIGHLIGHT_CHARS = 20_000  # of a post read for matches to mark (a post may hold 100,000)
+VERSIONS_PER_PAGE = 10
 CHART_DAYS = 30
 
 
@@ -154,7 +157,7 @@ def post_page(request: Request) -> Response:
             raise HTTPException(404, f"There is no post {post_id} in the archive.")
         raw_text = reader.browse.raw_text(post_id) or ""
         copies = reader.browse.copies(post)
-        versions = reader.browse.versions(post_id)
+        shown_versions = _versions_page(reader, post_id, request)
         item = DigestItem(tuple(copies) or (post,))
         count = seen_in(item, reader.store)
     return state.page(
@@ -164,10 +167,38 @@ def post_page(request: Request) -> Response:
         copies=copies,
         seen_in=count,
         original=item.link,
-        versions=versions,
+        versions=shown_versions,
         paragraphs=[p for p in post.text.split("\n\n") if p.strip()],
         digest_day=digest_day(post.date, state),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class VersionsPage:
+    """One page of a post's earlier versions, newest first, with what was not kept between them."""
+
+    versions: list[tuple[PostVersion, str]]  # each version, and a note on the versions dropped below it
+    page: int
+    pages: int
+    count: int
+
+
+def _versions_page(reader: Reader, post_id: int, request: Request) -> VersionsPage:
+    """VERSIONS_PER_PAGE at a time (issue #27 item 3: 3,000 versions made a 12.6 MB page)."""
+    count = reader.store.version_count(post_id)
+    pages = max(1, -(-count // VERSIONS_PER_PAGE))
+    page = bounded_int(request.query_params, "versions", 1, 1, pages)
+    rows = reader.store.versions_page(post_id, (page - 1) * VERSIONS_PER_PAGE, VERSIONS_PER_PAGE + 1)
+    shown = []
+    for newer, older in zip(rows[:VERSIONS_PER_PAGE], [*rows[1:], None], strict=False):
+        below = older.number if older is not None else 0
+        dropped = newer.number - below - 1
+        note = ""
+        if dropped > 0:
+            span = f"version {below + 1}" if dropped == 1 else f"versions {below + 1} to {newer.number - 1}"
+            note = f"{span} not kept (the archive keeps a post's first {KEEP_FIRST} and last {KEEP_LAST} versions)"
+        shown.append((newer, note))
+    return VersionsPage(shown, page, pages, count)
 
 
 def channels_page(request: Request) -> Response:
