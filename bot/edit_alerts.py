@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from bot.alerts import TRANSIENT_ERRORS, utc_now
 from bot.config import Settings
-from bot.core.edits import AlertPost, EditWatch, render_deletion_alert, render_edit_alert
+from bot.core.edits import AlertPost, EditWatch, render_deletion_alert, render_deletions_alert, render_edit_alert
 from bot.core.versions import edit_time
 from bot.core.wordiff import word_diff
 from bot.models import PostChange, StoredPost
@@ -45,6 +45,7 @@ from storage.store import Store
 _log = logging.getLogger(__name__)
 JOB_ID = "alerts:edits"
 COOLDOWN = timedelta(minutes=10)  # a post alerted is not alerted again sooner: its edits are coalesced
+DELETION_GROUP = 3  # this many deletions pending in one channel are one alert listing them
 DELETION_MAX_AGE = timedelta(days=7)  # deletions of posts older than this are history, not news
 
 
@@ -52,6 +53,7 @@ DELETION_MAX_AGE = timedelta(days=7)  # deletions of posts older than this are h
 class EditAlertRun:
     sent: list[tuple[int, int]] = field(default_factory=list)  # (post id, version; 0 = deleted), in order
     skipped: list[tuple[int, int]] = field(default_factory=list)
+    coalesced: list[tuple[int, int]] = field(default_factory=list)  # deletions listed in another's alert
     failed: list[tuple[int, int]] = field(default_factory=list)
     backlog: bool = False  # stopped by the rate limit or a transient error; a later run continues
 
@@ -104,10 +106,44 @@ class EditAlerter:
             watched = self._watched_channels()
             # Each post taken is decided or enters its cooldown, so it does not come back this run.
             while pending := self.log.pending(self.chat_id, since, self.clock() - self.cooldown, self.batch):
+                groups = self._deletion_groups(pending, watched)
+                grouped = {post.id for group in groups.values() for post in group}
                 for item in pending:
-                    if not await self._one(item, since, watched, run):
+                    if item.post_id in groups:
+                        ok = await self._group(groups[item.post_id], since, run)
+                    elif item.post_id in grouped:
+                        continue
+                    else:
+                        ok = await self._one(item, since, watched, run)
+                    if not ok:
                         return run
         return run
+
+    def _deletion_groups(self, pending: list[PendingPost], watched: set[int]) -> dict[int, list[StoredPost]]:
+        """Recent posts deleted in one channel, DELETION_GROUP or more: keyed by the first one's id."""
+        by_channel: dict[int, list[StoredPost]] = {}
+        for item in pending:
+            if not item.deleted:
+                continue
+            post = self.store.get_post(item.post_id)
+            change = self.log.change(item.post_id, 0)
+            if post is None or change is None or post.channel_id not in watched:
+                continue
+            if post.date >= change.noticed_at - self.deletion_max_age:
+                by_channel.setdefault(post.channel_id, []).append(post)
+        return {posts[0].id: posts for posts in by_channel.values() if len(posts) >= DELETION_GROUP}
+
+    async def _group(self, posts: list[StoredPost], since: datetime, run: EditAlertRun) -> bool:
+        """One alert for many deletions in a channel (a channel clearing a day's posts)."""
+        changes = [c for c in (self.log.change(p.id, 0) for p in posts) if c is not None]
+        shown = [(AlertPost(p.channel_label, p.date, p.url), p.text) for p in posts]
+        noticed = max(c.noticed_at for c in changes)
+        messages = render_deletions_alert(posts[0].channel_label, shown, noticed_at=noticed, tz=self.tz)
+        others = [p.id for p in posts[1:]]
+        ok = await self._send(changes[0], messages, since, run, others)
+        if ok and (changes[0].post_id, 0) in run.sent:
+            run.coalesced += [(post_id, 0) for post_id in others]
+        return ok
 
     def _watched_channels(self) -> set[int]:
         return {c.id for c in self.store.channels() if self.watch.covers(c.username, c.tg_id)}
@@ -129,12 +165,18 @@ class EditAlerter:
             if self.log.decide_all(item.post_id, self.chat_id, since, "skipped", now):
                 run.skipped.append((item.post_id, item.last_version or 0))
             return True
-        change, messages = alert
+        return await self._send(*alert, since, run)
+
+    async def _send(
+        self, change: PostChange, messages: list[str], since: datetime, run: EditAlertRun, others: Sequence[int] = ()
+    ) -> bool:
+        """Claim, send and record one alert; False when the run must stop (budget, transient failure)."""
+        now = self.clock()
         key = (change.post_id, change.version)
         if self._over_budget(now):
             run.backlog = True
             return False
-        if not self.log.claim(change, self.chat_id, since, now):
+        if not self.log.claim(change, self.chat_id, since, now, others):
             return True
         first_id: int | None = None
         try:
@@ -143,7 +185,7 @@ class EditAlerter:
                 first_id = message_id if first_id is None else first_id
         except TRANSIENT_ERRORS as exc:
             if first_id is None:  # nothing reached the chat: try it again later
-                self.log.release(change, self.chat_id)
+                self.log.release(change, self.chat_id, others)
                 self.logger.warning("edit alert for post %d not sent, will retry: %s", change.post_id, exc)
                 run.backlog = True
                 return False

@@ -16,6 +16,7 @@ candidate, so a post edited every few seconds gives one alert per window, not on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -126,9 +127,12 @@ class EditAlertLog:
             row = self.db.execute(sql, [post_id, version - 1]).fetchone()
         return change_of(row) if row is not None else None
 
-    def claim(self, change: PostChange, chat_id: int, since: datetime, now: datetime) -> bool:
-        """'sending' for `change` and 'coalesced' for every other undecided change of its post noticed
-        since `since`, in one transaction; False when the claim was already decided."""
+    def claim(
+        self, change: PostChange, chat_id: int, since: datetime, now: datetime, others: Sequence[int] = ()
+    ) -> bool:
+        """'sending' for `change` and 'coalesced' for every other undecided change of its post (and of
+        the `others` posts one alert also covers) noticed since `since`, in one transaction; False
+        when the claim was already decided."""
         with transaction(self.db):
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO edit_alerts(post_id, version, chat_id, status, decided_at) "
@@ -137,7 +141,8 @@ class EditAlertLog:
             )
             if cur.rowcount != 1:
                 return False
-            self._decide_rest(change.post_id, chat_id, since, "coalesced", now)
+            for post_id in (change.post_id, *others):
+                self._decide_rest(post_id, chat_id, since, "coalesced", now)
         return True
 
     def decide_all(self, post_id: int, chat_id: int, since: datetime, status: str, now: datetime) -> int:
@@ -190,14 +195,24 @@ class EditAlertLog:
                 [status, message_id, change.post_id, change.version, chat_id],
             )
 
-    def release(self, change: PostChange, chat_id: int) -> None:
+    def release(self, change: PostChange, chat_id: int, others: Sequence[int] = ()) -> None:
         """Undo a claim whose send certainly failed, and what it coalesced, so it is tried again later."""
         with transaction(self.db):
+            claimed = self.db.execute(
+                "SELECT decided_at FROM edit_alerts WHERE post_id = ? AND version = ? AND chat_id = ?",
+                [change.post_id, change.version, chat_id],
+            ).fetchone()
+            if claimed is None:
+                return
+            for post_id in (change.post_id, *others):
+                self.db.execute(
+                    "DELETE FROM edit_alerts WHERE post_id = ? AND chat_id = ? AND status = 'coalesced' "
+                    "AND decided_at = ?",
+                    [post_id, chat_id, claimed[0]],
+                )
             self.db.execute(
-                "DELETE FROM edit_alerts WHERE post_id = ? AND chat_id = ? AND (version = ? OR ("
-                "  status = 'coalesced' AND decided_at = (SELECT decided_at FROM edit_alerts "
-                "    WHERE post_id = ? AND version = ? AND chat_id = ?)))",
-                [change.post_id, chat_id, change.version, change.post_id, change.version, chat_id],
+                "DELETE FROM edit_alerts WHERE post_id = ? AND version = ? AND chat_id = ?",
+                [change.post_id, change.version, chat_id],
             )
 
     def decisions(self, chat_id: int) -> list[tuple[int, int, str, int | None]]:

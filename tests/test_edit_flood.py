@@ -83,12 +83,31 @@ def test_deletions_of_old_posts_are_not_news_and_recent_ones_are(
     ingest = make_ingest(store, pipeline)
     old = datetime(2025, 10, 16, tzinfo=UTC)  # 400 days before
     ingest.save([raw_post(i, f"An old statement number {i} on the talks.", date=old) for i in range(1, 201)])
-    ingest.save([raw_post(i, f"A fresh statement number {i}.", date=NOW - timedelta(hours=2)) for i in range(501, 504)])
+    ingest.save([raw_post(i, f"A fresh statement number {i}.", date=NOW - timedelta(hours=2)) for i in (501, 502)])
     clock.now = NOW + timedelta(minutes=5)
-    ingest.mark_deleted(WATCHER, [*range(1, 201), 501, 502, 503])
+    ingest.mark_deleted(WATCHER, [*range(1, 201), 501, 502])
     run = asyncio.run(alerter.check())
-    assert len(run.skipped) == 200 and len(run.sent) == 3
-    assert all(m.html.startswith("🗑") and "fresh statement" in m.html for m in client.sent)
+    assert len(run.skipped) == 200 and len(run.sent) == 2
+    assert all(m.html.startswith("🗑 <b>Deleted</b>") and "fresh statement" in m.html for m in client.sent)
+
+
+def test_a_channel_deleting_many_recent_posts_gives_one_alert_listing_them(
+    store: Store, pipeline: Pipeline, clock: Clock
+) -> None:
+    client = FakeBotClient()
+    alerter = edit_alerter(store, client, clock)
+    alerter.start()
+    ingest = make_ingest(store, pipeline)
+    ingest.save([raw_post(i, f"Statement <{i}> on the talks.", date=NOW - timedelta(hours=3)) for i in range(1, 31)])
+    clock.now = NOW + timedelta(minutes=5)
+    ingest.mark_deleted(WATCHER, list(range(1, 31)))
+    run = asyncio.run(alerter.check())
+    assert len(run.sent) == 1 and len(run.coalesced) == 29 and not run.backlog
+    text = "".join(m.html for m in client.sent)
+    assert text.startswith("🗑 <b>30 posts deleted</b> · @watcher · <i>noticed 20 Nov 11:05</i>")
+    assert text.count("• <i>20 Nov 08:00</i> Statement &lt;") == 20 and "<i>and 10 more</i>" in text
+    assert asyncio.run(alerter.check()).sent == []  # every deletion decided
+    assert {d[2] for d in store.edit_alert_log.decisions(CHAT)} == {"sent", "coalesced"}
 
 
 def test_the_post_page_shows_versions_a_page_at_a_time(store: Store, pipeline: Pipeline, clock: Clock) -> None:
