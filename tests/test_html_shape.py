@@ -59,6 +59,10 @@ def built(html: str) -> tuple[int, int]:
         "<dl>" + "<dt>a<dd>b" * 150,
         "<table>" + "<tr><td>x" * 300 + "</table>",
         "<svg>" + "<g/>" * 300 + "</svg>",  # `/>` closes in SVG
+        "<svg>" + "<g a=b/>" * 300,  # unless the "/" ends an unquoted value
+        "<svg>" + '<g a="b"/>' * 300,
+        "<div =x>" * 300,  # an attribute named "=x"
+        '<div a="never closed>' + "<div>" * 300,  # the text ends inside the tag: dropped
         "<div/>" * 300,  # but not in HTML
         "<svg>" + "<div/>" * 300,  # a <div> breaks out of SVG, and nests
         "<svg><foreignObject>" + "<div/>" * 300,

@@ -96,6 +96,7 @@ _ROWS = ("tr", "td", "th")
 _BODIES = ("tbody", "thead", "tfoot", "tr", "td", "th")
 _TABLE_PARTS = {"td": _CELLS, "th": _CELLS, "tr": _ROWS, "tbody": _BODIES, "thead": _BODIES, "tfoot": _BODIES}
 _DOCUMENT = _names("html head body")
+_END_SLOW = FORMATTING | _DOCUMENT  # end tags with rules of their own even when closing the current node
 _NOT_STOPPERS = _names("address div p")
 
 _SCOPE_OR_SELECT = _SCOPE | {"select"}  # nothing implied closes across an open <select>
@@ -109,8 +110,12 @@ _SCOPED_END = _names(
 )
 _IMPLIED = _names("dd dt li optgroup option p rb rp rt rtc")
 
-# A tag with no quote before its ">" (groups: end slash, name, attributes), else what starts one.
-_TOKEN = re.compile(r"<(?:(/?)([A-Za-z][^\s/>]*)([^>\"']*)>|!--|!|\?|/|(?=[A-Za-z]))")
+# A whole tag (groups: end slash, name, attributes), its attributes read as HTML5 does: quotes only
+# open a value right after "=", so `<div a="x>"></div>` is one tag. Possessive, so it never settles
+# on another reading: a tag it cannot read exactly (an unclosed quote, an attribute name starting
+# with "=") falls to `(?=[A-Za-z])` and is read by `_tag_end`. Else what starts a comment or the like.
+_ATTRIBUTES = r"""(?:[\s/]++|[^\s/>=][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>"'][^\s>]*+|(?=>)))?+)*+"""
+_TOKEN = re.compile(r"<(?:(/?)([A-Za-z][^\s/>]*+)(" + _ATTRIBUTES + r")>|!--|!|\?|/|(?=[A-Za-z]))")
 _COMMENT_END = re.compile(r"--!?>")
 _NAME = re.compile(r"[^\s/>]*")
 _SEPARATORS = re.compile(r"[\s/]*")
@@ -340,7 +345,7 @@ def _start(tree: _Tree, name: str, self_closing: bool, attributes: str) -> None:
         else:
             tree.push(name)
         return
-    if tree.in_foreign():
+    if tree.ns[-1] != HTML and tree.in_foreign():
         if name in _BREAKOUT:
             while tree.in_foreign():
                 tree.pop_to(len(tree.names) - 1)
@@ -353,7 +358,7 @@ def _start(tree: _Tree, name: str, self_closing: bool, attributes: str) -> None:
         return  # html and body are there from the start; head's children count at body's depth
     if name in _TABLE_ONLY and tree.top("table") < 0:
         return  # a cell, row or column outside any table is ignored
-    if name in _CLOSES_P and tree.in_scope("p", "button"):
+    if name in _CLOSES_P and tree.at.get("p") and tree.in_scope("p", "button"):
         tree.pop_to(tree.top("p"))
     if name == "li":
         tree.closes_item(("li",))
@@ -397,6 +402,9 @@ def _start(tree: _Tree, name: str, self_closing: bool, attributes: str) -> None:
 
 def _end(tree: _Tree, name: str) -> None:
     tree.cost += len(tree.names)  # the parser walks the stack for it
+    if tree.names[-1] == name and tree.ns[-1] == HTML and name not in _END_SLOW and not tree.frameset:
+        tree.pop_to(len(tree.names) - 1)  # the common case: it closes the current node
+        return
     if tree.frameset:
         return
     if name in _DOCUMENT:
@@ -469,7 +477,8 @@ def measure(html: str, limits: HtmlLimits | None = None, *, clock: Callable[[], 
             if match.group(1):
                 _end(tree, name.lower())
                 continue
-            self_closing = attributes.endswith("/")
+            # "/>" closes (in SVG and MathML) unless the "/" ends an unquoted value (`<g a=b/>`)
+            self_closing = attributes.endswith("/") and _tag_end(html, match.end(2))[1]
         else:
             lead = match.group(0)
             if lead == "<!--":
