@@ -10,6 +10,7 @@ Each figure is the best of `--repeat` runs; both are timed in the same process, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import time
 from collections.abc import Callable
@@ -26,10 +27,8 @@ def best(run: Callable[[], object], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        try:
+        with contextlib.suppress(HtmlRefused):
             run()
-        except HtmlRefused:
-            pass
         times.append(time.perf_counter() - started)
     return min(times)
 
