@@ -104,8 +104,14 @@ class EditAlerter:
         async with self._lock:
             since = max(self.start(), self.clock() - self.max_age)
             watched = self._watched_channels()
-            # Each post taken is decided or enters its cooldown, so it does not come back this run.
+            # Each post taken is decided or enters its cooldown, so it does not come back this run;
+            # one that does (another process decided its claim first) is not taken twice.
+            taken: set[int] = set()
             while pending := self.log.pending(self.chat_id, since, self.clock() - self.cooldown, self.batch):
+                pending = [item for item in pending if item.post_id not in taken]
+                if not pending:
+                    break
+                taken.update(item.post_id for item in pending)
                 groups = self._deletion_groups(pending, watched)
                 grouped = {post.id for group in groups.values() for post in group}
                 for item in pending:
