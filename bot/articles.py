@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
 from bot.core.articles import MIN_TEXT_CHARS, ExtractedPage, verdict
+from bot.core.html_shape import HtmlRefused
 from bot.core.links import domain_key
 from bot.core.pipeline import Pipeline
 from bot.sources.article_extract import extract_page
@@ -160,6 +161,10 @@ class ArticleWorker:
     async def _store_page(self, item: QueuedArticle, result: FetchResult, run: FetchRun) -> None:
         try:
             page = await asyncio.to_thread(self.extract, result.body, result.final_url, result.charset)
+        except HtmlRefused as exc:  # a page no parser should be given: failed for good, one line
+            self.log.warning("article %s: page refused: %s", item.url, exc)
+            page = None
+            error = f"page refused: {exc}"
         except Exception as exc:
             self.log.exception("article %s: extraction failed", item.url)
             page = None

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 
 import httpcore
 import pytest
@@ -125,10 +126,32 @@ def test_unlisted_loopback_address_is_refused_before_any_request(server: Article
         "::ffff:10.0.0.1",
         "224.0.0.1",
         "240.0.0.1",
+        # IPv6 forms that embed an IPv4 address are judged by it too (issue #27 item 8)
+        "::7f00:1",  # IPv4-compatible ::127.0.0.1
+        "::127.0.0.1",
+        "::ffff:0:7f00:1",  # IPv4-translated
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a00:1",  # NAT64 to 10.0.0.1
+        "64:ff9b::7f00:1",
+        "64:ff9b::a9fe:a9fe",  # NAT64 to the cloud metadata address
+        "64:ff9b:1::808:808",  # local-use NAT64 prefix: refused whole
+        "2002:7f00:1::1",  # 6to4 through 127.0.0.1
+        "2002:a00:1::",  # 6to4 through 10.0.0.1
+        "2002:c0a8:101::1",  # 6to4 through 192.168.1.1
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "2001:0:a00:1:0:0:f7f7:f7f7",  # Teredo, server 10.0.0.1
     ],
 )
 def test_private_loopback_link_local_and_reserved_addresses_are_not_public(address: str) -> None:
     assert not is_public(address)
+
+
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"]
+)
+def test_public_addresses_and_translations_of_public_ones_pass(address: str) -> None:
+    assert is_public(address)
 
 
 def test_a_name_with_one_private_address_among_public_ones_is_refused() -> None:
@@ -297,3 +320,44 @@ def test_retry_after_as_a_date() -> None:
     assert retry_after_seconds("Fri, 20 Nov 2026 10:02:00 GMT", now) == 120
     assert retry_after_seconds("120") == 120
     assert retry_after_seconds("soon") is None
+
+
+def test_the_deadline_covers_robots_txt_and_every_redirect_together(server: ArticleServer) -> None:
+    """Issue #27 item 7: a slow first origin redirecting to a second whose robots.txt drips used to get
+    a fresh deadline for that robots.txt (about twice the setting in all)."""
+    second = next(iter(serve()))
+    try:
+
+        def slow_jump(handler: BaseHTTPRequestHandler, _: ArticleServer) -> None:
+            time.sleep(1.5)
+            handler.send_response(302)
+            handler.send_header("Location", second.url("/page"))
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+
+        server.routes["/jump"] = slow_jump
+        second.routes["/robots.txt"] = slow_trickle(seconds=10, every=0.1)
+        second.page("/page", PAGE)
+        started = time.monotonic()
+        result = fetch(server.url("/jump"), FetchPolicy(allow=LOCAL, min_gap=0, deadline=2.0))
+        elapsed = time.monotonic() - started
+    finally:
+        second.server.shutdown()
+        second.server.server_close()
+    assert result.kind == "timeout"
+    assert elapsed < 3.0  # 2 s in all (was 1.5 s + a fresh 2 s for the second robots.txt)
+    assert second.count("/page") == 0
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["http:127.0.0.1:{port}/x", "https:127.0.0.1:{port}/x", "http://127.0.0.1:99999/x", "http://[::1/x"],
+)
+def test_an_unusable_location_is_a_result_not_an_exception(
+    server: ArticleServer, location: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.routes["/jump"] = [Reply(302, headers={"Location": location.format(port=server.port)})]
+    result = fetch(server.url("/jump"), FetchPolicy(allow=LOCAL, min_gap=0, robots=False))
+    assert result.kind in ("redirects", "network")
+    assert result.error and "\n" not in result.error
+    assert not [r for r in caplog.records if r.exc_info]

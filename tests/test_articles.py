@@ -7,6 +7,7 @@ archive then holds is read back through every reader: search, digest, tags, aler
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -412,3 +413,32 @@ def test_alerts_see_the_article_once_it_is_readable(store: Store, pipeline: Pipe
     second = save(store, pipeline, post(TODAY, 7, "NASA: water on Europa", server.url("/europa"), minutes=20))
     assert asyncio.run(alerter.check(second)).folded == second
     assert len(client.sent) == 1
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<html><head><title>Deep</title></head><body>" + b"<div>" * 160_000,  # 0.8 MB: 77 s of lexbor before
+        b"<html><head><title>Stray</title></head><body>" + b"<div></x>" * 150_000,
+        b"<html><head><title>Hidden</title></head><body>" + b"<div><!--</div>-->" * 60_000,
+    ],
+    ids=["nested", "stray-end-tags", "commented-end-tags"],
+)
+def test_a_hostile_page_is_refused_before_parsing_and_failed_for_good(
+    store: Store, pipeline: Pipeline, server: ArticleServer, page: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #27 item 1: the title fallback parsed a nesting bomb for minutes while the link stayed
+    `queued` (fetched again at every restart). Now it is measured first, refused, and `failed`."""
+    server.page("/deep", page)
+    save(store, pipeline, post(WATCH, 1, "see", server.url("/deep")))
+    started = time.process_time()
+    run = work(store, pipeline, robots=False)
+    assert time.process_time() - started < 5  # the refusal itself stops at depth 1,001
+    assert (run.failed, run.done) == (1, [])
+    ((status, error, attempts, next_try),) = rows(store, "SELECT status, error, attempts, next_try_at FROM articles")
+    assert (status, attempts, next_try) == ("failed", 1, None)
+    assert str(error).startswith("page refused: tags nested over 1,000 deep at character ")
+    refusals = [r for r in caplog.records if "page refused" in r.getMessage()]
+    assert len(refusals) == 1 and refusals[0].exc_info is None  # one line, no traceback
+    assert work(store, pipeline, robots=False).attempted == 0  # not fetched again
+    assert server.count("/deep") == 1

@@ -152,31 +152,38 @@ def test_a_deletion_in_a_watched_channel_sends_the_kept_text(store: Store, pipel
     )
 
 
-def test_edit_and_post_alerts_share_one_rate_limit(store: Store, pipeline: Pipeline, clock: Clock) -> None:
+def test_edits_use_at_most_half_the_rate_and_never_starve_new_post_alerts(
+    store: Store, pipeline: Pipeline, clock: Clock
+) -> None:
+    """Issue #27 item 3: edits and deletions took the whole shared budget; now they get half of it."""
     client = FakeBotClient()
-    edits = edit_alerter(store, client, clock, rate=3)
+    edits = edit_alerter(store, client, clock, rate=4)
     edits.start()
-    ids = [post(store, pipeline, i, f"Talks in Belgrade number {i}.") for i in range(1, 5)]
-    clock.now = NOW + timedelta(minutes=1)
-    news = make_ingest(store, pipeline).save([raw_post(50, "Kosovo: a new statement.", date=clock.now)]).new_ids
+    ids = [post(store, pipeline, i, f"Talks in Belgrade number {i}.") for i in range(1, 6)]
+    for i in range(1, 6):
+        edit(store, pipeline, clock, i, f"Talks in Moscow number {i + 10}.", 1)
+    first = asyncio.run(edits.check())
+    assert len(first.sent) == 2 and first.backlog  # half of the 4 a minute
     alerts = Alerter(
         store=store,
         sender=TelethonBotSender(client, sleep=SleepRecorder()),
         chat_id=CHAT,
         rules=AlertRules.from_settings(["kosovo"], []),
         tz=SOFIA,
-        rate_per_minute=3,
+        rate_per_minute=4,
         clock=clock,
     )
-    assert asyncio.run(alerts.check(news)).sent == list(news)  # one of the three for this minute
-    for i in range(1, 5):
-        edit(store, pipeline, clock, i, f"Talks in Moscow number {i + 10}.", 1)
-    first = asyncio.run(edits.check())
-    assert len(first.sent) == 2 and first.backlog  # 1 + 2 = 3 in the minute
+    news = make_ingest(store, pipeline).save([raw_post(50, "Kosovo: a new statement.", date=clock.now)]).new_ids
+    more = make_ingest(store, pipeline).save([raw_post(51, "Kosovo: another one.", date=clock.now)]).new_ids
+    assert asyncio.run(alerts.check([*news, *more])).sent == [*news, *more]  # the other half is theirs
+    assert asyncio.run(edits.check()).sent == []  # 4 in the minute: the edits wait as well
     clock.now += timedelta(seconds=61)
     second = asyncio.run(edits.check())
-    assert len(second.sent) == 2 and not second.backlog
-    assert [k[0] for k in first.sent + second.sent] == ids  # oldest first, nothing dropped
+    assert len(second.sent) == 2 and second.backlog
+    clock.now += timedelta(seconds=61)
+    third = asyncio.run(edits.check())
+    assert len(third.sent) == 1 and not third.backlog
+    assert [k[0] for k in first.sent + second.sent + third.sent] == ids  # oldest first, nothing dropped
 
 
 def test_send_failures_retry_or_give_up(store: Store, pipeline: Pipeline, clock: Clock) -> None:

@@ -252,6 +252,9 @@ HTML_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("not-an-export-page", edit(PAGE2, 'class="page_header"', 'class="header"'), "no div.page_header"),
     ("unknown-block", edit(PAGE2, "message default clearfix", "message weird"), "message 8: unknown kind"),
     ("nesting-bomb", edit(PAGE2, "Годишният", "<div>" * 20_000 + "Годишният"), "tags nested"),
+    # issue #27 item 2: a parser ignores stray end tags and end tags in comments; so does the guard
+    ("stray-end-tag-bomb", edit(PAGE2, "Годишният", "<div></x>" * 150_000 + "Годишният"), "tags nested"),
+    ("commented-end-tag-bomb", edit(PAGE2, "Годишният", "<div><!--</a>-->" * 60_000 + "Годишният"), "tags nested"),
     ("huge-text", edit(PAGE2, "Годишният", "Лавров " * 20_000), "message 9: text is over the 100,000-character"),
     # issue #27 item 6: an id or a date the archive cannot hold is refused before anything is written
     ("id-overflows-int64", edit(PAGE2, 'id="message9"', 'id="message99999999999999999999999"'), "is not a message id"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -131,7 +132,12 @@ def test_the_viewer_leaves_the_archive_file_as_it_was(tmp_path: Path, pipeline: 
     try:
         for page in ("/", "/?q=Kosovo", "/post/1", "/channels", "/channel/1", "/tag/serbia", "/day/2026-11-21"):
             assert wait_for(f"http://127.0.0.1:{port}{page}", process).status_code == 200
-        sql = httpx.get(f"http://127.0.0.1:{port}/sql", params={"sql": "DROP TABLE posts"}, timeout=5)
+        form = httpx.get(f"http://127.0.0.1:{port}/sql", timeout=5).text
+        token = re.search(r'name="token" value="([^"]+)"', form)
+        assert token is not None
+        sql = httpx.post(
+            f"http://127.0.0.1:{port}/sql", data={"token": token.group(1), "sql": "DROP TABLE posts"}, timeout=5
+        )
         assert sql.status_code == 400
     finally:
         stop(process)

@@ -231,10 +231,13 @@ def test_sql_page_only_with_the_flag(archive_path: Path, client: Client) -> None
     assert client.get("/sql").status_code == 404
     assert 'href="/sql"' not in client.get("/").text
     with client_for(archive_path, allow_sql=True) as with_sql:
-        page = with_sql.get("/sql", params={"sql": "SELECT title FROM channels WHERE id = 3"})
+        token = re.search(r'name="token" value="([^"]+)"', with_sql.get("/sql").text)
+        assert token is not None
+        form = {"token": token.group(1), "sql": "SELECT title FROM channels WHERE id = 3"}
+        page = with_sql.post("/sql", data=form)
         assert page.status_code == 200
         assert f'<td dir="auto">{ESCAPED_TITLE}</td>' in page.text
-        refused = with_sql.get("/sql", params={"sql": "DELETE FROM posts"})
+        refused = with_sql.post("/sql", data=form | {"sql": "DELETE FROM posts"})
         assert refused.status_code == 400 and "not authorized" in refused.text
     assert Store.open(archive_path).stats()["posts"] == 12
 

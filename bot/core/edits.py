@@ -101,14 +101,23 @@ def _link(url: str | None) -> str:
 
 
 def render_edit_alert(
-    post: AlertPost, diff: WordDiff, *, version: int, edited_at: datetime, tz: tzinfo, context: int = ALERT_CONTEXT
+    post: AlertPost,
+    diff: WordDiff,
+    *,
+    version: int,
+    edited_at: datetime,
+    tz: tzinfo,
+    context: int = ALERT_CONTEXT,
+    edits: int = 1,
 ) -> list[str]:
-    """✏️ Edited · channel · when, why it counts, then the diff around each change."""
+    """✏️ Edited · channel · when, why it counts, then the diff around each change. `edits` > 1: one
+    alert for several edits of the post (coalesced), the diff from before the first to after the last."""
     esc = html.escape
     why = ", ".join(diff.reasons) or "minor"
+    span = f"version {version - edits} → {version}" + (f" ({edits:,} edits)" if edits > 1 else "")
     header = (
         f"✏️ <b>Edited</b> · {esc(strip_bidi(post.channel_label))} · <i>{esc(_when(edited_at, tz))}</i>\n"
-        f"<i>{esc(f'posted {_when(post.date, tz)} · version {version - 1} → {version} · changed: {why}')}</i>\n\n"
+        f"<i>{esc(f'posted {_when(post.date, tz)} · {span} · changed: {why}')}</i>\n\n"
     )
     return pack(header, html_pieces(compact(diff.segments(), context)), _link(post.url))
 
@@ -123,3 +132,26 @@ def render_deletion_alert(post: AlertPost, text: str, *, noticed_at: datetime, t
     body = text.strip() or "[media without text]"
     chunks = [body[i : i + 500] for i in range(0, len(body), 500)]
     return pack(header, [esc(c) for c in chunks], _link(post.url))
+
+
+DELETIONS_LISTED = 20  # posts listed by name in one alert about many deletions
+
+
+def render_deletions_alert(
+    channel_label: str, posts: Sequence[tuple[AlertPost, str]], *, noticed_at: datetime, tz: tzinfo
+) -> list[str]:
+    """🗑 N posts deleted · channel: one alert for a channel clearing many posts at once, each listed by
+    its date, first words and link (the first DELETIONS_LISTED), instead of one alert per post."""
+    esc = html.escape
+    header = (
+        f"🗑 <b>{len(posts):,} posts deleted</b> · {esc(strip_bidi(channel_label))} · "
+        f"<i>noticed {esc(_when(noticed_at, tz))}</i>\n\n"
+    )
+    pieces = []
+    for post, text in posts[:DELETIONS_LISTED]:
+        words = " ".join(text.split())
+        first = words[:100] + ("…" if len(words) > 100 else "") or "[media without text]"
+        link = f" · {_link(post.url)}" if post.url else ""
+        pieces.append(f"• <i>{esc(_when(post.date, tz))}</i> {esc(first)}{link}\n")
+    more = len(posts) - DELETIONS_LISTED
+    return pack(header, pieces, f"<i>and {more:,} more</i>" if more > 0 else "")

@@ -4,6 +4,11 @@ Settings lean to precision (`favor_precision`, no comments): a linked statement 
 cookie banner or a "read also" list in it is worse than one missing a caption. Tables are kept
 (treaty texts and voting results live in them). Measured on the extraction dev set by
 `bench/articles.py`. CPU-bound (~25 ms a page, more for huge ones): the worker runs it in a thread.
+
+A linked page is a stranger's HTML, and parsers are quadratic in nesting (160k nested `<div>`s cost
+lexbor 77 s in the title fallback, and the 5 MB cap allowed hours): every page is measured first by
+the shared guard (bot/core/html_shape.py) and refused with HtmlRefused past PAGE_LIMITS, before
+trafilatura (lxml) or lexbor ever see it.
 """
 
 from __future__ import annotations
@@ -18,9 +23,14 @@ from selectolax.lexbor import LexborHTMLParser
 from trafilatura.settings import use_config
 
 from bot.core.articles import ExtractedPage
+from bot.core.html_shape import HtmlLimits, check_html
 
 _HTML_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)", re.IGNORECASE)
 MAX_TREE_SIZE = 200_000  # elements; a page beyond this is a generated monster, not an article
+# Real article pages nest 15-60 deep with at most ~50k elements (bench/README.md); 0.35 s of lexbor.
+PAGE_LIMITS = HtmlLimits(
+    max_chars=64 * 1024 * 1024, max_depth=1_000, max_elements=MAX_TREE_SIZE, max_cost=50_000_000, max_seconds=3.0
+)
 _CONFIG = use_config()
 _CONFIG.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_SIZE))
 
@@ -30,11 +40,13 @@ logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 
 def extract_page(body: bytes, url: str, charset: str | None = None) -> ExtractedPage | None:
-    """None when the page has no main text trafilatura can find (a video page, a JS-only app)."""
+    """None when the page has no main text trafilatura can find (a video page, a JS-only app).
+    Raises HtmlRefused (bot/core/html_shape.py) for a page no parser should be given."""
     html: bytes | str = body
     if charset:
         with contextlib.suppress(LookupError):  # an unknown charset name: trafilatura sniffs the bytes
             html = body.decode(codecs.lookup(charset).name, errors="replace")
+    check_html(html if isinstance(html, str) else body.decode("latin-1"), PAGE_LIMITS)  # markup is ASCII
     document = trafilatura.bare_extraction(
         html,
         url=url,

@@ -8,8 +8,11 @@ sleeping.
 
 Safety: every hop of a redirect chain is checked again (scheme, ARTICLE_DOMAINS /
 ARTICLE_SKIP_DOMAINS, robots.txt, and, in the transport, the addresses connected to); at most
-`max_redirects` hops; connect and read timeouts plus a total deadline over all hops; the body is
-capped as sent and as decompressed (bot/sources/http_guard.py); only HTML is kept.
+`max_redirects` hops; connect and read timeouts plus a total deadline over all hops and the
+robots.txt reads they need (one clock for the whole fetch: `deadline=6` is 6 s, not 6 s per origin);
+the body is capped as sent and as decompressed (bot/sources/http_guard.py); only HTML is kept.
+A URL httpx cannot use (a hostile `Location: http:127.0.0.1:80/x`, a port past 65535) is a
+`redirects` result with a one-line error, never an exception out of `fetch()`.
 """
 
 from __future__ import annotations
@@ -166,15 +169,15 @@ class ArticleFetcher:
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """GET `url`, following redirects; raises only Deferred (and cancellation)."""
         conditional = {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if v}
-        result = await self._follow(url, conditional, html=True)
+        result = await self._follow(url, conditional, html=True, started=self.clock())
         return replace(result, url=url)
 
-    async def _follow(self, url: str, extra: dict[str, str], *, html: bool) -> FetchResult:
-        current, seen, started = url, {canonical_url(url) or url}, self.clock()
+    async def _follow(self, url: str, extra: dict[str, str], *, html: bool, started: float) -> FetchResult:
+        current, seen = url, {canonical_url(url) or url}
         for _hop in range(self.policy.max_redirects + 1):
-            host = url_host(current)
-            if urlsplit(current).scheme not in ("http", "https") or not host:
-                return FetchResult("redirects", url, current, error=f"not a web address: {current}")
+            host = url_host(current) if _usable(current) else ""
+            if not host:
+                return FetchResult("redirects", url, current, error=f"not a web address: {current[:300]!r}")
             refusal = domain_refusal(host, self.policy.allow, self.policy.skip)
             if refusal:
                 return FetchResult("policy", url, current, error=refusal)
@@ -222,6 +225,8 @@ class ArticleFetcher:
                 )
             except RefusedAddress as exc:
                 return FetchResult("refused", url, url, error=str(exc)), None
+            except httpx.InvalidURL as exc:  # httpx reads a redirect's Location itself, even unfollowed
+                return FetchResult("redirects", url, url, error=f"unusable redirect: {exc}"), None
             except httpx.TransportError as exc:
                 result = FetchResult("network", url, url, error=f"{exc.__class__.__name__}: {exc}".strip(": "))
         if result.kind in ("server_error", "rate_limited", "timeout", "network"):
@@ -270,7 +275,7 @@ class ArticleFetcher:
         origin = f"{parts.scheme}://{parts.netloc}"
         cached = self._robots.get(origin)
         if cached is None or cached.expires <= self.clock():
-            got = await self._follow(origin + "/robots.txt", {}, html=False)
+            got = await self._follow(origin + "/robots.txt", {}, html=False, started=started)
             parser = RobotFileParser()
             if got.kind == "ok" and got.http_status == 200:
                 parser.parse(got.body.decode(got.charset or "utf-8", errors="replace").splitlines())
@@ -287,6 +292,17 @@ class ArticleFetcher:
         if cached.parser.can_fetch(ROBOTS_AGENT, url):
             return None
         return FetchResult("robots", url, url, error="disallowed by robots.txt (ARTICLE_ROBOTS=false ignores it)")
+
+
+def _usable(url: str) -> bool:
+    """An http(s) URL with a host and a port that exists, that httpx accepts as it is."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # ValueError past 65535 or not a number
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _looks_like_html(body: bytes) -> bool:

@@ -6,6 +6,10 @@
   request and every redirect alike: `GuardedTransport` is httpx's transport with a network backend
   that resolves the host, refuses private, loopback, link-local, reserved and multicast addresses
   (unless the host is trusted by name, ARTICLE_DOMAINS), and connects to the address it checked.
+* IPv6 forms that carry an IPv4 address reach that IPv4 address (a NAT64 gateway turns
+  `64:ff9b::a00:1` into 10.0.0.1; 6to4 and Teredo relays, IPv4-compatible `::7f00:1`, translated
+  `::ffff:0:7f00:1`), so each is judged by the IPv4 address it embeds as well as by itself; the
+  local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215), whose embedding varies, is refused whole.
 """
 
 from __future__ import annotations
@@ -29,11 +33,45 @@ class RefusedAddress(Exception):
         self.address = address
 
 
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+_LOW32_PREFIXES = (
+    0,  # ::a.b.c.d, IPv4-compatible (deprecated, still routed by some stacks)
+    0xFFFF,  # ::ffff:a.b.c.d, IPv4-mapped
+    0xFFFF_0000,  # ::ffff:0:a.b.c.d, IPv4-translated (RFC 2765)
+    0x0064_FF9B_0000_0000_0000_0000,  # 64:ff9b::/96, well-known NAT64 (RFC 6052)
+)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address leads to: its low 32 bits under the prefixes above, the
+    6to4 (2002::/16) gateway, and Teredo's (2001::/32) server and client."""
+    found = []
+    if int(ip) >> 32 in _LOW32_PREFIXES:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global and not ip.is_multicast
+
+
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return False
+        embedded = embedded_ipv4(ip)
+        if ip.ipv4_mapped is not None:
+            return _public(ip.ipv4_mapped)  # the IPv4 address is the whole of it
+        if embedded and not all(_public(v4) for v4 in embedded):
+            return False
+        if int(ip) >> 32 in _LOW32_PREFIXES[2:] or ip.sixtofour is not None:
+            return True  # a translation prefix in front of a public IPv4 address
+    return _public(ip)
 
 
 async def resolve(host: str, port: int) -> list[str]:

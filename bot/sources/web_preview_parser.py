@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.core.fingerprint import post_url
+from bot.core.html_shape import HtmlLimits, HtmlRefused, check_html
 from bot.core.numbers import ascii_int
 from bot.models import ChannelRef, Forward, RawPost
 
@@ -36,6 +37,10 @@ _VIEWS = re.compile(r"^([\d.,]+)\s*([KMB]?)$", re.IGNORECASE)
 _MULTIPLIERS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _BLOCK_TAGS = frozenset({"div", "p", "blockquote", "pre", "ul", "ol", "li"})
 MAX_POSTS_PER_PAGE = 200  # a real page has about 20; 100k posts froze the loop for 25 s
+# A real page nests 15 deep with ~6,000 elements (20 posts); 20 MB allows a saved page of several.
+PAGE_LIMITS = HtmlLimits(
+    max_chars=20 * 1024 * 1024, max_depth=1_000, max_elements=200_000, max_cost=50_000_000, max_seconds=3.0
+)
 _MEDIA_NOT_SUPPORTED = ".message_media_not_supported"
 _PRE_SPACE = "\ue000"  # a space inside <pre>, hidden from the line trimming that layout whitespace needs
 
@@ -76,7 +81,13 @@ class WebPage:
 
 
 def parse_page(html: str, *, base_url: str = "https://t.me", max_posts: int = MAX_POSTS_PER_PAGE) -> WebPage:
-    """Read one preview page; raise NotAPreviewPage when the HTML is something else (e.g. a redirect page)."""
+    """Read one preview page; raise NotAPreviewPage when the HTML is something else (e.g. a redirect page),
+    or one no parser should be given (the shared guard, bot/core/html_shape.py: 100k nested `<div>`s
+    took lexbor 17.7 s within the 5 MB body cap)."""
+    try:
+        check_html(html, PAGE_LIMITS)
+    except HtmlRefused as exc:
+        raise NotAPreviewPage(f"refused before parsing: {exc}") from None
     tree = LexborHTMLParser(html)
     blocks = tree.css("div.tgme_widget_message")
     if not blocks and tree.css_first(".tgme_channel_history, .tgme_channel_info") is None:

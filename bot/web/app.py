@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, tzinfo
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
-from bot.web.cache import ChartCache
+from bot.web.cache import ChartCache, ChartsBusy
 from bot.web.forms import FormError
 from bot.web.render import make_environment, render_page
 from bot.web.security import ASGIApp, HostCheck, SecurityHeaders, TokenAuth
@@ -66,6 +67,7 @@ class WebState:
     options: WebOptions
     env: Environment
     charts: ChartCache
+    form_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # the /sql form's (sql_page.py)
 
     @contextmanager
     def reading(self) -> Iterator[Reader]:
@@ -99,6 +101,10 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return _error(request, 503, f"The archive cannot be read: {exc}")
 
 
+async def _busy(request: Request, exc: Exception) -> Response:
+    return _error(request, 503, "Charts are being drawn for other requests; try again in a moment.")
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return _error(request, exc.status_code, exc.detail or "Not found")
@@ -117,9 +123,9 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
 
     routes = [
         Route("/", pages.search_page),
-        Route("/post/{post_id:int}", pages.post_page),
+        Route("/post/{post_id}", pages.post_page),
         Route("/channels", pages.channels_page),
-        Route("/channel/{channel_id:int}", pages.channel_page),
+        Route("/channel/{channel_id}", pages.channel_page),
         Route("/tag/{key:path}", pages.tag_page),
         Route("/day", day.day_page),
         Route("/day/{day}", day.day_page),
@@ -127,7 +133,7 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
         Route("/static/{name}", _static),
     ]
     if options.allow_sql:
-        routes.append(Route("/sql", sql_page.sql_page))
+        routes.append(Route("/sql", sql_page.sql_page, methods=["GET", "POST"]))
     app = Starlette(
         routes=routes,
         exception_handlers={
@@ -136,11 +142,12 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
             ArchiveError: _unavailable,
             sqlite3.OperationalError: _unavailable,
             HTTPException: _http_error,
+            ChartsBusy: _busy,
         },
     )
     env = make_environment(options.tz)
     env.globals.update(allow_sql=options.allow_sql, archive_name=archive.path.name)
-    app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds))
+    app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds, wait=options.query_seconds))
     wrapped: ASGIApp = app
     if options.token:
         wrapped = TokenAuth(wrapped, options.token)

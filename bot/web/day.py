@@ -20,7 +20,7 @@ from bot.core.windows import Window, next_occurrence, occurrence, window_ending
 from bot.digest_jobs import subscription_digest
 from bot.web.app import WebState, state_of
 from bot.web.charts import CopyStats, copies_chart, posts_per_day_chart, top_copies_chart, top_tags_chart
-from bot.web.forms import MAX_CHART_DAYS, MAX_CHART_WEEKS, MAX_TAG_CHARS, FormError, bounded_int, parse_day
+from bot.web.forms import CHART_DAY_STEPS, CHART_WEEK_STEPS, MAX_TAG_CHARS, FormError, chart_span, parse_day
 from bot.web.telegram_html import safe_telegram_html
 
 DEFAULT_CHART_DAYS = 30
@@ -73,8 +73,8 @@ def day_page(request: Request) -> Response:
 
 def charts_page(request: Request) -> Response:
     state = state_of(request)
-    days = bounded_int(request.query_params, "days", DEFAULT_CHART_DAYS, 1, MAX_CHART_DAYS)
-    weeks = bounded_int(request.query_params, "weeks", DEFAULT_CHART_WEEKS, 1, MAX_CHART_WEEKS)
+    days = chart_span(request.query_params, "days", DEFAULT_CHART_DAYS, CHART_DAY_STEPS)
+    weeks = chart_span(request.query_params, "weeks", DEFAULT_CHART_WEEKS, CHART_WEEK_STEPS)
     with state.reading() as reader:
         last = reader.browse.bounds()[1] or datetime.now(UTC)
         end_day = last.astimezone(UTC).date() + timedelta(days=1)

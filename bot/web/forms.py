@@ -3,6 +3,11 @@
 Limits keep one request cheap whatever the archive's size: a query is at most 200 characters and 20
 words (each becomes an FTS5 phrase), a page at most 100 results, paging at most 10,000 results deep
 (further back is a narrower date range away), charts at most a year of days or weeks.
+
+Numbers are ASCII digits only, at most MAX_DIGITS of them (`str.isdigit()` accepts "²" and "٣",
+which `int()` or SQLite then reject with a 500), and ids fit SQLite's 64-bit integers. Days lie
+between MIN_DAY and MAX_DAY so that a window around them (a day either side, a time zone) stays
+inside what `datetime` can hold: `/day/9999-12-31` is a 400 naming `day`, not an OverflowError.
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ DEFAULT_PAGE_SIZE = 20
 MAX_OFFSET = 10_000
 MAX_CHART_DAYS = 366
 MAX_CHART_WEEKS = 53
+# Charts are cached per parameter set; any number asked for is rounded up to one of these steps so
+# that varying it cannot defeat the cache (bot/web/cache.py), and the page says the span drawn.
+CHART_DAY_STEPS = (7, 14, 30, 60, 90, 180, MAX_CHART_DAYS)
+CHART_WEEK_STEPS = (4, 8, 12, 26, MAX_CHART_WEEKS)
+MAX_DIGITS = 18  # < 2**63: any SQLite integer id, any bound here; longer is refused before int()
+MIN_DAY = date(1970, 1, 1)
+MAX_DAY = date(2999, 12, 31)
+_DIGITS = re.compile(r"[0-9]+")
 # What bot/core/lang.py detects; the field also accepts any other 2-3 letter code.
 LANGUAGES = ("en", "bg", "ru", "uk", "sr")
 _LANG = re.compile(r"^[a-z]{2,3}$")
@@ -36,18 +49,27 @@ def _one(params: Mapping[str, str], name: str) -> str:
 
 def parse_day(raw: str, name: str) -> date:
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw[:40])
     except ValueError:
         raise FormError(f"{name}: expected a date like 2026-11-20, got {raw[:40]!r}") from None
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise FormError(f"{name}: expected a date from {MIN_DAY} to {MAX_DAY}, got {day}")
+    return day
+
+
+def parse_number(raw: str, name: str, what: str = "a whole number") -> int:
+    """ASCII digits, at most MAX_DIGITS of them: checked before `int()` ever sees the text."""
+    if not _DIGITS.fullmatch(raw) or len(raw) > MAX_DIGITS:
+        shown = raw[:40] + ("…" if len(raw) > 40 else "")
+        raise FormError(f"{name}: expected {what} of at most {MAX_DIGITS} digits 0-9, got {shown!r}")
+    return int(raw)
 
 
 def bounded_int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = _one(params, name)
     if not raw:
         return default
-    if not raw.isdigit():
-        raise FormError(f"{name}: expected a whole number, got {raw[:40]!r}")
-    value = int(raw)
+    value = parse_number(raw, name)
     if not low <= value <= high:
         raise FormError(f"{name}: expected {low} to {high}, got {value}")
     return value
@@ -102,6 +124,12 @@ class SearchForm:
         return bool(self.q or self.channel is not None or self.tag or self.lang or self.since or self.until)
 
 
+def chart_span(params: Mapping[str, str], name: str, default: int, steps: tuple[int, ...]) -> int:
+    """`days` or `weeks`, 1 to the last step, rounded up to the next step."""
+    value = bounded_int(params, name, default, 1, steps[-1])
+    return next(step for step in steps if step >= value)
+
+
 def parse_search(params: Mapping[str, str]) -> SearchForm:
     q = _one(params, "q")
     if len(q) > MAX_QUERY_CHARS:
@@ -109,8 +137,7 @@ def parse_search(params: Mapping[str, str]) -> SearchForm:
     if len(q.split()) > MAX_QUERY_WORDS:
         raise FormError(f"q: the query has more than {MAX_QUERY_WORDS} words")
     channel_raw = _one(params, "channel")
-    if channel_raw and not channel_raw.isdigit():
-        raise FormError(f"channel: expected a channel number, got {channel_raw[:40]!r}")
+    channel = parse_number(channel_raw, "channel", "a channel number") if channel_raw else None
     tag = _one(params, "tag").lstrip("#").casefold()
     if len(tag) > MAX_TAG_CHARS:
         raise FormError(f"tag: longer than {MAX_TAG_CHARS} characters")
@@ -128,7 +155,7 @@ def parse_search(params: Mapping[str, str]) -> SearchForm:
     page = bounded_int(params, "page", 1, 1, MAX_OFFSET // per + 1)
     return SearchForm(
         q=q,
-        channel=int(channel_raw) if channel_raw else None,
+        channel=channel,
         tag=tag,
         lang=lang,
         since=since,

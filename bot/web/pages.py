@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,15 +18,28 @@ from bot.core.highlight import Highlighter, mark
 from bot.core.search_query import match_spans
 from bot.core.windows import next_occurrence
 from bot.listing import MAX_SCANNED_POSTS, find_items, seen_in
-from bot.models import StoredPost
+from bot.models import PostVersion, StoredPost
 from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import posts_per_day_chart, top_tags_chart
-from bot.web.forms import LANGUAGES, PAGE_SIZES, FormError, SearchForm, bounded_int, parse_search
+from bot.web.forms import (
+    CHART_DAY_STEPS,
+    LANGUAGES,
+    PAGE_SIZES,
+    FormError,
+    SearchForm,
+    bounded_int,
+    chart_span,
+    parse_number,
+    parse_search,
+)
 from bot.web.render import marked, matching_paragraph
 from storage.browse import MARK_CLOSE, MARK_OPEN
 from storage.store import SearchOrder
+from storage.versions import KEEP_FIRST, KEEP_LAST
 
 LISTING_CHARS = 400  # a hit without a query shows its first paragraph up to this many characters
+HIGHLIGHT_CHARS = 20_000  # of a post read for matches to mark (a post may hold 100,000)
+VERSIONS_PER_PAGE = 10
 CHART_DAYS = 30
 
 
@@ -42,21 +57,30 @@ class Results:
     more: bool
 
 
-def _marks(reader: Reader, query: str, posts: list[StoredPost]) -> dict[int, str]:
+def _marks(
+    reader: Reader, query: str, posts: list[StoredPost], deadline: float, clock: Callable[[], float] = time.monotonic
+) -> dict[int, str]:
     """Each post's text with what matched the query (any form, either script, emoji, "exact")
-    between MARK_OPEN and MARK_CLOSE: what the index matched, not just the literal words."""
+    between MARK_OPEN and MARK_CLOSE: what the index matched, not just the literal words.
+
+    Bounded (issue #27 item 9: 100 hits of 100k-character posts took ~2 s past --query-seconds):
+    only a post's first HIGHLIGHT_CHARS are read for matches, and none once the page's time budget
+    (`deadline`, on `clock`) is spent; a hit without marks shows its first paragraph instead."""
     highlighter = Highlighter.of(reader.store.search_index.normaliser, query)
     marked_texts = {}
     for post in posts:
-        if highlighter.query is not None and post.text:
-            spans = match_spans(post.text, post.lang, highlighter.query, highlighter.normaliser)
-            if spans:
-                marked_texts[post.id] = mark(post.text, spans, (MARK_OPEN, MARK_CLOSE), str)
+        if highlighter.query is None or not post.text or clock() > deadline:
+            continue
+        text = post.text[:HIGHLIGHT_CHARS]
+        spans = match_spans(text, post.lang, highlighter.query, highlighter.normaliser)
+        if spans:
+            marked_texts[post.id] = mark(post.text, spans, (MARK_OPEN, MARK_CLOSE), str)
     return marked_texts
 
 
 def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
     """One page: items with copies folded as everywhere else (bot.listing), or every post with copies."""
+    started = time.monotonic()
     since, until = form.window(state.options.tz)
     order: SearchOrder = "rank" if form.order == "rank" and form.q else "newest"
     query, tags, lang = form.q or None, [form.tag] if form.tag else [], form.lang or None
@@ -87,7 +111,7 @@ def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
             order=order,
         )
     shown = [max(item.posts, key=lambda p: p.id) for item in items]  # the copy that placed the item here
-    marks = _marks(reader, form.q, shown) if form.q else {}
+    marks = _marks(reader, form.q, shown, started + state.options.query_seconds) if form.q else {}
     hits = []
     for item, post in zip(items, shown, strict=True):
         if post.id in marks:
@@ -126,14 +150,14 @@ def digest_day(post_date: datetime, state: WebState) -> str:
 
 def post_page(request: Request) -> Response:
     state = state_of(request)
-    post_id = request.path_params["post_id"]
+    post_id = parse_number(request.path_params["post_id"], "post", "a post number")
     with state.reading() as reader:
         post = reader.store.get_post(post_id)
         if post is None:
             raise HTTPException(404, f"There is no post {post_id} in the archive.")
         raw_text = reader.browse.raw_text(post_id) or ""
         copies = reader.browse.copies(post)
-        versions = reader.browse.versions(post_id)
+        shown_versions = _versions_page(reader, post_id, request)
         item = DigestItem(tuple(copies) or (post,))
         count = seen_in(item, reader.store)
     return state.page(
@@ -143,10 +167,38 @@ def post_page(request: Request) -> Response:
         copies=copies,
         seen_in=count,
         original=item.link,
-        versions=versions,
+        versions=shown_versions,
         paragraphs=[p for p in post.text.split("\n\n") if p.strip()],
         digest_day=digest_day(post.date, state),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class VersionsPage:
+    """One page of a post's earlier versions, newest first, with what was not kept between them."""
+
+    versions: list[tuple[PostVersion, str]]  # each version, and a note on the versions dropped below it
+    page: int
+    pages: int
+    count: int
+
+
+def _versions_page(reader: Reader, post_id: int, request: Request) -> VersionsPage:
+    """VERSIONS_PER_PAGE at a time (issue #27 item 3: 3,000 versions made a 12.6 MB page)."""
+    count = reader.store.version_count(post_id)
+    pages = max(1, -(-count // VERSIONS_PER_PAGE))
+    page = bounded_int(request.query_params, "versions", 1, 1, pages)
+    rows = reader.store.versions_page(post_id, (page - 1) * VERSIONS_PER_PAGE, VERSIONS_PER_PAGE + 1)
+    shown = []
+    for newer, older in zip(rows[:VERSIONS_PER_PAGE], [*rows[1:], None], strict=False):
+        below = older.number if older is not None else 0
+        dropped = newer.number - below - 1
+        note = ""
+        if dropped > 0:
+            span = f"version {below + 1}" if dropped == 1 else f"versions {below + 1} to {newer.number - 1}"
+            note = f"{span} not kept (the archive keeps a post's first {KEEP_FIRST} and last {KEEP_LAST} versions)"
+        shown.append((newer, note))
+    return VersionsPage(shown, page, pages, count)
 
 
 def channels_page(request: Request) -> Response:
@@ -173,8 +225,8 @@ def _listing(request: Request, **fixed: object) -> SearchForm:
 
 def channel_page(request: Request) -> Response:
     state = state_of(request)
-    channel_id = request.path_params["channel_id"]
-    days = bounded_int(request.query_params, "days", CHART_DAYS, 1, 366)
+    channel_id = parse_number(request.path_params["channel_id"], "channel", "a channel number")
+    days = chart_span(request.query_params, "days", CHART_DAYS, CHART_DAY_STEPS)
     with state.reading() as reader:
         channel = next((c for c in reader.store.channels() if c.id == channel_id), None)
         if channel is None:
@@ -213,7 +265,7 @@ def tag_page(request: Request) -> Response:
     key = request.path_params["key"].lstrip("#").casefold()
     if not key or len(key) > 64:
         raise FormError("tag: expected a tag name of 1 to 64 characters")
-    days = bounded_int(request.query_params, "days", CHART_DAYS, 1, 366)
+    days = chart_span(request.query_params, "days", CHART_DAYS, CHART_DAY_STEPS)
     with state.reading() as reader:
         tag = reader.browse.tag_display(key)
         if tag is None:

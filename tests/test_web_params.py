@@ -1,0 +1,76 @@
+"""Issue #27 item 5 and #26 item 1 (web part): every malformed or out-of-range parameter is a 400
+naming it, never a 500 and never a traceback in the log; digits are ASCII digits only."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from httpx import Client
+
+from bot.web.forms import MAX_DIGITS, FormError, parse_number
+from tests.web_archive import fill_archive
+from tests.web_server import client as client_for
+
+HUGE = "9" * 5000
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    path = fill_archive(tmp_path_factory.mktemp("params") / "archive.db")
+    with client_for(path) as http:
+        yield http
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "name"),
+    [
+        ("/post/99999999999999999999999", {}, "post"),
+        ("/post/²", {}, "post"),
+        ("/post/-1", {}, "post"),
+        ("/day/9999-12-31", {}, "day"),
+        ("/day/0001-01-01", {}, "day"),
+        ("/", {"until": "9999-12-31"}, "until"),
+        ("/", {"since": "0001-01-01"}, "since"),
+        ("/", {"page": "²"}, "page"),
+        ("/", {"q": "x", "page": "²"}, "page"),
+        ("/", {"page": "٣"}, "page"),
+        ("/", {"page": HUGE}, "page"),
+        ("/", {"per": "❶"}, "per"),
+        ("/", {"channel": "²"}, "channel"),
+        ("/", {"channel": HUGE}, "channel"),
+        ("/", {"channel": "99999999999999999999999"}, "channel"),
+        ("/charts", {"days": "³"}, "days"),
+        ("/charts", {"days": "²"}, "days"),
+        ("/charts", {"weeks": HUGE}, "weeks"),
+        ("/channel/1", {"days": "²"}, "days"),
+        ("/channel/99999999999999999999999", {}, "channel"),
+        ("/channel/1", {"page": "①"}, "page"),
+        ("/tag/serbia", {"days": "٣"}, "days"),
+    ],
+)
+def test_bad_parameter_is_a_400_naming_it_without_a_traceback(
+    client: Client, caplog: pytest.LogCaptureFixture, url: str, params: dict[str, str], name: str
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        page = client.get(url, params=params)
+    assert page.status_code == 400, (url, params, page.status_code)
+    assert f"{name}: " in page.text
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.exc_info]
+    assert len(page.text) < 20_000  # the 5,000 digits are not echoed back
+
+
+def test_number_guard_refuses_before_int_sees_the_text() -> None:
+    assert parse_number("0" * MAX_DIGITS, "page") == 0
+    for raw in ("1" * (MAX_DIGITS + 1), HUGE * 10, "²", "12٣", " 1", "+1", "1_000", "0x10", ""):
+        with pytest.raises(FormError, match=r"^page: expected"):
+            parse_number(raw, "page")
+
+
+def test_edges_that_hold_still_answer(client: Client) -> None:
+    assert client.get("/day/2999-12-31").status_code == 200
+    assert client.get("/day/1970-01-01").status_code == 200
+    assert client.get("/", params={"until": "2999-12-31", "since": "1970-01-01"}).status_code == 200
+    assert client.get("/post/999999999999999999").status_code == 404
+    assert client.get("/channel/999999999999999999").status_code == 404
