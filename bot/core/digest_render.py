@@ -54,6 +54,19 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return strip_bidi(lead(text, limit))
 
 
+def post_line(post: StoredPost, limit: int = SNIPPET_CHARS) -> str:
+    """What a listing shows of a post: its lead; else its text as it is ("👍", "??": a reaction is what
+    was said, not "[media]"), after "[photo]" for a media post; "[media]" only for no text and no kind."""
+    shown = snippet(post.text, limit)
+    if shown:
+        return shown
+    plain = strip_bidi(" ".join(post.text.split()))
+    plain = plain if len(plain) <= limit else plain[: limit - 1] + "…"
+    if post.media_kind:
+        return f"[{post.media_kind}] {plain}".rstrip()
+    return plain or "[media]"
+
+
 def _short(label: str, limit: int = LABEL_CHARS) -> str:
     """Names come from posts and exports: a 3,000-letter hashtag is legal in Telegram, and twelve of them
     in the header would make a digest no message can carry, so headings show a bounded prefix."""
@@ -99,7 +112,7 @@ def change_mark(item: DigestItem, tz: tzinfo) -> str | None:
 
 def _item_text(item: DigestItem) -> str:
     post = item.first
-    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
+    text = post_line(post)
     if item.media:
         text += f" (+ {media_count(item.media)})"
     return text

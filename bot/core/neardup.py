@@ -141,7 +141,8 @@ def text_numbers(text: str) -> tuple[int, ...]:
 
 
 def _numbers(words: list[str]) -> tuple[int, ...]:
-    found = dict.fromkeys(int(w[:18]) for w in words if w.isdigit())
+    # isascii+isdecimal, not isdigit: "❶" and "²" are digits to isdigit() but not to int() (real export)
+    found = dict.fromkeys(int(w[:18]) for w in words if w.isascii() and w.isdecimal())
     return tuple(list(found)[:MAX_NUMBERS])
 
 
