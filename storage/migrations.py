@@ -346,9 +346,14 @@ def _v9(db: sqlite_utils.Database) -> None:
     content hash, so they no longer fold by text across unrelated chats; a hidden-source forward of
     such a text gets its own origin key instead of one built from the sender's name and that text.
 
+    Also `posts.forward_date`: when a forward's original was posted, as its header says (Telethon,
+    HTML exports), so the spread of a statement whose origin channel is not archived still counts
+    delays from the original rather than from its first sighting (NULL for posts from before).
+
     Reads every post's text once (a batch of ids at a time); rewrites only the short ones (on the real
     exports in ../shared, 8,264 of 19,608 posts, mostly group chatter; 0.23 s).
     """
+    db.execute("ALTER TABLE posts ADD COLUMN forward_date TEXT")
     conn = db.conn
     last = 0
     while True:
