@@ -52,7 +52,8 @@ def to_gexf(graph: Mapping[str, Any]) -> str:
     for cls, attrs in (("node", NODE_ATTRS), ("edge", EDGE_ATTRS)):
         block = ET.SubElement(body, "attributes", {"class": cls})
         for name, kind in attrs:
-            ET.SubElement(block, "attribute", {"id": name, "title": name, "type": kind})
+            gexf_kind = "integer" if kind == "int" else kind  # GEXF's name; GraphML says "int"
+            ET.SubElement(block, "attribute", {"id": name, "title": name, "type": gexf_kind})
     nodes = ET.SubElement(body, "nodes")
     for node in graph["nodes"]:
         element = ET.SubElement(nodes, "node", {"id": node["id"], "label": str(node["label"])})
