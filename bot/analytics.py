@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.amplification import Window, amplifiers, forward_edges, unmonitored_sources, window_statements
+from bot.core.digest import AmplificationSection, AmplifierLine
 from bot.core.spread import ChannelInfo, Statement, channel_by_key, describe, source_label, source_url
 from bot.models import ChannelRef
 from storage.spread_reads import SpreadReads
@@ -21,6 +22,7 @@ from storage.store import Store
 
 _LINK = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?(?:(c)/)?([A-Za-z0-9_]{1,64})/([0-9]{1,12})/?$")
 DEFAULT_DAYS = 30
+AMPLIFICATION_ROWS = 5
 
 
 class RefError(ValueError):
@@ -249,6 +251,22 @@ def sources_json(analysis: Analysis, store: Store, *, limit: int = 20) -> list[d
             }
         )
     return rows
+
+
+def amplification_section(store: Store, end: datetime, *, days: int = 7) -> AmplificationSection:
+    """The digest's weekly section: the `days` days before `end`, top amplifiers and unmonitored sources."""
+    analysis = analyse(store, end - timedelta(days=days), end)
+    rows = amplifiers_json(analysis)[:AMPLIFICATION_ROWS]
+    sources = sources_json(analysis, store, limit=AMPLIFICATION_ROWS)
+    return AmplificationSection(
+        start=analysis.since,
+        end=analysis.until,
+        amplifiers=tuple(
+            AmplifierLine(str(r["channel"]), int(r["statements"]), int(r["first"]), r["median_delay_seconds"])
+            for r in rows
+        ),
+        sources=tuple((str(s["name"]), int(s["channels"])) for s in sources),
+    )
 
 
 def watchable(row: dict[str, Any]) -> ChannelRef | None:

@@ -6,12 +6,21 @@ On the fixture world of tests/spread_world.py, through the real router, digest b
 
 from __future__ import annotations
 
+import io
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.digest import build_digest
+from bot.core.digest_render import digest_json, render_html, render_text
+from bot.core.windows import Window
+from bot.digest_jobs import DigestRunner, window_posts
 from bot.models import Reply
+from bot.outputs.console import ConsoleSender
 from storage.store import Store
+from storage.subscriptions import Subscription
 from tests.spread_world import fill_world
 from tests.test_commands import FRIEND, PRIVATE, make_router
 
@@ -76,3 +85,44 @@ def test_bot_amplifiers_and_sources(store: Store) -> None:
         '<a href="https://t.me/serbia_today/23">example</a>',
         '2. Рыбарь (@rybar) — forwarded by 1 channel, 1 time · <a href="https://t.me/kremlin_echo/53">example</a>',
     ]
+
+
+def test_digest_items_say_who_carried_them(store: Store) -> None:
+    start, end = datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC)
+    posts, changes = window_posts(store, start, end)
+    digest = build_digest(posts, start, end, changes=changes)
+    text = render_text(digest, UTC)
+    lavrov = next(line for line in text.splitlines() if "Sergey Lavrov" in line)
+    assert lavrov.endswith("(seen in 6 channels, carried by 5 channels within 2 h 10 min)")
+    dayton = next(line for line in text.splitlines() if "Dayton" in line)
+    assert dayton.endswith("(seen in 3 channels, carried by 2 channels within 20 min)")
+    html_text = "\n".join(render_html(digest, UTC))
+    assert "seen in 6 channels · carried by 5 channels within 2 h 10 min" in html_text
+    shown = digest_json(digest)
+    items = {i["text"][:14]: i for s in shown["sections"] for i in s["items"]}  # type: ignore[index, union-attr]
+    assert (items["Foreign Minist"]["carried_by"], items["Foreign Minist"]["carried_within_seconds"]) == (5, 7800)
+    assert shown["amplification"] is None
+
+
+def test_weekly_amplification_section_on_mondays(store: Store) -> None:
+    """DIGEST_AMPLIFICATION=weekly: the digest whose window ends on a Monday (local) ends with the week's
+    amplifiers and unmonitored sources; other days' digests do not."""
+    out = io.StringIO()
+    runner = DigestRunner(store=store, sender=ConsoleSender(out), amplification="weekly")
+    sub = Subscription(1, 42, (), time(8, 0), ZoneInfo("Europe/Belgrade"), True, "settings")
+    monday = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 08:00 in Belgrade
+    messages = "\n".join(runner.render(sub, Window(monday - timedelta(days=1), monday)))
+    section = messages[messages.index("<b>Amplification, 16 Nov – 23 Nov</b>") :].splitlines()
+    assert section[:6] == [
+        "<b>Amplification, 16 Nov – 23 Nov</b>",
+        "@balkan_watch: 3 statements of other channels, first on 2, median 10 min",
+        "@kremlin_echo: 3 statements of other channels, first on 2, median 5 min",
+        "@serbia_today: 3 statements of other channels, first on 1, median 30 min",
+        "@copycat_news: 1 statement of other channels, first on 0, median 30 min",
+        "@retold: 1 statement of other channels, first on 0, median 1 h 5 min",
+    ]
+    assert section[6] == "Forwarded from unmonitored sources: Donbass Insider (2), Рыбарь (1)"
+    sunday = monday - timedelta(days=1)
+    assert "Amplification" not in "\n".join(runner.render(sub, Window(sunday - timedelta(days=1), sunday)))
+    plain = DigestRunner(store=store, sender=ConsoleSender(out))
+    assert "Amplification" not in "\n".join(plain.render(sub, Window(monday - timedelta(days=1), monday)))

@@ -76,6 +76,19 @@ class DigestItem:
         return origin_link(self.first.origin_key) or next((p.url for p in self.posts if p.url), None)
 
     @property
+    def carried(self) -> tuple[int, int] | None:
+        """(channels other than the first post's, seconds until the last of them first carried it), or
+        None when no other channel did: "carried by 4 channels within 2 h 10 min"."""
+        first = self.posts[0]
+        firsts: dict[int, datetime] = {}
+        for post in self.posts[1:]:
+            if post.channel_id != first.channel_id:
+                firsts.setdefault(post.channel_id, post.date)
+        if not firsts:
+            return None
+        return len(firsts), max(0, round((max(firsts.values()) - first.date).total_seconds()))
+
+    @property
     def forwarded_from(self) -> str | None:
         """The link of the post the item's posts forward, when one of them is a real forward: what a page
         may call "Original" (a copy without a forward header names none). The original's own link when
@@ -115,6 +128,27 @@ class MediaRun:
 
 
 @dataclass(frozen=True, slots=True)
+class AmplifierLine:
+    """One channel of the weekly amplification section: what it carried from other channels."""
+
+    channel: str
+    statements: int
+    first: int
+    median_delay_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AmplificationSection:
+    """The channels that carried most of other channels' statements in the week before the digest,
+    and the unmonitored sources they forwarded most (names)."""
+
+    start: datetime
+    end: datetime
+    amplifiers: tuple[AmplifierLine, ...]
+    sources: tuple[tuple[str, int], ...] = ()  # (name, monitored channels forwarding it)
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """`item_count` is what the header counts and what the sections add up to: the statements listed.
 
@@ -130,6 +164,7 @@ class Digest:
     tag_counts: tuple[tuple[Tag, int], ...] = field(default=())
     title: str = "Digest"
     media: tuple[MediaRun, ...] = ()
+    amplification: AmplificationSection | None = None  # DIGEST_AMPLIFICATION=weekly, once a week
 
     @property
     def item_count(self) -> int:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from bot.core.articles import display_title
-from bot.core.digest import Digest, DigestItem, MediaRun
+from bot.core.digest import AmplificationSection, Digest, DigestItem, MediaRun
 from bot.core.sentences import LEAD_CHARS, lead
+from bot.core.spread import humanize
 from bot.core.telegram_text import split_messages, strip_bidi
 from bot.models import LinkedArticle, StoredPost, Tag
 
@@ -118,6 +119,33 @@ def _item_text(item: DigestItem) -> str:
     return text
 
 
+def carried_text(carried: tuple[int, int]) -> str:
+    """ "carried by 4 channels within 2 h 10 min" (the channels besides the first one to post it)."""
+    channels, seconds = carried
+    return f"carried by {plural(channels, 'channel')} within {humanize(seconds)}"
+
+
+AMPLIFICATION_LINES = 5
+
+
+def amplification_lines(section: AmplificationSection, tz: tzinfo, *, rich: bool) -> list[str]:
+    """The weekly section: the top amplifiers, then the unmonitored sources they forward most."""
+    esc: Callable[[str], str] = html.escape if rich else str
+    span = f"{section.start.astimezone(tz):%d %b} – {(section.end - timedelta(seconds=1)).astimezone(tz):%d %b}"
+    heading = f"Amplification, {span}"
+    lines = [f"<b>{esc(heading)}</b>" if rich else heading]
+    if not section.amplifiers:
+        lines.append("No channel carried another channel's statement.")
+    for a in section.amplifiers[:AMPLIFICATION_LINES]:
+        delay = f", median {humanize(a.median_delay_seconds)}" if a.median_delay_seconds is not None else ""
+        carried = plural(a.statements, "statement")
+        lines.append(esc(f"{_short(a.channel)}: {carried} of other channels, first on {a.first}{delay}"))
+    if section.sources:
+        named = ", ".join(f"{_short(name)} ({n})" for name, n in section.sources[:AMPLIFICATION_LINES])
+        lines.append(esc(f"Forwarded from unmonitored sources: {named}"))
+    return lines
+
+
 def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
     post = item.first
     esc = html.escape
@@ -132,6 +160,8 @@ def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str
         line += f' <a href="{esc(link, quote=True)}">open</a>'
     if item.seen_in > 1:
         line += f" · seen in {item.seen_in} channels"
+    if item.carried:
+        line += f" · {esc(carried_text(item.carried))}"
     mark = change_mark(item, tz)
     if mark:
         line += f" · <i>{esc(mark)}</i>"
@@ -147,7 +177,8 @@ def render_item_text(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str
     if item.link:
         line += f" <{item.link}>"
     if item.seen_in > 1:
-        line += f" (seen in {item.seen_in} channels)"
+        line += f" (seen in {item.seen_in} channels"
+        line += f", {carried_text(item.carried)})" if item.carried else ")"
     mark = change_mark(item, tz)
     if mark:
         line += f" ({mark})"
@@ -205,6 +236,9 @@ def render_html(digest: Digest, tz: tzinfo) -> list[str]:
         heading = f"<b>{html.escape(_tag_label(section.tag))}</b> ({len(section.items)})"
         blocks.extend((heading, render_item_html(item, tz, year=year)) for item in section.items)
     blocks.extend((f"<b>{MEDIA_HEADING}</b>", render_media_html(run, tz, year=year)) for run in digest.media)
+    if digest.amplification is not None:
+        heading, *lines = amplification_lines(digest.amplification, tz, rich=True)
+        blocks.extend((heading, line) for line in lines)
     return split_messages("\n".join(_header(digest, tz, rich=True)), blocks)
 
 
@@ -224,6 +258,8 @@ def render_text(digest: Digest, tz: tzinfo) -> str:
     if digest.media:
         lines += ["", MEDIA_HEADING]
         lines += [render_media_text(run, tz, year=year) for run in digest.media]
+    if digest.amplification is not None:
+        lines += ["", *amplification_lines(digest.amplification, tz, rich=False)]
     return "\n".join(lines)
 
 
@@ -244,6 +280,8 @@ def digest_json(digest: Digest) -> dict[str, object]:
                         "text": snippet(item.first.text),
                         "link": item.link,
                         "seen_in": item.channels,
+                        "carried_by": item.carried[0] if item.carried else 0,
+                        "carried_within_seconds": item.carried[1] if item.carried else None,
                         "post_ids": [p.id for p in item.posts],
                         "media_post_ids": [p.id for p in item.media],
                         "tags": [t.display for t in item.tags],
@@ -256,6 +294,7 @@ def digest_json(digest: Digest) -> dict[str, object]:
             }
             for section in digest.sections
         ],
+        "amplification": _amplification_json(digest.amplification) if digest.amplification else None,
         "without_text": [
             {
                 "channel": run.first.channel_label,
@@ -267,6 +306,23 @@ def digest_json(digest: Digest) -> dict[str, object]:
             }
             for run in digest.media
         ],
+    }
+
+
+def _amplification_json(section: AmplificationSection) -> dict[str, object]:
+    return {
+        "start": section.start.isoformat(),
+        "end": section.end.isoformat(),
+        "amplifiers": [
+            {
+                "channel": a.channel,
+                "statements": a.statements,
+                "first": a.first,
+                "median_delay_seconds": a.median_delay_seconds,
+            }
+            for a in section.amplifiers
+        ],
+        "sources": [{"name": name, "channels": n} for name, n in section.sources],
     }
 
 
