@@ -7,6 +7,8 @@ On the fixture world of tests/spread_world.py, through the real router, digest b
 from __future__ import annotations
 
 import io
+import re
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +25,7 @@ from storage.store import Store
 from storage.subscriptions import Subscription
 from tests.spread_world import fill_world
 from tests.test_commands import FRIEND, PRIVATE, make_router
+from tests.web_server import client as client_for
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +129,53 @@ def test_weekly_amplification_section_on_mondays(store: Store) -> None:
     assert "Amplification" not in "\n".join(runner.render(sub, Window(sunday - timedelta(days=1), sunday)))
     plain = DigestRunner(store=store, sender=ConsoleSender(out))
     assert "Amplification" not in "\n".join(plain.render(sub, Window(monday - timedelta(days=1), monday)))
+
+
+def test_web_statement_page_draws_the_timeline(world: Path) -> None:
+    with client_for(world) as http:
+        page = http.get("/statement/5")
+        post = http.get("/post/5")
+        missing = http.get("/statement/999")
+    assert page.status_code == 200 and "<script" not in page.text
+    assert "carried by 5 channels within 2 h 10 min" in page.text
+    svg = page.text[page.text.index('<svg xmlns="http://www.w3.org/2000/svg" class="chart timeline"') :]
+    svg = svg[: svg.index("</svg>") + 6]
+    ET.fromstring(svg)  # well-formed
+    assert re.findall(r"<title>([^<]*)</title></circle>", svg) == [
+        "@mfa_russia · origin · 2026-11-20 09:00 (origin)",
+        "@balkan_watch · forward · 2026-11-20 09:10 (+10 min)",
+        "@copycat_news · copy · 2026-11-20 09:30 (+30 min)",
+        "@serbia_today · forward · 2026-11-20 09:45 (+45 min)",
+        "@retold · near-duplicate · 2026-11-20 10:05 (+1 h 5 min)",
+        "@kremlin_echo · forward · 2026-11-20 11:10 (+2 h 10 min)",
+    ]
+    rows = re.findall(r"<tr[^>]*>\s*<td><time[^>]*>([^<]*)</time></td>\s*<td>([^<]*)</td>", page.text)
+    assert rows[-1] == ("2026-11-20 11:10", "+2 h 10 min")
+    assert '<a href="/statement/5">who carried it' in post.text
+    assert missing.status_code == 404
+
+
+def test_web_network_page_lists_amplifiers_and_draws_the_network(world: Path) -> None:
+    with client_for(world) as http:
+        page = http.get("/network", params={"days": "30"})
+        bad = http.get("/network", params={"days": "x"})
+    assert page.status_code == 200 and "<script" not in page.text
+    table = page.text[page.text.index('<table class="amplifiers">') :]
+    table = table[: table.index("</table>")]
+    assert re.findall(r"<bdi>([^<]*)</bdi></a></td><td>(\d+)</td>", table) == [
+        ("@balkan_watch", "3"),
+        ("@kremlin_echo", "3"),
+        ("@serbia_today", "3"),
+        ("@copycat_news", "1"),
+        ("@retold", "1"),
+    ]
+    assert "<td>10 min</td><td>20 min</td><td>75%</td>" in table
+    svg = page.text[page.text.index('class="chart network"') - 40 :]
+    svg = svg[svg.index("<svg") : svg.index("</svg>") + 6]
+    ET.fromstring(svg)
+    edges = re.findall(r"<title>([^<]*statements \([^<]*)</title></line>", svg)
+    assert "@mfa_russia → @balkan_watch: 2 statements (2 forwards, 0 copies, median 15 min)" in edges
+    assert "Donbass Insider → @serbia_today: 2 statements (2 forwards, 0 copies, median 15 min)" in edges
+    assert len(edges) == 8
+    assert "Donbass Insider</bdi> (id 2000000001)" in page.text
+    assert bad.status_code == 400
