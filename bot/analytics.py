@@ -113,7 +113,7 @@ def analyse(store: Store, since: datetime | None, until: datetime | None, *, day
     if since is None:
         since = until - timedelta(days=days)
     channels = reads.channel_infos()
-    return Analysis(since, until, window_statements(reads.window_rows(since, until), channels), channels)
+    return Analysis(since, until, window_statements(reads.window_keys(since, until), channels), channels)
 
 
 def find_source(analysis: Analysis, store: Store, name: str) -> int | str:
@@ -158,7 +158,8 @@ def node_id(source: int | str) -> str:
 
 
 def graph_json(analysis: Analysis, store: Store) -> dict[str, Any]:
-    """Nodes (archived channels that take part, and outside sources) and edges source -> carrier."""
+    """Nodes (archived channels that take part, with their posts in the window, and outside sources)
+    and edges source -> carrier."""
     edges = forward_edges(analysis.window)
     channels = analysis.channels
     named = _forward_names(analysis, store)
@@ -175,7 +176,7 @@ def graph_json(analysis: Analysis, store: Store) -> dict[str, Any]:
                     "username": c.username,
                     "tg_id": c.tg_id,
                     "monitored": c.monitored,
-                    "posts": c.posts,
+                    "posts": analysis.window.posts.get(end, 0),
                 }
             )
         else:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.core.amplification import WindowKey
 from bot.core.spread import ChannelInfo, KeyRow
 from bot.core.statements import content_folds, statement_roots
 from storage.store import Store
@@ -43,13 +44,13 @@ class SpreadReads:
         self.db = store.db
 
     def channel_infos(self) -> dict[int, ChannelInfo]:
-        """Every archived channel with its post count; monitored: watched, or it has posts archived."""
-        counts = dict(self.db.execute("SELECT channel_id, count(*) FROM posts GROUP BY channel_id").fetchall())
-        rows = self.db.execute("SELECT id, tg_id, username, title, watched FROM channels ORDER BY id").fetchall()
-        return {
-            r[0]: ChannelInfo(r[0], r[1], r[2], r[3], bool(r[4]) or counts.get(r[0], 0) > 0, counts.get(r[0], 0))
-            for r in rows
-        }
+        """Every archived channel; monitored: watched, or it has posts archived (one probe of the
+        (channel_id, message_id) index per channel, not a count of its posts)."""
+        rows = self.db.execute(
+            "SELECT c.id, c.tg_id, c.username, c.title, c.watched OR EXISTS "
+            "(SELECT 1 FROM posts p WHERE p.channel_id = c.id) FROM channels c ORDER BY c.id"
+        ).fetchall()
+        return {r[0]: ChannelInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows}
 
     def statement_rows(self, post_id: int) -> list[KeyRow]:
         """The post and every live post carrying the same statement, oldest first ([] if no such post).
@@ -95,15 +96,13 @@ class SpreadReads:
         mine = roots[next(i for i, k in enumerate(keys) if k.post_id == post_id)]
         return [k for k, root in zip(keys, roots, strict=True) if root == mine]
 
-    def window_rows(self, since: datetime, until: datetime) -> list[KeyRow]:
+    def window_keys(self, since: datetime, until: datetime) -> list[WindowKey]:
         """The keys of every live post dated in [since, until), oldest first, from posts_keys alone."""
-        rows = self.db.execute(
+        return self.db.execute(
             "SELECT id, channel_id, date, origin_key, content_hash, cluster_id FROM posts "
             "WHERE date >= ? AND date < ? AND deleted = 0 ORDER BY date, id",
             [to_db_time(since), to_db_time(until)],
         ).fetchall()
-        parse = datetime.fromisoformat
-        return [KeyRow(r[0], r[1], parse(r[2]), r[3], r[4], r[5]) for r in rows]
 
     def post_links(self, post_ids: Sequence[int]) -> dict[int, tuple[str | None, int, str | None]]:
         """(link, channel id, forward name) of a few posts, by id (examples shown beside a source)."""

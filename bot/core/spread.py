@@ -52,7 +52,6 @@ class ChannelInfo:
     username: str | None
     title: str | None
     monitored: bool = True  # watched, or its posts are archived
-    posts: int = 0
 
     @property
     def label(self) -> str:
