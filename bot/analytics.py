@@ -113,7 +113,8 @@ def analyse(store: Store, since: datetime | None, until: datetime | None, *, day
     if since is None:
         since = until - timedelta(days=days)
     channels = reads.channel_infos()
-    return Analysis(since, until, window_statements(reads.window_keys(since, until), channels), channels)
+    keys, posts = reads.window_carried(since, until)
+    return Analysis(since, until, window_statements(keys, channels, posts), channels)
 
 
 def find_source(analysis: Analysis, store: Store, name: str) -> int | str:

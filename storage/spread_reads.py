@@ -13,10 +13,11 @@ from typing import Any
 
 from bot.core.amplification import WindowKey
 from bot.core.spread import ChannelInfo, KeyRow
-from bot.core.statements import content_folds, statement_roots
+from bot.core.statements import TRIVIAL_MARK, content_folds, statement_roots
 from storage.store import Store
 from storage.timefmt import to_db_time
 
+_WINDOW = "date >= ? AND date < ? AND deleted = 0"
 MAX_STATEMENT_ROWS = 5000  # one statement's posts read at most (a statement carried 5,000 times is rare)
 MAX_HOPS = 4  # copies of copies: a paraphrase of a copy of a forward is three hops from the original
 _ROW = "id, channel_id, date, origin_key, content_hash, cluster_id, message_id, views, url, forward_date, forward_name"
@@ -99,10 +100,43 @@ class SpreadReads:
     def window_keys(self, since: datetime, until: datetime) -> list[WindowKey]:
         """The keys of every live post dated in [since, until), oldest first, from posts_keys alone."""
         return self.db.execute(
-            "SELECT id, channel_id, date, origin_key, content_hash, cluster_id FROM posts "
-            "WHERE date >= ? AND date < ? AND deleted = 0 ORDER BY date, id",
+            f"SELECT id, channel_id, date, origin_key, content_hash, cluster_id FROM posts WHERE {_WINDOW} "
+            "ORDER BY date, id",
             [to_db_time(since), to_db_time(until)],
         ).fetchall()
+
+    def window_carried(self, since: datetime, until: datetime) -> tuple[list[WindowKey], dict[int, int]]:
+        """The keys of the window's posts that can carry a statement with another post or a forward,
+        oldest first, and every channel's live posts in the window.
+
+        What `window_keys` gives, less the posts that share no key with any other post of the window
+        and are their channel's own: those are statements of one post, which only count. SQLite finds
+        the shared keys by grouping the window on the covering index (no Python object per post), so a
+        month of posts costs about as much as reading its keys once, however few are carried. The
+        result groups exactly as `window_keys` would (tests/test_spread.py checks it).
+        """
+        window = [to_db_time(since), to_db_time(until)]
+        counts = dict(
+            self.db.execute(f"SELECT channel_id, count(*) FROM posts WHERE {_WINDOW} GROUP BY channel_id", window)
+        )
+        folds = f"substr(content_hash, 1, 1) != '{TRIVIAL_MARK}'"
+        p_folds = f"substr(p.content_hash, 1, 1) != '{TRIVIAL_MARK}'"
+        rows = self.db.execute(
+            f"""SELECT p.id, p.channel_id, p.date, p.origin_key, p.content_hash, p.cluster_id
+                FROM posts p JOIN channels c ON c.id = p.channel_id
+                WHERE p.{_WINDOW.replace(" AND ", " AND p.")} AND (
+                  p.origin_key IN (SELECT origin_key FROM posts WHERE {_WINDOW}
+                                   GROUP BY origin_key HAVING count(*) > 1)
+                  OR ({p_folds} AND p.content_hash IN (SELECT content_hash FROM posts WHERE {_WINDOW} AND {folds}
+                                   GROUP BY content_hash HAVING count(*) > 1))
+                  OR ({p_folds} AND p.cluster_id IN (SELECT cluster_id FROM posts WHERE {_WINDOW} AND {folds}
+                                   AND cluster_id IS NOT NULL GROUP BY cluster_id HAVING count(*) > 1))
+                  OR NOT (substr(p.origin_key, 1, length(c.tg_id) + 4) = 'tg:' || c.tg_id || '/'
+                          OR substr(p.origin_key, 1, length(c.username) + 2) = '@' || c.username || '/'))
+                ORDER BY p.date, p.id""",
+            window * 4,
+        ).fetchall()
+        return rows, counts
 
     def post_links(self, post_ids: Sequence[int]) -> dict[int, tuple[str | None, int, str | None]]:
         """(link, channel id, forward name) of a few posts, by id (examples shown beside a source)."""

@@ -353,3 +353,29 @@ def test_delay_arithmetic() -> None:
         "1 d 1 h",
         "1 d",
     ]
+
+
+def test_window_carried_groups_exactly_as_every_key(world: Path, tmp_path: Path) -> None:
+    """The window read that leaves out lone own posts (SQLite finds the shared keys) gives the same
+    statements and counts as folding every post's keys, on the world and on the benchmark's archive."""
+    from bench.analysis import generate
+    from bot.core.amplification import window_statements
+    from storage.spread_reads import SpreadReads
+
+    generated = tmp_path / "bench.db"
+    generate(generated, 4000, 20, seed=5)
+    for path, since, until in (
+        (world, datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC)),
+        (generated, datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)),
+    ):
+        store = Store.open(path)
+        try:
+            reads = SpreadReads(store)
+            channels = reads.channel_infos()
+            every = window_statements(reads.window_keys(since, until), channels)
+            keys, posts = reads.window_carried(since, until)
+            carried = window_statements(keys, channels, posts)
+            assert carried == every and len(keys) < len(reads.window_keys(since, until))
+            assert len(every.statements) >= 5
+        finally:
+            store.close()

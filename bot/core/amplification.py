@@ -37,8 +37,12 @@ def _row(key: WindowKey) -> KeyRow:
     return KeyRow(key[0], key[1], datetime.fromisoformat(key[2]), key[3], key[4], key[5])
 
 
-def window_statements(keys: Sequence[WindowKey], channels: Mapping[int, ChannelInfo]) -> Window:
-    """`keys` oldest first (date, id), as posts_keys gives them.
+def window_statements(
+    keys: Sequence[WindowKey], channels: Mapping[int, ChannelInfo], posts: Mapping[int, int] | None = None
+) -> Window:
+    """`keys` oldest first (date, id), as posts_keys gives them: every post of the window, or only
+    those that share a key with another or forward another channel, with `posts` (each channel's posts
+    in the window) counted apart (storage `window_carried`).
 
     Most posts are their channel's own and carried nowhere else: for them this only counts the post
     and checks its origin key (a dict look-up); dates are parsed and rows built only for the posts of
@@ -46,28 +50,27 @@ def window_statements(keys: Sequence[WindowKey], channels: Mapping[int, ChannelI
     of reading their keys.
     """
     by_key = channel_by_key(channels)
-    roots = statement_roots((k[3], k[4], k[5]) for k in keys)
+    roots = statement_roots(keys, at=(3, 4, 5))
     members: dict[int, list[int]] = {}
-    posts: dict[int, int] = {}
+    counted: dict[int, int] = {}
+    lone: list[int] = []  # posts that are their statement's only one (so far as the window shows)
     for index, root in enumerate(roots):
-        channel = keys[index][1]
-        posts[channel] = posts.get(channel, 0) + 1
+        key = keys[index]
+        channel = key[1]
+        counted[channel] = counted.get(channel, 0) + 1
         if root != index:
-            members.setdefault(root, [root]).append(index)
-    statements = []
-    for index, root in enumerate(roots):
-        if root != index:
-            continue
-        group = members.get(index)
-        if group is None:  # one post: a statement only when it forwards another channel
-            key = keys[index]
-            origin = key[3]
-            if by_key.get(origin[: origin.rfind("/")]) == key[1]:
-                continue
-            statements.append(describe([_row(key)], by_key))
+            group = members.get(root)
+            if group is None:
+                members[root] = [root, index]
+            else:
+                group.append(index)
         else:
-            statements.append(describe([_row(keys[i]) for i in group], by_key))
-    return Window(tuple(statements), posts)
+            origin = key[3]
+            if by_key.get(origin[: origin.rfind("/")]) != channel:  # a forward: a statement of one post
+                lone.append(index)
+    starts = sorted({*members, *(i for i in lone if i not in members)})
+    statements = tuple(describe([_row(keys[i]) for i in members.get(start, [start])], by_key) for start in starts)
+    return Window(statements, counted if posts is None else posts)
 
 
 @dataclass(frozen=True, slots=True)

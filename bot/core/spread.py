@@ -25,7 +25,9 @@ from bot.core.statements import origin_link
 CarrierKind = Literal["origin", "forward", "copy", "near-duplicate"]
 
 
-@dataclass(frozen=True, slots=True)
+# KeyRow and Carrier are built for every carrying post of a month: not frozen, as a frozen dataclass
+# costs about three times as much to build (each field set through object.__setattr__).
+@dataclass(slots=True)
 class KeyRow:
     """One post as the analysis reads it: what the covering index posts_keys holds, plus for one
     statement's few rows the message id, views, link and the forward header's date."""
@@ -66,7 +68,7 @@ class ChannelInfo:
         return f"@{self.username}" if self.username else ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Carrier:
     row: KeyRow
     kind: CarrierKind
@@ -102,7 +104,8 @@ def describe(rows: Sequence[KeyRow], by_key: Mapping[str, int]) -> Statement:
     forwarded: dict[str, int] = {}
     own: list[bool] = []
     for row in rows:
-        part = source_part(row.origin_key)
+        key = row.origin_key
+        part = key[: key.rfind("/")] if "/" in key else key  # source_part, inlined: runs per carrier
         is_own = by_key.get(part) == row.channel_id
         own.append(is_own)
         if not is_own:
@@ -113,10 +116,24 @@ def describe(rows: Sequence[KeyRow], by_key: Mapping[str, int]) -> Statement:
         source = by_key.get(part, part)
     else:
         source = rows[0].channel_id
-    origin = next((r for r, o in zip(rows, own, strict=True) if o and r.channel_id == source), None)
-    header_dates = [r.forward_date for r, o in zip(rows, own, strict=True) if not o and r.forward_date]
-    origin_date = origin.date if origin else min([*header_dates, rows[0].date])
-    reference = origin or next((r for r, o in zip(rows, own, strict=True) if not o), rows[0])
+    origin: KeyRow | None = None
+    reference: KeyRow | None = None
+    first_date = rows[0].date
+    header_date: datetime | None = None
+    for row, is_own in zip(rows, own, strict=True):
+        if is_own:
+            if origin is None and row.channel_id == source:
+                origin = row
+        else:
+            if reference is None:
+                reference = row
+            if row.forward_date is not None and (header_date is None or row.forward_date < header_date):
+                header_date = row.forward_date
+    if origin is not None:
+        origin_date = origin.date
+    else:
+        origin_date = min(header_date, first_date) if header_date is not None else first_date
+    reference_hash = (origin or reference or rows[0]).content_hash
     carriers = []
     for row, is_own in zip(rows, own, strict=True):
         kind: CarrierKind
@@ -124,12 +141,12 @@ def describe(rows: Sequence[KeyRow], by_key: Mapping[str, int]) -> Statement:
             kind = "origin"
         elif not is_own:
             kind = "forward"
-        elif row.content_hash == reference.content_hash:
+        elif row.content_hash == reference_hash:
             kind = "copy"
         else:
             kind = "near-duplicate"
-        delay = max(0, round((row.date - origin_date).total_seconds()))
-        carriers.append(Carrier(row, kind, delay))
+        seconds = (row.date - origin_date).total_seconds()
+        carriers.append(Carrier(row, kind, round(seconds) if seconds > 0 else 0))
     return Statement(source, origin, origin_date, tuple(carriers))
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 # Five words of at least 20 letters in all: "How are you today?" (4 words) and "Good morning
 # everyone!" stay apart, as do a sender's name above "Morning!" in an HTML export; "Lavrov met Vucic
@@ -51,10 +52,17 @@ def content_folds(content_hash: str) -> bool:
 StatementKey = tuple[str, str, int | None]
 
 
-def statement_roots(keys: Iterable[StatementKey], extra: Mapping[int, Sequence[str]] | None = None) -> list[int]:
+def statement_roots(
+    keys: Iterable[Sequence[Any]],
+    extra: Mapping[int, Sequence[str]] | None = None,
+    *,
+    at: tuple[int, int, int] = (0, 1, 2),
+) -> list[int]:
     """Per post (in the given order, which must be oldest first), the index of its statement's first post.
 
-    `extra`: more keys some posts fold by, by index (the digest's shared linked articles).
+    `keys`: each post's (origin key, content hash, cluster id), or rows holding them at positions `at`
+    (a window's index rows as they come, without building a tuple per post). `extra`: more keys some
+    posts fold by, by index (the digest's shared linked articles).
 
     Union-find where a group's root is always its earliest post, so every parent lies before its
     child. That keeps it cheap on a month of posts (~60,000): a post links only to the first earlier
@@ -72,7 +80,9 @@ def statement_roots(keys: Iterable[StatementKey], extra: Mapping[int, Sequence[s
     by_hash: dict[str, int] = {}
     by_cluster: dict[int, int] = {}
     by_extra: dict[str, int] = {}
-    for index, (origin, content, cluster) in enumerate(keys):
+    at_origin, at_hash, at_cluster = at
+    for index, key in enumerate(keys):
+        origin, content, cluster = key[at_origin], key[at_hash], key[at_cluster]
         parent.append(index)
         root = index  # nothing has been joined to a post before its own turn: it is its own root
         other = by_origin.setdefault(origin, index)
