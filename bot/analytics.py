@@ -61,7 +61,7 @@ def spread_json(store: Store, post_id: int) -> dict[str, Any]:
     rows = reads.statement_rows(post_id)
     if not rows:
         raise RefError(f"there is no post {post_id} in the archive")
-    channels = reads.channel_infos()
+    channels = reads.channel_infos(rows)
     statement = describe(rows, channel_by_key(channels))
     text_of = statement.origin or next((c.row for c in statement.carriers if c.kind != "near-duplicate"), rows[0])
     return {

@@ -44,21 +44,34 @@ class SpreadReads:
         self.store = store
         self.db = store.db
 
-    def channel_infos(self) -> dict[int, ChannelInfo]:
-        """Every archived channel; monitored: watched, or it has posts archived (one probe of the
-        (channel_id, message_id) index per channel, not a count of its posts)."""
-        rows = self.db.execute(
+    def channel_infos(self, rows: Sequence[KeyRow] | None = None) -> dict[int, ChannelInfo]:
+        """Archived channels; monitored: watched, or it has posts archived (one probe of the
+        (channel_id, message_id) index per channel, not a count of its posts). With `rows`, only the
+        channels they were posted in or forward from (what one statement's description needs)."""
+        where, params = "1", []
+        if rows is not None:
+            parts = {r.origin_key[: r.origin_key.rfind("/")] for r in rows}
+            tg_ids = [int(p[3:]) for p in parts if p.startswith("tg:") and p[3:].isascii() and p[3:].isdecimal()]
+            names = [p[1:] for p in parts if p.startswith("@")]
+            ids = sorted({r.channel_id for r in rows})
+            where = (
+                f"c.id IN ({','.join('?' * len(ids))}) OR c.tg_id IN ({','.join('?' * len(tg_ids))}) "
+                f"OR c.username IN ({','.join('?' * len(names))})"
+            )
+            params = [*ids, *tg_ids, *names]
+        found = self.db.execute(
             "SELECT c.id, c.tg_id, c.username, c.title, c.watched OR EXISTS "
-            "(SELECT 1 FROM posts p WHERE p.channel_id = c.id) FROM channels c ORDER BY c.id"
+            f"(SELECT 1 FROM posts p WHERE p.channel_id = c.id) FROM channels c WHERE {where} ORDER BY c.id",
+            params,
         ).fetchall()
-        return {r[0]: ChannelInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows}
+        return {r[0]: ChannelInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in found}
 
     def statement_rows(self, post_id: int) -> list[KeyRow]:
         """The post and every live post carrying the same statement, oldest first ([] if no such post).
 
         Follows the keys hop by hop (a copy of a forward shares the text, not the origin), each hop one
-        indexed query per new key, until nothing new turns up (at most MAX_HOPS hops and
-        MAX_STATEMENT_ROWS rows); then keeps what the statement grouping joins to the post.
+        compound query (each kind of key through its own index), until nothing new turns up (at most
+        MAX_HOPS hops and MAX_STATEMENT_ROWS rows); then keeps what the statement grouping joins to the post.
         """
         row = self.db.execute(f"SELECT {_ROW} FROM posts WHERE id = ?", [post_id]).fetchone()
         if row is None:
@@ -76,19 +89,24 @@ class SpreadReads:
             hashes |= new_hashes
             clusters |= new_clusters
             fresh = []
+            # One statement per hop: each kind of key through its own index, in one compound SELECT
+            parts: list[str] = []
+            params: list[Any] = []
             for column, values in (
                 ("origin_key", new_origins),
                 ("content_hash", new_hashes),
                 ("cluster_id", new_clusters),
             ):
-                for value in values:
-                    for r in self.db.execute(
-                        f"SELECT {_ROW} FROM posts WHERE {column} = ? AND deleted = 0 LIMIT ?",
-                        [value, MAX_STATEMENT_ROWS],
-                    ):
-                        if r[0] not in found and len(found) < MAX_STATEMENT_ROWS:
-                            found[r[0]] = r
-                            fresh.append(r)
+                if values:
+                    marks = ",".join("?" * len(values))
+                    parts.append(f"SELECT {_ROW} FROM posts WHERE {column} IN ({marks}) AND deleted = 0")
+                    params += list(values)
+            if not parts:
+                break
+            for r in self.db.execute(f"{' UNION ALL '.join(parts)} LIMIT ?", [*params, MAX_STATEMENT_ROWS]):
+                if r[0] not in found and len(found) < MAX_STATEMENT_ROWS:
+                    found[r[0]] = r
+                    fresh.append(r)
             if not fresh:
                 break
         rows = sorted(found.values(), key=lambda r: (r[2], r[0]))
