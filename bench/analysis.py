@@ -164,12 +164,18 @@ def main(argv: list[str] | None = None) -> int:
             for column, value in (("origin_key", origin), ("content_hash", digest), ("cluster_id", cluster)):
                 db.execute(f"SELECT {cols} FROM posts WHERE {column} = ? AND deleted = 0", [value]).fetchall()
 
+        # Each statement's time is the best of `--repeat` alternating runs (the first warms the page
+        # cache): on a shared machine a single run mostly measures who else had the CPU.
         spread_times, base_times, sizes = [], [], []
-        for post_id in sample * 2:  # twice: the first pass warms the page cache for both
-            base_times.append(timed(lambda p=post_id: baseline(p)))
-            spread_times.append(timed(lambda p=post_id: sizes.append(len(spread_json(store, p)["carriers"]))))
-        half = len(sample)
-        spread_p95, base_p95 = percentile(spread_times[half:], 0.95), percentile(base_times[half:], 0.95)
+        for post_id in sample:
+            sizes.append(len(spread_json(store, post_id)["carriers"]))
+            base_runs, spread_runs = [], []
+            for _ in range(args.repeat):
+                base_runs.append(timed(lambda p=post_id: baseline(p)))
+                spread_runs.append(timed(lambda p=post_id: spread_json(store, p)))
+            base_times.append(min(base_runs))
+            spread_times.append(min(spread_runs))
+        spread_p95, base_p95 = percentile(spread_times, 0.95), percentile(base_times, 0.95)
 
         until = END
         since = until - timedelta(days=30)
@@ -185,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             amp.append(timed(lambda: amplifiers_json(analyse(store, since, until))))
             graph.append(timed(lambda: graph_json(analyse(store, since, until), store)))
         read_m, amp_m, graph_m = (sorted(v)[len(v) // 2] for v in (read, amp, graph))
+        read_b, amp_b, graph_b = (min(v) for v in (read, amp, graph))
     finally:
         store.close()
     results = {
@@ -201,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         "graph_ms": graph_m * 1000,
         "amplifiers_ratio": amp_m / read_m,
         "graph_ratio": graph_m / read_m,
+        "best_window_keys_ms": read_b * 1000,
+        "best_amplifiers_ratio": amp_b / read_b,
+        "best_graph_ratio": graph_b / read_b,
         "machine": machine_line(),
     }
     print(f"{args.posts:,} posts over {args.days} days; 30-day window: {rows:,} posts; {machine_line()}")
@@ -209,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             ["measure", "time", "baseline", "ratio", "target", "ok"],
             [
                 [
-                    f"spread p95 ({len(sample)} statements, median {results['carriers_median']} carriers)",
+                    f"spread p95 ({len(sample)} statements, best of {args.repeat})",
                     f"{spread_p95 * 1000:.2f} ms",
                     f"{base_p95 * 1000:.2f} ms (its rows by index)",
                     f"{spread_p95 / base_p95:.2f}x",
@@ -217,18 +227,18 @@ def main(argv: list[str] | None = None) -> int:
                     verdict(spread_p95 / base_p95 <= 3),
                 ],
                 [
-                    "amplifiers, 30 days (median)",
-                    f"{amp_m * 1000:.0f} ms",
-                    f"{read_m * 1000:.0f} ms (window keys from posts_keys)",
-                    f"{amp_m / read_m:.2f}x",
+                    f"amplifiers, 30 days (median of {args.repeat}; best)",
+                    f"{amp_m * 1000:.0f} ms; {amp_b * 1000:.0f} ms",
+                    f"{read_m * 1000:.0f} ms; {read_b * 1000:.0f} ms (window keys from posts_keys)",
+                    f"{amp_m / read_m:.2f}x; {amp_b / read_b:.2f}x",
                     "<= 2x",
                     verdict(amp_m / read_m <= 2),
                 ],
                 [
-                    "graph, 30 days (median)",
-                    f"{graph_m * 1000:.0f} ms",
-                    f"{read_m * 1000:.0f} ms",
-                    f"{graph_m / read_m:.2f}x",
+                    f"graph, 30 days (median of {args.repeat}; best)",
+                    f"{graph_m * 1000:.0f} ms; {graph_b * 1000:.0f} ms",
+                    f"{read_m * 1000:.0f} ms; {read_b * 1000:.0f} ms",
+                    f"{graph_m / read_m:.2f}x; {graph_b / read_b:.2f}x",
                     "<= 2x",
                     verdict(graph_m / read_m <= 2),
                 ],
