@@ -8,6 +8,7 @@ statement.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from bot.listing import find_items, seen_in
 from bot.models import ChannelRef, Forward
 from storage.browse import Browse
 from storage.store import Store
-from tests.conftest import make_ingest, raw_post
+from tests.conftest import drop_charts_index, make_ingest, raw_post
 from tests.web_server import client as client_for
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -205,3 +206,41 @@ def test_real_exports_fold_no_reaction_across_chats(tmp_path: Path) -> None:
 def test_numbers_of_a_post_are_ascii_digits_only() -> None:
     """The Trantor export's "❶" and "¹" are digits to str.isdigit() but not to int(): its import stopped."""
     assert text_numbers("❶ Книга ¹ 2023 год, ٣ тома") == (1, 2023)  # "¹" is folded to "1" before
+
+
+def test_schema_9_re_marks_the_hashes_of_an_older_archive(tmp_path: Path, pipeline: Pipeline) -> None:
+    """An archive from before (hashes of "👍" unmarked, a hidden sender's "👍" keyed by name and text)
+    folds like a new one after the upgrade; a real statement keeps its hash and key."""
+    path = tmp_path / "old.db"
+    store = Store.open(path)
+    hidden = Forward(name="Alice")
+    make_ingest(store, pipeline).save(
+        [
+            raw_post(1, "👍", channel=GROUP_A, forward=hidden),
+            raw_post(2, "👍", channel=GROUP_B, forward=hidden),
+            raw_post(3, STATEMENT, channel=GROUP_A, forward=Forward(name="MFA Russia")),
+        ],
+        atomic=True,
+    )
+    keys = "SELECT message_id, content_hash, origin_key FROM posts"
+    now = {r[0]: (r[1], r[2]) for r in store.db.execute(keys)}
+    old_hash = hashlib.blake2b("👍".encode(), digest_size=10).hexdigest()  # as content_hash() wrote it before
+    store.db.execute(
+        "UPDATE posts SET content_hash = ?, origin_key = ? WHERE message_id IN (1, 2)",
+        [old_hash, f"fwd:alice/{old_hash}"],
+    )
+    drop_charts_index(store)
+    store.db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    store.db.conn.commit()
+    assert len(fold_items(store.search(None, limit=10))) == 2  # the two "👍" were one item
+    store.close()
+    upgraded = Store.open(path)
+    try:
+        after = {
+            r[0]: (r[1], r[2]) for r in upgraded.db.execute("SELECT message_id, content_hash, origin_key FROM posts")
+        }
+        assert after == now
+        assert now[1] == (content_hash("👍"), "tg:1500000001/1") and now[2][1] == "tg:1500000002/2"
+        assert len(fold_items(upgraded.search(None, limit=10))) == 3
+    finally:
+        upgraded.close()
