@@ -71,6 +71,7 @@ class Settings:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     digest_tags: tuple[str, ...] = ()
     digest_empty: Literal["skip", "notice"] = "notice"
+    digest_amplification: Literal["off", "weekly"] = "off"  # Monday's digest ends with the week's amplifiers
     digest_output: str | None = "-"  # without BOT_TOKEN digests and alerts print; None: DIGEST_OUTPUT=off
     alert_chat: int | str | None = None
     alert_tags: tuple[str, ...] = ()
@@ -227,6 +228,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "TZ": ("tz", ZoneInfo, "an IANA time zone like Europe/Sofia"),
     "DIGEST_TAGS": ("digest_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "DIGEST_EMPTY": ("digest_empty", parse_choice("skip", "notice"), "'skip' or 'notice'"),
+    "DIGEST_AMPLIFICATION": ("digest_amplification", parse_choice("off", "weekly"), "'off' or 'weekly'"),
     "DIGEST_OUTPUT": ("digest_output", parse_output, "'-' for stdout (the default), a file path, or 'off'"),
     "ALERT_CHAT": ("alert_chat", parse_chat, "a chat id like -1001234567890 or a @username"),
     "ALERT_TAGS": ("alert_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from bot.analytics import amplification_section
 from bot.config import Settings
 from bot.core.digest import Digest, build_digest
 from bot.core.digest_render import digest_messages
@@ -88,6 +89,7 @@ class DigestRunner:
         lock_wait: float = 600.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         may_receive: Callable[[Subscription], bool] | None = None,
+        amplification: str = "off",
     ) -> None:
         self.store = store
         self.subscriptions = subscriptions or store.subscriptions
@@ -105,11 +107,14 @@ class DigestRunner:
         self._sleep = sleep
         # The allow-list, checked at send time (bot.access.AccessPolicy.may_receive); None: send to all.
         self.may_receive = may_receive
+        self.amplification = amplification  # "weekly": the digest of a window ending on Monday gets the section
 
     def render(self, sub: Subscription, window: Window) -> list[str]:
         """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
         posts, changes = window_posts(self.store, window.start, window.end, sub.tags)
         digest = subscription_digest(posts, window.start, window.end, sub.tags, changes)
+        if self.amplification == "weekly" and window.end.astimezone(sub.tz).weekday() == 0:
+            digest = replace(digest, amplification=amplification_section(self.store, window.end))
         return digest_messages(digest, sub.tz, empty=self.empty)
 
     def due(self, sub: Subscription) -> list[Window]:

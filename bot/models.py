@@ -124,6 +124,7 @@ class Post:
     views: int | None = None
     grouped_id: int | None = None
     links: tuple[str, ...] = ()  # article links, picked and canonical: queued for fetching with the post
+    forward_date: datetime | None = None  # when the forwarded original was posted, as the header says
 
     @property
     def paragraphs(self) -> list[str]:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import sqlite_utils
 
+from bot.core.statements import content_folds
 from bot.models import StoredPost
 from storage.db import transaction
 from storage.timefmt import to_db_time
@@ -55,11 +56,13 @@ class AlertLog:
         return [Candidate(r[0], datetime.fromisoformat(r[1]), bool(r[2])) for r in rows]
 
     def origin_alerted(self, chat_id: int, post: StoredPost) -> bool:
-        """Whether this statement (same origin, same text or same near-duplicate cluster) was alerted."""
+        """Whether this statement (same origin; same text or near-duplicate cluster when the text is a
+        statement, bot/core/statements.py) was alerted."""
+        folds = content_folds(post.content_hash)
         row = self.db.execute(
             "SELECT 1 FROM alerts_sent a JOIN posts p ON p.id = a.post_id WHERE a.chat_id = ? AND ("
-            "p.origin_key = ? OR (p.content_hash = ? AND ?) OR p.cluster_id = ?) LIMIT 1",
-            [chat_id, post.origin_key, post.content_hash, int(bool(post.text.strip())), post.cluster_id],
+            "p.origin_key = ? OR (? AND (p.content_hash = ? OR p.cluster_id = ?))) LIMIT 1",
+            [chat_id, post.origin_key, int(folds), post.content_hash, post.cluster_id],
         ).fetchone()
         return row is not None
 

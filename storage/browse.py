@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from bot.core.copies import CopyKey
-from bot.core.fingerprint import EMPTY_TEXT_HASH
+from bot.core.statements import content_folds
 from bot.models import PostVersion, StoredPost, Tag
 from storage.store import QueryError, Store, quote_fts
 from storage.timefmt import from_db_time, to_db_time
@@ -178,18 +178,16 @@ class Browse:
     def copy_keys(self, since: datetime, until: datetime, *, limit: int) -> list[CopyKey]:
         """What folding reads of the posts in [since, until), oldest first, at most `limit` of them.
 
-        "Has text" comes from the content hash, not the text: every post's hash is `content_hash` of
-        its clean text (the pipeline and re-cleaning write both together), and only a text with no
-        words hashes to EMPTY_TEXT_HASH. Comparing `text` would load each post's whole text, ~3 KB
-        that often lies on overflow pages, only to learn whether it is empty.
+        Read from the covering index posts_keys alone: whether a text folds is told by its content hash
+        (bot/core/statements.py), so no post's text (~3 KB, often on overflow pages) is read.
         """
         where, params = _range(since, until, None)
         rows = self.db.execute(
-            "SELECT id, channel_id, origin_key, content_hash, content_hash != ?, cluster_id FROM posts "
-            f"WHERE {where} ORDER BY date, id LIMIT ?",
-            [EMPTY_TEXT_HASH, *params, limit],
+            f"SELECT id, channel_id, origin_key, content_hash, cluster_id FROM posts WHERE {where} "
+            "ORDER BY date, id LIMIT ?",
+            [*params, limit],
         ).fetchall()
-        return [(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
@@ -206,15 +204,16 @@ def utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime]
 
 
 def _same_statement(post: StoredPost) -> tuple[str, list[Any]]:
-    """The digest's folding keys, one hop: same origin, same non-empty clean text, same cluster."""
+    """The digest's folding keys, one hop: same origin, and when the text is a statement
+    (bot/core/statements.py) the same clean text or near-duplicate cluster."""
     where = ["origin_key = ?"]
     params: list[Any] = [post.origin_key]
-    if post.text.strip():
-        where.append("(content_hash = ? AND text != '')")
+    if content_folds(post.content_hash):
+        where.append("content_hash = ?")
         params.append(post.content_hash)
-    if post.cluster_id is not None:
-        where.append("cluster_id = ?")
-        params.append(post.cluster_id)
+        if post.cluster_id is not None:
+            where.append("cluster_id = ?")
+            params.append(post.cluster_id)
     return f"({' OR '.join(where)})", params
 
 

@@ -166,14 +166,15 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
         ).fetchone()
         if existing is None:
             cur = self.db.execute(
-                "INSERT INTO posts(channel_id, message_id, date, forward_name, views, grouped_id, source, "
-                "text_seen_at, "
-                f"{', '.join(values)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))})",
+                "INSERT INTO posts(channel_id, message_id, date, forward_name, forward_date, views, grouped_id, "
+                "source, text_seen_at, "
+                f"{', '.join(values)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))})",
                 [
                     channel_id,
                     post.message_id,
                     to_db_time(post.date),
                     post.forward_name,
+                    to_db_time(post.forward_date) if post.forward_date else None,
                     post.views,
                     post.grouped_id,
                     post.source,

@@ -79,5 +79,7 @@ def drop_search_index(store: Store) -> None:
 
 
 def drop_charts_index(store: Store) -> None:
-    """Remove what schema 8 added (the posts_keys index): an archive from before it."""
+    """Remove what schemas 8 and 9 added (the posts_keys index, posts.forward_date): an archive from
+    before them (schema 9's re-marked hashes need no undoing: the upgrade recomputes them)."""
     store.db.execute("DROP INDEX posts_keys")
+    store.db.execute("ALTER TABLE posts DROP COLUMN forward_date")

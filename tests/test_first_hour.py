@@ -81,7 +81,7 @@ def readme_commands() -> list[str]:
 
 
 PLACEHOLDER = re.compile(r"\[|…|\\\||\b(?:[A-Z]|QUERY|PATH|CHANNEL|DATE|FILE|ARGS|NAME|COMMAND)\b")
-READ_ONLY = {"search", "stats", "digest", "channels", "boilerplate", "status"}
+READ_ONLY = {"search", "stats", "digest", "channels", "boilerplate", "status", "spread", "amplifiers", "sources"}
 
 
 def safe_to_run(command: str) -> bool:
@@ -93,7 +93,7 @@ def safe_to_run(command: str) -> bool:
         words = words[2:] if words[0] in {"--db", "--env"} else words[1:]
     if not words or words[0] not in READ_ONLY:
         return False
-    return not {"--send", "--due"} & set(words)
+    return not {"--send", "--due", "--add"} & set(words)
 
 
 def test_readme_lists_the_examples_a_new_user_tries() -> None:

@@ -40,6 +40,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.ingest": (3, "application"),
     "bot.archive": (3, "application"),
     "bot.listing": (3, "application"),
+    "bot.analytics": (3, "application"),
     "bot.neardup_index": (3, "application"),
     "bot.channel_boilerplate": (3, "application"),
     "bot.commands": (3, "application"),

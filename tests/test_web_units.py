@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from bot.config import Settings, SettingsError
 from bot.core.copies import CopyKey, statement_spread
 from bot.core.digest import fold_items
+from bot.core.statements import TRIVIAL_MARK, content_folds
 from bot.core.svg_charts import Series, axis_ticks, bars, heatmap, stacked_bars
 from bot.models import StoredPost
 from bot.web.cache import ChartCache
@@ -200,11 +201,11 @@ keys_strategy = st.lists(
 def test_statement_spread_folds_exactly_like_the_digest(rows: list[tuple[int, str, str, bool, int | None]]) -> None:
     start = datetime(2026, 11, 20, tzinfo=UTC)
     posts = [
-        StoredPost(i + 1, ch, None, None, i, start + timedelta(minutes=i), "text" if has else "", None, o, h, None,
-                   cluster_id=c)
+        StoredPost(i + 1, ch, None, None, i, start + timedelta(minutes=i), "text" if has else "", None, o,
+                   h if has else TRIVIAL_MARK + h, None, cluster_id=c)
         for i, (ch, o, h, has, c) in enumerate(rows)
     ]  # fmt: skip
-    keys = [(p.id, p.channel_id, p.origin_key, p.content_hash, bool(p.text), p.cluster_id) for p in posts]
+    keys = [(p.id, p.channel_id, p.origin_key, p.content_hash, p.cluster_id) for p in posts]
     expected = [(item.first.id, len({p.channel_id for p in item.posts})) for item in fold_items(posts)]
     assert statement_spread(keys) == expected
 
@@ -221,12 +222,12 @@ def _statement_spread_before(keys: list[CopyKey]) -> list[tuple[int, int]]:
         return i
 
     first: dict[tuple[str, object], int] = {}
-    for index, (_, _, origin, content, has_text, cluster) in enumerate(keys):
+    for index, (_, _, origin, content, cluster) in enumerate(keys):
         links: list[tuple[str, object]] = [("o", origin)]
-        if has_text:
+        if content_folds(content):  # since statements.py: a cluster folds only with a text that does
             links.append(("h", content))
-        if cluster is not None:
-            links.append(("c", cluster))
+            if cluster is not None:
+                links.append(("c", cluster))
         for link in links:
             other = first.setdefault(link, index)
             if other != index:
@@ -258,9 +259,10 @@ def test_statement_spread_gives_what_it_gave_before_its_rewrite(
 ) -> None:
     ids = list(accumulate(gap for *_, gap in rows))  # ascending, not 1..n: the ids are read, not the indexes
     keys: list[CopyKey] = [
-        (post_id, ch, f"o{o}", f"h{h}", has, c) for post_id, (ch, o, h, has, c, _) in zip(ids, rows, strict=True)
+        (post_id, ch, f"o{o}", f"h{h}" if has else f"{TRIVIAL_MARK}h{h}", c)
+        for post_id, (ch, o, h, has, c, _) in zip(ids, rows, strict=True)
     ]
     assert statement_spread(keys) == _statement_spread_before(keys)
     # long chains: each post joins the previous one's group through a different kind of key
-    chain: list[CopyKey] = [(i, i % 5, f"o{i // 2}", f"h{(i + 1) // 2}", True, None) for i in range(len(rows))]
+    chain: list[CopyKey] = [(i, i % 5, f"o{i // 2}", f"h{(i + 1) // 2}", None) for i in range(len(rows))]
     assert statement_spread(chain) == _statement_spread_before(chain)

@@ -42,6 +42,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web_cmd",
     "show_cmd",
     "articles_cmd",
+    "spread_cmd",
+    "amplifiers_cmd",
+    "graph_cmd",
+    "sources_cmd",
 )
 
 

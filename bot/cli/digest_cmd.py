@@ -13,9 +13,11 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.analytics import amplification_section
 from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.config import Settings
@@ -33,6 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--since", default="24h", help="age like 24h/7d or a date (default 24h)")
     parser.add_argument(
         "--tag", action="append", default=[], help="only items with this tag; repeated, items with any of them"
+    )
+    parser.add_argument(
+        "--amplification",
+        action="store_true",
+        help="end with the week's amplification section (which channels carried others' statements)",
     )
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="machine-readable digest")
@@ -67,6 +74,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         digest = subscription_digest(posts, start, end, tags, changes)
     else:
         digest = build_digest(posts, start, end, changes=changes)
+    if args.amplification:
+        digest = replace(digest, amplification=amplification_section(ctx.store, end))
     if args.json:
         print(json.dumps(digest_json(digest), ensure_ascii=False, indent=2))
     elif args.html:
@@ -111,7 +120,9 @@ async def _send_due(settings: Settings, ctx: CliContext) -> int:
         sub = await sync_settings_subscription(settings, subscriptions, sender)
         if sub is None:
             raise ValueError("DIGEST_CHAT is not set (or DIGEST_OUTPUT for printing): no digest subscription")
-        runner = DigestRunner(store=ctx.store, sender=sender, empty=settings.digest_empty)
+        runner = DigestRunner(
+            store=ctx.store, sender=sender, empty=settings.digest_empty, amplification=settings.digest_amplification
+        )
         done = await runner.run_subscription(sub.id)
     finally:
         if client is not None:

@@ -10,7 +10,7 @@ from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.paging import encode_page, paged, range_text
 from bot.commands.text import label, reply_of, short
 from bot.core.digest import DigestItem
-from bot.core.digest_render import snippet
+from bot.core.digest_render import post_line
 from bot.core.highlight import Highlighter
 from bot.core.telegram_text import strip_bidi
 from bot.listing import find_items, seen_in
@@ -24,7 +24,7 @@ def item_block(number: int, item: DigestItem, deps: CommandDeps, highlighter: Hi
     if highlighter is not None and post.text:
         text = highlighter.excerpt(post.text, post.lang, ("<b>", "</b>"), lambda s: html.escape(strip_bidi(s)))
     else:
-        text = html.escape(snippet(post.text) or f"[{post.media_kind or 'media'}]")
+        text = html.escape(post_line(post))
     forwarded = f" (fwd {html.escape(label(post.forward_name))})" if post.forward_name else ""
     line = (
         f"<b>{number}.</b> <i>{html.escape(deps.when(post.date))}</i> · "

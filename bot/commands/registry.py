@@ -9,6 +9,7 @@ from bot.commands.digests import cmd_digest, cmd_subscribe, cmd_subscriptions, c
 from bot.commands.help import cmd_help, cmd_start
 from bot.commands.post import cmd_post
 from bot.commands.search import cmd_latest, cmd_search, cmd_tag, cmd_tags
+from bot.commands.spread import cmd_amplifiers, cmd_sources, cmd_spread
 
 COMMANDS: tuple[Command, ...] = (
     Command("start", cmd_start, "/start", "/start", "What this bot is."),
@@ -37,6 +38,27 @@ COMMANDS: tuple[Command, ...] = (
         "/post ID [diff]",
         "/post 42 diff",
         "One post in full, with its link, versions and linked articles; diff: its last edit.",
+    ),
+    Command(
+        "spread",
+        cmd_spread,
+        "/spread ID|LINK",
+        "/spread https://t.me/mfa_russia/101",
+        "Who carried a statement, how (forward, copy, paraphrase) and how fast.",
+    ),
+    Command(
+        "amplifiers",
+        cmd_amplifiers,
+        "/amplifiers [DAYS]",
+        "/amplifiers 7",
+        "Channels that carry other channels' statements: how many, how often first, how fast.",
+    ),
+    Command(
+        "sources",
+        cmd_sources,
+        "/sources [DAYS]",
+        "/sources 30",
+        "Channels your channels forward that you do not monitor.",
     ),
     Command("article", cmd_article, "/article ID", "/article 7", "A linked article's archived text."),
     Command(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, tzinfo
 from bot.core.articles import display_title
 from bot.core.learned_boilerplate import strip_learned, window_boilerplate
 from bot.core.sentences import says_something
+from bot.core.statements import origin_link, own_key_of, statement_roots
 from bot.core.versions import edit_time
 from bot.models import LinkedArticle, PostChange, StoredPost, Tag
 
@@ -75,11 +76,41 @@ class DigestItem:
     @property
     def link(self) -> str | None:
         """The original's link when the origin is a public channel post we know, else the first copy's."""
-        origin = self.first.origin_key
-        if origin.startswith("@") and "/" in origin:
-            username, _, message_id = origin[1:].partition("/")
-            return f"https://t.me/{username}/{message_id}"
-        return next((p.url for p in self.posts if p.url), None)
+        return origin_link(self.first.origin_key) or next((p.url for p in self.posts if p.url), None)
+
+    @property
+    def carried(self) -> tuple[int, int] | None:
+        """(channels other than the first post's, seconds until the last of them first carried it), or
+        None when no other channel did: "carried by 4 channels within 2 h 10 min"."""
+        first = self.posts[0]
+        firsts: dict[int, datetime] = {}
+        for post in self.posts[1:]:
+            if post.channel_id != first.channel_id:
+                firsts.setdefault(post.channel_id, post.date)
+        if not firsts:
+            return None
+        return len(firsts), max(0, round((max(firsts.values()) - first.date).total_seconds()))
+
+    @property
+    def forwarded_from(self) -> str | None:
+        """The link of the post the item's posts forward, when one of them is a real forward: what a page
+        may call "Original" (a copy without a forward header names none). The original's own link when
+        it is archived too, else the public post the forward header names."""
+        own = [own_key_of(p.origin_key, p.message_id, p.channel_username) for p in self.posts]
+        for post, is_own in zip(self.posts, own, strict=True):
+            if not is_own:
+                original = next(
+                    (
+                        q.url
+                        for q, q_own in zip(self.posts, own, strict=True)
+                        if q_own and q.origin_key == post.origin_key
+                    ),
+                    None,
+                )
+                link = original or origin_link(post.origin_key)
+                if link:
+                    return link
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +131,27 @@ class MediaRun:
 
 
 @dataclass(frozen=True, slots=True)
+class AmplifierLine:
+    """One channel of the weekly amplification section: what it carried from other channels."""
+
+    channel: str
+    statements: int
+    first: int
+    median_delay_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AmplificationSection:
+    """The channels that carried most of other channels' statements in the week before the digest,
+    and the unmonitored sources they forwarded most (names)."""
+
+    start: datetime
+    end: datetime
+    amplifiers: tuple[AmplifierLine, ...]
+    sources: tuple[tuple[str, int], ...] = ()  # (name, monitored channels forwarding it)
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """`item_count` is what the header counts and what the sections add up to: the statements listed.
 
@@ -115,6 +167,7 @@ class Digest:
     tag_counts: tuple[tuple[Tag, int], ...] = field(default=())
     title: str = "Digest"
     media: tuple[MediaRun, ...] = ()
+    amplification: AmplificationSection | None = None  # DIGEST_AMPLIFICATION=weekly, once a week
 
     @property
     def item_count(self) -> int:
@@ -140,35 +193,20 @@ def _shared_articles(posts: Sequence[StoredPost]) -> set[int]:
 
 
 def fold_items(posts: Iterable[StoredPost]) -> list[DigestItem]:
-    """Union posts sharing an origin key, a content hash, a near-duplicate cluster or a linked article
-    (two channels pointing at the same statement) into one item."""
+    """Posts carrying one statement (bot/core/statements.py: same origin key, same text or near-duplicate
+    cluster when the text is a statement) or linking to the same article (two channels pointing at the
+    same statement) as one item."""
     ordered = sorted(posts, key=lambda p: (p.date, p.id))
     shared = _shared_articles(ordered)
-    parent = list(range(len(ordered)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first_by_key: dict[str, int] = {}
-    for index, post in enumerate(ordered):
-        keys = [f"o:{post.origin_key}"]
-        if post.text.strip():
-            keys.append(f"h:{post.content_hash}")
-        if post.cluster_id is not None:
-            keys.append(f"c:{post.cluster_id}")
-        keys += [f"a:{a.id}" for a in post.articles if a.id in shared]
-        for key in keys:
-            other = first_by_key.setdefault(key, index)
-            if other != index:
-                a, b = find(other), find(index)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
+    extra = {
+        index: [f"a:{a.id}" for a in post.articles if a.id in shared]
+        for index, post in enumerate(ordered)
+        if post.articles
+    }
+    roots = statement_roots(((p.origin_key, p.content_hash, p.cluster_id) for p in ordered), extra)
     groups: dict[int, list[StoredPost]] = {}
-    for index, post in enumerate(ordered):
-        groups.setdefault(find(index), []).append(post)
+    for post, root in zip(ordered, roots, strict=True):
+        groups.setdefault(root, []).append(post)
     return [DigestItem(tuple(group)) for _, group in sorted(groups.items())]
 
 

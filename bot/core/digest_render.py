@@ -7,11 +7,12 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from bot.core.articles import display_title
-from bot.core.digest import Digest, DigestItem, MediaRun
+from bot.core.digest import AmplificationSection, Digest, DigestItem, MediaRun
 from bot.core.sentences import LEAD_CHARS, lead
+from bot.core.spread import humanize
 from bot.core.telegram_text import split_messages, strip_bidi
 from bot.models import LinkedArticle, StoredPost, Tag
 
@@ -52,6 +53,19 @@ def media_count(posts: Sequence[StoredPost]) -> str:
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """The lead of a post (bot/core/sentences.py): its first informative sentence or two, capped."""
     return strip_bidi(lead(text, limit))
+
+
+def post_line(post: StoredPost, limit: int = SNIPPET_CHARS) -> str:
+    """What a listing shows of a post: its lead; else its text as it is ("👍", "??": a reaction is what
+    was said, not "[media]"), after "[photo]" for a media post; "[media]" only for no text and no kind."""
+    shown = snippet(post.text, limit)
+    if shown:
+        return shown
+    plain = strip_bidi(" ".join(post.text.split()))
+    plain = plain if len(plain) <= limit else plain[: limit - 1] + "…"
+    if post.media_kind:
+        return f"[{post.media_kind}] {plain}".rstrip()
+    return plain or "[media]"
 
 
 def _short(label: str, limit: int = LABEL_CHARS) -> str:
@@ -99,10 +113,37 @@ def change_mark(item: DigestItem, tz: tzinfo) -> str | None:
 
 def _item_text(item: DigestItem) -> str:
     post = item.first
-    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
+    text = post_line(post)
     if item.media:
         text += f" (+ {media_count(item.media)})"
     return text
+
+
+def carried_text(carried: tuple[int, int]) -> str:
+    """ "carried by 4 channels within 2 h 10 min" (the channels besides the first one to post it)."""
+    channels, seconds = carried
+    return f"carried by {plural(channels, 'channel')} within {humanize(seconds)}"
+
+
+AMPLIFICATION_LINES = 5
+
+
+def amplification_lines(section: AmplificationSection, tz: tzinfo, *, rich: bool) -> list[str]:
+    """The weekly section: the top amplifiers, then the unmonitored sources they forward most."""
+    esc: Callable[[str], str] = html.escape if rich else str
+    span = f"{section.start.astimezone(tz):%d %b} – {(section.end - timedelta(seconds=1)).astimezone(tz):%d %b}"
+    heading = f"Amplification, {span}"
+    lines = [f"<b>{esc(heading)}</b>" if rich else heading]
+    if not section.amplifiers:
+        lines.append("No channel carried another channel's statement.")
+    for a in section.amplifiers[:AMPLIFICATION_LINES]:
+        delay = f", median {humanize(a.median_delay_seconds)}" if a.median_delay_seconds is not None else ""
+        carried = plural(a.statements, "statement")
+        lines.append(esc(f"{_short(a.channel)}: {carried} of other channels, first on {a.first}{delay}"))
+    if section.sources:
+        named = ", ".join(f"{_short(name)} ({n})" for name, n in section.sources[:AMPLIFICATION_LINES])
+        lines.append(esc(f"Forwarded from unmonitored sources: {named}"))
+    return lines
 
 
 def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
@@ -119,6 +160,8 @@ def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str
         line += f' <a href="{esc(link, quote=True)}">open</a>'
     if item.seen_in > 1:
         line += f" · seen in {item.seen_in} channels"
+    if item.carried:
+        line += f" · {esc(carried_text(item.carried))}"
     mark = change_mark(item, tz)
     if mark:
         line += f" · <i>{esc(mark)}</i>"
@@ -134,7 +177,8 @@ def render_item_text(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str
     if item.link:
         line += f" <{item.link}>"
     if item.seen_in > 1:
-        line += f" (seen in {item.seen_in} channels)"
+        line += f" (seen in {item.seen_in} channels"
+        line += f", {carried_text(item.carried)})" if item.carried else ")"
     mark = change_mark(item, tz)
     if mark:
         line += f" ({mark})"
@@ -192,6 +236,9 @@ def render_html(digest: Digest, tz: tzinfo) -> list[str]:
         heading = f"<b>{html.escape(_tag_label(section.tag))}</b> ({len(section.items)})"
         blocks.extend((heading, render_item_html(item, tz, year=year)) for item in section.items)
     blocks.extend((f"<b>{MEDIA_HEADING}</b>", render_media_html(run, tz, year=year)) for run in digest.media)
+    if digest.amplification is not None:
+        heading, *lines = amplification_lines(digest.amplification, tz, rich=True)
+        blocks.extend((heading, line) for line in lines)
     return split_messages("\n".join(_header(digest, tz, rich=True)), blocks)
 
 
@@ -211,6 +258,8 @@ def render_text(digest: Digest, tz: tzinfo) -> str:
     if digest.media:
         lines += ["", MEDIA_HEADING]
         lines += [render_media_text(run, tz, year=year) for run in digest.media]
+    if digest.amplification is not None:
+        lines += ["", *amplification_lines(digest.amplification, tz, rich=False)]
     return "\n".join(lines)
 
 
@@ -231,6 +280,8 @@ def digest_json(digest: Digest) -> dict[str, object]:
                         "text": snippet(item.first.text),
                         "link": item.link,
                         "seen_in": item.channels,
+                        "carried_by": item.carried[0] if item.carried else 0,
+                        "carried_within_seconds": item.carried[1] if item.carried else None,
                         "post_ids": [p.id for p in item.posts],
                         "media_post_ids": [p.id for p in item.media],
                         "tags": [t.display for t in item.tags],
@@ -243,6 +294,7 @@ def digest_json(digest: Digest) -> dict[str, object]:
             }
             for section in digest.sections
         ],
+        "amplification": _amplification_json(digest.amplification) if digest.amplification else None,
         "without_text": [
             {
                 "channel": run.first.channel_label,
@@ -254,6 +306,23 @@ def digest_json(digest: Digest) -> dict[str, object]:
             }
             for run in digest.media
         ],
+    }
+
+
+def _amplification_json(section: AmplificationSection) -> dict[str, object]:
+    return {
+        "start": section.start.isoformat(),
+        "end": section.end.isoformat(),
+        "amplifiers": [
+            {
+                "channel": a.channel,
+                "statements": a.statements,
+                "first": a.first,
+                "median_delay_seconds": a.median_delay_seconds,
+            }
+            for a in section.amplifiers
+        ],
+        "sources": [{"name": name, "channels": n} for name, n in section.sources],
     }
 
 

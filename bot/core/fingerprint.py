@@ -1,7 +1,8 @@
 """Identity of content, independent of where it was seen.
 
 `origin_key` says "this is the same Telegram post" (a forward points at its source); `content_hash`
-says "this is the same text" (a re-post or a copy with no forward header).  Digests fold on both.
+says "this is the same text" (a re-post or a copy with no forward header).  Digests fold on both,
+by the rule of bot/core/statements.py: text that is no statement (too few words) folds only as a forward.
 """
 
 from __future__ import annotations
@@ -9,19 +10,23 @@ from __future__ import annotations
 import hashlib
 import re
 
+from bot.core.statements import TRIVIAL_MARK, is_statement
 from bot.models import ChannelRef, Forward
 
 _WS = re.compile(r"\s+")
 
 
 def content_hash(clean_text: str) -> str:
+    """Same text, same hash. A text that is no statement ("👍", "Thanks") gets TRIVIAL_MARK as its
+    first character instead of a hex digit, so folds that read only the hash from an index leave it
+    apart (`bot.core.statements.content_folds`); an empty text is one of those."""
     # split/join is the regex `\s+` -> " " plus strip (both use str.isspace), four times faster.
     canon = " ".join(clean_text.casefold().split())
-    return hashlib.blake2b(canon.encode("utf-8"), digest_size=10).hexdigest()
+    digest = hashlib.blake2b(canon.encode("utf-8"), digest_size=10).hexdigest()
+    return digest if is_statement(canon) else TRIVIAL_MARK + digest[1:]
 
 
-# What a clean text without a single word hashes to (a media-only post): lets a query tell an empty
-# text from the hash column alone, without reading the text (storage/browse.py `copy_keys`).
+# What a clean text without a single word hashes to (a media-only post).
 EMPTY_TEXT_HASH = content_hash("")
 
 
@@ -33,12 +38,13 @@ def origin_key(channel: ChannelRef, message_id: int, forward: Forward | None, te
     """The forward's source post when it is known, else the post itself.
 
     A forward whose source is hidden (only a display name, as in Desktop exports) gets a key from the
-    name and the text, so ten copies of the same forwarded statement still fold into one.
+    name and the text, so ten copies of the same forwarded statement still fold into one; unless the
+    text is no statement: two "👍" forwarded from one person are not known to be the same message.
     """
     if forward is not None:
         if forward.message_id is not None and (forward.channel_id is not None or forward.username):
             return f"{channel_key(forward.channel_id, forward.username)}/{forward.message_id}"
-        if forward.name:
+        if forward.name and not text_hash.startswith(TRIVIAL_MARK):
             return f"fwd:{_WS.sub(' ', forward.name.casefold()).strip()}/{text_hash}"
     return f"{channel_key(channel.tg_id, channel.username)}/{message_id}"
 

@@ -77,6 +77,7 @@ class Pipeline:
             views=raw.views,
             grouped_id=raw.grouped_id,
             links=pick_article_links(raw.links, raw.text),
+            forward_date=raw.forward.date if raw.forward else None,
         )
 
     def process_article(self, page: ExtractedPage, final_url: str) -> ArticleContent:

@@ -151,7 +151,9 @@ def _forward(msg: types.Message, fwd: types.MessageFwdHeader, forward_usernames:
     username = forward_usernames.get(channel_id) if channel_id is not None else None
     username = username or getattr(chat, "username", None)
     name = fwd.from_name or getattr(chat, "title", None) or fwd.post_author
-    return Forward(channel_id=channel_id, username=username, message_id=fwd.channel_post, name=name)
+    return Forward(
+        channel_id=channel_id, username=username, message_id=fwd.channel_post, name=name, date=_aware(fwd.date)
+    )
 
 
 def message_to_raw(

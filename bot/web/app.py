@@ -119,7 +119,7 @@ def _static(request: Request) -> Response:
 
 
 def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
-    from bot.web import day, pages, sql_page
+    from bot.web import day, pages, spread_pages, sql_page
 
     routes = [
         Route("/", pages.search_page),
@@ -130,6 +130,8 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
         Route("/day", day.day_page),
         Route("/day/{day}", day.day_page),
         Route("/charts", day.charts_page),
+        Route("/statement/{post_id:int}", spread_pages.statement_page),
+        Route("/network", spread_pages.network_page),
         Route("/static/{name}", _static),
     ]
     if options.allow_sql:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.core.copies import statement_spread
-from bot.core.digest_render import snippet
+from bot.core.digest_render import post_line
 from bot.core.svg_charts import Series, bars, heatmap, stacked_bars
 from bot.models import ChannelRow, Tag
 from storage.browse import Browse
@@ -114,10 +114,7 @@ def copies_chart(browse: Browse, since: datetime, until: datetime) -> CopyStats:
 
 def top_copies_chart(browse: Browse, top: list[tuple[int, int]]) -> str:
     posts = {p.id: p for p in browse.store.get_posts([post_id for post_id, _ in top])}
-    labels = [
-        snippet(posts[i].text, 40) or f"[{posts[i].media_kind or 'media'}]" if i in posts else f"post {i}"
-        for i, _ in top
-    ]
+    labels = [post_line(posts[i], 40) if i in posts else f"post {i}" for i, _ in top]
     return bars(
         labels,
         [n for _, n in top],

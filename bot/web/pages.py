@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.core.digest import DigestItem
-from bot.core.digest_render import snippet
+from bot.core.digest_render import post_line
 from bot.core.highlight import Highlighter, mark
 from bot.core.search_query import match_spans
 from bot.core.windows import next_occurrence
@@ -117,7 +117,7 @@ def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
         if post.id in marks:
             text = marked(matching_paragraph(marks[post.id]))
         else:
-            text = marked(snippet(post.text, LISTING_CHARS) or f"[{post.media_kind or 'media'}]")
+            text = marked(post_line(post, LISTING_CHARS))
         hits.append(Hit(post, text, seen_in(item, reader.store), len(item.posts) - 1))
     return Results(hits, more)
 
@@ -166,7 +166,7 @@ def post_page(request: Request) -> Response:
         raw_text=raw_text,
         copies=copies,
         seen_in=count,
-        original=item.link,
+        original=item.forwarded_from,
         versions=shown_versions,
         paragraphs=[p for p in post.text.split("\n\n") if p.strip()],
         digest_day=digest_day(post.date, state),

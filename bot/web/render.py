@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from bot.core.digest_render import snippet
+from bot.core.digest_render import post_line, snippet
 from storage.browse import MARK_CLOSE, MARK_OPEN
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -83,7 +83,7 @@ def make_environment(tz: tzinfo) -> Environment:
     def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else ""
 
-    env.filters.update(marked=marked, when=when, external=external, snippet=snippet)
+    env.filters.update(marked=marked, when=when, external=external, snippet=snippet, post_line=post_line)
     env.globals["tz_name"] = getattr(tz, "key", None) or str(tz)
     return env
 
