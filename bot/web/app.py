@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.core.feed_keys import feed_secret
 from bot.web.cache import ChartCache
 from bot.web.forms import FormError
 from bot.web.render import make_environment, render_page
@@ -41,6 +42,8 @@ class WebOptions:
     allowed_hosts: frozenset[str] | None = None  # None: any Host header (bound beyond loopback)
     query_seconds: float = 10.0  # a statement running longer is interrupted and the page says so
     chart_seconds: float = 300.0  # a chart is reused until this old (bot/web/cache.py)
+    feed_base_url: str | None = None  # FEED_BASE_URL: feeds' absolute links; else the request's own URL
+    feed_secret: bytes | None = None  # per-feed keys (bot/core/feed_keys.py); None: feeds need the token
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WebOptions:
@@ -50,6 +53,8 @@ class WebOptions:
             "digest_tags": settings.digest_tags,
             "digest_empty": settings.digest_empty,
             "token": settings.web_token,
+            "feed_base_url": settings.feed_base_url,
+            "feed_secret": feed_secret(settings.feed_secret, settings.web_token),
         }
         return cls(**(values | overrides))
 
@@ -113,7 +118,7 @@ def _static(request: Request) -> Response:
 
 
 def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
-    from bot.web import day, pages, sql_page
+    from bot.web import day, feeds, pages, sql_page
 
     routes = [
         Route("/", pages.search_page),
@@ -125,6 +130,7 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
         Route("/day/{day}", day.day_page),
         Route("/charts", day.charts_page),
         Route("/static/{name}", _static),
+        *feeds.ROUTES,
     ]
     if options.allow_sql:
         routes.append(Route("/sql", sql_page.sql_page))
@@ -143,7 +149,9 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
     app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds))
     wrapped: ASGIApp = app
     if options.token:
-        wrapped = TokenAuth(wrapped, options.token)
+        wrapped = TokenAuth(app, options.token)
+        if options.feed_secret is not None:  # a feed's own key opens that feed (bot/web/feeds.py)
+            wrapped = feeds.FeedKeyGate(wrapped, app, options.feed_secret)
     if options.allowed_hosts is not None:
         wrapped = HostCheck(wrapped, options.allowed_hosts)
     return SecurityHeaders(wrapped)
