@@ -10,6 +10,8 @@ channels" reads the same in a feed as on every other screen.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -30,8 +32,10 @@ FeedKind = Literal["tag", "channel", "search", "alerts", "digest"]
 KINDS: tuple[FeedKind, ...] = ("tag", "channel", "search", "alerts", "digest")
 FEED_ITEMS = 50  # entries per feed: what readers poll for; `--items` and `?items=` change it
 MAX_FEED_ITEMS = 10_000
+MAX_FILE_NAME = 120  # bytes of a static feed's file name before its extension
 MAX_ARG_CHARS = 200  # a tag, channel or query in a feed's name (queries are bounded like search's)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNSAFE_FILE = re.compile(r"[/\\\x00-\x1f\x7f]")  # what cannot be in a file name (or would leave the directory)
 
 
 class FeedError(ValueError):
@@ -64,8 +68,18 @@ class FeedSpec:
         return f"{self.kind}/{self.arg}"
 
     def url_path(self, fmt: FeedFormat) -> str:
-        """Relative URL (and static file name) of the feed in `fmt`: `tag/serbia.atom`."""
+        """Relative URL of the feed in `fmt` under /feeds/: `tag/serbia.atom` (the name percent-encoded)."""
         return f"{self.kind}/{quote(self.arg, safe='')}.{EXTENSIONS[fmt]}"
+
+    def file_path(self, fmt: FeedFormat) -> str:
+        """The static file's relative path, as a web server finds it from `static_url_path`."""
+        name = _UNSAFE_FILE.sub("_", self.arg).lstrip(".") or "_"
+        if len(name.encode()) > MAX_FILE_NAME:  # file systems stop at 255 bytes; keep it unique by a hash
+            name = name[:40] + "-" + hashlib.sha256(self.arg.encode()).hexdigest()[:16]
+        return f"{self.kind}/{name}.{EXTENSIONS[fmt]}"
+
+    def static_url_path(self, fmt: FeedFormat) -> str:
+        return quote(self.file_path(fmt))
 
 
 def split_format(rest: str) -> tuple[str, FeedFormat]:

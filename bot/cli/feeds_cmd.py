@@ -138,8 +138,8 @@ def _build(args: argparse.Namespace, ctx: CliContext) -> int:
             except FeedError as exc:
                 raise ValueError(str(exc)) from None
             for fmt in FORMATS:
-                body = render(feed, fmt, f"{base}/{spec.url_path(fmt)}").encode("utf-8")
-                write_if_changed(args.dir / spec.url_path(fmt), body, tally)
+                body = render(feed, fmt, f"{base}/{spec.static_url_path(fmt)}").encode("utf-8")
+                write_if_changed(args.dir / spec.file_path(fmt), body, tally)
             listed.append((spec, feed.title))
         write_if_changed(args.dir / "index.html", _index(listed).encode("utf-8"), tally)
         write_if_changed(args.dir / "feeds.opml", _opml(listed, base).encode("utf-8"), tally)
@@ -157,7 +157,7 @@ def _index(listed: list[tuple[FeedSpec, str]]) -> str:
     esc = html.escape
     rows = "\n".join(
         f"<li>{esc(title)}: "
-        + " · ".join(f'<a href="{esc(spec.url_path(fmt), quote=True)}">{fmt}</a>' for fmt in FORMATS)
+        + " · ".join(f'<a href="{esc(spec.static_url_path(fmt), quote=True)}">{fmt}</a>' for fmt in FORMATS)
         + "</li>"
         for spec, title in listed
     )
@@ -173,7 +173,7 @@ def _opml(listed: list[tuple[FeedSpec, str]], base: str) -> str:
     fmt: FeedFormat = "atom"
     outlines = "\n".join(
         f'    <outline type="rss" text="{esc(xml_safe(title), quote=True)}" title="{esc(xml_safe(title), quote=True)}" '
-        f'xmlUrl="{esc(base + "/" + spec.url_path(fmt), quote=True)}"/>'
+        f'xmlUrl="{esc(base + "/" + spec.static_url_path(fmt), quote=True)}"/>'
         for spec, title in listed
     )
     return (
