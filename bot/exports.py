@@ -99,7 +99,9 @@ def _search_pages(store: Store, selection: ExportFilter, page: int) -> Iterator[
         limit = page
 
 
-def export_rows(store: Store, selection: ExportFilter, *, fold: bool = False, page: int = PAGE) -> Iterator[list[list[Value]]]:
+def export_rows(
+    store: Store, selection: ExportFilter, *, fold: bool = False, page: int = PAGE
+) -> Iterator[list[list[Value]]]:
     """Rows in COLUMNS order, a page at a time: one per post, or with `fold` one per statement."""
     reads = ExportReads(store)
     written = bytearray((reads.max_post_id() >> 3) + 1) if fold else bytearray()
@@ -187,7 +189,9 @@ def parquet_available() -> bool:
     return True
 
 
-def run_export(rows: Iterator[list[list[Value]]], writer: RowWriter, progress: Callable[[int], None] | None = None) -> int:
+def run_export(
+    rows: Iterator[list[list[Value]]], writer: RowWriter, progress: Callable[[int], None] | None = None
+) -> int:
     """Write every page; returns the number of rows."""
     count = 0
     for batch in rows:
@@ -197,4 +201,3 @@ def run_export(rows: Iterator[list[list[Value]]], writer: RowWriter, progress: C
             progress(count)
     writer.close()
     return count
-

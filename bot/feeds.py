@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Literal, cast
+from typing import Literal
 from urllib.parse import quote, urlencode
 
 from bot.core.digest import DigestItem, fold_items
@@ -57,10 +57,12 @@ class FeedSpec:
         if not arg or len(arg) > MAX_ARG_CHARS:
             raise FeedError(f"feed {kind}/…: expected a name of 1 to {MAX_ARG_CHARS} characters")
         if kind in ("alerts", "digest") and not (arg.isascii() and arg.isdecimal()):
-            raise FeedError(f"feed {kind}/{arg}: expected a subscription number (tgmonitor digest --list-subscriptions)")
+            raise FeedError(
+                f"feed {kind}/{arg}: expected a subscription number (tgmonitor digest --list-subscriptions)"
+            )
         if kind == "tag":
             arg = arg.lstrip("#").casefold()
-        return cls(cast(FeedKind, kind), arg)
+        return cls(kind, arg)
 
     @property
     def path(self) -> str:
@@ -87,7 +89,7 @@ def split_format(rest: str) -> tuple[str, FeedFormat]:
     name, dot, ext = rest.rpartition(".")
     if not dot or ext not in FORMATS:
         raise FeedError(f"feed {rest!r}: the name must end in .rss, .atom or .json")
-    return name, cast(FeedFormat, ext)
+    return name, ext
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,12 @@ def _statements(ctx: FeedContext, spec: FeedSpec, items: int) -> tuple[list[Dige
         found = collect_items(ctx.store, want=items, channel=row.id, max_posts=scan)
         return found, f"tgmonitor · {row.label}", f"Posts of {row.title or row.label}", f"/channel/{row.id}"
     found = collect_items(ctx.store, want=items, query=spec.arg, max_posts=scan)
-    return found, f"tgmonitor · search: {spec.arg}", f"Statements matching {spec.arg!r}", "/?" + urlencode({"q": spec.arg})
+    return (
+        found,
+        f"tgmonitor · search: {spec.arg}",
+        f"Statements matching {spec.arg!r}",
+        "/?" + urlencode({"q": spec.arg}),
+    )
 
 
 def _alert_items(ctx: FeedContext, subscription_id: int, items: int) -> tuple[list[DigestItem], str]:

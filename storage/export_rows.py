@@ -45,7 +45,9 @@ class ExportReads:
             params += [to_db_time(after[0]), after[1]]
         if tags:
             keys = [t.lstrip("#").casefold() for t in tags]
-            where.append(f"EXISTS (SELECT 1 FROM post_tags t WHERE t.tag IN ({','.join('?' * len(keys))}) AND t.post_id = p.id)")
+            where.append(
+                f"EXISTS (SELECT 1 FROM post_tags t WHERE t.tag IN ({','.join('?' * len(keys))}) AND t.post_id = p.id)"
+            )
             params += keys
         if channel_id is not None:
             where.append("p.channel_id = ?")

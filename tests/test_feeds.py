@@ -240,7 +240,10 @@ def test_feeds_build_writes_valid_files_and_only_what_changed(
     feeds = [p for p in files if p.suffix in (".rss", ".atom", ".json")]
     assert {p.parent.name for p in feeds} == {"channel", "tag"}
     for path in feeds:
-        assert check(path.read_text(encoding="utf-8"), {".rss": "rss", ".atom": "atom", ".json": "json"}[path.suffix]) == []
+        assert (
+            check(path.read_text(encoding="utf-8"), {".rss": "rss", ".atom": "atom", ".json": "json"}[path.suffix])
+            == []
+        )
     assert (site / "feeds.opml").is_file() and (site / "index.html").is_file()
     parsed = feedparser.parse((site / "tag" / "serbia.atom").read_text(encoding="utf-8"))
     assert parsed.feed.links[0].href == f"{BASE}/tag/serbia.atom"

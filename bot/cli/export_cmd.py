@@ -10,8 +10,8 @@ import argparse
 import os
 import sys
 import tempfile
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.cli import argtypes

@@ -180,4 +180,3 @@ def _opml(listed: list[tuple[FeedSpec, str]], base: str) -> str:
         '<?xml version="1.0" encoding="utf-8"?>\n<opml version="2.0">\n  <head><title>tgmonitor feeds</title></head>\n'
         f"  <body>\n{outlines}\n  </body>\n</opml>\n"
     )
-

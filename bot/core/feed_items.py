@@ -115,4 +115,3 @@ def digest_entry(
 
 def newest_date(posts: Sequence[StoredPost]) -> datetime | None:
     return max((p.edit_date or p.date for p in posts), default=None)
-

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Literal
 from xml.sax.saxutils import XMLGenerator
+from xml.sax.xmlreader import AttributesImpl
 
 FeedFormat = Literal["rss", "atom", "json"]
 FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
@@ -97,7 +98,7 @@ class _Writer:
         self.gen.startDocument()
 
     def open(self, name: str, attrs: dict[str, str] | None = None) -> None:
-        self.gen.startElement(name, {k: xml_safe(v) for k, v in (attrs or {}).items()})
+        self.gen.startElement(name, AttributesImpl({k: xml_safe(v) for k, v in (attrs or {}).items()}))
 
     def close(self, name: str) -> None:
         self.gen.endElement(name)

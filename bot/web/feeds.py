@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.core.feed_keys import key_matches
-from bot.core.feeds import MEDIA_TYPES, render
+from bot.core.feeds import MEDIA_TYPES, FeedFormat, render
 from bot.feeds import FEED_ITEMS, FeedContext, FeedError, FeedSpec, build_feed, split_format
 from bot.web.app import state_of
 from bot.web.forms import FormError
@@ -29,7 +29,7 @@ MAX_WEB_ITEMS = 500  # ?items= above this is refused: a page of SQL time per pol
 PREFIX = "/feeds/"
 
 
-def parse_feed_path(rest: str) -> tuple[FeedSpec, str]:
+def parse_feed_path(rest: str) -> tuple[FeedSpec, FeedFormat]:
     """`tag/serbia.atom` -> (FeedSpec tag/serbia, "atom"); FeedError for anything else."""
     name, fmt = split_format(rest)
     return FeedSpec.parse(name), fmt
