@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote, urlencode
 
@@ -96,8 +96,6 @@ def split_format(rest: str) -> tuple[str, FeedFormat]:
 class FeedContext:
     store: Store
     base_url: str  # absolute, no trailing slash: where the viewer's pages (and /feeds/) are served
-    tz: tzinfo = UTC
-    digest_empty: str = "notice"
     pages: bool = True  # the viewer's pages are served at base_url (False: static files, no pages)
 
 
@@ -162,7 +160,8 @@ def _digest_entries(ctx: FeedContext, subscription_id: int, items: int) -> tuple
     sub = ctx.store.subscriptions.get(subscription_id)
     if sub is None:
         raise FeedError(f"feed digest/{subscription_id}: there is no such subscription")
-    records = [r for r in ctx.store.digest_log.history(subscription_id) if r.status == "sent"][-items:]
+    history = ctx.store.digest_log.history(subscription_id)
+    records = [r for r in history if r.status == "sent" and r.parts_total > 0][-items:]  # 0: empty, skipped
     entries = []
     for record in reversed(records):
         start, end = record.window.start, record.window.end

@@ -130,6 +130,8 @@ def test_digest_feed_has_one_entry_per_digest_sent_with_its_html(archive_path: P
     record = store.digest_log.begin(sub.id, 42, window, messages)
     sending = Window(window.end, datetime(2026, 11, 22, 8, 0, tzinfo=UTC))
     store.digest_log.finish(record.id, now=datetime(2026, 11, 21, 8, 0, 5, tzinfo=UTC))
+    skipped = store.digest_log.begin(sub.id, 42, Window(window.start.replace(day=19), window.start), [])
+    store.digest_log.finish(skipped.id)  # an empty window with DIGEST_EMPTY=skip: nothing was sent
     store.digest_log.begin(sub.id, 42, sending, ["not sent yet"])  # still sending: not in the feed
     store.close()
     built = feed(archive_path, f"digest/{sub.id}")

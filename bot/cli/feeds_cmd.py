@@ -129,7 +129,7 @@ def _build(args: argparse.Namespace, ctx: CliContext) -> int:
     store = ReadOnlyArchive(ctx.db_path).store()
     tally = BuildTally()
     try:
-        feed_ctx = FeedContext(store, base, ctx.settings.tz, ctx.settings.digest_empty, pages=False)
+        feed_ctx = FeedContext(store, base, pages=False)
         specs = list(dict.fromkeys(chosen or default_specs(feed_ctx, args.top_tags)))
         listed: list[tuple[FeedSpec, str]] = []
         for spec in specs:

@@ -74,7 +74,7 @@ def feed_page(request: Request) -> Response:
     items = _items(request.query_params.get("items"))
     base = state.options.feed_base_url or str(request.base_url).rstrip("/")
     with state.reading() as reader:
-        ctx = FeedContext(reader.store, base, state.options.tz, state.options.digest_empty)
+        ctx = FeedContext(reader.store, base)
         try:
             feed = build_feed(ctx, spec, items=items)
         except FeedError as exc:
