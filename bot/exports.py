@@ -45,13 +45,13 @@ class RowWriter(Protocol):
     def close(self) -> None: ...
 
 
-def pages(store: Store, selection: ExportFilter, page: int = PAGE) -> Iterator[list[StoredPost]]:
-    """The selected posts, oldest first, `page` at a time."""
+def pages(store: Store, selection: ExportFilter, page: int = PAGE) -> Iterator[tuple[list[StoredPost], dict[int, str]]]:
+    """The selected posts, oldest first, `page` at a time, with their raw texts."""
+    reads = ExportReads(store)
     if selection.query is None:
-        reads = ExportReads(store)
         after: tuple[datetime, int] | None = None
         while True:
-            got = reads.page(
+            got, raw = reads.page(
                 after,
                 page,
                 tags=selection.tags,
@@ -61,11 +61,12 @@ def pages(store: Store, selection: ExportFilter, page: int = PAGE) -> Iterator[l
                 include_deleted=selection.include_deleted,
             )
             if got:
-                yield got
+                yield got, raw
             if len(got) < page:
                 return
             after = (got[-1].date, got[-1].id)
-    yield from _search_pages(store, selection, page)
+    for found in _search_pages(store, selection, page):
+        yield found, reads.raw_texts([p.id for p in found])
 
 
 def _search_pages(store: Store, selection: ExportFilter, page: int) -> Iterator[list[StoredPost]]:
@@ -105,13 +106,12 @@ def export_rows(
     """Rows in COLUMNS order, a page at a time: one per post, or with `fold` one per statement."""
     reads = ExportReads(store)
     written = bytearray((reads.max_post_id() >> 3) + 1) if fold else bytearray()
-    for posts in pages(store, selection, page):
+    for posts, raw in pages(store, selection, page):
         copies = reads.copies(posts)
         item_of: dict[int, DigestItem] = {}
         for item in fold_items([*posts, *copies]):
             for post in item.posts:
                 item_of[post.id] = item
-        raw = reads.raw_texts([p.id for p in posts])
         rows: list[list[Value]] = []
         for post in posts:
             item = item_of[post.id]

@@ -36,8 +36,9 @@ class ExportReads:
         since: datetime | None = None,
         until: datetime | None = None,
         include_deleted: bool = False,
-    ) -> list[StoredPost]:
-        """Up to `limit` posts after `after` (date, id), oldest first, with the filters of search."""
+    ) -> tuple[list[StoredPost], dict[int, str]]:
+        """Up to `limit` posts after `after` (date, id), oldest first, with the filters of search, and
+        their raw texts (read in the same statement: a second look-up per post costs ~10%)."""
         where: list[str] = [] if include_deleted else ["p.deleted = 0"]
         params: list[Any] = []
         if after is not None:
@@ -59,11 +60,12 @@ class ExportReads:
             where.append("p.date < ?")
             params.append(to_db_time(until))
         rows = self.db.execute(
-            f"SELECT {POST_COLUMNS} FROM posts p INDEXED BY posts_date JOIN channels c ON c.id = p.channel_id "
+            f"SELECT {POST_COLUMNS}, p.raw_text FROM posts p INDEXED BY posts_date "
+            "JOIN channels c ON c.id = p.channel_id "
             f"WHERE {' AND '.join(where) or '1'} ORDER BY p.date, p.id LIMIT ?",
             [*params, limit],
         ).fetchall()
-        return self.store._hydrate(rows)
+        return self.store._hydrate(rows), {int(r[0]): r[19] or "" for r in rows}
 
     def raw_texts(self, post_ids: Sequence[int]) -> dict[int, str]:
         if not post_ids:
