@@ -4,8 +4,9 @@ A feed is named by a `FeedSpec` (`tag/serbia`, `channel/2`, `search/kosovo serbi
 `digest/1`): the web viewer serves it (bot/web/feeds.py), `tgmonitor feeds build` writes it
 (bot/cli/feeds_cmd.py), and both get the same `Feed` from `build_feed`, rendered by the pure
 bot/core/feeds.py. Statements are folded by `bot.listing.collect_items` (the digest's
-`fold_items`) and their carriers looked up as `bot.listing.seen_in_channels` does, so "seen in N
-channels" reads the same in a feed as on every other screen.
+`fold_items`) and their carriers are the posts sharing a folding key with them across the archive
+(the keys `Browse.copies` and `bot.listing.seen_in_channels` follow), so "seen in N channels" reads
+the same in a feed as on every other screen.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from bot.core.digest_render import render_html
 from bot.core.feed_items import digest_entry, stable_id, statement_entry
 from bot.core.feeds import EXTENSIONS, FORMATS, Feed, FeedEntry, FeedFormat, newest
 from bot.digest_jobs import subscription_digest, window_posts
-from bot.listing import MAX_KEYS_FOLLOWED, MAX_SCANNED_POSTS, collect_items
+from bot.listing import MAX_SCANNED_POSTS, collect_items
 from bot.models import StoredPost
 from storage.browse import Browse
+from storage.export_rows import ExportReads
 from storage.store import Store
 
 FeedKind = Literal["tag", "channel", "search", "alerts", "digest"]
@@ -35,6 +37,7 @@ MAX_FEED_ITEMS = 10_000
 MAX_FILE_NAME = 120  # bytes of a static feed's file name before its extension
 MAX_ARG_CHARS = 200  # a tag, channel or query in a feed's name (queries are bounded like search's)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+COPIES_PAGE = 2000  # posts whose copies one query reads
 _UNSAFE_FILE = re.compile(r"[/\\\x00-\x1f\x7f]")  # what cannot be in a file name (or would leave the directory)
 
 
@@ -99,18 +102,25 @@ class FeedContext:
     pages: bool = True  # the viewer's pages are served at base_url (False: static files, no pages)
 
 
-def carriers(item: DigestItem, store: Store) -> list[StoredPost]:
-    """Every post carrying the statement across the archive (as `bot.listing.seen_in_channels` counts)."""
-    browse = Browse(store)
-    found: dict[int, StoredPost] = {}
-    for post in item.posts[:MAX_KEYS_FOLLOWED]:
-        for copy in browse.copies(post):
+def carriers(items: Sequence[DigestItem], store: Store) -> list[list[StoredPost]]:
+    """Every post carrying each statement across the archive: the items' posts and their copies (the
+    keys `Browse.copies` follows, one hop), folded again by `fold_items`. Copies are read for 2,000
+    posts per statement, not per item: a 10,000-entry feed is a few queries, not 10,000."""
+    posts = [p for item in items for p in item.posts]
+    reads = ExportReads(store)
+    found = {p.id: p for p in posts}
+    for start in range(0, len(posts), COPIES_PAGE):
+        for copy in reads.copies(posts[start : start + COPIES_PAGE]):
             found.setdefault(copy.id, copy)
-    return list(found.values())
+    home = {p.id: item for item in fold_items(found.values()) for p in item.posts}
+    return [list(home[item.first.id].posts) for item in items]
 
 
 def _statement_entries(ctx: FeedContext, items: Sequence[DigestItem]) -> list[FeedEntry]:
-    return [statement_entry(item, carriers(item, ctx.store), ctx.base_url) for item in items]
+    return [
+        statement_entry(item, copies, ctx.base_url)
+        for item, copies in zip(items, carriers(items, ctx.store), strict=True)
+    ]
 
 
 def _channel_arg(arg: str) -> str | int:

@@ -21,7 +21,7 @@ from bot.core.feed_keys import feed_key, feed_secret
 from bot.core.feeds import FORMATS, render
 from bot.core.windows import Window
 from bot.digest_jobs import subscription_digest, window_posts
-from bot.feeds import FeedContext, FeedError, FeedSpec, build_feed
+from bot.feeds import FeedContext, FeedError, FeedSpec, build_feed, carriers
 from bot.models import ChannelRef, Forward, RawPost
 from storage.readonly import ReadOnlyArchive
 from storage.store import Store
@@ -288,3 +288,24 @@ def test_feeds_url_prints_a_working_key(
     assert secret is not None
     assert url == f"{BASE}/feeds/tag/serbia.rss?key={feed_key(secret, 'tag/serbia')}"
     assert TOKEN not in url
+
+
+def test_seen_in_agrees_with_the_listing_everywhere_else(filled: Path) -> None:
+    """The feed's batched carrier look-up counts what `bot.listing.seen_in` counts for the web and the bot."""
+    from bot.core.feed_items import statement_id
+    from bot.listing import collect_items, seen_in
+
+    store = ReadOnlyArchive(filled).store()
+    try:
+        expected = {
+            statement_id(item, carriers([item], store)[0]): seen_in(item, store)
+            for item in collect_items(store, want=100)
+        }
+    finally:
+        store.close()
+    entries = [e for name in ("channel/1", "channel/2", "channel/3", "tag/serbia") for e in feed(filled, name).entries]
+    counts = {e.id: int(e.content_html.split("Seen in ")[1].split(" ")[0]) for e in entries}
+    assert sorted(counts.values()).count(2) == 2  # the two statements both sample channels forwarded: one id each
+    assert set(counts) <= set(expected)
+    for entry_id, count in counts.items():
+        assert count == expected[entry_id]

@@ -3,7 +3,7 @@
 A statement is a `DigestItem` as `bot.core.digest.fold_items` folds it (the digest's rule, so a
 feed, a digest and a search agree on what "one statement" is); its carriers are every post carrying
 it across the archive (`bot.listing` finds them). The entry's id is derived from the statement's
-first *stored* post (the smallest archive id among its posts): a copy that arrives later has a
+first *stored* post (the smallest archive id among its posts and copies): a copy that arrives later has a
 larger id, and an edit keeps the post's id, so neither changes the id; an edit moves `updated`.
 """
 
@@ -31,9 +31,10 @@ def stable_id(*parts: object) -> str:
     return uuid.uuid5(_NAMESPACE, "\x1f".join(str(p) for p in parts)).urn
 
 
-def statement_id(item: DigestItem) -> str:
-    """The statement's entry id: its first stored post's channel and message (not its date order)."""
-    anchor = min(item.posts, key=lambda p: p.id)
+def statement_id(item: DigestItem, copies: Sequence[StoredPost] = ()) -> str:
+    """The statement's entry id: its first stored post's channel and message (not its date order),
+    over its copies across the archive too, so a tag feed and a channel feed give it the same id."""
+    anchor = min([*item.posts, *copies], key=lambda p: p.id)
     return stable_id("post", anchor.channel_id, anchor.message_id)
 
 
@@ -84,7 +85,7 @@ def statement_entry(item: DigestItem, copies: Sequence[StoredPost], base_url: st
     parts.append(f'<p><a href="{esc(link, quote=True)}">Original post</a></p>')
     tags = [t.display for t in item.tags if t.kind != "lang"]
     return FeedEntry(
-        id=statement_id(item),
+        id=statement_id(item, copies),
         title=title_of(post),
         link=link,
         content_html="".join(parts),
