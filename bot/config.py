@@ -97,6 +97,8 @@ class Settings:
     article_max_mb: float = 5.0
     article_rate: float = 2.0
     article_robots: bool = True
+    feed_base_url: str | None = None  # absolute links in feeds (docs/feeds-and-exports.md)
+    feed_secret: str | None = field(default=None, repr=False)  # per-feed reader keys; else derived from WEB_TOKEN
 
     @property
     def has_api_credentials(self) -> bool:
@@ -105,7 +107,8 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values a log line must never contain."""
-        return tuple(s for s in (self.api_hash, self.bot_token, self.session, self.web_token) if s and len(s) >= 6)
+        values = (self.api_hash, self.bot_token, self.session, self.web_token, self.feed_secret)
+        return tuple(s for s in values if s and len(s) >= 6)
 
     @classmethod
     def load(
@@ -266,9 +269,15 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ARTICLE_MAX_MB": ("article_max_mb", parse_megabytes, "a number of megabytes above 0, like 5 or 0.5"),
     "ARTICLE_RATE": ("article_rate", parse_seconds, "a pause per site like 2s, 500ms or 1m"),
     "ARTICLE_ROBOTS": ("article_robots", parse_bool, "true or false"),
+    "FEED_BASE_URL": ("feed_base_url", parse_url, "an http(s) URL like https://monitor.example.org"),
+    "FEED_SECRET": (
+        "feed_secret",
+        parse_web_token,
+        "16 to 256 letters, digits or ._~+/=- (e.g. from secrets.token_urlsafe(32))",
+    ),
 }
 SETTING_NAMES = tuple(_PARSERS)
 _CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM", "ALERT_EDITS"})
 ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
 # Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
-SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN"})
+SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN", "FEED_SECRET"})

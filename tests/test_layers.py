@@ -52,6 +52,8 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.reclean": (3, "application"),
     "bot.articles": (3, "application"),
     "bot.export_channel": (3, "application"),
+    "bot.feeds": (3, "application"),
+    "bot.exports": (3, "application"),
     "bot.service": (4, "wiring"),
     "bot.service_parts": (4, "wiring"),
     "bot.systemd": (4, "wiring"),

@@ -46,6 +46,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "amplifiers_cmd",
     "graph_cmd",
     "sources_cmd",
+    "feeds_cmd",
+    "export_cmd",
 )
 
 

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.core.feed_keys import feed_secret
 from bot.web.cache import ChartCache, ChartsBusy
 from bot.web.forms import FormError
 from bot.web.render import make_environment, render_page
@@ -42,6 +43,8 @@ class WebOptions:
     allowed_hosts: frozenset[str] | None = None  # None: any Host header (bound beyond loopback)
     query_seconds: float = 10.0  # a statement running longer is interrupted and the page says so
     chart_seconds: float = 300.0  # a chart is reused until this old (bot/web/cache.py)
+    feed_base_url: str | None = None  # FEED_BASE_URL: feeds' absolute links; else the request's own URL
+    feed_secret: bytes | None = None  # per-feed keys (bot/core/feed_keys.py); None: feeds need the token
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WebOptions:
@@ -51,6 +54,8 @@ class WebOptions:
             "digest_tags": settings.digest_tags,
             "digest_empty": settings.digest_empty,
             "token": settings.web_token,
+            "feed_base_url": settings.feed_base_url,
+            "feed_secret": feed_secret(settings.feed_secret, settings.web_token),
         }
         return cls(**(values | overrides))
 
@@ -119,7 +124,7 @@ def _static(request: Request) -> Response:
 
 
 def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
-    from bot.web import day, pages, spread_pages, sql_page
+    from bot.web import day, feeds, pages, spread_pages, sql_page
 
     routes = [
         Route("/", pages.search_page),
@@ -133,6 +138,7 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
         Route("/statement/{post_id:int}", spread_pages.statement_page),
         Route("/network", spread_pages.network_page),
         Route("/static/{name}", _static),
+        *feeds.ROUTES,
     ]
     if options.allow_sql:
         routes.append(Route("/sql", sql_page.sql_page, methods=["GET", "POST"]))
@@ -152,7 +158,9 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
     app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds, wait=options.query_seconds))
     wrapped: ASGIApp = app
     if options.token:
-        wrapped = TokenAuth(wrapped, options.token)
+        wrapped = TokenAuth(app, options.token)
+        if options.feed_secret is not None:  # a feed's own key opens that feed (bot/web/feeds.py)
+            wrapped = feeds.FeedKeyGate(wrapped, app, options.feed_secret)
     if options.allowed_hosts is not None:
         wrapped = HostCheck(wrapped, options.allowed_hosts)
     return SecurityHeaders(wrapped)

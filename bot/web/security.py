@@ -69,8 +69,15 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
-                static = scope.get("path", "").startswith("/static/")
-                cache = b"public, max-age=3600" if static else b"no-store"
+                path = scope.get("path", "")
+                # Feeds: readers revalidate with the ETag (bot/web/feeds.py), so stored but always checked.
+                cache = (
+                    b"public, max-age=3600"
+                    if path.startswith("/static/")
+                    else b"private, no-cache"
+                    if path.startswith("/feeds/")
+                    else b"no-store"
+                )
                 message["headers"] = [*headers, *SECURITY_HEADERS, (b"cache-control", cache)]
             await send(message)
 
