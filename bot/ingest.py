@@ -7,34 +7,30 @@ what guarantees no path skips a step (before this, backfills never clustered nea
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from dataclasses import replace
+from itertools import chain
 
 from bot.core.pipeline import Pipeline
+from bot.ingest_worker import MAX_POST_CHARS, PipelineWorker, Prepared, can_fork, capped, prepare
 from bot.models import ChannelRef, Post, RawPost, SaveResult, SaveTally
 from bot.neardup_index import NearDupIndex
 from bot.sources.ports import Checkpoint, Progress
 from storage.store import Store
 
+__all__ = ["DEFAULT_BATCH", "MAX_POST_CHARS", "Ingest", "capped"]
+
 DEFAULT_BATCH = 500
-# A Telegram message holds at most 4,096 characters; a source handing over more (a hostile page, a
-# 50 MB "post") would make every later read of it slow. Kept up to this many, with a note saying so.
-MAX_POST_CHARS = 100_000
-
-
-def capped(raw: RawPost, limit: int = MAX_POST_CHARS) -> RawPost:
-    """`raw` with its text cut at `limit` characters and a note saying how long it was."""
-    if len(raw.text) <= limit:
-        return raw
-    note = f"\n\n[truncated by tgmonitor: the post had {len(raw.text):,} characters; the first {limit:,} are kept]"
-    return replace(raw, text=raw.text[:limit] + note)
 
 
 class Ingest:
     """Implements `bot.sources.ports.PostSink` over a real store.
 
     `neardup=None` only for benchmarks that measure the store alone; every real path clusters.
+    `workers=1` (the default) runs the pipeline of a multi-batch `save` in a forked worker process
+    while this one writes (bot/ingest_worker.py); 0 keeps everything in this process. What is stored
+    is the same either way (tests/test_ingest_paths.py).
     """
 
     def __init__(
@@ -44,9 +40,13 @@ class Ingest:
         neardup: NearDupIndex | None,
         *,
         batch_size: int = DEFAULT_BATCH,
+        workers: int = 1,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
+        if workers not in (0, 1):
+            raise ValueError("workers must be 0 or 1")
+        self.workers = workers
         self.store = store
         self.pipeline = pipeline
         self.neardup = neardup
@@ -76,30 +76,60 @@ class Ingest:
         tally = SaveTally()
         ref, upto = _split(checkpoint)
 
-        def flush(batch: list[RawPost], last: bool) -> None:
-            posts = [self.pipeline.process(capped(raw)) for raw in batch]
+        def flush(batch: list[RawPost], ready: list[Prepared], last: bool) -> None:
+            posts = [p.post for p in ready]
             mark = None
             if ref is not None:
                 top = max((raw.message_id for raw in batch), default=0)
                 mark = (ref, max(top, upto or 0) if last else top)
                 if mark[1] <= 0:
                     mark = None
+            tokens = [p.tokens for p in ready] if ready and ready[0].tokens is not None else None
+            signed = {p.post.text: p.signature for p in ready if p.signed}
             with self.store.transaction():
-                saved = self.store.save_posts(posts, checkpoint=mark)
+                saved = self.store.save_posts(posts, checkpoint=mark, tokens=tokens)
                 if self.neardup is not None:
-                    self.neardup.index([*saved.new_ids, *saved.updated_ids])
+                    self.neardup.index([*saved.new_ids, *saved.updated_ids], signed=signed)
             tally.add(saved)
             if progress is not None and batch:
                 progress(len(batch))
 
         with self.store.transaction() if atomic else nullcontext():
             flushed = False
-            for batch, last in _batches(raws, batch_size or self.batch_size):
-                flush(batch, last)
+            for batch, ready, last in self._prepared(_batches(raws, batch_size or self.batch_size)):
+                flush(batch, ready, last)
                 flushed = True
             if not flushed and upto is not None:
-                flush([], True)
+                flush([], [], True)
         return tally.result()
+
+    def _prepared(
+        self, batches: Iterator[tuple[list[RawPost], bool]]
+    ) -> Iterator[tuple[list[RawPost], list[Prepared], bool]]:
+        """Each batch with its prepared posts, in input order: from the worker when there are at least
+        two batches (one is prepared while the previous is written), else in this process."""
+        first = next(batches, None)
+        second = next(batches, None) if first is not None else None
+        ahead = [b for b in (first, second) if b is not None]
+        if second is None or not self.workers or not can_fork():
+            for batch, last in chain(ahead, batches):
+                yield batch, prepare(self.pipeline, batch, None, None), last
+            return
+        hasher = self.neardup.hasher if self.neardup is not None else None
+        worker = PipelineWorker(self.pipeline, self.store.search_index.normaliser, hasher)
+        try:
+            sent: deque[tuple[list[RawPost], bool]] = deque()
+            for batch, last in chain(ahead, batches):
+                worker.submit(batch)
+                sent.append((batch, last))
+                if len(sent) > 1:  # one batch prepared ahead of the one being written
+                    done, done_last = sent.popleft()
+                    yield done, worker.take(), done_last
+            while sent:
+                done, done_last = sent.popleft()
+                yield done, worker.take(), done_last
+        finally:
+            worker.close()
 
     def mark_deleted(self, ref: ChannelRef, message_ids: Iterable[int]) -> int:
         return self.store.mark_deleted(ref, message_ids)

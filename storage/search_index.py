@@ -116,7 +116,28 @@ class SearchIndex:
         self.normaliser = normaliser or TextNormaliser()
         self._done_at: float | None = None
         self._literal_only = False  # posts_norm missing or made by another normaliser, and read-only
+        self._primed: dict[tuple[str, str | None], str] = {}
         register(db.conn, self.normaliser)
+        db.conn.create_function("tg_index_text", 2, self._index_text, deterministic=True)
+
+    def _index_text(self, text: str | None, lang: str | None) -> str:
+        """What the triggers call: the tokens handed over by `primed`, else the normaliser's."""
+        if self._primed:
+            known = self._primed.get((text or "", lang))
+            if known is not None:
+                return known
+        return self.normaliser.index_text(text, lang)
+
+    @contextmanager
+    def primed(self, known: Iterable[tuple[str, str | None, str]]) -> Iterator[None]:
+        """Triggers fired inside take these (text, lang) -> tokens instead of normalising the text here:
+        the ingest worker (bot/ingest_worker.py) computed them with this very normaliser in the other
+        process. The triggers still index every write; only who computes the tokens moves."""
+        self._primed = {(text, lang): tokens for text, lang, tokens in known}
+        try:
+            yield
+        finally:
+            self._primed = {}
 
     # ------------------------------------------------------------------ state
     def pending_below(self) -> int:

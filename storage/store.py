@@ -120,8 +120,25 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
         self.db.conn.close()
 
     # -------------------------------------------------------------------- posts
-    def save_posts(self, posts: Iterable[Post], *, checkpoint: tuple[ChannelRef, int] | None = None) -> SaveResult:
-        """Upsert a batch in one transaction; the checkpoint (if given) moves only if all of it commits."""
+    def save_posts(
+        self,
+        posts: Iterable[Post],
+        *,
+        checkpoint: tuple[ChannelRef, int] | None = None,
+        tokens: Sequence[str | None] | None = None,
+    ) -> SaveResult:
+        """Upsert a batch in one transaction; the checkpoint (if given) moves only if all of it commits.
+
+        `tokens`: each post's search tokens, computed elsewhere with this store's normaliser (the
+        ingest worker); the search index's triggers take them instead of normalising again."""
+        known: list[tuple[str, str | None, str]] = []
+        if tokens:
+            posts = list(posts)
+            known = [(p.text, p.lang, t) for p, t in zip(posts, tokens, strict=True) if t is not None]
+        with self.search_index.primed(known):
+            return self._save_posts(posts, checkpoint)
+
+    def _save_posts(self, posts: Iterable[Post], checkpoint: tuple[ChannelRef, int] | None) -> SaveResult:
         inserted = updated = unchanged = 0
         new_ids: list[int] = []
         updated_ids: list[int] = []

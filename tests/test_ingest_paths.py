@@ -14,13 +14,16 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.corpus import generate
 from bot.channel_boilerplate import LearnedBoilerplate
 from bot.core.pipeline import Pipeline
+from bot import ingest as ingest_module
 from bot.ingest import Ingest
+from bot.ingest_worker import PipelineWorker
 from bot.models import RawPost
 from bot.neardup_index import NearDupIndex
 from storage.store import Store
@@ -79,11 +82,23 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[
         store.close()
 
 
-@pytest.mark.parametrize(("workers", "batch_size"), [(0, 500), (1, 500), (1, 64)])
+@pytest.mark.parametrize(("workers", "batch_size"), [(0, 500), (1, 100), (1, 64)])
 def test_every_path_stores_the_same_rows(
-    reference: dict[str, list[tuple[object, ...]]], tmp_path: Path, workers: int, batch_size: int
+    reference: dict[str, list[tuple[object, ...]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    batch_size: int,
 ) -> None:
+    started: list[PipelineWorker] = []
+
+    def spy(*args: Any) -> PipelineWorker:
+        started.append(PipelineWorker(*args))
+        return started[-1]
+
+    monkeypatch.setattr(ingest_module, "PipelineWorker", spy)
     store = build(tmp_path / "b.db", Pipeline.load(), workers=workers, batch_size=batch_size)
+    assert bool(started) == bool(workers), "the worker process must be used exactly when asked for"
     try:
         got = dump(store)
         assert_search_index_matches_rows(store)
