@@ -93,9 +93,7 @@ class NearDupIndex:
         return keys
 
     # ------------------------------------------------------------------ writes
-    def index(
-        self, post_ids: Iterable[int], *, signed: Mapping[str, Signature | None] | None = None
-    ) -> dict[int, int]:
+    def index(self, post_ids: Iterable[int], *, signed: Mapping[str, Signature | None] | None = None) -> dict[int, int]:
         """Cluster these saved posts (new or edited), oldest first; returns post id -> cluster id.
 
         `signed`: signatures already computed by this hasher, by the text signed (the ingest worker

@@ -35,6 +35,5 @@ def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
 
 def digest(store: Store) -> dict[str, str]:
     """Per table: row count and a SHA-256 of its rows (what a reference recorded elsewhere is compared to)."""
-    return {
-        name: f"{len(rows)}:{hashlib.sha256(repr(rows).encode()).hexdigest()[:16]}" for name, rows in dump(store).items()
-    }
+    rows = dump(store)
+    return {name: f"{len(v)}:{hashlib.sha256(repr(v).encode()).hexdigest()[:16]}" for name, v in rows.items()}

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from bench.corpus import generate
+from bot import ingest as ingest_module
 from bot.channel_boilerplate import LearnedBoilerplate
 from bot.core.pipeline import Pipeline
-from bot import ingest as ingest_module
 from bot.ingest import Ingest
 from bot.ingest_worker import PipelineWorker
 from bot.models import RawPost

@@ -48,7 +48,7 @@ def test_whole_text_folding_equals_per_paragraph_folding() -> None:
 
 
 def test_a_number_sign_int_refuses_does_not_break_signing() -> None:
-    """"❶" is a digit to str.isdigit but not a number to int(): it used to raise mid-ingest."""
+    """A "❶" is a digit to str.isdigit but not a number to int(): it used to raise mid-ingest."""
     signature = MinHasher().signature("❶ Statement of the ministry on the talks held in Belgrade today 12")
     assert signature is not None
     assert signature.numbers == (12,)
