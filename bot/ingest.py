@@ -44,8 +44,8 @@ class Ingest:
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
-        if workers not in (0, 1):
-            raise ValueError("workers must be 0 or 1")
+        if workers < 0:
+            raise ValueError("workers must be 0 or more")
         self.workers = workers
         self.store = store
         self.pipeline = pipeline
@@ -116,23 +116,26 @@ class Ingest:
                 yield batch, prepare(self.pipeline, batch, None, None), last
             return
         hasher = self.neardup.hasher if self.neardup is not None else None
-        worker = PipelineWorker(self.pipeline, self.store.search_index.normaliser, hasher)
+        pool = [
+            PipelineWorker(self.pipeline, self.store.search_index.normaliser, hasher) for _ in range(self.workers)
+        ]
         try:
-            sent: deque[tuple[list[RawPost], bool]] = deque()
-            for batch, last in chain(ahead, batches):
+            # Batch i goes to worker i mod n and comes back in the same order; each worker holds at
+            # most two batches (one prepared, one waiting), so what is in flight stays bounded.
+            sent: deque[tuple[list[RawPost], bool, PipelineWorker]] = deque()
+            for number, (batch, last) in enumerate(chain(ahead, batches)):
+                worker = pool[number % len(pool)]
                 worker.submit(batch)
-                sent.append((batch, last))
-                if len(sent) > 1:  # one batch prepared ahead of the one being written
-                    done, done_last = sent.popleft()
-                    yield done, worker.take(), done_last
+                sent.append((batch, last, worker))
+                if len(sent) > len(pool):  # every worker busy: write the oldest batch meanwhile
+                    done, done_last, by = sent.popleft()
+                    yield done, by.take(), done_last
             while sent:
-                done, done_last = sent.popleft()
-                yield done, worker.take(), done_last
+                done, done_last, by = sent.popleft()
+                yield done, by.take(), done_last
         finally:
-            worker.close()
-
-    def mark_deleted(self, ref: ChannelRef, message_ids: Iterable[int]) -> int:
-        return self.store.mark_deleted(ref, message_ids)
+            for worker in pool:
+                worker.close()
 
 
 def _split(checkpoint: Checkpoint | ChannelRef | None) -> tuple[ChannelRef | None, int | None]:
