@@ -116,9 +116,7 @@ class Ingest:
                 yield batch, prepare(self.pipeline, batch, None, None), last
             return
         hasher = self.neardup.hasher if self.neardup is not None else None
-        pool = [
-            PipelineWorker(self.pipeline, self.store.search_index.normaliser, hasher) for _ in range(self.workers)
-        ]
+        pool = [PipelineWorker(self.pipeline, self.store.search_index.normaliser, hasher) for _ in range(self.workers)]
         try:
             # Batch i goes to worker i mod n and comes back in the same order; each worker holds at
             # most two batches (one prepared, one waiting), so what is in flight stays bounded.
@@ -136,6 +134,9 @@ class Ingest:
         finally:
             for worker in pool:
                 worker.close()
+
+    def mark_deleted(self, ref: ChannelRef, message_ids: Iterable[int]) -> int:
+        return self.store.mark_deleted(ref, message_ids)
 
 
 def _split(checkpoint: Checkpoint | ChannelRef | None) -> tuple[ChannelRef | None, int | None]:
