@@ -57,7 +57,11 @@ def child(count: int, db_path: Path, neardup: bool) -> None:
     store.close()
     size_mb = sum(Path(f"{db_path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db_path}{s}").exists()) / 2**20
     remove_db(db_path)
-    print(json.dumps({"posts": posts, "seconds": elapsed, "marks": marks, "db_mb": size_mb}))
+    # the ingest worker processes (bot/ingest_worker.py), ended and waited for: the largest one's peak
+    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary = {"posts": posts, "seconds": elapsed, "marks": marks, "db_mb": size_mb}
+    print(json.dumps({**summary, "own_mb": own_mb, "worker_mb": worker_mb}))
 
 
 def measure(count: int, db_path: Path, neardup: bool) -> None:
@@ -65,7 +69,9 @@ def measure(count: int, db_path: Path, neardup: bool) -> None:
     args = [sys.executable, "-m", "bench.memory", "--child", str(count), "--db", str(db_path)]
     done = subprocess.run(args + (["--neardup"] if neardup else []), stdout=subprocess.PIPE, text=True, check=True)
     summary = json.loads(done.stdout)
-    summary["peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    # KiB on Linux. The largest process's peak: the ingest process, or its worker if larger; the two
+    # together (`own_mb` + `worker_mb`) are at most their sum, less the pages the fork shares.
+    summary["peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(summary))
 
 
@@ -104,14 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         flat = ", ".join(f"{mb:.0f}" for _, mb in r["marks"][1:]) if r["count"] else "-"
         rate = f"{r['count'] / r['seconds']:,.0f}" if r["count"] else "-"
+        both = f"{r['own_mb']:.0f} + {r['worker_mb']:.0f}"
         rows.append(
-            (f"{r['count']:,}", f"{r['peak_mb']:.0f}", flat, rate, f"{r['seconds']:,.0f}", f"{r['db_mb']:,.0f}")
+            (f"{r['count']:,}", f"{r['peak_mb']:.0f}", both, flat, rate, f"{r['seconds']:,.0f}", f"{r['db_mb']:,.0f}")
         )
     what = "bot.ingest + near-duplicate index" if args.neardup else "bot.ingest"
     print(f"## peak RSS, {what}, streamed corpus ({machine_line()})\n")
-    print(table(["posts", "peak RSS MB", "peak at each 10% of the run, MB", "posts/s", "seconds", "archive MB"], rows))
-    worst = max(r["peak_mb"] for r in results)
-    print(f"\nhighest peak {worst:.0f} MB (target <= {TARGET_MB} MB): {verdict(worst <= TARGET_MB)}")
+    headers = ["posts", "peak RSS MB", "ingest + worker MB", "peak at each 10% of the run, MB", "posts/s", "seconds"]
+    print(table([*headers, "archive MB"], rows))
+    worst = max(r["own_mb"] + r["worker_mb"] for r in results)  # the sum: an upper bound of the two together
+    print(f"\nhighest peak, ingest + worker {worst:.0f} MB (target <= {TARGET_MB} MB): {verdict(worst <= TARGET_MB)}")
     saved = save_result("memory", {"neardup": args.neardup, "results": results, "target_mb": TARGET_MB})
     log(f"results: {saved}")
     return 0

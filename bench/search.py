@@ -21,10 +21,11 @@ cached under bench/.cache/.
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 
 from bench._archive import cached_archive
-from bench._util import log, machine_line, median, percentile, save_result, table, verdict
+from bench._util import log, machine_line, median, percentile, remove_db, save_result, table, verdict
 from storage.store import Store, quote_fts
 
 TARGET_RATIO = 1.5
@@ -115,10 +116,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=1_000_000, help="archive size (default 1,000,000)")
     parser.add_argument("--rounds", type=int, default=15, help="calls per query and path (default 15)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached archive")
+    parser.add_argument(
+        "--maintained",
+        action="store_true",
+        help="on a copy of the archive, first run the service's maintenance merge of the search indexes",
+    )
     args = parser.parse_args(argv)
 
     path = cached_archive(args.posts, rebuild=args.rebuild)
+    merged = None
+    if args.maintained:
+        copy = path.with_name(path.name + ".maintained")
+        remove_db(copy)
+        shutil.copyfile(path, copy)
+        path = copy
+        store = Store.open(path)
+        before = {t: store.search_index.segments(t) for t in ("posts_norm", "posts_fts")}
+        started = time.perf_counter()
+        steps = store.search_index.merge(budget=3600)
+        merged = {"segments_before": before, "steps": steps, "seconds": time.perf_counter() - started}
+        store.close()
+        log(f"maintenance merge: segments {before} -> 1 each, {steps} steps, {merged['seconds']:.1f} s")
     store = Store.open(path)
+    segments = {t: store.search_index.segments(t) for t in ("posts_norm", "posts_fts")}
     upgrade = None
     try:
         pending = store.search_index.pending()
@@ -187,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if upgrade:
         print(f"upgrade backfill: {upgrade['posts']:,} posts in {upgrade['seconds']:,.0f} s")
+    print(f"segments: posts_norm {segments['posts_norm']}, posts_fts {segments['posts_fts']}")
+    if merged:
+        print(
+            f"maintenance merge first: from {merged['segments_before']} segments, "
+            f"{merged['steps']} steps, {merged['seconds']:.1f} s"
+        )
     print(f"\np95 ratio {ratio:.2f}x vs posts_fts (target <= {TARGET_RATIO}x): {verdict(ratio <= TARGET_RATIO)}")
     print(f"p95 ratio {norm_ratio:.2f}x vs the raw posts_norm query (rowids only)")
     print(f"p95 ratio {shape_ratio:.2f}x vs the raw posts_norm query of the same shape (with the text)")
@@ -201,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             "p95_ratio_vs_same_shape": shape_ratio,
             "index_bytes": sizes,
             "upgrade": upgrade,
+            "segments": segments,
+            "maintenance_merge": merged,
             "target_ratio": TARGET_RATIO,
             "per_query_ms": {q: {p: [round(s * 1000, 3) for s in samples[q][p]] for p in PATHS} for q in QUERIES},
             "matches": matches,

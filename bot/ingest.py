@@ -7,43 +7,30 @@ what guarantees no path skips a step (before this, backfills never clustered nea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from dataclasses import replace
+from itertools import chain
 
 from bot.core.pipeline import Pipeline
+from bot.ingest_worker import MAX_POST_CHARS, PipelineWorker, PostError, Prepared, can_fork, capped, prepare
 from bot.models import ChannelRef, Post, RawPost, SaveResult, SaveTally
 from bot.neardup_index import NearDupIndex
 from bot.sources.ports import Checkpoint, Progress
 from storage.store import Store
 
+__all__ = ["DEFAULT_BATCH", "MAX_POST_CHARS", "Ingest", "PostError", "capped"]
+
 DEFAULT_BATCH = 500
-# A Telegram message holds at most 4,096 characters; a source handing over more (a hostile page, a
-# 50 MB "post") would make every later read of it slow. Kept up to this many, with a note saying so.
-MAX_POST_CHARS = 100_000
-
-
-class PostError(RuntimeError):
-    """The pipeline failed on one post (a bug: it must take any text): the message names the post."""
-
-    def __init__(self, raw: RawPost, exc: BaseException) -> None:
-        self.message_id = raw.message_id
-        detail = " ".join(str(exc).split())[:160] or "no message"
-        super().__init__(f"message {raw.message_id}: processing failed ({exc.__class__.__name__}: {detail})")
-
-
-def capped(raw: RawPost, limit: int = MAX_POST_CHARS) -> RawPost:
-    """`raw` with its text cut at `limit` characters and a note saying how long it was."""
-    if len(raw.text) <= limit:
-        return raw
-    note = f"\n\n[truncated by tgmonitor: the post had {len(raw.text):,} characters; the first {limit:,} are kept]"
-    return replace(raw, text=raw.text[:limit] + note)
 
 
 class Ingest:
     """Implements `bot.sources.ports.PostSink` over a real store.
 
     `neardup=None` only for benchmarks that measure the store alone; every real path clusters.
+    `workers=1` (the default) runs the pipeline of a multi-batch `save` in a forked worker process
+    while this one writes (bot/ingest_worker.py); 0 keeps everything in this process. What is stored
+    is the same either way (tests/test_ingest_paths.py).
     """
 
     def __init__(
@@ -53,9 +40,13 @@ class Ingest:
         neardup: NearDupIndex | None,
         *,
         batch_size: int = DEFAULT_BATCH,
+        workers: int = 1,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
+        if workers < 0:
+            raise ValueError("workers must be 0 or more")
+        self.workers = workers
         self.store = store
         self.pipeline = pipeline
         self.neardup = neardup
@@ -66,7 +57,7 @@ class Ingest:
         try:
             return self.pipeline.process(capped(raw))
         except Exception as exc:
-            raise PostError(raw, exc) from exc
+            raise PostError.of(raw, exc) from exc
 
     def check(self, raw: RawPost) -> Post:
         """Everything `save` computes from the post alone (pipeline, near-duplicate signature), writing
@@ -77,7 +68,7 @@ class Ingest:
             try:
                 self.neardup.hasher.signature(post.text)
             except Exception as exc:
-                raise PostError(raw, exc) from exc
+                raise PostError.of(raw, exc) from exc
         return post
 
     def save(
@@ -88,7 +79,6 @@ class Ingest:
         progress: Progress | None = None,
         atomic: bool = False,
         batch_size: int | None = None,
-        processed: Callable[[RawPost], Post | None] | None = None,
     ) -> SaveResult:
         """Save in batches, each one transaction that also moves the checkpoint.
 
@@ -97,36 +87,69 @@ class Ingest:
         it moves even when `raws` is empty). With a checkpoint, `raws` must come oldest first, so a
         batch's highest id is a safe intermediate mark. `atomic=True` makes the whole call one
         transaction: nothing is written unless all of it is (and the write lock is held throughout: only
-        for small inputs). `batch_size` overrides the object's for this call. `processed`: the Post a
-        check pass already made of a RawPost (None: process it here).
+        for small inputs). `batch_size` overrides the object's for this call.
         """
         tally = SaveTally()
         ref, upto = _split(checkpoint)
 
-        def flush(batch: list[RawPost], last: bool) -> None:
-            posts = [(processed(raw) if processed else None) or self.process(raw) for raw in batch]
+        def flush(batch: list[RawPost], ready: list[Prepared], last: bool) -> None:
+            posts = [p.post for p in ready]
             mark = None
             if ref is not None:
                 top = max((raw.message_id for raw in batch), default=0)
                 mark = (ref, max(top, upto or 0) if last else top)
                 if mark[1] <= 0:
                     mark = None
+            tokens = [p.tokens for p in ready] if ready and ready[0].tokens is not None else None
+            signed = {p.post.text: p.signature for p in ready if p.signed}
             with self.store.transaction():
-                saved = self.store.save_posts(posts, checkpoint=mark)
+                saved = self.store.save_posts(posts, checkpoint=mark, tokens=tokens)
                 if self.neardup is not None:
-                    self.neardup.index([*saved.new_ids, *saved.updated_ids])
+                    self.neardup.index([*saved.new_ids, *saved.updated_ids], signed=signed)
             tally.add(saved)
             if progress is not None and batch:
                 progress(len(batch))
 
         with self.store.transaction() if atomic else nullcontext():
             flushed = False
-            for batch, last in _batches(raws, batch_size or self.batch_size):
-                flush(batch, last)
+            for batch, ready, last in self._prepared(_batches(raws, batch_size or self.batch_size)):
+                flush(batch, ready, last)
                 flushed = True
             if not flushed and upto is not None:
-                flush([], True)
+                flush([], [], True)
         return tally.result()
+
+    def _prepared(
+        self, batches: Iterator[tuple[list[RawPost], bool]]
+    ) -> Iterator[tuple[list[RawPost], list[Prepared], bool]]:
+        """Each batch with its prepared posts, in input order: from the worker when there are at least
+        two batches (one is prepared while the previous is written), else in this process."""
+        first = next(batches, None)
+        second = next(batches, None) if first is not None else None
+        ahead = [b for b in (first, second) if b is not None]
+        if second is None or not self.workers or not can_fork():
+            for batch, last in chain(ahead, batches):
+                yield batch, prepare(self.pipeline, batch, None, None), last
+            return
+        hasher = self.neardup.hasher if self.neardup is not None else None
+        pool = [PipelineWorker(self.pipeline, self.store.search_index.normaliser, hasher) for _ in range(self.workers)]
+        try:
+            # Batch i goes to worker i mod n and comes back in the same order; each worker holds at
+            # most two batches (one prepared, one waiting), so what is in flight stays bounded.
+            sent: deque[tuple[list[RawPost], bool, PipelineWorker]] = deque()
+            for number, (batch, last) in enumerate(chain(ahead, batches)):
+                worker = pool[number % len(pool)]
+                worker.submit(batch)
+                sent.append((batch, last, worker))
+                if len(sent) > len(pool):  # every worker busy: write the oldest batch meanwhile
+                    done, done_last, by = sent.popleft()
+                    yield done, by.take(), done_last
+            while sent:
+                done, done_last, by = sent.popleft()
+                yield done, by.take(), done_last
+        finally:
+            for worker in pool:
+                worker.close()
 
     def mark_deleted(self, ref: ChannelRef, message_ids: Iterable[int]) -> int:
         return self.store.mark_deleted(ref, message_ids)

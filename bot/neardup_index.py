@@ -13,7 +13,7 @@ get their own id and no index rows. An edited post is signed again and re-matche
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.channel_boilerplate import LearnedBoilerplate
@@ -93,19 +93,23 @@ class NearDupIndex:
         return keys
 
     # ------------------------------------------------------------------ writes
-    def index(self, post_ids: Iterable[int]) -> dict[int, int]:
-        """Cluster these saved posts (new or edited), oldest first; returns post id -> cluster id."""
+    def index(self, post_ids: Iterable[int], *, signed: Mapping[str, Signature | None] | None = None) -> dict[int, int]:
+        """Cluster these saved posts (new or edited), oldest first; returns post id -> cluster id.
+
+        `signed`: signatures already computed by this hasher, by the text signed (the ingest worker
+        signs each post's text; a text that learned boilerplate shortens is signed here again)."""
         rows = self.rows.posts(list(dict.fromkeys(post_ids)))
         rows.sort(key=lambda r: (r[2], r[0]))
         clusters: dict[int, int] = {}
+        known = signed or {}
         with self.store.transaction():
             for post_id, channel_id, date, text in rows:
                 text = strip_paragraphs(text, self._learned_keys(channel_id))
-                clusters[post_id] = self._index_one(post_id, _ts(date), text)
+                signature = known[text] if text in known else self.hasher.signature(text)
+                clusters[post_id] = self._index_one(post_id, _ts(date), signature)
         return clusters
 
-    def _index_one(self, post_id: int, ts: int, text: str) -> int:
-        signature = self.hasher.signature(text)
+    def _index_one(self, post_id: int, ts: int, signature: Signature | None) -> int:
         old = self.rows.get(post_id)
         if old is not None:
             stored = _signature(old)

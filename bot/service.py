@@ -66,6 +66,7 @@ _log = logging.getLogger(__name__)
 
 EX_CONFIG = 78  # sysexits.h: the systemd unit does not restart on it (RestartPreventExitStatus)
 ALERT_DRAIN_EVERY = 30.0  # seconds between alert runs that drain a rate-limited backlog
+MERGE_BUDGET = 60.0  # seconds of search-index merging per maintenance run at most; the rest next hour
 
 
 def _interval(seconds: float) -> str:
@@ -224,7 +225,9 @@ class Service:
         else:
             lines.append("poll: off (no source)")
         self.scheduler.add_interval("maintenance", self._maintain, seconds=MAINTENANCE_EVERY)
-        lines.append(f"maintenance: PRAGMA optimize + WAL checkpoint every {_interval(MAINTENANCE_EVERY)}")
+        lines.append(
+            f"maintenance: search indexes merged, PRAGMA optimize + WAL checkpoint every {_interval(MAINTENANCE_EVERY)}"
+        )
         for line in lines:
             self.log.info("%s", line)
 
@@ -344,9 +347,30 @@ class Service:
         now = datetime.now(UTC)
         self.archive.neardup.catch_up(now)
         self.archive.neardup.prune(now)
+        # The search indexes back to one segment each, a short transaction per step (before the WAL
+        # checkpoint, which then folds the merge's pages back): live writes otherwise leave a query
+        # reading many segments (storage/search_index.py `merge`).
+        merged = await self._merge_search_indexes()
         busy, wal_frames, moved = self.store.optimize()
         note = " (a reader was busy; again next hour)" if busy else ""
-        self.log.info("maintenance: optimize done, WAL checkpoint %d/%d frames%s", moved, wal_frames, note)
+        steps = ", ".join(f"{table} {n} steps" for table, n in merged.items()) or "nothing to do"
+        self.log.info(
+            "maintenance: search indexes merged (%s), optimize done, WAL checkpoint %d/%d frames%s",
+            steps,
+            moved,
+            wal_frames,
+            note,
+        )
+
+    async def _merge_search_indexes(self) -> dict[str, int]:
+        """`SearchIndex.merge_step` until done or MERGE_BUDGET seconds, handing the event loop back
+        between steps (each a short write transaction), so live updates and commands go on meanwhile."""
+        deadline = time.monotonic() + MERGE_BUDGET
+        steps: dict[str, int] = {}
+        while time.monotonic() < deadline and (table := self.store.search_index.merge_step()) is not None:
+            steps[table] = steps.get(table, 0) + 1
+            await asyncio.sleep(0)
+        return steps
 
     async def _refresh_and_poll(self) -> None:
         if self.source is not None:

@@ -57,6 +57,36 @@ _CONTENT_FIELDS = (
 )
 
 
+_INSERT_POST = (
+    "INSERT INTO posts(id, channel_id, message_id, date, forward_name, views, grouped_id, source, text_seen_at, "
+    f"{', '.join(_CONTENT_FIELDS)}) VALUES ({', '.join('?' * (9 + len(_CONTENT_FIELDS)))})"
+)
+
+
+def _insert_row(post_id: int, channel_id: int, post: Post, seen_at: datetime) -> tuple[Any, ...]:
+    """`_INSERT_POST`'s values, in `_CONTENT_FIELDS` order for the content (as `_upsert` writes them)."""
+    return (
+        post_id,
+        channel_id,
+        post.message_id,
+        to_db_time(post.date),
+        post.forward_name,
+        post.views,
+        post.grouped_id,
+        post.source,
+        to_db_time(seen_at),
+        post.raw_text,
+        post.text,
+        to_db_time(post.edit_date) if post.edit_date else None,
+        post.lang,
+        post.origin_key,
+        post.content_hash,
+        post.media_kind,
+        post.url,
+        encode_tags(post.tags),
+    )
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -120,25 +150,67 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
         self.db.conn.close()
 
     # -------------------------------------------------------------------- posts
-    def save_posts(self, posts: Iterable[Post], *, checkpoint: tuple[ChannelRef, int] | None = None) -> SaveResult:
-        """Upsert a batch in one transaction; the checkpoint (if given) moves only if all of it commits."""
+    def save_posts(
+        self,
+        posts: Iterable[Post],
+        *,
+        checkpoint: tuple[ChannelRef, int] | None = None,
+        tokens: Sequence[str | None] | None = None,
+    ) -> SaveResult:
+        """Upsert a batch in one transaction; the checkpoint (if given) moves only if all of it commits.
+
+        `tokens`: each post's search tokens, computed elsewhere with this store's normaliser (the
+        ingest worker); the search index's triggers take them instead of normalising again."""
+        known: list[tuple[str, str | None, str]] = []
+        if tokens:
+            posts = list(posts)
+            known = [(p.text, p.lang, t) for p, t in zip(posts, tokens, strict=True) if t is not None]
+        with self.search_index.primed(known):
+            return self._save_posts(posts, checkpoint)
+
+    def _save_posts(self, posts: Iterable[Post], checkpoint: tuple[ChannelRef, int] | None) -> SaveResult:
+        """New posts are written together: one lookup of the batch's existing rows per channel, one
+        `executemany` for the rows and one for their tags, where each post used to cost a SELECT, an
+        INSERT and a tag statement of its own. Their ids are given explicitly, as SQLite would
+        (max(id) + 1 onwards: the table has no AUTOINCREMENT, and the write lock is held), so the
+        rows are the very rows the per-post path wrote. A post already stored, or seen earlier in the
+        batch, goes through `_upsert` after the pending inserts, in input order."""
         inserted = updated = unchanged = 0
         new_ids: list[int] = []
         updated_ids: list[int] = []
         with transaction(self.db):
-            for post in posts:
-                channel_id = self.ensure_channel(post.channel, post.source)
-                outcome, post_id = self._upsert(channel_id, post)
-                if outcome == "inserted":
+            batch = [(self.ensure_channel(post.channel, post.source), post) for post in posts]
+            stored = self._stored_keys(batch)
+            seen: set[tuple[int, int]] = set()
+            pending: list[tuple[int, int, Post, datetime, datetime | None]] = []
+            next_id = 0
+            for channel_id, post in batch:
+                key = (channel_id, post.message_id)
+                if key not in stored and key not in seen:
+                    if not next_id:
+                        next_id = int(self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM posts").fetchone()[0])
+                    seen.add(key)
+                    # the clock is read in the per-post path's order: the row's time, then its links'
+                    linked_at = None
+                    seen_at = self.clock()
+                    if post.links:
+                        linked_at = self.clock()
+                    pending.append((next_id, channel_id, post, seen_at, linked_at))
+                    new_ids.append(next_id)
                     inserted += 1
-                    new_ids.append(post_id)
-                elif outcome == "updated":
+                    next_id += 1
+                    continue
+                self._insert(pending)
+                pending, next_id = [], 0
+                outcome, post_id = self._upsert(channel_id, post)
+                if outcome == "updated":
                     updated += 1
                     updated_ids.append(post_id)
                 elif outcome == "views":  # a new view count is no edit: nothing to re-sign
                     updated += 1
                 else:
                     unchanged += 1
+            self._insert(pending)
             if checkpoint is not None:
                 ref, message_id = checkpoint
                 self.db.execute(
@@ -146,6 +218,40 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
                     [message_id, self.ensure_channel(ref)],
                 )
         return SaveResult(inserted, updated, unchanged, tuple(new_ids), tuple(updated_ids))
+
+    def _stored_keys(self, batch: Sequence[tuple[int, Post]]) -> set[tuple[int, int]]:
+        """(channel id, message id) of the batch's posts that are already in the archive."""
+        by_channel: dict[int, list[int]] = {}
+        for channel_id, post in batch:
+            by_channel.setdefault(channel_id, []).append(post.message_id)
+        found: set[tuple[int, int]] = set()
+        for channel_id, message_ids in by_channel.items():
+            unique = list(dict.fromkeys(message_ids))
+            for start in range(0, len(unique), _MAX_IDS):
+                chunk = unique[start : start + _MAX_IDS]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(
+                    f"SELECT message_id FROM posts WHERE channel_id = ? AND message_id IN ({marks})",
+                    [channel_id, *chunk],
+                ).fetchall()
+                found.update((channel_id, r[0]) for r in rows)
+        return found
+
+    def _insert(self, pending: Sequence[tuple[int, int, Post, datetime, datetime | None]]) -> None:
+        """Insert new posts with the ids given, then their tags, then their links, as `_upsert` would."""
+        if not pending:
+            return
+        conn = self.db.conn
+        conn.executemany(
+            _INSERT_POST, [_insert_row(post_id, channel_id, post, at) for post_id, channel_id, post, at, _ in pending]
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO post_tags(post_id, tag, kind, display) VALUES (?, ?, ?, ?)",
+            [(post_id, t.key, t.kind, t.display) for post_id, _, post, _, _ in pending for t in post.tags],
+        )
+        for post_id, _, post, _, linked_at in pending:
+            if post.links and linked_at is not None:
+                self.articles.link_post(post_id, post.links, linked_at)
 
     def _upsert(self, channel_id: int, post: Post) -> tuple[str, int]:
         values = {

@@ -8,6 +8,7 @@ written in the same statement as the post. Reading 20 search hits used to cost a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from typing import cast
 
 from bot.models import Tag, TagKind
@@ -26,7 +27,11 @@ def encode_tags(tags: Iterable[Tag]) -> str:
     """Deduplicated like post_tags' key (tag, kind), sorted as they are shown."""
     unique = {(t.key, t.kind): t for t in reversed(list(tags))}  # first one of a key wins, as INSERT OR IGNORE
     ordered = sorted(unique.values(), key=lambda t: (KIND_RANK.get(t.kind, 9), t.key, t.kind))
-    return _ENTRY.join(f"{_field(t.kind)}{_FIELD}{_field(t.key)}{_FIELD}{_field(t.display)}" for t in ordered)
+    fields: list[tuple[str, str, str]] = [(t.kind, t.key, t.display) for t in ordered]
+    joined = "".join(chain.from_iterable(fields))
+    if _FIELD in joined or _ENTRY in joined:  # rare: only then each field is cleaned (one check per post)
+        fields = [(_field(kind), _field(key), _field(display)) for kind, key, display in fields]
+    return _ENTRY.join(_FIELD.join(entry) for entry in fields)
 
 
 class TagDecoder:

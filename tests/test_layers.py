@@ -6,7 +6,7 @@ Bottom up, nothing imports upward:
   1 core          bot.core (pure: no database, network, Telegram or scheduler library)
   2 storage       storage (stores; may use core types)         | 2 adapters  bot.sources, bot.telegram,
                                                                 |             bot.outputs, bot.scheduler
-  3 application   bot.ingest, bot.archive, bot.listing, bot.neardup_index, bot.channel_boilerplate,
+  3 application   bot.ingest, bot.ingest_worker, bot.archive, bot.listing, bot.neardup_index, bot.channel_boilerplate,
                   bot.commands, bot.digest_jobs, bot.alerts, bot.edit_alerts, bot.access, bot.reclean, bot.web,
                   bot.articles, bot.export_channel
   4 wiring        bot.service, bot.service_parts, bot.systemd, bot.logging_setup, bot.cli
@@ -38,6 +38,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.outputs": (2, "adapter"),
     "bot.scheduler": (2, "adapter"),
     "bot.ingest": (3, "application"),
+    "bot.ingest_worker": (3, "application"),
     "bot.archive": (3, "application"),
     "bot.listing": (3, "application"),
     "bot.analytics": (3, "application"),

@@ -5,8 +5,8 @@ and checked first, then each is written in short transactions (IMPORT_BATCH). Th
 runs every post through the pipeline (Ingest.check), so a post the pipeline fails on stops the
 import, named by file and message id, before anything is written. A JSON export is streamed
 (desktop_json_stream) and an HTML export is read page by page, both twice (check, then write), so
-neither sits in memory whatever its size; the posts of a small export are processed once and kept
-for the write pass (CHECKED_KEPT); a larger one costs a second pipeline run (bench/real_data.md).
+neither sits in memory whatever its size. The write pass runs the pipeline again (in Ingest's worker
+process, beside the writer), which costs less than keeping every checked post (bench/real_data.md).
 """
 
 from __future__ import annotations
@@ -22,21 +22,13 @@ from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
 from bot.export_channel import archived, check_same_channel, parse_channel_option, resolve_channel
 from bot.ingest import PostError
-from bot.models import ChannelRef, Post, RawPost, SaveResult
+from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.desktop_export import ExportError, iter_export_files
 from bot.sources.desktop_html_export import HtmlExport, looks_like_export_page
 from bot.sources.desktop_json_stream import JsonExport
 from bot.sources.web_preview_parser import parse_saved_page
 
 WRITES = True  # may create the archive (bot/cli/context.py)
-
-
-# Posts the check pass made, kept for the write pass up to this many per import: a small export is
-# processed once. A bigger one is processed again as it is written (memory stays flat), and that
-# processing is also the pause between write transactions that lets a running service take the lock:
-# written back to back from memory, 4,000 kept posts starved its writer ("database is locked",
-# tests/test_import_lockout.py), as SQLite's busy wait is not fair.
-CHECKED_KEPT = 200
 
 
 @dataclass(frozen=True)
@@ -51,27 +43,20 @@ class Source:
 
 
 class Checked:
-    """The check pass's pipeline run: every post processed (a failure names the source and message),
-    the first CHECKED_KEPT results kept for the write pass."""
+    """The check pass's pipeline run: every post processed (a failure names the source and message)."""
 
     def __init__(self, ctx: CliContext) -> None:
         self.ctx = ctx
-        self.kept: dict[RawPost, Post] = {}
 
     def __call__(self, raws: Iterable[RawPost], label: str) -> int:
         count = 0
         for raw in raws:
             try:
-                post = self.ctx.ingest.check(raw)
+                self.ctx.ingest.check(raw)
             except PostError as exc:
                 raise ExportError(f"{label}: {exc}") from exc
-            if len(self.kept) < CHECKED_KEPT:
-                self.kept[raw] = post
             count += 1
         return count
-
-    def get(self, raw: RawPost) -> Post | None:
-        return self.kept.pop(raw, None)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -181,7 +166,6 @@ def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None 
                 checkpoint=source.channel,
                 progress=bar,
                 batch_size=IMPORT_BATCH,
-                processed=checked.get,
             )
         except PostError as exc:  # checked before writing, so only a failure the check could not foresee
             raise RuntimeError(

@@ -39,7 +39,6 @@ _URL = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 _TAG_OR_MENTION = re.compile(r"[#@]\w+")
 _MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents after NFKD: "Vučić" == "Vucic"
 _WORD = re.compile(r"[^\W_]+")
-_FOLD = str.maketrans({"ё": "е", "ß": "ss"})
 _EMPTY = 1 << 32  # larger than any 32-bit bin value: "this bin saw no shingle"
 _MONTH_NAMES = {
     1: "january jan января январь януари januar",
@@ -185,9 +184,17 @@ def shingle_words(text: str) -> list[str]:
 
     Hashtags and mentions are what channels add to someone else's text; links differ per copy.
     """
+    return _WORD.findall(_folded(text))
+
+
+def _folded(text: str) -> str:
+    """`shingle_words`' text before splitting into words. Every step keeps newlines where they are
+    (no pattern crosses one, NFKD and casefold map characters to letters and marks), so folding a
+    whole post and then splitting it into paragraphs gives each paragraph's own folding."""
     text = _TAG_OR_MENTION.sub(" ", _URL.sub(" ", text))
-    text = _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold())).translate(_FOLD)
-    return _WORD.findall(text)
+    folded = _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold()))
+    # str.replace, not translate(_FOLD): a dict translation looks up every character, ~75 us a post
+    return folded.replace("ё", "е").replace("ß", "ss")
 
 
 class MinHasher:
@@ -218,7 +225,8 @@ class MinHasher:
 
     def signature(self, text: str) -> Signature | None:
         """None when the text is too short to judge (fewer than `min_shingles` shingles)."""
-        paragraphs = [shingle_words(p) for p in text.split("\n\n")]
+        # One fold of the whole text, then its paragraphs: as `shingle_words` of each, a fifth of the cost.
+        paragraphs = [_WORD.findall(p) for p in _folded(text).split("\n\n")]
         words = [w for p in paragraphs for w in p]
         shingles = self._shingles(words)
         if len(shingles) < self.params.min_shingles:
