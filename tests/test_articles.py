@@ -7,6 +7,7 @@ archive then holds is read back through every reader: search, digest, tags, aler
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -415,21 +416,31 @@ def test_alerts_see_the_article_once_it_is_readable(store: Store, pipeline: Pipe
     assert len(client.sent) == 1
 
 
+BOMB = "<html><head><title>Deep</title></head><body>" + "<div>" * 160_000  # 0.8 MB: 77 s of lexbor before
+
+
 @pytest.mark.parametrize(
-    "page",
+    ("page", "content_type"),
     [
-        b"<html><head><title>Deep</title></head><body>" + b"<div>" * 160_000,  # 0.8 MB: 77 s of lexbor before
-        b"<html><head><title>Stray</title></head><body>" + b"<div></x>" * 150_000,
-        b"<html><head><title>Hidden</title></head><body>" + b"<div><!--</div>-->" * 60_000,
+        (BOMB.encode(), "text/html; charset=utf-8"),
+        (b"<html><head><title>Stray</title></head><body>" + b"<div></x>" * 150_000, "text/html; charset=utf-8"),
+        (b"<html><head><title>Hidden</title></head><body>" + b"<div><!--</div>-->" * 60_000, "text/html"),
+        (BOMB.encode("utf-16"), "text/html"),  # a BOM and no charset: decoded as the parsers would
+        (gzip.compress(BOMB.encode()), "text/html"),  # the body itself gzip (no Content-Encoding): 2 KB
     ],
-    ids=["nested", "stray-end-tags", "commented-end-tags"],
+    ids=["nested", "stray-end-tags", "commented-end-tags", "utf-16", "gzip-body"],
 )
 def test_a_hostile_page_is_refused_before_parsing_and_failed_for_good(
-    store: Store, pipeline: Pipeline, server: ArticleServer, page: bytes, caplog: pytest.LogCaptureFixture
+    store: Store,
+    pipeline: Pipeline,
+    server: ArticleServer,
+    page: bytes,
+    content_type: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Issue #27 item 1: the title fallback parsed a nesting bomb for minutes while the link stayed
     `queued` (fetched again at every restart). Now it is measured first, refused, and `failed`."""
-    server.page("/deep", page)
+    server.routes["/deep"] = [Reply(200, page, content_type=content_type)]
     save(store, pipeline, post(WATCH, 1, "see", server.url("/deep")))
     started = time.process_time()
     run = work(store, pipeline, robots=False)

@@ -21,6 +21,7 @@ import re
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 from trafilatura.settings import use_config
+from trafilatura.utils import decode_file
 
 from bot.core.articles import ExtractedPage
 from bot.core.html_shape import HtmlLimits, check_html
@@ -42,11 +43,16 @@ logging.getLogger("trafilatura").setLevel(logging.ERROR)
 def extract_page(body: bytes, url: str, charset: str | None = None) -> ExtractedPage | None:
     """None when the page has no main text trafilatura can find (a video page, a JS-only app).
     Raises HtmlRefused (bot/core/html_shape.py) for a page no parser should be given."""
-    html: bytes | str = body
+    html: str | None = None
     if charset:
-        with contextlib.suppress(LookupError):  # an unknown charset name: trafilatura sniffs the bytes
+        with contextlib.suppress(LookupError):  # an unknown charset name: sniffed below
             html = body.decode(codecs.lookup(charset).name, errors="replace")
-    check_html(html if isinstance(html, str) else body.decode("latin-1"), PAGE_LIMITS)  # markup is ASCII
+    if html is None:
+        # Decoded here the way trafilatura would (a BOM, a sniffed charset, and a body that is itself
+        # gzip: decompressed up to its MAX_FILE_SIZE), so the guard measures the very text the parsers
+        # get: given the bytes, trafilatura would inflate a gzipped bomb the guard never saw.
+        html = decode_file(body)
+    check_html(html, PAGE_LIMITS)
     document = trafilatura.bare_extraction(
         html,
         url=url,
@@ -73,7 +79,7 @@ def extract_page(body: bytes, url: str, charset: str | None = None) -> Extracted
     )
 
 
-def _page_title(html: bytes | str) -> str | None:
+def _page_title(html: str) -> str | None:
     """og:title or <title>: a page with no readable text can still be named beside its post."""
     tree = LexborHTMLParser(html)
     meta = tree.css_first('meta[property="og:title"]')
