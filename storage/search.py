@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 
+from bot.core.rules import RuleError
 from bot.models import ArticleMatch, ChannelRow, StoredPost, Tag
 from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
-from storage.search_index import SearchIndex
+from storage.rule_sql import RuleSql
+from storage.search_index import SearchIndex, words_query
 from storage.timefmt import from_db_time, to_db_time
 
 if TYPE_CHECKING:
@@ -78,13 +80,18 @@ class SearchTable:
         query_where: list[str] = []
         query_params: list[Any] = []
         if query is not None:
-            parsed = self.search_index.parse(query)
-            if parsed.empty:
-                raise QueryError("the search query is empty")
-            clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
+            try:
+                rule = self.search_index.parse_rule(query)  # bot/core/rules.py: the one query language
+            except RuleError as exc:
+                raise QueryError(str(exc)) from None
+            parsed = words_query(rule)
+            if parsed is not None:  # words and "phrases" only: the plain search, linked articles included
+                clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
+                fts = " ".join(f'"{w.replace(chr(34), "")}"' for w in parsed.words) or '""'
+            else:
+                clause = RuleSql(self._rule_channels, self.search_index.words_pending()).clause(rule)
             join, newest, rank = clause.join, clause.newest, clause.rank
             query_where, query_params = [clause.where], list(clause.params)
-            fts = quote_fts(query) or '""'
         tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
         channel_id: int | None = None
         if channel is not None:
@@ -154,6 +161,12 @@ class SearchTable:
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
         return self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
+
+    def _rule_channels(self, value: str) -> frozenset[int]:
+        row = self.find_channel(value if value.startswith("@") else int(value))
+        if row is None:
+            raise QueryError(f"unknown channel {value!r} (`tgmonitor channels` lists them)")
+        return frozenset({row.id})
 
     def _merge_article_hits(
         self,

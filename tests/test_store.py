@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -108,8 +109,8 @@ def test_hostile_queries_are_quoted(store: Store, pipeline: Pipeline, query: str
     store.save_posts([pipeline.process(raw_post(1, SERBIA))])
     try:
         store.search(query)
-    except QueryError as error:
-        assert "empty" in str(error)
+    except QueryError as error:  # empty, or a syntax error of the rule language naming its position
+        assert "empty" in str(error) or re.search(r" at \d+", str(error)), error
 
 
 def test_search_filters_tag_channel_since_and_pages(store: Store, pipeline: Pipeline) -> None:
