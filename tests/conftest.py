@@ -78,6 +78,13 @@ def drop_search_index(store: Store) -> None:
     store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")
 
 
+def drop_sinks_schema(store: Store) -> None:
+    """Remove what schema 9 added (sinks, per-user rules): an archive from before it."""
+    for table in ("sink_deliveries", "sink_state", "alert_rules"):
+        store.db.execute(f"DROP TABLE {table}")
+    store.db.execute("ALTER TABLE subscriptions DROP COLUMN sinks")
+
+
 def drop_charts_index(store: Store) -> None:
     """Remove what schema 8 added (the posts_keys index): an archive from before it."""
     store.db.execute("DROP INDEX posts_keys")
