@@ -19,6 +19,7 @@ import sqlite_utils
 from bot.core.textnorm import TextNormaliser
 from bot.core.versions import compare, later
 from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
+from storage.alert_rules import AlertRuleTable
 from storage.alerts import AlertLog
 from storage.articles import ArticleStore
 from storage.channels import ChannelTable
@@ -32,6 +33,7 @@ from storage.refusals import Refusals
 from storage.search import QueryError, SearchOrder, SearchTable, quote_fts
 from storage.search_index import SearchIndex
 from storage.signatures import Signatures
+from storage.sink_outbox import SinkOutbox
 from storage.subscriptions import Subscriptions
 from storage.tag_list import TagDecoder, encode_tags
 from storage.timefmt import from_db_time, to_db_time
@@ -101,6 +103,14 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
     @property
     def alert_log(self) -> AlertLog:
         return self._part("alert_log", AlertLog)
+
+    @property
+    def sink_outbox(self) -> SinkOutbox:
+        return self._part("sink_outbox", SinkOutbox)
+
+    @property
+    def alert_rules(self) -> AlertRuleTable:
+        return self._part("alert_rules", AlertRuleTable)
 
     @property
     def edit_alert_log(self) -> EditAlertLog:
