@@ -29,6 +29,7 @@ from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
 from bot.models import PostChange, StoredPost
 from bot.outputs import MessageSender
 from bot.scheduler import Scheduler, Trigger
+from bot.sink_delivery import SinkDelivery
 from storage.digests import DigestLog, DigestRecord
 from storage.file_lock import FileLock
 from storage.store import Store
@@ -37,6 +38,11 @@ from storage.subscriptions import Subscription, Subscriptions
 Clock = Callable[[], datetime]
 _log = logging.getLogger(__name__)
 _LOCK_POLL = 0.25  # seconds between looks at another process's digest lock
+
+
+def sink_key(subscription_id: int, window: Window) -> str:
+    """What a subscription's window is called in the sink outbox: one delivery per sink, ever."""
+    return f"digest:{subscription_id}:{window.end.isoformat()}"
 
 
 class DigestBusyError(RuntimeError):
@@ -88,6 +94,7 @@ class DigestRunner:
         lock_wait: float = 600.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         may_receive: Callable[[Subscription], bool] | None = None,
+        sinks: SinkDelivery | None = None,
     ) -> None:
         self.store = store
         self.subscriptions = subscriptions or store.subscriptions
@@ -105,12 +112,27 @@ class DigestRunner:
         self._sleep = sleep
         # The allow-list, checked at send time (bot.access.AccessPolicy.may_receive); None: send to all.
         self.may_receive = may_receive
+        # Sinks besides the chat (bot/sink_delivery.py): owed when a window is decided, sent by their own tasks.
+        self.sinks = sinks
 
-    def render(self, sub: Subscription, window: Window) -> list[str]:
-        """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
+    def digest(self, sub: Subscription, window: Window) -> Digest:
         posts, changes = window_posts(self.store, window.start, window.end, sub.tags)
-        digest = subscription_digest(posts, window.start, window.end, sub.tags, changes)
-        return digest_messages(digest, sub.tz, empty=self.empty)
+        return subscription_digest(posts, window.start, window.end, sub.tags, changes)
+
+    def render(self, sub: Subscription, window: Window, digest: Digest | None = None) -> list[str]:
+        """The chat's messages of one window ([] when empty and DIGEST_EMPTY=skip, or the chat is not
+        among the subscription's destinations)."""
+        if "telegram" not in sub.destinations:
+            return []
+        return digest_messages(digest or self.digest(sub, window), sub.tz, empty=self.empty)
+
+    def _owe_sinks(self, sub: Subscription, window: Window, digest: Digest) -> None:
+        """The window owed to the subscription's other sinks, before the chat's record is written: a
+        crash in between leaves the window due, and owing it again is a no-op (storage/sink_outbox.py)."""
+        others = [n for n in sub.destinations if n != "telegram"]
+        if self.sinks is None or not others or (digest.empty and self.empty == "skip"):
+            return
+        self.sinks.enqueue_digest(sink_key(sub.id, window), digest, sub.tz, others)
 
     def due(self, sub: Subscription) -> list[Window]:
         # Nothing is owed from before the subscription (re)started, nor twice after the last window.
@@ -159,7 +181,9 @@ class DigestRunner:
             return []
         done = [await self._deliver(sub, record) for record in self.log.unfinished(sub.id)]
         for window in self.due(sub):
-            record = self.log.begin(sub.id, sub.chat_id, window, self.render(sub, window), now=self.clock())
+            digest = self.digest(sub, window)
+            self._owe_sinks(sub, window, digest)
+            record = self.log.begin(sub.id, sub.chat_id, window, self.render(sub, window, digest), now=self.clock())
             if record.status == "sent":  # another process got there first
                 continue
             done.append(await self._deliver(sub, record))
@@ -306,5 +330,9 @@ async def sync_settings_subscription(
     chat: int | str | None = settings.digest_chat
     if chat is None and settings.digest_output and not settings.bot_token:
         chat = 0
+    if chat is None and "telegram" not in settings.digest_to:
+        chat = 0  # only sinks (DIGEST_TO without telegram): no chat needed
     chat_id = None if chat is None else await sender.resolve_chat(chat)
-    return subscriptions.sync_from_settings(chat_id, at=settings.digest_time, tz=settings.tz, tags=settings.digest_tags)
+    return subscriptions.sync_from_settings(
+        chat_id, at=settings.digest_time, tz=settings.tz, tags=settings.digest_tags, sinks=settings.digest_to
+    )

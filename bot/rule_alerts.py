@@ -1,0 +1,53 @@
+"""Users' own alert rules (/alert add): all of them judged at once, each match sent to its user's chat.
+
+The rules live in `alert_rules` (storage/alert_rules.py); they are parsed once and indexed by their
+terms (bot/core/rule_match.RuleSet), and parsed again only when the table changes, so a post costs
+about the same with a thousand users' rules as with ten.
+"""
+
+from __future__ import annotations
+
+from bot.core.rule_match import Matcher, PostFacts, RuleSet
+from bot.core.rules import Rule, RuleError, parse_rule
+from bot.models import StoredPost
+from storage.alert_rules import AlertRuleTable, UserRule
+
+
+class UserRules:
+    def __init__(self, table: AlertRuleTable, matcher: Matcher) -> None:
+        self.table = table
+        self.matcher = matcher
+        self._seen: tuple[tuple[int, str], ...] | None = None
+        self._owners: list[UserRule] = []
+        self._set: RuleSet | None = None
+
+    def _load(self) -> RuleSet | None:
+        rows = self.table.every()
+        seen = tuple((r.id, r.rule) for r in rows)
+        if seen != self._seen:
+            parsed: list[Rule] = []
+            owners: list[UserRule] = []
+            for row in rows:
+                try:
+                    parsed.append(parse_rule(row.rule, self.matcher.normaliser))
+                except RuleError:
+                    continue  # checked when added; a rule the language no longer reads is skipped
+                owners.append(row)
+            self._seen, self._owners = seen, owners
+            self._set = RuleSet(tuple(parsed), self.matcher) if parsed else None
+        return self._set
+
+    def active(self) -> bool:
+        return self._load() is not None
+
+    def matching(self, post: StoredPost, channel_tg_id: int | None = None) -> dict[int, list[str]]:
+        """Chat id -> the texts of that user's rules the post matches."""
+        ruleset = self._load()
+        if ruleset is None:
+            return {}
+        found: dict[int, list[str]] = {}
+        index = {id(rule): owner for rule, owner in zip(ruleset.rules, self._owners, strict=True)}
+        for rule in ruleset.matching(PostFacts.of(post, channel_tg_id)):
+            owner = index[id(rule)]
+            found.setdefault(owner.chat_id, []).append(rule.text)
+        return found
