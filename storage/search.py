@@ -32,6 +32,10 @@ class QueryError(ValueError):
     """A search query FTS5 cannot run; the message is safe to show to a user."""
 
 
+class QuerySyntaxError(QueryError):
+    """The query is not a rule the language reads (bot/core/rules.py); the message names the position."""
+
+
 _CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
 
@@ -83,7 +87,7 @@ class SearchTable:
             try:
                 rule = self.search_index.parse_rule(query)  # bot/core/rules.py: the one query language
             except RuleError as exc:
-                raise QueryError(str(exc)) from None
+                raise QuerySyntaxError(str(exc)) from None
             parsed = words_query(rule)
             if parsed is not None:  # words and "phrases" only: the plain search, linked articles included
                 clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"

@@ -30,7 +30,7 @@ from storage.housekeeping import Housekeeping
 from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
 from storage.recleaning import RecleanTable
 from storage.refusals import Refusals
-from storage.search import QueryError, SearchOrder, SearchTable, quote_fts
+from storage.search import QueryError, QuerySyntaxError, SearchOrder, SearchTable, quote_fts
 from storage.search_index import SearchIndex
 from storage.signatures import Signatures
 from storage.sink_outbox import SinkOutbox
@@ -39,7 +39,7 @@ from storage.tag_list import TagDecoder, encode_tags
 from storage.timefmt import from_db_time, to_db_time
 from storage.versions import VersionTable
 
-__all__ = ["QueryError", "SearchOrder", "Store", "quote_fts"]
+__all__ = ["QueryError", "QuerySyntaxError", "SearchOrder", "Store", "quote_fts"]
 T = TypeVar("T")
 
 

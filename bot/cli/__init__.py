@@ -42,6 +42,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web_cmd",
     "show_cmd",
     "articles_cmd",
+    "rules_cmd",
+    "sinks_cmd",
 )
 
 
