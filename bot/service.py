@@ -297,11 +297,11 @@ class Service:
         except ValueError as exc:
             raise ServiceConfigError(str(exc)) from None
         users = self.store.alert_rules.every()
-        if not rules.active and not users:
+        if not rules.active and not users and self.bot is None:
             return "alerts: off (no ALERT_TAGS or ALERT_WORDS, no ALERT_RULES or /alert rules)"
         chat = await alert_chat_id(s, sender)
-        if chat is None and "telegram" not in s.alert_to:
-            chat = 0  # ALERT_TO names sinks only
+        if chat is None and ("telegram" not in s.alert_to or not rules.active):
+            chat = 0  # ALERT_TO names sinks only, or only users' /alert rules (sent to their own chats)
         if chat is None:
             return "alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
         self.alerter = make_alerter(s, self.store, sender, chat, self.sinks)

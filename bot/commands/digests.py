@@ -68,13 +68,18 @@ def cmd_digest(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int
 def _describe(sub: Subscription) -> str:
     tags = short(", ".join("#" + short(t, 32) for t in sub.tags), 200) if sub.tags else "all tags"
     origin = " <i>(from the settings)</i>" if sub.origin == "settings" else ""
-    return f"#{sub.id} · every day at {sub.time:%H:%M} {html.escape(sub.tz.key)} · {html.escape(tags)}{origin}"
+    to = f" → {html.escape(', '.join(sub.sinks))}" if sub.sinks else ""
+    return f"#{sub.id} · every day at {sub.time:%H:%M} {html.escape(sub.tz.key)} · {html.escape(tags)}{to}{origin}"
 
 
 def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int = 0) -> Reply:
     tags: list[str] = []
     at, zone = deps.settings.digest_time, deps.settings.tz
-    for token in args.split():
+    words, _, to = args.partition(" to ")
+    if args.strip().startswith("to "):
+        words, to = "", args.strip()[3:]
+    sinks = _sinks(to, deps)
+    for token in words.split():
         if token.startswith("#") and len(token) > 1:
             if len(token) > MAX_TAG_CHARS + 1:
                 raise UsageError(f"Tags are at most {MAX_TAG_CHARS} characters; {short(token, 30)!r} is longer.")
@@ -94,13 +99,23 @@ def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: 
     wanted = (tuple(sorted({t.casefold() for t in tags})), at.replace(second=0, microsecond=0), zone.key)
     if len(existing) >= MAX_SUBSCRIPTIONS_PER_CHAT and all((s.tags, s.time, s.tz.key) != wanted for s in existing):
         raise UsageError(f"This chat already has {len(existing)} digests; /unsubscribe one first.")
-    sub = deps.subscriptions.add(chat.id, at=at, tz=zone, tags=tags, origin="bot", subscriber_id=user.id)
+    sub = deps.subscriptions.add(chat.id, at=at, tz=zone, tags=tags, origin="bot", subscriber_id=user.id, sinks=sinks)
     deps.log.info("chat %s subscribed by %s: %s", chat.id, user.label, _describe(sub))
     deps.notify(deps.on_subscriptions_changed, "subscriptions")
     return reply_of(
         f"Subscribed: {_describe(sub)}.\n"
         f"/subscriptions lists this chat's digests; /unsubscribe {sub.id} stops this one."
     )
+
+
+def _sinks(text: str, deps: CommandDeps) -> tuple[str, ...]:
+    """`to NAME ...`: 'telegram' (this chat) or SINK_<NAME>s of the settings (docs/sinks-and-rules.md)."""
+    names = tuple(dict.fromkeys(n.lower() for n in text.replace(",", " ").split()))
+    known = ("telegram", *(n for n, _ in deps.settings.sinks))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"There is no sink {short(unknown[0], 32)!r}; known: {', '.join(known)}.")
+    return names
 
 
 def cmd_unsubscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int = 0) -> Reply:
