@@ -46,6 +46,11 @@ _FORMATS = {"json": "json", "jsons": "json", "mailto": "email", "mailtos": "emai
 _EXPLICIT_FORMAT = re.compile(r"[?&]format=(\w+)")
 
 
+# Where a service's real limit is below Apprise's body_maxlen: ntfy takes 4,096 bytes as a message and
+# Apprise posts anything longer as a file attachment, so 2,000 characters (Cyrillic is 2 bytes a letter).
+_LIMITS = {"ntfy": 2000, "ntfys": 2000}
+
+
 class SinkError(ValueError):
     """A sink that cannot be used; the message names the sink and never holds its secrets."""
 
@@ -90,7 +95,7 @@ def load_target(name: str, url: str) -> SinkTarget:
     plugin = _apprise().Apprise.instantiate(url)
     if plugin is None:
         raise SinkError(f"sink {name!r}: Apprise cannot use {shown} (unknown service or a malformed URL)")
-    limit = int(plugin.body_maxlen or 32768)
+    limit = min(int(plugin.body_maxlen or 32768), _LIMITS.get(scheme, 1 << 30))
     return SinkTarget(name, url, fmt, max(256, limit), shown)
 
 
