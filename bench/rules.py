@@ -60,6 +60,15 @@ def per_post(ruleset: RuleSet, posts: Sequence[PostFacts]) -> tuple[float, int]:
     return (time.perf_counter() - started) / len(posts), hits
 
 
+def woken(ruleset: RuleSet, posts: Sequence[PostFacts]) -> float:
+    """Rules evaluated per post on average: those filed under one of its tokens, and those without an anchor."""
+    total = 0
+    for post in posts:
+        tokens = ruleset.matcher.tokens(post)
+        total += len(ruleset._always) + len({i for t in tokens for i in ruleset._by_token.get(t, ())})
+    return total / len(posts)
+
+
 def naive(matcher: Matcher, rules: Sequence[Rule], posts: Sequence[PostFacts]) -> tuple[float, list[list[str]]]:
     started = time.perf_counter()
     found = []
@@ -108,6 +117,7 @@ def main() -> None:
     assert indexed == expected, "the index must not change what matches"
     small_us, large_us = median(times["small"]) * 1e6, median(times["large"]) * 1e6
     ratio = large_us / small_us
+    best_ratio = min(times["large"]) / min(times["small"])  # the fastest run of each: the least disturbed
     rows = [
         [f"{args.small} rules, indexed", f"{small_us:.1f}", "1.00", hits["small"]],
         [f"{args.rules} rules, indexed", f"{large_us:.1f}", f"{ratio:.2f}", hits["large"]],
@@ -121,11 +131,12 @@ def main() -> None:
     print(machine_line())
     print(f"{args.posts} posts, {args.runs} alternating runs (median), rules from seed {args.seed}")
     print(table(["rules", "µs per post", "× 10 rules", "matches"], rows))
-    print(f"target 1,000 rules ≤ 2× 10 rules: {'met' if ratio <= 2 else 'MISSED'} ({ratio:.2f}x)")
+    print(f"fastest runs: {best_ratio:.2f}x; woken per post: {woken(large, posts):.1f} rules of {len(rules)}")
+    print(f"target 1,000 rules ≤ 2× 10 rules: {'met' if ratio <= 2 else 'MISSED'} ({ratio:.2f}x, medians)")
     save_result(
         "rules",
         {"posts": args.posts, "rules": args.rules, "small_us": small_us, "large_us": large_us, "ratio": ratio,
-         "naive_us": naive_time * 1e6},
+         "best_ratio": best_ratio, "naive_us": naive_time * 1e6},
     )  # fmt: skip
 
 

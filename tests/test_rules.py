@@ -4,6 +4,7 @@ search (storage/rule_sql.py, SQL on a real archive) select the same posts."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -209,4 +210,64 @@ def test_the_same_holds_while_the_index_is_being_filled(tmp_path: Path, pipeline
     assert by_search(store, "Lavrov OR Vucic") == {10, 8, 7, 4}
     store.search_index.backfill()
     assert by_search(store, "Lavrov OR Vucic") == {10, 8, 7, 4, 2, 1}  # Вучич, Лавров
+    store.close()
+
+
+# ------------------------------------------------------------------ the rule language at the edges
+def test_cli_search_and_rules_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from bot.cli import main
+
+    db = ["--db", str(tmp_path / "demo.db")]
+    assert main([*db, "demo"]) == 0
+    capsys.readouterr()
+    assert main([*db, "search", "NEAR(Lavrov Belarus, 5)", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2 and all("Belarus" in h["text"] for h in hits)
+    assert main([*db, "search", "(Serbia OR Сербия) -Lavrov"]) == 0
+    out = capsys.readouterr().out
+    assert "Сербии" in out and "Lavrov" not in out
+    assert main([*db, "search", "Kosovo)"]) == 2
+    assert "unexpected ')' at 7" in capsys.readouterr().err
+    assert main([*db, "rules", "check", 'from:"Russian MFA" -Belarus', "--last", "50"]) == 0
+    out = capsys.readouterr().out
+    assert 'parsed: (from:"russian mfa" AND NOT belarus)' in out
+    assert "matches 2 of the last 10 posts as an alert; as a search: the same posts" in out
+    assert main([*db, "rules", "check", "NEAR(a, 3)"]) == 2
+    assert "NEAR at 1 needs at least two words" in capsys.readouterr().err
+
+
+def test_bot_alert_rules_per_user(tmp_path: Path) -> None:
+    from tests.test_commands import FRIEND, GROUP, PRIVATE, make_router
+
+    store = Store.open(tmp_path / "a.db")
+    router = make_router(store)
+    added = "".join(router.route("/alert add (Vucic OR Вучич) -sport", PRIVATE, FRIEND).parts)
+    assert "Rule 1 added" in added and "((vucic OR вучич) AND NOT sport)" in added
+    bad = "".join(router.route("/alert add (Vucic", PRIVATE, FRIEND).parts)
+    assert "I cannot read that rule: &#x27;(&#x27; at 1 is never closed." in bad
+    router.route("/alert add NEAR(Lavrov Vucic, 5)", GROUP, FRIEND)
+    listed = "".join(router.route("/alert list", PRIVATE, FRIEND).parts)
+    assert "1. <code>(Vucic OR Вучич) -sport</code>" in listed and "2. <code>NEAR(Lavrov Vucic, 5)</code>" in listed
+    assert [(r.chat_id, r.rule) for r in store.alert_rules.of_user(FRIEND.id)][1] == (GROUP.id, "NEAR(Lavrov Vucic, 5)")
+    assert "Removed rule 1" in "".join(router.route("/alert rm 1", PRIVATE, FRIEND).parts)
+    assert "You have no rule 5" in "".join(router.route("/alert rm 5", PRIVATE, FRIEND).parts)
+    for n in range(19):
+        store.alert_rules.add(FRIEND.id, PRIVATE.id, f"word{n}", limit=20)
+    assert "You have 20 rules already" in "".join(router.route("/alert add one more", PRIVATE, FRIEND).parts)
+    store.close()
+
+
+def test_bot_subscribe_to_a_sink(tmp_path: Path) -> None:
+    from dataclasses import replace as changed
+
+    from tests.test_commands import FRIEND, PRIVATE, SETTINGS, make_router
+
+    store = Store.open(tmp_path / "a.db")
+    settings = changed(SETTINGS, sinks=(("desk_mail", "mailto://127.0.0.1:2525?to=desk@example.com"),))
+    router = make_router(store, settings=settings)
+    reply = "".join(router.route("/subscribe #serbia 08:30 to telegram desk_mail", PRIVATE, FRIEND).parts)
+    assert "→ telegram, desk_mail" in reply
+    [sub] = store.subscriptions.list(PRIVATE.id)
+    assert sub.tags == ("serbia",) and sub.destinations == ("telegram", "desk_mail")
+    assert "There is no sink &#x27;nope&#x27;" in "".join(router.route("/subscribe to nope", PRIVATE, FRIEND).parts)
     store.close()

@@ -27,13 +27,13 @@ def cmd_alert(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int 
     if action == "add":
         text = rest.strip()
         if not text:
-            raise UsageError("Give the rule after /alert add, e.g. <code>/alert add (Vucic OR Вучич) -sport</code>.")
+            raise UsageError("Give the rule after /alert add, e.g. /alert add (Vucic OR Вучич) -sport")
         if len(text) > MAX_RULE_CHARS:
             raise UsageError(f"A rule is at most {MAX_RULE_CHARS} characters; this one has {len(text)}.")
         try:
             rule = parse_rule(text, deps.store.search_index.normaliser)
         except RuleError as exc:
-            raise UsageError(f"I cannot read that rule: {html.escape(str(exc))}.") from None
+            raise UsageError(f"I cannot read that rule: {exc}.") from None  # the router escapes it
         number = table.add(user.id, chat.id, text, limit=MAX_RULES_PER_USER, now=deps.now())
         if number is None:
             raise UsageError(f"You have {MAX_RULES_PER_USER} rules already; /alert rm one first.")

@@ -90,9 +90,10 @@ def from_matches(
     own_tg_id: int | None,
     message_id: int,
 ) -> bool:
-    """`from:VALUE`: the post is a forward, and its origin's shown name, username or id is VALUE."""
-    if forward_name and " ".join(forward_name.casefold().split()) == value:
-        return True
+    """`from:VALUE`: the post is a forward, and its origin's username or id is VALUE, or VALUE is whole
+    words of the origin's shown name (case and spaces folded)."""
+    if forward_name and f" {value} " in f" {' '.join(forward_name.casefold().split())} ":
+        return True  # whole words of the shown name: from:"russian mfa" finds "Russian MFA 🇷🇺"
     if not origin_key or "/" not in origin_key:
         return False
     own = {f"@{own_username}/{message_id}", f"tg:{own_tg_id}/{message_id}"}
