@@ -5,8 +5,9 @@ corpus's own vocabulary (past its few hundred most frequent words, as watch word
 `a b`, `a OR b`, `(a OR b) -c`, `NEAR(a b, 5)`, `"a b"`, `#tag a`, `lang:xx a`, plus a few filters
 only (`lang:bg #tag`) that every post must wake.  Posts are the synthetic corpus (bench/corpus.py, en/
 ru/bg/sr/uk) through the real pipeline.  Per post is `RuleSet.matching` (bot/core/rule_match.py),
-tokens included; the first 10 rules of the 1,000 are the small set; runs interleave small and large in chunks of 50 posts after
-a warm-up so the normaliser's caches are as warm for both.  The naive line evaluates every rule on
+tokens included; the first 10 rules of the 1,000 are the small set; runs interleave small and large
+in chunks of 50 posts after a warm-up, so the normaliser's caches and the machine's load are alike
+for both.  The naive line evaluates every rule on
 every post (what the index avoids), and the indexed result is checked equal to it.
 
     .venv/bin/python -m bench.rules [--posts 2000] [--rules 1000] [--runs 3]
