@@ -28,7 +28,7 @@ from bot.core.alerts import AlertRules, render_alert
 from bot.core.rule_match import Matcher
 from bot.models import StoredPost
 from bot.outputs import MessageSender
-from bot.rule_alerts import UserRules
+from bot.rule_alerts import UserRules, channel_resolver
 from bot.scheduler import Scheduler
 from bot.sink_delivery import SinkDelivery
 from bot.telegram.retry import CONNECTION_ERRORS, FloodWaitTooLong
@@ -217,21 +217,6 @@ async def alert_chat_id(settings: Settings, sender: MessageSender) -> int | None
     if chat is None and settings.digest_output and not settings.bot_token:
         chat = 0
     return None if chat is None else await sender.resolve_chat(chat)
-
-
-def channel_resolver(store: Store) -> Callable[[str], frozenset[int]]:
-    """`channel:` values to archive ids, remembered once found (a channel added later is found then)."""
-    known: dict[str, frozenset[int]] = {}
-
-    def resolve(value: str) -> frozenset[int]:
-        if value not in known:
-            row = store.find_channel(value if value.startswith("@") else int(value))
-            if row is None:
-                return frozenset()
-            known[value] = frozenset({row.id})
-        return known[value]
-
-    return resolve
 
 
 def make_alerter(

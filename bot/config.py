@@ -88,6 +88,7 @@ class Settings:
     # Sinks (docs/sinks-and-rules.md): SINK_<NAME>=<Apprise URL>, as (name, url); URLs hold secrets
     sinks: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     digest_to: tuple[str, ...] = (TELEGRAM_SINK,)
+    digest_rule: str | None = None  # DIGEST_RULE: the settings digest's posts must match it (besides DIGEST_TAGS)
     alert_to: tuple[str, ...] = (TELEGRAM_SINK,)
     allowed_users: frozenset[int] = frozenset()
     allowed_chats: frozenset[int] = frozenset()
@@ -272,6 +273,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ALERT_WORDS": ("alert_words", parse_words, "a comma-separated list of words or phrases"),
     "ALERT_RATE_PER_MINUTE": ("alert_rate_per_minute", parse_positive_int, "a positive integer"),
     "ALERT_RULES": ("alert_rules", parse_alert_rules, "a file with one rule per line, or rules separated by ';'"),
+    "DIGEST_RULE": ("digest_rule", str, "a rule like (Vucic OR Вучич) -sport (docs/sinks-and-rules.md)"),
     "DIGEST_TO": ("digest_to", parse_sink_names, "sink names like telegram, ops_mail (SINK_OPS_MAIL=<url>)"),
     "ALERT_TO": ("alert_to", parse_sink_names, "sink names like telegram, ops_chat (SINK_OPS_CHAT=<url>)"),
     "ALERT_EDITS": (

@@ -25,9 +25,11 @@ from datetime import UTC, datetime
 from bot.config import Settings
 from bot.core.digest import Digest, build_digest
 from bot.core.digest_render import digest_messages
+from bot.core.rules import RuleError
 from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
 from bot.models import PostChange, StoredPost
 from bot.outputs import MessageSender
+from bot.rule_alerts import rule_filter
 from bot.scheduler import Scheduler, Trigger
 from bot.sink_delivery import SinkDelivery
 from storage.digests import DigestLog, DigestRecord
@@ -117,6 +119,11 @@ class DigestRunner:
 
     def digest(self, sub: Subscription, window: Window) -> Digest:
         posts, changes = window_posts(self.store, window.start, window.end, sub.tags)
+        if sub.rule:  # checked when it was set; one the language no longer reads filters nothing out
+            try:
+                posts = rule_filter(self.store, sub.rule)(posts)
+            except RuleError as exc:
+                self.logger.warning("digest subscription %d: rule %r ignored: %s", sub.id, sub.rule, exc)
         return subscription_digest(posts, window.start, window.end, sub.tags, changes)
 
     def render(self, sub: Subscription, window: Window, digest: Digest | None = None) -> list[str]:
@@ -334,5 +341,10 @@ async def sync_settings_subscription(
         chat = 0  # only sinks (DIGEST_TO without telegram): no chat needed
     chat_id = None if chat is None else await sender.resolve_chat(chat)
     return subscriptions.sync_from_settings(
-        chat_id, at=settings.digest_time, tz=settings.tz, tags=settings.digest_tags, sinks=settings.digest_to
+        chat_id,
+        at=settings.digest_time,
+        tz=settings.tz,
+        tags=settings.digest_tags,
+        sinks=settings.digest_to,
+        rule=settings.digest_rule,
     )

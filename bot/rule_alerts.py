@@ -7,10 +7,13 @@ about the same with a thousand users' rules as with ten.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from bot.core.rule_match import Matcher, PostFacts, RuleSet
 from bot.core.rules import Rule, RuleError, parse_rule
 from bot.models import StoredPost
 from storage.alert_rules import AlertRuleTable, UserRule
+from storage.store import Store
 
 
 class UserRules:
@@ -51,3 +54,38 @@ class UserRules:
             owner = index[id(rule)]
             found.setdefault(owner.chat_id, []).append(rule.text)
         return found
+
+
+def channel_resolver(store: Store) -> Callable[[str], frozenset[int]]:
+    """`channel:` values to archive ids, remembered once found (a channel added later is found then)."""
+    known: dict[str, frozenset[int]] = {}
+
+    def resolve(value: str) -> frozenset[int]:
+        if value not in known:
+            row = store.find_channel(value if value.startswith("@") else int(value))
+            if row is None:
+                return frozenset()
+            known[value] = frozenset({row.id})
+        return known[value]
+
+    return resolve
+
+
+def rule_filter(store: Store, text: str) -> Callable[[Sequence[StoredPost]], list[StoredPost]]:
+    """A subscription's rule (DIGEST_RULE, `/subscribe … where RULE`) as a filter over a window's posts,
+    judged as alerts judge (so the same as a search); RuleError for a rule that does not parse."""
+    rule = parse_rule(text, store.search_index.normaliser)
+    matcher = Matcher(store.search_index.normaliser, channel_resolver(store))
+
+    def keep(posts: Sequence[StoredPost]) -> list[StoredPost]:
+        tg_ids: dict[int, int | None] = {}
+        kept = []
+        for post in posts:
+            if post.channel_id not in tg_ids:
+                row = store.channel_by_id(post.channel_id)
+                tg_ids[post.channel_id] = row.tg_id if row is not None else None
+            if matcher.matches(rule, PostFacts.of(post, tg_ids[post.channel_id])):
+                kept.append(post)
+        return kept
+
+    return keep

@@ -37,11 +37,13 @@ from bot.articles import JOB_EVERY, ArticleJob
 from bot.config import Settings
 from bot.core.alerts import AlertRules
 from bot.core.edits import EditWatch
+from bot.core.rules import RuleError
 from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
 from bot.edit_alerts import EditAlerter, make_edit_alerter
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.sinks import SinkError
 from bot.outputs.telegram import start_bot_client
+from bot.rule_alerts import rule_filter
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
 from bot.service_parts import (
     BotPart,
@@ -254,6 +256,11 @@ class Service:
 
     async def _start_digests(self, sender: MessageSender) -> str:
         s = self.settings
+        if s.digest_rule:
+            try:
+                rule_filter(self.store, s.digest_rule)
+            except RuleError as exc:
+                raise ServiceConfigError(f"DIGEST_RULE: {exc}") from None
         await sync_settings_subscription(s, self.subscriptions, sender)
         runner = DigestRunner(
             store=self.store,

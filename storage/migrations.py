@@ -347,7 +347,8 @@ def _v9(db: sqlite_utils.Database) -> None:
     with its messages frozen as rendered for that sink and how many of them the service accepted, so
     each goes out once across crashes (storage/sink_outbox.py).  `sink_state`: failures in a row and
     when a failing sink was paused.  `alert_rules`: rules users add with /alert add.
-    `subscriptions.sinks`: where a bot subscription's digest goes (NULL: the chat itself)."""
+    `subscriptions.sinks`: where a subscription's digest goes (NULL: the chat itself); `subscriptions.rule`:
+    a rule its posts must match besides its tags (NULL: none)."""
     db.execute(
         """CREATE TABLE sink_deliveries (
             id INTEGER PRIMARY KEY,
@@ -387,6 +388,7 @@ def _v9(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX alert_rules_user ON alert_rules(user_id, id)")
     db.execute("ALTER TABLE subscriptions ADD COLUMN sinks TEXT")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN rule TEXT")
 
 
 MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)

@@ -83,6 +83,7 @@ def drop_sinks_schema(store: Store) -> None:
     for table in ("sink_deliveries", "sink_state", "alert_rules"):
         store.db.execute(f"DROP TABLE {table}")
     store.db.execute("ALTER TABLE subscriptions DROP COLUMN sinks")
+    store.db.execute("ALTER TABLE subscriptions DROP COLUMN rule")
 
 
 def drop_charts_index(store: Store) -> None:

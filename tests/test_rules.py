@@ -271,3 +271,40 @@ def test_bot_subscribe_to_a_sink(tmp_path: Path) -> None:
     assert sub.tags == ("serbia",) and sub.destinations == ("telegram", "desk_mail")
     assert "There is no sink &#x27;nope&#x27;" in "".join(router.route("/subscribe to nope", PRIVATE, FRIEND).parts)
     store.close()
+
+
+def test_subscription_rule_filters_the_digest(archive: Store) -> None:
+    """`/subscribe … where RULE` and DIGEST_RULE: the window's posts, then the rule, judged as alerts judge."""
+    from datetime import time as dtime
+    from zoneinfo import ZoneInfo
+
+    from bot.core.windows import Window
+    from bot.digest_jobs import DigestRunner
+    from bot.outputs import ConsoleSender
+    from bot.rule_alerts import rule_filter
+
+    posts = archive.posts_between(BASE, BASE + timedelta(days=1))
+    assert {p.message_id for p in rule_filter(archive, "(gas OR газ) -Lavrov")(posts)} == {3, 5}
+    sub = archive.subscriptions.add(-5, at=dtime(8, 0), tz=ZoneInfo("UTC"), rule="(gas OR газ) -Lavrov")
+    runner = DigestRunner(store=archive, sender=ConsoleSender())
+    digest = runner.digest(sub, Window(BASE, BASE + timedelta(days=1)))
+    shown = {p.message_id for section in digest.sections for item in section.items for p in item.posts}
+    assert shown == {3, 5}
+
+
+def test_bot_subscribe_where_rule(tmp_path: Path) -> None:
+    from tests.test_commands import FRIEND, PRIVATE, make_router
+
+    store = Store.open(tmp_path / "a.db")
+    router = make_router(store)
+    reply = "".join(
+        router.route("/subscribe #serbia 08:30 where (Vucic OR Вучич) -sport to telegram", PRIVATE, FRIEND).parts
+    )
+    assert "where <code>(Vucic OR Вучич) -sport to telegram</code>" in reply  # `where` takes the rest
+    reply = "".join(router.route("/subscribe 09:00 to telegram where NEAR(Lavrov Vucic, 5)", PRIVATE, FRIEND).parts)
+    assert "where <code>NEAR(Lavrov Vucic, 5)</code>" in reply
+    subs = store.subscriptions.list(PRIVATE.id)
+    assert [s.rule for s in subs] == ["(Vucic OR Вучич) -sport to telegram", "NEAR(Lavrov Vucic, 5)"]
+    bad = "".join(router.route("/subscribe where (Vucic", PRIVATE, FRIEND).parts)
+    assert "I cannot read that rule" in bad and len(store.subscriptions.list(PRIVATE.id)) == 2
+    store.close()

@@ -21,11 +21,13 @@ from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.digest import build_digest
 from bot.core.digest_render import digest_json, digest_messages, render_html, render_text
+from bot.core.rules import RuleError
 from bot.core.sink_format import render_digest
 from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription, window_posts
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.sinks import SinkError
 from bot.outputs.telegram import TelethonBotSender, start_bot_client
+from bot.rule_alerts import rule_filter
 from bot.sink_delivery import SinkDelivery, SinkRun, make_sink_delivery
 
 SEPARATOR = "\n----\n"
@@ -67,6 +69,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     outgoing = args.send or args.dry_run
     tags = tuple(args.tag) or (settings.digest_tags if outgoing else ())
     posts, changes = window_posts(ctx.store, start, end, tags)
+    if outgoing and settings.digest_rule:
+        try:
+            posts = rule_filter(ctx.store, settings.digest_rule)(posts)
+        except RuleError as exc:
+            raise ValueError(f"DIGEST_RULE: {exc}") from None
     if outgoing:
         digest = subscription_digest(posts, start, end, tags, changes)
     else:

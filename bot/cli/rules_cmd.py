@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-from bot.alerts import channel_resolver
 from bot.cli import argtypes
 from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
@@ -18,6 +17,7 @@ from bot.cli.output import post_line
 from bot.core.highlight import Highlighter
 from bot.core.rule_match import Matcher, PostFacts
 from bot.core.rules import RuleError, parse_rule
+from bot.rule_alerts import channel_resolver
 from storage.store import QueryError
 
 

@@ -50,7 +50,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "subscribe",
         cmd_subscribe,
-        "/subscribe [#tag ...] [HH:MM] [Area/City] [to NAME ...]",
+        "/subscribe [#tag ...] [HH:MM] [Area/City] [to NAME ...] [where RULE]",
         "/subscribe #serbia #kosovo 08:30 Europe/Belgrade",
         "A daily digest in this chat, or to sinks with `to NAME` (defaults: DIGEST_TIME and TZ).",
     ),
