@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from bot.access import AccessPolicy
 from bot.config import Settings
 from bot.core.alerts import AlertRules, render_alert
 from bot.core.rule_match import Matcher
@@ -236,5 +237,5 @@ def make_alerter(
         rate_per_minute=settings.alert_rate_per_minute,
         destinations=settings.alert_to,
         sinks=sinks,
-        user_rules=UserRules(store.alert_rules, Matcher(normaliser, resolve)),
+        user_rules=UserRules(store.alert_rules, Matcher(normaliser, resolve), AccessPolicy(settings).may_be_alerted),
     )

@@ -17,20 +17,26 @@ from storage.store import Store
 
 
 class UserRules:
-    def __init__(self, table: AlertRuleTable, matcher: Matcher) -> None:
+    def __init__(
+        self, table: AlertRuleTable, matcher: Matcher, allowed: Callable[[int, int], bool] | None = None
+    ) -> None:
         self.table = table
         self.matcher = matcher
-        self._seen: tuple[tuple[int, str], ...] | None = None
+        # (user id, chat id) -> still on the allow-list (checked at send time, as digests are); None: all
+        self.allowed = allowed
+        self._seen: tuple[tuple[int, str, bool], ...] | None = None
         self._owners: list[UserRule] = []
         self._set: RuleSet | None = None
 
     def _load(self) -> RuleSet | None:
         rows = self.table.every()
-        seen = tuple((r.id, r.rule) for r in rows)
+        seen = tuple((r.id, r.rule, self.allowed(r.user_id, r.chat_id) if self.allowed else True) for r in rows)
         if seen != self._seen:
             parsed: list[Rule] = []
             owners: list[UserRule] = []
             for row in rows:
+                if self.allowed is not None and not self.allowed(row.user_id, row.chat_id):
+                    continue  # the user (and the chat) left the allow-list: their rules rest
                 try:
                     parsed.append(parse_rule(row.rule, self.matcher.normaliser))
                 except RuleError:

@@ -308,3 +308,37 @@ def test_bot_subscribe_where_rule(tmp_path: Path) -> None:
     bad = "".join(router.route("/subscribe where (Vucic", PRIVATE, FRIEND).parts)
     assert "I cannot read that rule" in bad and len(store.subscriptions.list(PRIVATE.id)) == 2
     store.close()
+
+
+def test_users_rules_alert_their_own_chat_while_allowed(tmp_path: Path, pipeline: Pipeline) -> None:
+    import asyncio
+
+    from bot.alerts import make_alerter
+    from bot.config import Settings
+    from bot.outputs import ConsoleSender
+
+    sent: list[tuple[int | str, str]] = []
+
+    class Recorder(ConsoleSender):
+        async def send_html(self, chat: int | str, html: str) -> int:
+            sent.append((chat, html))
+            return len(sent)
+
+    store = Store.open(tmp_path / "a.db")
+    store.alert_rules.add(1, 1, "NEAR(Lavrov Vucic, 3)", limit=20)
+    store.alert_rules.add(1, 1, "gas", limit=20)  # the same post matches both: one alert
+    store.alert_rules.add(2, 2, "gas", limit=20)  # user 2 is no longer allowed
+    settings = Settings(allowed_users=frozenset({1}))
+    alerter = make_alerter(settings, store, Recorder(), 0)
+    now = BASE + timedelta(hours=1)
+    alerter.clock = lambda: now
+    asyncio.run(alerter.check())
+    _fill(store, pipeline)
+    run = asyncio.run(alerter.check([1]))
+    asyncio.run(alerter.check([1]))  # again: nothing twice
+    chats = [chat for chat, _ in sent]
+    assert chats == [1] * 3  # posts 3, 8, 10 (gas, or the NEAR rule), each once; none to user 2
+    lavrov = [h for _, h in sent if "Lavrov and Vucic" in h]
+    assert len(lavrov) == 1 and "NEAR(Lavrov Vucic, 3) · gas" in lavrov[0]
+    assert len(run.sent) == 3
+    store.close()
