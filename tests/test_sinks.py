@@ -193,11 +193,18 @@ def test_a_failing_sink_is_paused_reported_and_resumed(
         assert "sink hook: PAUSED since" in out.out and "1 owed" in out.out
         assert "hook  json://bot:[redacted]@127.0.0.1" in out.out and "PAUSED" in out.out
         assert "s3cret-pass-77" not in out.out + out.err
+        # a test message says what the service answered; still failing, still paused
+        assert main(["--env", str(env), "sinks", "test", "hook"]) == 1
+        out = capsys.readouterr().out
+        assert "hook (json://bot:[redacted]@127.0.0.1" in out and "NOT accepted" in out and "500" in out
+        assert "s3cret-pass-77" not in out
+        assert store.sink_outbox.health("hook").paused_at is not None
+        assert len(receiver.requests) == 4
         # fixed: resume sends what was owed
         receiver.default = 200
         assert main(["--env", str(env), "sinks", "resume", "hook"]) == 0
         assert "hook: resumed; 1 delivered now" in capsys.readouterr().out
-        assert len(receiver.requests) == 4
+        assert len(receiver.requests) == 5
         sinks.close()
 
 
