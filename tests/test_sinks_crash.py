@@ -14,6 +14,8 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.digest_jobs import DigestRunner, sink_key
 from bot.outputs import ConsoleSender
 from bot.outputs.sinks import ApprisePoster, load_target
@@ -21,6 +23,7 @@ from bot.sink_delivery import SinkDelivery
 from storage.store import Store
 from tests.sink_receivers import http_receiver
 
+pytestmark = pytest.mark.slow  # subprocesses killed on purpose, as the other crash tests
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import asyncio, sys
