@@ -295,3 +295,53 @@ def test_digest_render_for_every_format_is_escaped(store: Store, pipeline: Pipel
     assert "&lt;script&gt;" in telegram
     text = render_digest(digest, UTC_ZONE, "text", 4096).parts[0]
     assert HOSTILE[:20] in text
+
+
+def test_in_the_service_a_dead_sink_delays_neither_the_listener_nor_the_chat(
+    store: Store, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """The service as it runs: ALERT_RULES to the chat and two sinks, one of which never answers."""
+    from tests import tg_factory as tg
+    from tests.test_service import FakeBotClient, FakeUserClient, listener_settings, make_service, wait_until
+    from tests.tg_factory import FakeEdge
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    edge = FakeEdge([tg.channel(1001, "balkan_watch", "Balkan Watch")])
+    edge.post(tg.message(1, "Weather in Sofia.", date=now - timedelta(minutes=5)))
+    user, bot = FakeUserClient(edge), FakeBotClient()
+    with http_receiver(default="hang") as dead, http_receiver() as hook:
+        settings = listener_settings(
+            tmp_path,
+            BOT_TOKEN="123456789:" + "A" * 30,
+            ALERT_CHAT="-100123",
+            ALLOWED_USERS="7",
+            ALERT_RULES="NEAR(talks Kosovo, 3) -weather",
+            SINK_DEAD=f"json://{dead.base}/h",
+            SINK_HOOK=f"json://{hook.base}/h",
+            ALERT_TO="dead,telegram,hook",
+        )
+
+        async def scenario() -> float:
+            service = make_service(
+                settings, store, pipeline, user_client_factory=lambda s: user, bot_starter=bot.start_as_bot,
+                notify=lambda m: True,
+            )  # fmt: skip
+            running = asyncio.create_task(service.run())
+            await wait_until(lambda: store.meta_get("service.last_poll_at") is not None)
+            pushed = asyncio.get_running_loop().time()
+            await user.push_new(tg.message(2, "Live: talks on Kosovo resume.", date=now))
+            await wait_until(lambda: bool(bot.sent) and bool(hook.requests), timeout=5)
+            took = asyncio.get_running_loop().time() - pushed
+            await user.push_new(tg.message(3, "Weather: talks on Kosovo postponed.", date=now))  # -weather
+            await asyncio.sleep(0.5)
+            service.request_stop("test")
+            await asyncio.wait_for(running, timeout=10)
+            return took
+
+        assert asyncio.run(scenario()) < 5  # the chat and the live sink, while `dead` holds its request
+        assert [chat for chat, _ in bot.sent] == [-100123] and "Live: talks on Kosovo" in bot.sent[0][1]
+        [request] = hook.requests
+        assert json.loads(request.json()["message"])["alert"]["reasons"] == ["NEAR(talks Kosovo, 3) -weather"]  # type: ignore[index]
+        assert len(dead.requests) == 1
+    owed = store.sink_outbox.get("dead", "alert:-100123:2")
+    assert owed is not None and owed.status == "pending"  # not lost: owed for the next run
