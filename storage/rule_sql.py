@@ -74,6 +74,21 @@ def required_fts(node: Node) -> str | None:
     return None
 
 
+def hoist_filters(root: Node, *, tags: bool, channel: bool) -> tuple[Node | None, str | None, str | None]:
+    """A rule with no word to drive it, its required `#tag` and `channel:` taken out: (the rest, tag,
+    channel) for Store.search's own tag and channel filters, which know when to walk the date index and
+    when to fetch the few posts and sort them (a rare tag found by scanning every post: seconds on 1M).
+    `tags`/`channel`: the caller already filters by them, so nothing of that kind is taken."""
+    if required_fts(root) is not None:
+        return root, None, None  # FTS5 drives: the filters are checks on its candidates
+    children = list(root.children) if isinstance(root, And) else [root]
+    tag = next((c for c in children if isinstance(c, Field) and c.name == "tag"), None) if not tags else None
+    where = next((c for c in children if isinstance(c, Field) and c.name == "channel"), None) if not channel else None
+    rest = [c for c in children if c is not tag and c is not where]
+    node = None if not rest else rest[0] if len(rest) == 1 else And(tuple(rest))
+    return node, tag.value if tag else None, where.value if where else None
+
+
 class RuleSql:
     """Compiles one rule for Store.search.  `pending`: posts below this id are not in posts_norm yet
     (-1: posts_norm cannot be used at all, every word literal)."""

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 
-from bot.core.rules import RuleError
+from bot.core.rules import Rule, RuleError
 from bot.models import ArticleMatch, ChannelRow, StoredPost, Tag
 from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
-from storage.rule_sql import RuleSql
-from storage.search_index import SearchIndex, words_query
+from storage.rule_sql import RuleSql, hoist_filters
+from storage.search_index import Clause, SearchIndex, words_query
 from storage.timefmt import from_db_time, to_db_time
 
 if TYPE_CHECKING:
@@ -83,19 +83,32 @@ class SearchTable:
         fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with
         query_where: list[str] = []
         query_params: list[Any] = []
+        has_query = False  # something for SQL to match beyond the tag/channel/date filters
         if query is not None:
             try:
                 rule = self.search_index.parse_rule(query)  # bot/core/rules.py: the one query language
             except RuleError as exc:
                 raise QuerySyntaxError(str(exc)) from None
             parsed = words_query(rule)
+            clause: Clause | None = None
             if parsed is not None:  # words and "phrases" only: the plain search, linked articles included
                 clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
                 fts = " ".join(f'"{w.replace(chr(34), "")}"' for w in parsed.words) or '""'
             else:
-                clause = RuleSql(self._rule_channels, self.search_index.words_pending()).clause(rule)
-            join, newest, rank = clause.join, clause.newest, clause.rank
-            query_where, query_params = [clause.where], list(clause.params)
+                rest, hoisted_tag, hoisted_channel = hoist_filters(
+                    rule.root, tags=bool(tags), channel=channel is not None
+                )
+                if hoisted_tag is not None:
+                    tags = [hoisted_tag]
+                if hoisted_channel is not None:
+                    channel = hoisted_channel
+                if rest is not None:
+                    compiler = RuleSql(self._rule_channels, self.search_index.words_pending())
+                    clause = compiler.clause(Rule(rule.text, rest))
+            if clause is not None:
+                has_query = True
+                join, newest, rank = clause.join, clause.newest, clause.rank
+                query_where, query_params = [clause.where], list(clause.params)
         tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
         channel_id: int | None = None
         if channel is not None:
@@ -109,7 +122,7 @@ class SearchTable:
         # (a common tag sorted 830k posts: 5 s on 1M posts), so look at how many the filters keep.
         # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
         many = self._filters_keep_many(tag_keys, channel_id)
-        by_date = query is None and many
+        by_date = not has_query and many
         if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
             marks = ", ".join("?" * len(tag_keys))
             if many:
