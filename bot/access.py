@@ -23,6 +23,10 @@ class AccessPolicy:
     def may_command(self, chat: Chat, user: User) -> bool:
         return self._user(user.id) or chat.id in self.settings.allowed_chats
 
+    def may_be_alerted(self, user_id: int, chat_id: int) -> bool:
+        """A user's own alert rule (/alert add) still sends: the user, or the chat it alerts, is allowed."""
+        return self._user(user_id) or chat_id in self.settings.allowed_chats
+
     def may_receive(self, sub: Subscription) -> bool:
         """A digest goes to an allowed chat, a private chat with an allowed user (its id is the user's),
         or a chat where an allowed user subscribed it."""

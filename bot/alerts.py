@@ -23,11 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from bot.access import AccessPolicy
 from bot.config import Settings
 from bot.core.alerts import AlertRules, render_alert
+from bot.core.rule_match import Matcher
 from bot.models import StoredPost
 from bot.outputs import MessageSender
+from bot.rule_alerts import UserRules, channel_resolver
 from bot.scheduler import Scheduler
+from bot.sink_delivery import SinkDelivery
 from bot.telegram.retry import CONNECTION_ERRORS, FloodWaitTooLong
 from storage.alerts import AlertLog
 from storage.store import Store
@@ -65,6 +69,9 @@ class Alerter:
         batch: int = 500,
         log: AlertLog | None = None,
         logger: logging.Logger = _log,
+        destinations: tuple[str, ...] = ("telegram",),
+        sinks: SinkDelivery | None = None,
+        user_rules: UserRules | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -77,11 +84,14 @@ class Alerter:
         self.batch = batch
         self.log = log or store.alert_log
         self.logger = logger
+        self.destinations = destinations  # ALERT_TO: 'telegram' (this chat) and/or sinks
+        self.sinks = sinks
+        self.user_rules = user_rules  # /alert add: each user's rules, alerted to their own chat
         self._lock = asyncio.Lock()
 
     async def check(self, new_post_ids: Sequence[int] = ()) -> AlertRun:
         run = AlertRun()
-        if not self.rules.active:
+        if not self.rules.active and not (self.user_rules and self.user_rules.active()):
             return run
         async with self._lock:
             mark = self.log.watermark(self.chat_id)
@@ -102,13 +112,15 @@ class Alerter:
                     post = self.store.get_post(candidate.post_id)
                 if post is not None and not await self._consider(post, now, run):
                     return mark
+                if post is not None and self.user_rules is not None:
+                    await self._consider_users(post, now, run)
                 mark = candidate.post_id
         return mark
 
     async def _consider(self, post: StoredPost, now: datetime, run: AlertRun) -> bool:
         """Alert `post` if it deserves one; False when the run must stop here (rate limit, send error)."""
         texts = self.store.articles.texts(post.id) if post.articles else []
-        reasons = self.rules.reasons(post, texts)
+        reasons = self.rules.reasons(post, texts, self._tg_id(post.channel_id)) if self.rules.active else []
         if not reasons:
             return True
         if self.log.origin_alerted(self.chat_id, post) or self.store.articles.alerted_through_article(
@@ -119,7 +131,14 @@ class Alerter:
         if self.log.sent_since(self.chat_id, now - timedelta(minutes=1)) >= self.rate_per_minute:
             run.backlog = True
             return False
+        others = [n for n in self.destinations if n != "telegram"]
+        if self.sinks is not None and others:  # owed before the claim: owing twice is a no-op, losing it is not
+            self.sinks.enqueue_alert(f"alert:{self.chat_id}:{post.id}", post, reasons, self.tz, others)
         if not self.log.claim(post.id, self.chat_id, now):
+            return True
+        if "telegram" not in self.destinations:
+            self.log.confirm(post.id, self.chat_id, 0)
+            run.sent.append(post.id)
             return True
         try:
             message_id = await self.sender.send_html(self.chat_id, render_alert(post, reasons, self.tz))
@@ -135,6 +154,29 @@ class Alerter:
             self.log.confirm(post.id, self.chat_id, message_id)
             run.sent.append(post.id)
         return True
+
+    def _tg_id(self, channel_id: int) -> int | None:
+        row = self.store.channel_by_id(channel_id)  # channel:ID and from: compare Telegram ids
+        return row.tg_id if row is not None else None
+
+    async def _consider_users(self, post: StoredPost, now: datetime, run: AlertRun) -> None:
+        """Users' own rules (/alert add): one alert per post and user chat, whatever the number of rules."""
+        assert self.user_rules is not None
+        for chat_id, texts in self.user_rules.matching(post, self._tg_id(post.channel_id)).items():
+            if self.log.sent_since(chat_id, now - timedelta(minutes=1)) >= self.rate_per_minute:
+                continue  # this user's minute is full: the chat's own alerts are not held up for it
+            if not self.log.claim(post.id, chat_id, now):
+                continue
+            try:
+                message_id = await self.sender.send_html(chat_id, render_alert(post, texts, self.tz))
+            except TRANSIENT_ERRORS as exc:
+                self.log.release(post.id, chat_id)
+                self.logger.warning("user alert for post %d to %d not sent: %s", post.id, chat_id, exc)
+            except Exception:
+                self.logger.exception("user alert for post %d to %d failed; giving it up", post.id, chat_id)
+            else:
+                self.log.confirm(post.id, chat_id, message_id)
+                run.sent.append(post.id)
 
     async def check_articles(self) -> AlertRun:
         """Posts whose linked article became readable since the last look, judged again with its text.
@@ -178,12 +220,22 @@ async def alert_chat_id(settings: Settings, sender: MessageSender) -> int | None
     return None if chat is None else await sender.resolve_chat(chat)
 
 
-def make_alerter(settings: Settings, store: Store, sender: MessageSender, chat_id: int) -> Alerter:
+def make_alerter(
+    settings: Settings, store: Store, sender: MessageSender, chat_id: int, sinks: SinkDelivery | None = None
+) -> Alerter:
+    """ValueError naming the rule for an ALERT_RULES entry that does not parse."""
+    normaliser = store.search_index.normaliser
+    resolve = channel_resolver(store)
     return Alerter(
         store=store,
         sender=sender,
         chat_id=chat_id,
-        rules=AlertRules.from_settings(settings.alert_tags, settings.alert_words),
+        rules=AlertRules.from_settings(
+            settings.alert_tags, settings.alert_words, normaliser, settings.alert_rules, channels=resolve
+        ),
         tz=settings.tz,
         rate_per_minute=settings.alert_rate_per_minute,
+        destinations=settings.alert_to,
+        sinks=sinks,
+        user_rules=UserRules(store.alert_rules, Matcher(normaliser, resolve), AccessPolicy(settings).may_be_alerted),
     )

@@ -19,8 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.setting_values import (
+    SINK_PREFIX,
+    TELEGRAM_SINK,
     TelegramServer,
     check_each,
+    parse_alert_rules,
     parse_bool,
     parse_channels,
     parse_chat,
@@ -37,12 +40,16 @@ from bot.setting_values import (
     parse_positive_int,
     parse_seconds,
     parse_server,
+    parse_sink_names,
+    parse_sink_url,
     parse_tags,
     parse_token,
     parse_url,
     parse_web_token,
     parse_words,
     public_key_problem,
+    sink_name,
+    sink_secrets,
 )
 
 
@@ -78,6 +85,12 @@ class Settings:
     alert_words: tuple[str, ...] = ()
     alert_rate_per_minute: int = 20
     alert_edits: tuple[str, ...] = ()  # ("all",) or channels: edits and deletions there are alerted
+    alert_rules: tuple[tuple[str, str], ...] = ()  # (where it was written, rule): ALERT_RULES
+    # Sinks (docs/sinks-and-rules.md): SINK_<NAME>=<Apprise URL>, as (name, url); URLs hold secrets
+    sinks: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    digest_to: tuple[str, ...] = (TELEGRAM_SINK,)
+    digest_rule: str | None = None  # DIGEST_RULE: the settings digest's posts must match it (besides DIGEST_TAGS)
+    alert_to: tuple[str, ...] = (TELEGRAM_SINK,)
     allowed_users: frozenset[int] = frozenset()
     allowed_chats: frozenset[int] = frozenset()
     admin_users: frozenset[int] = frozenset()
@@ -108,7 +121,11 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Values a log line must never contain."""
         values = (self.api_hash, self.bot_token, self.session, self.web_token, self.feed_secret)
-        return tuple(s for s in values if s and len(s) >= 6)
+        own = tuple(s for s in values if s and len(s) >= 6)
+        return own + tuple(secret for _, url in self.sinks for secret in sink_secrets(url))
+
+    def sink_url(self, name: str) -> str | None:
+        return dict(self.sinks).get(name)
 
     @classmethod
     def load(
@@ -134,7 +151,7 @@ class Settings:
                 raise SettingsError([f"{env_file}: no such settings file (given with --env or {ENV_FILE_VARIABLE})"])
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
-        merged.update({k: v for k, v in environ.items() if k in _PARSERS})
+        merged.update({k: v for k, v in environ.items() if k in _PARSERS or k.startswith(SINK_PREFIX)})
         return cls.from_mapping(
             merged, env_file=env_file if file_values else None, file_keys=set(file_values), channel_check=channel_check
         )
@@ -166,6 +183,29 @@ class Settings:
                     continue
                 detail = f" ({exc})" if str(exc) else ""
                 problems.append(f"{name}{where}: expected {form}, got {raw.strip()!r}{detail}")
+        sinks = []
+        for name in sorted(k for k in values if k.startswith(SINK_PREFIX)):
+            raw = (values.get(name) or "").strip()
+            where = _where(name, env_file, file_keys or set())
+            if not re.fullmatch(r"SINK_[A-Z][A-Z0-9_]{0,31}", name):
+                problems.append(f"{name}{where}: a sink name is SINK_ and up to 32 letters, digits or _")
+            elif sink_name(name) == TELEGRAM_SINK:
+                problems.append(f"{name}{where}: 'telegram' is the chat itself (DIGEST_CHAT/ALERT_CHAT); pick another")
+            elif raw:
+                try:
+                    sinks.append((sink_name(name), parse_sink_url(raw)))
+                except ValueError as exc:  # never the value itself: it holds tokens and passwords
+                    problems.append(f"{name}{where}: expected an Apprise URL, {exc}; got {describe_secret(raw)}")
+        kwargs["sinks"] = tuple(sinks)
+        known = {TELEGRAM_SINK, *(n for n, _ in sinks)}
+        for variable, attr in (("DIGEST_TO", "digest_to"), ("ALERT_TO", "alert_to")):
+            unknown = [n for n in kwargs.get(attr, ()) if n not in known]
+            if unknown:
+                where = _where(variable, env_file, file_keys or set())
+                problems.append(
+                    f"{variable}{where}: no sink named {', '.join(map(repr, unknown))}; define SINK_"
+                    f"{unknown[0].upper()}=<url> or use: {', '.join(sorted(known))}"
+                )
         if "data_dir" in kwargs and "db_path" not in kwargs:
             kwargs["db_path"] = kwargs["data_dir"] / "tgmonitor.db"
         if bool((values.get("API_ID") or "").strip()) != bool((values.get("API_HASH") or "").strip()):
@@ -237,6 +277,10 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ALERT_TAGS": ("alert_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "ALERT_WORDS": ("alert_words", parse_words, "a comma-separated list of words or phrases"),
     "ALERT_RATE_PER_MINUTE": ("alert_rate_per_minute", parse_positive_int, "a positive integer"),
+    "ALERT_RULES": ("alert_rules", parse_alert_rules, "a file with one rule per line, or rules separated by ';'"),
+    "DIGEST_RULE": ("digest_rule", str, "a rule like (Vucic OR Вучич) -sport (docs/sinks-and-rules.md)"),
+    "DIGEST_TO": ("digest_to", parse_sink_names, "sink names like telegram, ops_mail (SINK_OPS_MAIL=<url>)"),
+    "ALERT_TO": ("alert_to", parse_sink_names, "sink names like telegram, ops_chat (SINK_OPS_CHAT=<url>)"),
     "ALERT_EDITS": (
         "alert_edits",
         parse_edit_channels,

@@ -26,10 +26,13 @@ from bot.analytics import amplification_section
 from bot.config import Settings
 from bot.core.digest import Digest, build_digest
 from bot.core.digest_render import digest_messages
+from bot.core.rules import RuleError
 from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
 from bot.models import PostChange, StoredPost
 from bot.outputs import MessageSender
+from bot.rule_alerts import rule_filter
 from bot.scheduler import Scheduler, Trigger
+from bot.sink_delivery import SinkDelivery
 from storage.digests import DigestLog, DigestRecord
 from storage.file_lock import FileLock
 from storage.store import Store
@@ -38,6 +41,11 @@ from storage.subscriptions import Subscription, Subscriptions
 Clock = Callable[[], datetime]
 _log = logging.getLogger(__name__)
 _LOCK_POLL = 0.25  # seconds between looks at another process's digest lock
+
+
+def sink_key(subscription_id: int, window: Window) -> str:
+    """What a subscription's window is called in the sink outbox: one delivery per sink, ever."""
+    return f"digest:{subscription_id}:{window.end.isoformat()}"
 
 
 class DigestBusyError(RuntimeError):
@@ -90,6 +98,7 @@ class DigestRunner:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         may_receive: Callable[[Subscription], bool] | None = None,
         amplification: str = "off",
+        sinks: SinkDelivery | None = None,
     ) -> None:
         self.store = store
         self.subscriptions = subscriptions or store.subscriptions
@@ -108,14 +117,35 @@ class DigestRunner:
         # The allow-list, checked at send time (bot.access.AccessPolicy.may_receive); None: send to all.
         self.may_receive = may_receive
         self.amplification = amplification  # "weekly": the digest of a window ending on Monday gets the section
+        # Sinks besides the chat (bot/sink_delivery.py): owed when a window is decided, sent by their own tasks.
+        self.sinks = sinks
 
-    def render(self, sub: Subscription, window: Window) -> list[str]:
-        """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
+    def digest(self, sub: Subscription, window: Window) -> Digest:
         posts, changes = window_posts(self.store, window.start, window.end, sub.tags)
+        if sub.rule:  # checked when it was set; one the language no longer reads filters nothing out
+            try:
+                posts = rule_filter(self.store, sub.rule)(posts)
+            except RuleError as exc:
+                self.logger.warning("digest subscription %d: rule %r ignored: %s", sub.id, sub.rule, exc)
         digest = subscription_digest(posts, window.start, window.end, sub.tags, changes)
         if self.amplification == "weekly" and window.end.astimezone(sub.tz).weekday() == 0:
             digest = replace(digest, amplification=amplification_section(self.store, window.end))
-        return digest_messages(digest, sub.tz, empty=self.empty)
+        return digest
+
+    def render(self, sub: Subscription, window: Window, digest: Digest | None = None) -> list[str]:
+        """The chat's messages of one window ([] when empty and DIGEST_EMPTY=skip, or the chat is not
+        among the subscription's destinations)."""
+        if "telegram" not in sub.destinations:
+            return []
+        return digest_messages(digest or self.digest(sub, window), sub.tz, empty=self.empty)
+
+    def _owe_sinks(self, sub: Subscription, window: Window, digest: Digest) -> None:
+        """The window owed to the subscription's other sinks, before the chat's record is written: a
+        crash in between leaves the window due, and owing it again is a no-op (storage/sink_outbox.py)."""
+        others = [n for n in sub.destinations if n != "telegram"]
+        if self.sinks is None or not others or (digest.empty and self.empty == "skip"):
+            return
+        self.sinks.enqueue_digest(sink_key(sub.id, window), digest, sub.tz, others)
 
     def due(self, sub: Subscription) -> list[Window]:
         # Nothing is owed from before the subscription (re)started, nor twice after the last window.
@@ -164,7 +194,9 @@ class DigestRunner:
             return []
         done = [await self._deliver(sub, record) for record in self.log.unfinished(sub.id)]
         for window in self.due(sub):
-            record = self.log.begin(sub.id, sub.chat_id, window, self.render(sub, window), now=self.clock())
+            digest = self.digest(sub, window)
+            self._owe_sinks(sub, window, digest)
+            record = self.log.begin(sub.id, sub.chat_id, window, self.render(sub, window, digest), now=self.clock())
             if record.status == "sent":  # another process got there first
                 continue
             done.append(await self._deliver(sub, record))
@@ -311,5 +343,14 @@ async def sync_settings_subscription(
     chat: int | str | None = settings.digest_chat
     if chat is None and settings.digest_output and not settings.bot_token:
         chat = 0
+    if chat is None and "telegram" not in settings.digest_to:
+        chat = 0  # only sinks (DIGEST_TO without telegram): no chat needed
     chat_id = None if chat is None else await sender.resolve_chat(chat)
-    return subscriptions.sync_from_settings(chat_id, at=settings.digest_time, tz=settings.tz, tags=settings.digest_tags)
+    return subscriptions.sync_from_settings(
+        chat_id,
+        at=settings.digest_time,
+        tz=settings.tz,
+        tags=settings.digest_tags,
+        sinks=settings.digest_to,
+        rule=settings.digest_rule,
+    )

@@ -37,10 +37,13 @@ from bot.articles import JOB_EVERY, ArticleJob
 from bot.config import Settings
 from bot.core.alerts import AlertRules
 from bot.core.edits import EditWatch
+from bot.core.rules import RuleError
 from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
 from bot.edit_alerts import EditAlerter, make_edit_alerter
 from bot.outputs import MessageSender, output_sender
+from bot.outputs.sinks import SinkError
 from bot.outputs.telegram import start_bot_client
+from bot.rule_alerts import rule_filter
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
 from bot.service_parts import (
     BotPart,
@@ -54,6 +57,7 @@ from bot.service_parts import (
     plural,
     sink_label,
 )
+from bot.sink_delivery import SinkDelivery, make_sink_delivery
 from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
 from bot.systemd import StopSignals, notify_systemd, watchdog
 from bot.telegram.client import make_user_client
@@ -108,6 +112,8 @@ class Service:
         self.bot: BotPart | None = None
         self.digests: DigestScheduler | None = None
         self.alerter: Alerter | None = None
+        self.sinks: SinkDelivery | None = None
+        self._sink_task: asyncio.Task[None] | None = None
         self.edit_alerter: EditAlerter | None = None
         self.articles = ArticleJob(
             settings,
@@ -213,6 +219,7 @@ class Service:
         self.scheduler.start()
         sender, bot_line = await self._start_bot()
         lines.append(bot_line)
+        lines.append(self._start_sinks())
         lines.append(await self._start_digests(sender))
         lines.append(await self._start_alerts(sender))
         lines.append(await self._start_edit_alerts(sender))
@@ -252,6 +259,11 @@ class Service:
 
     async def _start_digests(self, sender: MessageSender) -> str:
         s = self.settings
+        if s.digest_rule:
+            try:
+                rule_filter(self.store, s.digest_rule)
+            except RuleError as exc:
+                raise ServiceConfigError(f"DIGEST_RULE: {exc}") from None
         await sync_settings_subscription(s, self.subscriptions, sender)
         runner = DigestRunner(
             store=self.store,
@@ -259,6 +271,7 @@ class Service:
             empty=s.digest_empty,
             may_receive=AccessPolicy(s).may_receive,
             amplification=s.digest_amplification,
+            sinks=self.sinks,
         )
         self.digests = DigestScheduler(runner, self.scheduler)
         self.digests.start(catch_up=False)  # caught up after the first poll: see _poll
@@ -274,17 +287,39 @@ class Service:
             f"→ {sink_label(sender)}; missed windows go out after the first poll"
         )
 
+    def _start_sinks(self) -> str:
+        """SINK_<NAME>s, each delivered by its own task and thread (bot/sink_delivery.py)."""
+        try:
+            self.sinks = make_sink_delivery(self.settings, self.store.sink_outbox)
+        except SinkError as exc:
+            raise ServiceConfigError(str(exc)) from None
+        if self.sinks is None:
+            return "sinks: none (digests and alerts go to the Telegram chat only)"
+        self._sink_task = asyncio.create_task(self.sinks.run(self._stop))
+        shown = ", ".join(f"{t.name} ({t.format})" for t in self.sinks.targets.values())
+        return (
+            f"sinks: {shown}; DIGEST_TO={','.join(self.settings.digest_to)} ALERT_TO={','.join(self.settings.alert_to)}"
+        )
+
     async def _start_alerts(self, sender: MessageSender) -> str:
         s = self.settings
-        rules = AlertRules.from_settings(s.alert_tags, s.alert_words)
-        if not rules.active:
-            return "alerts: off (no ALERT_TAGS or ALERT_WORDS)"
+        try:
+            rules = AlertRules.from_settings(s.alert_tags, s.alert_words, rules=s.alert_rules)
+        except ValueError as exc:
+            raise ServiceConfigError(str(exc)) from None
+        users = self.store.alert_rules.every()
+        if not rules.active and not users and self.bot is None:
+            return "alerts: off (no ALERT_TAGS or ALERT_WORDS, no ALERT_RULES or /alert rules)"
         chat = await alert_chat_id(s, sender)
+        if chat is None and ("telegram" not in s.alert_to or not rules.active):
+            chat = 0  # ALERT_TO names sinks only, or only users' /alert rules (sent to their own chats)
         if chat is None:
             return "alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
-        self.alerter = make_alerter(s, self.store, sender, chat)
+        self.alerter = make_alerter(s, self.store, sender, chat, self.sinks)
         self.alerter.schedule(self.scheduler, every=ALERT_DRAIN_EVERY)
         watching = f"{plural(len(rules.tags), 'tag')}, {plural(len(rules.words), 'word')}"
+        watching += f", {plural(len(s.alert_rules), 'rule')}" if s.alert_rules else ""
+        watching += f", {plural(len(users), 'user rule')}" if users else ""
         return f"alerts: on ({watching}) → {sink_label(sender)}, at most {s.alert_rate_per_minute} a minute"
 
     async def _start_edit_alerts(self, sender: MessageSender) -> str:
@@ -421,6 +456,11 @@ class Service:
             if self.bot is not None:
                 await self._close("bot", self.bot.close())
             await self._close("articles", self.articles.close())
+            if self._sink_task is not None:
+                self._sink_task.cancel()
+                await asyncio.gather(self._sink_task, return_exceptions=True)
+            if self.sinks is not None:
+                self.sinks.close()
             if self._started:
                 self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
         took = time.monotonic() - began

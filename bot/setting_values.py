@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 _DURATION = re.compile(r"^\s*([0-9]{1,9})\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
@@ -228,3 +229,87 @@ def parse_level(raw: str) -> str:
     if raw.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("")
     return raw.upper()
+
+
+# ------------------------------------------------------------------ sinks and rules (docs/sinks-and-rules.md)
+SINK_PREFIX = "SINK_"
+TELEGRAM_SINK = "telegram"  # today's chat (DIGEST_CHAT / ALERT_CHAT): always defined, the default
+_SINK_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_SINK_URL = re.compile(r"[a-z][a-z0-9+.-]{1,15}://\S+")
+_SECRETISH = re.compile(r"\d")
+
+
+def sink_name(variable: str) -> str:
+    """SINK_OPS_MAIL -> ops_mail."""
+    return variable[len(SINK_PREFIX) :].lower()
+
+
+def parse_sink_url(raw: str) -> str:
+    """An Apprise URL (json://, mailto://, slack://, ...); Apprise itself checks the rest when it loads."""
+    if not _SINK_URL.fullmatch(raw):
+        raise ValueError("not a URL like json://host/path or mailtos://user:pass@host")
+    return raw
+
+
+def parse_sink_names(raw: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(item.lower() for item in non_empty(parse_list(raw))))
+    bad = [item for item in items if not _SINK_NAME.fullmatch(item)]
+    if bad:
+        raise ValueError(", ".join(map(repr, bad)) + " is not a sink name (letters, digits, _)")
+    return items
+
+
+def sink_secrets(url: str) -> tuple[str, ...]:
+    """The parts of a sink URL that are secrets, for the log filter: the password, a user name without
+    a password (ntfy://TOKEN@host), and every path segment or query value that looks like a token
+    (8+ characters with a digit, or 20+), where services put them (slack://T1/B2/XYZ, discord://id/token).
+    Shorter than 6 characters they are not listed (the filter would blank common words): redacted_url
+    still hides every password."""
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username or "", parts.password or ""
+    except ValueError:
+        return (url,)
+    found = [password] if password else [user]
+    netloc = parts.netloc.rpartition("@")[2]
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    for item in [*segments, *(v for _, v in parse_qsl(parts.query))]:
+        if (len(item) >= 8 and _SECRETISH.search(item)) or len(item) >= 20:
+            found.append(item)
+    if parts.scheme in _TOKEN_HOSTS:  # the "host" of these URLs is a token or a bot id (tgram://ID:TOKEN/chat)
+        found.extend([netloc, *netloc.split(":")])
+    return tuple(dict.fromkeys(f for f in found if len(f) >= 6))
+
+
+_TOKEN_HOSTS = ("tgram", "discord", "slack", "gotify", "pover", "pbul")
+
+
+def redacted_url(url: str) -> str:
+    """The URL with every secret part replaced by [redacted]: what `tgmonitor sinks`, `status` and errors show."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "[redacted]"
+    shown = url
+    if password:
+        user = parts.username or ""
+        shown = shown.replace(f"{quote(user, safe='')}:{quote(password, safe='')}@", f"{user}:[redacted]@", 1)
+        shown = shown.replace(f"{user}:{password}@", f"{user}:[redacted]@", 1)
+    for secret in sorted(sink_secrets(url), key=len, reverse=True):
+        shown = shown.replace(secret, "[redacted]").replace(quote(secret, safe=""), "[redacted]")
+    return shown
+
+
+def parse_alert_rules(raw: str) -> tuple[tuple[str, str], ...]:
+    """ALERT_RULES: a file with one rule per line (blank lines and lines starting with '# ' skipped),
+    or rules separated by ';'.  Each rule comes with where it was written, for error messages."""
+    path = Path(raw)
+    if ";" not in raw and "\n" not in raw and len(raw) < 4096 and path.is_file():
+        rules = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            text = line.strip()
+            if text and not (text == "#" or text.startswith("# ")):
+                rules.append((f"{path}:{number}", text))
+        return tuple(rules)
+    return tuple((f"rule {n}", r.strip()) for n, r in enumerate(raw.split(";"), start=1) if r.strip())

@@ -70,6 +70,11 @@ class ChannelTable:
     def channels(self, *, watched_only: bool = False) -> list[ChannelRow]:
         return self._channel_rows("watched = 1" if watched_only else "1")
 
+    def channel_by_id(self, channel_id: int) -> ChannelRow | None:
+        """The channel with this archive id (not a Telegram id: find_channel reads those first)."""
+        rows = self._channel_rows("id = ?", [channel_id])
+        return rows[0] if rows else None
+
     def find_channel(self, ident: str | int) -> ChannelRow | None:
         """`@name`, `name`, `t.me/name`, a Telegram id (or, failing that, an internal id), or a title.
 

@@ -376,5 +376,56 @@ def _v9(db: sqlite_utils.Database) -> None:
         last = rows[-1][0]
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
+def _v10(db: sqlite_utils.Database) -> None:
+    """Sinks and per-user rules (docs/sinks-and-rules.md).
+
+    `sink_deliveries`: one row per (sink, what: a digest window of a subscription, an alert), unique,
+    with its messages frozen as rendered for that sink and how many of them the service accepted, so
+    each goes out once across crashes (storage/sink_outbox.py).  `sink_state`: failures in a row and
+    when a failing sink was paused.  `alert_rules`: rules users add with /alert add.
+    `subscriptions.sinks`: where a subscription's digest goes (NULL: the chat itself); `subscriptions.rule`:
+    a rule its posts must match besides its tags (NULL: none)."""
+    db.execute(
+        """CREATE TABLE sink_deliveries (
+            id INTEGER PRIMARY KEY,
+            sink TEXT NOT NULL,
+            key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            parts TEXT NOT NULL,
+            parts_sent INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (sink, key)
+        )"""
+    )
+    db.execute("CREATE INDEX sink_deliveries_due ON sink_deliveries(sink, status, next_try_at)")
+    db.execute(
+        """CREATE TABLE sink_state (
+            sink TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL DEFAULT 0,
+            paused_at TEXT,
+            last_error TEXT,
+            last_ok_at TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE alert_rules (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            rule TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX alert_rules_user ON alert_rules(user_id, id)")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN sinks TEXT")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN rule TEXT")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)
 SCHEMA_VERSION = len(MIGRATIONS)

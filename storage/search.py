@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 
+from bot.core.rules import Rule, RuleError
 from bot.models import ArticleMatch, ChannelRow, StoredPost, Tag
 from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
-from storage.search_index import SearchIndex
+from storage.rule_sql import RuleSql, hoist_filters
+from storage.search_index import Clause, SearchIndex, words_query
 from storage.timefmt import from_db_time, to_db_time
 
 if TYPE_CHECKING:
@@ -28,6 +30,10 @@ _MANY = 5000
 
 class QueryError(ValueError):
     """A search query FTS5 cannot run; the message is safe to show to a user."""
+
+
+class QuerySyntaxError(QueryError):
+    """The query is not a rule the language reads (bot/core/rules.py); the message names the position."""
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f]")
@@ -77,14 +83,32 @@ class SearchTable:
         fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with
         query_where: list[str] = []
         query_params: list[Any] = []
+        has_query = False  # something for SQL to match beyond the tag/channel/date filters
         if query is not None:
-            parsed = self.search_index.parse(query)
-            if parsed.empty:
-                raise QueryError("the search query is empty")
-            clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
-            join, newest, rank = clause.join, clause.newest, clause.rank
-            query_where, query_params = [clause.where], list(clause.params)
-            fts = quote_fts(query) or '""'
+            try:
+                rule = self.search_index.parse_rule(query)  # bot/core/rules.py: the one query language
+            except RuleError as exc:
+                raise QuerySyntaxError(str(exc)) from None
+            parsed = words_query(rule)
+            clause: Clause | None = None
+            if parsed is not None:  # words and "phrases" only: the plain search, linked articles included
+                clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
+                fts = " ".join(f'"{w.replace(chr(34), "")}"' for w in parsed.words) or '""'
+            else:
+                rest, hoisted_tag, hoisted_channel = hoist_filters(
+                    rule.root, tags=bool(tags), channel=channel is not None
+                )
+                if hoisted_tag is not None:
+                    tags = [hoisted_tag]
+                if hoisted_channel is not None:
+                    channel = hoisted_channel
+                if rest is not None:
+                    compiler = RuleSql(self._rule_channels, self.search_index.words_pending())
+                    clause = compiler.clause(Rule(rule.text, rest))
+            if clause is not None:
+                has_query = True
+                join, newest, rank = clause.join, clause.newest, clause.rank
+                query_where, query_params = [clause.where], list(clause.params)
         tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
         channel_id: int | None = None
         if channel is not None:
@@ -98,7 +122,7 @@ class SearchTable:
         # (a common tag sorted 830k posts: 5 s on 1M posts), so look at how many the filters keep.
         # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
         many = self._filters_keep_many(tag_keys, channel_id)
-        by_date = query is None and many
+        by_date = not has_query and many
         if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
             marks = ", ".join("?" * len(tag_keys))
             if many:
@@ -154,6 +178,12 @@ class SearchTable:
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
         return self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
+
+    def _rule_channels(self, value: str) -> frozenset[int]:
+        row = self.find_channel(value if value.startswith("@") else int(value))
+        if row is None:
+            raise QueryError(f"unknown channel {value!r} (`tgmonitor channels` lists them)")
+        return frozenset({row.id})
 
     def _merge_article_hits(
         self,

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from bot.core.rule_match import from_matches, near_match
+from bot.core.rules import And, Phrase, Rule, Term, parse_rule
 from bot.core.search_query import SearchQuery, contains_exact, parse_query
 from bot.core.textnorm import TextNormaliser
 
@@ -95,9 +97,47 @@ def register(conn: sqlite3.Connection, normaliser: TextNormaliser) -> None:
     conn.create_function("tg_index_text", 2, normaliser.index_text, deterministic=True)
     conn.create_function("tg_exact", 2, _exact, deterministic=True)
 
+    def near(text: str | None, lang: str | None, spec: str) -> int:
+        distance, _, words = spec.partition("|")
+        terms = [frozenset(w.split(",")) for w in words.split(";")]
+        return int(near_match(text or "", lang, terms, int(distance), normaliser))
+
+    conn.create_function("tg_near", 3, near, deterministic=True)  # rules' NEAR (storage/rule_sql.py)
+    conn.create_function("tg_from", 6, _from, deterministic=True)  # rules' from:
+
 
 def _exact(text: str | None, phrase: str) -> int:
     return int(contains_exact(text, phrase))
+
+
+def _from(
+    value: str, origin_key: str | None, name: str | None, username: str | None, tg_id: int | None, message_id: int
+) -> int:
+    return int(from_matches(value, origin_key, name, username, tg_id, message_id))
+
+
+def words_query(rule: Rule) -> SearchQuery | None:
+    """A rule of required words and phrases only, as the plain search's query (its fast paths, the
+    literal index for phrases, linked articles); None for any other rule."""
+    children = rule.root.children if isinstance(rule.root, And) else (rule.root,)
+    if not all(isinstance(c, Term | Phrase) for c in children):
+        return None
+    terms: list[frozenset[str]] = []
+    bare: list[frozenset[str]] = []
+    phrases: list[str] = []
+    words: list[str] = []
+    for child in children:
+        if isinstance(child, Term):
+            terms.append(child.tokens)
+            bare.append(child.tokens)
+            words.append(child.word)
+        elif isinstance(child, Phrase):
+            terms.extend(t.tokens for t in child.terms)
+            phrases.append(child.text)
+            words.extend(child.text.split())
+    return SearchQuery(
+        rule.text, tuple(dict.fromkeys(terms)), tuple(dict.fromkeys(phrases)), tuple(words), tuple(dict.fromkeys(bare))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +328,14 @@ class SearchIndex:
     # ------------------------------------------------------------------ queries
     def parse(self, text: str) -> SearchQuery:
         return parse_query(text, self.normaliser)
+
+    def parse_rule(self, text: str) -> Rule:
+        """The rule language (bot/core/rules.py); RuleError names the position of a mistake."""
+        return parse_rule(text, self.normaliser)
+
+    def words_pending(self) -> int:
+        """0 when posts_norm holds every post; the id below which it does not yet; -1: unusable."""
+        return -1 if self._literal_only else self._searchable_below()
 
     @staticmethod
     def expression(query: SearchQuery, terms: Iterable[frozenset[str]] | None = None) -> str:

@@ -150,6 +150,7 @@ def read_status(path: Path, *, now: datetime, poll_interval: int) -> dict[str, A
                     ),
                 }
             )
+        sinks = _sinks(conn)
     except sqlite3.Error as exc:
         raise StatusError(f"cannot read database {path}: {exc}") from exc
     finally:
@@ -163,6 +164,30 @@ def read_status(path: Path, *, now: datetime, poll_interval: int) -> dict[str, A
         "service": service,
         "channels": channels,
         "subscriptions": subscriptions,
+        "sinks": sinks,
         "healthy": healthy,
         "health": health,
     }
+
+
+def _sinks(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Each sink's health (storage/sink_outbox.py): a paused one is reported, with its (redacted) last error."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sink_state'").fetchone() is None:
+        return []  # an archive from before schema 9
+    owed = dict(
+        conn.execute("SELECT sink, count(*) FROM sink_deliveries WHERE status = 'pending' GROUP BY sink").fetchall()
+    )
+    state = {
+        r[0]: r[1:] for r in conn.execute("SELECT sink, failures, paused_at, last_error, last_ok_at FROM sink_state")
+    }
+    return [
+        {
+            "sink": name,
+            "failures": state.get(name, (0,))[0],
+            "paused_at": state.get(name, (0, None))[1],
+            "last_error": state.get(name, (0, None, None))[2],
+            "last_ok_at": state.get(name, (0, None, None, None))[3],
+            "owed": owed.get(name, 0),
+        }
+        for name in sorted(set(owed) | set(state))
+    ]

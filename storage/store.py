@@ -19,6 +19,7 @@ import sqlite_utils
 from bot.core.textnorm import TextNormaliser
 from bot.core.versions import compare, later
 from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
+from storage.alert_rules import AlertRuleTable
 from storage.alerts import AlertLog
 from storage.articles import ArticleStore
 from storage.channels import ChannelTable
@@ -29,15 +30,16 @@ from storage.housekeeping import Housekeeping
 from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
 from storage.recleaning import RecleanTable
 from storage.refusals import Refusals
-from storage.search import QueryError, SearchOrder, SearchTable, quote_fts
+from storage.search import QueryError, QuerySyntaxError, SearchOrder, SearchTable, quote_fts
 from storage.search_index import SearchIndex
 from storage.signatures import Signatures
+from storage.sink_outbox import SinkOutbox
 from storage.subscriptions import Subscriptions
 from storage.tag_list import TagDecoder, encode_tags
 from storage.timefmt import from_db_time, to_db_time
 from storage.versions import VersionTable
 
-__all__ = ["QueryError", "SearchOrder", "Store", "quote_fts"]
+__all__ = ["QueryError", "QuerySyntaxError", "SearchOrder", "Store", "quote_fts"]
 T = TypeVar("T")
 
 
@@ -131,6 +133,14 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
     @property
     def alert_log(self) -> AlertLog:
         return self._part("alert_log", AlertLog)
+
+    @property
+    def sink_outbox(self) -> SinkOutbox:
+        return self._part("sink_outbox", SinkOutbox)
+
+    @property
+    def alert_rules(self) -> AlertRuleTable:
+        return self._part("alert_rules", AlertRuleTable)
 
     @property
     def edit_alert_log(self) -> EditAlertLog:

@@ -27,6 +27,12 @@ class Subscription:
     origin: str  # "settings" or "bot"
     subscriber_id: int | None = None  # the user who sent /subscribe (None: from the settings, or older rows)
     paused: bool = False  # the chat or its subscriber is no longer allowed; resumes when they are again
+    sinks: tuple[str, ...] = ()  # where the digest goes (docs/sinks-and-rules.md); empty: the chat itself
+    rule: str | None = None  # a rule (bot/core/rules.py) the digest's posts must match besides the tags
+
+    @property
+    def destinations(self) -> tuple[str, ...]:
+        return self.sinks or ("telegram",)
 
 
 def _normalize_tags(tags: tuple[str, ...] | list[str]) -> str:
@@ -39,7 +45,7 @@ class Subscriptions:
 
     def _rows(self, where: str, params: Sequence[object]) -> list[Subscription]:
         rows = self.db.execute(
-            "SELECT id, chat_id, tags, time, tz, enabled, origin, subscriber_id, paused_at "
+            "SELECT id, chat_id, tags, time, tz, enabled, origin, subscriber_id, paused_at, sinks, rule "
             f"FROM subscriptions WHERE {where} ORDER BY id",
             params,
         ).fetchall()
@@ -54,6 +60,8 @@ class Subscriptions:
                 origin=r[6],
                 subscriber_id=r[7],
                 paused=r[8] is not None,
+                sinks=tuple(n for n in (r[9] or "").split(",") if n),
+                rule=r[10],
             )
             for r in rows
         ]
@@ -67,15 +75,19 @@ class Subscriptions:
         tags: tuple[str, ...] | list[str] = (),
         origin: str = "bot",
         subscriber_id: int | None = None,
+        sinks: tuple[str, ...] = (),
+        rule: str | None = None,
     ) -> Subscription:
         """Same chat, tags, time and zone again re-enables the existing subscription instead of doubling it."""
         key = _normalize_tags(tags)
         with transaction(self.db):
             self.db.execute(
-                "INSERT INTO subscriptions(chat_id, tags, time, tz, enabled, origin, created_at, subscriber_id) "
-                "VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT(chat_id, tags, time, tz) DO UPDATE SET enabled = 1, "
+                "INSERT INTO subscriptions(chat_id, tags, time, tz, enabled, origin, created_at, subscriber_id, sinks, "
+                "rule) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(chat_id, tags, time, tz) DO UPDATE SET enabled = 1, "
                 "created_at = CASE WHEN enabled = 0 THEN excluded.created_at ELSE created_at END, "
-                "subscriber_id = coalesce(excluded.subscriber_id, subscriber_id)",
+                "subscriber_id = coalesce(excluded.subscriber_id, subscriber_id), sinks = excluded.sinks, "
+                "rule = excluded.rule",
                 [
                     chat_id,
                     key,
@@ -84,6 +96,8 @@ class Subscriptions:
                     origin,
                     datetime.now(UTC).isoformat(timespec="seconds"),
                     subscriber_id,
+                    ",".join(sinks) if sinks and tuple(sinks) != ("telegram",) else None,
+                    rule or None,
                 ],
             )
         return self._rows(
@@ -130,7 +144,14 @@ class Subscriptions:
         return found[0] if found else None
 
     def sync_from_settings(
-        self, chat_id: int | None, *, at: time, tz: ZoneInfo, tags: tuple[str, ...]
+        self,
+        chat_id: int | None,
+        *,
+        at: time,
+        tz: ZoneInfo,
+        tags: tuple[str, ...],
+        sinks: tuple[str, ...] = (),
+        rule: str | None = None,
     ) -> Subscription | None:
         """The settings subscription follows the settings: a changed DIGEST_TIME replaces the old one."""
         key = _normalize_tags(tags)
@@ -142,4 +163,4 @@ class Subscriptions:
             )
         if chat_id is None:
             return None
-        return self.add(chat_id, at=at, tz=tz, tags=tags, origin="settings")
+        return self.add(chat_id, at=at, tz=tz, tags=tags, origin="settings", sinks=sinks, rule=rule)

@@ -78,6 +78,14 @@ def drop_search_index(store: Store) -> None:
     store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")
 
 
+def drop_sinks_schema(store: Store) -> None:
+    """Remove what schema 10 added (sinks, per-user rules): an archive from before it."""
+    for table in ("sink_deliveries", "sink_state", "alert_rules"):
+        store.db.execute(f"DROP TABLE {table}")
+    store.db.execute("ALTER TABLE subscriptions DROP COLUMN sinks")
+    store.db.execute("ALTER TABLE subscriptions DROP COLUMN rule")
+
+
 def drop_charts_index(store: Store) -> None:
     """Remove what schemas 8 and 9 added (the posts_keys index, posts.forward_date): an archive from
     before them (schema 9's re-marked hashes need no undoing: the upgrade recomputes them)."""

@@ -47,6 +47,8 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.commands": (3, "application"),
     "bot.digest_jobs": (3, "application"),
     "bot.alerts": (3, "application"),
+    "bot.sink_delivery": (3, "application"),
+    "bot.rule_alerts": (3, "application"),
     "bot.edit_alerts": (3, "application"),
     "bot.access": (3, "application"),
     "bot.web": (3, "application"),

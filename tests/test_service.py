@@ -580,7 +580,7 @@ def test_a_watched_channel_is_enough_and_what_is_off_says_why(
         "listener: off (no API_ID/API_HASH) → web preview source for 1 channel (@balkan_watch)",
         "bot: off (no BOT_TOKEN) → no bot commands; digests and alerts to stdout",
         "digests: on, 1 subscription (daily 08:00 UTC) → stdout",
-        "alerts: off (no ALERT_TAGS or ALERT_WORDS)",
+        "alerts: off (no ALERT_TAGS or ALERT_WORDS, no ALERT_RULES or /alert rules)",
         "edit alerts: off (no ALERT_EDITS)",
     ):
         assert line in caplog.text

@@ -69,8 +69,9 @@ def test_search_filters_combine(client: Client) -> None:
     assert hit_ids(client.get("/", params={"until": "2026-11-20", "lang": "ru"}).text) == [9, 4]
     assert hit_ids(client.get("/", params={"until": "2026-11-20", "lang": "ru", "copies": "1"}).text) == [4, 9]
     assert "No posts found." in client.get("/", params={"q": "nonexistentword"}).text
-    # FTS syntax in the box is just text: no error, nothing matches
-    assert client.get("/", params={"q": 'NEAR( "kosovo * -'}).status_code == 200
+    # a rule with a syntax error (docs/sinks-and-rules.md) is a 400 naming the position, never a 500
+    bad = client.get("/", params={"q": 'NEAR( "kosovo * -'})
+    assert bad.status_code == 400 and "at 1" in bad.text
 
 
 def test_paging_is_bounded_and_links_carry_the_filters(client: Client) -> None:

@@ -48,6 +48,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sources_cmd",
     "feeds_cmd",
     "export_cmd",
+    "rules_cmd",
+    "sinks_cmd",
 )
 
 

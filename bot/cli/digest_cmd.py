@@ -23,9 +23,14 @@ from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.digest import build_digest
 from bot.core.digest_render import digest_json, digest_messages, render_html, render_text
+from bot.core.rules import RuleError
+from bot.core.sink_format import render_digest
 from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription, window_posts
 from bot.outputs import MessageSender, output_sender
+from bot.outputs.sinks import SinkError
 from bot.outputs.telegram import TelethonBotSender, start_bot_client
+from bot.rule_alerts import rule_filter
+from bot.sink_delivery import SinkDelivery, SinkRun, make_sink_delivery
 
 SEPARATOR = "\n----\n"
 
@@ -47,7 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     form.add_argument(
         "--send",
         action="store_true",
-        help="send it now to DIGEST_CHAT with the bot (or to DIGEST_OUTPUT without BOT_TOKEN); not recorded",
+        help="send it now to DIGEST_TO: the chat (DIGEST_CHAT with the bot, or DIGEST_OUTPUT without BOT_TOKEN) "
+        "and/or sinks",
     )
     form.add_argument(
         "--dry-run", action="store_true", help="print exactly the messages --send would send; sends nothing"
@@ -70,6 +76,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     outgoing = args.send or args.dry_run
     tags = tuple(args.tag) or (settings.digest_tags if outgoing else ())
     posts, changes = window_posts(ctx.store, start, end, tags)
+    if outgoing and settings.digest_rule:
+        try:
+            posts = rule_filter(ctx.store, settings.digest_rule)(posts)
+        except RuleError as exc:
+            raise ValueError(f"DIGEST_RULE: {exc}") from None
     if outgoing:
         digest = subscription_digest(posts, start, end, tags, changes)
     else:
@@ -81,16 +92,52 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     elif args.html:
         print(SEPARATOR.join(render_html(digest, tz)))
     elif outgoing:
-        messages = digest_messages(digest, tz, empty=settings.digest_empty)
+        to_chat = "telegram" in settings.digest_to
+        messages = digest_messages(digest, tz, empty=settings.digest_empty) if to_chat else []
+        delivery = _sinks(ctx)
+        others = [n for n in settings.digest_to if n != "telegram"]
         if args.dry_run:
             print(SEPARATOR.join(messages))
             print(f"({len(messages)} message(s); nothing sent)", file=sys.stderr)
-        else:
+            for name in others:
+                target = delivery.targets[name] if delivery is not None else None
+                if target is not None:
+                    rendered = render_digest(digest, tz, target.format, target.limit)
+                    print(f"{SEPARATOR}[{name}: {target.format}]\n" + SEPARATOR.join(rendered.parts))
+            return 0
+        if to_chat:
             sent = asyncio.run(_send(settings, messages))
             print(f"sent {len(sent)} message(s): ids {', '.join(map(str, sent)) or '-'}", file=sys.stderr)
+        if delivery is not None and others and not (digest.empty and settings.digest_empty == "skip"):
+            # Ad hoc like the chat's, but owed in the outbox: what fails now the service retries.
+            delivery.enqueue_digest(f"digest:manual:{end.isoformat()}", digest, tz, others)
+            results = asyncio.run(_deliver(delivery, others))
+            failed = 0
+            for name, result in results.items():
+                if result.failed:
+                    failed += 1
+                    print(f"{name}: not delivered ({result.failed}); owed, retried by `tgmonitor run`", file=sys.stderr)
+                else:
+                    print(f"{name}: delivered", file=sys.stderr)
+            return 1 if failed else 0
     else:
         print(render_text(digest, tz))
     return 0
+
+
+def _sinks(ctx: CliContext) -> SinkDelivery | None:
+    try:
+        return make_sink_delivery(ctx.settings, ctx.store.sink_outbox, retry_base=0.0)
+    except SinkError as exc:
+        raise ValueError(str(exc)) from None
+
+
+async def _deliver(delivery: SinkDelivery, names: list[str]) -> dict[str, SinkRun]:
+    try:
+        results = await asyncio.gather(*(delivery.deliver(n) for n in names))
+        return dict(zip(names, results, strict=True))
+    finally:
+        delivery.close()
 
 
 async def _open_sender(settings: Settings) -> tuple[MessageSender, Any]:
@@ -120,10 +167,20 @@ async def _send_due(settings: Settings, ctx: CliContext) -> int:
         sub = await sync_settings_subscription(settings, subscriptions, sender)
         if sub is None:
             raise ValueError("DIGEST_CHAT is not set (or DIGEST_OUTPUT for printing): no digest subscription")
+        delivery = _sinks(ctx)
         runner = DigestRunner(
-            store=ctx.store, sender=sender, empty=settings.digest_empty, amplification=settings.digest_amplification
+            store=ctx.store,
+            sender=sender,
+            empty=settings.digest_empty,
+            amplification=settings.digest_amplification,
+            sinks=delivery,
         )
         done = await runner.run_subscription(sub.id)
+        if delivery is not None:
+            for name, result in (await _deliver(delivery, list(delivery.targets))).items():
+                if result.sent or result.failed:
+                    state = f"not delivered ({result.failed}); owed" if result.failed else "delivered"
+                    print(f"{name}: {len(result.sent)} {state}", file=sys.stderr)
     finally:
         if client is not None:
             await client.disconnect()

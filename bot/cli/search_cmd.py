@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from bot.cli import argtypes
+from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
 from bot.cli.output import post_json, post_line
 from bot.core.digest import DigestItem
@@ -14,11 +15,16 @@ from bot.core.highlight import Highlighter
 from bot.core.learned_boilerplate import strip_learned
 from bot.listing import find_items, seen_in_channels
 from bot.models import StoredPost
+from storage.store import QuerySyntaxError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = sub.add_parser("search", help='full-text search (any form of the words, either script; "quotes" exact)')
-    parser.add_argument("query", nargs="?", help="words to find; omit to list by filters only")
+    parser = sub.add_parser(
+        "search", help='full-text search: a rule (any form of the words, "quotes" exact, OR, -word, #tag, lang:bg...)'
+    )
+    parser.add_argument(
+        "query", nargs="?", help="a rule (docs/sinks-and-rules.md): words, all required; omit to list by filters only"
+    )
     parser.add_argument(
         "--tag", action="append", default=[], help="only posts with this tag; repeated, posts with any of them"
     )
@@ -37,6 +43,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    """A query the rule language cannot read (docs/sinks-and-rules.md) is a usage error: exit 2."""
+    try:
+        return _run(args, ctx)
+    except QuerySyntaxError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace, ctx: CliContext) -> int:
     since = argtypes.since(args.since, datetime.now(UTC), ctx.settings.tz) if args.since else None
     if args.collapse:
         items, _more = find_items(

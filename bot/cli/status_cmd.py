@@ -84,5 +84,11 @@ def _lines(status: dict[str, Any]) -> list[str]:
             when = last["sent_at"] or last["window_end"]
             done = f"last {last['status']} {when} ({last['parts_sent']}/{last['parts_total']} parts)"
         lines.append(f"  #{sub['id']} chat {sub['chat_id']} {sub['time']} {sub['tz']} [{tags}]{state}: {done}")
+    for sink in status.get("sinks", []):
+        state = f"PAUSED since {sink['paused_at']}" if sink["paused_at"] else "ok"
+        if not sink["paused_at"] and sink["failures"]:
+            state = f"failing ({sink['failures']} in a row)"
+        error = f"; last error: {sink['last_error']}" if sink["last_error"] and sink["failures"] else ""
+        lines.append(f"sink {sink['sink']}: {state}, {sink['owed']} owed, last ok {sink['last_ok_at'] or '-'}{error}")
     lines.append(f"health: {'ok' if status['healthy'] else 'UNHEALTHY'}: {status['health']}")
     return lines

@@ -26,6 +26,8 @@ class SearchArgs:
 
 
 def parse_search(args: str, deps: CommandDeps) -> SearchArgs:
+    """`since:` and one standalone `@channel` are the bot's own filters; the rest, #tags included, is a
+    rule (bot/core/rules.py), so `#a OR #b` and `-word` mean what they mean everywhere."""
     words: list[str] = []
     tags: list[str] = []
     channel: str | None = None
@@ -38,8 +40,6 @@ def parse_search(args: str, deps: CommandDeps) -> SearchArgs:
                 raise UsageError(
                     f"I could not read {short(token, 40)!r}: write since:2026-11-01 or an age like since:7d."
                 ) from None
-        elif token.startswith("#") and len(token) > 1:
-            tags.append(token[1:].casefold())
         elif token.startswith("@") and len(token) > 1:
             if channel is not None:
                 raise UsageError("One @channel per search, please.")

@@ -6,6 +6,7 @@ import html
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
+from bot.commands.alert_rules import MAX_RULE_CHARS
 from bot.commands.args import find_zone, parse_hhmm, positive
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.paging import paged, range_text
@@ -13,6 +14,7 @@ from bot.commands.text import reply_of, short
 from bot.config import Settings
 from bot.core.digest import build_digest
 from bot.core.digest_render import render_html
+from bot.core.rules import RuleError, parse_rule
 from bot.digest_jobs import window_posts
 from bot.models import Chat, Reply, User
 from storage.subscriptions import Subscription
@@ -68,13 +70,28 @@ def cmd_digest(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int
 def _describe(sub: Subscription) -> str:
     tags = short(", ".join("#" + short(t, 32) for t in sub.tags), 200) if sub.tags else "all tags"
     origin = " <i>(from the settings)</i>" if sub.origin == "settings" else ""
-    return f"#{sub.id} · every day at {sub.time:%H:%M} {html.escape(sub.tz.key)} · {html.escape(tags)}{origin}"
+    to = f" → {html.escape(', '.join(sub.sinks))}" if sub.sinks else ""
+    where = f" · where <code>{html.escape(short(sub.rule, 100))}</code>" if sub.rule else ""
+    return (
+        f"#{sub.id} · every day at {sub.time:%H:%M} {html.escape(sub.tz.key)} · {html.escape(tags)}{where}{to}{origin}"
+    )
 
 
 def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int = 0) -> Reply:
     tags: list[str] = []
     at, zone = deps.settings.digest_time, deps.settings.tz
-    for token in args.split():
+    head, _, rule = f" {args.strip()}".partition(" where ")
+    words, _, to = f"{head} ".partition(" to ")
+    sinks = _sinks(to, deps)
+    rule = rule.strip()
+    if rule:
+        if len(rule) > MAX_RULE_CHARS:
+            raise UsageError(f"A rule is at most {MAX_RULE_CHARS} characters; this one has {len(rule)}.")
+        try:
+            parse_rule(rule, deps.store.search_index.normaliser)
+        except RuleError as exc:
+            raise UsageError(f"I cannot read that rule: {exc}.") from None
+    for token in words.split():
         if token.startswith("#") and len(token) > 1:
             if len(token) > MAX_TAG_CHARS + 1:
                 raise UsageError(f"Tags are at most {MAX_TAG_CHARS} characters; {short(token, 30)!r} is longer.")
@@ -94,13 +111,25 @@ def cmd_subscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: 
     wanted = (tuple(sorted({t.casefold() for t in tags})), at.replace(second=0, microsecond=0), zone.key)
     if len(existing) >= MAX_SUBSCRIPTIONS_PER_CHAT and all((s.tags, s.time, s.tz.key) != wanted for s in existing):
         raise UsageError(f"This chat already has {len(existing)} digests; /unsubscribe one first.")
-    sub = deps.subscriptions.add(chat.id, at=at, tz=zone, tags=tags, origin="bot", subscriber_id=user.id)
+    sub = deps.subscriptions.add(
+        chat.id, at=at, tz=zone, tags=tags, origin="bot", subscriber_id=user.id, sinks=sinks, rule=rule or None
+    )
     deps.log.info("chat %s subscribed by %s: %s", chat.id, user.label, _describe(sub))
     deps.notify(deps.on_subscriptions_changed, "subscriptions")
     return reply_of(
         f"Subscribed: {_describe(sub)}.\n"
         f"/subscriptions lists this chat's digests; /unsubscribe {sub.id} stops this one."
     )
+
+
+def _sinks(text: str, deps: CommandDeps) -> tuple[str, ...]:
+    """`to NAME ...`: 'telegram' (this chat) or SINK_<NAME>s of the settings (docs/sinks-and-rules.md)."""
+    names = tuple(dict.fromkeys(n.lower() for n in text.replace(",", " ").split()))
+    known = ("telegram", *(n for n, _ in deps.settings.sinks))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"There is no sink {short(unknown[0], 32)!r}; known: {', '.join(known)}.")
+    return names
 
 
 def cmd_unsubscribe(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int = 0) -> Reply:

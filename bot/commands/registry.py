@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.admin import cmd_channels, cmd_stats, cmd_unwatch, cmd_watch
+from bot.commands.alert_rules import cmd_alert
 from bot.commands.article import cmd_article
 from bot.commands.deps import Command
 from bot.commands.digests import cmd_digest, cmd_subscribe, cmd_subscriptions, cmd_unsubscribe
@@ -71,12 +72,19 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "subscribe",
         cmd_subscribe,
-        "/subscribe [#tag ...] [HH:MM] [Area/City]",
+        "/subscribe [#tag ...] [HH:MM] [Area/City] [to NAME ...] [where RULE]",
         "/subscribe #serbia #kosovo 08:30 Europe/Belgrade",
-        "A daily digest in this chat (defaults: DIGEST_TIME and TZ from the settings).",
+        "A daily digest in this chat, or to sinks with `to NAME` (defaults: DIGEST_TIME and TZ).",
     ),
     Command(
         "unsubscribe", cmd_unsubscribe, "/unsubscribe [ID]", "/unsubscribe 3", "Stop one digest, or all of this chat's."
+    ),
+    Command(
+        "alert",
+        cmd_alert,
+        "/alert add RULE | list | rm N",
+        "/alert add (Vucic OR Вучич) sanctions -sport",
+        "Your own alert rules, in the language of /search; alerts come to this chat.",
     ),
     Command(
         "subscriptions", cmd_subscriptions, "/subscriptions", "/subscriptions", "This chat's digests.", page_code="u"

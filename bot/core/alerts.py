@@ -16,6 +16,8 @@ from datetime import tzinfo
 
 from bot.core.articles import display_title
 from bot.core.digest_render import snippet
+from bot.core.rule_match import ChannelIds, Matcher, PostFacts, RuleSet
+from bot.core.rules import Rule, RuleError, parse_rule
 from bot.core.search_query import SearchQuery, contains_exact, parse_query
 from bot.core.telegram_text import strip_bidi
 from bot.core.textnorm import TextNormaliser, fold
@@ -48,28 +50,50 @@ class WatchWord:
         )
 
 
+def parse_rules(rules: Iterable[tuple[str, str]], normaliser: TextNormaliser) -> tuple[Rule, ...]:
+    """ALERT_RULES as parsed rules; ValueError naming the rule's place (file:line or 'rule N') and position."""
+    parsed = []
+    for where, text in rules:
+        try:
+            parsed.append(parse_rule(text, normaliser))
+        except RuleError as exc:
+            raise ValueError(f"ALERT_RULES ({where}): {exc}") from None
+    return tuple(parsed)
+
+
 @dataclass(frozen=True, slots=True)
 class AlertRules:
     tags: frozenset[str]  # case-folded tag keys, no '#'
     words: tuple[WatchWord, ...]
     normaliser: TextNormaliser
+    rules: RuleSet | None = None  # ALERT_RULES (bot/core/rules.py), indexed by their terms
 
     @classmethod
     def from_settings(
-        cls, tags: Iterable[str], words: Iterable[str], normaliser: TextNormaliser | None = None
+        cls,
+        tags: Iterable[str],
+        words: Iterable[str],
+        normaliser: TextNormaliser | None = None,
+        rules: Iterable[tuple[str, str]] = (),
+        channels: ChannelIds | None = None,
     ) -> AlertRules:
         normaliser = normaliser or TextNormaliser()
+        parsed = parse_rules(rules, normaliser)
+        matcher = Matcher(normaliser, channels) if channels is not None else Matcher(normaliser)
         return cls(
             frozenset(t.strip().lstrip("#").casefold() for t in tags if t.strip("# ")),
             tuple(WatchWord.parse(w, normaliser) for w in words if w.strip().rstrip("*").strip()),
             normaliser,
+            RuleSet(parsed, matcher) if parsed else None,
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.tags or self.words)
+        return bool(self.tags or self.words or self.rules)
 
-    def reasons(self, post: StoredPost, articles: Sequence[tuple[str | None, str]] = ()) -> list[str]:
+    def reasons(
+        self, post: StoredPost, articles: Sequence[tuple[str | None, str]] = (), channel_tg_id: int | None = None
+    ) -> list[str]:
         """Why `post` is alert-worthy (tag display names, then the words found); [] if it is not.
 
         `articles` are the (title, text) of its fetched linked pages: a word only there counts too,
@@ -87,6 +111,8 @@ class AlertRules:
                     found.append(word.word)
                 elif linked and word.found_in(linked, linked_folded, linked_tokens):
                     found.append(f"{word.word} (article)")
+        if self.rules is not None:  # rules judge the post itself (its text, tags, channel, origin)
+            found.extend(rule.text for rule in self.rules.matching(PostFacts.of(post, channel_tg_id)))
         return list(dict.fromkeys(found))
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.digest_render import SNIPPET_CHARS, snippet
+from bot.core.rules import RuleError, parse_rule, wanted
 from bot.core.search_query import SearchQuery, Span, match_spans, parse_query
 from bot.core.telegram_text import strip_bidi
 from bot.core.textnorm import TextNormaliser
@@ -63,7 +64,15 @@ class Highlighter:
 
     @classmethod
     def of(cls, normaliser: TextNormaliser, query: str | None) -> Highlighter:
-        return cls(normaliser, parse_query(query, normaliser) if query else None)
+        """Marks what the query looks for (bot/core/rules.py): its words and phrases, not those under NOT."""
+        if not query:
+            return cls(normaliser, None)
+        try:
+            terms, phrases = wanted(parse_rule(query, normaliser).root)
+        except RuleError:
+            return cls(normaliser, parse_query(query, normaliser))
+        tokens = tuple(dict.fromkeys(t.tokens for t in terms))
+        return cls(normaliser, SearchQuery(query, tokens, tuple(phrases), tuple(t.word for t in terms)))
 
     def excerpt(
         self, text: str, lang: str | None, marks: tuple[str, str], escape: Callable[[str], str] = strip_bidi
