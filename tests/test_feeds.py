@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.core.digest_render import render_html
 from bot.core.feed_keys import feed_key, feed_secret
-from bot.core.feeds import FORMATS, render
+from bot.core.feeds import FORMATS, Feed, render
 from bot.core.windows import Window
 from bot.digest_jobs import subscription_digest, window_posts
 from bot.feeds import FeedContext, FeedError, FeedSpec, build_feed, carriers
@@ -45,10 +45,10 @@ def archive_path(filled: Path, tmp_path: Path) -> Path:
     return Path(shutil.copy(filled, tmp_path / "archive.db"))
 
 
-def feed(path: Path, name: str, **kwargs: object):  # type: ignore[no-untyped-def]
+def feed(path: Path, name: str, items: int = 50) -> Feed:
     store = ReadOnlyArchive(path).store()
     try:
-        return build_feed(FeedContext(store, BASE), FeedSpec.parse(name), **kwargs)  # type: ignore[arg-type]
+        return build_feed(FeedContext(store, BASE), FeedSpec.parse(name), items=items)
     finally:
         store.close()
 
