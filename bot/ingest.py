@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from itertools import chain
+from itertools import chain, count
 
 from bot.core.pipeline import Pipeline
 from bot.ingest_worker import MAX_POST_CHARS, PipelineWorker, PostError, Prepared, can_fork, capped, prepare
@@ -137,7 +137,19 @@ class Ingest:
             # Batch i goes to worker i mod n and comes back in the same order; each worker holds at
             # most two batches (one prepared, one waiting), so what is in flight stays bounded.
             sent: deque[tuple[list[RawPost], bool, PipelineWorker]] = deque()
-            for number, (batch, last) in enumerate(chain(ahead, batches)):
+            source = chain(ahead, batches)
+            for number in count():
+                try:
+                    batch, last = next(source)
+                except StopIteration:
+                    break
+                except Exception:
+                    # The input failed (a malformed export line): write what was read before it, as
+                    # the one-process path has by then, and fail there.
+                    while sent:
+                        done, done_last, by = sent.popleft()
+                        yield done, by.take(), done_last
+                    raise
                 worker = pool[number % len(pool)]
                 worker.submit(batch)
                 sent.append((batch, last, worker))

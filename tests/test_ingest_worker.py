@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,3 +94,27 @@ def _running(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}/stat").exists() else "X"
     return status != "Z"  # a zombie has exited; init reaps it
+
+
+@pytest.mark.parametrize("failing_at", [5, 45, 61, 99])
+def test_an_input_that_fails_midway_leaves_what_one_process_leaves(tmp_path: Path, failing_at: int) -> None:
+    """A source raising mid-stream (a malformed export line): the batches read before it are saved,
+    with or without the worker, and the error reaches the caller."""
+    pipeline = Pipeline.load()
+    raws = list(generate(120))
+
+    def source() -> Iterator[RawPost]:
+        for i, raw in enumerate(raws):
+            if i == failing_at:
+                raise ValueError(f"line {i}: not a message")
+            yield raw
+
+    stored = []
+    for workers in (0, 1):
+        store = Store.open(tmp_path / f"w{workers}.db")
+        with pytest.raises(ValueError, match=f"line {failing_at}"):
+            Ingest(store, pipeline, None, batch_size=10, workers=workers).save(source())
+        stored.append([tuple(r) for r in store.db.execute("SELECT id, message_id, text FROM posts ORDER BY id")])
+        store.close()
+    assert stored[0] == stored[1]
+    assert len(stored[0]) == (failing_at // 10 - 1) * 10 if failing_at >= 20 else not stored[0]
