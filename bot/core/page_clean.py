@@ -70,9 +70,15 @@ def is_label(text: str) -> bool:
 def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[str | None]:
     """For each block: None to keep it, else why it goes."""
     features = page_features(blocks, model.vocabulary, lang)
-    probs = model.score(features)
+    return decide(blocks, features, model.score(features), model.threshold)
+
+
+def decide(
+    blocks: Sequence[Block], features: PageFeatures, probs: Sequence[float], threshold: float
+) -> list[str | None]:
+    """The verdicts from the model's probabilities (separate so training tries thresholds without rescoring)."""
     start, end = features.run
-    keep = [p >= model.threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
+    keep = [p >= threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
     # A bare date or time outside the article is a teaser's or the page's stamp, however sure the
     # model is not: it carries nothing a reader of the article needs.
     for i, b in enumerate(blocks):
@@ -93,6 +99,9 @@ def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[s
         if reached and not closed:
             for j in range(first, last + 1):
                 keep[j] = keep[j] or not (features.markers[j] or is_stamp_line(blocks[j].text))
+    if not any(keep) and any(s.words >= 8 for s in features.shapes):
+        # A page with prose never comes out empty: what the model could not place is kept.
+        keep = [not is_stamp_line(b.text) for b in blocks]
     return [None if kept else reason(i, features, probs[i]) for i, kept in enumerate(keep)]
 
 
