@@ -45,7 +45,7 @@ def cleaner_fingerprint(pipeline: Pipeline) -> str:
     parts = [f"code {CLEANER_VERSION}"]
     parts += [repr(r.name) + r.kind + r.regex.pattern for r in pipeline.boilerplate.rules]
     if pipeline.page is not None:
-        parts.append(repr((pipeline.page.first, pipeline.page.second, pipeline.page.threshold)))
+        parts.append(repr((pipeline.page.first, pipeline.page.second, pipeline.page.threshold, pipeline.page.chain)))
     parts.append(repr(pipeline.keywords.rules))
     return hashlib.blake2b("\n".join(parts).encode("utf-8"), digest_size=8).hexdigest()
 

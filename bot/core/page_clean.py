@@ -31,6 +31,12 @@ TELEGRAM_MAX_CHARS = 4096
 _CLOSERS = "\"'”’»)]}›"
 # A short block between two kept blocks inside the article is a subheading or a caption: kept.
 BRIDGE_WORDS = 15
+# The article's headline: the nearest block at most this many blocks above the main run, a title's
+# length, no sentences, sharing at least HEADLINE_COHESION of its content words with the run.  Kept
+# though most training gold leaves headlines out: a pasted article reads from its headline.
+HEADLINE_REACH = 3
+HEADLINE_WORDS = (4, 25)
+HEADLINE_COHESION = 0.4
 
 
 # A numbered list item: "1) …", "2. …", "3 Kyle Busch 5035" (a ranking's row).
@@ -107,9 +113,15 @@ def is_label(text: str) -> bool:
 def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[str | None]:
     """For each block: None to keep it, else why it goes."""
     features = page_features(blocks, model.vocabulary, lang)
-    probs = model.score(features)
+    return decide(blocks, features, model.score(features), model.threshold)
+
+
+def decide(
+    blocks: Sequence[Block], features: PageFeatures, probs: Sequence[float], threshold: float
+) -> list[str | None]:
+    """The verdicts from the model's probabilities (separate so training tries thresholds without rescoring)."""
     start, end = features.run
-    keep = [p >= model.threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
+    keep = [p >= threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
     # A bare date or time outside the article is a teaser's or the page's stamp, however sure the
     # model is not: it carries nothing a reader of the article needs.
     for i, b in enumerate(blocks):
@@ -130,7 +142,24 @@ def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[s
         if reached and not closed:
             for j in range(first, last + 1):
                 keep[j] = keep[j] or not (features.markers[j] or is_stamp_line(blocks[j].text))
+    title = headline(features)
+    if title is not None:
+        keep[title] = True
+    if not any(keep) and any(s.words >= 8 for s in features.shapes):
+        # A page with prose never comes out empty: what the model could not place is kept.
+        keep = [not is_stamp_line(b.text) for b in blocks]
     return [None if kept else reason(i, features, probs[i]) for i, kept in enumerate(keep)]
+
+
+def headline(features: PageFeatures) -> int | None:
+    start = features.run[0]
+    for i in range(start - 1, max(-1, start - 1 - HEADLINE_REACH), -1):
+        s = features.shapes[i]
+        if features.markers[i] or s.stamp or s.url or s.sentence_breaks:
+            continue
+        if HEADLINE_WORDS[0] <= s.words <= HEADLINE_WORDS[1]:
+            return i if features.cohesion[i] >= HEADLINE_COHESION else None
+    return None
 
 
 def numbered_lists(blocks: Sequence[Block]) -> list[tuple[int, int]]:

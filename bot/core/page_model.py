@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.block_context import CONTEXT_NAMES, Context, context, judgeable
 from bot.core.blocks import Block, Shape, cohesion, log1, main_run, shape
+from bot.core.page_crf import ChainModel, attributes
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # The followed languages, then the web's other big Latin-script ones: an article pasted from a site in
@@ -224,6 +226,8 @@ class PageFeatures:
     markers: list[bool]
     under_marker: list[bool]
     cohesion: list[float]
+    context: Context
+    judgeable: bool  # False: no stop-word list or no word spaces; every block is kept (block_context.py)
 
 
 def stoplist_language(blocks: Sequence[Block], vocabulary: Vocabulary, lang: str | None) -> str:
@@ -318,7 +322,8 @@ def page_features(blocks: Sequence[Block], vocabulary: Vocabulary, lang: str | N
             run_words,
         ]
         rows.append(row)
-    return PageFeatures(shapes, rows, (start, end), markers, under, coh)
+    ctx = context(blocks, shapes, markers, (start, end))
+    return PageFeatures(shapes, rows, (start, end), markers, under, coh, ctx, judgeable(blocks, key))
 
 
 def context_rows(probs: Sequence[float]) -> list[list[float]]:
@@ -339,16 +344,27 @@ def context_rows(probs: Sequence[float]) -> list[list[float]]:
 
 @dataclass(frozen=True, slots=True)
 class PageModel:
+    """Either the two logistic stages or the chain (CRF); the JSON file says which."""
+
     vocabulary: Vocabulary
-    first: Stage
-    second: Stage
+    first: Stage | None
+    second: Stage | None
     threshold: float
+    chain: ChainModel | None = None
 
     @classmethod
     def load(cls, path: Path | None = None, vocabulary: Vocabulary | None = None) -> PageModel:
         path = path or DATA_DIR / "page_model.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            if "chain" in data:
+                return cls(
+                    vocabulary or Vocabulary.load(),
+                    None,
+                    None,
+                    float(data["threshold"]),
+                    ChainModel.from_json(data["chain"]),
+                )
             return cls(
                 vocabulary or Vocabulary.load(),
                 Stage.from_json(data["first"], SELF_FEATURES),
@@ -359,5 +375,19 @@ class PageModel:
             raise ValueError(f"{path}: unusable page model: {exc}") from exc
 
     def score(self, features: PageFeatures) -> list[float]:
+        """Each block's probability of being article text; 1 for every block of a page it cannot judge."""
+        if not features.judgeable:
+            return [1.0] * len(features.rows)
+        if self.chain is not None:
+            return self.chain.marginals(chain_items(features))
+        if self.first is None or self.second is None:
+            raise ValueError("page model without weights")
         first = [self.first.prob(row) for row in features.rows]
         return [self.second.prob(row) for row in context_rows(first)]
+
+
+def chain_items(features: PageFeatures) -> list[dict[str, float]]:
+    """The chain's attributes of each block (the same function builds them for training)."""
+    return attributes(
+        SELF_FEATURES, features.rows, CONTEXT_NAMES, features.context.rows, [s.words for s in features.shapes]
+    )
