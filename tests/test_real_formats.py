@@ -209,3 +209,12 @@ def test_a_pipeline_failure_names_the_file_and_message_and_writes_nothing(
         "(ValueError: invalid literal for int() with base 10: '❶')"
     )
     assert dump(db) == before
+
+
+def test_a_json_export_saved_with_a_bom_imports(tmp_path: Path) -> None:
+    """An editor may save result.json with a UTF-8 byte order mark; json.loads refused it, the stream skips it."""
+    export = tmp_path / "result.json"
+    export.write_bytes(b"\xef\xbb\xbf" + json.dumps(channel_json("Первый пост.", "Второй пост.")).encode())
+    db = tmp_path / "a.db"
+    assert main(["--db", str(db), "import", str(export)]) == 0
+    assert message_ids(db) == [1, 2]

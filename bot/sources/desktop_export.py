@@ -149,7 +149,7 @@ def _media_kind(message: dict[str, Any]) -> str | None:
         return _MEDIA_TYPES.get(str(message["media_type"]), "document")
     if "file" in message:
         return "document"
-    if "location_information" in message:
+    if "location_information" in message or "place_name" in message:  # a venue without a valid point has no location
         return "geo"
     for key, kind in _OTHER_MEDIA.items():
         if key in message:

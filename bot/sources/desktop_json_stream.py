@@ -51,6 +51,9 @@ class _QuoteGuard:
 
     def read(self, size: int = -1) -> bytes:
         chunk = self.handle.read(size)
+        if self.offset == 0 and chunk.startswith(b"\xef\xbb\xbf"):  # a BOM, as an editor may save the file
+            chunk = chunk[3:]
+            self.offset = 3
         first = chunk.find(b'"')
         if first < 0:
             self.run += len(chunk)
