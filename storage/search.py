@@ -15,7 +15,7 @@ import sqlite_utils
 
 from bot.models import ArticleMatch, ChannelRow, StoredPost, Tag
 from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
-from storage.search_index import SearchIndex
+from storage.search_index import Clause, SearchIndex
 from storage.timefmt import from_db_time, to_db_time
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class SearchTable:
         join = ""
         newest = rank = "p.date DESC, p.id DESC"
         fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with
+        clause: Clause | None = None
         query_where: list[str] = []
         query_params: list[Any] = []
         if query is not None:
@@ -82,9 +83,12 @@ class SearchTable:
             if parsed.empty:
                 raise QueryError("the search query is empty")
             clause = self.search_index.clause(parsed)  # storage/search_index.py: inflections, scripts, "exact"
-            join, newest, rank = clause.join, clause.newest, clause.rank
-            query_where, query_params = [clause.where], list(clause.params)
             fts = quote_fts(query) or '""'
+            if order == "rank":
+                join, newest, rank = clause.join, clause.newest, clause.rank
+                query_where, query_params = [clause.where], list(clause.params)
+            else:  # by date: the matches as a set of rowids, no join (see below)
+                query_where, query_params = [clause.ids_where], list(clause.ids_params)
         tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
         channel_id: int | None = None
         if channel is not None:
@@ -98,7 +102,7 @@ class SearchTable:
         # (a common tag sorted 830k posts: 5 s on 1M posts), so look at how many the filters keep.
         # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
         many = self._filters_keep_many(tag_keys, channel_id)
-        by_date = query is None and many
+        by_date = many and (clause is None or (order != "rank" and self._matches_many(clause)))
         if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
             marks = ", ".join("?" * len(tag_keys))
             if many:
@@ -118,11 +122,12 @@ class SearchTable:
         if until is not None:
             where.append("p.date < ?")
             params.append(to_db_time(until))
-        # With a query, newest first is the FTS table's own rowid (= p.id): only that lets FTS5 hand out
-        # matches newest first and stop after `limit`; ordering by p.id sorts every match
-        # (80x slower for a common word on 20k posts, and it grows with the archive).
-        # Without a query, newest first is by date (the posts_date index, whose entries end in the
-        # rowid, delivers exactly this order): an imported history is archived after newer live posts.
+        # Newest first is by date, with a query too: the rowid is arrival order, and an imported history
+        # is archived after newer live posts (a 2019 post would list above 2026 ones). The posts_date
+        # index (its entries end in the rowid) delivers exactly this order. A query's matches are a set
+        # of rowids built once from the FTS index; when they are many, walking posts_date newest first
+        # and testing each post against the set stops after `limit`; when they are few, looking them up
+        # and sorting them by date is instant (bench/README.md, "Newest first by date").
         order_sql = rank if order == "rank" else newest
         if order == "oldest":
             order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
@@ -175,12 +180,13 @@ class SearchTable:
         ).fetchall()
 
         def key(post_id: int, date: str, rank: float) -> Any:
-            return (date, post_id) if order == "oldest" else (rank, -post_id) if order == "rank" else -post_id
+            return (-rank, post_id) if order == "rank" else (date, post_id)
 
         entries: dict[int, tuple[Any, ArticleMatch | None]] = {i: (key(i, d, r), None) for i, d, r in own}
         for post_id, date, rank, match in hits:
             entries.setdefault(post_id, (key(post_id, date, rank), match))  # a match in its own text wins
-        page = sorted(entries, key=lambda i: entries[i][0])[:want]
+        # newest: by date, then id, descending (as the SQL orders); rank: best (lowest) first, then newest
+        page = sorted(entries, key=lambda i: entries[i][0], reverse=order != "oldest")[:want]
         if not page:
             return []
         rows = self.db.execute(
@@ -191,6 +197,16 @@ class SearchTable:
         by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows), [r[18] for r in rows])}
         found = [by_id[i] for i in page if i in by_id]
         return [replace(p, article_match=entries[p.id][1]) if entries[p.id][1] else p for p in found]
+
+    def _matches_many(self, clause: Clause) -> bool:
+        """Whether the query's index finds at least _MANY posts (counting stops there)."""
+        if not clause.driver:
+            return True  # partly indexed archive (a reindex running): the date walk is always bounded
+        return bool(
+            self.db.execute(
+                f"SELECT count(*) >= ? FROM ({clause.driver} LIMIT ?)", [_MANY, *clause.driver_params, _MANY]
+            ).fetchone()[0]
+        )
 
     def _filters_keep_many(self, tag_keys: Sequence[str], channel_id: int | None) -> bool:
         """Whether the tags (together) and the channel hold at least _MANY posts (counting stops there)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.pipeline import Pipeline
+from bot.listing import find_items
 from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
 from storage.store import QueryError, Store
@@ -227,3 +228,14 @@ def test_listings_are_newest_first_by_date_whatever_the_archive_order(
     assert dates(channel="@watcher", tags=["old"]) == sorted([p.date for p in history], reverse=True)
     # with a query, tags and channel filter the same way
     assert {p.message_id for p in store.search("kosovo", tags=["live"], channel="@watcher")} == {100, 101, 102}
+    # and a query's matches are newest first by date too, not by archive order (issue 35.1)
+    searched = [p.date for p in store.search("kosovo", limit=50)]
+    assert searched == everything
+    assert [p.date for p in store.search("kosovo", limit=3, offset=2)] == everything[2:5]
+    assert [p.date for p in store.search('"Kosovo archive"', limit=50)] == sorted(
+        [p.date for p in history], reverse=True
+    )  # the exact-phrase plan
+    assert [p.date for p in store.search("kosovo", order="oldest", limit=50)] == everything[::-1]
+    # items (copies folded) are placed by their newest post's date: bot, CLI and web list them so
+    items, _ = find_items(store, offset=0, limit=10, query="kosovo")
+    assert [max(p.date for p in item.posts) for item in items] == everything

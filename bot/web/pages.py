@@ -15,7 +15,7 @@ from bot.core.digest_render import snippet
 from bot.core.highlight import Highlighter, mark
 from bot.core.search_query import match_spans
 from bot.core.windows import next_occurrence
-from bot.listing import MAX_SCANNED_POSTS, find_items, seen_in
+from bot.listing import MAX_SCANNED_POSTS, find_items, newest_post, seen_in
 from bot.models import StoredPost
 from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import posts_per_day_chart, top_tags_chart
@@ -86,7 +86,7 @@ def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
             limit=form.per,
             order=order,
         )
-    shown = [max(item.posts, key=lambda p: p.id) for item in items]  # the copy that placed the item here
+    shown = [newest_post(item) for item in items]  # the copy that placed the item here
     marks = _marks(reader, form.q, shown) if form.q else {}
     hits = []
     for item, post in zip(items, shown, strict=True):
