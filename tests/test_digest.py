@@ -233,3 +233,24 @@ def test_web_preview_header_lines_are_not_the_item() -> None:
 
     posts = {p.message_id: p for p in parse_saved_page(DATA / "web_preview" / "balkan_watch_before_2031.html")}
     assert snippet(posts[2029].text) == "Мы приветствуем диалог между Белградом и Приштиной."
+
+
+def test_right_to_left_text_is_its_own_direction_run_in_a_digest_line(store: Store, pipeline: Pipeline) -> None:
+    """Issue 35.3: an Arabic snippet inside "• time · channel — text · seen in …" is isolated (FSI…PDI),
+    so it neither reorders the line around it nor takes our punctuation; Latin text is left as it was."""
+    arabic = "بيان وزارة الخارجية حول المفاوضات (اليوم)."
+    posts = saved(
+        store,
+        pipeline,
+        [
+            raw_post(1, arabic + " \u202eX", channel=ChannelRef(tg_id=1, username="ar"), date=START),
+            raw_post(2, "Lavrov met Vucic in Belgrade.", channel=ChannelRef(tg_id=2, username="en"), date=START),
+        ],
+    )
+    digest = build_digest(posts, START, START + timedelta(days=1))
+    html_text = "\n".join(render_html(digest, UTC))
+    assert f"— \u2068{arabic} X\u2069" in html_text  # the override inside is gone, the run is balanced
+    assert "— Lavrov met Vucic in Belgrade." in html_text
+    plain = render_text(digest, UTC)
+    assert f": \u2068{arabic} X\u2069" in plain
+    assert plain.count("\u2068") == plain.count("\u2069") == 1

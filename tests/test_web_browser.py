@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.web_archive import fill_archive
+from tests.web_archive import add_mixed_direction_post, fill_archive
 from tests.web_server import serve
 
 CHROMIUM = Path(os.environ.get("TGMONITOR_CHROMIUM", "/usr/bin/chromium"))
@@ -50,6 +50,7 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = fill_archive(tmp_path_factory.mktemp("browser") / "archive.db")
+    add_mixed_direction_post(path)
     with serve(path) as url:
         yield url
 
@@ -135,4 +136,26 @@ def test_hostile_post_stays_inert(browser: Any, base_url: str, shots: Path) -> N
     for element in browser.find_elements(By.CSS_SELECTOR, "a[href]"):
         assert not (element.get_attribute("href") or "").startswith("javascript:")
     browser.save_screenshot(str(shots / "web-hostile.png"))
+    assert console_errors(browser) == []
+
+
+def test_mixed_direction_post_reads_line_by_line(browser: Any, base_url: str, shots: Path) -> None:
+    """Issue 35.3: each line takes its direction from its own first letter, so the English list
+    under an Arabic line is left-to-right and left-aligned; the plain URL is a link (35.10)."""
+    browser.get(base_url + "/?q=Geneva")
+    browser.find_element(By.CSS_SELECTOR, "li.hit a.when").click()
+    lines = browser.find_elements(By.CSS_SELECTOR, "section.clean .line")
+    directions = [browser.execute_script("return getComputedStyle(arguments[0]).direction", ln) for ln in lines]
+    assert directions == ["rtl", "ltr", "ltr", "ltr"]
+    arabic, english = lines[0], lines[1]
+    assert arabic.location["x"] + arabic.size["width"] >= english.location["x"] + english.size["width"] - 1
+    assert english.text == "1. The talks resume on Monday (in Geneva)."
+    link = browser.find_element(By.CSS_SELECTOR, "section.clean a[href='https://example.org/statement']")
+    assert link.text == "https://example.org/statement"
+    raw = browser.find_elements(By.CSS_SELECTOR, "details.raw .line")
+    assert [browser.execute_script("return getComputedStyle(arguments[0]).direction", ln) for ln in raw][:2] == [
+        "rtl",
+        "ltr",
+    ]
+    browser.save_screenshot(str(shots / "web-post-mixed-direction.png"))
     assert console_errors(browser) == []

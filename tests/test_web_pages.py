@@ -116,7 +116,7 @@ def test_post_page_shows_texts_tags_links_copies_and_digest_day(client: Client) 
     assert '<a href="/post/8">post 8</a>' in text and "this post" in text
     assert '<a href="https://t.me/c/1700000001/2" rel="noreferrer">open in Telegram</a>' in text
     assert '<a class="tag hashtag" href="/tag/russiaserbia">#RussiaSerbia</a>' in text
-    assert "<p>❗️ Both sides stressed that a Kosovo settlement" in text
+    assert '<p dir="auto"><span class="line" dir="auto">❗️ Both sides stressed that a Kosovo settlement' in text
     assert "Raw text, as received" in text
     assert '<a href="/day/2026-11-20">the digest of 2026-11-20</a>' in text  # 07:15 is before the 08:00 firing
     assert "No earlier versions recorded." in text

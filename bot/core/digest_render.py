@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 from bot.core.articles import display_title
 from bot.core.digest import Digest, DigestItem, MediaRun
 from bot.core.sentences import LEAD_CHARS, lead
-from bot.core.telegram_text import split_messages, strip_bidi
+from bot.core.telegram_text import isolate, split_messages, strip_bidi
 from bot.models import LinkedArticle, StoredPost, Tag
 
 SNIPPET_CHARS = LEAD_CHARS
@@ -99,7 +99,7 @@ def change_mark(item: DigestItem, tz: tzinfo) -> str | None:
 
 def _item_text(item: DigestItem) -> str:
     post = item.first
-    text = snippet(post.text) or f"[{post.media_kind or 'media'}]"
+    text = isolate(snippet(post.text)) or f"[{post.media_kind or 'media'}]"
     if item.media:
         text += f" (+ {media_count(item.media)})"
     return text
@@ -108,12 +108,12 @@ def _item_text(item: DigestItem) -> str:
 def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
     post = item.first
     esc = html.escape
-    line = f"• <i>{esc(_when(post.date, tz, year))}</i> · {esc(_label(post))} — {esc(_item_text(item))}"
+    line = f"• <i>{esc(_when(post.date, tz, year))}</i> · {esc(isolate(_label(post)))} — {esc(_item_text(item))}"
     titled = _article_title(item)
     if titled is not None and titled[1] is not None:
-        line += f' · 📄 <a href="{esc(titled[1], quote=True)}">{esc(titled[0])}</a>'
+        line += f' · 📄 <a href="{esc(titled[1], quote=True)}">{esc(isolate(titled[0]))}</a>'
     elif titled is not None:
-        line += f" · 📄 {esc(titled[0])}"
+        line += f" · 📄 {esc(isolate(titled[0]))}"
     link = item.link
     if link:
         line += f' <a href="{esc(link, quote=True)}">open</a>'
@@ -127,10 +127,10 @@ def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str
 
 def render_item_text(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
     post = item.first
-    line = f"- {_when(post.date, tz, year)} {_label(post)}: {_item_text(item)}"
+    line = f"- {_when(post.date, tz, year)} {isolate(_label(post))}: {_item_text(item)}"
     titled = _article_title(item)
     if titled is not None:
-        line += f" [article: {titled[0]}]"
+        line += f" [article: {isolate(titled[0])}]"
     if item.link:
         line += f" <{item.link}>"
     if item.seen_in > 1:

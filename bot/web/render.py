@@ -2,11 +2,13 @@
 
 Jinja autoescaping is on for every template, so `{{ post.text }}` is always escaped. The filters here
 are the only places that build markup themselves, and each escapes the archive's text before adding
-its own tags: `marked` (search highlights), `external` (links out only for http(s) URLs).
+its own tags: `marked` (search highlights), `external` (links out only for http(s) URLs), `lines`
+(a block per line with its own direction, plain URLs as links).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,32 @@ def matching_paragraph(highlighted: str, limit: int = PARAGRAPH_CHARS) -> str:
     return ("…" if start else "") + chosen[start:end] + ("…" if end < len(chosen) else "")
 
 
+_URL = re.compile(r"https?://[^\s<>\"'«»“”]+", re.IGNORECASE)
+_URL_TAIL = ".,;:!?)]}…"  # sentence punctuation after a URL is not part of it (a balanced ")" is)
+
+
+def _linked(line: str) -> str:
+    """One line escaped, its plain http(s) URLs as links (the text shown is the URL as written)."""
+    out: list[str] = []
+    at = 0
+    for found in _URL.finditer(line):
+        url = found.group(0)
+        while url and url[-1] in _URL_TAIL and not (url[-1] == ")" and url.count("(") >= url.count(")")):
+            url = url[:-1]
+        out.append(str(escape(line[at : found.start()])))
+        out.append(f'<a href="{escape(url)}" rel="noreferrer">{escape(url)}</a>')
+        at = found.start() + len(url)
+    out.append(str(escape(line[at:])))
+    return "".join(out)
+
+
+def lines(text: str | None) -> Markup:
+    """Each line of archive text its own block with `dir="auto"`: its direction from its own first
+    strong letter, so an English list under an Arabic line stays left-to-right (and the other way
+    round), punctuation on the right side. Plain URLs become links; everything else is escaped."""
+    return Markup("".join(f'<span class="line" dir="auto">{_linked(line)}</span>' for line in (text or "").split("\n")))
+
+
 def external(url: str | None) -> str | None:
     """A link out only for http(s) URLs; anything else (javascript:, data:) is not a link."""
     if url and url.lower().startswith(("https://", "http://")):
@@ -83,7 +111,7 @@ def make_environment(tz: tzinfo) -> Environment:
     def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else ""
 
-    env.filters.update(marked=marked, when=when, external=external, snippet=snippet)
+    env.filters.update(marked=marked, when=when, external=external, snippet=snippet, lines=lines)
     env.globals["tz_name"] = getattr(tz, "key", None) or str(tz)
     return env
 
