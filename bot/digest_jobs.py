@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.core.digest import Digest, build_digest
-from bot.core.digest_render import digest_messages
+from bot.core.digest_render import SECTION_ITEMS, digest_messages
 from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
 from bot.models import PostChange, StoredPost
 from bot.outputs import MessageSender
@@ -88,8 +88,10 @@ class DigestRunner:
         lock_wait: float = 600.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         may_receive: Callable[[Subscription], bool] | None = None,
+        per_section: int | None = SECTION_ITEMS,
     ) -> None:
         self.store = store
+        self.per_section = per_section  # items listed per section (DIGEST_SECTION_ITEMS; None: all)
         self.subscriptions = subscriptions or store.subscriptions
         self.sender = sender
         self.log = log or store.digest_log
@@ -110,7 +112,7 @@ class DigestRunner:
         """The messages of one window for one subscription ([] when empty and DIGEST_EMPTY=skip)."""
         posts, changes = window_posts(self.store, window.start, window.end, sub.tags)
         digest = subscription_digest(posts, window.start, window.end, sub.tags, changes)
-        return digest_messages(digest, sub.tz, empty=self.empty)
+        return digest_messages(digest, sub.tz, empty=self.empty, per_section=self.per_section)
 
     def due(self, sub: Subscription) -> list[Window]:
         # Nothing is owed from before the subscription (re)started, nor twice after the last window.

@@ -251,7 +251,11 @@ class Service:
         s = self.settings
         await sync_settings_subscription(s, self.subscriptions, sender)
         runner = DigestRunner(
-            store=self.store, sender=sender, empty=s.digest_empty, may_receive=AccessPolicy(s).may_receive
+            store=self.store,
+            sender=sender,
+            empty=s.digest_empty,
+            may_receive=AccessPolicy(s).may_receive,
+            per_section=s.digest_section_items or None,
         )
         self.digests = DigestScheduler(runner, self.scheduler)
         self.digests.start(catch_up=False)  # caught up after the first poll: see _poll

@@ -201,6 +201,23 @@ def test_day_windows_follow_digest_time_and_time_zone(archive_path: Path) -> Non
         assert 'href="/day/2026-11-21">the digest of 2026-11-21' in sofia.get("/post/1").text
 
 
+def test_day_page_has_a_date_picker_and_caps_each_section(archive_path: Path) -> None:
+    """Issue 35.8: `/day?day=…` (the picker's form) opens that day; past DIGEST_SECTION_ITEMS items a
+    section says "… and N more", in the messages and the item list, linking to a search of its tag
+    over the window's days."""
+    with client_for(archive_path, digest_section_items=1) as capped:
+        picked = capped.get("/day", params={"day": "2026-11-20", "tag": "serbia"}, follow_redirects=False)
+        assert picked.headers["location"] == "/day/2026-11-20?tag=serbia"
+        assert capped.get("/day", params={"day": "20.11.2026"}).status_code == 400
+        page = capped.get("/day/2026-11-21").text
+        assert '<input type="date" name="day" value="2026-11-21" required>' in page
+        search = f"{str(capped.base_url).rstrip('/')}/?tag=sanctions&amp;since=2026-11-20&amp;until=2026-11-21"
+        assert f'<a href="{search}" rel="noreferrer">… and 1 more</a>' in page  # in the message as sent
+        assert f'<li class="more"><a href="{search}">… and 1 more: search them</a></li>' in page  # and the list
+        listed = re.findall(r'<li><a href="/post/\d+">', page.split("Items in this digest", 1)[1])
+        assert len(listed) <= page.split("Items in this digest", 1)[1].count("<h3>")  # one item a section
+
+
 def test_charts_are_inline_svg_with_escaped_labels(client: Client) -> None:
     page = client.get("/charts")
     assert page.status_code == 200

@@ -32,6 +32,23 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("digest", help="print the digest of recent posts, or send it")
     parser.add_argument("--since", default="24h", help="age like 24h/7d or a date (default 24h)")
     parser.add_argument(
+        "--until",
+        help="end of the window: an age like 2d, a date (that whole local day included) or a date and time; "
+        "default now",
+    )
+    parser.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        type=argtypes.channel,
+        help="only posts of this channel (@name, id, link or title); repeated, any of them",
+    )
+    parser.add_argument(
+        "--per-section",
+        type=argtypes.non_negative_int,
+        help="items listed per section before '… and N more' (default DIGEST_SECTION_ITEMS, 15; 0: all)",
+    )
+    parser.add_argument(
         "--tag", action="append", default=[], help="only items with this tag; repeated, items with any of them"
     )
     form = parser.add_mutually_exclusive_group()
@@ -58,11 +75,18 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.due:
         return asyncio.run(_send_due(settings, ctx))
     tz = settings.tz
-    end = datetime.now(UTC)
-    start = argtypes.since(args.since, end, tz)
+    now = datetime.now(UTC)
+    start = argtypes.since(args.since, now, tz)
+    end = argtypes.until(args.until, now, tz, start) if args.until else now
     outgoing = args.send or args.dry_run
     tags = tuple(args.tag) or (settings.digest_tags if outgoing else ())
     posts, changes = window_posts(ctx.store, start, end, tags)
+    if args.channel:
+        wanted = {argtypes.archived_channel(ctx.store, name).id for name in args.channel}
+        posts = [p for p in posts if p.channel_id in wanted]
+        kept = {p.id for p in posts}
+        changes = [c for c in changes if c.post_id in kept]
+    per_section = settings.digest_section_items if args.per_section is None else args.per_section
     if outgoing:
         digest = subscription_digest(posts, start, end, tags, changes)
     else:
@@ -70,9 +94,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         print(json.dumps(digest_json(digest), ensure_ascii=False, indent=2))
     elif args.html:
-        print(SEPARATOR.join(render_html(digest, tz)))
+        print(SEPARATOR.join(render_html(digest, tz, per_section=per_section or None)))
     elif outgoing:
-        messages = digest_messages(digest, tz, empty=settings.digest_empty)
+        messages = digest_messages(digest, tz, empty=settings.digest_empty, per_section=per_section or None)
         if args.dry_run:
             print(SEPARATOR.join(messages))
             print(f"({len(messages)} message(s); nothing sent)", file=sys.stderr)
@@ -80,7 +104,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             sent = asyncio.run(_send(settings, messages))
             print(f"sent {len(sent)} message(s): ids {', '.join(map(str, sent)) or '-'}", file=sys.stderr)
     else:
-        print(render_text(digest, tz))
+        print(render_text(digest, tz, per_section=per_section or None))
     return 0
 
 
@@ -111,7 +135,12 @@ async def _send_due(settings: Settings, ctx: CliContext) -> int:
         sub = await sync_settings_subscription(settings, subscriptions, sender)
         if sub is None:
             raise ValueError("DIGEST_CHAT is not set (or DIGEST_OUTPUT for printing): no digest subscription")
-        runner = DigestRunner(store=ctx.store, sender=sender, empty=settings.digest_empty)
+        runner = DigestRunner(
+            store=ctx.store,
+            sender=sender,
+            empty=settings.digest_empty,
+            per_section=settings.digest_section_items or None,
+        )
         done = await runner.run_subscription(sub.id)
     finally:
         if client is not None:

@@ -184,30 +184,60 @@ def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
     return lines
 
 
-def render_html(digest: Digest, tz: tzinfo) -> list[str]:
-    """Telegram HTML messages, each under the limit, split only between items."""
+# Items listed per section: a busy day's "Other" of 261 items would fill twelve messages nobody reads
+# to the end; past this many, one line says how many more there are (and, given a link, where).
+SECTION_ITEMS = 15
+MoreLink = Callable[[Tag | None], str | None]
+
+
+def more_line(hidden: int) -> str:
+    return f"… and {hidden} more"
+
+
+def render_html(
+    digest: Digest, tz: tzinfo, *, per_section: int | None = SECTION_ITEMS, more_link: MoreLink | None = None
+) -> list[str]:
+    """Telegram HTML messages, each under the limit, split only between items; at most `per_section`
+    items a section (None: all), then "… and N more", a link when `more_link` gives one."""
     year = digest.spans_years(tz)
     blocks: list[tuple[str | None, str]] = []  # (section heading, item line)
     for section in digest.sections:
         heading = f"<b>{html.escape(_tag_label(section.tag))}</b> ({len(section.items)})"
-        blocks.extend((heading, render_item_html(item, tz, year=year)) for item in section.items)
+        shown = section.items if per_section is None else section.items[:per_section]
+        blocks.extend((heading, render_item_html(item, tz, year=year)) for item in shown)
+        if len(shown) < len(section.items):
+            more = more_line(len(section.items) - len(shown))
+            href = more_link(section.tag) if more_link else None
+            blocks.append(
+                (heading, f'<a href="{html.escape(href, quote=True)}">{more}</a>' if href else html.escape(more))
+            )
     blocks.extend((f"<b>{MEDIA_HEADING}</b>", render_media_html(run, tz, year=year)) for run in digest.media)
     return split_messages("\n".join(_header(digest, tz, rich=True)), blocks)
 
 
-def digest_messages(digest: Digest, tz: tzinfo, *, empty: str = "notice") -> list[str]:
+def digest_messages(
+    digest: Digest,
+    tz: tzinfo,
+    *,
+    empty: str = "notice",
+    per_section: int | None = SECTION_ITEMS,
+    more_link: MoreLink | None = None,
+) -> list[str]:
     """The Telegram messages for one window: none for an empty window when DIGEST_EMPTY=skip."""
     if digest.empty and empty == "skip":
         return []
-    return render_html(digest, tz)
+    return render_html(digest, tz, per_section=per_section, more_link=more_link)
 
 
-def render_text(digest: Digest, tz: tzinfo) -> str:
+def render_text(digest: Digest, tz: tzinfo, *, per_section: int | None = SECTION_ITEMS) -> str:
     year = digest.spans_years(tz)
     lines = _header(digest, tz, rich=False)
     for section in digest.sections:
         lines += ["", f"{_tag_label(section.tag)} ({len(section.items)})"]
-        lines += [render_item_text(item, tz, year=year) for item in section.items]
+        shown = section.items if per_section is None else section.items[:per_section]
+        lines += [render_item_text(item, tz, year=year) for item in shown]
+        if len(shown) < len(section.items):
+            lines.append(more_line(len(section.items) - len(shown)))
     if digest.media:
         lines += ["", MEDIA_HEADING]
         lines += [render_media_text(run, tz, year=year) for run in digest.media]

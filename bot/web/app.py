@@ -36,6 +36,7 @@ class WebOptions:
     digest_time: time
     digest_tags: tuple[str, ...] = ()
     digest_empty: str = "notice"
+    digest_section_items: int = 15  # 0: all
     token: str | None = None
     allow_sql: bool = False
     allowed_hosts: frozenset[str] | None = None  # None: any Host header (bound beyond loopback)
@@ -49,6 +50,7 @@ class WebOptions:
             "digest_time": settings.digest_time,
             "digest_tags": settings.digest_tags,
             "digest_empty": settings.digest_empty,
+            "digest_section_items": settings.digest_section_items,
             "token": settings.web_token,
         }
         return cls(**(values | overrides))

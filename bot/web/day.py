@@ -8,7 +8,8 @@ gets, message by message. The Telegram HTML is re-sanitized before it is put in 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from urllib.parse import urlencode
 
 from markupsafe import Markup
@@ -18,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from bot.core.digest_render import digest_messages
 from bot.core.windows import Window, next_occurrence, occurrence, window_ending
 from bot.digest_jobs import subscription_digest
+from bot.models import Tag
 from bot.web.app import WebState, state_of
 from bot.web.charts import CopyStats, copies_chart, posts_per_day_chart, top_copies_chart, top_tags_chart
 from bot.web.forms import MAX_CHART_DAYS, MAX_CHART_WEEKS, MAX_TAG_CHARS, FormError, bounded_int, parse_day
@@ -39,6 +41,20 @@ def _latest_day(state: WebState, last_post: datetime | None) -> date:
     return fired.astimezone(tz).date()
 
 
+def more_href(base: str, window: Window, tz: tzinfo) -> Callable[[Tag | None], str]:
+    """Where "… and N more" of a section leads: a search for its tag over the window's local days
+    (an untagged section, "Other": every post of those days). The days are whole, so the search
+    may show a few posts on either side of the window's DIGEST_TIME edges."""
+    first = window.start.astimezone(tz).date().isoformat()
+    last = (window.end - timedelta(microseconds=1)).astimezone(tz).date().isoformat()
+
+    def href(tag: Tag | None) -> str:
+        params = {"tag": tag.key} if tag is not None else {}
+        return base + "?" + urlencode({**params, "since": first, "until": last})
+
+    return href
+
+
 def day_page(request: Request) -> Response:
     state = state_of(request)
     raw_tag = (request.query_params.get("tag") or "").strip()
@@ -46,6 +62,10 @@ def day_page(request: Request) -> Response:
         raise FormError(f"tag: longer than {MAX_TAG_CHARS} characters")
     tags = (raw_tag,) if raw_tag else state.options.digest_tags
     raw_day = request.path_params.get("day")
+    picked = request.query_params.get("day")  # the date picker's form
+    if raw_day is None and picked:
+        suffix = "?" + urlencode({"tag": raw_tag}) if raw_tag else ""
+        return RedirectResponse(f"/day/{parse_day(picked, 'day').isoformat()}{suffix}", status_code=302)
     if raw_day is None:
         with state.reading() as reader:
             last = reader.browse.bounds()[1]
@@ -56,7 +76,12 @@ def day_page(request: Request) -> Response:
     with state.reading() as reader:
         posts = reader.store.posts_between(window.start, window.end, tags=tags)
     digest = subscription_digest(posts, window.start, window.end, tags)
-    messages = digest_messages(digest, state.options.tz, empty=state.options.digest_empty)
+    per_section = state.options.digest_section_items or None
+    # Telegram HTML keeps only http(s) links (bot/web/telegram_html.py): the search is linked absolutely.
+    more = more_href(str(request.base_url), window, state.options.tz)
+    messages = digest_messages(
+        digest, state.options.tz, empty=state.options.digest_empty, per_section=per_section, more_link=more
+    )
     return state.page(
         "day.html",
         day=day,
@@ -65,6 +90,8 @@ def day_page(request: Request) -> Response:
         tags=tags,
         raw_tag=raw_tag,
         digest=digest,
+        per_section=per_section or 1_000_000,
+        more=more,
         messages=[Markup(safe_telegram_html(m)) for m in messages],
         previous=(day - timedelta(days=1)).isoformat(),
         next=(day + timedelta(days=1)).isoformat(),
