@@ -4,11 +4,11 @@ Before, a search's "newest first" was FTS5's own rowid order (arrival order: an 
 lists above newer live posts); now it is by date.  Both SQL shapes run here on the same warm
 connection, interleaved query by query, for the queries of bench/search.py:
 
-* `rowid`: the old plan, `JOIN posts_norm … ORDER BY posts_norm.rowid DESC LIMIT 20` (the floor:
-  FTS5 hands out matches in order and stops after 20);
-* `date`: what Store.search now runs: the matches counted up to 5,000, then either the posts_date
-  index walked newest first with each post tested against the set of matching rowids (many
-  matches), or the few matches looked up and sorted by date.
+* `rowid`: the old plan, `JOIN posts_norm … ORDER BY posts_norm.rowid DESC LIMIT 20` (FTS5 hands
+  out matches in order and stops after 20), then the 20 posts read (Store.get_posts);
+* `date`: Store.search(query, limit=20) as it is now: fewer than 500 matches are sorted by date;
+  more are read in rowid order and the posts archived out of date order around them are probed
+  one by one (at most 300), else the matches become a set of rowids and posts_date is walked.
 
 The same figures on a copy of the archive whose older half was re-inserted after the newer half
 (an imported history), where rowid order and date order disagree.
@@ -44,10 +44,8 @@ def shapes(store: Store, query: str) -> Shapes:
     return old, list(clause.params), count, list(clause.driver_params), new, list(clause.ids_params)
 
 
-def run_new(store: Store, count: str, driver: list[object], new: str, params: list[object]) -> list[int]:
-    many = store.db.execute(count, driver).fetchone()[0]
-    hint = "INDEXED BY posts_date" if many else ""
-    return [r[0] for r in store.db.execute(f"SELECT p.id FROM posts p {hint} {new}", params).fetchall()]
+def run_old(store: Store, sql: str, params: list[object]) -> None:
+    store.get_posts([r[0] for r in store.db.execute(sql, params).fetchall()])
 
 
 def measure(store: Store, rounds: int) -> dict[str, dict[str, list[float]]]:
@@ -55,13 +53,13 @@ def measure(store: Store, rounds: int) -> dict[str, dict[str, list[float]]]:
     prepared = {q: shapes(store, q) for q in QUERIES}
     for round_number in range(rounds + 1):
         for index, query in enumerate(QUERIES):
-            old_sql, old_params, count, driver, new, params = prepared[query]
+            old_sql, old_params = prepared[query][:2]
             for path in ("rowid", "date") if (index + round_number) % 2 == 0 else ("date", "rowid"):
                 start = time.perf_counter()
                 if path == "rowid":
-                    store.db.execute(old_sql, old_params).fetchall()
+                    run_old(store, old_sql, old_params)
                 else:
-                    run_new(store, count, driver, new, params)
+                    store.search(query, limit=20)
                 if round_number:  # round 0 warms up
                     samples[query][path].append(time.perf_counter() - start)
     return samples

@@ -101,6 +101,16 @@ class Browse:
             row = self.db.execute("SELECT count(*) FROM posts WHERE channel_id = ?", [channel_id]).fetchone()
         return int(row[0])
 
+    def languages(self, codes: Sequence[str]) -> list[str]:
+        """Which of `codes` some post is tagged with, in that order: one indexed probe each
+        (post_tags_tag), ~100 probes in ~1 ms, where listing the distinct languages would read every
+        post or every tag row."""
+        return [
+            code
+            for code in codes
+            if self.db.execute("SELECT 1 FROM post_tags WHERE tag = ? AND kind = 'lang' LIMIT 1", [code]).fetchone()
+        ]
+
     def tag_display(self, key: str) -> Tag | None:
         row = self.db.execute(
             "SELECT tag, min(display), kind, count(*) AS n FROM post_tags WHERE tag = ? GROUP BY kind "

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 SearchOrder = Literal["newest", "rank", "oldest"]
 # Above this many posts behind a filter, reading newest first by date beats sorting what it keeps.
 _MANY = 5000
+# A query with fewer matches than this has them sorted by date; more are read in rowid order (below).
+_FEW = 500
+# Posts archived out of date order that one newest-first page may test one by one (FTS5 probes).
+_LATE = 300
 
 
 class QueryError(ValueError):
@@ -87,7 +91,7 @@ class SearchTable:
             if order == "rank":
                 join, newest, rank = clause.join, clause.newest, clause.rank
                 query_where, query_params = [clause.where], list(clause.params)
-            else:  # by date: the matches as a set of rowids, no join (see below)
+            else:  # by date: the matches as a set of rowids, no join (see below, and _newest_matches)
                 query_where, query_params = [clause.ids_where], list(clause.ids_params)
         tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
         channel_id: int | None = None
@@ -102,7 +106,8 @@ class SearchTable:
         # (a common tag sorted 830k posts: 5 s on 1M posts), so look at how many the filters keep.
         # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
         many = self._filters_keep_many(tag_keys, channel_id)
-        by_date = many and (clause is None or (order != "rank" and self._matches_many(clause)))
+        by_date = many and (clause is None or (order != "rank" and self._matches_many(clause, _MANY)))
+        fast_newest = clause is not None and order == "newest" and self._matches_many(clause, _FEW)
         if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
             marks = ", ".join("?" * len(tag_keys))
             if many:
@@ -124,10 +129,11 @@ class SearchTable:
             params.append(to_db_time(until))
         # Newest first is by date, with a query too: the rowid is arrival order, and an imported history
         # is archived after newer live posts (a 2019 post would list above 2026 ones). The posts_date
-        # index (its entries end in the rowid) delivers exactly this order. A query's matches are a set
-        # of rowids built once from the FTS index; when they are many, walking posts_date newest first
-        # and testing each post against the set stops after `limit`; when they are few, looking them up
-        # and sorting them by date is instant (bench/README.md, "Newest first by date").
+        # index (its entries end in the rowid) delivers exactly this order. A query with few matches
+        # has them looked up and sorted by date; with more, _newest_matches reads them in FTS5's rowid
+        # order and adds the few posts archived out of date order; where those are many (a fresh import
+        # of older history above the query's newest matches), the matches become a set of rowids and
+        # posts_date is walked newest first against it (bench/newest_first.md).
         order_sql = rank if order == "rank" else newest
         if order == "oldest":
             order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
@@ -139,10 +145,16 @@ class SearchTable:
             f"WHERE {' AND '.join(post_where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         )
         try:
+            hits = []
             if fts is not None:
                 # Words found only in a linked article find the post too (the hit says so).
                 want = max(0, offset) + max(0, limit)
                 hits = self.articles.matching_posts(fts, where, params, order, want)
+            if fast_newest and clause is not None and not hits:
+                ids = self._newest_matches(clause, where, params, max(0, offset) + max(0, limit))
+                if ids is not None:
+                    return self._by_ids(ids[max(0, offset) :])
+            if fts is not None:
                 if hits:
                     page = self._merge_article_hits(
                         hits,
@@ -198,15 +210,65 @@ class SearchTable:
         found = [by_id[i] for i in page if i in by_id]
         return [replace(p, article_match=entries[p.id][1]) if entries[p.id][1] else p for p in found]
 
-    def _matches_many(self, clause: Clause) -> bool:
-        """Whether the query's index finds at least _MANY posts (counting stops there)."""
+    def _matches_many(self, clause: Clause, bound: int) -> bool:
+        """Whether the query's index finds at least `bound` posts (counting stops there)."""
         if not clause.driver:
             return True  # partly indexed archive (a reindex running): the date walk is always bounded
         return bool(
             self.db.execute(
-                f"SELECT count(*) >= ? FROM ({clause.driver} LIMIT ?)", [_MANY, *clause.driver_params, _MANY]
+                f"SELECT count(*) >= ? FROM ({clause.driver} LIMIT ?)", [bound, *clause.driver_params, bound]
             ).fetchone()[0]
         )
+
+    def _newest_matches(self, clause: Clause, where: list[str], params: list[Any], want: int) -> list[int] | None:
+        """The ids of the first `want` matches, newest first by date, or None when the archive is too far
+        out of date order around them (then the caller sorts the whole set of matches).
+
+        FTS5 hands out matches by rowid (arrival order) and stops after `want`; the oldest date among
+        them bounds what else can rank above: only a match archived earlier (a smaller id) but dated
+        later. Such posts are read from the posts_keys index (date, id) and, when at most _LATE, each
+        is tested against the query (FTS5 probed by rowid); the union, sorted by date, is exact."""
+        if not clause.driver or want <= 0:
+            return None
+        filters = " AND ".join([clause.where, *where])
+        found = {
+            row[0]: row[1]
+            for row in self.db.execute(
+                f"SELECT p.id, p.date FROM posts p {clause.join} WHERE {filters} ORDER BY {clause.newest} LIMIT ?",
+                [*clause.params, *params, want],
+            )
+        }
+        if len(found) == want:
+            late = [
+                row[0]
+                for row in self.db.execute(
+                    "SELECT id FROM posts INDEXED BY posts_keys WHERE date > ? AND id < ? LIMIT ?",
+                    [min(found.values()), min(found), _LATE + 1],
+                )
+            ]
+            if len(late) > _LATE:
+                return None
+            if late:
+                probe = clause.join.replace("JOIN", "CROSS JOIN", 1)  # posts first: FTS5 probed per rowid
+                rows = self.db.execute(
+                    f"SELECT p.id, p.date FROM posts p {probe} WHERE p.id IN ({','.join('?' * len(late))}) "
+                    f"AND {filters}",
+                    [*late, *clause.params, *params],
+                )
+                found.update((row[0], row[1]) for row in rows)
+        return sorted(found, key=lambda i: (found[i], i), reverse=True)[:want]
+
+    def _by_ids(self, ids: list[int]) -> list[StoredPost]:
+        """These posts, in this order, with their linked articles."""
+        if not ids:
+            return []
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+            f"WHERE p.id IN ({','.join('?' * len(ids))})",
+            ids,
+        ).fetchall()
+        by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows), [r[18] for r in rows])}
+        return [by_id[i] for i in ids if i in by_id]
 
     def _filters_keep_many(self, tag_keys: Sequence[str], channel_id: int | None) -> bool:
         """Whether the tags (together) and the channel hold at least _MANY posts (counting stops there)."""

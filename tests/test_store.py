@@ -202,12 +202,18 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
     assert upgraded.dump_json() == before
 
 
-@pytest.mark.parametrize("many", [1, 10**9], ids=["walk-the-date-index", "sort-the-few"])
+@pytest.mark.parametrize(
+    ("many", "few", "late"),
+    [(1, 10**9, 0), (10**9, 10**9, 0), (10**9, 1, 10**9), (1, 1, 0)],
+    ids=["walk-the-date-index", "sort-the-few", "rowid-order-plus-late-posts", "too-many-late-posts"],
+)
 def test_listings_are_newest_first_by_date_whatever_the_archive_order(
-    store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, many: int
+    store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, many: int, few: int, late: int
 ) -> None:
     """Live posts first, then an imported history of older ones: ids no longer follow dates."""
-    monkeypatch.setattr("storage.search._MANY", many)  # both query plans give the same answer
+    monkeypatch.setattr("storage.search._MANY", many)  # every query plan gives the same answer
+    monkeypatch.setattr("storage.search._FEW", few)
+    monkeypatch.setattr("storage.search._LATE", late)
     other = ChannelRef(tg_id=2002, username="other", title="Other")
     day = datetime(2026, 11, 20, tzinfo=UTC)
     live = [raw_post(100 + i, f"Kosovo update {i} #Live", date=day + timedelta(hours=i)) for i in range(3)]

@@ -302,3 +302,13 @@ def test_a_deleted_post_is_kept_marked_and_left_out_of_listings(archive_path: Pa
         assert 2 not in hit_ids(http.get("/").text)
         assert 2 not in hit_ids(http.get("/", params={"copies": "1"}).text)
         assert "<dt>Posts</dt><dd>7</dd>" in http.get("/channel/1").text  # archived, deleted included
+
+
+def test_language_filter_lists_the_archives_languages(client: Client) -> None:
+    """Issue 35.7: the choices are the languages posts carry, not a fixed five."""
+    page = client.get("/").text
+    options = re.findall(
+        r'<option value="([a-z]{2,3})"', page.split('<select name="lang">', 1)[1].split("</select>")[0]
+    )
+    assert options == ["en", "bg", "ru"]
+    assert '<option value="es" selected>es</option>' in client.get("/", params={"lang": "es"}).text

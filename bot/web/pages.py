@@ -13,13 +13,14 @@ from starlette.responses import Response
 from bot.core.digest import DigestItem
 from bot.core.digest_render import snippet
 from bot.core.highlight import Highlighter, mark
+from bot.core.lang import LANGUAGE_CODES
 from bot.core.search_query import match_spans
 from bot.core.windows import next_occurrence
 from bot.listing import MAX_SCANNED_POSTS, find_items, newest_post, seen_in
 from bot.models import StoredPost
 from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import posts_per_day_chart, top_tags_chart
-from bot.web.forms import LANGUAGES, PAGE_SIZES, FormError, SearchForm, bounded_int, parse_search
+from bot.web.forms import PAGE_SIZES, FormError, SearchForm, bounded_int, parse_search
 from bot.web.render import marked, matching_paragraph
 from storage.browse import MARK_CLOSE, MARK_OPEN
 from storage.store import SearchOrder
@@ -106,13 +107,14 @@ def search_page(request: Request) -> Response:
         if form.channel is not None and form.channel not in {c.id for c in channels}:
             raise FormError(f"channel: there is no channel {form.channel}")
         results = _find(reader, form, state)
+        languages = reader.browse.languages(LANGUAGE_CODES)  # the archive's, not a fixed list
     return state.page(
         "search.html",
         form=form,
         hits=results.hits,
         more=results.more,
         channels=channels,
-        languages=LANGUAGES,
+        languages=languages,
         page_sizes=PAGE_SIZES,
         folded_depth=MAX_SCANNED_POSTS,
     )
