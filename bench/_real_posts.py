@@ -6,6 +6,7 @@ that label these posts keep only (sample, message id, label) in bench/data/.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def real_posts(root: Path = REAL_EXPORTS) -> Iterator[tuple[str, RawPost]]:
         folder = root / name
         if not folder.is_dir():
             continue
-        channel = ChannelRef(tg_id=abs(hash(name)) % 10**9 + 1, title=name)
+        channel = ChannelRef(tg_id=zlib.crc32(name.encode()) + 1, title=name)  # stable across runs
         for page in sorted(folder.glob("messages*.html")):
             try:
                 parsed = parse_page_file(page, channel)

@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             return values[0].language.iso_code_639_1.name.lower()
 
         detectors["lingua (all languages), p >= 0.5"] = lingua_sure
-    rows, results = [], {}
+    rows: list[list[str]] = []
+    results: dict[str, dict[str, object]] = {}
+    all_misses: dict[tuple[str, str], Counter[str]] = {}
     texts = [text for text, _ in sets["real"]]
     for name, detector in detectors.items():
         start = time.perf_counter()
@@ -135,19 +137,19 @@ def main(argv: list[str] | None = None) -> int:
             detector(text)
         rate = len(texts) / (time.perf_counter() - start)
         figures = {set_name: score(detector, labelled) for set_name, labelled in sets.items()}
-        results[name] = {k: {"right": v[0], "unknown": v[1], "wrong": v[2], "misses": dict(v[3])} for k, v in figures.items()}
-        results[name]["posts_per_second"] = rate
+        results[name] = {
+            k: {"right": v[0], "unknown": v[1], "wrong": v[2], "misses": dict(v[3])} for k, v in figures.items()
+        } | {"posts_per_second": rate}
+        all_misses.update({(name, k): v[3] for k, v in figures.items()})
         rows.append(
             [name]
             + [f"{figures[s][0]:.3f} / {figures[s][1]:.3f} / {figures[s][2]:.3f}" for s in sets]
             + [f"{rate:,.0f}"]
         )
     print(table(["detector", "project: right / unknown / wrong", "real: right / unknown / wrong", "posts/s"], rows))
-    for name in detectors:
-        for set_name in sets:
-            misses = results[name][set_name]["misses"]
-            if misses:
-                print(f"{name} · {set_name} wrong: {dict(Counter(misses).most_common(8))}")
+    for (name, set_name), misses in all_misses.items():
+        if misses:
+            print(f"{name} · {set_name} wrong: {dict(misses.most_common(8))}")
     print("load: " + "; ".join(f"{k} {s:.1f} s, +{m:.0f} MB RSS" for k, (s, m) in costs.items()))
     print(machine_line())
     save_result("lang_id", {"results": results, "costs": costs, "sizes": {k: len(v) for k, v in sets.items()}})
