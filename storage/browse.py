@@ -92,6 +92,13 @@ class Browse:
         row = self.db.execute(sql, params).fetchone()
         return from_db_time(row[0]) if row else None
 
+    def earliest(self, *, channel_id: int) -> datetime | None:
+        """The date of a channel's first message (its unique index's first entry)."""
+        row = self.db.execute(
+            "SELECT date FROM posts WHERE channel_id = ? ORDER BY message_id LIMIT 1", [channel_id]
+        ).fetchone()
+        return from_db_time(row[0]) if row else None
+
     def count_posts(self, *, channel_id: int | None = None, tag: str | None = None) -> int:
         """Posts archived in a channel or with a tag, deleted ones included: read from an index alone
         (telling deleted ones apart would read every row, ~0.6 s for a tag on 90k posts)."""

@@ -154,19 +154,18 @@ class SearchTable:
                 ids = self._newest_matches(clause, where, params, max(0, offset) + max(0, limit))
                 if ids is not None:
                     return self._by_ids(ids[max(0, offset) :])
-            if fts is not None:
-                if hits:
-                    page = self._merge_article_hits(
-                        hits,
-                        join,
-                        post_where,
-                        post_params,
-                        order_sql,
-                        order,
-                        want,
-                        rank if rank.endswith(".rank") else "0",
-                    )
-                    return page[max(0, offset) : want]
+            if fts is not None and hits:
+                page = self._merge_article_hits(
+                    hits,
+                    join,
+                    post_where,
+                    post_params,
+                    order_sql,
+                    order,
+                    want,
+                    rank if rank.endswith(".rank") else "0",
+                )
+                return page[max(0, offset) : want]
             rows = self.db.execute(sql, [*post_params, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc

@@ -6,20 +6,21 @@ import base64
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from httpx import Client
 
+from bot.core.buckets import buckets, labels, unit_for
 from bot.core.digest_render import digest_messages
 from bot.digest_jobs import subscription_digest
-from bot.models import ChannelRef
+from bot.models import ChannelRef, RawPost
 from bot.web.security import CSP, LOOPBACK_HOSTS
 from bot.web.telegram_html import safe_telegram_html
 from storage.store import Store
-from tests.web_archive import fill_archive
+from tests.web_archive import add_posts, fill_archive
 from tests.web_server import client as client_for
 
 TOKEN = "s3cret-token-for-tests_0123456789"
@@ -226,7 +227,7 @@ def test_charts_are_inline_svg_with_escaped_labels(client: Client) -> None:
     assert 'aria-label="Statements by channels carrying them"' in page.text
     assert "<title>Balkan Diplomacy Watch · 11-20: 6 posts</title>" in page.text
     assert "<title>&lt;script&gt;window.__pwned = 3&lt;/script&gt;Evil… · 11-20: 2 posts</title>" in page.text
-    assert "10 statements from 12 posts in the last 30 days" in page.text
+    assert "10 statements from 12 posts from 2026-10-23 to 2026-11-21" in page.text
     assert '<a href="/post/1">' in page.text  # the most carried statement links to its first post
     assert client.get("/charts", params={"days": "400"}).status_code == 400
 
@@ -312,3 +313,53 @@ def test_language_filter_lists_the_archives_languages(client: Client) -> None:
     )
     assert options == ["en", "bg", "ru"]
     assert '<option value="es" selected>es</option>' in client.get("/", params={"lang": "es"}).text
+
+
+def test_charts_reach_the_whole_history_bucketed_by_span(tmp_path: Path) -> None:
+    """Issue 35.4: from/to pickers, a channel filter, days/weeks/months by span, years on the axis; a
+    channel page charts its whole history by default."""
+    path = fill_archive(tmp_path / "history.db")
+    old = ChannelRef(tg_id=1700000055, title="Old Archive")
+    add_posts(
+        path,
+        [
+            RawPost(
+                channel=old,
+                message_id=n,
+                date=datetime(2019, 3 + n, 10, 9, tzinfo=UTC),
+                text=f"Old post {n} #Kosovo",
+                source="export",
+            )
+            for n in range(1, 4)
+        ],
+    )
+    with client_for(path) as http:
+        default = http.get("/charts").text
+        assert "Old Archive" not in default.split('id="per-day"', 1)[1].split("</figure>", 1)[0]  # last 30 days
+        assert 'href="/charts?from=2019-04-10&amp;to=2026-11-21">whole history' in default
+        whole = http.get("/charts", params={"from": "2019-04-10", "to": "2026-11-21"}).text
+        per_month = whole.split('id="per-day"', 1)[1].split("</figure>", 1)[0]
+        assert "Posts per month per channel" in per_month and "Old Archive · 2019-04: 1 posts" in per_month
+        assert ">2019-04</text>" in per_month  # years on the axis
+        weeks = http.get("/charts", params={"from": "2026-06-01", "to": "2026-11-21"}).text
+        assert "Posts per week per channel" in weeks and "w 11-16: " in weeks
+        one = http.get("/charts", params={"from": "2019-01-01", "to": "2026-11-21", "channel": "4"}).text
+        drawn = one.split('id="per-day"', 1)[1].split("</figure>", 1)[0]
+        assert "Old Archive" in drawn and "Balkan Diplomacy Watch" not in drawn
+        assert http.get("/charts", params={"channel": "٣"}).status_code == 400
+        assert http.get("/charts", params={"from": "2026-11-21", "to": "2026-11-01"}).status_code == 400
+        channel = http.get("/channel/4").text
+        assert "<dt>Dates</dt><dd>2019-04-10 09:00 to 2019-06-10 09:00</dd>" in channel
+        assert "Posts per day (UTC)" in channel and "Old Archive · 04-10: 1 posts" in channel
+        assert "Top tags per week" in channel and "#Kosovo · w 04-08: 1 posts" in channel  # not empty
+
+
+def test_buckets_follow_the_span() -> None:
+    assert unit_for(date(2026, 1, 1), date(2026, 3, 1)) == "day"
+    assert unit_for(date(2026, 1, 1), date(2026, 12, 31)) == "week"
+    assert unit_for(date(2019, 1, 1), date(2026, 12, 31)) == "month"
+    months = buckets(date(2025, 11, 20), date(2026, 2, 3), "month")
+    assert labels(months, "month") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    weeks = buckets(date(2026, 11, 18), date(2026, 11, 30), "week")
+    assert labels(weeks, "week") == ["w 11-16", "w 11-23", "w 11-30"]
+    assert labels(buckets(date(2025, 12, 31), date(2026, 1, 1), "day"), "day") == ["2025-12-31", "2026-01-01"]

@@ -89,19 +89,24 @@ MIXED_TEXT = (
 )
 
 
-def add_mixed_direction_post(path: Path, pipeline: Pipeline | None = None) -> int:
-    """A post opening with an Arabic line over an English list and a plain URL (issue 35.3, 35.10)."""
+def add_posts(path: Path, raws: list[RawPost], pipeline: Pipeline | None = None) -> int:
+    """Ingest more posts as `tgmonitor import` does; returns the last post id."""
     archive = Archive.around(Settings(), Store.open(path), pipeline or Pipeline.load(), path=path)
     try:
-        raw = RawPost(
-            channel=MIXED_CHANNEL,
-            message_id=1,
-            date=datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
-            text=MIXED_TEXT,
-            source="export",
-        )
-        archive.ingest.save([raw], atomic=True)
+        archive.ingest.save(raws, atomic=True)
         row = archive.store.db.execute("SELECT max(id) FROM posts").fetchone()
     finally:
         archive.close()
     return int(row[0])
+
+
+def add_mixed_direction_post(path: Path, pipeline: Pipeline | None = None) -> int:
+    """A post opening with an Arabic line over an English list and a plain URL (issue 35.3, 35.10)."""
+    raw = RawPost(
+        channel=MIXED_CHANNEL,
+        message_id=1,
+        date=datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
+        text=MIXED_TEXT,
+        source="export",
+    )
+    return add_posts(path, [raw], pipeline)

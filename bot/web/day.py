@@ -8,8 +8,10 @@ gets, message by message. The Telegram HTML is re-sanitized before it is put in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
@@ -21,7 +23,14 @@ from bot.core.windows import Window, next_occurrence, occurrence, window_ending
 from bot.digest_jobs import subscription_digest
 from bot.models import Tag
 from bot.web.app import WebState, state_of
-from bot.web.charts import CopyStats, copies_chart, posts_per_day_chart, top_copies_chart, top_tags_chart
+from bot.web.charts import (
+    CopyStats,
+    chart_window,
+    copies_chart,
+    posts_per_day_chart,
+    top_copies_chart,
+    top_tags_chart,
+)
 from bot.web.forms import MAX_CHART_DAYS, MAX_CHART_WEEKS, MAX_TAG_CHARS, FormError, bounded_int, parse_day
 from bot.web.telegram_html import safe_telegram_html
 
@@ -98,31 +107,50 @@ def day_page(request: Request) -> Response:
     )
 
 
+def _channel_param(raw: str, known: dict[int, Any]) -> int | None:
+    """`channel`: a channel number the archive has (ASCII digits only), or none."""
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or int(raw) not in known:
+        raise FormError(f"channel: there is no channel {raw[:40]!r}")
+    return int(raw)
+
+
 def charts_page(request: Request) -> Response:
     state = state_of(request)
-    days = bounded_int(request.query_params, "days", DEFAULT_CHART_DAYS, 1, MAX_CHART_DAYS)
-    weeks = bounded_int(request.query_params, "weeks", DEFAULT_CHART_WEEKS, 1, MAX_CHART_WEEKS)
+    params = request.query_params
+    ranged = bool(params.get("from") or params.get("to"))
+    weeks = bounded_int(params, "weeks", DEFAULT_CHART_WEEKS, 1, MAX_CHART_WEEKS)
     with state.reading() as reader:
-        last = reader.browse.bounds()[1] or datetime.now(UTC)
-        end_day = last.astimezone(UTC).date() + timedelta(days=1)
-        until = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC)
+        first_post, last_post = reader.browse.bounds()
+        window = chart_window(params, last_post=last_post, default_days=DEFAULT_CHART_DAYS, max_days=MAX_CHART_DAYS)
+        since, until = window.since, window.until
         channels = {c.id: c for c in reader.store.channels()}
+        channel_id = _channel_param(params.get("channel", "").strip(), channels)
+        shown = {channel_id: channels[channel_id]} if channel_id is not None else channels
+        tags_since = since if ranged else until - timedelta(weeks=weeks)
         browse = reader.browse
 
         def draw() -> tuple[str, str, CopyStats, str]:
-            copies = copies_chart(browse, until - timedelta(days=days), until)
+            copies = copies_chart(browse, since, until)
             return (
-                posts_per_day_chart(browse, channels, until - timedelta(days=days), until),
-                top_tags_chart(browse, until - timedelta(weeks=weeks), until),
+                posts_per_day_chart(browse, shown, since, until, channel_id=channel_id),
+                top_tags_chart(browse, tags_since, until, channel_id=channel_id),
                 copies,
                 top_copies_chart(browse, copies.top),
             )
 
-        (per_day, tags, copies, top), age = state.charts.get(("charts", days, weeks), draw)
+        key = ("charts", window.first, window.last, weeks, channel_id)
+        (per_day, tags, copies, top), age = state.charts.get(key, draw)
     return state.page(
         "charts.html",
-        days=days,
+        days=(until - since).days,
         weeks=weeks,
+        window=window,
+        ranged=ranged,
+        channels=sorted(channels.values(), key=lambda c: c.label.casefold()),
+        channel_id=channel_id,
+        history=(first_post.date().isoformat() if first_post else None, window.last),
         last_day=(until - timedelta(days=1)).date().isoformat(),
         per_day=Markup(per_day),
         tags=Markup(tags),

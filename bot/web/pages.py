@@ -19,8 +19,8 @@ from bot.core.windows import next_occurrence
 from bot.listing import MAX_SCANNED_POSTS, find_items, newest_post, seen_in
 from bot.models import StoredPost
 from bot.web.app import Reader, WebState, state_of
-from bot.web.charts import posts_per_day_chart, top_tags_chart
-from bot.web.forms import PAGE_SIZES, FormError, SearchForm, bounded_int, parse_search
+from bot.web.charts import chart_window, posts_per_day_chart, top_tags_chart
+from bot.web.forms import PAGE_SIZES, FormError, SearchForm, parse_search
 from bot.web.render import marked, matching_paragraph
 from storage.browse import MARK_CLOSE, MARK_OPEN
 from storage.store import SearchOrder
@@ -176,7 +176,6 @@ def _listing(request: Request, **fixed: object) -> SearchForm:
 def channel_page(request: Request) -> Response:
     state = state_of(request)
     channel_id = request.path_params["channel_id"]
-    days = bounded_int(request.query_params, "days", CHART_DAYS, 1, 366)
     with state.reading() as reader:
         channel = next((c for c in reader.store.channels() if c.id == channel_id), None)
         if channel is None:
@@ -185,18 +184,23 @@ def channel_page(request: Request) -> Response:
         results = _find(reader, form, state)
         archived = reader.browse.count_posts(channel_id=channel_id)
         last = reader.browse.latest(channel_id=channel_id)
-        since, until = _chart_window(last, days)
+        first = reader.browse.earliest(channel_id=channel_id)
+        params = dict(request.query_params)
+        if not ({"from", "to", "days"} & params.keys()) and first is not None:
+            params["from"] = first.astimezone(UTC).date().isoformat()  # its whole history by default
+        window = chart_window(params, last_post=last, default_days=CHART_DAYS, max_days=366)
+        since, until = window.since, window.until
         browse = reader.browse
 
         def draw() -> tuple[str, str]:
             return (
                 posts_per_day_chart(
-                    browse, {channel.id: channel}, since, until, channel_id=channel_id, title="Posts per day (UTC days)"
+                    browse, {channel.id: channel}, since, until, channel_id=channel_id, title="Posts per {unit} (UTC)"
                 ),
-                top_tags_chart(browse, until - timedelta(weeks=12), until, channel_id=channel_id),
+                top_tags_chart(browse, since, until, channel_id=channel_id),
             )
 
-        (chart, tags_chart), _ = state.charts.get(("channel", channel_id, days, until), draw)
+        (chart, tags_chart), _ = state.charts.get(("channel", channel_id, window.first, window.last), draw)
     return state.page(
         "channel.html",
         channel=channel,
@@ -206,7 +210,8 @@ def channel_page(request: Request) -> Response:
         posts=archived,
         chart=Markup(chart),
         tags_chart=Markup(tags_chart),
-        days=days,
+        window=window,
+        span=(first, last),
     )
 
 
@@ -215,7 +220,6 @@ def tag_page(request: Request) -> Response:
     key = request.path_params["key"].lstrip("#").casefold()
     if not key or len(key) > 64:
         raise FormError("tag: expected a tag name of 1 to 64 characters")
-    days = bounded_int(request.query_params, "days", CHART_DAYS, 1, 366)
     with state.reading() as reader:
         tag = reader.browse.tag_display(key)
         if tag is None:
@@ -224,14 +228,17 @@ def tag_page(request: Request) -> Response:
         results = _find(reader, form, state)
         archived = reader.browse.count_posts(tag=key)
         channels = {c.id: c for c in reader.store.channels()}
-        since, until = _chart_window(reader.browse.latest(tag=key), days)
+        window = chart_window(
+            request.query_params, last_post=reader.browse.latest(tag=key), default_days=CHART_DAYS, max_days=366
+        )
+        since, until = window.since, window.until
         browse = reader.browse
 
         def draw() -> str:
-            title = f"Posts per day with {tag.display} (UTC days)"
+            title = f"Posts per {{unit}} with {tag.display.replace('{', '{{').replace('}', '}}')} (UTC)"
             return posts_per_day_chart(browse, channels, since, until, tag=key, title=title)
 
-        chart, _ = state.charts.get(("tag", key, days, until), draw)
+        chart, _ = state.charts.get(("tag", key, window.first, window.last), draw)
     return state.page(
         "tag.html",
         tag=tag,
@@ -240,5 +247,5 @@ def tag_page(request: Request) -> Response:
         more=results.more,
         posts=archived,
         chart=Markup(chart),
-        days=days,
+        window=window,
     )
