@@ -106,7 +106,6 @@ class SearchTable:
         # (a common tag sorted 830k posts: 5 s on 1M posts), so look at how many the filters keep.
         # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
         many = self._filters_keep_many(tag_keys, channel_id)
-        by_date = many and (clause is None or (order != "rank" and self._matches_many(clause, _MANY)))
         fast_newest = clause is not None and order == "newest" and self._matches_many(clause, _FEW)
         if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
             marks = ", ".join("?" * len(tag_keys))
@@ -139,11 +138,6 @@ class SearchTable:
             order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
         post_where = [*query_where, *where]
         post_params = [*query_params, *params]
-        sql = (
-            f"SELECT {_POST_COLUMNS} FROM posts p {'INDEXED BY posts_date' if by_date else ''} {join} "
-            "JOIN channels c ON c.id = p.channel_id "
-            f"WHERE {' AND '.join(post_where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
-        )
         try:
             hits = []
             if fts is not None:
@@ -166,6 +160,22 @@ class SearchTable:
                     rank if rank.endswith(".rank") else "0",
                 )
                 return page[max(0, offset) : want]
+            if clause is not None and order != "rank":
+                # Matches by date, as ids only (then the page's posts are read): with many matches, the
+                # posts_keys index (date, id, channel, deleted …) walked newest first against the set of
+                # matching rowids reads no post row until the page is found; with few, they are sorted.
+                walk = "INDEXED BY posts_keys" if fast_newest else ""
+                found = self.db.execute(
+                    f"SELECT p.id FROM posts p {walk} WHERE {' AND '.join(post_where)} "
+                    f"ORDER BY {order_sql} LIMIT ? OFFSET ?",
+                    [*post_params, max(0, limit), max(0, offset)],
+                ).fetchall()
+                return self._by_ids([int(r[0]) for r in found])
+            hint = "INDEXED BY posts_date" if many and clause is None else ""
+            sql = (
+                f"SELECT {_POST_COLUMNS} FROM posts p {hint} {join} JOIN channels c ON c.id = p.channel_id "
+                f"WHERE {' AND '.join(post_where) or '1'} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+            )
             rows = self.db.execute(sql, [*post_params, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
