@@ -74,8 +74,6 @@ class SearchTable:
         lang: str | None = None,
     ) -> list[StoredPost]:
         """Full-text and filtered listing. Raises QueryError for an unknown channel or an empty query."""
-        where = [] if include_deleted else ["p.deleted = 0"]
-        params: list[Any] = []
         join = ""
         newest = rank = "p.date DESC, p.id DESC"
         fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with
@@ -93,39 +91,8 @@ class SearchTable:
                 query_where, query_params = [clause.where], list(clause.params)
             else:  # by date: the matches as a set of rowids, no join (see below, and _newest_matches)
                 query_where, query_params = [clause.ids_where], list(clause.ids_params)
-        tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
-        channel_id: int | None = None
-        if channel is not None:
-            row = self.find_channel(channel)
-            if row is None:
-                raise QueryError(f"unknown channel {channel!r}")
-            channel_id = row.id
-        # Without a query the order is the date's. Walking the posts_date index and stopping at `limit`
-        # is instant when the filters keep many posts and a scan of the archive when they keep few,
-        # for which fetching the few and sorting them is instant instead; SQLite cannot tell which
-        # (a common tag sorted 830k posts: 5 s on 1M posts), so look at how many the filters keep.
-        # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
-        many = self._filters_keep_many(tag_keys, channel_id)
+        where, params, many = self._filter_where(tags, channel, lang, since, until, include_deleted)
         fast_newest = clause is not None and order == "newest" and self._matches_many(clause, _FEW)
-        if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
-            marks = ", ".join("?" * len(tag_keys))
-            if many:
-                where.append(f"EXISTS (SELECT 1 FROM post_tags t WHERE t.tag IN ({marks}) AND t.post_id = p.id)")
-            else:
-                where.append(f"p.id IN (SELECT post_id FROM post_tags WHERE tag IN ({marks}))")
-            params.extend(tag_keys)
-        if channel_id is not None:
-            where.append("p.channel_id = ?")
-            params.append(channel_id)
-        if lang is not None:
-            where.append("p.lang = ?")
-            params.append(lang)
-        if since is not None:
-            where.append("p.date >= ?")
-            params.append(to_db_time(since))
-        if until is not None:
-            where.append("p.date < ?")
-            params.append(to_db_time(until))
         # Newest first is by date, with a query too: the rowid is arrival order, and an imported history
         # is archived after newer live posts (a 2019 post would list above 2026 ones). The posts_date
         # index (its entries end in the rowid) delivers exactly this order. A query with few matches
@@ -180,6 +147,81 @@ class SearchTable:
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
         return self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
+
+    def _filter_where(
+        self,
+        tags: Sequence[str],
+        channel: str | int | None,
+        lang: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        include_deleted: bool,
+    ) -> tuple[list[str], list[Any], bool]:
+        """The filters' SQL (alias `p`), and whether they keep many posts (see `search`)."""
+        where = [] if include_deleted else ["p.deleted = 0"]
+        params: list[Any] = []
+        tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
+        channel_id: int | None = None
+        if channel is not None:
+            row = self.find_channel(channel)
+            if row is None:
+                raise QueryError(f"unknown channel {channel!r}")
+            channel_id = row.id
+        # Without a query the order is the date's. Walking the posts_date index and stopping at `limit`
+        # is instant when the filters keep many posts and a scan of the archive when they keep few,
+        # for which fetching the few and sorting them is instant instead; SQLite cannot tell which
+        # (a common tag sorted 830k posts: 5 s on 1M posts), so look at how many the filters keep.
+        # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
+        many = self._filters_keep_many(tag_keys, channel_id)
+        if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
+            marks = ", ".join("?" * len(tag_keys))
+            if many:
+                where.append(f"EXISTS (SELECT 1 FROM post_tags t WHERE t.tag IN ({marks}) AND t.post_id = p.id)")
+            else:
+                where.append(f"p.id IN (SELECT post_id FROM post_tags WHERE tag IN ({marks}))")
+            params.extend(tag_keys)
+        if channel_id is not None:
+            where.append("p.channel_id = ?")
+            params.append(channel_id)
+        if lang is not None:
+            where.append("p.lang = ?")
+            params.append(lang)
+        if since is not None:
+            where.append("p.date >= ?")
+            params.append(to_db_time(since))
+        if until is not None:
+            where.append("p.date < ?")
+            params.append(to_db_time(until))
+        return where, params, many
+
+    def count_matches(
+        self,
+        query: str | None = None,
+        *,
+        tags: Sequence[str] = (),
+        channel: str | int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        lang: str | None = None,
+        cap: int = 10_000,
+    ) -> int:
+        """How many posts `search` would list with these filters, counted up to `cap` (then `cap`):
+        the result count a search page shows, bounded because a common word matches most posts."""
+        where, params, _ = self._filter_where(tags, channel, lang, since, until, False)
+        if query is not None:
+            parsed = self.search_index.parse(query)
+            if parsed.empty:
+                raise QueryError("the search query is empty")
+            clause = self.search_index.clause(parsed)
+            where, params = [clause.ids_where, *where], [*clause.ids_params, *params]
+        try:
+            row = self.db.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM posts p WHERE {' AND '.join(where) or '1'} LIMIT ?)",
+                [*params, cap],
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        return int(row[0])
 
     def _merge_article_hits(
         self,

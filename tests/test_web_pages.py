@@ -363,3 +363,20 @@ def test_buckets_follow_the_span() -> None:
     weeks = buckets(date(2026, 11, 18), date(2026, 11, 30), "week")
     assert labels(weeks, "week") == ["w 11-16", "w 11-23", "w 11-30"]
     assert labels(buckets(date(2025, 12, 31), date(2026, 1, 1), "day"), "day") == ["2025-12-31", "2026-01-01"]
+
+
+def test_search_explains_itself(client: Client) -> None:
+    """Issue 35.9: a result count, a placeholder that says how words match, a syntax page, and a bad
+    value answered on the search page with the other filters kept."""
+    page = client.get("/", params={"q": "Lavrov"}).text
+    assert '<p class="count">4 posts match (in their own text' in page
+    assert "matched literally" not in page and 'href="/help/search"' in page
+    assert "1 post matches" in client.get("/", params={"q": "Lavrov", "channel": "2", "until": "2026-11-20"}).text
+    help_page = client.get("/help/search")
+    assert help_page.status_code == 200 and "Every word must appear" in help_page.text
+    bad = client.get("/", params={"q": "Kosovo", "lang": "ru", "per": "500", "tag": "serbia"})
+    assert bad.status_code == 400 and "per: expected 1 to 100" in bad.text
+    assert 'name="q" value="Kosovo"' in bad.text and 'name="tag" value="serbia"' in bad.text
+    assert '<option value="ru" selected>' in bad.text
+    empty = client.get("/", params={"q": "  \u0000 ", "channel": "1"})
+    assert empty.status_code in (200, 400) and "Traceback" not in empty.text

@@ -119,6 +119,7 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
 
     routes = [
         Route("/", pages.search_page),
+        Route("/help/search", pages.search_help_page),
         Route("/post/{post_id:int}", pages.post_page),
         Route("/channels", pages.channels_page),
         Route("/channel/{channel_id:int}", pages.channel_page),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,13 +18,13 @@ from bot.core.lang import LANGUAGE_CODES
 from bot.core.search_query import match_spans
 from bot.core.windows import next_occurrence
 from bot.listing import MAX_SCANNED_POSTS, find_items, newest_post, seen_in
-from bot.models import StoredPost
+from bot.models import ChannelRow, StoredPost
 from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import chart_window, posts_per_day_chart, top_tags_chart
 from bot.web.forms import PAGE_SIZES, FormError, SearchForm, parse_search
 from bot.web.render import marked, matching_paragraph
 from storage.browse import MARK_CLOSE, MARK_OPEN
-from storage.store import SearchOrder
+from storage.store import QueryError, SearchOrder
 
 LISTING_CHARS = 400  # a hit without a query shows its first paragraph up to this many characters
 CHART_DAYS = 30
@@ -99,25 +100,95 @@ def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
     return Results(hits, more)
 
 
+COUNT_CAP = 10_000  # "more than 10,000 posts": counting further would read every match
+
+
+def lenient_form(params: Mapping[str, str]) -> SearchForm:
+    """The search form as typed, less the fields that are wrong: what a 400 page keeps in its boxes.
+    Errors name their field first ("per: expected 1 to 100"); one that names none drops the dates."""
+    kept = dict(params)
+    for _ in range(len(kept) + 1):
+        try:
+            return parse_search(kept)
+        except FormError as exc:
+            name = str(exc).split(":", 1)[0]
+            dropped = [name] if name in kept else [k for k in ("since", "until") if k in kept] or list(kept)[:1]
+            for key in dropped:
+                kept.pop(key, None)
+    return SearchForm()
+
+
 def search_page(request: Request) -> Response:
     state = state_of(request)
-    form = parse_search(request.query_params)
+    try:
+        form = parse_search(request.query_params)
+    except FormError as exc:
+        return _search_error(request, state, lenient_form(request.query_params), str(exc))
     with state.reading() as reader:
         channels = reader.store.channels()
-        if form.channel is not None and form.channel not in {c.id for c in channels}:
-            raise FormError(f"channel: there is no channel {form.channel}")
-        results = _find(reader, form, state)
         languages = reader.browse.languages(LANGUAGE_CODES)  # the archive's, not a fixed list
+        try:
+            if form.channel is not None and form.channel not in {c.id for c in channels}:
+                raise FormError(f"channel: there is no channel {form.channel}")
+            results = _find(reader, form, state)
+            since, until = form.window(state.options.tz)
+            count = reader.store.count_matches(
+                form.q or None,
+                tags=[form.tag] if form.tag else [],
+                channel=form.channel,
+                since=since,
+                until=until,
+                lang=form.lang or None,
+                cap=COUNT_CAP + 1,
+            )
+        except (FormError, QueryError) as exc:
+            return _search_error(request, state, form, str(exc), channels=channels, languages=languages)
     return state.page(
         "search.html",
         form=form,
         hits=results.hits,
         more=results.more,
+        count=count,
+        count_cap=COUNT_CAP,
         channels=channels,
         languages=languages,
         page_sizes=PAGE_SIZES,
         folded_depth=MAX_SCANNED_POSTS,
+        error=None,
     )
+
+
+def _search_error(
+    request: Request,
+    state: WebState,
+    form: SearchForm,
+    message: str,
+    *,
+    channels: list[ChannelRow] | None = None,
+    languages: list[str] | None = None,
+) -> Response:
+    """A 400 that is still the search page: the message, and the form with what was typed kept."""
+    if channels is None or languages is None:
+        with state.reading() as reader:
+            channels, languages = reader.store.channels(), reader.browse.languages(LANGUAGE_CODES)
+    return state.page(
+        "search.html",
+        status=400,
+        form=form,
+        hits=[],
+        more=False,
+        count=None,
+        count_cap=COUNT_CAP,
+        channels=channels,
+        languages=languages,
+        page_sizes=PAGE_SIZES,
+        folded_depth=MAX_SCANNED_POSTS,
+        error=message,
+    )
+
+
+def search_help_page(request: Request) -> Response:
+    return state_of(request).page("search_help.html")
 
 
 def digest_day(post_date: datetime, state: WebState) -> str:
