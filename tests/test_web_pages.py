@@ -380,3 +380,13 @@ def test_search_explains_itself(client: Client) -> None:
     assert '<option value="ru" selected>' in bad.text
     empty = client.get("/", params={"q": "  \u0000 ", "channel": "1"})
     assert empty.status_code in (200, 400) and "Traceback" not in empty.text
+
+
+def test_times_carry_their_zone_and_utc_on_hover(archive_path: Path) -> None:
+    """Issue 35.5: a time in TZ says its zone; its title (hover) and `datetime` give UTC."""
+    with client_for(archive_path, tz=ZoneInfo("Europe/Sofia")) as sofia:
+        post = sofia.get("/post/1").text
+        assert '<time datetime="2026-11-20T07:15:00Z" title="2026-11-20 07:15 UTC">2026-11-20 09:15 EET</time>' in post
+        listing = sofia.get("/", params={"q": "Lavrov"}).text
+        assert 'title="2026-11-20 07:15 UTC">2026-11-20 09:15 EET</time>' in listing
+        assert "days in Europe/Sofia" in listing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.channels import ChannelIdentError, parse_channel
 from bot.core.timeparse import parse_since
@@ -35,6 +36,14 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def time_zone(text: str) -> ZoneInfo:
+    """An IANA zone name like Europe/Sofia."""
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown time zone {text!r}: use an IANA name like Europe/Moscow") from None
 
 
 def channel(text: str) -> str:

@@ -12,15 +12,18 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import tzinfo
 from pathlib import Path
 
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
 from bot.export_channel import archived, check_same_channel, parse_channel_option, resolve_channel
 from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.desktop_export import ExportError, iter_export_files, parse_export
 from bot.sources.desktop_html_export import HtmlExport, looks_like_export_page
+from bot.sources.export_clock import has_offsets, local_clock_note, on_local_clock
 from bot.sources.web_preview_parser import parse_saved_page
 
 WRITES = True  # may create the archive (bot/cli/context.py)
@@ -48,6 +51,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="CHANNEL",
         help="which channel an HTML export is (@username, t.me link or numeric id); "
         "without it, the archived channel with the export's title",
+    )
+    parser.add_argument(
+        "--tz",
+        type=argtypes.time_zone,
+        metavar="ZONE",
+        help="the exporter's time zone (e.g. Europe/Moscow) for older exports whose times have no UTC offset; "
+        "without it such times are taken as UTC and are approximate",
     )
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     return parser
@@ -104,7 +114,9 @@ def read_html_export(
     return Source(str(export.folder), channel, total, lambda: export.iter_posts(channel), note)
 
 
-def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None = None) -> dict[str, SaveResult]:
+def import_paths(
+    ctx: CliContext, paths: list[Path], channel: ChannelRef | None = None, tz: tzinfo | None = None
+) -> dict[str, SaveResult]:
     files = list(iter_export_files(paths))
     # HTML exports last, so one can find its channel in a JSON export named in the same command.
     html = [p.is_dir() or looks_like_export_page(p) for p in files]
@@ -119,6 +131,10 @@ def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None 
     for source in sources.values():
         if source.note:
             print(source.note, file=sys.stderr)
+        if has_offsets(Path(source.label)) is False:  # bot/sources/export_clock.py
+            print(local_clock_note(source.label, tz), file=sys.stderr)
+            if tz is not None:
+                source = replace(source, posts=_on_clock(source.posts, tz))
         bar = ProgressBar(source.total, Path(source.label).name)
         try:
             results[source.label] = ctx.ingest.save(
@@ -129,9 +145,13 @@ def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None 
     return results
 
 
+def _on_clock(posts: Callable[[], Iterable[RawPost]], tz: tzinfo) -> Callable[[], Iterable[RawPost]]:
+    return lambda: (on_local_clock(raw, tz) for raw in posts())
+
+
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     channel = parse_channel_option(args.channel) if args.channel else None
-    results = import_paths(ctx, args.paths, channel)
+    results = import_paths(ctx, args.paths, channel, args.tz)
     if args.json:
         ids = {p: {"new_ids": len(r.new_ids), "updated_ids": len(r.updated_ids)} for p, r in results.items()}
         print(json.dumps({p: asdict(r) | ids[p] for p, r in results.items()}))

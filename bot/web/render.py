@@ -9,7 +9,7 @@ its own tags: `marked` (search highlights), `external` (links out only for http(
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,17 @@ def make_environment(tz: tzinfo) -> Environment:
     def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else ""
 
-    env.filters.update(marked=marked, when=when, external=external, snippet=snippet, lines=lines)
+    def at(value: datetime | None) -> Markup:
+        """A time in TZ with its zone beside it, UTC in its title (hover) and in `datetime`."""
+        if value is None:
+            return Markup("")
+        local, utc = value.astimezone(tz), value.astimezone(UTC)
+        zone = local.strftime("%Z") or getattr(tz, "key", "")
+        return Markup('<time datetime="{}" title="{} UTC">{} {}</time>').format(
+            utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.strftime("%Y-%m-%d %H:%M"), local.strftime("%Y-%m-%d %H:%M"), zone
+        )
+
+    env.filters.update(marked=marked, when=when, external=external, snippet=snippet, lines=lines, at=at)
     env.globals["tz_name"] = getattr(tz, "key", None) or str(tz)
     return env
 
