@@ -390,3 +390,16 @@ def test_times_carry_their_zone_and_utc_on_hover(archive_path: Path) -> None:
         listing = sofia.get("/", params={"q": "Lavrov"}).text
         assert 'title="2026-11-20 07:20 UTC">2026-11-20 09:20 EET</time>' in listing  # the newest copy
         assert "days in Europe/Sofia" in listing
+
+
+def test_post_page_links_its_neighbours_and_context_and_channels_show_dates(client: Client) -> None:
+    """Issue 35.10: previous/next in the channel, "show in context", /channels with dates and without
+    the title twice."""
+    page = client.get("/post/3").text  # Balkan Diplomacy Watch, message 4 of 1..7
+    assert '<a rel="prev" href="/post/2">« previous in channel</a>' in page
+    assert '<a rel="next" href="/post/4">next in channel »</a>' in page
+    assert 'href="/?channel=1&amp;until=2026-11-20">show in context</a>' in page
+    assert 'rel="prev"' not in client.get("/post/1").text.split("</nav>", 1)[0]
+    channels = client.get("/channels").text
+    assert "<th>Title</th>" not in channels and "<th>Dates</th>" in channels
+    assert "<td>2026-11-20 – 2026-11-21</td>" in channels

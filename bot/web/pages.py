@@ -209,6 +209,7 @@ def post_page(request: Request) -> Response:
         versions = reader.browse.versions(post_id)
         item = DigestItem(tuple(copies) or (post,))
         count = seen_in(item, reader.store)
+        previous, following = reader.browse.neighbours(post)
     return state.page(
         "post.html",
         post=post,
@@ -219,6 +220,10 @@ def post_page(request: Request) -> Response:
         versions=versions,
         paragraphs=[p for p in post.text.split("\n\n") if p.strip()],
         digest_day=digest_day(post.date, state),
+        previous=previous,
+        following=following,
+        # its channel's posts up to its day (local, as the search's dates), newest first: it is near the top
+        context=f"/?channel={post.channel_id}&until={post.date.astimezone(state.options.tz).date().isoformat()}",
     )
 
 
@@ -227,7 +232,8 @@ def channels_page(request: Request) -> Response:
     with state.reading() as reader:
         channels = reader.store.channels()
         counts = reader.browse.posts_per_channel()
-    return state.page("channels.html", channels=channels, counts=counts)
+        spans = reader.browse.channel_spans()
+    return state.page("channels.html", channels=channels, counts=counts, spans=spans)
 
 
 def _chart_window(last: datetime | None, days: int) -> tuple[datetime, datetime]:
