@@ -403,3 +403,16 @@ def test_post_page_links_its_neighbours_and_context_and_channels_show_dates(clie
     channels = client.get("/channels").text
     assert "<th>Title</th>" not in channels and "<th>Dates</th>" in channels
     assert "<td>2026-11-20 – 2026-11-21</td>" in channels
+
+
+def test_topic_tags_are_explained_and_listed_with_a_legend(client: Client) -> None:
+    """Issue 35.6: the post page says which words made each topic; /tags lists topics with their
+    rules and the hashtags, with what the colours mean."""
+    page = client.get("/post/1").text
+    why = page.split('<details class="why-tags">', 1)[1].split("</details>", 1)[0]
+    assert '<a class="tag topic" href="/tag/diplomacy">Diplomacy</a>: “<mark>Foreign Minister</mark>”' in why
+    assert "(rule: talks, foreign minister*)" in why
+    tags = client.get("/tags").text
+    assert "green: written by the channel" in tags
+    assert '<a class="tag topic" href="/tag/diplomacy">Diplomacy</a></td><td class="num">' in tags
+    assert '<a class="tag hashtag" href="/tag/russiaserbia">#RussiaSerbia</a>' in tags

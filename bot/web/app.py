@@ -18,6 +18,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.core.tags import KeywordRules, RulesError, load_rules
+from bot.core.textnorm import TextNormaliser
 from bot.web.cache import ChartCache
 from bot.web.forms import FormError
 from bot.web.render import make_environment, render_page
@@ -42,6 +44,7 @@ class WebOptions:
     allowed_hosts: frozenset[str] | None = None  # None: any Host header (bound beyond loopback)
     query_seconds: float = 10.0  # a statement running longer is interrupted and the page says so
     chart_seconds: float = 300.0  # a chart is reused until this old (bot/web/cache.py)
+    rules_file: Path | None = None  # RULES_FILE: the topic rules whose matches the post page explains
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WebOptions:
@@ -52,6 +55,7 @@ class WebOptions:
             "digest_empty": settings.digest_empty,
             "digest_section_items": settings.digest_section_items,
             "token": settings.web_token,
+            "rules_file": settings.rules_file,
         }
         return cls(**(values | overrides))
 
@@ -68,6 +72,7 @@ class WebState:
     options: WebOptions
     env: Environment
     charts: ChartCache
+    rules: KeywordRules | None = None  # loaded once; None: the rules file could not be read
 
     @contextmanager
     def reading(self) -> Iterator[Reader]:
@@ -120,6 +125,7 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
     routes = [
         Route("/", pages.search_page),
         Route("/help/search", pages.search_help_page),
+        Route("/tags", pages.tags_page),
         Route("/post/{post_id:int}", pages.post_page),
         Route("/channels", pages.channels_page),
         Route("/channel/{channel_id:int}", pages.channel_page),
@@ -143,7 +149,11 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
     )
     env = make_environment(options.tz)
     env.globals.update(allow_sql=options.allow_sql, archive_name=archive.path.name)
-    app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds))
+    try:
+        rules: KeywordRules | None = load_rules(options.rules_file, TextNormaliser())
+    except (OSError, RulesError):
+        rules = None  # the pages work without; the post page then says it cannot explain its topics
+    app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds), rules)
     wrapped: ASGIApp = app
     if options.token:
         wrapped = TokenAuth(wrapped, options.token)

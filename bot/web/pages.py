@@ -16,9 +16,10 @@ from bot.core.digest_render import snippet
 from bot.core.highlight import Highlighter, mark
 from bot.core.lang import LANGUAGE_CODES
 from bot.core.search_query import match_spans
+from bot.core.tag_explain import explain_topics
 from bot.core.windows import next_occurrence
 from bot.listing import MAX_SCANNED_POSTS, find_items, newest_post, seen_in
-from bot.models import ChannelRow, StoredPost
+from bot.models import ChannelRow, StoredPost, Tag
 from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import chart_window, posts_per_day_chart, top_tags_chart
 from bot.web.forms import PAGE_SIZES, FormError, SearchForm, parse_search
@@ -187,6 +188,35 @@ def _search_error(
     )
 
 
+TAGS_LISTED = 200  # hashtags listed on /tags (the most used)
+
+
+def tags_page(request: Request) -> Response:
+    """Every topic with its rule's keywords, the most used hashtags, and what the colours mean.
+    Counting reads every tag row, so the lists are reused like a chart (5 minutes)."""
+    state = state_of(request)
+    with state.reading() as reader:
+        store = reader.store
+
+        def count() -> tuple[list[tuple[Tag, int]], list[tuple[Tag, int]]]:
+            return (
+                store.top_tags(limit=TAGS_LISTED, kinds=("topic",)),
+                store.top_tags(limit=TAGS_LISTED, kinds=("hashtag",)),
+            )
+
+        (topics, hashtags), age = state.charts.get(("tags",), count)
+    counted = {tag.key: n for tag, n in topics}
+    rules = state.rules.rules if state.rules is not None else ()
+    return state.page(
+        "tags.html",
+        rules=[(rule, counted.get(rule.tag.key, 0)) for rule in rules],
+        topics=topics,
+        hashtags=hashtags,
+        listed=TAGS_LISTED,
+        age_minutes=int(age // 60),
+    )
+
+
 def search_help_page(request: Request) -> Response:
     return state_of(request).page("search_help.html")
 
@@ -210,6 +240,7 @@ def post_page(request: Request) -> Response:
         item = DigestItem(tuple(copies) or (post,))
         count = seen_in(item, reader.store)
         previous, following = reader.browse.neighbours(post)
+    reasons = explain_topics(post.text, state.rules, post.lang) if state.rules is not None else None
     return state.page(
         "post.html",
         post=post,
@@ -222,6 +253,7 @@ def post_page(request: Request) -> Response:
         digest_day=digest_day(post.date, state),
         previous=previous,
         following=following,
+        reasons=reasons,
         # its channel's posts up to its day (local, as the search's dates), newest first: it is near the top
         context=f"/?channel={post.channel_id}&until={post.date.astimezone(state.options.tz).date().isoformat()}",
     )
