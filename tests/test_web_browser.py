@@ -159,3 +159,29 @@ def test_mixed_direction_post_reads_line_by_line(browser: Any, base_url: str, sh
     ]
     browser.save_screenshot(str(shots / "web-post-mixed-direction.png"))
     assert console_errors(browser) == []
+
+
+def test_changed_pages_render_for_the_docs(browser: Any, base_url: str, shots: Path) -> None:
+    """The pages issue 35 changed, in a real browser at a laptop's size (docs/img/ is made from
+    these with TGMONITOR_SCREENSHOTS=docs/img): each renders, without console errors."""
+    browser.set_window_size(1100, 820)
+    try:
+        pages = {
+            "web-search-count.png": ("/?q=Kosovo", "p.count"),
+            "web-charts-range.png": ("/charts?from=2026-11-01&to=2026-11-21", "form.filters input[name=from]"),
+            "web-day-picker.png": ("/day/2026-11-21", "form.day-picker input[type=date]"),
+            "web-tags.png": ("/tags", "table.tags"),
+            "web-channel.png": ("/channel/1", "form.filters input[name=to]"),
+        }
+        for name, (path, selector) in pages.items():
+            browser.get(base_url + path)
+            assert browser.find_elements(By.CSS_SELECTOR, selector), path
+            browser.save_screenshot(str(shots / name))
+        browser.get(base_url + "/post/1")
+        browser.find_element(By.CSS_SELECTOR, "details.why-tags summary").click()
+        assert browser.find_element(By.CSS_SELECTOR, "details.why-tags").get_attribute("open") is not None
+        assert browser.find_element(By.CSS_SELECTOR, "nav.pager a[rel=next]").text == "next in channel »"
+        browser.save_screenshot(str(shots / "web-post-why-tags.png"))
+        assert console_errors(browser) == []
+    finally:
+        browser.set_window_size(1280, 1000)

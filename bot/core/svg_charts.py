@@ -103,7 +103,7 @@ def stacked_bars(
     top = ticks[-1]
     body = [f'<text x="{left}" y="14" font-weight="bold">{escape(title)}</text>']
     body += _y_axis(ticks, left, top_pad, plot_h, width - 8)
-    label_px = 8 + 6 * max(len(c) for c in categories)  # a label's width, so they never overlap
+    label_px = 14 + 7 * max(len(c) for c in categories)  # a label's width (and a gap), so none overlap
     label_every = max(1, math.ceil(len(categories) * label_px / (width - left)))
     for i, category in enumerate(categories):
         x = left + 2 + i * (bar_width + 2)
