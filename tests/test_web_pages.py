@@ -416,3 +416,31 @@ def test_topic_tags_are_explained_and_listed_with_a_legend(client: Client) -> No
     assert "green: written by the channel" in tags
     assert '<a class="tag topic" href="/tag/diplomacy">Diplomacy</a></td><td class="num">' in tags
     assert '<a class="tag hashtag" href="/tag/russiaserbia">#RussiaSerbia</a>' in tags
+
+
+def test_runs_of_stickers_are_one_line_in_listings(tmp_path: Path) -> None:
+    """Issue 35.10: "[sticker]" rows no longer fill a listing: a channel's run is one line."""
+    path = fill_archive(tmp_path / "stickers.db")
+    group = ChannelRef(tg_id=1700000066, title="Chat group")
+    when = datetime(2026, 11, 22, 10, tzinfo=UTC)
+    add_posts(
+        path,
+        [
+            RawPost(channel=group, message_id=1, date=when, text="Morning all", source="export"),
+            *(
+                RawPost(
+                    channel=group,
+                    message_id=n,
+                    date=when.replace(minute=n),
+                    text="",
+                    source="export",
+                    media_kind="sticker",
+                )
+                for n in range(2, 5)
+            ),
+        ],
+    )
+    with client_for(path) as http:
+        page = http.get("/", params={"channel": "4"}).text
+        assert page.count("[3 stickers]") == 1 and "[sticker]" not in page
+        assert "Morning all" in page

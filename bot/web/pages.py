@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +37,7 @@ class Hit:
     text: Markup  # the matching paragraph, escaped, with <mark> around the matches
     seen_in: int  # channels carrying the statement ("seen in N channels", bot.listing's count)
     folded: int  # other posts of the results folded into this hit (copies of the statement)
+    run: int = 1  # posts without text of one channel listed one after another, shown as this one line
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +92,13 @@ def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
         )
     shown = [newest_post(item) for item in items]  # the copy that placed the item here
     marks = _marks(reader, form.q, shown) if form.q else {}
-    hits = []
+    hits: list[Hit] = []
     for item, post in zip(items, shown, strict=True):
         if post.id in marks:
             text = marked(matching_paragraph(marks[post.id]))
+        elif not post.text.strip() and hits and _same_media_run(hits[-1], post):
+            hits[-1] = _one_more(hits[-1])  # a run of stickers or photos is one line, as in digests
+            continue
         else:
             text = marked(snippet(post.text, LISTING_CHARS) or f"[{post.media_kind or 'media'}]")
         hits.append(Hit(post, text, seen_in(item, reader.store), len(item.posts) - 1))
@@ -117,6 +121,19 @@ def lenient_form(params: Mapping[str, str]) -> SearchForm:
             for key in dropped:
                 kept.pop(key, None)
     return SearchForm()
+
+
+def _same_media_run(previous: Hit, post: StoredPost) -> bool:
+    """The post has no text and the hit above is the same channel's, also without text, same kind."""
+    last = previous.post
+    return last.channel_id == post.channel_id and not last.text.strip() and last.media_kind == post.media_kind
+
+
+def _one_more(hit: Hit) -> Hit:
+    """The run's hit, counting one more post: "[3 stickers]"."""
+    count = hit.run + 1
+    kind = hit.post.media_kind or "media"
+    return replace(hit, text=Markup(f"[{count} {escape(kind)}{'s' if kind != 'media' else ' posts'}]"), run=count)
 
 
 def search_page(request: Request) -> Response:
