@@ -185,3 +185,18 @@ def test_changed_pages_render_for_the_docs(browser: Any, base_url: str, shots: P
         assert console_errors(browser) == []
     finally:
         browser.set_window_size(1280, 1000)
+
+
+def test_changed_pages_fit_a_phone(browser: Any, base_url: str, shots: Path) -> None:
+    """The mobile layout holds: no page scrolls sideways at a phone's width (charts scroll in their frame)."""
+    browser.set_window_size(390, 844)
+    try:
+        for path in ("/?q=Kosovo", "/post/1", "/tags", "/day/2026-11-21", "/channels", "/help/search", "/charts"):
+            browser.get(base_url + path)
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, f"{path} is {overflow}px wider than the screen"
+        browser.save_screenshot(str(shots / "web-phone-charts.png"))
+    finally:
+        browser.set_window_size(1280, 1000)
