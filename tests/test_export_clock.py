@@ -84,3 +84,19 @@ def test_on_local_clock_moves_every_wall_time() -> None:
     moved = on_local_clock(raw, ZoneInfo("Europe/Sofia"))
     assert moved.date == moved.edit_date == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # EET, before the switch
     assert moved.forward is not None and moved.forward.date == moved.date
+
+
+def test_posts_of_such_an_export_are_marked_approximate_on_the_web(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("starlette", reason="the web viewer is not installed (pip install -e '.[web]')")
+    from tests.web_server import client
+
+    export = old_export(tmp_path / "result.json", unixtime=False)
+    assert main(["--db", str(tmp_path / "a.db"), "import", str(export)]) == 0
+    assert main(["--db", str(tmp_path / "b.db"), "import", "--tz", "Asia/Tehran", str(export)]) == 0
+    capsys.readouterr()
+    with client(tmp_path / "a.db") as http:
+        assert "≈ approximate time" in http.get("/post/1").text
+    with client(tmp_path / "b.db") as http:
+        assert "approximate time" not in http.get("/post/1").text

@@ -23,7 +23,7 @@ from bot.export_channel import archived, check_same_channel, parse_channel_optio
 from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.desktop_export import ExportError, iter_export_files, parse_export
 from bot.sources.desktop_html_export import HtmlExport, looks_like_export_page
-from bot.sources.export_clock import has_offsets, local_clock_note, on_local_clock
+from bot.sources.export_clock import clock_key, has_offsets, local_clock_note, on_local_clock
 from bot.sources.web_preview_parser import parse_saved_page
 
 WRITES = True  # may create the archive (bot/cli/context.py)
@@ -131,7 +131,8 @@ def import_paths(
     for source in sources.values():
         if source.note:
             print(source.note, file=sys.stderr)
-        if has_offsets(Path(source.label)) is False:  # bot/sources/export_clock.py
+        clock = has_offsets(Path(source.label))  # bot/sources/export_clock.py
+        if clock is False:
             print(local_clock_note(source.label, tz), file=sys.stderr)
             if tz is not None:
                 source = replace(source, posts=_on_clock(source.posts, tz))
@@ -142,6 +143,8 @@ def import_paths(
             )
         finally:
             bar.close()
+        if clock is False and source.channel is not None and (row := archived(ctx.store, source.channel)):
+            ctx.store.meta_set(clock_key(row.id), str(tz) if tz is not None else "approximate")
     return results
 
 

@@ -46,6 +46,12 @@ def has_offsets(path: Path) -> bool | None:
     return None if found is None else found.group(1) is not None
 
 
+def clock_key(channel_id: int) -> str:
+    """The `meta` key that records a channel's imported times as the exporter's clock ("approximate"),
+    or placed with --tz (the zone's name): no schema change for a per-channel fact."""
+    return f"export_clock:{channel_id}"
+
+
 def local_clock_note(label: str, tz: tzinfo | None) -> str:
     """The one line an import says about such an export."""
     if tz is None:

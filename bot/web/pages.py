@@ -20,6 +20,7 @@ from bot.core.tag_explain import explain_topics
 from bot.core.windows import next_occurrence
 from bot.listing import MAX_SCANNED_POSTS, find_items, newest_post, seen_in
 from bot.models import ChannelRow, StoredPost, Tag
+from bot.sources.export_clock import clock_key
 from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import chart_window, posts_per_day_chart, top_tags_chart
 from bot.web.forms import PAGE_SIZES, FormError, SearchForm, parse_search
@@ -257,6 +258,7 @@ def post_page(request: Request) -> Response:
         item = DigestItem(tuple(copies) or (post,))
         count = seen_in(item, reader.store)
         previous, following = reader.browse.neighbours(post)
+        clock = reader.store.meta_get(clock_key(post.channel_id))  # import said: exporter's local clock
     reasons = explain_topics(post.text, state.rules, post.lang) if state.rules is not None else None
     return state.page(
         "post.html",
@@ -271,6 +273,7 @@ def post_page(request: Request) -> Response:
         previous=previous,
         following=following,
         reasons=reasons,
+        approximate=clock == "approximate",
         # its channel's posts up to its day (local, as the search's dates), newest first: it is near the top
         context=f"/?channel={post.channel_id}&until={post.date.astimezone(state.options.tz).date().isoformat()}",
     )
