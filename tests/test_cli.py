@@ -67,4 +67,4 @@ def test_show_explains_topic_tags(capsys: pytest.CaptureFixture[str], tmp_path: 
     code, out, _ = run(capsys, tmp_path, "show", "1", "--explain-tags")
     assert code == 0
     assert "hashtag #RussiaSerbia: written in the post" in out
-    assert "topic Diplomacy: “Foreign Minister”, “talks” (rule: talks, foreign minister*)" in out
+    assert "topic Diplomacy: “Foreign Minister”, “held talks” (rule: held talks, foreign minister*)" in out

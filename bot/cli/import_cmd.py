@@ -115,8 +115,14 @@ def read_html_export(
 
 
 def import_paths(
-    ctx: CliContext, paths: list[Path], channel: ChannelRef | None = None, tz: tzinfo | None = None
+    ctx: CliContext,
+    paths: list[Path],
+    channel: ChannelRef | None = None,
+    tz: tzinfo | None = None,
+    *,
+    check_clock: bool = True,
 ) -> dict[str, SaveResult]:
+    """`check_clock=False`: the demo's own samples, whose times are written in UTC on purpose."""
     files = list(iter_export_files(paths))
     # HTML exports last, so one can find its channel in a JSON export named in the same command.
     html = [p.is_dir() or looks_like_export_page(p) for p in files]
@@ -131,11 +137,9 @@ def import_paths(
     for source in sources.values():
         if source.note:
             print(source.note, file=sys.stderr)
-        clock = has_offsets(Path(source.label))  # bot/sources/export_clock.py
-        if clock is False:
-            print(local_clock_note(source.label, tz), file=sys.stderr)
-            if tz is not None:
-                source = replace(source, posts=_on_clock(source.posts, tz))
+        clock = has_offsets(Path(source.label)) if check_clock else None  # bot/sources/export_clock.py
+        if clock is False and tz is not None:
+            source = replace(source, posts=_on_clock(source.posts, tz))
         bar = ProgressBar(source.total, Path(source.label).name)
         try:
             results[source.label] = ctx.ingest.save(
@@ -143,8 +147,10 @@ def import_paths(
             )
         finally:
             bar.close()
-        if clock is False and source.channel is not None and (row := archived(ctx.store, source.channel)):
-            ctx.store.meta_set(clock_key(row.id), str(tz) if tz is not None else "approximate")
+        if clock is False:  # said once the posts are in (an import that fails says only why)
+            print(local_clock_note(source.label, tz), file=sys.stderr)
+            if source.channel is not None and (row := archived(ctx.store, source.channel)):
+                ctx.store.meta_set(clock_key(row.id), str(tz) if tz is not None else "approximate")
     return results
 
 

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         shown = post_json(post) | {"articles": [full_article_json(a) for a in articles]}
         print(json.dumps(shown, ensure_ascii=False, indent=2))
         return 0
-    head = f"[{post.id}] {post.date:%Y-%m-%d %H:%M} {post.channel_label}"
+    head = f"[{post.id}] {post.date:%Y-%m-%d %H:%M} UTC {post.channel_label}"
     if post.forward_name:
         head += f" (fwd {post.forward_name})"
     lines = [head, post.url or "", ""]
