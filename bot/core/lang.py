@@ -246,8 +246,8 @@ def detect_lang(text: str, general: GeneralId | None = None) -> str | None:
     code, probability = general(sample)
     if code in _SERBO_CROATIAN:
         return "sr"  # Serbian in Latin letters, or too close to it to tell apart on a post
-    if found == "en" and code == "en":
-        return "en"
+    if found == "en" and (code == "en" or probability < MIN_CONFIDENCE):
+        return "en"  # the model agrees, or is unsure where our rules saw English (a headline, a name)
     if found == "sr" and any(letter in sample for letter in _SERBIAN_LATIN):
         return "sr"  # our rule saw Serbian letters and words; the model, unsure, said something else
     return code if probability >= MIN_CONFIDENCE else None
