@@ -10,7 +10,7 @@ from telethon.extensions import html as telethon_html
 from bot.core.digest import build_digest, fold_items
 from bot.core.digest_render import digest_json, render_html, render_text, snippet
 from bot.core.pipeline import Pipeline
-from bot.core.telegram_text import utf16_len
+from bot.core.telegram_text import isolate, strip_bidi_keep_isolates, utf16_len
 from bot.models import ChannelRef, Forward
 from storage.store import Store
 from tests.conftest import DATA, raw_post
@@ -254,3 +254,17 @@ def test_right_to_left_text_is_its_own_direction_run_in_a_digest_line(store: Sto
     plain = render_text(digest, UTC)
     assert f": \u2068{arabic} X\u2069" in plain
     assert plain.count("\u2068") == plain.count("\u2069") == 1
+
+
+def test_bot_replies_keep_our_isolates_and_drop_every_other_control() -> None:
+    """Issue 35.3 for bot replies: the router's last pass keeps balanced FSI…PDI runs (ours), removes
+    overrides, embeddings and stray isolates (a channel's)."""
+    from bot.commands.router import bounded
+    from bot.models import Reply
+
+    ours = f"1. 12:00 · Desk — {isolate('بيان الخارجية (اليوم).')} · seen in 2 channels"
+    hostile = "evil \u202e reversed \u2067 open \u2069 close \u2068"
+    [kept, cleaned] = bounded(Reply((ours, hostile))).parts
+    assert kept == ours and kept.count("\u2068") == kept.count("\u2069") == 1
+    assert not any(c in cleaned for c in "\u202e\u2066\u2067\u2068\u2069")
+    assert strip_bidi_keep_isolates("\x00\u2068x\u2069") == "\x00x"  # a NUL in the text: everything goes

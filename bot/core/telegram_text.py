@@ -39,6 +39,27 @@ def isolate(text: str) -> str:
     return f"{FSI}{text}{PDI}" if _RTL.search(text) else text
 
 
+_ISOLATED = re.compile(f"{FSI}[^{FSI}{PDI}\u202a-\u202e\u2066\u2067]*{PDI}")
+_PLACEHOLDER = "\x00"
+
+
+def strip_bidi_keep_isolates(text: str) -> str:
+    """`strip_bidi` for a whole message that may hold our own isolates (`isolate`): balanced FSI…PDI
+    pairs with no control inside are kept, every other direction control goes."""
+    kept: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        kept.append(match.group(0))
+        return _PLACEHOLDER
+
+    if _PLACEHOLDER in text:
+        return strip_bidi(text)
+    held = _ISOLATED.sub(hold, text)
+    stripped = strip_bidi(held)
+    pieces = iter(kept)
+    return re.sub(_PLACEHOLDER, lambda _m: next(pieces), stripped)
+
+
 def utf16_len(text: str) -> int:
     """Telegram measures messages in UTF-16 code units: an emoji counts twice."""
     return len(text.encode("utf-16-le")) // 2
