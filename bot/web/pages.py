@@ -145,7 +145,7 @@ def search_page(request: Request) -> Response:
         return _search_error(request, state, lenient_form(request.query_params), str(exc))
     with state.reading() as reader:
         channels = reader.store.channels()
-        languages = reader.browse.languages(LANGUAGE_CODES)  # the archive's, not a fixed list
+        languages = _languages(state, reader)
         try:
             if form.channel is not None and form.channel not in {c.id for c in channels}:
                 raise FormError(f"channel: there is no channel {form.channel}")
@@ -177,6 +177,13 @@ def search_page(request: Request) -> Response:
     )
 
 
+def _languages(state: WebState, reader: Reader) -> list[str]:
+    """The languages the archive's posts carry (the filter's choices, not a fixed five): ~100 index
+    probes, 8 ms on 100k posts (a probe for "eu" reads the EU topic's rows), so reused like a chart."""
+    languages, _ = state.charts.get(("languages",), lambda: reader.browse.languages(LANGUAGE_CODES))
+    return list(languages)
+
+
 def _search_error(
     request: Request,
     state: WebState,
@@ -189,7 +196,7 @@ def _search_error(
     """A 400 that is still the search page: the message, and the form with what was typed kept."""
     if channels is None or languages is None:
         with state.reading() as reader:
-            channels, languages = reader.store.channels(), reader.browse.languages(LANGUAGE_CODES)
+            channels, languages = reader.store.channels(), _languages(state, reader)
     return state.page(
         "search.html",
         status=400,
