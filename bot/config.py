@@ -28,6 +28,7 @@ from bot.setting_values import (
     parse_channels,
     parse_chat,
     parse_choice,
+    parse_count,
     parse_domains,
     parse_duration,
     parse_edit_channels,
@@ -79,6 +80,7 @@ class Settings:
     digest_tags: tuple[str, ...] = ()
     digest_empty: Literal["skip", "notice"] = "notice"
     digest_amplification: Literal["off", "weekly"] = "off"  # Monday's digest ends with the week's amplifiers
+    digest_section_items: int = 15  # items listed per digest section, then "… and N more"; 0: all
     digest_output: str | None = "-"  # without BOT_TOKEN digests and alerts print; None: DIGEST_OUTPUT=off
     alert_chat: int | str | None = None
     alert_tags: tuple[str, ...] = ()
@@ -272,6 +274,11 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "DIGEST_TAGS": ("digest_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "DIGEST_EMPTY": ("digest_empty", parse_choice("skip", "notice"), "'skip' or 'notice'"),
     "DIGEST_AMPLIFICATION": ("digest_amplification", parse_choice("off", "weekly"), "'off' or 'weekly'"),
+    "DIGEST_SECTION_ITEMS": (
+        "digest_section_items",
+        parse_count,
+        "items listed per section before '… and N more': a number, 0 for all",
+    ),
     "DIGEST_OUTPUT": ("digest_output", parse_output, "'-' for stdout (the default), a file path, or 'off'"),
     "ALERT_CHAT": ("alert_chat", parse_chat, "a chat id like -1001234567890 or a @username"),
     "ALERT_TAGS": ("alert_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from bot.analytics import amplification_section
 from bot.config import Settings
 from bot.core.digest import Digest, build_digest
-from bot.core.digest_render import digest_messages
+from bot.core.digest_render import SECTION_ITEMS, digest_messages
 from bot.core.rules import RuleError
 from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
 from bot.models import PostChange, StoredPost
@@ -99,8 +99,10 @@ class DigestRunner:
         may_receive: Callable[[Subscription], bool] | None = None,
         amplification: str = "off",
         sinks: SinkDelivery | None = None,
+        per_section: int | None = SECTION_ITEMS,
     ) -> None:
         self.store = store
+        self.per_section = per_section  # items listed per section (DIGEST_SECTION_ITEMS; None: all)
         self.subscriptions = subscriptions or store.subscriptions
         self.sender = sender
         self.log = log or store.digest_log
@@ -137,7 +139,9 @@ class DigestRunner:
         among the subscription's destinations)."""
         if "telegram" not in sub.destinations:
             return []
-        return digest_messages(digest or self.digest(sub, window), sub.tz, empty=self.empty)
+        return digest_messages(
+            digest or self.digest(sub, window), sub.tz, empty=self.empty, per_section=self.per_section
+        )
 
     def _owe_sinks(self, sub: Subscription, window: Window, digest: Digest) -> None:
         """The window owed to the subscription's other sinks, before the chat's record is written: a

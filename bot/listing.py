@@ -20,8 +20,19 @@ MAX_KEYS_FOLLOWED = 10  # an item's posts whose copies are looked up (each its o
 MAX_SCANNED_POSTS = 2000  # folding needs posts, not rows; this bounds one page's work on deep pages
 
 
+def _when(post: StoredPost) -> tuple[datetime, int]:
+    return post.date, post.id
+
+
+def newest_post(item: DigestItem) -> StoredPost:
+    """The item's newest post by date (ties: the later archived): what places the item in a listing."""
+    return max(item.posts, key=_when)
+
+
 def newest_first(items: list[DigestItem]) -> list[DigestItem]:
-    return sorted(items, key=lambda item: max(p.id for p in item.posts), reverse=True)
+    """By the date of each item's newest post, as Store.search orders posts (not by archive order:
+    an imported history is archived after newer live posts)."""
+    return sorted(items, key=lambda item: _when(newest_post(item)), reverse=True)
 
 
 def collect_items(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from bot.core.clean import CLEANER_VERSION
 from bot.core.fingerprint import content_hash
-from bot.core.lang import detect_lang, lang_tag
+from bot.core.lang import lang_tag
 from bot.core.pipeline import Pipeline
 from bot.core.tags import extract_hashtags, topic_tags
 from bot.models import Tag
@@ -54,7 +54,7 @@ def retag(pipeline: Pipeline, text: str, old_text: str, old_tags: Sequence[Tag])
     """Language and tags of a re-cleaned text, as `Pipeline.process` gives them (see the module doc)."""
     old_words = old_text.casefold()
     entity = [t.display for t in old_tags if t.kind == "hashtag" and t.display.casefold() not in old_words]
-    lang = detect_lang(text)
+    lang = pipeline.detect_lang(text)
     tags = [*extract_hashtags(text, entity), *topic_tags(text, pipeline.keywords)]
     if lang:
         tags.append(lang_tag(lang))

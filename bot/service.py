@@ -272,6 +272,7 @@ class Service:
             may_receive=AccessPolicy(s).may_receive,
             amplification=s.digest_amplification,
             sinks=self.sinks,
+            per_section=s.digest_section_items or None,
         )
         self.digests = DigestScheduler(runner, self.scheduler)
         self.digests.start(catch_up=False)  # caught up after the first poll: see _poll

@@ -75,6 +75,13 @@ def parse_positive_int(raw: str) -> int:
     return value
 
 
+def parse_count(raw: str) -> int:
+    """0 or a positive whole number in ASCII digits (not `int()`: it takes "٣" and "1_000")."""
+    if not re.fullmatch(r"[0-9]{1,9}", raw.strip()):
+        raise ValueError("expected 0 or a positive whole number")
+    return int(raw)
+
+
 def parse_chat(raw: str) -> int | str:
     if re.fullmatch(r"-?[0-9]+", raw):
         return int(raw)

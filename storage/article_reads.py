@@ -119,10 +119,14 @@ class ArticleReads:
     ) -> list[tuple[int, str, float, ArticleMatch]]:
         """Posts whose linked article matches `fts_query`, under the same filters as a post search.
 
-        (post id, date, bm25 rank, match) in `order` (newest: by post id; rank: best first; oldest:
+        (post id, date, bm25 rank, match) in `order` (newest: by date; rank: best first; oldest:
         by date), at most `limit` posts, each once with its best-placed article.
         """
-        order_sql = {"newest": "p.id DESC", "rank": "articles_fts.rank, p.id DESC", "oldest": "p.date, p.id"}[order]
+        order_sql = {
+            "newest": "p.date DESC, p.id DESC",
+            "rank": "articles_fts.rank, p.id DESC",
+            "oldest": "p.date, p.id",
+        }[order]
         rows = self.db.execute(
             "SELECT p.id, p.date, articles_fts.rank, a.id, a.title, snippet(articles_fts, 1, '', '', '…', 16) "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "

@@ -103,7 +103,7 @@ class RuleSql:
         driver = required_fts(root) if self.pending == 0 else None
         if driver is None:
             where = self.where(root)
-            return Clause("", where, tuple(self.params), "p.id DESC", "p.id DESC")
+            return Clause("", where, tuple(self.params), "p.id DESC", "p.id DESC", where, tuple(self.params))
         children = root.children if isinstance(root, And) else (root,)
         rest = [c for c in children if pure_fts(c) is None]  # what the driver alone does not decide
         checks = [self._top(c) for c in rest]
@@ -114,6 +114,12 @@ class RuleSql:
             tuple(params),
             "posts_norm.rowid DESC",
             "posts_norm.rank",
+            # The same match with no join, for newest first by date (storage/search.py): the driver as a
+            # set of rowids, which also counts the candidates to choose between the date walk and a sort.
+            " AND ".join(["p.id IN (SELECT rowid FROM posts_norm WHERE posts_norm MATCH ?)", *checks]),
+            tuple(params),
+            "SELECT rowid FROM posts_norm WHERE posts_norm MATCH ?",
+            (driver,),
         )
 
     def _top(self, node: Node) -> str:

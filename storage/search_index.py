@@ -42,6 +42,10 @@ _MARK = f"(SELECT CAST(value AS INTEGER) FROM meta WHERE key = '{MARK_KEY}')"
 Progress = Callable[[int, int], None]  # (indexed so far, total to index)
 MERGED = ("posts_norm", "posts_fts")  # the indexes a search reads, kept merged by the service (`merge`)
 _HAS_WORD = re.compile(r"[^\W_]")
+_DRIVE_FTS = "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?"
+_DRIVE_NORM = "SELECT rowid FROM posts_norm WHERE posts_norm MATCH ?"
+_IN_FTS = f"p.id IN ({_DRIVE_FTS})"
+_IN_NORM = f"p.id IN ({_DRIVE_NORM})"
 
 
 def create(db: sqlite_utils.Database) -> None:
@@ -147,8 +151,16 @@ class Clause:
     join: str
     where: str
     params: tuple[object, ...]
-    newest: str  # ORDER BY for newest first that FTS5 can deliver without sorting
+    newest: str  # ORDER BY for the FTS table's own order (rowid, i.e. archive order), no sort
     rank: str  # ORDER BY for best match first
+    # The same match as `p.id IN (...)` tests with no join, for newest first by date: the posts_date
+    # index walked with each post tested against the set of matching rowids (built once), or the few
+    # matches looked up and sorted by date.
+    ids_where: str = ""
+    ids_params: tuple[object, ...] = ()
+    # The index query that finds the candidates (counted, up to a bound, to choose between the two).
+    driver: str = ""
+    driver_params: tuple[object, ...] = ()
 
 
 class SearchIndex:
@@ -354,15 +366,21 @@ class SearchIndex:
             # form ("Сербией") is then a few candidates, not every post with the stem, checked one by one.
             where = ["posts_fts MATCH ?", *exact]
             params: list[object] = [" AND ".join(f'"{p}"' for p in literal), *query.phrases]
+            ids = [_IN_FTS, *exact]
             if query.bare:
                 where.append("EXISTS (SELECT 1 FROM posts_norm WHERE posts_norm MATCH ? AND posts_norm.rowid = p.id)")
                 params.append(self.expression(query, query.bare))
+                ids.append(_IN_NORM)
             return Clause(
                 "JOIN posts_fts ON posts_fts.rowid = p.id",
                 " AND ".join(where),
                 tuple(params),
                 "posts_fts.rowid DESC",
                 "posts_fts.rank",
+                " AND ".join(ids),
+                tuple(params),
+                _DRIVE_FTS,
+                (params[0],),
             )
         if pending == 0:
             return Clause(
@@ -371,6 +389,10 @@ class SearchIndex:
                 (expr, *query.phrases),
                 "posts_norm.rowid DESC",
                 "posts_norm.rank",
+                " AND ".join([_IN_NORM, *exact]),
+                (expr, *query.phrases),
+                _DRIVE_NORM,
+                (expr,),
             )
         words = " ".join(f'"{w.replace(chr(34), "")}"' for w in query.words if w.replace('"', ""))
         if pending < 0:  # no usable posts_norm: every post as written, by posts_fts
@@ -380,16 +402,16 @@ class SearchIndex:
                 (words or '""', *query.phrases),
                 "posts_fts.rowid DESC",
                 "posts_fts.rank",
+                " AND ".join([_IN_FTS, *exact]),
+                (words or '""', *query.phrases),
+                _DRIVE_FTS,
+                (words or '""',),
             )
         # Part of the archive is not indexed yet: those posts are matched literally, by posts_fts.
         either = (
             "((p.id >= ? AND p.id IN (SELECT rowid FROM posts_norm WHERE posts_norm MATCH ?)) OR "
             "(p.id < ? AND p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)))"
         )
-        return Clause(
-            "",
-            " AND ".join([either, *exact]),
-            (pending, expr, pending, words or '""', *query.phrases),
-            "p.id DESC",
-            "p.id DESC",
-        )
+        where_either = " AND ".join([either, *exact])
+        params_either = (pending, expr, pending, words or '""', *query.phrases)
+        return Clause("", where_either, params_either, "p.id DESC", "p.id DESC", where_either, params_either)

@@ -59,3 +59,12 @@ def test_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[str],
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-command"])
     assert exit_info.value.code == 2
+
+
+def test_show_explains_topic_tags(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Issue 35.6: `show --explain-tags` names the words and the rule behind each tag."""
+    run(capsys, tmp_path, "demo")
+    code, out, _ = run(capsys, tmp_path, "show", "1", "--explain-tags")
+    assert code == 0
+    assert "hashtag #RussiaSerbia: written in the post" in out
+    assert "topic Diplomacy: “Foreign Minister”, “held talks” (rule: held talks, foreign minister*)" in out

@@ -10,7 +10,7 @@ from telethon.extensions import html as telethon_html
 from bot.core.digest import build_digest, fold_items
 from bot.core.digest_render import digest_json, render_html, render_text, snippet
 from bot.core.pipeline import Pipeline
-from bot.core.telegram_text import utf16_len
+from bot.core.telegram_text import isolate, strip_bidi_keep_isolates, utf16_len
 from bot.models import ChannelRef, Forward
 from storage.store import Store
 from tests.conftest import DATA, raw_post
@@ -61,7 +61,7 @@ def test_html_is_escaped_and_split_under_limit(store: Store, pipeline: Pipeline)
     hostile = "<b>bold</b> & <script>alert(1)</script> 🇷🇺 \u202eRTL\u202c Serbia " + "x" * 300
     raws = [raw_post(i, f"{hostile} {i}", date=START + timedelta(minutes=i)) for i in range(1, 201)]
     digest = build_digest(saved(store, pipeline, raws), START, START + timedelta(days=1))
-    messages = render_html(digest, SOFIA)
+    messages = render_html(digest, SOFIA, per_section=None)  # every item: what the splitter must carry
     assert len(messages) > 1
     assert all(utf16_len(m) <= 4096 for m in messages)
     joined = "".join(messages)
@@ -125,7 +125,7 @@ def test_200_hostile_items_split_into_valid_telegram_messages(store: Store, pipe
         for i in range(1, 201)
     ]
     digest = build_digest(saved(store, pipeline, raws), START, START + timedelta(days=1))
-    messages = render_html(digest, SOFIA)
+    messages = render_html(digest, SOFIA, per_section=None)  # every item: what the splitter must carry
     assert len(messages) > 5
     seen: list[int] = []
     for message in messages:
@@ -233,3 +233,38 @@ def test_web_preview_header_lines_are_not_the_item() -> None:
 
     posts = {p.message_id: p for p in parse_saved_page(DATA / "web_preview" / "balkan_watch_before_2031.html")}
     assert snippet(posts[2029].text) == "Мы приветствуем диалог между Белградом и Приштиной."
+
+
+def test_right_to_left_text_is_its_own_direction_run_in_a_digest_line(store: Store, pipeline: Pipeline) -> None:
+    """Issue 35.3: an Arabic snippet inside "• time · channel — text · seen in …" is isolated (FSI…PDI),
+    so it neither reorders the line around it nor takes our punctuation; Latin text is left as it was."""
+    arabic = "بيان وزارة الخارجية حول المفاوضات (اليوم)."
+    posts = saved(
+        store,
+        pipeline,
+        [
+            raw_post(1, arabic + " \u202eX", channel=ChannelRef(tg_id=1, username="ar"), date=START),
+            raw_post(2, "Lavrov met Vucic in Belgrade.", channel=ChannelRef(tg_id=2, username="en"), date=START),
+        ],
+    )
+    digest = build_digest(posts, START, START + timedelta(days=1))
+    html_text = "\n".join(render_html(digest, UTC))
+    assert f"— \u2068{arabic} X\u2069" in html_text  # the override inside is gone, the run is balanced
+    assert "— Lavrov met Vucic in Belgrade." in html_text
+    plain = render_text(digest, UTC)
+    assert f": \u2068{arabic} X\u2069" in plain
+    assert plain.count("\u2068") == plain.count("\u2069") == 1
+
+
+def test_bot_replies_keep_our_isolates_and_drop_every_other_control() -> None:
+    """Issue 35.3 for bot replies: the router's last pass keeps balanced FSI…PDI runs (ours), removes
+    overrides, embeddings and stray isolates (a channel's)."""
+    from bot.commands.router import bounded
+    from bot.models import Reply
+
+    ours = f"1. 12:00 · Desk — {isolate('بيان الخارجية (اليوم).')} · seen in 2 channels"
+    hostile = "evil \u202e reversed \u2067 open \u2069 close \u2068"
+    [kept, cleaned] = bounded(Reply((ours, hostile))).parts
+    assert kept == ours and kept.count("\u2068") == kept.count("\u2069") == 1
+    assert not any(c in cleaned for c in "\u202e\u2066\u2067\u2068\u2069")
+    assert strip_bidi_keep_isolates("\x00\u2068x\u2069") == "\x00x"  # a NUL in the text: everything goes

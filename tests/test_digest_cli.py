@@ -57,3 +57,30 @@ def test_send_with_a_bot_token_needs_a_chat(
     (tmp_path / ".env").write_text("BOT_TOKEN=123456789:AAE_abcdefghijklmnopqrstuvwxyz\n", encoding="utf-8")
     code, _, err = run(capsys, tmp_path, "digest", "--send")
     assert code == 1 and "DIGEST_CHAT is not set" in err
+
+
+def test_digest_narrows_by_until_channel_and_caps_each_section(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 35.8: `--until` (a date is that whole local day), `--channel`, and "… and N more"."""
+    for name in ("TZ", "DIGEST_TAGS", "DIGEST_SECTION_ITEMS"):
+        monkeypatch.delenv(name, raising=False)
+    run(capsys, tmp_path, "demo")
+    code, out, _ = run(capsys, tmp_path, "digest", "--since", "2026-11-20", "--until", "2026-11-20")
+    assert code == 0 and out.startswith("Digest 2026-11-20 00:00 → 2026-11-21 00:00 (UTC)\n")
+    assert "21 Nov" not in out and "20 Nov 18:45" in out  # the day, whole, and nothing after it
+    code, out, _ = run(
+        capsys, tmp_path, "digest", "--since", "2026-11-01", "--channel", "Serbia Today", "--per-section", "0"
+    )
+    assert code == 0 and "Balkan Diplomacy Watch:" not in out and out.count("- 2") == 3
+    code, out, _ = run(
+        capsys, tmp_path, "digest", "--since", "2026-11-20", "--until", "2026-11-20", "--per-section", "1"
+    )
+    assert "#РоссияСербия (2)\n- 20 Nov 12:00 Serbia Today:" in out and "\n… and 1 more\n" in out
+    code, _, err = run(capsys, tmp_path, "digest", "--since", "2026-11-20", "--until", "2026-11-19")
+    assert code == 2 and "--until 2026-11-19 (2026-11-20 00:00 UTC) is not after the start" in err
+    code, _, err = run(capsys, tmp_path, "digest", "--since", "2026-11-01", "--channel", "nosuch")
+    assert code == 1 and "no channel 'nosuch' in the archive" in err and "Traceback" not in err
+    (tmp_path / ".env").write_text("DIGEST_SECTION_ITEMS=٣\n", encoding="utf-8")
+    code, _, err = run(capsys, tmp_path, "digest")
+    assert code != 0 and "DIGEST_SECTION_ITEMS" in err

@@ -66,6 +66,7 @@ def mark_sent(store: Store, sub: Subscription, end: datetime) -> None:
 
 def runner_for(store: Store, client: FakeBotClient, clock: Callable[[], datetime], **kwargs: object) -> DigestRunner:
     sender = TelethonBotSender(client, sleep=SleepRecorder())
+    kwargs.setdefault("per_section", None)  # every item: these windows must run to several messages
     return DigestRunner(store=store, subscriptions=Subscriptions(store.db), sender=sender, clock=clock, **kwargs)  # type: ignore[arg-type]
 
 

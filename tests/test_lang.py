@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.lang import detect_lang, lang_tag
+from bot.core.lang import LANGUAGE_CODES, detect_lang, lang_tag
+from bot.core.lang_model import GeneralLanguageId
 from bot.models import Tag
 
 SENTENCES: dict[str, list[str]] = {
@@ -121,3 +122,72 @@ def test_long_posts() -> None:
 
 def test_lang_tag() -> None:
     assert lang_tag("bg") == Tag("bg", "bg", "lang")
+
+
+# ---- with the general model (bot/core/lang_model.py), as Pipeline.load gives it -----------------------
+
+GENERAL = GeneralLanguageId.load()
+with_model = pytest.mark.skipif(GENERAL is None, reason="py3langid is not installed (pip install -e .)")
+
+
+@with_model
+@pytest.mark.parametrize(("lang", "text"), [(lang, text) for lang, texts in SENTENCES.items() for text in texts])
+def test_our_languages_stay_ours_with_the_model(lang: str, text: str) -> None:
+    """Short Russian posts, Serbian Latin (the model says Bosnian or Croatian): our rules still decide."""
+    assert detect_lang(text, GENERAL) == lang
+
+
+@with_model
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lol you are as smart as u look, honestly u should try it",  # issue 26.8: not Serbian
+        "Why u say that? u think it could reach 700 sats in 2 months?",
+        "How are you?",  # too short for our rules; the model is sure
+        "Not even only emotional - u must remember some people are only traders nothing else",
+    ],
+)
+def test_english_chat_with_u_is_english(text: str) -> None:
+    assert detect_lang(text, GENERAL) == "en"
+    assert detect_lang(text) != "sr"  # our own rule no longer counts "u" as Serbian either
+
+
+@with_model
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("es", "El presidente del Gobierno se reunió hoy con los líderes europeos para hablar de la guerra."),
+        ("ar", "قال الشيخ رحمه الله تعالى إن الصبر مفتاح الفرج وإن مع العسر يسرا"),
+        ("fa", "سلام دوستان کسی کودا رو با زبان پایتون کار کرده؟ ممنون میشم کمک کنید"),
+        ("hi", "चंद्रयान 3 सफलतापूर्वक लॉन्च किया गया, जय हिंद जय भारत"),
+        ("zh", "一位加拿大法官表示竖起大拇指表情符号代表接受合同，并裁决一名农民支付费用"),
+        ("de", "Der Bundeskanzler hat heute mit dem französischen Präsidenten über die Lage gesprochen."),
+    ],
+)
+def test_other_languages_are_named(lang: str, text: str) -> None:
+    """Issue 35.7: Spanish was `en`, Arabic, Persian and Hindi `en` or nothing."""
+    assert detect_lang(text, GENERAL) == lang
+
+
+@with_model
+@pytest.mark.parametrize(
+    "text",
+    ["", "Спасибо", "🇷🇸🇷🇺 !!! 2024-05-01 12:00", "SSC JE 2023 NEGATIVE MARKING - 1/3", "@onlineverdancivil"],
+)
+def test_unsure_is_unknown(text: str) -> None:
+    """Too short or no language in it: None, not a guess (the model calls "Спасибо" Uzbek)."""
+    assert detect_lang(text, GENERAL) is None
+
+
+@with_model
+def test_the_model_names_only_iso_639_1_languages() -> None:
+    assert GENERAL is not None
+    moroccan = "قال ابن القيم في طريق الهجرتين فالسعيد الرابح من عامل الله فيهم ولم يعاملهم في الله"
+    assert GENERAL(moroccan)[0] == "ar"  # not `ary`: one language, one label
+    assert len(GENERAL("《CLANNAD》动画 原名 地区：日本 首播时间")[0]) == 2
+
+
+@with_model
+def test_every_label_the_model_gives_is_a_known_code() -> None:
+    assert GENERAL is not None
+    assert set(GENERAL.identifier.labels) <= set(LANGUAGE_CODES)

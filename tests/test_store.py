@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.pipeline import Pipeline
+from bot.listing import find_items
 from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
 from storage.store import QueryError, Store
@@ -203,12 +204,18 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
     assert upgraded.dump_json() == before
 
 
-@pytest.mark.parametrize("many", [1, 10**9], ids=["walk-the-date-index", "sort-the-few"])
+@pytest.mark.parametrize(
+    ("many", "few", "late"),
+    [(1, 10**9, 0), (10**9, 10**9, 0), (10**9, 1, 10**9), (1, 1, 0)],
+    ids=["walk-the-date-index", "sort-the-few", "rowid-order-plus-late-posts", "too-many-late-posts"],
+)
 def test_listings_are_newest_first_by_date_whatever_the_archive_order(
-    store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, many: int
+    store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, many: int, few: int, late: int
 ) -> None:
     """Live posts first, then an imported history of older ones: ids no longer follow dates."""
-    monkeypatch.setattr("storage.search._MANY", many)  # both query plans give the same answer
+    monkeypatch.setattr("storage.search._MANY", many)  # every query plan gives the same answer
+    monkeypatch.setattr("storage.search._FEW", few)
+    monkeypatch.setattr("storage.search._LATE", late)
     other = ChannelRef(tg_id=2002, username="other", title="Other")
     day = datetime(2026, 11, 20, tzinfo=UTC)
     live = [raw_post(100 + i, f"Kosovo update {i} #Live", date=day + timedelta(hours=i)) for i in range(3)]
@@ -229,3 +236,14 @@ def test_listings_are_newest_first_by_date_whatever_the_archive_order(
     assert dates(channel="@watcher", tags=["old"]) == sorted([p.date for p in history], reverse=True)
     # with a query, tags and channel filter the same way
     assert {p.message_id for p in store.search("kosovo", tags=["live"], channel="@watcher")} == {100, 101, 102}
+    # and a query's matches are newest first by date too, not by archive order (issue 35.1)
+    searched = [p.date for p in store.search("kosovo", limit=50)]
+    assert searched == everything
+    assert [p.date for p in store.search("kosovo", limit=3, offset=2)] == everything[2:5]
+    assert [p.date for p in store.search('"Kosovo archive"', limit=50)] == sorted(
+        [p.date for p in history], reverse=True
+    )  # the exact-phrase plan
+    assert [p.date for p in store.search("kosovo", order="oldest", limit=50)] == everything[::-1]
+    # items (copies folded) are placed by their newest post's date: bot, CLI and web list them so
+    items, _ = find_items(store, offset=0, limit=10, query="kosovo")
+    assert [max(p.date for p in item.posts) for item in items] == everything

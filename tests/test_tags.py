@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.tag_explain import explain_topics
 from bot.core.tags import (
     DEFAULT_RULES_FILE,
     KeywordRules,
@@ -473,3 +474,30 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_rules_error_is_a_value_error() -> None:
     assert issubclass(RulesError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It's like ants negotiating with the Air Force",
+        "Doing ok! In a meeting right now!",
+        "Blockchain meets science research. I just started a research on it,",
+        "но это наши покупатели, и визитки у нас закончились",
+        "The energy stored in a structural member is called resilience when the member is deformed",
+        "And there goes my electricity",
+        "Due to change in price level, a revised estimate is prepared if the sanctioned estimate exceeds",
+    ],
+)
+def test_everyday_words_are_not_topics(text: str) -> None:
+    """Issue 35.6: chat and quiz lines from real exports that the looser rules tagged."""
+    assert {t.key for t in topic_tags(text, RULES)} & {"diplomacy", "energy", "sanctions"} == set()
+
+
+def test_explain_topics_names_the_words_and_the_rule() -> None:
+    reasons = explain_topics("Lavrov held talks with Vucic on energy security and gas supplies.", RULES, "en")
+    by_key = {r.tag.key: r for r in reasons}
+    assert by_key["diplomacy"].words[0] == "held talks"
+    assert "held talks" in by_key["diplomacy"].keywords
+    assert set(by_key["energy"].words) >= {"energy security", "gas"}
+    inflected = explain_topics("Вучич је разговарао са Лавровом у Београду", RULES, "sr")
+    assert {r.tag.key for r in inflected} >= {"serbia"}

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.web_archive import fill_archive
+from tests.web_archive import add_mixed_direction_post, fill_archive
 from tests.web_server import serve
 
 CHROMIUM = Path(os.environ.get("TGMONITOR_CHROMIUM", "/usr/bin/chromium"))
@@ -50,6 +50,7 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = fill_archive(tmp_path_factory.mktemp("browser") / "archive.db")
+    add_mixed_direction_post(path)
     with serve(path) as url:
         yield url
 
@@ -136,3 +137,66 @@ def test_hostile_post_stays_inert(browser: Any, base_url: str, shots: Path) -> N
         assert not (element.get_attribute("href") or "").startswith("javascript:")
     browser.save_screenshot(str(shots / "web-hostile.png"))
     assert console_errors(browser) == []
+
+
+def test_mixed_direction_post_reads_line_by_line(browser: Any, base_url: str, shots: Path) -> None:
+    """Issue 35.3: each line takes its direction from its own first letter, so the English list
+    under an Arabic line is left-to-right and left-aligned; the plain URL is a link (35.10)."""
+    browser.get(base_url + "/?q=Geneva")
+    browser.find_element(By.CSS_SELECTOR, "li.hit a.when").click()
+    lines = browser.find_elements(By.CSS_SELECTOR, "section.clean .line")
+    directions = [browser.execute_script("return getComputedStyle(arguments[0]).direction", ln) for ln in lines]
+    assert directions == ["rtl", "ltr", "ltr", "ltr"]
+    arabic, english = lines[0], lines[1]
+    assert arabic.location["x"] + arabic.size["width"] >= english.location["x"] + english.size["width"] - 1
+    assert english.text == "1. The talks resume on Monday (in Geneva)."
+    link = browser.find_element(By.CSS_SELECTOR, "section.clean a[href='https://example.org/statement']")
+    assert link.text == "https://example.org/statement"
+    raw = browser.find_elements(By.CSS_SELECTOR, "details.raw .line")
+    assert [browser.execute_script("return getComputedStyle(arguments[0]).direction", ln) for ln in raw][:2] == [
+        "rtl",
+        "ltr",
+    ]
+    browser.save_screenshot(str(shots / "web-post-mixed-direction.png"))
+    assert console_errors(browser) == []
+
+
+def test_changed_pages_render_for_the_docs(browser: Any, base_url: str, shots: Path) -> None:
+    """The pages issue 35 changed, in a real browser at a laptop's size (docs/img/ is made from
+    these with TGMONITOR_SCREENSHOTS=docs/img): each renders, without console errors."""
+    browser.set_window_size(1100, 820)
+    try:
+        pages = {
+            "web-search-count.png": ("/?q=Kosovo", "p.count"),
+            "web-charts-range.png": ("/charts?from=2026-11-01&to=2026-11-21", "form.filters input[name=from]"),
+            "web-day-picker.png": ("/day/2026-11-21", "form.day-picker input[type=date]"),
+            "web-tags.png": ("/tags", "table.tags"),
+            "web-channel.png": ("/channel/1", "form.filters input[name=to]"),
+        }
+        for name, (path, selector) in pages.items():
+            browser.get(base_url + path)
+            assert browser.find_elements(By.CSS_SELECTOR, selector), path
+            browser.save_screenshot(str(shots / name))
+        browser.get(base_url + "/post/1")
+        browser.find_element(By.CSS_SELECTOR, "details.why-tags summary").click()
+        assert browser.find_element(By.CSS_SELECTOR, "details.why-tags").get_attribute("open") is not None
+        assert browser.find_element(By.CSS_SELECTOR, "nav.pager a[rel=next]").text == "next in channel »"
+        browser.save_screenshot(str(shots / "web-post-why-tags.png"))
+        assert console_errors(browser) == []
+    finally:
+        browser.set_window_size(1280, 1000)
+
+
+def test_changed_pages_fit_a_phone(browser: Any, base_url: str, shots: Path) -> None:
+    """The mobile layout holds: no page scrolls sideways at a phone's width (charts scroll in their frame)."""
+    browser.set_window_size(390, 844)
+    try:
+        for path in ("/?q=Kosovo", "/post/1", "/tags", "/day/2026-11-21", "/channels", "/help/search", "/charts"):
+            browser.get(base_url + path)
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, f"{path} is {overflow}px wider than the screen"
+        browser.save_screenshot(str(shots / "web-phone-charts.png"))
+    finally:
+        browser.set_window_size(1280, 1000)

@@ -6,20 +6,21 @@ import base64
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from httpx import Client
 
+from bot.core.buckets import buckets, labels, unit_for
 from bot.core.digest_render import digest_messages
 from bot.digest_jobs import subscription_digest
-from bot.models import ChannelRef
+from bot.models import ChannelRef, RawPost
 from bot.web.security import CSP, LOOPBACK_HOSTS
 from bot.web.telegram_html import safe_telegram_html
 from storage.store import Store
-from tests.web_archive import fill_archive
+from tests.web_archive import add_posts, fill_archive
 from tests.web_server import client as client_for
 
 TOKEN = "s3cret-token-for-tests_0123456789"
@@ -45,8 +46,9 @@ def test_search_page_lists_newest_first_and_folds_copies(client: Client) -> None
     page = client.get("/")
     assert page.status_code == 200
     # 12 posts; the Lavrov/Serbia forward (1, 8) and the Belarus one (3, 10) fold: 10 items, newest
-    # arrival first as everywhere items are listed (bot.listing), each shown by its newest copy
-    assert hit_ids(page.text) == [12, 11, 10, 9, 8, 7, 6, 5, 4, 2]
+    # by date first as everywhere items are listed (bot.listing), each placed and shown by its newest
+    # copy: the same order as every post with copies, less the older copies (not archive order)
+    assert hit_ids(page.text) == [7, 10, 6, 12, 11, 5, 4, 9, 2, 8]
     assert page.text.count("seen in 2 channels") == 2
     every = client.get("/?copies=1")
     assert hit_ids(every.text) == [7, 10, 6, 12, 11, 5, 4, 9, 3, 2, 8, 1][:20]
@@ -63,10 +65,10 @@ def test_search_highlights_the_matching_paragraph_and_ranks(client: Client) -> N
 
 def test_search_filters_combine(client: Client) -> None:
     assert hit_ids(client.get("/", params={"q": "Lavrov", "channel": "2"}).text) == [10, 8]
-    assert hit_ids(client.get("/", params={"tag": "#РоссияСербия"}).text) == [9, 4]
+    assert hit_ids(client.get("/", params={"tag": "#РоссияСербия"}).text) == [4, 9]
     assert hit_ids(client.get("/", params={"lang": "bg"}).text) == [6, 2]
-    assert hit_ids(client.get("/", params={"since": "2026-11-21", "until": "2026-11-21"}).text) == [10, 7]
-    assert hit_ids(client.get("/", params={"until": "2026-11-20", "lang": "ru"}).text) == [9, 4]
+    assert hit_ids(client.get("/", params={"since": "2026-11-21", "until": "2026-11-21"}).text) == [7, 10]
+    assert hit_ids(client.get("/", params={"until": "2026-11-20", "lang": "ru"}).text) == [4, 9]
     assert hit_ids(client.get("/", params={"until": "2026-11-20", "lang": "ru", "copies": "1"}).text) == [4, 9]
     assert "No posts found." in client.get("/", params={"q": "nonexistentword"}).text
     # a rule with a syntax error (docs/sinks-and-rules.md) is a 400 naming the position, never a 500
@@ -82,7 +84,7 @@ def test_paging_is_bounded_and_links_carry_the_filters(client: Client) -> None:
     assert hit_ids(second.text) == [8, 1]
     assert 'rel="next"' not in second.text
     folded = client.get("/?per=5&page=2")
-    assert hit_ids(folded.text) == [7, 6, 5, 4, 2] and 'rel="next"' not in folded.text
+    assert hit_ids(folded.text) == [5, 4, 9, 2, 8] and 'rel="next"' not in folded.text
     beyond = client.get("/?per=5&page=3")
     assert hit_ids(beyond.text) == [] and "Results with copies folded reach 2000 posts deep" in beyond.text
 
@@ -116,7 +118,7 @@ def test_post_page_shows_texts_tags_links_copies_and_digest_day(client: Client) 
     assert '<a href="/post/8">post 8</a>' in text and "this post" in text
     assert '<a href="https://t.me/c/1700000001/2" rel="noreferrer">open in Telegram</a>' in text
     assert '<a class="tag hashtag" href="/tag/russiaserbia">#RussiaSerbia</a>' in text
-    assert "<p>❗️ Both sides stressed that a Kosovo settlement" in text
+    assert '<p dir="auto"><span class="line" dir="auto">❗️ Both sides stressed that a Kosovo settlement' in text
     assert "Raw text, as received" in text
     assert '<a href="/day/2026-11-20">the digest of 2026-11-20</a>' in text  # 07:15 is before the 08:00 firing
     assert "No earlier versions recorded." in text
@@ -166,7 +168,7 @@ def test_channel_tag_and_channels_pages(client: Client) -> None:
     assert channel.text.count("<svg") == 2
     tag = client.get("/tag/kosovo")
     assert tag.status_code == 200 and "<dd>" not in tag.text
-    assert "4 posts" in tag.text and hit_ids(tag.text) == [11, 8, 4]  # 1 and 8 fold
+    assert "4 posts" in tag.text and hit_ids(tag.text) == [11, 4, 8]  # 1 and 8 fold
     assert client.get("/tag/%23Kosovo").status_code == 200
     assert client.get("/tag/nosuchtag").status_code == 404
     listing = client.get("/channels")
@@ -201,6 +203,23 @@ def test_day_windows_follow_digest_time_and_time_zone(archive_path: Path) -> Non
         assert 'href="/day/2026-11-21">the digest of 2026-11-21' in sofia.get("/post/1").text
 
 
+def test_day_page_has_a_date_picker_and_caps_each_section(archive_path: Path) -> None:
+    """Issue 35.8: `/day?day=…` (the picker's form) opens that day; past DIGEST_SECTION_ITEMS items a
+    section says "… and N more", in the messages and the item list, linking to a search of its tag
+    over the window's days."""
+    with client_for(archive_path, digest_section_items=1) as capped:
+        picked = capped.get("/day", params={"day": "2026-11-20", "tag": "serbia"}, follow_redirects=False)
+        assert picked.headers["location"] == "/day/2026-11-20?tag=serbia"
+        assert capped.get("/day", params={"day": "20.11.2026"}).status_code == 400
+        page = capped.get("/day/2026-11-21").text
+        assert '<input type="date" name="day" value="2026-11-21" required>' in page
+        search = f"{str(capped.base_url).rstrip('/')}/?tag=diplomacy&amp;since=2026-11-20&amp;until=2026-11-21"
+        assert f'<a href="{search}" rel="noreferrer">… and 1 more</a>' in page  # in the message as sent
+        assert f'<li class="more"><a href="{search}">… and 1 more: search them</a></li>' in page  # and the list
+        listed = re.findall(r'<li><a href="/post/\d+">', page.split("Items in this digest", 1)[1])
+        assert len(listed) <= page.split("Items in this digest", 1)[1].count("<h3>")  # one item a section
+
+
 def test_charts_are_inline_svg_with_escaped_labels(client: Client) -> None:
     page = client.get("/charts")
     assert page.status_code == 200
@@ -209,7 +228,7 @@ def test_charts_are_inline_svg_with_escaped_labels(client: Client) -> None:
     assert 'aria-label="Statements by channels carrying them"' in page.text
     assert "<title>Balkan Diplomacy Watch · 11-20: 6 posts</title>" in page.text
     assert "<title>&lt;script&gt;window.__pwned = 3&lt;/script&gt;Evil… · 11-20: 2 posts</title>" in page.text
-    assert "10 statements from 12 posts in the last 30 days" in page.text
+    assert "10 statements from 12 posts from 2026-10-23 to 2026-11-21" in page.text
     assert '<a href="/post/1">' in page.text  # the most carried statement links to its first post
     assert client.get("/charts", params={"days": "400"}).status_code == 400
 
@@ -288,3 +307,144 @@ def test_a_deleted_post_is_kept_marked_and_left_out_of_listings(archive_path: Pa
         assert 2 not in hit_ids(http.get("/").text)
         assert 2 not in hit_ids(http.get("/", params={"copies": "1"}).text)
         assert "<dt>Posts</dt><dd>7</dd>" in http.get("/channel/1").text  # archived, deleted included
+
+
+def test_language_filter_lists_the_archives_languages(client: Client) -> None:
+    """Issue 35.7: the choices are the languages posts carry, not a fixed five."""
+    page = client.get("/").text
+    options = re.findall(
+        r'<option value="([a-z]{2,3})"', page.split('<select name="lang">', 1)[1].split("</select>")[0]
+    )
+    assert options == ["en", "bg", "ru"]
+    assert '<option value="es" selected>es</option>' in client.get("/", params={"lang": "es"}).text
+
+
+def test_charts_reach_the_whole_history_bucketed_by_span(tmp_path: Path) -> None:
+    """Issue 35.4: from/to pickers, a channel filter, days/weeks/months by span, years on the axis; a
+    channel page charts its whole history by default."""
+    path = fill_archive(tmp_path / "history.db")
+    old = ChannelRef(tg_id=1700000055, title="Old Archive")
+    add_posts(
+        path,
+        [
+            RawPost(
+                channel=old,
+                message_id=n,
+                date=datetime(2019, 3 + n, 10, 9, tzinfo=UTC),
+                text=f"Old post {n} #Kosovo",
+                source="export",
+            )
+            for n in range(1, 4)
+        ],
+    )
+    with client_for(path) as http:
+        default = http.get("/charts").text
+        assert "Old Archive" not in default.split('id="per-day"', 1)[1].split("</figure>", 1)[0]  # last 30 days
+        assert 'href="/charts?from=2019-04-10&amp;to=2026-11-21">whole history' in default
+        whole = http.get("/charts", params={"from": "2019-04-10", "to": "2026-11-21"}).text
+        per_month = whole.split('id="per-day"', 1)[1].split("</figure>", 1)[0]
+        assert "Posts per month per channel" in per_month and "Old Archive · 2019-04: 1 posts" in per_month
+        assert ">2019-04</text>" in per_month  # years on the axis
+        weeks = http.get("/charts", params={"from": "2026-06-01", "to": "2026-11-21"}).text
+        assert "Posts per week per channel" in weeks and "w 11-16: " in weeks
+        one = http.get("/charts", params={"from": "2019-01-01", "to": "2026-11-21", "channel": "4"}).text
+        drawn = one.split('id="per-day"', 1)[1].split("</figure>", 1)[0]
+        assert "Old Archive" in drawn and "Balkan Diplomacy Watch" not in drawn
+        assert http.get("/charts", params={"channel": "٣"}).status_code == 400
+        assert http.get("/charts", params={"from": "2026-11-21", "to": "2026-11-01"}).status_code == 400
+        channel = http.get("/channel/4").text
+        assert "<dt>Dates</dt><dd>2019-04-10 09:00 to 2019-06-10 09:00</dd>" in channel
+        assert "Posts per day (UTC)" in channel and "Old Archive · 04-10: 1 posts" in channel
+        assert "Top tags per week" in channel and "#Kosovo · w 04-08: 1 posts" in channel  # not empty
+
+
+def test_buckets_follow_the_span() -> None:
+    assert unit_for(date(2026, 1, 1), date(2026, 3, 1)) == "day"
+    assert unit_for(date(2026, 1, 1), date(2026, 12, 31)) == "week"
+    assert unit_for(date(2019, 1, 1), date(2026, 12, 31)) == "month"
+    months = buckets(date(2025, 11, 20), date(2026, 2, 3), "month")
+    assert labels(months, "month") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    weeks = buckets(date(2026, 11, 18), date(2026, 11, 30), "week")
+    assert labels(weeks, "week") == ["w 11-16", "w 11-23", "w 11-30"]
+    assert labels(buckets(date(2025, 12, 31), date(2026, 1, 1), "day"), "day") == ["2025-12-31", "2026-01-01"]
+
+
+def test_search_explains_itself(client: Client) -> None:
+    """Issue 35.9: a result count, a placeholder that says how words match, a syntax page, and a bad
+    value answered on the search page with the other filters kept."""
+    page = client.get("/", params={"q": "Lavrov"}).text
+    assert '<p class="count">4 posts match (in their own text' in page
+    assert "matched literally" not in page and 'href="/help/search"' in page
+    assert "1 post matches" in client.get("/", params={"q": "Lavrov", "channel": "2", "until": "2026-11-20"}).text
+    help_page = client.get("/help/search")
+    assert help_page.status_code == 200 and "Every word must appear" in help_page.text
+    bad = client.get("/", params={"q": "Kosovo", "lang": "ru", "per": "500", "tag": "serbia"})
+    assert bad.status_code == 400 and "per: expected 1 to 100" in bad.text
+    assert 'name="q" value="Kosovo"' in bad.text and 'name="tag" value="serbia"' in bad.text
+    assert '<option value="ru" selected>' in bad.text
+    empty = client.get("/", params={"q": "  \u0000 ", "channel": "1"})
+    assert empty.status_code in (200, 400) and "Traceback" not in empty.text
+
+
+def test_times_carry_their_zone_and_utc_on_hover(archive_path: Path) -> None:
+    """Issue 35.5: a time in TZ says its zone; its title (hover) and `datetime` give UTC."""
+    with client_for(archive_path, tz=ZoneInfo("Europe/Sofia")) as sofia:
+        post = sofia.get("/post/1").text
+        assert '<time datetime="2026-11-20T07:15:00Z" title="2026-11-20 07:15 UTC">2026-11-20 09:15 EET</time>' in post
+        listing = sofia.get("/", params={"q": "Lavrov"}).text
+        assert 'title="2026-11-20 07:20 UTC">2026-11-20 09:20 EET</time>' in listing  # the newest copy
+        assert "days in Europe/Sofia" in listing
+
+
+def test_post_page_links_its_neighbours_and_context_and_channels_show_dates(client: Client) -> None:
+    """Issue 35.10: previous/next in the channel, "show in context", /channels with dates and without
+    the title twice."""
+    page = client.get("/post/3").text  # Balkan Diplomacy Watch, message 4 of 1..7
+    assert '<a rel="prev" href="/post/2">« previous in channel</a>' in page
+    assert '<a rel="next" href="/post/4">next in channel »</a>' in page
+    assert 'href="/?channel=1&amp;until=2026-11-20">show in context</a>' in page
+    assert 'rel="prev"' not in client.get("/post/1").text.split("</nav>", 1)[0]
+    channels = client.get("/channels").text
+    assert "<th>Title</th>" not in channels and "<th>Dates</th>" in channels
+    assert "<td>2026-11-20 – 2026-11-21</td>" in channels
+
+
+def test_topic_tags_are_explained_and_listed_with_a_legend(client: Client) -> None:
+    """Issue 35.6: the post page says which words made each topic; /tags lists topics with their
+    rules and the hashtags, with what the colours mean."""
+    page = client.get("/post/1").text
+    why = page.split('<details class="why-tags">', 1)[1].split("</details>", 1)[0]
+    assert '<a class="tag topic" href="/tag/diplomacy">Diplomacy</a>: “<mark>Foreign Minister</mark>”' in why
+    assert "(rule: held talks, foreign minister*)" in why
+    tags = client.get("/tags").text
+    assert "green: written by the channel" in tags
+    assert '<a class="tag topic" href="/tag/diplomacy">Diplomacy</a></td><td class="num">' in tags
+    assert '<a class="tag hashtag" href="/tag/russiaserbia">#RussiaSerbia</a>' in tags
+
+
+def test_runs_of_stickers_are_one_line_in_listings(tmp_path: Path) -> None:
+    """Issue 35.10: "[sticker]" rows no longer fill a listing: a channel's run is one line."""
+    path = fill_archive(tmp_path / "stickers.db")
+    group = ChannelRef(tg_id=1700000066, title="Chat group")
+    when = datetime(2026, 11, 22, 10, tzinfo=UTC)
+    add_posts(
+        path,
+        [
+            RawPost(channel=group, message_id=1, date=when, text="Morning all", source="export"),
+            *(
+                RawPost(
+                    channel=group,
+                    message_id=n,
+                    date=when.replace(minute=n),
+                    text="",
+                    source="export",
+                    media_kind="sticker",
+                )
+                for n in range(2, 5)
+            ),
+        ],
+    )
+    with client_for(path) as http:
+        page = http.get("/", params={"channel": "4"}).text
+        assert page.count("[3 stickers]") == 1 and "[sticker]" not in page
+        assert "Morning all" in page

@@ -22,7 +22,7 @@ from bot.core.svg_charts import Series, axis_ticks, bars, heatmap, stacked_bars
 from bot.models import StoredPost
 from bot.web.cache import ChartCache
 from bot.web.forms import FormError, SearchForm, parse_search
-from bot.web.render import marked, matching_paragraph
+from bot.web.render import lines, marked, matching_paragraph
 from bot.web.security import token_matches
 from bot.web.telegram_html import safe_telegram_html
 from storage.browse import MARK_CLOSE, MARK_OPEN
@@ -266,3 +266,14 @@ def test_statement_spread_gives_what_it_gave_before_its_rewrite(
     # long chains: each post joins the previous one's group through a different kind of key
     chain: list[CopyKey] = [(i, i % 5, f"o{i // 2}", f"h{(i + 1) // 2}", None) for i in range(len(rows))]
     assert statement_spread(chain) == _statement_spread_before(chain)
+
+
+def test_lines_gives_each_line_its_own_direction_and_links_plain_urls() -> None:
+    """Issue 35.3 and 35.10: a block per line with dir="auto"; http(s) URLs linked, the rest escaped."""
+    text = "بيان الخارجية:\n1. Talks (see https://example.org/a_(b)).\n<b>x</b> javascript:alert(1)\n"
+    html = str(lines(text))
+    assert html.count('<span class="line" dir="auto">') == 4
+    assert '<a href="https://example.org/a_(b)" rel="noreferrer">https://example.org/a_(b)</a>).' in html
+    assert "&lt;b&gt;x&lt;/b&gt; javascript:alert(1)" in html and "<b>" not in html
+    assert str(lines('go http://x.org/?a=1&b="2"')).count("<a ") == 1
+    assert "&amp;" in str(lines("http://x.org/?a=1&b=2"))

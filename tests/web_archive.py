@@ -78,3 +78,35 @@ def fill_archive(path: Path, pipeline: Pipeline | None = None) -> Path:
     finally:
         archive.close()
     return path
+
+
+MIXED_CHANNEL = ChannelRef(tg_id=1700000077, title="Arabic desk")
+MIXED_TEXT = (
+    "بيان وزارة الخارجية حول المفاوضات:\n"
+    "1. The talks resume on Monday (in Geneva).\n"
+    "2. Both sides agreed: \u201cno preconditions\u201d.\n"
+    "Full text: https://example.org/statement."
+)
+
+
+def add_posts(path: Path, raws: list[RawPost], pipeline: Pipeline | None = None) -> int:
+    """Ingest more posts as `tgmonitor import` does; returns the last post id."""
+    archive = Archive.around(Settings(), Store.open(path), pipeline or Pipeline.load(), path=path)
+    try:
+        archive.ingest.save(raws, atomic=True)
+        row = archive.store.db.execute("SELECT max(id) FROM posts").fetchone()
+    finally:
+        archive.close()
+    return int(row[0])
+
+
+def add_mixed_direction_post(path: Path, pipeline: Pipeline | None = None) -> int:
+    """A post opening with an Arabic line over an English list and a plain URL (issue 35.3, 35.10)."""
+    raw = RawPost(
+        channel=MIXED_CHANNEL,
+        message_id=1,
+        date=datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
+        text=MIXED_TEXT,
+        source="export",
+    )
+    return add_posts(path, [raw], pipeline)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, tzinfo
+import re
+from datetime import datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.channels import ChannelIdentError, parse_channel
 from bot.core.numbers import INT64_MAX, ascii_int
@@ -39,6 +41,14 @@ def _int(text: str) -> int:
     return -value if negative else value
 
 
+def time_zone(text: str) -> ZoneInfo:
+    """An IANA zone name like Europe/Sofia."""
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown time zone {text!r}: use an IANA name like Europe/Moscow") from None
+
+
 def channel(text: str) -> str:
     """Any form bot/core/channels.py reads, a title included; the archive looks it up later."""
     try:
@@ -57,6 +67,23 @@ def since(text: str, now: datetime, tz: tzinfo, option: str = "--since") -> date
     if start > now:
         raise UsageError(f"{option} {text} is in the future ({start:%Y-%m-%d %H:%M %Z}); give a past date or an age")
     return start
+
+
+def until(text: str, now: datetime, tz: tzinfo, start: datetime, option: str = "--until") -> datetime:
+    """The end of a window (exclusive): an age back from now, a date and time, or a date, which means
+    that whole local day (its end, the next local midnight). It must come after the start."""
+    try:
+        end = parse_since(text, now, tz)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    if re.fullmatch(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*", text):
+        day = end.date() + timedelta(days=1)
+        end = datetime.combine(day, time(0), tzinfo=end.tzinfo)
+    if end <= start:
+        raise UsageError(
+            f"{option} {text} ({end:%Y-%m-%d %H:%M %Z}) is not after the start ({start:%Y-%m-%d %H:%M %Z})"
+        )
+    return end
 
 
 def archived_channel(store: Store, text: str) -> ChannelRow:

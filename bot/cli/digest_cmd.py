@@ -39,6 +39,23 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("digest", help="print the digest of recent posts, or send it")
     parser.add_argument("--since", default="24h", help="age like 24h/7d or a date (default 24h)")
     parser.add_argument(
+        "--until",
+        help="end of the window: an age like 2d, a date (that whole local day included) or a date and time; "
+        "default now",
+    )
+    parser.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        type=argtypes.channel,
+        help="only posts of this channel (@name, id, link or title); repeated, any of them",
+    )
+    parser.add_argument(
+        "--per-section",
+        type=argtypes.non_negative_int,
+        help="items listed per section before '… and N more' (default DIGEST_SECTION_ITEMS, 15; 0: all)",
+    )
+    parser.add_argument(
         "--tag", action="append", default=[], help="only items with this tag; repeated, items with any of them"
     )
     parser.add_argument(
@@ -71,8 +88,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.due:
         return asyncio.run(_send_due(settings, ctx))
     tz = settings.tz
-    end = datetime.now(UTC)
-    start = argtypes.since(args.since, end, tz)
+    now = datetime.now(UTC)
+    start = argtypes.since(args.since, now, tz)
+    end = argtypes.until(args.until, now, tz, start) if args.until else now
     outgoing = args.send or args.dry_run
     tags = tuple(args.tag) or (settings.digest_tags if outgoing else ())
     posts, changes = window_posts(ctx.store, start, end, tags)
@@ -81,6 +99,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             posts = rule_filter(ctx.store, settings.digest_rule)(posts)
         except RuleError as exc:
             raise ValueError(f"DIGEST_RULE: {exc}") from None
+    if args.channel:
+        wanted = {argtypes.archived_channel(ctx.store, name).id for name in args.channel}
+        posts = [p for p in posts if p.channel_id in wanted]
+        kept = {p.id for p in posts}
+        changes = [c for c in changes if c.post_id in kept]
+    per_section = settings.digest_section_items if args.per_section is None else args.per_section
     if outgoing:
         digest = subscription_digest(posts, start, end, tags, changes)
     else:
@@ -90,10 +114,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         print(json.dumps(digest_json(digest), ensure_ascii=False, indent=2))
     elif args.html:
-        print(SEPARATOR.join(render_html(digest, tz)))
+        print(SEPARATOR.join(render_html(digest, tz, per_section=per_section or None)))
     elif outgoing:
         to_chat = "telegram" in settings.digest_to
-        messages = digest_messages(digest, tz, empty=settings.digest_empty) if to_chat else []
+        messages = (
+            digest_messages(digest, tz, empty=settings.digest_empty, per_section=per_section or None) if to_chat else []
+        )
         delivery = _sinks(ctx)
         others = [n for n in settings.digest_to if n != "telegram"]
         if args.dry_run:
@@ -121,7 +147,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                     print(f"{name}: delivered", file=sys.stderr)
             return 1 if failed else 0
     else:
-        print(render_text(digest, tz))
+        print(render_text(digest, tz, per_section=per_section or None))
     return 0
 
 
@@ -174,6 +200,7 @@ async def _send_due(settings: Settings, ctx: CliContext) -> int:
             empty=settings.digest_empty,
             amplification=settings.digest_amplification,
             sinks=delivery,
+            per_section=settings.digest_section_items or None,
         )
         done = await runner.run_subscription(sub.id)
         if delivery is not None:

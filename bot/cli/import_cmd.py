@@ -15,9 +15,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import tzinfo
 from pathlib import Path
 
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
 from bot.export_channel import archived, check_same_channel, parse_channel_option, resolve_channel
@@ -26,6 +28,7 @@ from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.desktop_export import ExportError, iter_export_files
 from bot.sources.desktop_html_export import HtmlExport, looks_like_export_page
 from bot.sources.desktop_json_stream import JsonExport
+from bot.sources.export_clock import clock_key, has_offsets, local_clock_note, on_local_clock
 from bot.sources.web_preview_parser import parse_saved_page
 
 WRITES = True  # may create the archive (bot/cli/context.py)
@@ -70,6 +73,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="CHANNEL",
         help="which channel an HTML export is (@username, t.me link or numeric id); "
         "without it, the archived channel with the export's title",
+    )
+    parser.add_argument(
+        "--tz",
+        type=argtypes.time_zone,
+        metavar="ZONE",
+        help="the exporter's time zone (e.g. Europe/Moscow) for older exports whose times have no UTC offset; "
+        "without it such times are taken as UTC and are approximate",
     )
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     return parser
@@ -143,7 +153,15 @@ def read_html_export(
     return Source(str(export.folder), channel, total, lambda: export.iter_posts(channel), note)
 
 
-def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None = None) -> dict[str, SaveResult]:
+def import_paths(
+    ctx: CliContext,
+    paths: list[Path],
+    channel: ChannelRef | None = None,
+    tz: tzinfo | None = None,
+    *,
+    check_clock: bool = True,
+) -> dict[str, SaveResult]:
+    """`check_clock=False`: the demo's own samples, whose times are written in UTC on purpose."""
     files = list(iter_export_files(paths))
     # HTML exports last, so one can find its channel in a JSON export named in the same command.
     html = [p.is_dir() or looks_like_export_page(p) for p in files]
@@ -159,6 +177,9 @@ def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None 
     for source in sources.values():
         if source.note:
             print(source.note, file=sys.stderr)
+        clock = has_offsets(Path(source.label)) if check_clock else None  # bot/sources/export_clock.py
+        if clock is False and tz is not None:
+            source = replace(source, posts=_on_clock(source.posts, tz))
         bar = ProgressBar(source.total, Path(source.label).name)
         try:
             results[source.label] = ctx.ingest.save(
@@ -173,12 +194,20 @@ def import_paths(ctx: CliContext, paths: list[Path], channel: ChannelRef | None 
             ) from exc
         finally:
             bar.close()
+        if clock is False:  # said once the posts are in (an import that fails says only why)
+            print(local_clock_note(source.label, tz), file=sys.stderr)
+            if source.channel is not None and (row := archived(ctx.store, source.channel)):
+                ctx.store.meta_set(clock_key(row.id), str(tz) if tz is not None else "approximate")
     return results
+
+
+def _on_clock(posts: Callable[[], Iterable[RawPost]], tz: tzinfo) -> Callable[[], Iterable[RawPost]]:
+    return lambda: (on_local_clock(raw, tz) for raw in posts())
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     channel = parse_channel_option(args.channel) if args.channel else None
-    results = import_paths(ctx, args.paths, channel)
+    results = import_paths(ctx, args.paths, channel, args.tz)
     if args.json:
         ids = {p: {"new_ids": len(r.new_ids), "updated_ids": len(r.updated_ids)} for p, r in results.items()}
         print(json.dumps({p: asdict(r) | ids[p] for p, r in results.items()}))

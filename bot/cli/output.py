@@ -64,7 +64,7 @@ def marks() -> tuple[str, str]:
 def post_line(post: StoredPost, highlighter: Highlighter | None = None) -> str:
     """A hit: its head, the paragraph that matched with the matches marked (else the first sentence)."""
     tags = " ".join(t.display for t in post.tags if t.kind == "hashtag")
-    head = f"[{post.id}] {post.date:%Y-%m-%d %H:%M} {post.channel_label}"
+    head = f"[{post.id}] {post.date:%Y-%m-%d %H:%M} UTC {post.channel_label}"
     if post.forward_name:
         head += f" (fwd {post.forward_name})"
     body = highlighter.excerpt(post.text, post.lang, marks()) if highlighter else snippet(post.text)

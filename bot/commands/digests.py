@@ -57,7 +57,8 @@ def cmd_digest(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int
     start, end = digest_window(window, deps.now(), deps.settings)
     posts, changes = window_posts(deps.store, start, end, tags)
     title = "Digest, " + _WINDOWS[window] + "".join(f" #{t}" for t in tags)
-    parts = render_html(build_digest(posts, start, end, title=title, changes=changes), deps.settings.tz)
+    digest = build_digest(posts, start, end, title=title, changes=changes)
+    parts = render_html(digest, deps.settings.tz, per_section=deps.settings.digest_section_items or None)
     if len(parts) > MAX_DIGEST_PARTS:
         left = len(parts) - MAX_DIGEST_PARTS + 1
         parts = [

@@ -12,10 +12,15 @@ from bot.commands.text import label, reply_of, short
 from bot.core.digest import DigestItem
 from bot.core.digest_render import post_line
 from bot.core.highlight import Highlighter
-from bot.core.telegram_text import strip_bidi
+from bot.core.telegram_text import FSI, PDI, isolate, strip_bidi
 from bot.listing import find_items, seen_in
 from bot.models import Reply
 from storage.store import QueryError
+
+
+def isolate_marked(fragment: str) -> str:
+    """An excerpt with <b> marks, as one direction run when it holds right-to-left letters."""
+    return f"{FSI}{fragment}{PDI}" if isolate(fragment) != fragment else fragment
 
 
 def item_block(number: int, item: DigestItem, deps: CommandDeps, highlighter: Highlighter | None = None) -> str:
@@ -23,12 +28,13 @@ def item_block(number: int, item: DigestItem, deps: CommandDeps, highlighter: Hi
     post = item.first
     if highlighter is not None and post.text:
         text = highlighter.excerpt(post.text, post.lang, ("<b>", "</b>"), lambda s: html.escape(strip_bidi(s)))
+        text = isolate_marked(text)
     else:
-        text = html.escape(post_line(post))
+        text = html.escape(isolate(post_line(post)))
     forwarded = f" (fwd {html.escape(label(post.forward_name))})" if post.forward_name else ""
     line = (
         f"<b>{number}.</b> <i>{html.escape(deps.when(post.date))}</i> · "
-        f"{html.escape(label(post.channel_label))}{forwarded} — {text}"
+        f"{html.escape(isolate(label(post.channel_label)))}{forwarded} — {text}"
     )
     match = next((p.article_match for p in item.posts if p.article_match is not None), None)
     if match is not None:

@@ -23,7 +23,7 @@ from bot.commands.registry import COMMANDS
 from bot.commands.text import SILENT, reply_of, short
 from bot.config import Settings
 from bot.core.ratelimit import RateLimiter
-from bot.core.telegram_text import strip_bidi
+from bot.core.telegram_text import strip_bidi_keep_isolates
 from bot.models import Chat, Reply, User
 from storage.refusals import Refusals
 from storage.store import QueryError, Store
@@ -39,7 +39,7 @@ MAX_REPLY_PARTS = 10  # messages one command may send; the archive is big, a cha
 def bounded(reply: Reply) -> Reply:
     """What any one reply may send: at most MAX_REPLY_PARTS messages (each already under the limit),
     and no direction overrides (a channel's U+202E would reverse the rest of the line)."""
-    parts = tuple(strip_bidi(part) for part in reply.parts)
+    parts = tuple(strip_bidi_keep_isolates(part) for part in reply.parts)  # ours (balanced FSI…PDI) stay
     if len(parts) > MAX_REPLY_PARTS:
         cut = len(parts) - MAX_REPLY_PARTS + 1
         parts = (

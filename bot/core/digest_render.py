@@ -13,7 +13,7 @@ from bot.core.articles import display_title
 from bot.core.digest import AmplificationSection, Digest, DigestItem, MediaRun
 from bot.core.sentences import LEAD_CHARS, lead
 from bot.core.spread import humanize
-from bot.core.telegram_text import split_messages, strip_bidi
+from bot.core.telegram_text import isolate, split_messages, strip_bidi
 from bot.models import LinkedArticle, StoredPost, Tag
 
 SNIPPET_CHARS = LEAD_CHARS
@@ -113,7 +113,7 @@ def change_mark(item: DigestItem, tz: tzinfo) -> str | None:
 
 def _item_text(item: DigestItem) -> str:
     post = item.first
-    text = post_line(post)
+    text = isolate(post_line(post))
     if item.media:
         text += f" (+ {media_count(item.media)})"
     return text
@@ -149,12 +149,12 @@ def amplification_lines(section: AmplificationSection, tz: tzinfo, *, rich: bool
 def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
     post = item.first
     esc = html.escape
-    line = f"• <i>{esc(_when(post.date, tz, year))}</i> · {esc(_label(post))} — {esc(_item_text(item))}"
+    line = f"• <i>{esc(_when(post.date, tz, year))}</i> · {esc(isolate(_label(post)))} — {esc(_item_text(item))}"
     titled = _article_title(item)
     if titled is not None and titled[1] is not None:
-        line += f' · 📄 <a href="{esc(titled[1], quote=True)}">{esc(titled[0])}</a>'
+        line += f' · 📄 <a href="{esc(titled[1], quote=True)}">{esc(isolate(titled[0]))}</a>'
     elif titled is not None:
-        line += f" · 📄 {esc(titled[0])}"
+        line += f" · 📄 {esc(isolate(titled[0]))}"
     link = item.link
     if link:
         line += f' <a href="{esc(link, quote=True)}">open</a>'
@@ -170,10 +170,10 @@ def render_item_html(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str
 
 def render_item_text(item: DigestItem, tz: tzinfo, *, year: bool = False) -> str:
     post = item.first
-    line = f"- {_when(post.date, tz, year)} {_label(post)}: {_item_text(item)}"
+    line = f"- {_when(post.date, tz, year)} {isolate(_label(post))}: {_item_text(item)}"
     titled = _article_title(item)
     if titled is not None:
-        line += f" [article: {titled[0]}]"
+        line += f" [article: {isolate(titled[0])}]"
     if item.link:
         line += f" <{item.link}>"
     if item.seen_in > 1:
@@ -228,13 +228,33 @@ def _header(digest: Digest, tz: tzinfo, *, rich: bool) -> list[str]:
     return lines
 
 
-def render_html(digest: Digest, tz: tzinfo) -> list[str]:
-    """Telegram HTML messages, each under the limit, split only between items."""
+# Items listed per section: a busy day's "Other" of 261 items would fill twelve messages nobody reads
+# to the end; past this many, one line says how many more there are (and, given a link, where).
+SECTION_ITEMS = 15
+MoreLink = Callable[[Tag | None], str | None]
+
+
+def more_line(hidden: int) -> str:
+    return f"… and {hidden} more"
+
+
+def render_html(
+    digest: Digest, tz: tzinfo, *, per_section: int | None = SECTION_ITEMS, more_link: MoreLink | None = None
+) -> list[str]:
+    """Telegram HTML messages, each under the limit, split only between items; at most `per_section`
+    items a section (None: all), then "… and N more", a link when `more_link` gives one."""
     year = digest.spans_years(tz)
     blocks: list[tuple[str | None, str]] = []  # (section heading, item line)
     for section in digest.sections:
         heading = f"<b>{html.escape(_tag_label(section.tag))}</b> ({len(section.items)})"
-        blocks.extend((heading, render_item_html(item, tz, year=year)) for item in section.items)
+        shown = section.items if per_section is None else section.items[:per_section]
+        blocks.extend((heading, render_item_html(item, tz, year=year)) for item in shown)
+        if len(shown) < len(section.items):
+            more = more_line(len(section.items) - len(shown))
+            href = more_link(section.tag) if more_link else None
+            blocks.append(
+                (heading, f'<a href="{html.escape(href, quote=True)}">{more}</a>' if href else html.escape(more))
+            )
     blocks.extend((f"<b>{MEDIA_HEADING}</b>", render_media_html(run, tz, year=year)) for run in digest.media)
     if digest.amplification is not None:
         heading, *lines = amplification_lines(digest.amplification, tz, rich=True)
@@ -242,19 +262,29 @@ def render_html(digest: Digest, tz: tzinfo) -> list[str]:
     return split_messages("\n".join(_header(digest, tz, rich=True)), blocks)
 
 
-def digest_messages(digest: Digest, tz: tzinfo, *, empty: str = "notice") -> list[str]:
+def digest_messages(
+    digest: Digest,
+    tz: tzinfo,
+    *,
+    empty: str = "notice",
+    per_section: int | None = SECTION_ITEMS,
+    more_link: MoreLink | None = None,
+) -> list[str]:
     """The Telegram messages for one window: none for an empty window when DIGEST_EMPTY=skip."""
     if digest.empty and empty == "skip":
         return []
-    return render_html(digest, tz)
+    return render_html(digest, tz, per_section=per_section, more_link=more_link)
 
 
-def render_text(digest: Digest, tz: tzinfo) -> str:
+def render_text(digest: Digest, tz: tzinfo, *, per_section: int | None = SECTION_ITEMS) -> str:
     year = digest.spans_years(tz)
     lines = _header(digest, tz, rich=False)
     for section in digest.sections:
         lines += ["", f"{_tag_label(section.tag)} ({len(section.items)})"]
-        lines += [render_item_text(item, tz, year=year) for item in section.items]
+        shown = section.items if per_section is None else section.items[:per_section]
+        lines += [render_item_text(item, tz, year=year) for item in shown]
+        if len(shown) < len(section.items):
+            lines.append(more_line(len(section.items) - len(shown)))
     if digest.media:
         lines += ["", MEDIA_HEADING]
         lines += [render_media_text(run, tz, year=year) for run in digest.media]

@@ -1,15 +1,147 @@
-"""Which of the languages we follow a post is written in: en, bg, ru, uk or sr.
+"""Which language a post is written in: the five we follow by our own rules, the rest by a general model.
 
-The channels we watch write in a handful of languages that mostly share one alphabet, so a general
-detector (and its dependency) buys little: letters only one of them uses (ы, ъ, ї, ј) and a few short
-function words settle it.  It runs on every post, so it only counts, in C, and never tokenizes.
+The channels we watch write mostly in languages that share one alphabet, where letters only one of
+them uses (ы, ъ, ї, ј) and a few short function words settle it better than a general detector
+(bench/lang_id.md: py3langid alone calls short Russian posts Kazakh or Bulgarian, and Serbian Latin
+Bosnian or Croatian).  Everything else (Spanish, Arabic, Persian, Chinese, Hindi …) and the Latin
+text our rules cannot tell from English goes to a general identifier (bot/core/lang_model.py) when one
+is given; below its confidence the answer is None ("unknown"), never a guess.  The own rules only
+count, in C, and never tokenize; the model runs only on posts they do not settle.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.models import Tag
+
+# Every label detect_lang can give: ours, then the general model's (py3langid's ISO 639-1 codes).
+OWN_LANGUAGES = ("en", "bg", "ru", "uk", "sr")
+LANGUAGE_CODES = (
+    *OWN_LANGUAGES,
+    "af",
+    "am",
+    "an",
+    "ar",
+    "as",
+    "az",
+    "ba",
+    "be",
+    "bn",
+    "br",
+    "bs",
+    "ca",
+    "cs",
+    "cy",
+    "da",
+    "de",
+    "dz",
+    "el",
+    "eo",
+    "es",
+    "et",
+    "eu",
+    "fa",
+    "fi",
+    "fo",
+    "fr",
+    "fy",
+    "ga",
+    "gd",
+    "gl",
+    "gu",
+    "ha",
+    "he",
+    "hi",
+    "hr",
+    "ht",
+    "hu",
+    "hy",
+    "id",
+    "ig",
+    "is",
+    "it",
+    "ja",
+    "jv",
+    "ka",
+    "kk",
+    "km",
+    "kn",
+    "ko",
+    "ku",
+    "ky",
+    "la",
+    "lb",
+    "lg",
+    "ln",
+    "lo",
+    "lt",
+    "lv",
+    "mg",
+    "mk",
+    "ml",
+    "mn",
+    "mr",
+    "ms",
+    "mt",
+    "my",
+    "ne",
+    "nl",
+    "nn",
+    "no",
+    "oc",
+    "om",
+    "or",
+    "pa",
+    "pl",
+    "ps",
+    "pt",
+    "qu",
+    "ro",
+    "rw",
+    "sa",
+    "se",
+    "si",
+    "sk",
+    "sl",
+    "sn",
+    "so",
+    "sq",
+    "st",
+    "sv",
+    "sw",
+    "ta",
+    "te",
+    "tg",
+    "th",
+    "tk",
+    "tl",
+    "tr",
+    "tt",
+    "ug",
+    "ur",
+    "uz",
+    "vi",
+    "vo",
+    "wa",
+    "xh",
+    "yo",
+    "zh",
+    "zu",
+)
+# text -> (ISO 639-1 code, probability): bot/core/lang_model.GeneralLanguageId
+GeneralId = Callable[[str], tuple[str, float]]
+# Below this probability the general model's guess is "unknown" (None). Chosen on bench/lang_id.py's
+# labelled sets: higher loses short but clear posts, lower labels emoji-and-numbers posts at random.
+MIN_CONFIDENCE = 0.5
+# A Latin line shorter than MIN_LETTERS ("How are you?") is left to the general model, surer of it.
+SHORT_LETTERS = 8
+SHORT_CONFIDENCE = 0.8
+# What the general model calls Serbian written in Latin letters, or its close neighbours (it cannot
+# tell them apart on a post): the project's own Serbian rule decides those.
+_SERBO_CROATIAN = frozenset({"sr", "bs", "hr"})
+_LETTER = re.compile(r"[^\W\d_]")
 
 MIN_LETTERS = 20
 # The start of a post decides; posts do not switch language half-way, and it bounds the cost.
@@ -52,7 +184,8 @@ _STOPWORDS: dict[str, str] = {
 }
 _LATIN_STOPWORDS: dict[str, str] = {
     "en": "the and of to in is on for with that was by at from a an has have will after said",
-    "sr": "je su da se od za kao koji koja što sto sa ili će u",
+    # Not "u": a Serbian preposition, and English chat's "you" ("as smart as u").
+    "sr": "je su da se od za kao koji koja što sto sa ili će",
 }
 # Word endings of one language, for short posts whose letters are all shared (no ы, ъ, і, ј):
 # Russian reflexives, infinitives and case endings (Bulgarian has no cases), the Bulgarian definite
@@ -66,6 +199,11 @@ _WORD_NEEDLES = {lang: tuple(f" {w} " for w in words.split()) for lang, words in
 _LATIN_NEEDLES = {lang: tuple(f" {w} " for w in words.split()) for lang, words in _LATIN_STOPWORDS.items()}
 _SUFFIX_NEEDLES = {lang: tuple(f"{s} " for s in suffixes.split()) for lang, suffixes in _SUFFIXES.items()}
 _SERBIAN_LATIN = ("č", "ć", "đ", "š", "ž")
+# English words no other Latin-script language we meet writes: three different ones settle English
+# without the general model (most English posts; the model costs ~2 ms a post, the rules ~0.1 ms).
+_ENGLISH_SURE = tuple(
+    f" {w} " for w in ("the", "and", "of", "that", "with", "was", "has", "have", "from", "for", "said", "is", "by")
+)
 # Stopword hits weigh more than single letters: a function word is a whole token of evidence.
 _STOPWORD_WEIGHT = 2.0
 # Letters alone settle a long post when the leader is this far ahead; the word counts are skipped.
@@ -73,19 +211,51 @@ _DECISIVE_LETTERS = 12
 _DECISIVE_RATIO = 4
 
 
-def detect_lang(text: str) -> str | None:
-    """The post's language, or None when it is too short to tell or not one we follow."""
+def detect_lang(text: str, general: GeneralId | None = None) -> str | None:
+    """The post's language (ISO 639-1), or None when it is too short or too unclear to tell.
+
+    Without `general`, only the languages we follow (en, bg, ru, uk, sr), as before it existed."""
     sample = _NOISE.sub(" ", text[:_SAMPLE_CHARS]).lower()
     raw = sample.encode("utf-8")
     cyrillic = sum(map(raw.count, _CYRILLIC_LEADS))
     latin_ext = sum(map(raw.count, _LATIN_EXT_LEADS))
     latin = len(raw.translate(None, _NOT_ASCII_LETTER)) + latin_ext
-    if cyrillic + latin < MIN_LETTERS:
-        return None
+    ours = cyrillic + latin
+    if general is None:
+        if ours < MIN_LETTERS:
+            return None
+    elif 2 * ours < len(raw) and (letters := len(_LETTER.findall(sample))) > ours:  # bytes: cheap pre-test
+        if letters < MIN_LETTERS:
+            return None
+        if 2 * ours < letters:  # mostly other scripts: Arabic, Persian, Chinese, Devanagari …
+            return _general(general, sample)
+    if ours < MIN_LETTERS:
+        if general is None or latin < SHORT_LETTERS or cyrillic > latin:
+            return None  # short Cyrillic is ours to tell, and too short for our rules
+        code, probability = general(sample)
+        if probability < SHORT_CONFIDENCE:
+            return None
+        return "sr" if code in _SERBO_CROATIAN else code
     padded = " " + sample.replace("\n", " ") + " "
     if cyrillic >= latin:
-        return _cyrillic(sample, padded)
-    return _latin(sample, padded, latin, latin_ext)
+        found = _cyrillic(sample, padded)
+        return found if found or general is None else _general(general, sample)
+    found = _latin(sample, padded, latin, latin_ext)
+    if general is None or (found == "en" and sum(n in padded for n in _ENGLISH_SURE) >= 3):
+        return found
+    code, probability = general(sample)
+    if code in _SERBO_CROATIAN:
+        return "sr"  # Serbian in Latin letters, or too close to it to tell apart on a post
+    if found == "en" and (code == "en" or probability < MIN_CONFIDENCE):
+        return "en"  # the model agrees, or is unsure where our rules saw English (a headline, a name)
+    if found == "sr" and any(letter in sample for letter in _SERBIAN_LATIN):
+        return "sr"  # our rule saw Serbian letters and words; the model, unsure, said something else
+    return code if probability >= MIN_CONFIDENCE else None
+
+
+def _general(general: GeneralId, sample: str) -> str | None:
+    code, probability = general(sample)
+    return code if probability >= MIN_CONFIDENCE else None
 
 
 def _count(padded: str, needles: tuple[str, ...]) -> int:

@@ -8,7 +8,8 @@ from pathlib import Path
 from bot.core.articles import ArticleContent, ExtractedPage, lead, trusted_canonical
 from bot.core.clean import BoilerplateRules, CleanReport, clean_report, clean_text, load_boilerplate
 from bot.core.fingerprint import content_hash, origin_key, post_url
-from bot.core.lang import detect_lang, lang_tag
+from bot.core.lang import GeneralId, detect_lang, lang_tag
+from bot.core.lang_model import GeneralLanguageId
 from bot.core.links import pick_article_links
 from bot.core.page_model import PageModel
 from bot.core.tags import KeywordRules, extract_hashtags, load_rules, topic_tags
@@ -26,6 +27,7 @@ class Pipeline:
     boilerplate: BoilerplateRules
     keywords: KeywordRules
     page: PageModel | None = None
+    general: GeneralId | None = None  # languages beyond our five (bot/core/lang_model.py); None: ours only
 
     @classmethod
     def load(
@@ -38,7 +40,10 @@ class Pipeline:
         boilerplate = load_boilerplate()
         if boilerplate_file is not None:
             boilerplate = boilerplate + load_boilerplate(boilerplate_file)
-        return cls(boilerplate, load_rules(keywords_file, normaliser), PageModel.load())
+        return cls(boilerplate, load_rules(keywords_file, normaliser), PageModel.load(), GeneralLanguageId.load())
+
+    def detect_lang(self, text: str) -> str | None:
+        return detect_lang(text, self.general)
 
     @property
     def normaliser(self) -> TextNormaliser | None:
@@ -55,7 +60,7 @@ class Pipeline:
     def process(self, raw: RawPost) -> Post:
         text = self.clean(raw.text)
         digest = content_hash(text)
-        lang = detect_lang(text)
+        lang = self.detect_lang(text)
         tags: list[Tag] = [*extract_hashtags(text, raw.hashtags), *topic_tags(text, self.keywords, lang)]
         if lang:
             tags.append(lang_tag(lang))
@@ -90,7 +95,7 @@ class Pipeline:
             author=page.author,
             published=page.published,
             sitename=page.sitename,
-            lang=detect_lang(text) or _short_lang(page.lang),
+            lang=self.detect_lang(text) or _short_lang(page.lang),
             tags=tuple(topic_tags(lead(title, text), self.keywords)),
             content_hash=content_hash(text),
             canonical_url=trusted_canonical(page.canonical_url, final_url),

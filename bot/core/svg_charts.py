@@ -103,7 +103,8 @@ def stacked_bars(
     top = ticks[-1]
     body = [f'<text x="{left}" y="14" font-weight="bold">{escape(title)}</text>']
     body += _y_axis(ticks, left, top_pad, plot_h, width - 8)
-    label_every = max(1, math.ceil(len(categories) * 40 / (width - left)))
+    label_px = 14 + 7 * max(len(c) for c in categories)  # a label's width (and a gap), so none overlap
+    label_every = max(1, math.ceil(len(categories) * label_px / (width - left)))
     for i, category in enumerate(categories):
         x = left + 2 + i * (bar_width + 2)
         y: float = top_pad + plot_h
@@ -123,7 +124,7 @@ def stacked_bars(
         if i % label_every == 0:
             body.append(
                 f'<text x="{x + bar_width / 2:.1f}" y="{top_pad + plot_h + 14}" text-anchor="middle" '
-                f'fill="#444444">{escape(_short(category, 10))}</text>'
+                f'fill="#444444">{escape(_short(category, 12))}</text>'
             )
     for index, s in enumerate(series):
         col, row = index % per_row, index // per_row
@@ -143,6 +144,7 @@ def heatmap(
     title: str,
     row_links: Sequence[str | None] = (),
     unit: str = "posts",
+    period: str = "week of",
 ) -> str:
     """A grid of counts (e.g. tags × weeks): darker is more; each cell shows its number."""
     if not rows or not columns or not any(any(r) for r in values):
@@ -167,7 +169,7 @@ def heatmap(
             shade = 0.08 + 0.92 * value / peak if value else 0.0
             fill = f"rgb({255 - int(255 * shade)},{255 - int(141 * shade)},{255 - int(77 * shade)})"
             ink = "#ffffff" if shade > 0.55 else "#222222"
-            tip = f"{_short(row)} · week of {column}: {value} {unit}"
+            tip = f"{_short(row)} · {f'{period} ' if period else ''}{column}: {value} {unit}"
             body.append(
                 f'<rect x="{label_w + j * cell_w}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
                 f'fill="{fill}" stroke="#eeeeee"><title>{escape(tip)}</title></rect>'

@@ -20,6 +20,8 @@ from starlette.routing import Route
 
 from bot.config import Settings
 from bot.core.feed_keys import feed_secret
+from bot.core.tags import KeywordRules, RulesError, load_rules
+from bot.core.textnorm import TextNormaliser
 from bot.web.cache import ChartCache, ChartsBusy
 from bot.web.forms import FormError
 from bot.web.render import make_environment, render_page
@@ -38,6 +40,7 @@ class WebOptions:
     digest_time: time
     digest_tags: tuple[str, ...] = ()
     digest_empty: str = "notice"
+    digest_section_items: int = 15  # 0: all
     token: str | None = None
     allow_sql: bool = False
     allowed_hosts: frozenset[str] | None = None  # None: any Host header (bound beyond loopback)
@@ -45,6 +48,7 @@ class WebOptions:
     chart_seconds: float = 300.0  # a chart is reused until this old (bot/web/cache.py)
     feed_base_url: str | None = None  # FEED_BASE_URL: feeds' absolute links; else the request's own URL
     feed_secret: bytes | None = None  # per-feed keys (bot/core/feed_keys.py); None: feeds need the token
+    rules_file: Path | None = None  # RULES_FILE: the topic rules whose matches the post page explains
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WebOptions:
@@ -53,9 +57,11 @@ class WebOptions:
             "digest_time": settings.digest_time,
             "digest_tags": settings.digest_tags,
             "digest_empty": settings.digest_empty,
+            "digest_section_items": settings.digest_section_items,
             "token": settings.web_token,
             "feed_base_url": settings.feed_base_url,
             "feed_secret": feed_secret(settings.feed_secret, settings.web_token),
+            "rules_file": settings.rules_file,
         }
         return cls(**(values | overrides))
 
@@ -73,6 +79,7 @@ class WebState:
     env: Environment
     charts: ChartCache
     form_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # the /sql form's (sql_page.py)
+    rules: KeywordRules | None = None  # loaded once; None: the rules file could not be read
 
     @contextmanager
     def reading(self) -> Iterator[Reader]:
@@ -128,6 +135,8 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
 
     routes = [
         Route("/", pages.search_page),
+        Route("/help/search", pages.search_help_page),
+        Route("/tags", pages.tags_page),
         Route("/post/{post_id}", pages.post_page),
         Route("/channels", pages.channels_page),
         Route("/channel/{channel_id}", pages.channel_page),
@@ -155,7 +164,12 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
     )
     env = make_environment(options.tz)
     env.globals.update(allow_sql=options.allow_sql, archive_name=archive.path.name)
-    app.state.web = WebState(archive, options, env, ChartCache(ttl=options.chart_seconds, wait=options.query_seconds))
+    try:
+        rules: KeywordRules | None = load_rules(options.rules_file, TextNormaliser())
+    except (OSError, RulesError):
+        rules = None  # the pages work without; the post page then says it cannot explain its topics
+    charts = ChartCache(ttl=options.chart_seconds, wait=options.query_seconds)
+    app.state.web = WebState(archive, options, env, charts, rules=rules)
     wrapped: ASGIApp = app
     if options.token:
         wrapped = TokenAuth(app, options.token)

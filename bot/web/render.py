@@ -2,12 +2,14 @@
 
 Jinja autoescaping is on for every template, so `{{ post.text }}` is always escaped. The filters here
 are the only places that build markup themselves, and each escapes the archive's text before adding
-its own tags: `marked` (search highlights), `external` (links out only for http(s) URLs).
+its own tags: `marked` (search highlights), `external` (links out only for http(s) URLs), `lines`
+(a block per line with its own direction, plain URLs as links).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+import re
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,32 @@ def matching_paragraph(highlighted: str, limit: int = PARAGRAPH_CHARS) -> str:
     return ("…" if start else "") + chosen[start:end] + ("…" if end < len(chosen) else "")
 
 
+_URL = re.compile(r"https?://[^\s<>\"'«»“”]+", re.IGNORECASE)
+_URL_TAIL = ".,;:!?)]}…"  # sentence punctuation after a URL is not part of it (a balanced ")" is)
+
+
+def _linked(line: str) -> str:
+    """One line escaped, its plain http(s) URLs as links (the text shown is the URL as written)."""
+    out: list[str] = []
+    at = 0
+    for found in _URL.finditer(line):
+        url = found.group(0)
+        while url and url[-1] in _URL_TAIL and not (url[-1] == ")" and url.count("(") >= url.count(")")):
+            url = url[:-1]
+        out.append(str(escape(line[at : found.start()])))
+        out.append(f'<a href="{escape(url)}" rel="noreferrer">{escape(url)}</a>')
+        at = found.start() + len(url)
+    out.append(str(escape(line[at:])))
+    return "".join(out)
+
+
+def lines(text: str | None) -> Markup:
+    """Each line of archive text its own block with `dir="auto"`: its direction from its own first
+    strong letter, so an English list under an Arabic line stays left-to-right (and the other way
+    round), punctuation on the right side. Plain URLs become links; everything else is escaped."""
+    return Markup("".join(f'<span class="line" dir="auto">{_linked(line)}</span>' for line in (text or "").split("\n")))
+
+
 def external(url: str | None) -> str | None:
     """A link out only for http(s) URLs; anything else (javascript:, data:) is not a link."""
     if url and url.lower().startswith(("https://", "http://")):
@@ -83,7 +111,19 @@ def make_environment(tz: tzinfo) -> Environment:
     def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else ""
 
-    env.filters.update(marked=marked, when=when, external=external, snippet=snippet, post_line=post_line)
+    def at(value: datetime | None) -> Markup:
+        """A time in TZ with its zone beside it, UTC in its title (hover) and in `datetime`."""
+        if value is None:
+            return Markup("")
+        local, utc = value.astimezone(tz), value.astimezone(UTC)
+        zone = local.strftime("%Z") or getattr(tz, "key", "")
+        return Markup('<time datetime="{}" title="{} UTC">{} {}</time>').format(
+            utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.strftime("%Y-%m-%d %H:%M"), local.strftime("%Y-%m-%d %H:%M"), zone
+        )
+
+    env.filters.update(
+        marked=marked, when=when, external=external, snippet=snippet, lines=lines, at=at, post_line=post_line
+    )
     env.globals["tz_name"] = getattr(tz, "key", None) or str(tz)
     return env
 
