@@ -60,8 +60,8 @@ _CONTENT_FIELDS = (
 
 
 _INSERT_POST = (
-    "INSERT INTO posts(id, channel_id, message_id, date, forward_name, views, grouped_id, source, text_seen_at, "
-    f"{', '.join(_CONTENT_FIELDS)}) VALUES ({', '.join('?' * (9 + len(_CONTENT_FIELDS)))})"
+    "INSERT INTO posts(id, channel_id, message_id, date, forward_name, forward_date, views, grouped_id, source, "
+    f"text_seen_at, {', '.join(_CONTENT_FIELDS)}) VALUES ({', '.join('?' * (10 + len(_CONTENT_FIELDS)))})"
 )
 
 
@@ -73,6 +73,7 @@ def _insert_row(post_id: int, channel_id: int, post: Post, seen_at: datetime) ->
         post.message_id,
         to_db_time(post.date),
         post.forward_name,
+        to_db_time(post.forward_date) if post.forward_date else None,
         post.views,
         post.grouped_id,
         post.source,

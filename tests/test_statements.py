@@ -27,7 +27,7 @@ from bot.listing import find_items, seen_in
 from bot.models import ChannelRef, Forward
 from storage.browse import Browse
 from storage.store import Store
-from tests.conftest import drop_charts_index, make_ingest, raw_post
+from tests.conftest import drop_charts_index, drop_sinks_schema, make_ingest, raw_post
 from tests.web_server import client as client_for
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -203,9 +203,10 @@ def test_real_exports_fold_no_reaction_across_chats(tmp_path: Path) -> None:
         store.close()
 
 
-def test_numbers_of_a_post_are_ascii_digits_only() -> None:
-    """The Trantor export's "❶" and "¹" are digits to str.isdigit() but not to int(): its import stopped."""
-    assert text_numbers("❶ Книга ¹ 2023 год, ٣ тома") == (1, 2023)  # "¹" is folded to "1" before
+def test_numbers_of_a_post_are_decimal_digits_only() -> None:
+    """The Trantor export's "❶" and "¹" are digits to str.isdigit() but not to int(): its import stopped.
+    A decimal digit of another script ("٣", Arabic-Indic three) is a number in the text and counts."""
+    assert text_numbers("❶ Книга ¹ 2023 год, ٣ тома") == (1, 2023, 3)  # "¹" is folded to "1" before
 
 
 def test_schema_9_re_marks_the_hashes_of_an_older_archive(tmp_path: Path, pipeline: Pipeline) -> None:
@@ -229,6 +230,7 @@ def test_schema_9_re_marks_the_hashes_of_an_older_archive(tmp_path: Path, pipeli
         "UPDATE posts SET content_hash = ?, origin_key = ? WHERE message_id IN (1, 2)",
         [old_hash, f"fwd:alice/{old_hash}"],
     )
+    drop_sinks_schema(store)  # schema 10
     drop_charts_index(store)
     store.db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     store.db.conn.commit()
