@@ -40,7 +40,7 @@ def test_an_error_in_the_worker_is_raised_here_and_its_batch_is_not_written(tmp_
     channel = next(iter(generate(1))).channel
     raws = [r for r in generate(3000) if r.channel == channel][:100]
     raws = [RawPost(channel, 100 + i, r.date, r.text, r.source) for i, r in enumerate(raws)]
-    with pytest.raises(PostError, match="message 130: processing failed .ValueError: rule failed on message 130"):
+    with pytest.raises(PostError, match=r"message 130: processing failed \(ValueError: rule failed on message 130"):
         Ingest(store, pipeline, None, batch_size=20, workers=1).save(raws, checkpoint=channel)
     stored = [r[0] for r in store.db.execute("SELECT message_id FROM posts ORDER BY message_id")]
     assert stored == list(range(100, 120)), "the batches before the failing one are saved, nothing after"
