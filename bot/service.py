@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 import httpx
 
 from bot.access import AccessPolicy
+from bot.account_parts import AccountsPart
 from bot.alerts import JOB_ID as ALERTS_JOB
 from bot.alerts import Alerter, alert_chat_id, make_alerter
 from bot.archive import Archive
@@ -240,6 +241,8 @@ class Service:
 
     def _make_source(self) -> Source | None:
         s = self.settings
+        if s.accounts:  # TELEGRAM_ACCOUNTS: one listener per account (bot/account_parts.py)
+            return AccountsPart(s, self.archive, self.user_client_factory, self._live_saved)
         if s.has_api_credentials:
             return ListenerPart(s, self.archive, self.user_client_factory, self._live_saved)
         part = WebPreviewPart(s, self.archive, self.http_client_factory)
