@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.setting_values import check_each, parse_channels, parse_hash, parse_positive_int
 
+DEFAULT_MAX_CHANNELS = 450  # ACCOUNT_MAX_CHANNELS: below Telegram's ~500 joined channels per ordinary account
 ACCOUNT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,31}$")
 # Variables built from an account name: `<prefix><name>`.
 ACCOUNT_PREFIXES = ("TELEGRAM_SESSION_", "API_ID_", "API_HASH_", "CHANNELS_")

@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.account_settings import (
+    DEFAULT_MAX_CHANNELS,
     AccountSettings,
     is_account_variable,
     parse_account_names,
     parse_accounts,
 )
-from bot.core.accounts import DEFAULT_MAX_CHANNELS
 from bot.setting_values import (
     SINK_PREFIX,
     TELEGRAM_SINK,

@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-DEFAULT_MAX_CHANNELS = 450  # below Telegram's ~500 joined channels per ordinary account
+from bot.account_settings import DEFAULT_MAX_CHANNELS
+
+__all__ = ["DEFAULT_MAX_CHANNELS", "Assignment", "assign_channels"]
 
 
 @dataclass(frozen=True, slots=True)
