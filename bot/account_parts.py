@@ -138,6 +138,11 @@ class AccountRun:
     def running(self) -> bool:
         return self.state == "running"
 
+    @property
+    def down(self) -> bool:
+        """Stopped by a fault, not by the service stopping: its channels are unread."""
+        return self.state in ("logged out", "failed", "disconnected")
+
 
 class AccountsPart:
     """The `Source` for TELEGRAM_ACCOUNTS: one ListenerPart per account, polled side by side."""
@@ -280,7 +285,7 @@ class AccountsPart:
 
     # --------------------------------------------------------------- reports
     def unread(self) -> list[str]:
-        dead = [k for r in self.accounts.values() if not r.running for k in sorted(r.keys)]
+        dead = [k for r in self.accounts.values() if r.down for k in sorted(r.keys)]
         return [*dead, *self.assignment.unassigned]
 
     def _save(self) -> None:
