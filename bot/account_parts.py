@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.archive import Archive
 from bot.config import Settings
@@ -27,7 +28,7 @@ from bot.core.accounts import Assignment, assign_channels
 from bot.core.channels import ChannelIdentError, parse_channel
 from bot.models import ChannelRef, ChannelRow
 from bot.service_parts import ClientFactory, ListenerPart, PollOutcome, ServiceConfigError, plural
-from bot.telegram.client import make_user_client
+from bot.telegram.client import is_string_session, make_user_client, session_path
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -334,3 +335,37 @@ def _account_gone(error: str | None) -> bool:
 
 def _iso(epoch: float | None) -> str | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+def accounts_report(settings: Settings, store: Store, *, now: float | None = None) -> dict[str, Any]:
+    """What `tgmonitor accounts` and `status` show: each account as the service last left it (or, before
+    any run, as it would assign channels), and the channels no account reads."""
+    try:
+        saved = json.loads(store.meta_get(STATE_KEY) or "{}")
+        unread = json.loads(store.meta_get(UNREAD_KEY) or "[]")
+    except ValueError:
+        saved, unread = {}, []
+    planned = plan(settings, store)
+    now = time.time() if now is None else now
+    accounts = []
+    for account in settings.accounts:
+        last = saved.get(account.name) or {}
+        own = settings.for_account(account)
+        session = "a StringSession" if is_string_session(own.session or "") else str(session_path(own))
+        waiting = last.get("waiting_until")
+        if waiting and datetime.fromisoformat(waiting).timestamp() <= now:
+            waiting = None
+        accounts.append(
+            {
+                "name": account.name,
+                "state": last.get("state", "never run"),
+                "channels": last.get("channels", list(planned.channels.get(account.name, ()))),
+                "explicit": [channel_key(c) for c in account.channels],
+                "flood_wait_until": waiting,
+                "last_error": last.get("error"),
+                "session": session,
+            }
+        )
+    if not saved:
+        unread = list(planned.unassigned)
+    return {"accounts": accounts, "unread": unread, "max_channels": settings.account_max_channels}
