@@ -25,6 +25,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -253,6 +254,9 @@ class Service:
 
     async def _start_bot(self) -> tuple[MessageSender, str]:
         s = self.settings
+        if s.accounts and not s.has_api_credentials:
+            # Only per-account credentials: the one bot signs in with the first account's API id (docs/accounts.md).
+            s = replace(s, api_id=s.accounts[0].api_id, api_hash=s.accounts[0].api_hash)
         if s.bot_token and s.has_api_credentials:
             self.bot = BotPart(s, self.store, self._subscriptions_changed, self._channels_changed)
             return await self.bot.start(self.bot_starter)

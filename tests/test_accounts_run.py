@@ -260,6 +260,48 @@ def test_the_service_runs_every_account_and_one_bot(store: Store, pipeline: Pipe
     assert stored(store) == [("alpha_news", 1), ("bravo_news", 1), ("bravo_news", 2)]
 
 
+def test_with_per_account_credentials_only_the_bot_uses_the_first_accounts(
+    store: Store, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    world = World(["main", "second"])
+    world.post(1001, 1)
+    bot = FakeBotClient()
+    settings = Settings.from_mapping(
+        {
+            "DATA_DIR": str(tmp_path),
+            "CHANNELS": "@alpha_news",
+            "TELEGRAM_ACCOUNTS": "main,second",
+            "API_ID_main": "111",
+            "API_HASH_main": HASH,
+            "API_ID_second": "222",
+            "API_HASH_second": HASH,
+            "BOT_TOKEN": "123456789:" + "A" * 30,
+            "POLL_INTERVAL": "1h",
+        }
+    )
+    seen: list[int | None] = []
+
+    async def bot_starter(s: Settings) -> Any:
+        seen.append(s.api_id)
+        return await bot.start_as_bot(s)
+
+    async def scenario() -> int:
+        service = Service(
+            settings,
+            Archive.around(settings, store, pipeline),
+            user_client_factory=world.factory,
+            bot_starter=bot_starter,
+            notify=lambda m: True,
+        )
+        running = asyncio.create_task(service.run())
+        await wait_until(lambda: len(stored(store)) == 1)
+        service.request_stop("test")
+        return await running
+
+    assert asyncio.run(scenario()) == 0
+    assert seen == [111]
+
+
 @pytest.mark.parametrize("names", ["main,second", "main,second,third"])
 def test_no_account_can_start_is_a_config_error(store: Store, pipeline: Pipeline, tmp_path: Path, names: str) -> None:
     world = World(names.split(","), authorized={n: False for n in names.split(",")})
