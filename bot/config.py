@@ -181,8 +181,15 @@ class Settings:
                 raise SettingsError([f"{env_file}: no such settings file (given with --env or {ENV_FILE_VARIABLE})"])
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
+        # Per-account variables only with TELEGRAM_ACCOUNTS: an unrelated CHANNELS_X in the process
+        # environment must not break a one-account setup.
+        accounts_on = "TELEGRAM_ACCOUNTS" in merged or "TELEGRAM_ACCOUNTS" in environ
         merged.update(
-            {k: v for k, v in environ.items() if k in _PARSERS or k.startswith(SINK_PREFIX) or is_account_variable(k)}
+            {
+                k: v
+                for k, v in environ.items()
+                if k in _PARSERS or k.startswith(SINK_PREFIX) or (accounts_on and is_account_variable(k))
+            }
         )
         return cls.from_mapping(
             merged, env_file=env_file if file_values else None, file_keys=set(file_values), channel_check=channel_check

@@ -96,3 +96,8 @@ def test_load_reads_account_variables_from_the_environment(tmp_path: Path) -> No
     env.write_text(f"API_ID=1\nAPI_HASH={HASH}\nTELEGRAM_ACCOUNTS=main,second\n", encoding="utf-8")
     s = Settings.load(env, {"CHANNELS_second": "@zulu_news", "UNRELATED": "x"})
     assert s.account("second") is not None and s.account("second").channels == ("@zulu_news",)  # type: ignore[union-attr]
+
+
+def test_unrelated_environment_variables_do_not_break_one_account(tmp_path: Path) -> None:
+    s = Settings.load(None, {"CHANNELS_FILE": "/etc/x", "API_ID_OLD": "x", "API_ID": "1", "API_HASH": HASH})
+    assert s.accounts == () and s.api_id == 1

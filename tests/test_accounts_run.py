@@ -250,7 +250,10 @@ def test_the_service_runs_every_account_and_one_bot(store: Store, pipeline: Pipe
         )
         running = asyncio.create_task(service.run())
         await wait_until(lambda: len(stored(store)) == 2)
-        await world.clients["second"].push_new(tg.message(2, "Live post on bravo about the summit.", chat=1002))
+        live = tg.message(2, "Live post on bravo about the summit.", chat=1002)
+        await world.clients["main"].push_new(live)  # not main's channel: main leaves it to second
+        await world.clients["second"].push_new(live)
+        await world.clients["second"].push_new(live)  # seen twice: stored once
         await wait_until(lambda: len(stored(store)) == 3)
         service.request_stop("test")
         return await running
