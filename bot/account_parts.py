@@ -36,6 +36,7 @@ _log = logging.getLogger(__name__)
 STATE_KEY = "accounts:state"  # JSON: {name: {state, error, channels, waiting_until}}
 ASSIGNMENT_KEY = "accounts:assignment"  # JSON: {channel key: account}, the previous assignment
 UNREAD_KEY = "accounts:unread"  # JSON: channel keys no running account reads
+UNREADABLE_KEY = "accounts:unreadable"  # JSON: {channel key: accounts that failed to read it (private, unknown)}
 # Telegram's answers meaning the account itself is gone (its session logged out, or the user banned).
 ACCOUNT_GONE = (
     "AuthKeyUnregisteredError",
@@ -110,16 +111,34 @@ def plan(settings: Settings, store: Store) -> Assignment:
         if not known & set(keys):
             keys.append(row.username or str(row.tg_id))
     explicit = {a.name: [channel_key(c) for c in a.channels] for a in settings.accounts}
-    try:
-        previous = json.loads(store.meta_get(ASSIGNMENT_KEY) or "{}")
-    except ValueError:
-        previous = {}
+    names = [a.name for a in settings.accounts]
+    previous = _json(store, ASSIGNMENT_KEY, {})
+    unable = _json(store, UNREADABLE_KEY, {})
+    readable = {k: frozenset(names) - frozenset(v) for k, v in unable.items() if isinstance(v, list)}
     return assign_channels(
-        [a.name for a in settings.accounts],
+        names,
         keys,
         explicit=explicit,
+        readable=readable,
         previous=previous if isinstance(previous, dict) else {},
         cap=settings.account_max_channels,
+    )
+
+
+def _json(store: Store, key: str, default: Any) -> Any:
+    try:
+        value = json.loads(store.meta_get(key) or "null")
+    except ValueError:
+        return default
+    return default if value is None or type(value) is not type(default) else value
+
+
+def _cannot_read(error: str | None) -> bool:
+    """This account cannot read the channel (private to it, not found), as opposed to a passing fault."""
+    if not error or "flood limit" in error or "gave up after" in error:
+        return False
+    return error.startswith(("ChannelPrivateError", "ChannelInvalidError", "cannot resolve")) or (
+        " is not a channel" in error
     )
 
 
@@ -170,6 +189,7 @@ class AccountsPart:
         self.assignment = Assignment()
         self.accounts: dict[str, AccountRun] = {}
         self._all_lost: asyncio.Future[None] | None = None
+        self._unreadable_changed = False
 
     # ------------------------------------------------------------------ start
     async def start(self) -> str:
@@ -214,6 +234,9 @@ class AccountsPart:
             self._stopped(run, "failed", f"{exc.__class__.__name__}: {exc}")
             return
         run.state = "running"
+        resolution = run.part.resolution
+        if resolution is not None:
+            self._learn(run, [channel_key(i) for i, why in resolution.failures.items() if _cannot_read(why)])
         lost = run.part.lost()
         if lost is not None:
             run.watcher = asyncio.ensure_future(self._watch(run, lost))
@@ -257,8 +280,12 @@ class AccountsPart:
 
     # ------------------------------------------------------------------- poll
     async def poll(self) -> PollOutcome:
+        if self._unreadable_changed:
+            await self.refresh()  # a channel one account cannot read goes to one that may
         running = [r for r in self.accounts.values() if r.running]
         outcomes = await asyncio.gather(*(self._poll_one(r) for r in running))
+        if self._unreadable_changed:
+            await self.refresh()
         ok = sum(o.ok for o in outcomes)
         failed = sum(o.failed for o in outcomes) + len(self.unread())
         return PollOutcome(ok=ok, failed=failed, new_ids=tuple(i for o in outcomes for i in o.new_ids))
@@ -270,19 +297,39 @@ class AccountsPart:
             self._stopped(run, "logged out", str(gone[0]))
             await run.part.close()
         else:
-            run.error = next((r.last_error for r in run.part.book.channels(watched_only=True) if r.last_error), None)
+            rows = run.part.book.channels(watched_only=True)  # each just polled: its error is fresh
+            run.error = next((r.last_error for r in rows if r.last_error), None)
+            self._learn(run, [k for r in rows if _cannot_read(r.last_error) for k in row_keys(r) & run.keys])
             self._save()
         return outcome
 
+    def _learn(self, run: AccountRun, keys: Sequence[str]) -> None:
+        """Remember that `run` cannot read these channels; the next refresh hands them to another account."""
+        unable: dict[str, list[str]] = _json(self.store, UNREADABLE_KEY, {})
+        new = [k for k in keys if run.name not in unable.get(k, [])]
+        if not new:
+            return
+        for key in new:
+            unable.setdefault(key, []).append(run.name)
+            self.log.warning("account %s cannot read %s; another account will be tried", run.name, key_ident(key))
+        self.store.meta_set(UNREADABLE_KEY, json.dumps(unable, ensure_ascii=False, sort_keys=True))
+        self._unreadable_changed = True
+
     async def refresh(self) -> None:
         """Bot /watch or /unwatch: new channels get an account (the others keep theirs), then resolve."""
+        self._unreadable_changed = False
         self.assignment = plan(self.settings, self.store)
+        added: dict[str, list[str]] = {}
         for run in self.accounts.values():
-            run.keys = frozenset(self.assignment.channels.get(run.name, ()))
+            keys = frozenset(self.assignment.channels.get(run.name, ()))
+            added[run.name] = sorted(keys - run.keys)
+            run.keys = keys
         self._save()
         for run in self.accounts.values():
-            if run.running:
-                await run.part.refresh()
+            if run.running and run.part.source is not None:
+                # Channels new to this account are resolved by it (by name: the old account may never have).
+                resolution = await run.part.source.resolve_channels([key_ident(k) for k in added[run.name]])
+                self._learn(run, [channel_key(i) for i, why in resolution.failures.items() if _cannot_read(why)])
 
     # --------------------------------------------------------------- reports
     def unread(self) -> list[str]:

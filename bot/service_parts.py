@@ -26,7 +26,7 @@ from bot.outputs import ConsoleSender, FileSender, MessageSender
 from bot.outputs.telegram import TelethonBotSender
 from bot.sources.media import MediaDownloader
 from bot.sources.ports import ChannelBook
-from bot.sources.telethon_source import TelethonSource
+from bot.sources.telethon_source import Resolution, TelethonSource
 from bot.sources.web_preview import DEFAULT_USER_AGENT, WebPreviewSource, resolve_channel
 from bot.telegram.bot_client import BotClient
 from bot.telegram.client import TelethonClientEdge, make_user_client
@@ -173,6 +173,7 @@ class ListenerPart:
         self.sleep = sleep
         self.client: TelegramClient | None = None
         self.source: TelethonSource | None = None
+        self.resolution: Resolution | None = None  # the configured channels' at start
 
     async def start(self) -> str:
         client = self.client_factory(self.settings)
@@ -197,6 +198,7 @@ class ListenerPart:
         )
         self.source = source
         resolution = await source.resolve_channels(self.settings.channels)
+        self.resolution = resolution
         source.register_handlers()
         failed = f"; {plural(len(resolution.failures), 'channel')} failed to resolve" if resolution.failures else ""
         files = f"; media files to {media.media_dir}" if media is not None else ""

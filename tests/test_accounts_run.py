@@ -222,6 +222,34 @@ def test_a_channel_moves_between_accounts_without_missed_or_doubled_posts(
     assert state(store)["second"]["channels"] == ["alpha_news"] and state(store)["main"]["channels"] == []
 
 
+def test_a_channel_only_one_account_can_read_goes_to_it_and_stays(
+    store: Store, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    world = World(["main", "second", "third"])
+    for name in ("main", "third"):  # alpha is private to second: the others cannot resolve it
+        del world.edges[name].entities[1001], world.edges[name].entities["alpha_news"]
+    world.post(1001, 1, 2)
+    world.post(1002, 1)
+    settings = settings_for(tmp_path, "main,second,third", CHANNELS="@alpha_news,@bravo_news")
+
+    async def run_once() -> tuple[int, ...]:
+        part = AccountsPart(settings, Archive.around(settings, store, pipeline), world.factory)
+        await part.start()
+        ids = (await part.poll()).new_ids + (await part.poll()).new_ids
+        await part.close()
+        return ids
+
+    assert len(asyncio.run(run_once())) == 3  # main failed alpha, then third, then second reads it
+    assert stored(store) == [("alpha_news", 1), ("alpha_news", 2), ("bravo_news", 1)]
+    assert "alpha_news" in state(store)["second"]["channels"]
+    world.post(1001, 3)
+    main_lookups = len(world.edges["main"].entity_calls)
+    assert len(asyncio.run(run_once())) == 1  # next run: alpha stays with second from the start
+    assert len(world.edges["main"].entity_calls) == main_lookups  # main is not asked again
+    assert "alpha_news" in state(store)["second"]["channels"]
+    assert json.loads(store.meta_get(UNREAD_KEY) or "[]") == []
+
+
 def test_the_service_runs_every_account_and_one_bot(store: Store, pipeline: Pipeline, tmp_path: Path) -> None:
     world = World(["main", "second"])
     world.post(1001, 1)
