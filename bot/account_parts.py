@@ -28,7 +28,7 @@ from bot.core.accounts import Assignment, assign_channels
 from bot.core.channels import ChannelIdentError, parse_channel
 from bot.models import ChannelRef, ChannelRow
 from bot.service_parts import ClientFactory, ListenerPart, PollOutcome, ServiceConfigError, plural
-from bot.telegram.client import is_string_session, make_user_client, session_path
+from bot.telegram.client import make_user_client
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -112,8 +112,8 @@ def plan(settings: Settings, store: Store) -> Assignment:
             keys.append(row.username or str(row.tg_id))
     explicit = {a.name: [channel_key(c) for c in a.channels] for a in settings.accounts}
     names = [a.name for a in settings.accounts]
-    previous = _json(store, ASSIGNMENT_KEY, {})
-    unable = _json(store, UNREADABLE_KEY, {})
+    previous = read_json(store, ASSIGNMENT_KEY, {})
+    unable = read_json(store, UNREADABLE_KEY, {})
     readable = {k: frozenset(names) - frozenset(v) for k, v in unable.items() if isinstance(v, list)}
     return assign_channels(
         names,
@@ -125,7 +125,7 @@ def plan(settings: Settings, store: Store) -> Assignment:
     )
 
 
-def _json(store: Store, key: str, default: Any) -> Any:
+def read_json(store: Store, key: str, default: Any) -> Any:
     try:
         value = json.loads(store.meta_get(key) or "null")
     except ValueError:
@@ -305,7 +305,7 @@ class AccountsPart:
 
     def _learn(self, run: AccountRun, keys: Sequence[str]) -> None:
         """Remember that `run` cannot read these channels; the next refresh hands them to another account."""
-        unable: dict[str, list[str]] = _json(self.store, UNREADABLE_KEY, {})
+        unable: dict[str, list[str]] = read_json(self.store, UNREADABLE_KEY, {})
         new = [k for k in keys if run.name not in unable.get(k, [])]
         if not new:
             return
@@ -382,37 +382,3 @@ def _account_gone(error: str | None) -> bool:
 
 def _iso(epoch: float | None) -> str | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
-
-
-def accounts_report(settings: Settings, store: Store, *, now: float | None = None) -> dict[str, Any]:
-    """What `tgmonitor accounts` and `status` show: each account as the service last left it (or, before
-    any run, as it would assign channels), and the channels no account reads."""
-    try:
-        saved = json.loads(store.meta_get(STATE_KEY) or "{}")
-        unread = json.loads(store.meta_get(UNREAD_KEY) or "[]")
-    except ValueError:
-        saved, unread = {}, []
-    planned = plan(settings, store)
-    now = time.time() if now is None else now
-    accounts = []
-    for account in settings.accounts:
-        last = saved.get(account.name) or {}
-        own = settings.for_account(account)
-        session = "a StringSession" if is_string_session(own.session or "") else str(session_path(own))
-        waiting = last.get("waiting_until")
-        if waiting and datetime.fromisoformat(waiting).timestamp() <= now:
-            waiting = None
-        accounts.append(
-            {
-                "name": account.name,
-                "state": last.get("state", "never run"),
-                "channels": last.get("channels", list(planned.channels.get(account.name, ()))),
-                "explicit": [channel_key(c) for c in account.channels],
-                "flood_wait_until": waiting,
-                "last_error": last.get("error"),
-                "session": session,
-            }
-        )
-    if not saved:
-        unread = list(planned.unassigned)
-    return {"accounts": accounts, "unread": unread, "max_channels": settings.account_max_channels}

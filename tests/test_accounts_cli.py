@@ -95,6 +95,7 @@ def test_accounts_command_before_and_after_a_run(
     assert (second["name"], second["state"], second["channels"]) == ("second", "logged out", ["bravo_news"])
     assert "tgmonitor login --account second" in second["last_error"]
     assert report["unread"] == ["bravo_news"]
+    assert second["cannot_read"] == [] and report["accounts"][0]["cannot_read"] == []
     assert main(["--env", str(path), "status"]) in (0, 1)
     text = capsys.readouterr().out
     assert "second: logged out" in text and "UNREAD (1): @bravo_news" in text

@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.account_parts import accounts_report
+from bot.cli.accounts_cmd import accounts_report
 from bot.cli.accounts_cmd import lines as account_lines
 from bot.cli.context import CliContext
 from storage.status import StatusError, read_status
