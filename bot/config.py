@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.account_settings import (
+    DEFAULT_MAX_CHANNELS,
+    AccountSettings,
+    is_account_variable,
+    parse_account_names,
+    parse_accounts,
+)
 from bot.setting_values import (
     SINK_PREFIX,
     TELEGRAM_SINK,
@@ -114,6 +121,10 @@ class Settings:
     article_robots: bool = True
     feed_base_url: str | None = None  # absolute links in feeds (docs/feeds-and-exports.md)
     feed_secret: str | None = field(default=None, repr=False)  # per-feed reader keys; else derived from WEB_TOKEN
+    # TELEGRAM_ACCOUNTS (docs/accounts.md): empty means the one account of API_ID/API_HASH/TG_SESSION
+    account_names: tuple[str, ...] = ()
+    accounts: tuple[AccountSettings, ...] = ()
+    account_max_channels: int = DEFAULT_MAX_CHANNELS
 
     @property
     def has_api_credentials(self) -> bool:
@@ -122,9 +133,28 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values a log line must never contain."""
-        values = (self.api_hash, self.bot_token, self.session, self.web_token, self.feed_secret)
+        values: tuple[str | None, ...] = (self.api_hash, self.bot_token, self.session, self.web_token, self.feed_secret)
+        values += tuple(v for a in self.accounts for v in (a.api_hash, a.session))
         own = tuple(s for s in values if s and len(s) >= 6)
         return own + tuple(secret for _, url in self.sinks for secret in sink_secrets(url))
+
+    def account(self, name: str) -> AccountSettings | None:
+        return next((a for a in self.accounts if a.name == name), None)
+
+    def for_account(self, account: AccountSettings, channels: tuple[str, ...] | None = None) -> Settings:
+        """These settings as one account sees them: its credentials and session, and its channels.
+
+        The rest of the code (login, the user client, the listener) takes Settings, so an account is
+        just Settings with other credentials: no second code path to keep in step.
+        """
+        session = account.session or str(self.data_dir / f"tgmonitor-{account.name}.session")
+        return replace(
+            self,
+            api_id=account.api_id if account.api_id is not None else self.api_id,
+            api_hash=account.api_hash or self.api_hash,
+            session=session,
+            channels=self.channels if channels is None else channels,
+        )
 
     def sink_url(self, name: str) -> str | None:
         return dict(self.sinks).get(name)
@@ -153,7 +183,16 @@ class Settings:
                 raise SettingsError([f"{env_file}: no such settings file (given with --env or {ENV_FILE_VARIABLE})"])
             file_values = dict(dotenv_values(env_file))
         merged = {k: v for k, v in file_values.items() if v is not None}
-        merged.update({k: v for k, v in environ.items() if k in _PARSERS or k.startswith(SINK_PREFIX)})
+        # Per-account variables only with TELEGRAM_ACCOUNTS: an unrelated CHANNELS_X in the process
+        # environment must not break a one-account setup.
+        accounts_on = "TELEGRAM_ACCOUNTS" in merged or "TELEGRAM_ACCOUNTS" in environ
+        merged.update(
+            {
+                k: v
+                for k, v in environ.items()
+                if k in _PARSERS or k.startswith(SINK_PREFIX) or (accounts_on and is_account_variable(k))
+            }
+        )
         return cls.from_mapping(
             merged, env_file=env_file if file_values else None, file_keys=set(file_values), channel_check=channel_check
         )
@@ -208,6 +247,17 @@ class Settings:
                     f"{variable}{where}: no sink named {', '.join(map(repr, unknown))}; define SINK_"
                     f"{unknown[0].upper()}=<url> or use: {', '.join(sorted(known))}"
                 )
+        names = kwargs.get("account_names", ())
+        if names or any(is_account_variable(k) and (values.get(k) or "").strip() for k in values):
+            accounts, account_problems = parse_accounts(
+                values,
+                names,
+                where=lambda name: _where(name, env_file, file_keys or set()),
+                describe_secret=describe_secret,
+                channel_check=channel_check,
+            )
+            kwargs["accounts"] = accounts
+            problems.extend(account_problems)
         if "data_dir" in kwargs and "db_path" not in kwargs:
             kwargs["db_path"] = kwargs["data_dir"] / "tgmonitor.db"
         if bool((values.get("API_ID") or "").strip()) != bool((values.get("API_HASH") or "").strip()):
@@ -320,6 +370,12 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ARTICLE_MAX_MB": ("article_max_mb", parse_megabytes, "a number of megabytes above 0, like 5 or 0.5"),
     "ARTICLE_RATE": ("article_rate", parse_seconds, "a pause per site like 2s, 500ms or 1m"),
     "ARTICLE_ROBOTS": ("article_robots", parse_bool, "true or false"),
+    "TELEGRAM_ACCOUNTS": (
+        "account_names",
+        parse_account_names,
+        "a comma-separated list of account names like main,second",
+    ),
+    "ACCOUNT_MAX_CHANNELS": ("account_max_channels", parse_positive_int, "a positive number of channels like 450"),
     "FEED_BASE_URL": ("feed_base_url", parse_url, "an http(s) URL like https://monitor.example.org"),
     "FEED_SECRET": (
         "feed_secret",

@@ -25,11 +25,13 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
 
 from bot.access import AccessPolicy
+from bot.account_parts import AccountsPart
 from bot.alerts import JOB_ID as ALERTS_JOB
 from bot.alerts import Alerter, alert_chat_id, make_alerter
 from bot.archive import Archive
@@ -240,6 +242,8 @@ class Service:
 
     def _make_source(self) -> Source | None:
         s = self.settings
+        if s.accounts:  # TELEGRAM_ACCOUNTS: one listener per account (bot/account_parts.py)
+            return AccountsPart(s, self.archive, self.user_client_factory, self._live_saved)
         if s.has_api_credentials:
             return ListenerPart(s, self.archive, self.user_client_factory, self._live_saved)
         part = WebPreviewPart(s, self.archive, self.http_client_factory)
@@ -250,6 +254,9 @@ class Service:
 
     async def _start_bot(self) -> tuple[MessageSender, str]:
         s = self.settings
+        if s.accounts and not s.has_api_credentials:
+            # Only per-account credentials: the one bot signs in with the first account's API id (docs/accounts.md).
+            s = replace(s, api_id=s.accounts[0].api_id, api_hash=s.accounts[0].api_hash)
         if s.bot_token and s.has_api_credentials:
             self.bot = BotPart(s, self.store, self._subscriptions_changed, self._channels_changed)
             return await self.bot.start(self.bot_starter)

@@ -25,7 +25,8 @@ from bot.models import SaveResult
 from bot.outputs import ConsoleSender, FileSender, MessageSender
 from bot.outputs.telegram import TelethonBotSender
 from bot.sources.media import MediaDownloader
-from bot.sources.telethon_source import TelethonSource
+from bot.sources.ports import ChannelBook
+from bot.sources.telethon_source import Resolution, TelethonSource
 from bot.sources.web_preview import DEFAULT_USER_AGENT, WebPreviewSource, resolve_channel
 from bot.telegram.bot_client import BotClient
 from bot.telegram.client import TelethonClientEdge, make_user_client
@@ -159,13 +160,20 @@ class ListenerPart:
         archive: Archive,
         client_factory: ClientFactory = make_user_client,
         on_live_saved: Callable[[Sequence[int]], None] | None = None,
+        *,
+        book: ChannelBook | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.archive = archive
         self.client_factory = client_factory
         self.on_live_saved = on_live_saved
+        # One account of several (bot/account_parts.py) sees only its own channels, and sleeps its own waits.
+        self.book: ChannelBook = book if book is not None else archive.store
+        self.sleep = sleep
         self.client: TelegramClient | None = None
         self.source: TelethonSource | None = None
+        self.resolution: Resolution | None = None  # the configured channels' at start
 
     async def start(self) -> str:
         client = self.client_factory(self.settings)
@@ -181,14 +189,16 @@ class ListenerPart:
         source = TelethonSource(
             edge,
             self.archive.ingest,
-            self.archive.store,
+            self.book,
             forwards_from=self.settings.forwards_from,
             media=media,
             on_live_saved=self.on_live_saved,
             recheck=EDIT_RECHECK,
+            sleep=self.sleep,
         )
         self.source = source
         resolution = await source.resolve_channels(self.settings.channels)
+        self.resolution = resolution
         source.register_handlers()
         failed = f"; {plural(len(resolution.failures), 'channel')} failed to resolve" if resolution.failures else ""
         files = f"; media files to {media.media_dir}" if media is not None else ""
@@ -200,7 +210,7 @@ class ListenerPart:
     async def poll(self) -> PollOutcome:
         assert self.source is not None
         results = await self.source.catch_up()
-        readable = [r for r in self.archive.store.channels(watched_only=True) if r.tg_id is not None]
+        readable = [r for r in self.book.channels(watched_only=True) if r.tg_id is not None]
         return PollOutcome.of(results, failed=max(0, len(readable) - len(results)))
 
     async def refresh(self) -> None:

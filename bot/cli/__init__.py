@@ -50,6 +50,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "export_cmd",
     "rules_cmd",
     "sinks_cmd",
+    "accounts_cmd",
 )
 
 

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from telethon import errors
 from telethon.sessions import StringSession
 
+from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.telegram.client import is_string_session, make_user_client, private_file, session_path
@@ -61,6 +62,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--string",
         action="store_true",
         help="print a StringSession to put in TG_SESSION (containers) instead of writing a session file",
+    )
+    parser.add_argument(
+        "--account",
+        metavar="NAME",
+        help="one of TELEGRAM_ACCOUNTS: its session (TELEGRAM_SESSION_<NAME>) and API credentials (docs/accounts.md)",
     )
     parser.add_argument("--phone", help="phone number in international format, e.g. +381601234567")
     code = parser.add_mutually_exclusive_group()
@@ -188,4 +194,18 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     creds = Credentials(
         phone=args.phone, code=args.code, code_stdin=args.code_stdin, password_stdin=args.password_stdin
     )
-    return asyncio.run(login(ctx.settings, as_string=args.string, credentials=creds))
+    return asyncio.run(login(account_settings(ctx.settings, args.account), as_string=args.string, credentials=creds))
+
+
+def account_settings(settings: Settings, name: str | None) -> Settings:
+    """The settings `login` works with: one account's when --account names it (or when only it exists)."""
+    if name is None:
+        if settings.accounts:
+            names = ", ".join(a.name for a in settings.accounts)
+            raise UsageError(f"TELEGRAM_ACCOUNTS is set: name the account with --account ({names})")
+        return settings
+    account = settings.account(name)
+    if account is None:
+        known = ", ".join(a.name for a in settings.accounts) or "none (TELEGRAM_ACCOUNTS is not set)"
+        raise UsageError(f"--account {name}: no such account; TELEGRAM_ACCOUNTS has {known}")
+    return settings.for_account(account)

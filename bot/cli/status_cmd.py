@@ -13,6 +13,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.cli.accounts_cmd import accounts_report
+from bot.cli.accounts_cmd import lines as account_lines
 from bot.cli.context import CliContext
 from storage.status import StatusError, read_status
 
@@ -35,10 +37,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             print(json.dumps({"healthy": False, "health": str(exc)}))
         print(f"tgmonitor: unhealthy: {exc}", file=sys.stderr)
         return 1
+    if ctx.settings.accounts:  # TELEGRAM_ACCOUNTS: which account is down, which channels are unread
+        status["accounts"] = accounts_report(ctx.settings, ctx.store)
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
     else:
-        print("\n".join(_lines(status)))
+        print("\n".join(_lines(status) + (account_lines(status["accounts"]) if "accounts" in status else [])))
     return 0 if status["healthy"] else 1
 
 

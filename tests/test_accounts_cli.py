@@ -1,0 +1,101 @@
+"""`tgmonitor login --account NAME`, `tgmonitor accounts [--json]` and the accounts in `status`."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.account_parts import AccountsPart
+from bot.archive import Archive
+from bot.cli import login_cmd, main
+from bot.cli.argtypes import UsageError
+from bot.config import Settings
+from bot.core.pipeline import Pipeline
+from storage.store import Store
+from tests.test_accounts_run import World
+from tests.test_telegram_client import FakeLoginClient
+
+HASH = "0123456789abcdef0123456789abcdef"
+HASH2 = "fedcba9876543210fedcba9876543210"
+
+
+def env_file(tmp_path: Path, **extra: str) -> Path:
+    values = {
+        "DATA_DIR": str(tmp_path),
+        "API_ID": "12345",
+        "API_HASH": HASH,
+        "CHANNELS": "@alpha_news,@bravo_news,@charlie_news",
+        "TELEGRAM_ACCOUNTS": "main,second",
+        "API_ID_second": "777",
+        "API_HASH_second": HASH2,
+        **extra,
+    }
+    path = tmp_path / "settings.env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
+    return path
+
+
+def test_login_account_uses_its_own_session_and_credentials(tmp_path: Path) -> None:
+    settings = Settings.load(env_file(tmp_path), {})
+    own = login_cmd.account_settings(settings, "second")
+    assert (own.api_id, own.api_hash) == (777, HASH2)
+    out, err = io.StringIO(), io.StringIO()
+    made: list[FakeLoginClient] = []
+
+    def factory(*a: Any) -> FakeLoginClient:
+        made.append(FakeLoginClient(*a))
+        return made[-1]
+
+    assert asyncio.run(login_cmd.login(own, as_string=False, client_factory=factory, out=out, err=err)) == 0
+    path = tmp_path / "tgmonitor-second.session"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert f"session saved in {path}" in err.getvalue()
+    assert not (tmp_path / "tgmonitor.session").exists()
+    made[0].session.close()
+
+
+def test_login_account_errors(tmp_path: Path) -> None:
+    settings = Settings.load(env_file(tmp_path), {})
+    with pytest.raises(UsageError, match="--account third: no such account; TELEGRAM_ACCOUNTS has main, second"):
+        login_cmd.account_settings(settings, "third")
+    with pytest.raises(UsageError, match="name the account with --account"):
+        login_cmd.account_settings(settings, None)
+    one = Settings(data_dir=tmp_path)
+    assert login_cmd.account_settings(one, None) is one  # unset: exactly as before
+
+
+def test_accounts_command_before_and_after_a_run(
+    tmp_path: Path, store: Store, pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = env_file(tmp_path, DB_PATH=str(tmp_path / "archive.db"))
+    assert main(["--env", str(path), "accounts"]) == 0
+    text = capsys.readouterr().out
+    assert "main: never run, 2/450 channels (@alpha_news, @charlie_news)" in text
+    assert "second: never run, 1/450 channels (@bravo_news)" in text
+    assert HASH2 not in text
+
+    world = World(["main", "second"], authorized={"second": False})
+    settings = Settings.load(path, {})
+
+    async def scenario() -> None:
+        part = AccountsPart(settings, Archive.around(settings, store, pipeline), world.factory)
+        await part.start()
+        await part.poll()
+
+    asyncio.run(scenario())
+    assert main(["--env", str(path), "accounts", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    second = report["accounts"][1]
+    assert (second["name"], second["state"], second["channels"]) == ("second", "logged out", ["bravo_news"])
+    assert "tgmonitor login --account second" in second["last_error"]
+    assert report["unread"] == ["bravo_news"]
+    assert second["cannot_read"] == [] and report["accounts"][0]["cannot_read"] == []
+    assert main(["--env", str(path), "status"]) in (0, 1)
+    text = capsys.readouterr().out
+    assert "second: logged out" in text and "UNREAD (1): @bravo_news" in text
