@@ -53,9 +53,20 @@ def test_exported_chain_is_crfsuites_model(tmp_path: Path) -> None:
         assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) < 1e-4
 
 
-def test_shipped_model_is_the_chain() -> None:
-    assert MODEL.chain is not None
-    assert MODEL.first is None
+def test_a_chain_model_file_loads_and_cleans_a_page(tmp_path: Path) -> None:
+    """The trainer's JSON, read back by PageModel.load, cleans pages like those it learned from."""
+    from tools.train_page_crf import to_json, train
+
+    docs = [*news_docs(), *page_docs()]
+    path = tmp_path / "chain.json"
+    path.write_text(to_json(train(docs, RULES, VOCABULARY), docs), encoding="utf-8")
+    model = PageModel.load(path, VOCABULARY)
+    assert model.chain is not None
+    assert model.first is None
+    for doc in page_docs(("page",)):
+        report = clean_report(doc.text, RULES, model)
+        assert report.removed  # its menus went
+        assert doc.gold.split("\n\n")[1] in report.text  # the article stayed
 
 
 def cjk_page() -> str:
