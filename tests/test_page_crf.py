@@ -107,3 +107,15 @@ def test_judgeable_needs_a_stop_word_list_and_spaces() -> None:
     blocks = segment(["An article in English with words and spaces between them."])
     assert judgeable(blocks, "en")
     assert not judgeable(blocks, "")
+
+
+def test_bulgarian_news_layout_keeps_headline_and_drops_boxes_under_the_article() -> None:
+    """The layout of issue #30 (bench/_news_fixtures.py, which the shipped model was trained on)."""
+    for doc in news_docs():
+        report = clean_report(doc.text, RULES, MODEL)
+        headline, *body = doc.gold.split("\n\n")
+        assert report.text.startswith(headline)
+        for paragraph in body:
+            assert paragraph in report.text
+        dropped = [r.text for r in report.removed]
+        assert any(text.startswith(("Екип на", "Редакция")) for text in dropped)
