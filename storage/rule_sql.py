@@ -165,7 +165,10 @@ class RuleSql:
             self.params.extend(ids)
             return f"p.channel_id IN ({', '.join('?' * len(ids))})" if ids else "0"
         self.params.append(node.value)
-        return "tg_from(?, p.origin_key, p.forward_name, c.username, c.tg_id, p.message_id)"
+        return (
+            "tg_from(?, p.origin_key, p.forward_name, (SELECT username FROM channels WHERE id = p.channel_id), "
+            "(SELECT tg_id FROM channels WHERE id = p.channel_id), p.message_id)"
+        )
 
     def _words(self, expr: str, node: Node) -> str:
         """Posts whose tokens satisfy `expr`; literally by posts_fts below the pending mark."""

@@ -195,10 +195,10 @@ def test_a_pipeline_failure_names_the_file_and_message_and_writes_nothing(
     before = dump(db)
     real = bot.core.pipeline.detect_lang
 
-    def failing(text: str) -> str | None:
+    def failing(text: str, *args: object, **kwargs: object) -> str | None:
         if "trips over" in text:
             raise ValueError("invalid literal for int() with base 10: '❶'")
-        return real(text)
+        return real(text, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(bot.core.pipeline, "detect_lang", failing)
     capsys.readouterr()

@@ -12,7 +12,7 @@ from bot.core.copies import statement_spread
 from bot.core.digest_render import post_line
 from bot.core.svg_charts import Series, bars, heatmap, stacked_bars
 from bot.models import ChannelRow, Tag
-from bot.web.forms import FormError, bounded_int, parse_day
+from bot.web.forms import CHART_DAY_STEPS, FormError, chart_span, parse_day
 from storage.browse import Browse
 
 MAX_SERIES = 8  # channels drawn in their own colour; the rest are summed as "other channels"
@@ -63,7 +63,8 @@ def chart_window(
         if first > last:
             raise FormError("from: the first day is after the last day")
         return ChartWindow(_midnight(first), _midnight(last) + timedelta(days=1))
-    days = bounded_int(params, "days", default_days, 1, max_days)
+    # rounded up to a few steps (bot/web/forms.py), so varying `days` cannot defeat the charts' cache
+    days = min(chart_span(params, "days", default_days, CHART_DAY_STEPS), max_days)
     until = _midnight(end_day) + timedelta(days=1)
     return ChartWindow(until - timedelta(days=days), until)
 
