@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bench._util import CACHE_DIR, log, remove_db
 from bench.corpus import DEFAULT_SEED, generate
+from bot.app.ingest import Ingest
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest
 from storage.store import Store
 
 META_KEY = "bench_corpus"
@@ -57,7 +57,7 @@ def cached_archive(count: int, *, seed: int = DEFAULT_SEED, posts_per_day: int =
             rate = done / (time.perf_counter() - started)
             log(f"  {path.name}: {done:,}/{count:,} posts ({rate:,.0f}/s)")
 
-    log(f"building {path.name}: {count:,} corpus posts through bot.ingest (cached for later runs)")
+    log(f"building {path.name}: {count:,} corpus posts through bot.app.ingest (cached for later runs)")
     Ingest(store, pipeline, None).save(generate(count, seed=seed, posts_per_day=posts_per_day), progress=progress)
     store.meta_set(META_KEY, wanted)
     # No ANALYZE: a user's archive has no statistics either, and plans should be the ones they get.

@@ -3,13 +3,13 @@
     ./dev bench analysis [--posts 300000] [--days 90] [--repeat 5] [--statements 40]
 
 Targets (issue #33), each a ratio to a baseline measured in the same run:
-- spread of one statement (`bot.analytics.spread_json`: its rows hop by hop, channels, the original's
+- spread of one statement (`bot.app.analytics.spread_json`: its rows hop by hop, channels, the original's
   text, the arithmetic) p95 <= 3x reading that statement's rows by their indexes (one indexed query
   per key of the post: origin, hash, cluster; the same columns);
 - amplifiers and the graph over 30 days (`analyse` + `amplifiers_json` / `graph_json`) <= 2x reading
   the window's keys (date, id, channel, origin, hash, cluster) from the covering index posts_keys.
 
-The archive is generated straight into the real schema (Store.open), not through bot.ingest: a
+The archive is generated straight into the real schema (Store.open), not through bot.app.ingest: a
 million posts through cleaning and the near-duplicate index take ~10 minutes on an idle machine, and
 the analysis reads only keys. Its shape: 200 channels, 10 of them sources (MFA-like) whose statements
 are carried by 1-20 channels with delays of minutes to hours, as forwards (70%), copies without a
@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench._util import CACHE_DIR, log, machine_line, percentile, remove_db, save_result, table, timed, verdict
-from bot.analytics import amplifiers_json, analyse, graph_json, spread_json
+from bot.app.analytics import amplifiers_json, analyse, graph_json, spread_json
 from bot.core.fingerprint import content_hash
 from bot.core.statements import TRIVIAL_MARK
 from storage.store import Store

@@ -34,7 +34,7 @@ from pathlib import Path
 import trafilatura
 
 from bench._util import log, machine_line, save_result, table, verdict
-from bot.articles import ArticleWorker
+from bot.app.articles import ArticleWorker
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, RawPost
 from bot.sources.article_extract import extract_page

@@ -15,11 +15,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench._extraction_set import SHARED, load
 from bench._util import log, machine_line, table
 from bench.corpus import generate
 from bot.core.clean import BoilerplateRules, clean_text, load_boilerplate
 from bot.core.page_model import PageModel
+from tools.extraction_set import SHARED, load
 
 
 def best_time(

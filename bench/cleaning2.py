@@ -4,8 +4,8 @@
 
 Sets: Scrapinghub (../shared/extraction, `page` and `tail`), Readability (../shared/extraction-readability,
 `page` and `tail`), Bulgarian (the sample of ../shared/extraction plus the Bulgarian and Russian news
-pages of bench/_news_fixtures.py, written for the project).  Folds are by page (both variants of a page
-in one fold), drawn inside each set by the fixed hash order of bench/_extraction_set.py; the model for
+pages of tools/news_fixtures.py, written for the project).  Folds are by page (both variants of a page
+in one fold), drawn inside each set by the fixed hash order of tools/extraction_set.py; the model for
 fold i is trained on every other fold of every set, so every page is scored by a model that never saw it.
 Reported per set and variant: pooled P / R / F1 over the held-out pages and the lowest and highest F1 of
 a single fold.  Needs python-crfsuite for the CRF (the `train` extra).
@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench._extraction_set import SHARED, Doc, Score, evaluate, folds, load, load_bg
-from bench._news_fixtures import news_docs
 from bench._util import log, machine_line, save_result, table
 from bot.core.clean import BoilerplateRules, clean_text, load_boilerplate
 from bot.core.page_model import PageModel, Vocabulary
+from tools.extraction_set import SHARED, Doc, Score, evaluate, folds, load, load_bg
+from tools.news_fixtures import news_docs
 
 READABILITY = SHARED.parent / "extraction-readability"
 Trainer = Callable[[Sequence[Doc], BoilerplateRules, Vocabulary], PageModel]

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from bench._archive import archive_path, cached_archive
 from bench._util import log, machine_line, median, percentile, save_result, table, verdict
 from bench.corpus import DEFAULT_START
+from bot.app.digest_jobs import window_posts
 from bot.core.digest import build_digest
 from bot.core.digest_render import render_html
-from bot.digest_jobs import window_posts
 from storage.store import Store
 
 TARGET_MS = 200.0

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.extraction [--folds 4] [--root ../shared/extraction]
 
-Scores (metric: bench/_extraction_set.py, as ../shared/extraction/README.md defines it):
+Scores (metric: tools/extraction_set.py, as ../shared/extraction/README.md defines it):
 * before: the phrase rules alone (this project before the page classifier);
 * after, all pages: the shipped model (bot/data/page_model.json), which was trained on these pages,
   so this is an in-sample figure;
@@ -19,10 +19,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench._extraction_set import SHARED, Doc, Score, evaluate, folds, load, load_bg
 from bench._util import log, machine_line, save_result, table
 from bot.core.clean import BoilerplateRules, clean_text, load_boilerplate
 from bot.core.page_model import PageModel, Vocabulary
+from tools.extraction_set import SHARED, Doc, Score, evaluate, folds, load, load_bg
 from tools.train_page_model import fixtures, train
 
 

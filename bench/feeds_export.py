@@ -5,11 +5,11 @@ Each figure is against a baseline measured in the same run on the same archive:
 * feed: `build_feed` + render (Atom) of a tag's newest N statements (fold, carriers, entries), against a
   raw `SELECT` of the same tag's newest posts joined with their channel, streamed and rendered as
   nothing more than one escaped line each;
-* export: `bot.exports` (pages, fold of each page with its copies, rows, CSV writer) against a raw
+* export: `bot.app.exports` (pages, fold of each page with its copies, rows, CSV writer) against a raw
   `SELECT` of the same columns streamed straight into `csv.writer`, each in its own process that
   reports its peak RSS (VmHWM), at two archive sizes, so "memory flat" is a measured claim.
 
-The archives: `--posts` corpus posts (bench/corpus.py) through bot.ingest, all tagged `benchtag`; the
+The archives: `--posts` corpus posts (bench/corpus.py) through bot.app.ingest, all tagged `benchtag`; the
 export archive clones those rows (new message ids, origin keys, hashes and dates per clone, so
 statements stay statement-sized) up to `--export-posts` with plain SQL, search triggers dropped
 (export without a query reads no index). Cached in bench/.cache.
@@ -33,9 +33,9 @@ from pathlib import Path
 
 from bench._util import CACHE_DIR, log, machine_line, remove_db, save_result, table
 from bench.corpus import generate
+from bot.app.ingest import Ingest
 from bot.core.feeds import render
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest
 from storage.readonly import ReadOnlyArchive
 from storage.store import Store
 
@@ -58,7 +58,7 @@ def tagged_archive(posts: int) -> Path:
     remove_db(partial)
     pipeline = Pipeline.load()
     store = Store.open(partial, pipeline.normaliser)
-    log(f"building {path.name}: {posts:,} corpus posts tagged #{TAG} through bot.ingest")
+    log(f"building {path.name}: {posts:,} corpus posts tagged #{TAG} through bot.app.ingest")
     raws = (dataclasses.replace(r, hashtags=(*r.hashtags, TAG)) for r in generate(posts))
     Ingest(store, pipeline, None).save(raws)
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -114,7 +114,7 @@ def cloned_archive(base: Path, posts: int) -> Path:
 
 # ----------------------------------------------------------------------------------------- children
 def child_export(path: str, fold: bool) -> dict[str, float]:
-    from bot.exports import CsvWriter, ExportFilter, export_rows, run_export
+    from bot.app.exports import CsvWriter, ExportFilter, export_rows, run_export
 
     store = ReadOnlyArchive(path).store()
     start = time.perf_counter()
@@ -153,7 +153,7 @@ def in_child(kind: str, path: Path, fold: bool = False) -> dict[str, float]:
 # -------------------------------------------------------------------------------------------- feeds
 def feed_figures(path: Path, items: int, runs: int = 3) -> tuple[dict[str, float], dict[str, float]]:
     """Median of `runs` after one untimed warm-up of each, alternating, on one read-only connection."""
-    from bot.feeds import FeedContext, FeedSpec, build_feed
+    from bot.app.feeds import FeedContext, FeedSpec, build_feed
 
     store = ReadOnlyArchive(path).store()
     ctx = FeedContext(store, "https://example.org")

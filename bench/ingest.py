@@ -1,4 +1,4 @@
-"""(a) Ingest throughput: bot.ingest (clean, dedupe, tag, store, FTS) vs a raw sqlite-utils insert.
+"""(a) Ingest throughput: bot.app.ingest (clean, dedupe, tag, store, FTS) vs a raw sqlite-utils insert.
 
 The raw side inserts the very rows the pipeline produced (same `posts` columns, FTS5 with the same
 tokenizer and sqlite-utils' triggers, same pragmas and batch size), so the ratio is what cleaning,
@@ -11,7 +11,7 @@ not part of either figure.  Runs alternate which side goes first; the table show
 Also reported, once: the pipeline alone (no storage), Store.save_posts alone (pre-processed posts),
 ingest in one process (`workers=0`), and ingest with the near-duplicate index as `tgmonitor import`
 runs it (`--neardup-runs`, also paired with a raw run). Beside wall time, the CPU time of the
-ingest process and of its worker (bot/ingest_worker.py) per post: on a machine others are using,
+ingest process and of its worker (bot/app/ingest_worker.py) per post: on a machine others are using,
 wall time shows how much of the cores the run got, CPU time what the work costs.
 """
 
@@ -28,13 +28,13 @@ import sqlite_utils
 
 from bench._util import CACHE_DIR, log, machine_line, median, remove_db, save_result, table, verdict
 from bench.corpus import generate
+from bot.app.ingest import Ingest
+from bot.app.neardup_index import NearDupIndex
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest
 from bot.models import Post, RawPost
-from bot.neardup_index import NearDupIndex
 from storage.store import Store, to_db_time
 
-TARGET_RATIO = 0.5  # issue #34: bot.ingest >= 0.5x the raw insert
+TARGET_RATIO = 0.5  # issue #34: bot.app.ingest >= 0.5x the raw insert
 NEARDUP_TARGET = 0.3  # ... and with the near-duplicate index >= 0.3x, clustering <= the rest of ingest
 BATCH = 500
 TOKENIZE = "porter unicode61 remove_diacritics 2"  # as storage/db.py creates posts_fts
@@ -208,13 +208,13 @@ def main(argv: list[str] | None = None) -> int:
             cpu("raw", runs_raw),
         ),
         (
-            "bot.ingest (Pipeline + Store, one worker)",
+            "bot.app.ingest (Pipeline + Store, one worker)",
             f"{ingest_rate:,.0f}",
             f"{1e6 / ingest_rate:,.0f}",
             cpu("ingest", args.runs),
         ),
         (
-            "bot.ingest in one process (workers=0)",
+            "bot.app.ingest in one process (workers=0)",
             f"{n / median(inline_times):,.0f}",
             f"{1e6 * median(inline_times) / n:,.0f}",
             cpu("inline", args.runs),
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         nd_ratio = median([r / i for r, i in zip(nd_raw_times, neardup_times, strict=True)])
         rows_out.append(
             (
-                "bot.ingest + near-duplicate index (as `import`)",
+                "bot.app.ingest + near-duplicate index (as `import`)",
                 f"{nd_rate:,.0f}",
                 f"{1e6 / nd_rate:,.0f}",
                 cpu("neardup", len(neardup_times)),

@@ -1,4 +1,4 @@
-"""(d) Peak RSS while ingesting a streamed corpus of 50k ... 1M posts through bot.ingest.
+"""(d) Peak RSS while ingesting a streamed corpus of 50k ... 1M posts through bot.app.ingest.
 
 A backfill of a large channel, or an import of years of exports, must not need memory in proportion
 to its size: posts stream from the generator through the pipeline into SQLite in batches.  Peak RSS
@@ -29,9 +29,9 @@ DEFAULT_SIZES = "0,50000,100000,200000,1000000"
 def child(count: int, db_path: Path, neardup: bool) -> None:
     """Ingest `count` corpus posts into a fresh archive; print a JSON summary on stdout."""
     from bench.corpus import generate
+    from bot.app.ingest import Ingest
+    from bot.app.neardup_index import NearDupIndex
     from bot.core.pipeline import Pipeline
-    from bot.ingest import Ingest
-    from bot.neardup_index import NearDupIndex
     from storage.store import Store
 
     remove_db(db_path)
@@ -57,7 +57,7 @@ def child(count: int, db_path: Path, neardup: bool) -> None:
     store.close()
     size_mb = sum(Path(f"{db_path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db_path}{s}").exists()) / 2**20
     remove_db(db_path)
-    # the ingest worker processes (bot/ingest_worker.py), ended and waited for: the largest one's peak
+    # the ingest worker processes (bot/app/ingest_worker.py), ended and waited for: the largest one's peak
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = {"posts": posts, "seconds": elapsed, "marks": marks, "db_mb": size_mb}
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             (f"{r['count']:,}", f"{r['peak_mb']:.0f}", both, flat, rate, f"{r['seconds']:,.0f}", f"{r['db_mb']:,.0f}")
         )
-    what = "bot.ingest + near-duplicate index" if args.neardup else "bot.ingest"
+    what = "bot.app.ingest + near-duplicate index" if args.neardup else "bot.app.ingest"
     print(f"## peak RSS, {what}, streamed corpus ({machine_line()})\n")
     headers = ["posts", "peak RSS MB", "ingest + worker MB", "peak at each 10% of the run, MB", "posts/s", "seconds"]
     print(table([*headers, "archive MB"], rows))

@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.neardup_corpus import NEGATIVE_KINDS, POSITIVE_KINDS, CorpusGenerator, Pair  # noqa: E402
-from bot.channel_boilerplate import LearnedBoilerplate  # noqa: E402
+from bot.app.channel_boilerplate import LearnedBoilerplate  # noqa: E402
+from bot.app.ingest import Ingest  # noqa: E402
+from bot.app.neardup_index import NearDupIndex  # noqa: E402
 from bot.core.clean import clean_text, load_boilerplate  # noqa: E402
 from bot.core.neardup import MinHasher, NearDupParams, Signature  # noqa: E402
 from bot.core.pipeline import Pipeline  # noqa: E402
-from bot.ingest import Ingest  # noqa: E402
 from bot.models import ChannelRef, RawPost  # noqa: E402
-from bot.neardup_index import NearDupIndex  # noqa: E402
 from storage.store import Store  # noqa: E402
 
 

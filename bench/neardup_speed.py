@@ -32,11 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.neardup_corpus import CorpusGenerator  # noqa: E402
-from bot.channel_boilerplate import LearnedBoilerplate  # noqa: E402
+from bot.app.channel_boilerplate import LearnedBoilerplate  # noqa: E402
+from bot.app.neardup_index import WINDOW_DAYS, NearDupIndex  # noqa: E402
 from bot.core.neardup import MinHasher  # noqa: E402
 from bot.core.pipeline import Pipeline  # noqa: E402
 from bot.models import ChannelRef, RawPost  # noqa: E402
-from bot.neardup_index import WINDOW_DAYS, NearDupIndex  # noqa: E402
 from storage.db import open_db, transaction  # noqa: E402
 from storage.store import Store  # noqa: E402
 

@@ -14,7 +14,7 @@ how long its upgrade backfill took.
 
     .venv/bin/python -m bench.search [--posts 1000000] [--rounds 15]
 
-The archive is built once through bot.ingest (the full pipeline, ~10 minutes for 1M posts) and
+The archive is built once through bot.app.ingest (the full pipeline, ~10 minutes for 1M posts) and
 cached under bench/.cache/.
 """
 

@@ -1,7 +1,7 @@
 """What the normalised search index costs at ingest and on disk: with it vs without it, same run.
 
 "Without" is the same code with posts_norm's triggers dropped (the archive as schema 3 stored it) and
-the keyword rules without the normaliser (topic_tags as it was); "with" is bot.ingest as the CLI runs
+the keyword rules without the normaliser (topic_tags as it was); "with" is bot.app.ingest as the CLI runs
 it, one normaliser shared by the pipeline (tags) and the store (the trigger that indexes), each run
 starting cold like a fresh process.  The difference is exactly what searching by word forms adds:
 normalising each post, the FTS5 insert into posts_norm, and its pages on disk.  Runs alternate
@@ -20,9 +20,9 @@ from pathlib import Path
 
 from bench._util import CACHE_DIR, log, machine_line, median, remove_db, save_result, table
 from bench.corpus import generate
+from bot.app.ingest import ingest
 from bot.core.pipeline import Pipeline
 from bot.core.textnorm import TextNormaliser
-from bot.ingest import ingest
 from bot.models import RawPost
 from storage.store import Store
 
@@ -36,7 +36,7 @@ def without_index(store: Store) -> None:
 
 
 def run(path: Path, raws: list[RawPost], *, index: bool, normaliser: TextNormaliser | None = None) -> float:
-    """bot.ingest of `raws` into a fresh archive, with or without the normalised index."""
+    """bot.app.ingest of `raws` into a fresh archive, with or without the normalised index."""
     remove_db(path)
     pipeline = Pipeline.load(normaliser=normaliser or TextNormaliser())  # cold, like a new process
     if not index:
@@ -89,12 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         remove_db(path)
     us = {k: 1e6 * median(v) / n for k, v in times.items()}
     paired = median([w / o for w, o in zip(times["with"], times["without"], strict=True)])
-    print(
-        f"## cost of the normalised index, bot.ingest of {n:,} corpus posts, median of {args.runs} ({machine_line()})\n"
-    )
+    print(f"## cost of the normalised index, ingest of {n:,} corpus posts, median of {args.runs} ({machine_line()})\n")
     print(
         table(
-            ["bot.ingest", "µs/post", "posts/s"],
+            ["bot.app.ingest", "µs/post", "posts/s"],
             [
                 ("without posts_norm (rules as written)", f"{us['without']:.0f}", f"{1e6 / us['without']:,.0f}"),
                 ("with posts_norm (rules through the normaliser)", f"{us['with']:.0f}", f"{1e6 / us['with']:,.0f}"),

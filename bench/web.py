@@ -23,7 +23,8 @@ import uvicorn
 
 from bench._archive import cached_archive
 from bench._util import log, machine_line, median, percentile, save_result, table, verdict
-from bot.web.app import WebOptions, create_app
+from bot.web.app import create_app
+from bot.web.state import WebOptions
 from storage.readonly import ReadOnlyArchive
 from storage.store import Store
 

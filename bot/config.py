@@ -386,5 +386,5 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
 SETTING_NAMES = tuple(_PARSERS)
 _CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM", "ALERT_EDITS"})
 ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
-# Never echoed in errors or logs (see Settings.secrets and bot/logging_setup.py).
+# Never echoed in errors or logs (see Settings.secrets and bot/service/logging_setup.py).
 SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN", "FEED_SECRET"})

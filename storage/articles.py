@@ -2,7 +2,7 @@
 
 Stores only. A post's article links are queued in the transaction that saves the post (the store's
 save path calls `link_post`), so a crash can never leave a post whose links were forgotten; the
-worker (bot/articles.py) takes due rows from `due()` and writes each outcome in one transaction, so
+worker (bot/app/articles.py) takes due rows from `due()` and writes each outcome in one transaction, so
 a restart in the middle of a queue simply finds the unfinished rows still due.
 
 One row per canonical link. When two links turn out to be one article (a short link and the full

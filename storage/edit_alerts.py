@@ -171,7 +171,7 @@ class EditAlertLog:
         return int(row[0]) if row[0] is not None else None
 
     def spent_since(self, chat_id: int, since: datetime) -> int:
-        """Edit and deletion alerts sent to the chat since then (their own budget, bot/edit_alerts.py)."""
+        """Edit and deletion alerts sent to the chat since then (their own budget, bot/app/edit_alerts.py)."""
         row = self.db.execute(
             f"SELECT count(*) FROM edit_alerts WHERE chat_id = ? AND decided_at > ? AND status IN {SPENT}",
             [chat_id, to_db_time(since)],

@@ -2,7 +2,7 @@
 
 Keyset pages on the posts_date index (`(date, id) > (last date, last id)`), so every page is one
 indexed range read and memory holds one page whatever the archive's size; an OFFSET would re-read
-every earlier row. A page's statements are folded above the store (bot/exports.py) from the page's
+every earlier row. A page's statements are folded above the store (bot/app/exports.py) from the page's
 posts and their copies, found here through the indexes on origin key, content hash and cluster.
 """
 

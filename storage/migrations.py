@@ -334,7 +334,7 @@ def _v8(db: sqlite_utils.Database) -> None:
     was ~250 ms of the ~1.1 s charts page on 100k posts; from this index, both read ~60 ms. It is in
     (date, id) order, the order folding needs (a group's root is its earliest post), so no sort. "Has
     text" is told by content_hash, which is why no text is needed. Cost: ~82 bytes a post (8 MB per
-    100k posts, ~1% of the archive), Store.save_posts 627 -> 648 us a post (+3%, ~2% of bot.ingest;
+    100k posts, ~1% of the archive), Store.save_posts 627 -> 648 us a post (+3%, ~2% of bot.app.ingest;
     20k posts, 5 alternating runs), and building it reads every post once at the first open after
     the upgrade (~0.5 s on 100k posts in the page cache; a large archive on a cold disk takes longer).
     """

@@ -1,4 +1,4 @@
-"""Re-cleaning stored posts (bot/reclean.py): reading them in id order and writing the derived fields."""
+"""Re-cleaning stored posts (bot/app/reclean.py): reading them in id order and writing the derived fields."""
 
 from __future__ import annotations
 

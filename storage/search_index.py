@@ -184,7 +184,7 @@ class SearchIndex:
     @contextmanager
     def primed(self, known: Iterable[tuple[str, str | None, str]]) -> Iterator[None]:
         """Triggers fired inside take these (text, lang) -> tokens instead of normalising the text here:
-        the ingest worker (bot/ingest_worker.py) computed them with this very normaliser in the other
+        the ingest worker (bot/app/ingest_worker.py) computed them with this very normaliser in the other
         process. The triggers still index every write; only who computes the tokens moves."""
         self._primed = {(text, lang): tokens for text, lang, tokens in known}
         try:

@@ -1,7 +1,7 @@
 """Near-duplicate index tables (post_signatures, post_bands) and posts.cluster_id: storage only.
 
 What a signature is and when two match is `bot.core.neardup`'s; which posts to sign and how to pick a
-cluster is `bot.neardup_index`'s. This module stores and finds rows.
+cluster is `bot.app.neardup_index`'s. This module stores and finds rows.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ for that sink when it is decided; `parts_sent` moves after each message the serv
 crash resumes from the next one and re-sends at most the one in flight (the digests table's promise,
 storage/digests.py).
 
-`sink_state` counts failures in a row per sink; bot/sink_delivery.py pauses a sink past a limit and
+`sink_state` counts failures in a row per sink; bot/app/sink_delivery.py pauses a sink past a limit and
 `tgmonitor status` reports it.  Nothing owed is dropped while a sink is paused.
 """
 

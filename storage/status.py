@@ -2,7 +2,7 @@
 
 It opens its own read-only connection (`mode=ro`, `query_only`), never `open_db`: a health check
 must not create, migrate or lock the archive it inspects. WAL lets it read while the service writes.
-The `service.*` keys are written by the running service (bot/service.py) through `Store.meta_set`.
+The `service.*` keys are written by the running service (bot/service/run.py) through `Store.meta_set`.
 """
 
 from __future__ import annotations

@@ -374,7 +374,7 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
 
     @property
     def signatures(self) -> Signatures:
-        """The near-duplicate index's tables (bot/neardup_index.py decides what goes in them)."""
+        """The near-duplicate index's tables (bot/app/neardup_index.py decides what goes in them)."""
         return self._part("signatures", Signatures)
 
     def _hydrate(self, rows: list[sqlite3.Row | tuple[Any, ...]]) -> list[StoredPost]:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.channel_boilerplate import LearnedBoilerplate
+from bot.app.channel_boilerplate import LearnedBoilerplate
+from bot.app.ingest import Ingest
+from bot.app.neardup_index import NearDupIndex
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest
 from bot.models import ChannelRef, Forward, RawPost
-from bot.neardup_index import NearDupIndex
 from storage.store import Store
 
 DATA = Path(__file__).parent / "data"
@@ -29,7 +29,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def make_ingest(store: Store, pipeline: Pipeline, *, neardup: bool = True, batch_size: int = 500) -> Ingest:
-    """The archive's one way in, wired as `bot.archive.Archive` wires it."""
+    """The archive's one way in, wired as `bot.app.archive.Archive` wires it."""
     index = NearDupIndex(store, boilerplate=LearnedBoilerplate(store)) if neardup else None
     return Ingest(store, pipeline, index, batch_size=batch_size)
 

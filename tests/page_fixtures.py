@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench._extraction_set import Doc
+from tools.extraction_set import Doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +375,7 @@ PAGES = (
 
 
 def page_docs(variants: tuple[str, ...] = ("page", "tail")) -> list[Doc]:
-    """The pages as the dev set's docs (bench/_extraction_set.py), sorted by id then variant."""
+    """The pages as the dev set's docs (tools/extraction_set.py), sorted by id then variant."""
     docs = []
     for page in sorted(PAGES, key=lambda p: p.id):
         for variant in variants:

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from bot.account_parts import AccountsPart
-from bot.archive import Archive
+from bot.app.archive import Archive
 from bot.cli import login_cmd, main
 from bot.cli.argtypes import UsageError
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
+from bot.service.accounts import AccountsPart
 from storage.store import Store
 from tests.test_accounts_run import World
 from tests.test_telegram_client import FakeLoginClient

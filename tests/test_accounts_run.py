@@ -1,4 +1,4 @@
-"""Several accounts, one archive (bot/account_parts.py) on the fake Telegram edge with real Telethon TL objects.
+"""Several accounts, one archive (bot/service/accounts.py) on the fake Telegram edge with real Telethon TL objects.
 
 Every account has its own FakeEdge (its own session's view: which channels it can resolve, its own flood
 waits and failures) over ONE shared history, as two real accounts see the same channels.
@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from telethon.errors import AuthKeyUnregisteredError, FloodWaitError
 
-from bot.account_parts import STATE_KEY, UNREAD_KEY, AccountsPart
-from bot.archive import Archive
+from bot.app.archive import Archive
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
-from bot.service import Service
+from bot.service.accounts import STATE_KEY, UNREAD_KEY, AccountsPart
+from bot.service.run import Service
 from storage.store import Store
 from tests import tg_factory as tg
 from tests.test_service import FakeBotClient, FakeUserClient, wait_until

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from telethon.errors import ChatWriteForbiddenError, FloodWaitError
 
-from bot.alerts import Alerter, alert_chat_id
+from bot.app.alerts import Alerter, alert_chat_id
 from bot.config import Settings
 from bot.core.alerts import AlertRules
 from bot.core.pipeline import Pipeline

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.archive import Archive
+from bot.app.archive import Archive
 from bot.cli import main
 from bot.commands import Chat, CommandRouter, User
 from bot.config import Settings, SettingsError
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef
-from bot.service import Service
+from bot.service.run import Service
 from storage.store import Store
 from tests.article_server import ArticleServer, Reply, page, serve
 

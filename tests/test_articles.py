@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.alerts import Alerter
-from bot.articles import ArticleWorker, FetchRun
+from bot.app.alerts import Alerter
+from bot.app.articles import ArticleWorker, FetchRun
 from bot.core.alerts import AlertRules
 from bot.core.articles import MAX_ATTEMPTS
 from bot.core.digest import build_digest

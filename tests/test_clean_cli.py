@@ -9,9 +9,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from bot.app.reclean import MARK_KEY, reclean
 from bot.core.pipeline import Pipeline
 from bot.models import Forward
-from bot.reclean import MARK_KEY, reclean
 from storage.store import Store
 from tests.conftest import DATA, make_ingest, raw_post
 from tests.test_page_clean import page_text

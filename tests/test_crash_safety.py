@@ -38,9 +38,9 @@ import sys
 from pathlib import Path
 
 from bot.core.pipeline import Pipeline
-from bot.channel_boilerplate import LearnedBoilerplate
-from bot.ingest import Ingest
-from bot.neardup_index import NearDupIndex
+from bot.app.channel_boilerplate import LearnedBoilerplate
+from bot.app.ingest import Ingest
+from bot.app.neardup_index import NearDupIndex
 from bot.sources.desktop_export import parse_export
 from storage.store import Store
 

@@ -65,7 +65,7 @@ def test_unit_has_the_required_keys() -> None:
         "UMask": "0077",
         "TimeoutStopSec": "15",
         "KillSignal": "SIGTERM",
-        "RestartPreventExitStatus": "78",  # bot/service.py EX_CONFIG
+        "RestartPreventExitStatus": "78",  # bot/service/run.py EX_CONFIG
     }
     for key, value in expected.items():
         assert value in keys.get(key, []), f"{key}={value} missing (has {keys.get(key)})"
@@ -75,7 +75,7 @@ def test_unit_has_the_required_keys() -> None:
 
 
 def test_unit_stop_timeout_leaves_room_for_the_service_deadline() -> None:
-    from bot.service import EX_CONFIG, Service
+    from bot.service.run import EX_CONFIG, Service
 
     keys = unit_settings(UNIT.read_text(encoding="utf-8"))
     deadline = Service.__init__.__kwdefaults__["shutdown_deadline"]  # type: ignore[index]

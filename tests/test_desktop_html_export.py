@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bench.tdesktop_export import write_html
+from bot.app.export_channel import parse_channel_option, same_message_date
 from bot.cli import main
-from bot.export_channel import parse_channel_option, same_message_date
 from bot.models import ChannelRef, Forward, RawPost
 from bot.sources.desktop_export import ExportError, parse_export
 from bot.sources.desktop_html_export import HtmlExport, find_pages, parse_page

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench.corpus import generate
+from bot.app.digest_jobs import DigestRunner
 from bot.core.pipeline import Pipeline
 from bot.core.windows import Window
-from bot.digest_jobs import DigestRunner
 from bot.outputs import ConsoleSender
 from storage.digests import DigestLog
 from storage.store import Store
@@ -41,7 +41,7 @@ LAST_SENT = datetime(2026, 11, 17, 6, 0, tzinfo=UTC)
 CHILD = r"""
 import asyncio, json, os, signal, sys
 from datetime import datetime
-from bot.digest_jobs import DigestRunner
+from bot.app.digest_jobs import DigestRunner
 from storage.store import Store
 from storage.subscriptions import Subscriptions
 

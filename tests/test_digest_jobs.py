@@ -13,12 +13,12 @@ import pytest
 from apscheduler.triggers.date import DateTrigger
 from telethon.errors import ChatWriteForbiddenError, FloodWaitError
 
-from bot.access import AccessPolicy
+from bot.app.access import AccessPolicy
+from bot.app.digest_jobs import DigestBusyError, DigestRunner, DigestScheduler, sync_settings_subscription
 from bot.commands import CommandRouter
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.core.windows import Window
-from bot.digest_jobs import DigestBusyError, DigestRunner, DigestScheduler, sync_settings_subscription
 from bot.models import ChannelRef, Chat, Forward, User
 from bot.outputs import ConsoleSender
 from bot.outputs.telegram import TelethonBotSender

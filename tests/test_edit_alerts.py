@@ -1,4 +1,4 @@
-"""Edit and deletion alerts (bot/edit_alerts.py): what is alerted, once, within the shared rate limit.
+"""Edit and deletion alerts (bot/app/edit_alerts.py): what is alerted, once, within the shared rate limit.
 
 Real store, real ingest, the bot fake that parses every message with Telethon's HTML parser and
 enforces Telegram's length limit (tests/fake_bot.py).
@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from telethon.errors import ChatWriteForbiddenError, FloodWaitError
 
-from bot.alerts import Alerter
+from bot.app.alerts import Alerter
+from bot.app.edit_alerts import EditAlerter, make_edit_alerter
 from bot.config import Settings, SettingsError
 from bot.core.alerts import AlertRules
 from bot.core.channels import parse_channel
 from bot.core.edits import EditWatch
 from bot.core.pipeline import Pipeline
-from bot.edit_alerts import EditAlerter, make_edit_alerter
 from bot.models import ChannelRef
 from bot.outputs.telegram import TelethonBotSender
 from storage.store import Store

@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 from bot.core.edits import EditWatch
 from bot.core.pipeline import Pipeline
-from bot.edit_alerts import EditAlerter
+from bot.app.edit_alerts import EditAlerter
 from storage.store import Store
 from tests.conftest import make_ingest, raw_post
 

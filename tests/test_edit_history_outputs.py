@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from telethon.extensions import html as telethon_html
 
+from bot.app.digest_jobs import DigestRunner, window_posts
+from bot.app.edit_alerts import EditAlerter
 from bot.cli import main
 from bot.commands import Chat, CommandRouter, User
 from bot.config import Settings
@@ -20,8 +22,6 @@ from bot.core.edits import EditWatch
 from bot.core.pipeline import Pipeline
 from bot.core.telegram_text import TELEGRAM_LIMIT, utf16_len
 from bot.core.windows import Window
-from bot.digest_jobs import DigestRunner, window_posts
-from bot.edit_alerts import EditAlerter
 from bot.models import ChannelRef, PostChange
 from bot.outputs.telegram import TelethonBotSender
 from storage.store import Store

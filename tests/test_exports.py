@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.archive import Archive
+from bot.app.archive import Archive
+from bot.app.exports import ExportFilter, export_rows
 from bot.cli import main
 from bot.config import Settings
 from bot.core.export_rows import COLUMN_NAMES, csv_cell
-from bot.exports import ExportFilter, export_rows
 from bot.models import ChannelRef, RawPost
 from storage.readonly import ReadOnlyArchive
 from tests.web_archive import fill_archive

@@ -13,15 +13,15 @@ import feedparser
 import pytest
 from httpx import Client
 
-from bot.archive import Archive
+from bot.app.archive import Archive
+from bot.app.digest_jobs import subscription_digest, window_posts
+from bot.app.feeds import FeedContext, FeedError, FeedSpec, build_feed, carriers
 from bot.cli import main
 from bot.config import Settings
 from bot.core.digest_render import render_html
 from bot.core.feed_keys import feed_key, feed_secret
 from bot.core.feeds import FORMATS, Feed, render
 from bot.core.windows import Window
-from bot.digest_jobs import subscription_digest, window_posts
-from bot.feeds import FeedContext, FeedError, FeedSpec, build_feed, carriers
 from bot.models import ChannelRef, Forward, RawPost
 from storage.readonly import ReadOnlyArchive
 from storage.store import Store
@@ -292,9 +292,9 @@ def test_feeds_url_prints_a_working_key(
 
 
 def test_seen_in_agrees_with_the_listing_everywhere_else(filled: Path) -> None:
-    """The feed's batched carrier look-up counts what `bot.listing.seen_in` counts for the web and the bot."""
+    """The feed's batched carrier look-up counts what `bot.app.listing.seen_in` counts for the web and the bot."""
+    from bot.app.listing import collect_items, seen_in
     from bot.core.feed_items import statement_id
-    from bot.listing import collect_items, seen_in
 
     store = ReadOnlyArchive(filled).store()
     try:

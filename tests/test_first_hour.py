@@ -68,8 +68,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def readme_commands() -> list[str]:
-    """Every complete command line in README.md: fenced bash lines and inline `tgmonitor …` spans."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """Every complete command line in README.md and the documentation site: fenced bash lines and inline
+    `tgmonitor …` spans (the examples moved to docs/ must keep working as written too)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     found = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL):
         for line in block.splitlines():

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.app.ingest import MAX_POST_CHARS
 from bot.core.pipeline import Pipeline
-from bot.ingest import MAX_POST_CHARS
 from bot.models import SaveResult
 from bot.sources.web_preview import WebPreviewError, WebPreviewSource
 from bot.sources.web_preview_parser import NotAPreviewPage, parse_page

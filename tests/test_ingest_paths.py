@@ -20,12 +20,12 @@ import pytest
 
 from bench.corpus import generate
 from bot import ingest as ingest_module
-from bot.channel_boilerplate import LearnedBoilerplate
+from bot.app.channel_boilerplate import LearnedBoilerplate
+from bot.app.ingest import Ingest
+from bot.app.ingest_worker import PipelineWorker
+from bot.app.neardup_index import NearDupIndex
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest
-from bot.ingest_worker import PipelineWorker
 from bot.models import RawPost
-from bot.neardup_index import NearDupIndex
 from storage.store import Store
 from tests.archive_dump import dump
 from tests.conftest import assert_search_index_matches_rows

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import generate
+from bot.app.ingest import Ingest, PostError
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest, PostError
 from bot.models import Post, RawPost
 from storage.store import Store
 
@@ -53,7 +53,7 @@ import os, sys, time
 from pathlib import Path
 from bench.corpus import generate
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest, PostError
+from bot.app.ingest import Ingest, PostError
 from storage.store import Store
 
 def slow():

@@ -6,10 +6,9 @@ Bottom up, nothing imports upward:
   1 core          bot.core (pure: no database, network, Telegram or scheduler library)
   2 storage       storage (stores; may use core types)         | 2 adapters  bot.sources, bot.telegram,
                                                                 |             bot.outputs, bot.scheduler
-  3 application   bot.ingest, bot.ingest_worker, bot.archive, bot.listing, bot.neardup_index, bot.channel_boilerplate,
-                  bot.commands, bot.digest_jobs, bot.alerts, bot.edit_alerts, bot.access, bot.reclean, bot.web,
-                  bot.articles, bot.export_channel
-  4 wiring        bot.service, bot.service_parts, bot.systemd, bot.logging_setup, bot.cli
+  3 application   bot.app (ingest, archive, listing, digests, alerts, sinks, articles, analytics,
+                  feeds, exports), bot.commands, bot.web
+  4 wiring        bot.service (`tgmonitor run`, systemd, logging), bot.cli
 
 Storage and the adapters sit side by side and never import each other: sources reach the archive
 through the ports in bot/sources/ports.py, which the application implements. A new module must be
@@ -38,31 +37,10 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.telegram": (2, "adapter"),
     "bot.outputs": (2, "adapter"),
     "bot.scheduler": (2, "adapter"),
-    "bot.ingest": (3, "application"),
-    "bot.ingest_worker": (3, "application"),
-    "bot.archive": (3, "application"),
-    "bot.listing": (3, "application"),
-    "bot.analytics": (3, "application"),
-    "bot.neardup_index": (3, "application"),
-    "bot.channel_boilerplate": (3, "application"),
+    "bot.app": (3, "application"),
     "bot.commands": (3, "application"),
-    "bot.digest_jobs": (3, "application"),
-    "bot.alerts": (3, "application"),
-    "bot.sink_delivery": (3, "application"),
-    "bot.rule_alerts": (3, "application"),
-    "bot.edit_alerts": (3, "application"),
-    "bot.access": (3, "application"),
     "bot.web": (3, "application"),
-    "bot.reclean": (3, "application"),
-    "bot.articles": (3, "application"),
-    "bot.export_channel": (3, "application"),
-    "bot.feeds": (3, "application"),
-    "bot.exports": (3, "application"),
     "bot.service": (4, "wiring"),
-    "bot.service_parts": (4, "wiring"),
-    "bot.account_parts": (4, "wiring"),
-    "bot.systemd": (4, "wiring"),
-    "bot.logging_setup": (4, "wiring"),
     "bot.cli": (4, "wiring"),
     "bot.__main__": (4, "wiring"),
 }
@@ -143,4 +121,4 @@ def test_the_checker_refuses_upward_and_sideways_imports(tmp_path: Path) -> None
     assert problems_in(module, "bot.sources.fake")[0] == (
         "line 2: adapter imports storage.store: storage and adapters never meet"
     )
-    assert problems_in(module, "bot.service") == []
+    assert problems_in(module, "bot.service.run") == []

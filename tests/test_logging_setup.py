@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.config import Settings
-from bot.logging_setup import REDACTED, RedactSecrets, make_handler, setup_logging
+from bot.service.logging_setup import REDACTED, RedactSecrets, make_handler, setup_logging
 
 API_HASH = "0123456789abcdef0123456789abcdef"
 BOT_TOKEN = "123456789:AAE_secret_token_value_xxxxxxxxxx"

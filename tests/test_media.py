@@ -19,13 +19,13 @@ from telethon.errors import FileReferenceExpiredError, FloodWaitError
 from telethon.sessions import MemorySession
 from telethon.tl import types
 
-from bot.archive import Archive
+from bot.app.archive import Archive
 from bot.cli import backfill_cmd
 from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef
-from bot.service_parts import ListenerPart
+from bot.service.parts import ListenerPart
 from bot.sources.media import MB, MediaDownloader, has_file
 from bot.sources.telethon_source import TelethonSource
 from bot.telegram.client import TelethonClientEdge

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.channel_boilerplate import LearnedBoilerplate
+from bot.app.channel_boilerplate import LearnedBoilerplate
+from bot.app.ingest import Ingest
+from bot.app.listing import find_items, seen_in, seen_in_channels
+from bot.app.neardup_index import NearDupIndex
 from bot.cli import main
 from bot.core.digest import build_digest
 from bot.core.digest_render import render_text
 from bot.core.learned_boilerplate import learn_boilerplate, loose_key, strip_paragraphs
 from bot.core.neardup import MinHasher, NearDupParams, text_dates, text_numbers
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest
-from bot.listing import find_items, seen_in, seen_in_channels
 from bot.models import ChannelRef
-from bot.neardup_index import NearDupIndex
 from storage.store import Store
 from tests.conftest import raw_post
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bench._extraction_set import SHARED, SUBSET_EVERY, Doc, evaluate, load
 from bench.corpus import generate
 from bench.neardup_corpus import CorpusGenerator
 from bot.core.clean import clean_report, clean_text, load_boilerplate
@@ -15,6 +14,7 @@ from bot.core.page_clean import looks_like_page
 from bot.core.page_model import PageModel
 from tests.conftest import DATA
 from tests.page_fixtures import page_docs
+from tools.extraction_set import SHARED, SUBSET_EVERY, Doc, evaluate, load
 
 RULES = load_boilerplate()
 MODEL = PageModel.load()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bench._news_fixtures import news_docs
 from bot.core.block_context import judgeable
 from bot.core.blocks import segment
 from bot.core.clean import clean_report, clean_text, load_boilerplate, page_blocks
@@ -15,6 +14,7 @@ from bot.core.lang import detect_lang
 from bot.core.page_crf import LABELS, ChainModel
 from bot.core.page_model import PageModel, Vocabulary, chain_items, page_features
 from tests.page_fixtures import page_docs
+from tools.news_fixtures import news_docs
 
 RULES = load_boilerplate()
 VOCABULARY = Vocabulary.load()
@@ -110,7 +110,7 @@ def test_judgeable_needs_a_stop_word_list_and_spaces() -> None:
 
 
 def test_bulgarian_news_layout_keeps_headline_and_drops_boxes_under_the_article() -> None:
-    """The layout of issue #30 (bench/_news_fixtures.py, which the shipped model was trained on)."""
+    """The layout of issue #30 (tools/news_fixtures.py, which the shipped model was trained on)."""
     for doc in news_docs():
         report = clean_report(doc.text, RULES, MODEL)
         headline, *body = doc.gold.split("\n\n")

@@ -278,10 +278,10 @@ def test_subscription_rule_filters_the_digest(archive: Store) -> None:
     from datetime import time as dtime
     from zoneinfo import ZoneInfo
 
+    from bot.app.digest_jobs import DigestRunner
+    from bot.app.rule_alerts import rule_filter
     from bot.core.windows import Window
-    from bot.digest_jobs import DigestRunner
     from bot.outputs import ConsoleSender
-    from bot.rule_alerts import rule_filter
 
     posts = archive.posts_between(BASE, BASE + timedelta(days=1))
     assert {p.message_id for p in rule_filter(archive, "(gas OR газ) -Lavrov")(posts)} == {3, 5}
@@ -313,7 +313,7 @@ def test_bot_subscribe_where_rule(tmp_path: Path) -> None:
 def test_users_rules_alert_their_own_chat_while_allowed(tmp_path: Path, pipeline: Pipeline) -> None:
     import asyncio
 
-    from bot.alerts import make_alerter
+    from bot.app.alerts import make_alerter
     from bot.config import Settings
     from bot.outputs import ConsoleSender
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import generate
+from bot.app.ingest import Ingest
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest
 from storage.store import Store
 from tests.archive_dump import dump
 from tests.conftest import assert_search_index_matches_rows

@@ -33,11 +33,11 @@ import pytest
 from telethon import events
 from telethon.errors import AccessTokenInvalidError
 
-from bot.archive import Archive
+from bot.app.archive import Archive
 from bot.config import SETTING_NAMES, Settings
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef
-from bot.service import EX_CONFIG, Service, notify_systemd
+from bot.service.run import EX_CONFIG, Service, notify_systemd
 from storage.store import Store
 from tests import tg_factory as tg
 from tests.tg_factory import FakeEdge

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.alerts import Alerter
+from bot.app.alerts import Alerter
+from bot.app.sink_delivery import SinkDelivery
 from bot.config import Settings
 from bot.core.alerts import AlertRules
 from bot.core.digest import build_digest
@@ -22,7 +23,6 @@ from bot.core.pipeline import Pipeline
 from bot.core.sink_format import render_digest, split_blocks
 from bot.outputs import ConsoleSender
 from bot.outputs.sinks import ApprisePoster, SinkTarget, load_target
-from bot.sink_delivery import SinkDelivery
 from storage.store import Store
 from tests.conftest import make_ingest, raw_post
 from tests.sink_receivers import http_receiver, smtp_receiver
@@ -270,7 +270,7 @@ def test_alert_rules_go_to_alert_to_sinks(store: Store, pipeline: Pipeline) -> N
 
 
 def test_secrets_in_sink_urls_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
-    from bot.logging_setup import make_handler
+    from bot.service.logging_setup import make_handler
 
     url = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general"
     settings = Settings.from_mapping({"SINK_TEAM": url, "DIGEST_TO": "telegram,team"})

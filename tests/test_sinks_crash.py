@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest_jobs import DigestRunner, sink_key
+from bot.app.digest_jobs import DigestRunner, sink_key
+from bot.app.sink_delivery import SinkDelivery
 from bot.outputs import ConsoleSender
 from bot.outputs.sinks import ApprisePoster, load_target
-from bot.sink_delivery import SinkDelivery
 from storage.store import Store
 from tests.sink_receivers import http_receiver
 
@@ -29,7 +29,7 @@ CHILD = """
 import asyncio, sys
 from pathlib import Path
 from bot.outputs.sinks import ApprisePoster, load_target
-from bot.sink_delivery import SinkDelivery
+from bot.app.sink_delivery import SinkDelivery
 from storage.store import Store
 
 db, url, rounds, pause_after = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

@@ -14,7 +14,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from bot.analytics import RefError, analyse, spread_json
+from bot.app.analytics import RefError, analyse, spread_json
 from bot.cli import main
 from bot.core.spread import humanize, median, percentile
 from bot.core.spread_render import carried_line

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app.digest_jobs import DigestRunner, window_posts
 from bot.core.digest import build_digest
 from bot.core.digest_render import digest_json, render_html, render_text
 from bot.core.windows import Window
-from bot.digest_jobs import DigestRunner, window_posts
 from bot.models import Reply
 from bot.outputs.console import ConsoleSender
 from storage.store import Store

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.listing import find_items, seen_in
 from bot.cli import main
 from bot.core.copies import statement_spread
 from bot.core.digest import DigestItem, fold_items
@@ -23,7 +24,6 @@ from bot.core.fingerprint import content_hash, origin_key
 from bot.core.neardup import text_numbers
 from bot.core.pipeline import Pipeline
 from bot.core.statements import TRIVIAL_MARK, content_folds, is_statement, own_key_of
-from bot.listing import find_items, seen_in
 from bot.models import ChannelRef, Forward
 from storage.browse import Browse
 from storage.store import Store
@@ -98,7 +98,7 @@ def test_trivial_messages_fold_only_as_real_forwards_everywhere(chats: Store) ->
     assert forward.forwarded_from == "https://t.me/mfa/1"  # a real forward: "Original" is the MFA's post
     assert by_text[("@mfa", STATEMENT)].forwarded_from is None  # a copy names no original
     assert by_text[("@group_a", "??")].forwarded_from is None
-    # the search listing (bot.listing) and "seen in N channels" count the same way
+    # the search listing (bot.app.listing) and "seen in N channels" count the same way
     listed, _ = find_items(chats, offset=0, limit=100)
     assert sorted(_texts(i) for i in listed if len(i.posts) > 1) == sorted(folded)
     assert [seen_in(i, chats) for i in listed if i.first.text == "??"] == [1, 1]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.listing import find_items
 from bot.core.pipeline import Pipeline
-from bot.listing import find_items
 from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
 from storage.store import QueryError, Store

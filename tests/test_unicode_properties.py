@@ -28,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.app.export_channel import parse_channel_option
 from bot.cli.argtypes import non_negative_int, positive_int
 from bot.commands.args import parse_hhmm, positive
 from bot.commands.deps import UsageError as CommandUsageError
@@ -43,7 +44,6 @@ from bot.core.sentences import lead, split_sentences
 from bot.core.textnorm import TextNormaliser
 from bot.core.timeparse import parse_since
 from bot.core.wordiff import word_diff
-from bot.export_channel import parse_channel_option
 from bot.models import ChannelRef, RawPost, StoredPost
 from bot.setting_values import parse_duration, parse_ids, parse_positive_int
 from bot.sources.desktop_export import ExportError, parse_export_data

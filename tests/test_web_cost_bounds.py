@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 import bot.web.pages as pages
-from bot.web.app import Reader
 from bot.web.cache import ChartCache, ChartsBusy
 from bot.web.forms import CHART_DAY_STEPS, CHART_WEEK_STEPS, chart_span
+from bot.web.state import Reader
 from storage.browse import MARK_OPEN, Browse
 from storage.readonly import ReadOnlyArchive
 from tests.web_archive import fill_archive

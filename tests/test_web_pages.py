@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from httpx import Client
 
+from bot.app.digest_jobs import subscription_digest
 from bot.core.buckets import buckets, labels, unit_for
 from bot.core.digest_render import digest_messages
-from bot.digest_jobs import subscription_digest
 from bot.models import ChannelRef, RawPost
 from bot.web.security import CSP, LOOPBACK_HOSTS
 from bot.web.telegram_html import safe_telegram_html
@@ -46,7 +46,7 @@ def test_search_page_lists_newest_first_and_folds_copies(client: Client) -> None
     page = client.get("/")
     assert page.status_code == 200
     # 12 posts; the Lavrov/Serbia forward (1, 8) and the Belarus one (3, 10) fold: 10 items, newest
-    # by date first as everywhere items are listed (bot.listing), each placed and shown by its newest
+    # by date first as everywhere items are listed (bot.app.listing), each placed and shown by its newest
     # copy: the same order as every post with copies, less the older copies (not archive order)
     assert hit_ids(page.text) == [7, 10, 6, 12, 11, 5, 4, 9, 2, 8]
     assert page.text.count("seen in 2 channels") == 2

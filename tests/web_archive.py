@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.archive import Archive
+from bot.app.archive import Archive
 from bot.cli.demo_cmd import sample_files
 from bot.config import Settings
 from bot.core.pipeline import Pipeline

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import uvicorn
 
-from bot.web.app import WebOptions, create_app
+from bot.web.app import create_app
+from bot.web.state import WebOptions
 from storage.readonly import ReadOnlyArchive
 
 UTC_OPTIONS = WebOptions(tz=ZoneInfo("UTC"), digest_time=clock_time(8, 0))

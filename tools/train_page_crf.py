@@ -7,9 +7,9 @@ by bot/core/page_crf.py in plain Python, so running the cleaner never needs it.
 
 Data: ../shared/extraction (88 Scrapinghub pages, whole page and headline-to-end), its Bulgarian sample,
 ../shared/extraction-readability (80 Mozilla Readability test pages; gold is Readability's output), and
-the Bulgarian and Russian news pages of bench/_news_fixtures.py.  Pages the cleaner's gate does not
+the Bulgarian and Russian news pages of tools/news_fixtures.py.  Pages the cleaner's gate does not
 judge, and pages it cannot judge (no stop-word list, no word spaces), teach nothing and are left out.
-A block's label: most of its 4-token shingles in the gold (bench/_extraction_set.py).  L-BFGS with L1
+A block's label: most of its 4-token shingles in the gold (tools/extraction_set.py).  L-BFGS with L1
 and L2 penalties, then the decision threshold on the blocks' marginal probabilities: best training F1
 among thresholds keeping training recall at least MIN_RECALL.  Deterministic: documents in sorted
 order, L-BFGS has no randomness, weights rounded when written.
@@ -24,14 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench._extraction_set import SHARED, Doc, block_label, gold_index, load, load_bg, score
-from bench._news_fixtures import news_docs
 from bot.core.blocks import Block
 from bot.core.clean import BoilerplateRules, load_boilerplate, page_blocks
 from bot.core.lang import detect_lang
 from bot.core.page_clean import decide, looks_like_page
 from bot.core.page_crf import LABELS, ChainModel
 from bot.core.page_model import PageFeatures, PageModel, Vocabulary, chain_items, page_features
+from tools.extraction_set import SHARED, Doc, block_label, gold_index, load, load_bg, score
+from tools.news_fixtures import news_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 READABILITY = SHARED.parent / "extraction-readability"

@@ -4,7 +4,7 @@
 
 Data: the dev pages of ../shared/extraction (both the whole-page and the headline-to-end variants),
 the Bulgarian sample, the 80 pages of ../shared/extraction-readability, the Bulgarian and Russian news
-pages of bench/_news_fixtures.py, and the fixtures in tools/page_fixtures/ (Telegram-shaped texts that must come
+pages of tools/news_fixtures.py, and the fixtures in tools/page_fixtures/ (Telegram-shaped texts that must come
 out untouched, so the model also sees long posts that are all body).  A block's label is whether
 most of its 4-token shingles are in the gold body.  Two logistic stages, fitted by Newton's method
 (L2-regularised, so the fit is unique), then the decision threshold: the one with the best F1 on the
@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench._extraction_set import SHARED, Doc, block_label, gold_index, load, load_bg, score
-from bench._news_fixtures import news_docs
 from bot.core.blocks import Block
 from bot.core.clean import BoilerplateRules, load_boilerplate, page_blocks
 from bot.core.lang import detect_lang
@@ -39,6 +37,8 @@ from bot.core.page_model import (
     context_rows,
     page_features,
 )
+from tools.extraction_set import SHARED, Doc, block_label, gold_index, load, load_bg, score
+from tools.news_fixtures import news_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "page_fixtures"
@@ -179,7 +179,7 @@ def to_json(model: PageModel, trained_on: Sequence[Doc]) -> str:
 
 def all_training_docs(root: Path = SHARED) -> list[Doc]:
     """The Scrapinghub pages and the Bulgarian sample, the Readability pages (ids prefixed, as in
-    bench/cleaning2.py) when present, and the Bulgarian and Russian news pages of bench/_news_fixtures.py."""
+    bench/cleaning2.py) when present, and the Bulgarian and Russian news pages of tools/news_fixtures.py."""
     readability = root.parent / "extraction-readability"
     second = [Doc(f"rd-{d.id}", d.variant, d.text, d.gold) for d in load(readability)] if readability.exists() else []
     return [*load(root), *load_bg(root), *second, *news_docs(), *fixtures()]

@@ -10,9 +10,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-from bot.account_parts import STATE_KEY, UNREAD_KEY, UNREADABLE_KEY, channel_key, key_ident, plan, read_json
 from bot.cli.context import CliContext
 from bot.config import Settings
+from bot.service.accounts import STATE_KEY, UNREAD_KEY, UNREADABLE_KEY, channel_key, key_ident, plan, read_json
 from bot.telegram.client import is_string_session, session_path
 from storage.store import Store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bot.analytics import amplifiers_json, analyse, find_source
+from bot.app.analytics import amplifiers_json, analyse, find_source
 from bot.cli.context import CliContext
 from bot.cli.window_args import add_window, window
 from bot.core.spread_render import amplifiers_text

@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.articles import ArticleWorker, FetchRun, policy_from_settings
+from bot.app.articles import ArticleWorker, FetchRun, policy_from_settings
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
 from bot.core.links import pick_article_links

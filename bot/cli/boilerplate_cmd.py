@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bot.channel_boilerplate import RECENT_POSTS, LearnedBoilerplate
+from bot.app.channel_boilerplate import RECENT_POSTS, LearnedBoilerplate
 from bot.cli import argtypes
 from bot.cli.context import CliContext
 from storage.store import QueryError

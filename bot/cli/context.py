@@ -6,14 +6,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.archive import Archive
-from bot.channel_boilerplate import LearnedBoilerplate
+from bot.app.archive import Archive
+from bot.app.channel_boilerplate import LearnedBoilerplate
+from bot.app.ingest import Ingest
+from bot.app.neardup_index import NearDupIndex
 from bot.cli.progress import ProgressBar
 from bot.config import Settings
 from bot.core.channels import parse_channel
 from bot.core.pipeline import Pipeline
-from bot.ingest import Ingest
-from bot.neardup_index import NearDupIndex
 from storage.db import NoArchiveError
 from storage.store import Store
 

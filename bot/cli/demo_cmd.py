@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bot.app.listing import find_items
 from bot.cli.context import CliContext
 from bot.cli.import_cmd import import_paths
 from bot.cli.search_cmd import collapsed_lines
 from bot.core.digest import build_digest
 from bot.core.digest_render import render_text
-from bot.listing import find_items
 
 WRITES = True  # may create the archive (bot/cli/context.py)
 

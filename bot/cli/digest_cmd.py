@@ -17,7 +17,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.analytics import amplification_section
+from bot.app.analytics import amplification_section
+from bot.app.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription, window_posts
+from bot.app.rule_alerts import rule_filter
+from bot.app.sink_delivery import SinkDelivery, SinkRun, make_sink_delivery
 from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.config import Settings
@@ -25,12 +28,9 @@ from bot.core.digest import build_digest
 from bot.core.digest_render import digest_json, digest_messages, render_html, render_text
 from bot.core.rules import RuleError
 from bot.core.sink_format import render_digest
-from bot.digest_jobs import DigestRunner, subscription_digest, sync_settings_subscription, window_posts
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.sinks import SinkError
 from bot.outputs.telegram import TelethonBotSender, start_bot_client
-from bot.rule_alerts import rule_filter
-from bot.sink_delivery import SinkDelivery, SinkRun, make_sink_delivery
 
 SEPARATOR = "\n----\n"
 

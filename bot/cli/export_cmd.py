@@ -1,6 +1,6 @@
 """`tgmonitor export [QUERY] [--tag T] [--channel C] [--since/--until] --format csv|jsonl|parquet [-o FILE]`.
 
-Streams (bot/exports.py), reading the archive read-only so it runs beside the service. A file is
+Streams (bot/app/exports.py), reading the archive read-only so it runs beside the service. A file is
 written under a temporary name and renamed when complete: an error or Ctrl-C leaves no half file.
 """
 
@@ -14,11 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.cli import argtypes
-from bot.cli.context import CliContext
-from bot.core.export_rows import Value
-from bot.core.timeparse import parse_since
-from bot.exports import (
+from bot.app.exports import (
     FORMATS,
     MISSING_PARQUET,
     CsvWriter,
@@ -30,6 +26,10 @@ from bot.exports import (
     parquet_available,
     run_export,
 )
+from bot.cli import argtypes
+from bot.cli.context import CliContext
+from bot.core.export_rows import Value
+from bot.core.timeparse import parse_since
 from storage.readonly import ReadOnlyArchive
 
 

@@ -17,10 +17,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.app.feeds import FEED_ITEMS, MAX_FEED_ITEMS, FeedContext, FeedError, FeedSpec, build_feed
 from bot.cli.context import CliContext
 from bot.core.feed_keys import feed_key, feed_secret
 from bot.core.feeds import FORMATS, FeedFormat, render, xml_safe
-from bot.feeds import FEED_ITEMS, MAX_FEED_ITEMS, FeedContext, FeedError, FeedSpec, build_feed
 from storage.readonly import ReadOnlyArchive
 
 TOP_TAGS = 50  # tags given a feed by default: the most used hashtags and topics

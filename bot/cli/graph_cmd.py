@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bot.analytics import analyse, graph_json
+from bot.app.analytics import analyse, graph_json
 from bot.cli.context import CliContext
 from bot.cli.window_args import add_window, window
 from bot.core.graph_export import FORMATS, export

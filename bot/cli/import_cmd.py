@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
 
+from bot.app.export_channel import archived, check_same_channel, parse_channel_option, resolve_channel
+from bot.app.ingest import PostError
 from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
-from bot.export_channel import archived, check_same_channel, parse_channel_option, resolve_channel
-from bot.ingest import PostError
 from bot.models import ChannelRef, RawPost, SaveResult
 from bot.sources.desktop_export import ExportError, iter_export_files
 from bot.sources.desktop_html_export import HtmlExport, looks_like_export_page

@@ -1,16 +1,16 @@
 """`tgmonitor reclean`: re-clean every stored post from its raw text with today's cleaner.
 
 Resumable (a crash or Ctrl-C continues after the last committed batch) and idempotent (a second
-run changes nothing until the rules or the page model change).  See bot/reclean.py.
+run changes nothing until the rules or the page model change).  See bot/app/reclean.py.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from bot.app.reclean import pending, reclean
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
-from bot.reclean import pending, reclean
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

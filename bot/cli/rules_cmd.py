@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from bot.app.rule_alerts import channel_resolver
 from bot.cli import argtypes
 from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
@@ -17,7 +18,6 @@ from bot.cli.output import post_line
 from bot.core.highlight import Highlighter
 from bot.core.rule_match import Matcher, PostFacts
 from bot.core.rules import RuleError, parse_rule
-from bot.rule_alerts import channel_resolver
 from storage.store import QueryError
 
 

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from bot.cli.context import CliContext
 from bot.config import SettingsError
-from bot.logging_setup import setup_logging
-from bot.service import EX_CONFIG, Service
+from bot.service.logging_setup import setup_logging
+from bot.service.run import EX_CONFIG, Service
 
 WRITES = True  # may create the archive (bot/cli/context.py)
 SETTINGS_ERROR_EXIT = EX_CONFIG  # invalid settings: a supervisor must not restart it in a loop

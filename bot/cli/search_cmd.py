@@ -6,6 +6,7 @@ import argparse
 import json
 from datetime import UTC, datetime
 
+from bot.app.listing import find_items, seen_in_channels
 from bot.cli import argtypes
 from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
@@ -13,7 +14,6 @@ from bot.cli.output import post_json, post_line
 from bot.core.digest import DigestItem
 from bot.core.highlight import Highlighter
 from bot.core.learned_boilerplate import strip_learned
-from bot.listing import find_items, seen_in_channels
 from bot.models import StoredPost
 from storage.store import QuerySyntaxError
 
@@ -106,7 +106,7 @@ def _shown(ctx: CliContext, post: StoredPost) -> StoredPost:
 
 def collapsed_lines(ctx: CliContext, items: list[DigestItem], query: str | None) -> str:
     """Each item by its earliest post (the paragraph that matched, marked), then every channel that
-    carried it (bot.listing's one meaning)."""
+    carried it (bot.app.listing's one meaning)."""
     highlighter = Highlighter.of(ctx.store.search_index.normaliser, query)
     lines = []
     for item in items:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from bot.app.sink_delivery import SinkDelivery, make_sink_delivery
 from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
 from bot.outputs.sinks import SinkError
-from bot.sink_delivery import SinkDelivery, make_sink_delivery
 
 WRITES = True  # test and resume record the sink's health
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from bot.analytics import analyse, sources_json, watchable
+from bot.app.analytics import analyse, sources_json, watchable
 from bot.cli.argtypes import UsageError, positive_int
 from bot.cli.context import CliContext
 from bot.cli.window_args import add_window, window

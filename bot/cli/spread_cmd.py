@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bot.analytics import resolve_ref, spread_json
+from bot.app.analytics import resolve_ref, spread_json
 from bot.cli.context import CliContext
 from bot.core.spread_render import spread_text
 from storage.spread_reads import SpreadReads

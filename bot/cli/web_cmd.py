@@ -70,7 +70,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         import uvicorn
 
-        from bot.web.app import WebOptions, create_app
+        from bot.web.app import create_app
+        from bot.web.state import WebOptions
     except ImportError as exc:
         raise RuntimeError(f"{MISSING_EXTRA} ({exc})") from exc
     archive = ReadOnlyArchive(ctx.db_path)

@@ -3,7 +3,7 @@
 `router.py` (who may ask, how often, dispatch), `registry.py` (the one list of commands), `args.py`
 (parsing what users type), `paging.py` (Prev/Next buttons), `items.py` (item lists), and one module
 per family: `search.py`, `post.py`, `digests.py`, `admin.py`, `help.py`. Offsets count result
-*items* (posts folded by origin / near-duplicate cluster, see bot/listing.py), newest first.
+*items* (posts folded by origin / near-duplicate cluster, see bot/app/listing.py), newest first.
 """
 
 from bot.commands.deps import Command, CommandDeps, UsageError

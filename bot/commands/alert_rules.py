@@ -1,6 +1,6 @@
 """/alert add RULE, /alert list, /alert rm N: a user's own alert rules, in the language of /search.
 
-Alerts for a user's rules go to the chat where the rule was added (bot/rule_alerts.py), each post once
+Alerts for a user's rules go to the chat where the rule was added (bot/app/rule_alerts.py), each post once
 per chat whatever the number of rules it matches, within ALERT_RATE_PER_MINUTE.  Only users on the
 allow-list reach this (the router refuses the rest); each keeps at most MAX_RULES_PER_USER rules of
 at most MAX_RULE_CHARS characters.

@@ -6,6 +6,7 @@ import html
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
+from bot.app.digest_jobs import window_posts
 from bot.commands.alert_rules import MAX_RULE_CHARS
 from bot.commands.args import find_zone, parse_hhmm, positive
 from bot.commands.deps import CommandDeps, UsageError
@@ -15,7 +16,6 @@ from bot.config import Settings
 from bot.core.digest import build_digest
 from bot.core.digest_render import render_html
 from bot.core.rules import RuleError, parse_rule
-from bot.digest_jobs import window_posts
 from bot.models import Chat, Reply, User
 from storage.subscriptions import Subscription
 

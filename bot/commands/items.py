@@ -6,6 +6,7 @@ import html
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.app.listing import find_items, seen_in
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.paging import encode_page, paged, range_text
 from bot.commands.text import label, reply_of, short
@@ -13,7 +14,6 @@ from bot.core.digest import DigestItem
 from bot.core.digest_render import post_line
 from bot.core.highlight import Highlighter
 from bot.core.telegram_text import FSI, PDI, isolate, strip_bidi
-from bot.listing import find_items, seen_in
 from bot.models import Reply
 from storage.store import QueryError
 

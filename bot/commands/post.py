@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+from bot.app.listing import seen_in
 from bot.commands.args import positive
 from bot.commands.article import article_offers
 from bot.commands.deps import CommandDeps, UsageError
@@ -12,7 +13,6 @@ from bot.commands.history import deletion_line, diff_reply, version_lines
 from bot.commands.text import label, reply_of, split_text
 from bot.core.digest import DigestItem
 from bot.core.telegram_text import TELEGRAM_LIMIT, utf16_len
-from bot.listing import seen_in
 from bot.models import Chat, Reply, User
 
 HEADER_TAGS = 15  # tags shown in a post's header; a post may carry hundreds

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
-from bot.access import AccessPolicy
+from bot.app.access import AccessPolicy
 from bot.commands.deps import Command, CommandDeps, UsageError, utcnow
 from bot.commands.paging import ListExpired, PageKeys, decode_page
 from bot.commands.registry import COMMANDS

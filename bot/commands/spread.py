@@ -1,6 +1,6 @@
 """/spread, /amplifiers and /sources: who carries a statement, who amplifies whom, who feeds the channels.
 
-The figures are bot/analytics.py's, as `tgmonitor spread/amplifiers/sources` prints them; here they
+The figures are bot/app/analytics.py's, as `tgmonitor spread/amplifiers/sources` prints them; here they
 are shortened to what a chat message holds (the longest lists are cut with "and N more").
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from bot.analytics import RefError, amplifiers_json, analyse, resolve_ref, sources_json, spread_json
+from bot.app.analytics import RefError, amplifiers_json, analyse, resolve_ref, sources_json, spread_json
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.text import label, reply_of, short
 from bot.core.spread import humanize

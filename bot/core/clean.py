@@ -28,7 +28,7 @@ _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _HASHTAG_ONLY = re.compile(r"(?:#\w+\s*)+")
 _BARE_LINK = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 # Bumped when the cleaning code (not the rules or the model) changes what it keeps, so that a finished
-# `tgmonitor reclean` runs again over archives built before (bot/reclean.py cleaner_fingerprint).
+# `tgmonitor reclean` runs again over archives built before (bot/app/reclean.py cleaner_fingerprint).
 # 2: issue #26 (the page gate needs chrome, only repeats of substance go, link-only posts keep links).
 CLEANER_VERSION = 2
 # A repeated paragraph goes only when it is this long (unique_paragraphs); shorter ones are speech.

@@ -2,7 +2,7 @@
 
 A statement is a `DigestItem` as `bot.core.digest.fold_items` folds it (the digest's rule, so a
 feed, a digest and a search agree on what "one statement" is); its carriers are every post carrying
-it across the archive (`bot.listing` finds them). The entry's id is derived from the statement's
+it across the archive (`bot.app.listing` finds them). The entry's id is derived from the statement's
 first *stored* post (the smallest archive id among its posts and copies): a copy that arrives later has a
 larger id, and an edit keeps the post's id, so neither changes the id; an edit moves `updated`.
 """

@@ -1,6 +1,6 @@
 """The forward network as files other tools read: GEXF (Gephi), GraphML, CSV edges, JSON.
 
-Pure: a graph dict (bot/analytics.py `graph_json`) in, text out. Written with the standard library's
+Pure: a graph dict (bot/app/analytics.py `graph_json`) in, text out. Written with the standard library's
 ElementTree rather than networkx, whose writers would make it a runtime dependency for two small XML
 shapes; the tests read both back with networkx (`read_gexf`, `read_graphml`), as Gephi users would.
 """

@@ -20,7 +20,7 @@ estimated Jaccard >= `threshold`, or estimated containment of the shorter in the
 `containment` (`lead_containment` with the same opening) when the shorter is long enough to mean
 something; and never when both texts name dates, or numbers, and share none of them.
 
-Everything here is pure: text and numbers in, numbers out; bot/neardup_index.py applies it to saved
+Everything here is pure: text and numbers in, numbers out; bot/app/neardup_index.py applies it to saved
 posts and storage/signatures.py keeps the rows.
 """
 

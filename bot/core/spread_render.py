@@ -1,6 +1,6 @@
 """Text views of the spread analysis for a person: a timeline, the amplifiers table, the sources list.
 
-Pure functions on the JSON-shaped dicts bot/analytics.py builds (the same figures `--json` prints),
+Pure functions on the JSON-shaped dicts bot/app/analytics.py builds (the same figures `--json` prints),
 so the CLI, the bot and the digest line say the same thing.
 """
 

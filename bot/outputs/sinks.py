@@ -5,7 +5,7 @@ mailtos://, slack://, ntfy://, matrix://...), so tgmonitor writes no client per 
 turns a `SINK_<NAME>` URL into a `SinkTarget` (the format the sink wants, the service's message
 limit from Apprise's own `body_maxlen`) and posts one message, answering whether the service accepted
 it and what it said (Apprise's log lines for that send, secrets redacted).  It blocks: callers run it
-in the sink's own thread with a timeout (bot/sink_delivery.py), so a slow service holds up nothing else.
+in the sink's own thread with a timeout (bot/app/sink_delivery.py), so a slow service holds up nothing else.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a source may ask of the archive: save raw posts, and keep its channels' bookkeeping.
 
 Sources depend on these two protocols only (not on `storage`), so every source reaches the archive
-through the same door (`bot.ingest.Ingest` implements `PostSink`, `storage.store.Store` implements
+through the same door (`bot.app.ingest.Ingest` implements `PostSink`, `storage.store.Store` implements
 `ChannelBook`) and a test can hand a source the real ones or something smaller.
 """
 

@@ -18,11 +18,10 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from bot.app.digest_jobs import subscription_digest
 from bot.core.digest_render import digest_messages
 from bot.core.windows import Window, next_occurrence, occurrence, window_ending
-from bot.digest_jobs import subscription_digest
 from bot.models import Tag
-from bot.web.app import WebState, state_of
 from bot.web.charts import (
     CopyStats,
     chart_window,
@@ -32,6 +31,7 @@ from bot.web.charts import (
     top_tags_chart,
 )
 from bot.web.forms import CHART_WEEK_STEPS, MAX_CHART_DAYS, MAX_TAG_CHARS, FormError, chart_span, parse_day
+from bot.web.state import WebState, state_of
 from bot.web.telegram_html import safe_telegram_html
 
 DEFAULT_CHART_DAYS = 30

@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.app.feeds import FEED_ITEMS, FeedContext, FeedError, FeedSpec, build_feed, split_format
 from bot.core.feed_keys import key_matches
 from bot.core.feeds import MEDIA_TYPES, FeedFormat, render
-from bot.feeds import FEED_ITEMS, FeedContext, FeedError, FeedSpec, build_feed, split_format
-from bot.web.app import state_of
 from bot.web.forms import FormError
 from bot.web.security import ASGIApp, Receive, Scope, Send
+from bot.web.state import state_of
 
 MAX_WEB_ITEMS = 500  # ?items= above this is refused: a page of SQL time per poll is the viewer's limit
 PREFIX = "/feeds/"

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.app.listing import MAX_SCANNED_POSTS, find_items, newest_post, seen_in
 from bot.core.digest import DigestItem
 from bot.core.digest_render import post_line
 from bot.core.highlight import Highlighter, mark
@@ -19,10 +20,8 @@ from bot.core.lang import LANGUAGE_CODES
 from bot.core.search_query import match_spans
 from bot.core.tag_explain import explain_topics
 from bot.core.windows import next_occurrence
-from bot.listing import MAX_SCANNED_POSTS, find_items, newest_post, seen_in
 from bot.models import ChannelRow, PostVersion, StoredPost, Tag
 from bot.sources.export_clock import clock_key
-from bot.web.app import Reader, WebState, state_of
 from bot.web.charts import chart_window, posts_per_day_chart, top_tags_chart
 from bot.web.forms import (
     PAGE_SIZES,
@@ -33,6 +32,7 @@ from bot.web.forms import (
     parse_search,
 )
 from bot.web.render import marked, matching_paragraph
+from bot.web.state import Reader, WebState, state_of
 from storage.browse import MARK_CLOSE, MARK_OPEN
 from storage.store import QueryError, SearchOrder
 from storage.versions import KEEP_FIRST, KEEP_LAST
@@ -47,7 +47,7 @@ CHART_DAYS = 30
 class Hit:
     post: StoredPost
     text: Markup  # the matching paragraph, escaped, with <mark> around the matches
-    seen_in: int  # channels carrying the statement ("seen in N channels", bot.listing's count)
+    seen_in: int  # channels carrying the statement ("seen in N channels", bot.app.listing's count)
     folded: int  # other posts of the results folded into this hit (copies of the statement)
     run: int = 1  # posts without text of one channel listed one after another, shown as this one line
 
@@ -80,7 +80,7 @@ def _marks(
 
 
 def _find(reader: Reader, form: SearchForm, state: WebState) -> Results:
-    """One page: items with copies folded as everywhere else (bot.listing), or every post with copies."""
+    """One page: items with copies folded as everywhere else (bot.app.listing), or every post with copies."""
     started = time.monotonic()
     since, until = form.window(state.options.tz)
     order: SearchOrder = "rank" if form.order == "rank" and form.q else "newest"

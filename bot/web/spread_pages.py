@@ -1,7 +1,7 @@
 """The statement page (who carried one statement, on a time line) and the network page (amplifiers,
 unmonitored sources and the forward network drawn on the server).
 
-Figures from bot/analytics.py, as `tgmonitor spread/amplifiers/graph/sources` print them; drawings
+Figures from bot/app/analytics.py, as `tgmonitor spread/amplifiers/graph/sources` print them; drawings
 from bot/core/svg_network.py (no script). The network over a window is cached like the charts.
 """
 
@@ -15,12 +15,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.analytics import RefError, amplifiers_json, analyse, graph_json, sources_json, spread_json
+from bot.app.analytics import RefError, amplifiers_json, analyse, graph_json, sources_json, spread_json
 from bot.core.spread import humanize
 from bot.core.spread_render import carried_line
 from bot.core.svg_network import NetEdge, NetNode, TimelinePoint, network_svg, timeline_svg
-from bot.web.app import state_of
 from bot.web.forms import MAX_CHART_DAYS, bounded_int
+from bot.web.state import state_of
 
 DEFAULT_NETWORK_DAYS = 30
 

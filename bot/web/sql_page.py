@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.web.app import state_of
+from bot.web.state import state_of
 from storage.sql_console import MAX_SQL_CHARS, SqlError, SqlResult, run_sql
 
 MAX_ROWS = 1000

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from bot.channel_boilerplate import LearnedBoilerplate
+from bot.app.channel_boilerplate import LearnedBoilerplate
 from bot.core.learned_boilerplate import strip_paragraphs
 from bot.core.neardup import MinHasher, Signature, pick_cluster
 from storage.signatures import SignatureRow, Signatures

@@ -3,9 +3,9 @@
 A feed is named by a `FeedSpec` (`tag/serbia`, `channel/2`, `search/kosovo serbia`, `alerts/1`,
 `digest/1`): the web viewer serves it (bot/web/feeds.py), `tgmonitor feeds build` writes it
 (bot/cli/feeds_cmd.py), and both get the same `Feed` from `build_feed`, rendered by the pure
-bot/core/feeds.py. Statements are folded by `bot.listing.collect_items` (the digest's
+bot/core/feeds.py. Statements are folded by `bot.app.listing.collect_items` (the digest's
 `fold_items`) and their carriers are the posts sharing a folding key with them across the archive
-(the keys `Browse.copies` and `bot.listing.seen_in_channels` follow), so "seen in N channels" reads
+(the keys `Browse.copies` and `bot.app.listing.seen_in_channels` follow), so "seen in N channels" reads
 the same in a feed as on every other screen.
 """
 
@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote, urlencode
 
+from bot.app.digest_jobs import subscription_digest, window_posts
+from bot.app.listing import MAX_SCANNED_POSTS, collect_items
 from bot.core.digest import DigestItem, fold_items
 from bot.core.digest_render import render_html
 from bot.core.feed_items import digest_entry, stable_id, statement_entry
 from bot.core.feeds import EXTENSIONS, FORMATS, Feed, FeedEntry, FeedFormat, newest
-from bot.digest_jobs import subscription_digest, window_posts
-from bot.listing import MAX_SCANNED_POSTS, collect_items
 from bot.models import StoredPost
 from storage.browse import Browse
 from storage.export_rows import ExportReads

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.archive import Archive
+from bot.app.archive import Archive
 from bot.config import Settings
 from bot.core.accounts import Assignment, assign_channels
 from bot.core.channels import ChannelIdentError, parse_channel
 from bot.models import ChannelRef, ChannelRow
-from bot.service_parts import ClientFactory, ListenerPart, PollOutcome, ServiceConfigError, plural
+from bot.service.parts import ClientFactory, ListenerPart, PollOutcome, ServiceConfigError, plural
 from bot.telegram.client import make_user_client
 from storage.store import Store
 

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from itertools import chain, count
 
+from bot.app.ingest_worker import MAX_POST_CHARS, PipelineWorker, PostError, Prepared, can_fork, capped, prepare
+from bot.app.neardup_index import NearDupIndex
 from bot.core.pipeline import Pipeline
-from bot.ingest_worker import MAX_POST_CHARS, PipelineWorker, PostError, Prepared, can_fork, capped, prepare
 from bot.models import ChannelRef, Post, RawPost, SaveResult, SaveTally
-from bot.neardup_index import NearDupIndex
 from bot.sources.ports import Checkpoint, Progress
 from storage.store import Store
 
@@ -29,7 +29,7 @@ class Ingest:
 
     `neardup=None` only for benchmarks that measure the store alone; every real path clusters.
     `workers=1` (the default) runs the pipeline of a multi-batch `save` in a forked worker process
-    while this one writes (bot/ingest_worker.py); 0 keeps everything in this process. What is stored
+    while this one writes (bot/app/ingest_worker.py); 0 keeps everything in this process. What is stored
     is the same either way (tests/test_ingest_paths.py).
     """
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench._extraction_set import Doc
+from tools.extraction_set import Doc
 
 
 @dataclass(frozen=True, slots=True)

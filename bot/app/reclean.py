@@ -18,13 +18,13 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.app.neardup_index import NearDupIndex
 from bot.core.clean import CLEANER_VERSION
 from bot.core.fingerprint import content_hash
 from bot.core.lang import lang_tag
 from bot.core.pipeline import Pipeline
 from bot.core.tags import extract_hashtags, topic_tags
 from bot.models import Tag
-from bot.neardup_index import NearDupIndex
 from storage.store import Store
 
 MARK_KEY = "reclean_after_id"

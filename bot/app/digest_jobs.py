@@ -22,7 +22,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.analytics import amplification_section
+from bot.app.analytics import amplification_section
+from bot.app.rule_alerts import rule_filter
+from bot.app.sink_delivery import SinkDelivery
 from bot.config import Settings
 from bot.core.digest import Digest, build_digest
 from bot.core.digest_render import SECTION_ITEMS, digest_messages
@@ -30,9 +32,7 @@ from bot.core.rules import RuleError
 from bot.core.windows import MAX_CATCH_UP, Window, due_windows, missed_before
 from bot.models import PostChange, StoredPost
 from bot.outputs import MessageSender
-from bot.rule_alerts import rule_filter
 from bot.scheduler import Scheduler, Trigger
-from bot.sink_delivery import SinkDelivery
 from storage.digests import DigestLog, DigestRecord
 from storage.file_lock import FileLock
 from storage.store import Store
@@ -116,10 +116,10 @@ class DigestRunner:
         # ... and one process at a time: the service and a `digest --due` from cron (storage/file_lock.py).
         self.lock_wait = lock_wait
         self._sleep = sleep
-        # The allow-list, checked at send time (bot.access.AccessPolicy.may_receive); None: send to all.
+        # The allow-list, checked at send time (bot.app.access.AccessPolicy.may_receive); None: send to all.
         self.may_receive = may_receive
         self.amplification = amplification  # "weekly": the digest of a window ending on Monday gets the section
-        # Sinks besides the chat (bot/sink_delivery.py): owed when a window is decided, sent by their own tasks.
+        # Sinks besides the chat (bot/app/sink_delivery.py): owed when a window is decided, sent by their own tasks.
         self.sinks = sinks
 
     def digest(self, sub: Subscription, window: Window) -> Digest:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
-from bot.alerts import TRANSIENT_ERRORS, utc_now
+from bot.app.alerts import TRANSIENT_ERRORS, utc_now
 from bot.config import Settings
 from bot.core.edits import AlertPost, EditWatch, render_deletion_alert, render_deletions_alert, render_edit_alert
 from bot.core.versions import edit_time

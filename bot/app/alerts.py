@@ -23,15 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from bot.access import AccessPolicy
+from bot.app.access import AccessPolicy
+from bot.app.rule_alerts import UserRules, channel_resolver
+from bot.app.sink_delivery import SinkDelivery
 from bot.config import Settings
 from bot.core.alerts import AlertRules, render_alert
 from bot.core.rule_match import Matcher
 from bot.models import StoredPost
 from bot.outputs import MessageSender
-from bot.rule_alerts import UserRules, channel_resolver
 from bot.scheduler import Scheduler
-from bot.sink_delivery import SinkDelivery
 from bot.telegram.retry import CONNECTION_ERRORS, FloodWaitTooLong
 from storage.alerts import AlertLog
 from storage.store import Store

@@ -30,24 +30,25 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bot.access import AccessPolicy
-from bot.account_parts import AccountsPart
-from bot.alerts import JOB_ID as ALERTS_JOB
-from bot.alerts import Alerter, alert_chat_id, make_alerter
-from bot.archive import Archive
-from bot.articles import JOB_EVERY, ArticleJob
+from bot.app.access import AccessPolicy
+from bot.app.alerts import JOB_ID as ALERTS_JOB
+from bot.app.alerts import Alerter, alert_chat_id, make_alerter
+from bot.app.archive import Archive
+from bot.app.articles import JOB_EVERY, ArticleJob
+from bot.app.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
+from bot.app.edit_alerts import EditAlerter, make_edit_alerter
+from bot.app.rule_alerts import rule_filter
+from bot.app.sink_delivery import SinkDelivery, make_sink_delivery
 from bot.config import Settings
 from bot.core.alerts import AlertRules
 from bot.core.edits import EditWatch
 from bot.core.rules import RuleError
-from bot.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
-from bot.edit_alerts import EditAlerter, make_edit_alerter
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.sinks import SinkError
 from bot.outputs.telegram import start_bot_client
-from bot.rule_alerts import rule_filter
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
-from bot.service_parts import (
+from bot.service.accounts import AccountsPart
+from bot.service.parts import (
     BotPart,
     BotStarter,
     ClientFactory,
@@ -59,9 +60,8 @@ from bot.service_parts import (
     plural,
     sink_label,
 )
-from bot.sink_delivery import SinkDelivery, make_sink_delivery
+from bot.service.systemd import StopSignals, notify_systemd, watchdog
 from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
-from bot.systemd import StopSignals, notify_systemd, watchdog
 from bot.telegram.client import make_user_client
 from storage import status as keys
 from storage.timefmt import to_db_time
@@ -242,7 +242,7 @@ class Service:
 
     def _make_source(self) -> Source | None:
         s = self.settings
-        if s.accounts:  # TELEGRAM_ACCOUNTS: one listener per account (bot/account_parts.py)
+        if s.accounts:  # TELEGRAM_ACCOUNTS: one listener per account (bot/service/accounts.py)
             return AccountsPart(s, self.archive, self.user_client_factory, self._live_saved)
         if s.has_api_credentials:
             return ListenerPart(s, self.archive, self.user_client_factory, self._live_saved)
@@ -296,7 +296,7 @@ class Service:
         )
 
     def _start_sinks(self) -> str:
-        """SINK_<NAME>s, each delivered by its own task and thread (bot/sink_delivery.py)."""
+        """SINK_<NAME>s, each delivered by its own task and thread (bot/app/sink_delivery.py)."""
         try:
             self.sinks = make_sink_delivery(self.settings, self.store.sink_outbox)
         except SinkError as exc:

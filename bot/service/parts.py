@@ -17,7 +17,7 @@ import httpx
 from telethon import TelegramClient
 from telethon.errors import AccessTokenExpiredError, AccessTokenInvalidError
 
-from bot.archive import Archive
+from bot.app.archive import Archive
 from bot.commands import CommandRouter
 from bot.commands.worker import CommandWorker, on_loop
 from bot.config import Settings
@@ -168,7 +168,7 @@ class ListenerPart:
         self.archive = archive
         self.client_factory = client_factory
         self.on_live_saved = on_live_saved
-        # One account of several (bot/account_parts.py) sees only its own channels, and sleeps its own waits.
+        # One account of several (bot/service/accounts.py) sees only its own channels, and sleeps its own waits.
         self.book: ChannelBook = book if book is not None else archive.store
         self.sleep = sleep
         self.client: TelegramClient | None = None

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.channel_boilerplate import LearnedBoilerplate
+from bot.app.channel_boilerplate import LearnedBoilerplate
+from bot.app.ingest import Ingest
+from bot.app.neardup_index import NearDupIndex
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.core.textnorm import TextNormaliser
-from bot.ingest import Ingest
-from bot.neardup_index import NearDupIndex
 from storage.db import NoArchiveError
 from storage.store import Store
 
