@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bench.corpus import generate
-from bot import ingest as ingest_module
+from bot.app import ingest as ingest_module
 from bot.app.channel_boilerplate import LearnedBoilerplate
 from bot.app.ingest import Ingest
 from bot.app.ingest_worker import PipelineWorker
