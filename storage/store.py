@@ -65,8 +65,24 @@ _INSERT_POST = (
 )
 
 
-def _insert_row(post_id: int, channel_id: int, post: Post, seen_at: datetime) -> tuple[Any, ...]:
-    """`_INSERT_POST`'s values, in `_CONTENT_FIELDS` order for the content (as `_upsert` writes them)."""
+def _content_values(post: Post) -> tuple[Any, ...]:
+    """A post's content columns, in `_CONTENT_FIELDS` order: what an insert writes and an update compares."""
+    return (
+        post.raw_text,
+        post.text,
+        to_db_time(post.edit_date) if post.edit_date else None,
+        post.lang,
+        post.origin_key,
+        post.content_hash,
+        post.media_kind,
+        post.url,
+        encode_tags(post.tags),
+    )
+
+
+def _insert_row(post_id: int | None, channel_id: int, post: Post, seen_at: datetime) -> tuple[Any, ...]:
+    """`_INSERT_POST`'s values (`post_id` None: SQLite assigns it). The one place a new post's row is
+    made, for the batch path and the single upsert alike, so no column is written by one and not the other."""
     return (
         post_id,
         channel_id,
@@ -78,15 +94,7 @@ def _insert_row(post_id: int, channel_id: int, post: Post, seen_at: datetime) ->
         post.grouped_id,
         post.source,
         to_db_time(seen_at),
-        post.raw_text,
-        post.text,
-        to_db_time(post.edit_date) if post.edit_date else None,
-        post.lang,
-        post.origin_key,
-        post.content_hash,
-        post.media_kind,
-        post.url,
-        encode_tags(post.tags),
+        *_content_values(post),
     )
 
 
@@ -265,40 +273,14 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
                 self.articles.link_post(post_id, post.links, linked_at)
 
     def _upsert(self, channel_id: int, post: Post) -> tuple[str, int]:
-        values = {
-            "raw_text": post.raw_text,
-            "text": post.text,
-            "edit_date": to_db_time(post.edit_date) if post.edit_date else None,
-            "lang": post.lang,
-            "origin_key": post.origin_key,
-            "content_hash": post.content_hash,
-            "media_kind": post.media_kind,
-            "url": post.url,
-            "tag_list": encode_tags(post.tags),
-        }
+        values = dict(zip(_CONTENT_FIELDS, _content_values(post), strict=True))
         existing = self.db.execute(
             f"SELECT id, views, text_seen_at, {', '.join(_CONTENT_FIELDS)} FROM posts "
             "WHERE channel_id = ? AND message_id = ?",
             [channel_id, post.message_id],
         ).fetchone()
         if existing is None:
-            cur = self.db.execute(
-                "INSERT INTO posts(channel_id, message_id, date, forward_name, forward_date, views, grouped_id, "
-                "source, text_seen_at, "
-                f"{', '.join(values)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))})",
-                [
-                    channel_id,
-                    post.message_id,
-                    to_db_time(post.date),
-                    post.forward_name,
-                    to_db_time(post.forward_date) if post.forward_date else None,
-                    post.views,
-                    post.grouped_id,
-                    post.source,
-                    to_db_time(self.clock()),
-                    *values.values(),
-                ],
-            )
+            cur = self.db.execute(_INSERT_POST, _insert_row(None, channel_id, post, self.clock()))
             post_id = int(cur.lastrowid or 0)
             self._write_tags(post_id, post.tags)
             if post.links:
