@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -73,11 +74,16 @@ def test_login_account_errors(tmp_path: Path) -> None:
 def test_accounts_command_before_and_after_a_run(
     tmp_path: Path, store: Store, pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = env_file(tmp_path, DB_PATH=str(tmp_path / "archive.db"))
+    path = env_file(
+        tmp_path,
+        DB_PATH=str(tmp_path / "archive.db"),
+        CHANNELS="@alpha_news,@bravo_news,@charlie_news,@delta_news",
+        CHANNELS_second="@charlie_news",
+    )
     assert main(["--env", str(path), "accounts"]) == 0
     text = capsys.readouterr().out
-    assert "main: never run, 2/450 channels (@alpha_news, @charlie_news)" in text
-    assert "second: never run, 1/450 channels (@bravo_news)" in text
+    assert "main: never run, 2/450 channels (@alpha_news, @bravo_news)" in text
+    assert "second: never run, 2/450 channels (@charlie_news, @delta_news)" in text
     assert HASH2 not in text
 
     world = World(["main", "second"], authorized={"second": False})
@@ -91,11 +97,15 @@ def test_accounts_command_before_and_after_a_run(
     asyncio.run(scenario())
     assert main(["--env", str(path), "accounts", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    second = report["accounts"][1]
-    assert (second["name"], second["state"], second["channels"]) == ("second", "logged out", ["bravo_news"])
+    main_, second = report["accounts"]
+    # delta moved to main; charlie is second's explicitly, so it waits for second, reported unread
+    assert (second["name"], second["state"], second["channels"]) == ("second", "logged out", ["charlie_news"])
+    assert main_["channels"] == ["alpha_news", "bravo_news", "delta_news"]
     assert "tgmonitor login --account second" in second["last_error"]
-    assert report["unread"] == ["bravo_news"]
+    assert report["unread"] == ["charlie_news"]
+    assert [(m["channel"], m["from"], m["to"]) for m in report["moved"]] == [("delta_news", "second", "main")]
     assert second["cannot_read"] == [] and report["accounts"][0]["cannot_read"] == []
     assert main(["--env", str(path), "status"]) in (0, 1)
     text = capsys.readouterr().out
-    assert "second: logged out" in text and "UNREAD (1): @bravo_news" in text
+    assert "second: logged out" in text and "UNREAD (1): @charlie_news" in text
+    assert re.search(r"^MOVED \(1\) from second \(down\) to main since \S+: @delta_news$", text, re.M)

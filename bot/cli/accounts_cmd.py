@@ -1,5 +1,6 @@
 """`tgmonitor accounts [--json]`: each Telegram account of TELEGRAM_ACCOUNTS, its channels, flood wait and
-last error, and the channels no account reads (docs/accounts.md). Read-only; safe while the service runs."""
+last error, the channels moved off a down account, and the channels no account reads (docs/accounts.md).
+Read-only; safe while the service runs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ from typing import Any
 
 from bot.cli.context import CliContext
 from bot.config import Settings
-from bot.service.accounts import STATE_KEY, UNREAD_KEY, UNREADABLE_KEY, channel_key, key_ident, plan, read_json
+from bot.service.account_book import (
+    STATE_KEY,
+    UNREAD_KEY,
+    UNREADABLE_KEY,
+    channel_key,
+    key_ident,
+    plan,
+    read_json,
+    read_moves,
+)
 from bot.telegram.client import is_string_session, session_path
 from storage.store import Store
 
@@ -57,12 +67,24 @@ def lines(report: dict[str, Any]) -> list[str]:
             out.append(f"  last error: {a['last_error']}")
         if a["cannot_read"]:
             out.append("  cannot read: " + ", ".join(key_ident(c) for c in a["cannot_read"]))
+    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    for m in report["moved"]:
+        groups.setdefault((m["from"], m["to"]), []).append(m)
+    for (home, to), moved in groups.items():
+        where = f"to {to}" if to else "to no account (none has room): unread"
+        out.append(
+            f"MOVED ({len(moved)}) from {home} (down) {where} since {max(m['at'] for m in moved)}: {_few(moved)}"
+        )
     unread = report["unread"]
     if unread:
         out.append(f"UNREAD ({len(unread)}): " + ", ".join(key_ident(c) for c in unread))
     else:
         out.append("no channel left unread")
     return out
+
+
+def _few(moved: list[dict[str, Any]]) -> str:
+    return ", ".join(key_ident(m["channel"]) for m in moved[:8]) + (", …" if len(moved) > 8 else "")
 
 
 def accounts_report(settings: Settings, store: Store, *, now: float | None = None) -> dict[str, Any]:
@@ -93,6 +115,7 @@ def accounts_report(settings: Settings, store: Store, *, now: float | None = Non
                 "session": session,
             }
         )
+    moved = [{"channel": k, "from": m.home, "to": m.to, "at": m.at} for k, m in sorted(read_moves(store).items())]
     if not saved:
-        unread = list(planned.unassigned)
-    return {"accounts": accounts, "unread": unread, "max_channels": settings.account_max_channels}
+        unread, moved = list(planned.unassigned), []
+    return {"accounts": accounts, "unread": unread, "moved": moved, "max_channels": settings.account_max_channels}

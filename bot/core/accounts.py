@@ -11,17 +11,22 @@ assignment, in this order of precedence:
 4. the rest go to the readable account with the fewest channels (ties: settings order), never above
    `cap`; a channel no account can take is returned as unassigned, never silently dropped.
 
+An account that is `down` (logged out, banned, disconnected for good) keeps only its explicit channels,
+which are then unread: an explicit assignment usually means only that account has joined the channel,
+and a person asked for it. Its other channels are handed to the live accounts by rules 2-4, as stand-ins
+(`record_moves`): the next run, with the account back, gives them back to it.
+
 Channels are plain string keys (a lower-case username or a numeric id); what they mean is the caller's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.account_settings import DEFAULT_MAX_CHANNELS
 
-__all__ = ["DEFAULT_MAX_CHANNELS", "Assignment", "assign_channels"]
+__all__ = ["DEFAULT_MAX_CHANNELS", "Assignment", "Move", "assign_channels", "record_moves"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +51,14 @@ def assign_channels(
     readable: Mapping[str, frozenset[str]] | None = None,
     previous: Mapping[str, str] | None = None,
     cap: int = DEFAULT_MAX_CHANNELS,
+    down: Collection[str] = (),
 ) -> Assignment:
     """Spread `channels` (plus every explicitly assigned one) over `accounts`.
 
     `readable[channel]` is the set of accounts known to be able to read it (absent: all can);
-    `previous[channel]` is the account it had before. Explicit entries naming an unknown account are
-    ignored here (settings validation rejects them first).
+    `previous[channel]` is the account it had before; `down` accounts keep their explicit channels and
+    take no other. Explicit entries naming an unknown account are ignored here (settings validation
+    rejects them first).
     """
     if cap < 1:
         raise ValueError("cap must be at least 1")
@@ -59,6 +66,8 @@ def assign_channels(
     explicit = explicit or {}
     readable = readable or {}
     previous = previous or {}
+    gone = frozenset(down)
+    live = [a for a in names if a not in gone]
     owner: dict[str, str] = {}
     for account in names:
         for channel in explicit.get(account, ()):
@@ -68,7 +77,7 @@ def assign_channels(
 
     def can(account: str, channel: str) -> bool:
         allowed = readable.get(channel)
-        return (allowed is None or account in allowed) and load[account] < cap
+        return (allowed is None or account in allowed) and load[account] < cap and account not in gone
 
     def take(channel: str, account: str) -> None:
         owner[channel] = account
@@ -77,7 +86,7 @@ def assign_channels(
     # Most constrained first, so a channel with one reader is never crowded out by a flexible one.
     def constraint(channel: str) -> int:
         allowed = readable.get(channel)
-        return len(names) if allowed is None else len(allowed & set(names))
+        return len(live) if allowed is None else len(allowed & set(live))
 
     left: list[str] = []
     unassigned: list[str] = []
@@ -101,5 +110,45 @@ def assign_channels(
         take(channel, min(candidates, key=lambda a: (load[a], names.index(a))))
     order = {c: i for i, c in enumerate(dict.fromkeys([*(c for a in names for c in explicit.get(a, ())), *channels]))}
     result = {a: tuple(sorted((c for c, o in owner.items() if o == a), key=order.__getitem__)) for a in names}
-    gone = set(unassigned)
-    return Assignment(result, tuple(c for c in dict.fromkeys(channels) if c in gone))
+    left_out = set(unassigned)
+    return Assignment(result, tuple(c for c in dict.fromkeys(channels) if c in left_out))
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A channel read by a stand-in because its own account (`home`) is down; `to` None: no account had
+    room or could read it, so it is unread. `at` is when it last moved (an ISO time, the caller's)."""
+
+    home: str
+    to: str | None
+    at: str
+
+
+def record_moves(
+    before: Mapping[str, str],
+    after: Assignment,
+    down: Collection[str],
+    moves: Mapping[str, Move],
+    *,
+    at: str,
+) -> dict[str, Move]:
+    """The stand-in moves after a reassignment: `before` is channel -> account before it, `moves` the
+    moves so far. A channel that left a down account is a move (its home is the first account it left);
+    a moved channel that moves again keeps its home; a channel no longer assigned at all (unwatched) or
+    back with its home is no longer a move."""
+    gone = frozenset(down)
+    wanted = {c for chans in after.channels.values() for c in chans} | set(after.unassigned)
+    result: dict[str, Move] = {}
+    for channel, move in moves.items():
+        if channel not in wanted:
+            continue
+        to = after.account_of(channel)
+        if to == move.home:
+            continue
+        result[channel] = move if to == move.to else Move(move.home, to, at)
+    for channel, account in before.items():
+        if account in gone and channel in wanted and channel not in result:
+            to = after.account_of(channel)
+            if to != account:
+                result[channel] = Move(account, to, at)
+    return result

@@ -6,9 +6,12 @@ the one archive, whose (channel, message id) identity stores a post seen by two 
 Checkpoints are per channel, not per account, so a channel moved to another account is caught up by
 the new one from where the old one stopped: nothing missed, nothing doubled.
 
-An account that cannot start (not logged in, refused) or is logged out or banned while running stops
-alone: the others go on, its channels are listed as unread in `meta` (`tgmonitor accounts`,
-`tgmonitor status`), and only when every account is gone does the service exit for a restart.
+An account that cannot start (not logged in, refused) or is logged out, banned or disconnected for good
+while running stops alone: the others go on, and its channels are handed at once to the running
+accounts with room (stand-ins, caught up from their checkpoints; `tgmonitor accounts` shows the move).
+Its explicit `CHANNELS_<name>` channels, and those no account has room for, are listed as unread in
+`meta` (`tgmonitor accounts`, `tgmonitor status`). Only when every account is gone does the service
+exit for a restart.
 """
 
 from __future__ import annotations
@@ -17,129 +20,35 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
 from bot.app.archive import Archive
 from bot.config import Settings
-from bot.core.accounts import Assignment, assign_channels
-from bot.core.channels import ChannelIdentError, parse_channel
-from bot.models import ChannelRef, ChannelRow
+from bot.core.accounts import Assignment, Move, record_moves
+from bot.service.account_book import (
+    ASSIGNMENT_KEY,
+    MOVED_KEY,
+    STATE_KEY,
+    UNREAD_KEY,
+    UNREADABLE_KEY,
+    AssignedBook,
+    account_gone,
+    cannot_read,
+    channel_key,
+    iso,
+    key_ident,
+    moves_json,
+    plan,
+    read_json,
+    row_keys,
+)
 from bot.service.parts import ClientFactory, ListenerPart, PollOutcome, ServiceConfigError, plural
 from bot.telegram.client import make_user_client
-from storage.store import Store
+
+__all__ = ["STATE_KEY", "UNREAD_KEY", "AccountRun", "AccountsPart"]
 
 _log = logging.getLogger(__name__)
-
-STATE_KEY = "accounts:state"  # JSON: {name: {state, error, channels, waiting_until}}
-ASSIGNMENT_KEY = "accounts:assignment"  # JSON: {channel key: account}, the previous assignment
-UNREAD_KEY = "accounts:unread"  # JSON: channel keys no running account reads
-UNREADABLE_KEY = "accounts:unreadable"  # JSON: {channel key: accounts that failed to read it (private, unknown)}
-# Telegram's answers meaning the account itself is gone (its session logged out, or the user banned).
-ACCOUNT_GONE = (
-    "AuthKeyUnregisteredError",
-    "AuthKeyInvalidError",
-    "AuthKeyDuplicatedError",
-    "SessionRevokedError",
-    "SessionExpiredError",
-    "UserDeactivatedError",
-    "UserDeactivatedBanError",
-)
-
-
-def channel_key(ident: str) -> str:
-    """A configured channel as an assignment key: its lower-case username or its bare numeric id."""
-    try:
-        parsed = parse_channel(ident)
-    except ChannelIdentError:
-        return ident.strip().lstrip("@").lower()
-    return parsed.username if parsed.username else str(parsed.tg_id)
-
-
-def row_keys(row: ChannelRow) -> set[str]:
-    return {k for k in (row.username, str(row.tg_id) if row.tg_id is not None else None) if k}
-
-
-def key_ident(key: str) -> str:
-    return key if key.isascii() and key.isdecimal() else "@" + key
-
-
-class AssignedBook:
-    """The archive's `ChannelBook` narrowed to one account's channels where it matters: the watched list
-    (catch-up, live filtering, resolving). Everything else (checkpoints, meta) is the shared archive."""
-
-    def __init__(self, store: Store, keys: Callable[[], frozenset[str]]) -> None:
-        self.store = store
-        self.keys = keys
-
-    def channels(self, *, watched_only: bool = False) -> list[ChannelRow]:
-        rows = self.store.channels(watched_only=watched_only)
-        if not watched_only:
-            return rows
-        mine = self.keys()
-        return [r for r in rows if row_keys(r) & mine]
-
-    def ensure_channel(self, ref: ChannelRef, source: str | None = None) -> int:
-        return self.store.ensure_channel(ref, source)
-
-    def find_channel(self, ident: str | int) -> ChannelRow | None:
-        return self.store.find_channel(ident)
-
-    def set_watched(self, ref: ChannelRef, watched: bool) -> int:
-        return self.store.set_watched(ref, watched)
-
-    def checkpoint(self, channel_id: int) -> int:
-        return self.store.checkpoint(channel_id)
-
-    def record_poll(self, channel_id: int, *, error: str | None = None, at: datetime | None = None) -> None:
-        self.store.record_poll(channel_id, error=error, at=at)
-
-    def meta_get(self, key: str) -> str | None:
-        return self.store.meta_get(key)
-
-    def meta_set(self, key: str, value: str) -> None:
-        self.store.meta_set(key, value)
-
-
-def plan(settings: Settings, store: Store) -> Assignment:
-    """This run's assignment: settings' channels and every watched one, the previous run's as the anchor."""
-    keys = [channel_key(c) for c in settings.channels]
-    for row in store.channels(watched_only=True):
-        known = row_keys(row)
-        if not known & set(keys):
-            keys.append(row.username or str(row.tg_id))
-    explicit = {a.name: [channel_key(c) for c in a.channels] for a in settings.accounts}
-    names = [a.name for a in settings.accounts]
-    previous = read_json(store, ASSIGNMENT_KEY, {})
-    unable = read_json(store, UNREADABLE_KEY, {})
-    readable = {k: frozenset(names) - frozenset(v) for k, v in unable.items() if isinstance(v, list)}
-    return assign_channels(
-        names,
-        keys,
-        explicit=explicit,
-        readable=readable,
-        previous=previous if isinstance(previous, dict) else {},
-        cap=settings.account_max_channels,
-    )
-
-
-def read_json(store: Store, key: str, default: Any) -> Any:
-    try:
-        value = json.loads(store.meta_get(key) or "null")
-    except ValueError:
-        return default
-    return default if value is None or type(value) is not type(default) else value
-
-
-def _cannot_read(error: str | None) -> bool:
-    """This account cannot read the channel (private to it, not found), as opposed to a passing fault."""
-    if not error or "flood limit" in error or "gave up after" in error:
-        return False
-    return error.startswith(("ChannelPrivateError", "ChannelInvalidError", "cannot resolve")) or (
-        " is not a channel" in error
-    )
 
 
 @dataclass
@@ -188,8 +97,11 @@ class AccountsPart:
         self.log = log
         self.assignment = Assignment()
         self.accounts: dict[str, AccountRun] = {}
+        self.moves: dict[str, Move] = {}  # channel key -> its stand-in while its own account is down
         self._all_lost: asyncio.Future[None] | None = None
         self._unreadable_changed = False
+        self._moves_due = False  # an account went down: its channels wait for `_reassign`
+        self._moving = asyncio.Lock()  # one reassignment at a time (poll, a watcher, bot /watch)
 
     # ------------------------------------------------------------------ start
     async def start(self) -> str:
@@ -213,15 +125,17 @@ class AccountsPart:
         if not any(run.running for run in self.accounts.values()):
             why = "; ".join(f"{run.name}: {run.error}" for run in self.accounts.values())
             raise ServiceConfigError(f"no Telegram account could start ({why})")
+        if self._moves_due or self._unreadable_changed:
+            await self._reassign(catch_up=False)  # the first poll reads the moved channels
         shown = ", ".join(
-            f"{r.name}: {plural(len(r.keys), 'channel')}" + ("" if r.running else f" UNREAD ({r.state})")
+            f"{r.name}: {plural(len(r.keys), 'channel')}"
+            + ("" if r.running else f" ({r.state}{', UNREAD' if r.keys else ''})")
             for r in self.accounts.values()
         )
-        extra = (
-            f"; {plural(len(self.assignment.unassigned), 'channel')} over every cap, unread"
-            if self.assignment.unassigned
-            else ""
-        )
+        moved = [k for k, m in self.moves.items() if m.to is not None]
+        extra = f"; {plural(len(moved), 'channel')} moved to a running account" if moved else ""
+        if self.assignment.unassigned:
+            extra += f"; {plural(len(self.assignment.unassigned), 'channel')} no account has room for, unread"
         return f"listener: on, {plural(len(self.accounts), 'account')} ({shown}){extra}; web preview: off"
 
     async def _start_one(self, run: AccountRun) -> None:
@@ -236,7 +150,7 @@ class AccountsPart:
         run.state = "running"
         resolution = run.part.resolution
         if resolution is not None:
-            self._learn(run, [channel_key(i) for i, why in resolution.failures.items() if _cannot_read(why)])
+            self._learn(run, [channel_key(i) for i, why in resolution.failures.items() if cannot_read(why)])
         lost = run.part.lost()
         if lost is not None:
             run.watcher = asyncio.ensure_future(self._watch(run, lost))
@@ -249,12 +163,19 @@ class AccountsPart:
             error = f"{exc.__class__.__name__}: {exc}"
         if run.running:
             self._stopped(run, "disconnected", error or "the connection ended")
+            # At once, not at the next poll: the stand-ins catch the channels up from their checkpoints.
+            await self._settle()
 
     def _stopped(self, run: AccountRun, state: str, error: str) -> None:
         run.state, run.error = state, error
         self.log.error(
-            "account %s stopped (%s): %s; its %s stay unread", run.name, state, error, plural(len(run.keys), "channel")
+            "account %s stopped (%s): %s; its channels (%d) go to the running accounts with room",
+            run.name,
+            state,
+            error,
+            len(run.keys),
         )
+        self._moves_due = True
         self._save()
         everyone_gone = not any(r.running for r in self.accounts.values())
         if self._all_lost is not None and not self._all_lost.done() and everyone_gone:
@@ -280,28 +201,45 @@ class AccountsPart:
 
     # ------------------------------------------------------------------- poll
     async def poll(self) -> PollOutcome:
-        if self._unreadable_changed:
-            await self.refresh()  # a channel one account cannot read goes to one that may
+        outcomes: list[PollOutcome] = []
+        if self._unreadable_changed or self._moves_due:
+            await self._reassign(catch_up=False)  # before the poll, which then reads every channel
         running = [r for r in self.accounts.values() if r.running]
-        outcomes = await asyncio.gather(*(self._poll_one(r) for r in running))
-        if self._unreadable_changed:
-            await self.refresh()
+        outcomes += await asyncio.gather(*(self._poll_one(r) for r in running))
+        outcomes += await self._settle()
         ok = sum(o.ok for o in outcomes)
         failed = sum(o.failed for o in outcomes) + len(self.unread())
         return PollOutcome(ok=ok, failed=failed, new_ids=tuple(i for o in outcomes for i in o.new_ids))
 
-    async def _poll_one(self, run: AccountRun) -> PollOutcome:
-        outcome = await run.part.poll()
-        gone = [r.last_error for r in run.part.book.channels(watched_only=True) if _account_gone(r.last_error)]
+    async def _settle(self) -> list[PollOutcome]:
+        """An account went down, or could not read a channel: its channels are handed on and read now.
+        Bounded: each round stops an account or learns a new (account, channel) pair."""
+        outcomes = []
+        for _ in range(2 * len(self.accounts) + 2):
+            if not (self._unreadable_changed or self._moves_due):
+                break
+            outcomes.append(await self._reassign(catch_up=True))
+        return outcomes
+
+    async def _poll_one(self, run: AccountRun, only: Collection[str] | None = None) -> PollOutcome:
+        """Catch up the account's channels (`only`: just these keys); a gone session stops the account."""
+        ids = None if only is None else self._row_ids(only)
+        outcome = await run.part.poll(only=ids)
+        rows = [r for r in run.part.book.channels(watched_only=True) if ids is None or r.id in ids]
+        gone = [r.last_error for r in rows if account_gone(r.last_error)]
         if gone and outcome.ok == 0:
             self._stopped(run, "logged out", str(gone[0]))
             await run.part.close()
         else:
-            rows = run.part.book.channels(watched_only=True)  # each just polled: its error is fresh
-            run.error = next((r.last_error for r in rows if r.last_error), None)
-            self._learn(run, [k for r in rows if _cannot_read(r.last_error) for k in row_keys(r) & run.keys])
+            if only is None:  # each just polled: its error is fresh
+                run.error = next((r.last_error for r in rows if r.last_error), None)
+            self._learn(run, [k for r in rows if cannot_read(r.last_error) for k in row_keys(r) & run.keys])
             self._save()
         return outcome
+
+    def _row_ids(self, keys: Collection[str]) -> frozenset[int]:
+        wanted = set(keys)
+        return frozenset(r.id for r in self.store.channels(watched_only=True) if row_keys(r) & wanted)
 
     def _learn(self, run: AccountRun, keys: Sequence[str]) -> None:
         """Remember that `run` cannot read these channels; the next refresh hands them to another account."""
@@ -316,20 +254,49 @@ class AccountsPart:
         self._unreadable_changed = True
 
     async def refresh(self) -> None:
-        """Bot /watch or /unwatch: new channels get an account (the others keep theirs), then resolve."""
-        self._unreadable_changed = False
-        self.assignment = plan(self.settings, self.store)
-        added: dict[str, list[str]] = {}
-        for run in self.accounts.values():
-            keys = frozenset(self.assignment.channels.get(run.name, ()))
-            added[run.name] = sorted(keys - run.keys)
-            run.keys = keys
-        self._save()
-        for run in self.accounts.values():
-            if run.running and run.part.source is not None:
+        """Bot /watch or /unwatch: new channels get an account (the others keep theirs), then resolve;
+        the service polls right after."""
+        await self._reassign(catch_up=False)
+
+    async def _reassign(self, *, catch_up: bool) -> PollOutcome:
+        """Channels to accounts again: a down account's go to running ones with room (stand-ins, recorded
+        in `moves`), learnt unreadable ones to another reader, new ones balanced; the rest stay put.
+        Each running account resolves what it was given and, with `catch_up`, reads it from the checkpoint."""
+        async with self._moving:
+            self._unreadable_changed = self._moves_due = False
+            down = [r.name for r in self.accounts.values() if r.down]
+            before = {k: r.name for r in self.accounts.values() for k in r.keys}
+            # A stand-in keeps what it took; an unread channel whose account is down is placed again.
+            previous = {**{k: m.home for k, m in self.moves.items()}, **before}
+            self.assignment = plan(self.settings, self.store, down=down, previous=previous)
+            moves = record_moves(before, self.assignment, down, self.moves, at=iso(time.time()) or "")
+            for key, move in moves.items():
+                if self.moves.get(key) != move:
+                    where = f"{move.to} reads it from its checkpoint" if move.to else "no account has room: UNREAD"
+                    self.log.warning("%s: account %s is down; %s", key_ident(key), move.home, where)
+            self.moves = moves
+            added: dict[str, list[str]] = {}
+            for run in self.accounts.values():
+                keys = frozenset(self.assignment.channels.get(run.name, ()))
+                added[run.name] = sorted(keys - run.keys)
+                run.keys = keys
+            self._save()
+            given = [r for r in self.accounts.values() if r.running and r.part.source is not None]
+            for run in given:
+                assert run.part.source is not None
                 # Channels new to this account are resolved by it (by name: the old account may never have).
                 resolution = await run.part.source.resolve_channels([key_ident(k) for k in added[run.name]])
-                self._learn(run, [channel_key(i) for i, why in resolution.failures.items() if _cannot_read(why)])
+                self._learn(run, [channel_key(i) for i, why in resolution.failures.items() if cannot_read(why)])
+            if not catch_up:
+                return PollOutcome(ok=0, failed=0)
+            outcomes = await asyncio.gather(
+                *(self._poll_one(r, only=added[r.name]) for r in given if r.running and added[r.name])
+            )
+        return PollOutcome(
+            ok=sum(o.ok for o in outcomes),
+            failed=sum(o.failed for o in outcomes),
+            new_ids=tuple(i for o in outcomes for i in o.new_ids),
+        )
 
     # --------------------------------------------------------------- reports
     def unread(self) -> list[str]:
@@ -342,16 +309,19 @@ class AccountsPart:
                 "state": r.state,
                 "error": r.error,
                 "channels": sorted(r.keys),
-                "waiting_until": _iso(r.waiting_until),
+                "waiting_until": iso(r.waiting_until),
             }
             for r in self.accounts.values()
         }
+        # A moved channel is saved with its own account, so the next run gives it back once that is up.
         previous = {k: r.name for r in self.accounts.values() for k in r.keys}
+        previous |= {k: m.home for k, m in self.moves.items()}
         self.store.meta_set_many(
             {
                 STATE_KEY: json.dumps(state, ensure_ascii=False),
                 ASSIGNMENT_KEY: json.dumps(previous, ensure_ascii=False, sort_keys=True),
                 UNREAD_KEY: json.dumps(self.unread(), ensure_ascii=False),
+                MOVED_KEY: moves_json(self.moves),
             }
         )
 
@@ -374,11 +344,3 @@ class AccountsPart:
 
     def lost(self) -> Awaitable[object] | None:
         return self._all_lost
-
-
-def _account_gone(error: str | None) -> bool:
-    return bool(error) and str(error).split(":", 1)[0] in ACCOUNT_GONE
-
-
-def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -207,10 +207,12 @@ class ListenerPart:
             f"{plural(len(resolution.channels), 'channel')}{failed}{files}; web preview: off (API credentials set)"
         )
 
-    async def poll(self) -> PollOutcome:
+    async def poll(self, only: Collection[int] | None = None) -> PollOutcome:
+        """Catch up every watched channel (`only`: just these channel rows, e.g. ones just taken over)."""
         assert self.source is not None
-        results = await self.source.catch_up()
-        readable = [r for r in self.book.channels(watched_only=True) if r.tg_id is not None]
+        results = await self.source.catch_up(only=only)
+        rows = self.book.channels(watched_only=True)
+        readable = [r for r in rows if r.tg_id is not None and (only is None or r.id in only)]
         return PollOutcome.of(results, failed=max(0, len(readable) - len(results)))
 
     async def refresh(self) -> None:

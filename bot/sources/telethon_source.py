@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -191,14 +191,15 @@ class TelethonSource:
             await self.media.download_all(ref.tg_id, self._stored_messages(ref, messages))
 
     # ---------------------------------------------------------------- catch-up
-    async def catch_up(self) -> dict[str, SaveResult]:
-        """Every watched channel from its checkpoint up; a failing channel is recorded and skipped."""
+    async def catch_up(self, only: Collection[int] | None = None) -> dict[str, SaveResult]:
+        """Every watched channel (`only`: these channel row ids) from its checkpoint up; a failing
+        channel is recorded and skipped."""
         results: dict[str, SaveResult] = {}
         await self.resolver.resolve_forwards_from()
         self.resolver.refresh_watched()
         for row in self.channels.channels(watched_only=True):
-            if row.tg_id is None:
-                continue  # not resolved yet (resolve_channels records why)
+            if row.tg_id is None or (only is not None and row.id not in only):
+                continue  # not resolved yet (resolve_channels records why), or not asked for
             try:
                 results[row.label] = await self.catch_up_channel(row.ref)
             except TELEGRAM_ERRORS as exc:
