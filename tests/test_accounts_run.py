@@ -17,7 +17,9 @@ from telethon.errors import AuthKeyUnregisteredError, FloodWaitError
 from bot.app.archive import Archive
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
+from bot.service.account_book import MOVED_KEY
 from bot.service.accounts import STATE_KEY, UNREAD_KEY, AccountsPart
+from bot.service.parts import PollOutcome
 from bot.service.run import Service
 from storage.store import Store
 from tests import tg_factory as tg
@@ -108,11 +110,21 @@ def test_three_accounts_share_the_channels_and_each_reads_only_its_own(
     }
 
 
-def test_a_flood_wait_on_one_account_does_not_delay_the_other(store: Store, pipeline: Pipeline, tmp_path: Path) -> None:
-    world = World(["main", "second"])
-    world.post(1001, 1, 2)
-    world.post(1002, 1, 2)
-    settings = settings_for(tmp_path, "main,second", CHANNELS="@alpha_news,@bravo_news")
+@pytest.mark.parametrize(
+    ("names", "channels"),
+    [
+        ("main,second", ("alpha_news", "bravo_news")),
+        ("main,second,third", ("alpha_news", "bravo_news", "charlie_news")),
+    ],
+)
+def test_a_flood_wait_on_one_account_does_not_delay_the_others(
+    store: Store, pipeline: Pipeline, tmp_path: Path, names: str, channels: tuple[str, ...]
+) -> None:
+    world = World(names.split(","))
+    chats = [tg_id for tg_id, name in CHANNELS.items() if name in channels]
+    for chat in chats:
+        world.post(chat, 1, 2)
+    settings = settings_for(tmp_path, names, CHANNELS=",".join("@" + c for c in channels))
     gate = asyncio.Event()
     waits: list[float] = []
 
@@ -120,28 +132,41 @@ def test_a_flood_wait_on_one_account_does_not_delay_the_other(store: Store, pipe
         waits.append(seconds)
         await gate.wait()
 
+    others = [(c, 2) for c in channels[1:]]
+
     async def scenario() -> None:
         part = AccountsPart(settings, Archive.around(settings, store, pipeline), world.factory, sleep=held_sleep)
         await part.start()
         world.edges["main"].failures.append(FloodWaitError(request=None, capture=30))
         polling = asyncio.create_task(part.poll())
-        # second's channel is archived while main sits in its flood wait
-        await wait_until(lambda: ("bravo_news", 2) in stored(store) and bool(waits))
+        # the others' channels are archived while main sits in its flood wait
+        await wait_until(lambda: all(p in stored(store) for p in others) and bool(waits))
         assert ("alpha_news", 1) not in stored(store)
         assert state(store)["main"]["waiting_until"] is not None
-        assert state(store)["second"]["waiting_until"] is None
+        assert all(state(store)[n]["waiting_until"] is None for n in names.split(",")[1:])
         gate.set()
         outcome = await polling
         await part.close()
-        assert outcome.ok == 2 and outcome.failed == 0
+        assert outcome.ok == len(channels) and outcome.failed == 0
         assert waits == [31]
 
     asyncio.run(scenario())
-    assert stored(store) == [("alpha_news", 1), ("alpha_news", 2), ("bravo_news", 1), ("bravo_news", 2)]
+    assert stored(store) == sorted((c, i) for c in channels for i in (1, 2))
     assert state(store)["main"]["waiting_until"] is None
+    assert {n: s["channels"] for n, s in state(store).items()} == {
+        n: [c] for n, c in zip(names.split(","), channels, strict=True)
+    }
 
 
-def test_a_logged_out_account_stops_alone_and_its_channels_are_reported_unread(
+def moved(store: Store) -> dict[str, tuple[str, str | None]]:
+    return {k: (v["from"], v["to"]) for k, v in json.loads(store.meta_get(MOVED_KEY) or "{}").items()}
+
+
+def unread(store: Store) -> list[str]:
+    return list(json.loads(store.meta_get(UNREAD_KEY) or "[]"))
+
+
+def test_a_logged_out_account_stops_alone_and_its_channels_go_to_the_other_until_it_is_back(
     store: Store, pipeline: Pipeline, tmp_path: Path
 ) -> None:
     world = World(["main", "second"], authorized={"second": False})
@@ -149,24 +174,60 @@ def test_a_logged_out_account_stops_alone_and_its_channels_are_reported_unread(
     world.post(1002, 1)
     settings = settings_for(tmp_path, "main,second", CHANNELS="@alpha_news,@bravo_news")
 
+    async def run_once(expect_line: str) -> PollOutcome:
+        part = AccountsPart(settings, Archive.around(settings, store, pipeline), world.factory)
+        line = await part.start()
+        assert expect_line in line
+        outcome = await part.poll()
+        lost = part.lost()
+        assert lost is not None and not asyncio.ensure_future(lost).done()
+        await part.close()
+        return outcome
+
+    outcome = asyncio.run(run_once("second: 0 channels (logged out)); 1 channel moved to a running account"))
+    assert (outcome.ok, outcome.failed) == (2, 0)
+    assert stored(store) == [("alpha_news", 1), ("bravo_news", 1)]
+    assert world.read_by("main") == {1001, 1002} and world.read_by("second") == set()
+    assert unread(store) == []
+    assert moved(store) == {"bravo_news": ("second", "main")}
+    assert state(store)["second"]["state"] == "logged out" and state(store)["second"]["channels"] == []
+    assert "tgmonitor login --account second" in state(store)["second"]["error"]
+
+    # logged in again and restarted: bravo goes back to second, which reads on from the checkpoint
+    world.clients["second"].authorized = True
+    world.post(1002, 2)
+    outcome = asyncio.run(run_once("second: 1 channel"))
+    assert len(outcome.new_ids) == 1
+    assert [kw["min_id"] for tg_id, kw in world.edges["second"].calls if tg_id == 1002 and kw["reverse"]] == [1]
+    assert stored(store) == [("alpha_news", 1), ("bravo_news", 1), ("bravo_news", 2)]
+    assert moved(store) == {} and unread(store) == []
+    assert state(store)["second"]["channels"] == ["bravo_news"]
+
+
+def test_an_explicit_channel_of_a_logged_out_account_is_reported_unread_not_moved(
+    store: Store, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    world = World(["main", "second"], authorized={"second": False})
+    world.post(1001, 1)
+    world.post(1002, 1)
+    settings = settings_for(tmp_path, "main,second", CHANNELS="@alpha_news", CHANNELS_second="@bravo_news")
+
     async def scenario() -> None:
         part = AccountsPart(settings, Archive.around(settings, store, pipeline), world.factory)
         line = await part.start()
-        assert "second: 1 channel UNREAD (logged out)" in line
+        assert "second: 1 channel (logged out, UNREAD)" in line
         outcome = await part.poll()
         assert (outcome.ok, outcome.failed) == (1, 1)
-        lost = part.lost()
-        assert lost is not None and not asyncio.ensure_future(lost).done()
         await part.close()
 
     asyncio.run(scenario())
     assert stored(store) == [("alpha_news", 1)]
-    assert json.loads(store.meta_get(UNREAD_KEY) or "[]") == ["bravo_news"]
-    assert state(store)["second"]["state"] == "logged out"
-    assert "tgmonitor login --account second" in state(store)["second"]["error"]
+    assert 1002 not in world.read_by("main")
+    assert unread(store) == ["bravo_news"] and moved(store) == {}
+    assert state(store)["second"]["channels"] == ["bravo_news"]
 
 
-def test_an_account_logged_out_while_running_stops_and_the_service_goes_on_until_all_are_gone(
+def test_an_account_logged_out_while_running_hands_its_channels_on_in_the_same_poll(
     store: Store, pipeline: Pipeline, tmp_path: Path
 ) -> None:
     world = World(["main", "second"])
@@ -178,23 +239,70 @@ def test_an_account_logged_out_while_running_stops_and_the_service_goes_on_until
         part = AccountsPart(settings, Archive.around(settings, store, pipeline), world.factory)
         await part.start()
         lost = asyncio.ensure_future(part.lost())  # type: ignore[arg-type]
+        assert len((await part.poll()).new_ids) == 2
+        world.post(1002, 2, 3)
         world.edges["second"].channel_failures[1002] = AuthKeyUnregisteredError(request=None)
-        await part.poll()
+        outcome = await part.poll()
         assert state(store)["second"]["state"] == "logged out"
         assert "AuthKeyUnregisteredError" in state(store)["second"]["error"]
         assert not world.clients["second"].connected
         assert not lost.done()
+        # main took bravo over in this very poll, from bravo's checkpoint (1): 2 and 3, nothing twice
+        assert len(outcome.new_ids) == 2 and outcome.failed == 0
+        assert [kw["min_id"] for tg_id, kw in world.edges["main"].calls if tg_id == 1002 and kw["reverse"]] == [1]
+        assert unread(store) == [] and moved(store) == {"bravo_news": ("second", "main")}
         world.post(1001, 2)
-        outcome = await part.poll()  # main goes on alone
-        assert len(outcome.new_ids) == 1 and outcome.failed == 1
+        world.post(1002, 4)
+        outcome = await part.poll()  # main goes on alone with both
+        assert len(outcome.new_ids) == 2 and outcome.failed == 0
         world.edges["main"].channel_failures[1001] = AuthKeyUnregisteredError(request=None)
+        world.edges["main"].channel_failures[1002] = AuthKeyUnregisteredError(request=None)
         await part.poll()
         await asyncio.sleep(0)
         assert lost.done()  # every account gone: the service exits so the supervisor restarts it
         await part.close()
 
     asyncio.run(scenario())
-    assert json.loads(store.meta_get(UNREAD_KEY) or "[]") == ["alpha_news", "bravo_news"]
+    assert stored(store) == [("alpha_news", 1), ("alpha_news", 2), *(("bravo_news", i) for i in range(1, 5))]
+    assert unread(store) == ["alpha_news", "bravo_news"]
+    assert moved(store) == {"alpha_news": ("main", None), "bravo_news": ("second", None)}
+
+
+def test_three_accounts_a_disconnected_one_hands_its_channels_on_within_the_cap(
+    store: Store, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    world = World(["main", "second", "third"])
+    for chat in CHANNELS:
+        world.post(chat, 1, 2)
+    # balanced under a cap of 2: main alpha+delta, second bravo+echo, third charlie
+    settings = settings_for(tmp_path, "main,second,third", ACCOUNT_MAX_CHANNELS="2")
+
+    async def scenario() -> None:
+        part = AccountsPart(settings, Archive.around(settings, store, pipeline), world.factory)
+        await part.start()
+        assert len((await part.poll()).new_ids) == 10
+        assert world.read_by("main") == {1001, 1004}
+        await world.clients["main"].push_new(tg.message(3, "Live post 3 of alpha on the talks.", chat=1001))
+        assert ("alpha_news", 3) in stored(store)  # saved live; alpha's checkpoint stays at 2
+        world.post(1001, 4)
+        world.post(1004, 3)
+        await world.clients["main"].disconnect()  # Telethon gave up reconnecting
+        # no poll: the watcher hands alpha to third (the one with room) at once, read from the checkpoint
+        await wait_until(lambda: ("alpha_news", 4) in stored(store))
+        assert state(store)["main"]["state"] == "disconnected"
+        assert moved(store) == {"alpha_news": ("main", "third"), "delta_news": ("main", None)}
+        assert unread(store) == ["delta_news"]  # second and third are full: reported, not dropped
+        outcome = await part.poll()
+        assert (outcome.ok, outcome.failed, outcome.new_ids) == (4, 1, ())  # delta unread
+        await part.close()
+
+    asyncio.run(scenario())
+    catch_up = [kw["min_id"] for tg_id, kw in world.edges["third"].calls if tg_id == 1001 and kw["reverse"]]
+    assert catch_up[0] == 2  # from the checkpoint: post 3 (seen live by main) read again, stored once
+    assert [m for c, m in stored(store) if c == "alpha_news"] == [1, 2, 3, 4]
+    assert [m for c, m in stored(store) if c == "delta_news"] == [1, 2]
+    assert len(stored(store)) == len(set(stored(store))) == 12
+    assert state(store)["third"]["channels"] == ["alpha_news", "charlie_news"]
 
 
 def test_a_channel_moves_between_accounts_without_missed_or_doubled_posts(

@@ -205,7 +205,10 @@ class AccountsPart:
         if self._unreadable_changed or self._moves_due:
             await self._reassign(catch_up=False)  # before the poll, which then reads every channel
         running = [r for r in self.accounts.values() if r.running]
-        outcomes += await asyncio.gather(*(self._poll_one(r) for r in running))
+        polled = await asyncio.gather(*(self._poll_one(r) for r in running))
+        # An account that went down in this poll: its channels are read again by a stand-in or counted
+        # unread below, so its own failures are not counted twice.
+        outcomes += [o if r.running else PollOutcome(o.ok, 0, o.new_ids) for r, o in zip(running, polled, strict=True)]
         outcomes += await self._settle()
         ok = sum(o.ok for o in outcomes)
         failed = sum(o.failed for o in outcomes) + len(self.unread())
