@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.accounts import assign_channels
+from bot.core.accounts import Move, assign_channels, record_moves
 
 ACCOUNTS = ("main", "second", "third")
 
@@ -119,3 +119,58 @@ def test_single_reader_channels_stay(channels: list[str], reader: str) -> None:
     got = assign_channels(list(ACCOUNTS), channels, readable=readable, previous={c: "main" for c in channels})
     for c in channels[::2]:
         assert got.account_of(c) == reader
+
+
+def test_a_down_accounts_channels_go_to_the_others_within_the_cap_and_its_explicit_ones_stay() -> None:
+    previous = {"a": "main", "b": "second", "c": "third", "d": "main", "e": "second"}
+    got = assign_channels(
+        ACCOUNTS, ["a", "b", "c", "d", "e"], explicit={"main": ["x"]}, previous=previous, cap=2, down=["main"]
+    )
+    assert got.channels == {"main": ("x",), "second": ("b", "e"), "third": ("a", "c")}
+    assert got.unassigned == ("d",)  # no room left: reported, not dropped
+
+
+def test_moves_record_the_home_and_follow_a_second_move() -> None:
+    names = ["main", "second", "third"]
+    before = {"a": "main", "b": "second", "x": "main"}
+    first = assign_channels(names, ["a", "b"], explicit={"main": ["x"]}, previous=before, down=["main"])
+    moves = record_moves(before, first, ["main"], {}, at="t1")
+    assert moves == {"a": Move("main", "third", "t1")}  # x is explicit: it stays with main, unread
+    # third goes down too: a moves on to second, its home is still main
+    now = {"a": "third", "b": "second", "x": "main"}
+    then = assign_channels(names, ["a", "b"], explicit={"main": ["x"]}, previous=now, down=["main", "third"])
+    moves = record_moves(now, then, ["main", "third"], moves, at="t2")
+    assert moves == {"a": Move("main", "second", "t2")}
+    # and second as well: nobody left, a is unread (to None), b is second's own move
+    last = {"a": "second", "b": "second", "x": "main"}
+    none = assign_channels(names, ["a", "b"], explicit={"main": ["x"]}, previous=last, down=names)
+    moves = record_moves(last, none, names, moves, at="t3")
+    assert moves == {"a": Move("main", None, "t3"), "b": Move("second", None, "t3")}
+    assert none.unassigned == ("a", "b")
+    # a channel no longer watched is no longer a move; one back with its home neither
+    back = assign_channels(names, ["b"], explicit={"main": ["x"]}, previous={"b": "second"})
+    assert record_moves({"b": "second"}, back, [], moves, at="t4") == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(worlds(), st.lists(st.sampled_from(ACCOUNTS), max_size=2, unique=True))
+def test_down_accounts_take_only_their_explicit_channels(
+    world: tuple[list[str], list[str], dict[str, list[str]], dict[str, frozenset[str]], int], down: list[str]
+) -> None:
+    accounts, channels, explicit, readable, cap = world
+    up = assign_channels(accounts, channels, explicit=explicit, readable=readable, cap=cap)
+    previous = {c: a for a, chans in up.channels.items() for c in chans}
+    got = assign_channels(
+        accounts, channels, explicit=explicit, readable=readable, previous=previous, cap=cap, down=down
+    )
+    placed = [c for chans in got.channels.values() for c in chans]
+    assert len(placed) == len(set(placed)) and set(placed).isdisjoint(got.unassigned)
+    assert set(placed) | set(got.unassigned) == set(up.unassigned) | {
+        c for chans in up.channels.values() for c in chans
+    }
+    for account in down:
+        if account in got.channels:
+            assert set(got.channels[account]) <= set(explicit[account])
+    for account, chans in got.channels.items():
+        if account not in down:  # a live account keeps what it had: only channels of down ones move
+            assert set(up.channels[account]) <= set(chans)
