@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import json
@@ -13,8 +14,9 @@ from typing import Any
 import pytest
 
 from bot.app.archive import Archive
-from bot.cli import login_cmd, main
+from bot.cli import backfill_cmd, login_cmd, main
 from bot.cli.argtypes import UsageError
+from bot.cli.context import CliContext
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.service.accounts import AccountsPart
@@ -109,3 +111,68 @@ def test_accounts_command_before_and_after_a_run(
     text = capsys.readouterr().out
     assert "second: logged out" in text and "UNREAD (1): @charlie_news" in text
     assert re.search(r"^MOVED \(1\) from second \(down\) to main since \S+: @delta_news$", text, re.M)
+
+
+def backfill_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    backfill_cmd.add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["backfill", *argv])
+
+
+def test_backfill_reads_with_the_account_the_channel_is_assigned_to(
+    tmp_path: Path, store: Store, pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = env_file(tmp_path, DB_PATH=str(tmp_path / "archive.db"))  # main: alpha, charlie; second: bravo
+    world = World(["main", "second"])
+    world.post(1002, *range(1, 6))
+    ctx = CliContext(env_file=path)
+    try:
+        settings, account = backfill_cmd.reading_account(ctx.settings, ctx.store, "@bravo_news", None)
+        assert account == "second" and settings.api_id == 777
+        assert str(settings.session).endswith("tgmonitor-second.session")
+        assert "reading with account second (the account it is assigned to" in capsys.readouterr().err
+        args = backfill_args("@bravo_news", "--limit", "3")
+        result = asyncio.run(
+            backfill_cmd.backfill_as(args, ctx, None, settings, account=account, client_factory=world.factory)
+        )
+        assert result.inserted == 3
+        assert world.read_by("second") == {1002} and world.read_by("main") == set()
+        # a channel nobody watches: the account the plan would give it (second has fewer)
+        assert backfill_cmd.reading_account(ctx.settings, ctx.store, "t.me/echo_news", None)[1] == "second"
+        assert backfill_cmd.reading_account(ctx.settings, ctx.store, "@bravo_news", "main")[1] == "main"
+        with pytest.raises(UsageError, match="--account third: no such account; TELEGRAM_ACCOUNTS has main, second"):
+            backfill_cmd.reading_account(ctx.settings, ctx.store, "@bravo_news", "third")
+        one = Settings(data_dir=tmp_path)
+        with pytest.raises(UsageError, match="TELEGRAM_ACCOUNTS is not set"):
+            backfill_cmd.reading_account(one, ctx.store, "@bravo_news", "main")
+        assert backfill_cmd.reading_account(one, ctx.store, "@bravo_news", None) == (one, None)
+
+        # second logged out while the service ran: bravo went to main, and so does its backfill
+        world.clients["second"].authorized = False
+        run_settings = Settings.load(path, {})
+
+        async def service_run() -> None:
+            part = AccountsPart(run_settings, Archive.around(run_settings, store, pipeline), world.factory)
+            await part.start()
+            await part.poll()
+            await part.close()
+
+        asyncio.run(service_run())
+        settings, account = backfill_cmd.reading_account(ctx.settings, ctx.store, "@bravo_news", None)
+        assert account == "main"
+        before = len(world.edges["main"].calls)
+        result = asyncio.run(
+            backfill_cmd.backfill_as(backfill_args("@bravo_news"), ctx, None, settings, client_factory=world.factory)
+        )
+        assert (result.inserted, result.unchanged) == (0, 2)  # 1 and 2 below 3: main's catch-up read them already
+        assert {tg_id for tg_id, kw in world.edges["main"].calls[before:]} == {1002}
+        # asked for by name, a logged-out account says so and how to fix it
+        settings, account = backfill_cmd.reading_account(ctx.settings, ctx.store, "@bravo_news", "second")
+        with pytest.raises(RuntimeError, match=r"account second is not logged in.*tgmonitor login --account second"):
+            asyncio.run(
+                backfill_cmd.backfill_as(
+                    backfill_args("@bravo_news"), ctx, None, settings, account=account, client_factory=world.factory
+                )
+            )
+    finally:
+        ctx.close()

@@ -121,6 +121,23 @@ def plan(
     )
 
 
+def assigned_account(settings: Settings, store: Store, ident: str) -> str | None:
+    """The account that reads channel `ident`: as the service last ran (a stand-in included), else as
+    planned (a channel nobody watches gets the account the plan would give it); None: no account has room.
+    `backfill` reads with it, so a channel's history comes through the account that can read it."""
+    keys = {channel_key(ident)}
+    row = store.find_channel(ident)
+    if row is not None:
+        keys |= row_keys(row)
+    saved: dict[str, Any] = read_json(store, STATE_KEY, {})
+    for account in settings.accounts:
+        last = saved.get(account.name)
+        if isinstance(last, dict) and keys & set(last.get("channels") or ()):
+            return account.name
+    planned = plan(settings, store, extra=[channel_key(ident)])
+    return next((a for k in sorted(keys) if (a := planned.account_of(k)) is not None), None)
+
+
 def moves_json(moves: Mapping[str, Move]) -> str:
     return json.dumps(
         {k: {"from": m.home, "to": m.to, "at": m.at} for k, m in moves.items()}, ensure_ascii=False, sort_keys=True
