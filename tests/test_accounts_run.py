@@ -10,11 +10,13 @@ import asyncio
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
-from telethon.errors import AuthKeyUnregisteredError, FloodWaitError
+from telethon.errors import AuthKeyUnregisteredError, FloodWaitError, SessionRevokedError, UserDeactivatedBanError
 
 from bot.app.archive import Archive
+from bot.cli import accounts_cmd
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
 from bot.service.account_book import MOVED_KEY
@@ -144,6 +146,10 @@ def test_a_flood_wait_on_one_account_does_not_delay_the_others(
         assert ("alpha_news", 1) not in stored(store)
         assert state(store)["main"]["waiting_until"] is not None
         assert all(state(store)[n]["waiting_until"] is None for n in names.split(",")[1:])
+        shown = accounts_cmd.lines(accounts_cmd.accounts_report(settings, store))
+        assert shown[:3] == ["main: running, 1/450 channels (@alpha_news)", ANY, ANY]
+        assert shown[2].startswith("  flood wait until ")  # `tgmonitor accounts` shows the wait
+        assert not any("flood wait" in line for line in shown[3:])
         gate.set()
         outcome = await polling
         await part.close()
@@ -166,13 +172,22 @@ def unread(store: Store) -> list[str]:
     return list(json.loads(store.meta_get(UNREAD_KEY) or "[]"))
 
 
-def test_a_logged_out_account_stops_alone_and_its_channels_go_to_the_other_until_it_is_back(
-    store: Store, pipeline: Pipeline, tmp_path: Path
+@pytest.mark.parametrize(
+    ("names", "channels", "stand_in"),
+    [
+        ("main,second", ("alpha_news", "bravo_news"), "main"),
+        # balanced: main alpha+delta, second bravo, third charlie: third has room to spare
+        ("main,second,third", ("alpha_news", "bravo_news", "charlie_news", "delta_news"), "third"),
+    ],
+)
+def test_a_logged_out_account_stops_alone_and_its_channels_go_to_another_until_it_is_back(
+    store: Store, pipeline: Pipeline, tmp_path: Path, names: str, channels: tuple[str, ...], stand_in: str
 ) -> None:
-    world = World(["main", "second"], authorized={"second": False})
-    world.post(1001, 1)
-    world.post(1002, 1)
-    settings = settings_for(tmp_path, "main,second", CHANNELS="@alpha_news,@bravo_news")
+    world = World(names.split(","), authorized={"second": False})
+    chats = {name: tg_id for tg_id, name in CHANNELS.items()}
+    for channel in channels:
+        world.post(chats[channel], 1)
+    settings = settings_for(tmp_path, names, CHANNELS=",".join("@" + c for c in channels))
 
     async def run_once(expect_line: str) -> PollOutcome:
         part = AccountsPart(settings, Archive.around(settings, store, pipeline), world.factory)
@@ -184,12 +199,12 @@ def test_a_logged_out_account_stops_alone_and_its_channels_go_to_the_other_until
         await part.close()
         return outcome
 
-    outcome = asyncio.run(run_once("second: 0 channels (logged out)); 1 channel moved to a running account"))
-    assert (outcome.ok, outcome.failed) == (2, 0)
-    assert stored(store) == [("alpha_news", 1), ("bravo_news", 1)]
-    assert world.read_by("main") == {1001, 1002} and world.read_by("second") == set()
+    outcome = asyncio.run(run_once("second: 0 channels (logged out)"))
+    assert (outcome.ok, outcome.failed) == (len(channels), 0)
+    assert stored(store) == [(c, 1) for c in channels]
+    assert 1002 in world.read_by(stand_in) and world.read_by("second") == set()
     assert unread(store) == []
-    assert moved(store) == {"bravo_news": ("second", "main")}
+    assert moved(store) == {"bravo_news": ("second", stand_in)}
     assert state(store)["second"]["state"] == "logged out" and state(store)["second"]["channels"] == []
     assert "tgmonitor login --account second" in state(store)["second"]["error"]
 
@@ -199,7 +214,7 @@ def test_a_logged_out_account_stops_alone_and_its_channels_go_to_the_other_until
     outcome = asyncio.run(run_once("second: 1 channel"))
     assert len(outcome.new_ids) == 1
     assert [kw["min_id"] for tg_id, kw in world.edges["second"].calls if tg_id == 1002 and kw["reverse"]] == [1]
-    assert stored(store) == [("alpha_news", 1), ("bravo_news", 1), ("bravo_news", 2)]
+    assert stored(store) == sorted([*((c, 1) for c in channels), ("bravo_news", 2)])
     assert moved(store) == {} and unread(store) == []
     assert state(store)["second"]["channels"] == ["bravo_news"]
 
@@ -227,8 +242,9 @@ def test_an_explicit_channel_of_a_logged_out_account_is_reported_unread_not_move
     assert state(store)["second"]["channels"] == ["bravo_news"]
 
 
-def test_an_account_logged_out_while_running_hands_its_channels_on_in_the_same_poll(
-    store: Store, pipeline: Pipeline, tmp_path: Path
+@pytest.mark.parametrize("gone", [AuthKeyUnregisteredError, SessionRevokedError, UserDeactivatedBanError])
+def test_an_account_logged_out_or_banned_while_running_hands_its_channels_on_in_the_same_poll(
+    store: Store, pipeline: Pipeline, tmp_path: Path, gone: type[Exception]
 ) -> None:
     world = World(["main", "second"])
     world.post(1001, 1)
@@ -241,10 +257,10 @@ def test_an_account_logged_out_while_running_hands_its_channels_on_in_the_same_p
         lost = asyncio.ensure_future(part.lost())  # type: ignore[arg-type]
         assert len((await part.poll()).new_ids) == 2
         world.post(1002, 2, 3)
-        world.edges["second"].channel_failures[1002] = AuthKeyUnregisteredError(request=None)
+        world.edges["second"].channel_failures[1002] = gone(request=None)  # type: ignore[call-arg]
         outcome = await part.poll()
         assert state(store)["second"]["state"] == "logged out"
-        assert "AuthKeyUnregisteredError" in state(store)["second"]["error"]
+        assert gone.__name__ in state(store)["second"]["error"]
         assert not world.clients["second"].connected
         assert not lost.done()
         # main took bravo over in this very poll, from bravo's checkpoint (1): 2 and 3, nothing twice
@@ -255,8 +271,8 @@ def test_an_account_logged_out_while_running_hands_its_channels_on_in_the_same_p
         world.post(1002, 4)
         outcome = await part.poll()  # main goes on alone with both
         assert len(outcome.new_ids) == 2 and outcome.failed == 0
-        world.edges["main"].channel_failures[1001] = AuthKeyUnregisteredError(request=None)
-        world.edges["main"].channel_failures[1002] = AuthKeyUnregisteredError(request=None)
+        world.edges["main"].channel_failures[1001] = gone(request=None)  # type: ignore[call-arg]
+        world.edges["main"].channel_failures[1002] = gone(request=None)  # type: ignore[call-arg]
         await part.poll()
         await asyncio.sleep(0)
         assert lost.done()  # every account gone: the service exits so the supervisor restarts it
@@ -358,14 +374,17 @@ def test_a_channel_only_one_account_can_read_goes_to_it_and_stays(
     assert json.loads(store.meta_get(UNREAD_KEY) or "[]") == []
 
 
-def test_the_service_runs_every_account_and_one_bot(store: Store, pipeline: Pipeline, tmp_path: Path) -> None:
-    world = World(["main", "second"])
+@pytest.mark.parametrize("names", ["main,second", "main,second,third"])
+def test_the_service_runs_every_account_and_one_bot(
+    store: Store, pipeline: Pipeline, tmp_path: Path, names: str
+) -> None:
+    world = World(names.split(","))
     world.post(1001, 1)
     world.post(1002, 1)
     bot = FakeBotClient()
     settings = settings_for(
         tmp_path,
-        "main,second",
+        names,
         CHANNELS="@alpha_news,@bravo_news",
         BOT_TOKEN="123456789:" + "A" * 30,
         ALLOWED_USERS="7",
@@ -390,6 +409,8 @@ def test_the_service_runs_every_account_and_one_bot(store: Store, pipeline: Pipe
         await world.clients["main"].push_new(live)  # not main's channel: main leaves it to second
         await world.clients["second"].push_new(live)
         await world.clients["second"].push_new(live)  # seen twice: stored once
+        for other in names.split(",")[2:]:
+            await world.clients[other].push_new(live)  # nor third's
         await wait_until(lambda: len(stored(store)) == 3)
         service.request_stop("test")
         return await running

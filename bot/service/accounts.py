@@ -164,7 +164,11 @@ class AccountsPart:
         if run.running:
             self._stopped(run, "disconnected", error or "the connection ended")
             # At once, not at the next poll: the stand-ins catch the channels up from their checkpoints.
-            await self._settle()
+            try:
+                await self._settle()
+            except Exception:  # a task of its own: nobody else would see it; the next poll tries again
+                self._moves_due = True
+                self.log.exception("handing account %s's channels on failed; the next poll tries again", run.name)
 
     def _stopped(self, run: AccountRun, state: str, error: str) -> None:
         run.state, run.error = state, error
