@@ -173,7 +173,7 @@ class AccountsPart:
     def _stopped(self, run: AccountRun, state: str, error: str) -> None:
         run.state, run.error = state, error
         self.log.error(
-            "account %s stopped (%s): %s; its channels (%d) go to the running accounts with room",
+            "account %s stopped (%s): %s; its channels (%d) go to running accounts with room (explicit ones wait, unread)",
             run.name,
             state,
             error,
