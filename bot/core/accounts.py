@@ -83,10 +83,13 @@ def assign_channels(
         owner[channel] = account
         load[account] += 1
 
-    # Most constrained first, so a channel with one reader is never crowded out by a flexible one.
-    def constraint(channel: str) -> int:
+    # Most constrained first, so a channel with one reader is never crowded out by a flexible one; among
+    # equals, those staying where they were first, so a hand-over never pushes out a channel that stays.
+    def constraint(channel: str) -> tuple[int, bool]:
         allowed = readable.get(channel)
-        return len(live) if allowed is None else len(allowed & set(live))
+        before = previous.get(channel)
+        stays = before in load and before not in gone and (allowed is None or before in allowed)
+        return (len(live) if allowed is None else len(allowed & set(live))), not stays
 
     left: list[str] = []
     unassigned: list[str] = []
