@@ -69,7 +69,7 @@ class AccountRun:
 
     @property
     def down(self) -> bool:
-        """Stopped by a fault, not by the service stopping: its channels are unread."""
+        """Stopped by a fault, not by the service stopping: its channels go to others, its explicit ones unread."""
         return self.state in ("logged out", "failed", "disconnected")
 
 
@@ -173,7 +173,7 @@ class AccountsPart:
     def _stopped(self, run: AccountRun, state: str, error: str) -> None:
         run.state, run.error = state, error
         self.log.error(
-            "account %s stopped (%s): %s; its channels (%d) go to running accounts with room (explicit ones wait, unread)",
+            "account %s stopped (%s): %s; its channels (%d) go to running accounts with room (explicit ones: unread)",
             run.name,
             state,
             error,
@@ -277,10 +277,7 @@ class AccountsPart:
             previous = {**{k: m.home for k, m in self.moves.items()}, **before}
             self.assignment = plan(self.settings, self.store, down=down, previous=previous)
             moves = record_moves(before, self.assignment, down, self.moves, at=iso(time.time()) or "")
-            for key, move in moves.items():
-                if self.moves.get(key) != move:
-                    where = f"{move.to} reads it from its checkpoint" if move.to else "no account has room: UNREAD"
-                    self.log.warning("%s: account %s is down; %s", key_ident(key), move.home, where)
+            self._log_moves({k: m for k, m in moves.items() if self.moves.get(k) != m})
             self.moves = moves
             added: dict[str, list[str]] = {}
             for run in self.accounts.values():
@@ -304,6 +301,16 @@ class AccountsPart:
             failed=sum(o.failed for o in outcomes),
             new_ids=tuple(i for o in outcomes for i in o.new_ids),
         )
+
+    def _log_moves(self, moves: dict[str, Move]) -> None:
+        """One line per (down account, stand-in): a banned account may hand on hundreds of channels."""
+        groups: dict[tuple[str, str | None], list[str]] = {}
+        for key, move in moves.items():
+            groups.setdefault((move.home, move.to), []).append(key_ident(key))
+        for (home, to), idents in groups.items():
+            shown = ", ".join(idents[:8]) + (", …" if len(idents) > 8 else "")
+            where = f"{to} reads them from their checkpoints" if to else "no account has room for them: UNREAD"
+            self.log.warning("account %s is down; %s: %s", home, where, f"{plural(len(idents), 'channel')} ({shown})")
 
     # --------------------------------------------------------------- reports
     def unread(self) -> list[str]:
