@@ -19,7 +19,7 @@ from bot.app.archive import Archive
 from bot.cli import accounts_cmd
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
-from bot.service.account_book import MOVED_KEY
+from bot.service.account_book import ASSIGNMENT_KEY, MOVED_KEY
 from bot.service.accounts import STATE_KEY, UNREAD_KEY, AccountsPart
 from bot.service.parts import PollOutcome
 from bot.service.run import Service
@@ -207,6 +207,12 @@ def test_a_logged_out_account_stops_alone_and_its_channels_go_to_another_until_i
     assert moved(store) == {"bravo_news": ("second", stand_in)}
     assert state(store)["second"]["state"] == "logged out" and state(store)["second"]["channels"] == []
     assert "tgmonitor login --account second" in state(store)["second"]["error"]
+    assert json.loads(store.meta_get(ASSIGNMENT_KEY) or "{}")["bravo_news"] == "second"  # its home, kept
+
+    # restarted with second still logged out: bravo is handed over again, read on from its checkpoint
+    outcome = asyncio.run(run_once("second: 0 channels (logged out)"))
+    assert outcome.new_ids == () and moved(store) == {"bravo_news": ("second", stand_in)}
+    assert [kw["min_id"] for tg_id, kw in world.edges[stand_in].calls if tg_id == 1002 and kw["reverse"]] == [1]
 
     # logged in again and restarted: bravo goes back to second, which reads on from the checkpoint
     world.clients["second"].authorized = True
