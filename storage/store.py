@@ -293,7 +293,8 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
     def _upsert(self, channel_id: int, post: Post) -> tuple[str, int]:
         values = dict(zip(_CONTENT_FIELDS, _content_values(post), strict=True))
         existing = self.db.execute(
-            f"SELECT id, views, text_seen_at, {', '.join(_FACT_FIELDS)}, {', '.join(_CONTENT_FIELDS)} FROM posts "
+            f"SELECT id, views, text_seen_at, time_approx, {', '.join(_FACT_FIELDS)}, {', '.join(_CONTENT_FIELDS)} "
+            "FROM posts "
             "WHERE channel_id = ? AND message_id = ?",
             [channel_id, post.message_id],
         ).fetchone()
@@ -304,9 +305,9 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
             if post.links:
                 self.articles.link_post(post_id, post.links, self.clock())
             return "inserted", post_id
-        post_id, views, seen_at = existing[0], existing[1], existing[2]
-        facts = existing[3 : 3 + len(_FACT_FIELDS)]
-        old = dict(zip(_CONTENT_FIELDS, existing[3 + len(_FACT_FIELDS) :], strict=True))
+        post_id, views, seen_at, approx = existing[0], existing[1], existing[2], existing[3]
+        facts = existing[4 : 4 + len(_FACT_FIELDS)]
+        old = dict(zip(_CONTENT_FIELDS, existing[4 + len(_FACT_FIELDS) :], strict=True))
         # Edit history: what counts as a new version is bot/core/versions.py's rule.
         old_edit = from_db_time(old["edit_date"])
         decision = compare(old["raw_text"], old_edit, post.raw_text, post.edit_date, post.date)
@@ -325,6 +326,9 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
         for key, value, had in zip(_FACT_FIELDS, _fact_values(post), facts, strict=True):
             if (value is not None and had is None) or (key == "text_links" and content and value != had):
                 changed[key] = value
+        if approx and not post.approx_time:  # an exact time for a post stored on an exporter's clock
+            changed["date"] = to_db_time(post.date)
+            changed["time_approx"] = 0
         if post.links and not content:
             # Also for an unchanged post: an archive from before linked articles gets them on re-import.
             self.articles.link_post(post_id, post.links, self.clock())

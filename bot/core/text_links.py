@@ -9,14 +9,18 @@ become clickable is decided here too (`clickable`), so the web page and any othe
 
 from __future__ import annotations
 
+import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.models import TextLink
 
 MAX_TEXT_LINKS = 100  # per post; Telegram allows 100 entities of a kind in a message
 MAX_URL_CHARS = 2048
 MAX_WORDS_CHARS = 500
+SHOWN_URL_CHARS = 60  # the address beside the words is cut to this; the link and its title hold it whole
+# A link out of archive text: no referrer, no access to the viewer's window, no search-engine credit.
+LINK_REL = "noopener nofollow noreferrer"
 
 
 def keep_text_links(links: Iterable[TextLink], limit: int = MAX_TEXT_LINKS) -> tuple[TextLink, ...]:
@@ -109,6 +113,31 @@ def with_targets(text: str, links: Sequence[TextLink]) -> str:
     if rest:
         out += "\n\n" + "\n".join(f"{link.text} [{link.url}]" for link in rest)
     return out
+
+
+def shown_url(url: str, limit: int = SHOWN_URL_CHARS) -> str:
+    """The address as shown beside the words: without `https://`, cut to `limit` with an ellipsis."""
+    bare = url.split("://", 1)[1] if url.lower().startswith(("https://", "http://")) else url
+    return bare if len(bare) <= limit else bare[: limit - 1] + "…"
+
+
+def link_html(words: str, link: TextLink) -> str:
+    """The words as a link to their hidden address, the address shown beside them; all escaped. An
+    address that is not http(s) (javascript:, tg:) is shown as text only, never a link."""
+    shown = html.escape(shown_url(link.url))
+    if not clickable(link.url):
+        return f'{html.escape(words)} <span class="link-target" title="not a web link">[{shown}]</span>'
+    url = html.escape(link.url, quote=True)
+    return (
+        f'<a class="text-link" href="{url}" rel="{LINK_REL}" target="_blank" title="{url}">{html.escape(words)}</a>'
+        f' <span class="link-target">[{shown}]</span>'
+    )
+
+
+def line_html(line: str, links: Sequence[TextLink], used: set[int], plain: Callable[[str], str] = html.escape) -> str:
+    """One line of text as HTML: hidden links placed by `link_html`, the rest through `plain` (which
+    escapes, and may link plain URLs)."""
+    return "".join(plain(piece) if link is None else link_html(piece, link) for piece, link in spans(line, links, used))
 
 
 def encode_text_links(links: Sequence[TextLink]) -> str | None:
