@@ -272,7 +272,7 @@ def message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> 
         links=tuple(links),
         reply_to=_reply_to(message),
         sender=_sender(message, channel),
-        text_links=tuple(_text_links(message.get("text")) + _text_links(entities)),
+        text_links=tuple(dict.fromkeys(_text_links(message.get("text")) + _text_links(entities))),  # both list them
     )
 
 

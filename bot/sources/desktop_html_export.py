@@ -33,7 +33,7 @@ from selectolax.lexbor import LexborHTMLParser
 from bot.core.html_shape import HtmlLimits, HtmlRefused, check_html
 from bot.models import ChannelRef, Forward, RawPost, Sender
 from bot.sources.desktop_export import ExportError, check_message_id
-from bot.sources.desktop_html_message import classes_of, read_message, read_sender, short
+from bot.sources.desktop_html_message import classes_of, read_message, read_sender, read_signature, short
 
 # A page holds at most 1,000 messages of at most 4,096 characters, each up to 6 bytes once escaped
 # (`&quot;`): ~25 MB. Far above that is not a Telegram Desktop page.
@@ -199,7 +199,8 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
                 f"{where}: cannot read this message ({exc.__class__.__name__}: {str(exc)[:120]})"
             ) from exc
         if raw is not None:
-            posts.append(replace(raw, sender=sender) if sender is not None else raw)
+            own = sender or read_signature(block)
+            posts.append(replace(raw, sender=own) if own is not None else raw)
         previous_id = message_id
     return title, posts, links
 

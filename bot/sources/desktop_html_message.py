@@ -129,6 +129,13 @@ def read_sender(block: LexborNode, title: str) -> Sender | None:
     return Sender(name=name)
 
 
+def read_signature(block: LexborNode) -> Sender | None:
+    """`div.body > div.signature`: a signed channel post's author (the JSON export's `author`)."""
+    node = child_with_class(child_with_class(block, "body"), "signature")
+    name = " ".join((node.text(deep=True) or "").split())[:256] if node is not None else ""
+    return Sender(name=name) if name else None
+
+
 def _date(value: str, where: str, what: str = "date") -> datetime:
     match = _DATE.fullmatch(value.strip())
     if match is None:

@@ -207,11 +207,21 @@ def _text_links(node: LexborNode) -> tuple[TextLink, ...]:
         words = " ".join((link.text(deep=True) or "").split())
         if not href.lower().startswith(("http://", "https://")) or not words or words[0] in "@#":
             continue
-        bare = href.split("://", 1)[1].rstrip("/")
-        if words.rstrip("/").rstrip("…") and bare.startswith(words.split("://")[-1].rstrip("/").rstrip("…")):
-            continue  # the address written out (maybe shortened): visible, not hidden
+        if _written_out(words, href):
+            continue
         found.append(TextLink(words, href))
     return tuple(found)
+
+
+def _written_out(words: str, href: str) -> bool:
+    """The link's words are its address (maybe without scheme or `www.`, maybe cut with `…`): visible."""
+
+    def bare(value: str) -> str:
+        value = value.split("://", 1)[-1].rstrip("/").rstrip("…").rstrip("/")
+        return value[4:] if value.lower().startswith("www.") else value
+
+    shown = bare(words)
+    return bool(shown) and bare(href).lower().startswith(shown.lower())
 
 
 def _post_date(block: LexborNode) -> datetime | None:
