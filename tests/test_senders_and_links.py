@@ -15,6 +15,9 @@ import pytest
 from telethon.tl import types
 
 from bot.cli import main
+from bot.core.digest import DigestItem
+from bot.core.feed_items import statement_entry
+from bot.core.pipeline import Pipeline
 from bot.core.text_links import keep_text_links, line_html, spans, with_targets
 from bot.models import ChannelRef, RawPost, Sender, TextLink
 from bot.sources.desktop_export import parse_export
@@ -23,6 +26,7 @@ from bot.sources.telethon_convert import message_to_raw
 from bot.sources.web_preview_parser import parse_saved_page
 from storage.db import MIGRATIONS, SCHEMA_VERSION, schema_version
 from storage.store import Store
+from tests.test_commands import FRIEND, PRIVATE, make_router
 from tests.tg_factory import message
 from tests.web_archive import add_posts
 from tests.web_server import client as client_for
@@ -352,3 +356,30 @@ def test_real_html_group_carries_senders_over_joined_messages() -> None:
 def test_real_preview_pages_carry_signatures() -> None:
     (signed,) = parse_saved_page(REAL / "any2feed_tme_more" / "message_with_from_author.html")
     assert signed.sender == Sender("🅰️rkadiy Ivanov")
+
+
+# ------------------------------------------------------------------------------------------ bot and feeds
+def test_bot_post_and_feed_entries_show_sender_and_hidden_links(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "a.db")
+    try:
+        raw = RawPost(
+            channel=ChannelRef(tg_id=1700000099, title="Analysts"),
+            message_id=1,
+            date=datetime(2026, 11, 22, 10, tzinfo=UTC),
+            text="The ministry confirmed the talks <today>.",
+            source="export",
+            sender=Sender("Ana & Co", "user11"),
+            approx_time=True,
+            text_links=(TextLink("confirmed the talks", "https://example.org/t?a=1&b=2"),),
+        )
+        store.save_posts([Pipeline.load().process(raw)])
+        [post] = store.search(None, limit=5)
+        reply = make_router(store).route(f"/post {post.id}", PRIVATE, FRIEND).parts[0]
+        assert "(approximate: the exporter's clock)" in reply and "Sender: Ana &amp; Co" in reply
+        assert "confirmed the talks [https://example.org/t?a=1&amp;b=2] &lt;today&gt;." in reply
+        entry = statement_entry(DigestItem((post,)), [], "https://viewer.example")
+        assert "<p>Sender: <b>Ana &amp; Co</b></p>" in entry.content_html
+        assert 'href="https://example.org/t?a=1&amp;b=2" rel="noopener nofollow noreferrer"' in entry.content_html
+        assert "&lt;today&gt;" in entry.content_html
+    finally:
+        store.close()
