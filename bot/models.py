@@ -91,10 +91,14 @@ class Sender:
 
 @dataclass(frozen=True, slots=True)
 class TextLink:
-    """Words of a post that link to a URL hidden behind them (Telegram's text_link entity)."""
+    """Words of a post that link to a URL hidden behind them (Telegram's text_link entity).
+
+    `nth`: how many times the words occur in the text before the linked place (0: the first
+    occurrence is the link), so "the minutes" linked the second time it is written is found there."""
 
     text: str
     url: str
+    nth: int = 0
 
 
 @dataclass(frozen=True, slots=True)

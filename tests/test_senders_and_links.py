@@ -18,7 +18,15 @@ from bot.cli import main
 from bot.core.digest import DigestItem
 from bot.core.feed_items import statement_entry
 from bot.core.pipeline import Pipeline
-from bot.core.text_links import keep_text_links, line_html, spans, with_targets
+from bot.core.text_links import (
+    Placement,
+    decode_text_links,
+    encode_text_links,
+    keep_text_links,
+    line_html,
+    spans,
+    with_targets,
+)
 from bot.models import ChannelRef, RawPost, Sender, TextLink
 from bot.sources.desktop_export import parse_export
 from bot.sources.desktop_html_export import HtmlExport, parse_page
@@ -169,11 +177,11 @@ def test_telethon_messages_carry_sender_and_text_links() -> None:
 def test_hidden_links_are_placed_by_their_words_and_kept_safe() -> None:
     links = keep_text_links(
         [
-            TextLink("Reminder – 2", "https://t.me/x/2"),
+            TextLink("Reminder – 2", "https://t.me/x/2", nth=1),  # "Reminder – 20" holds it once before
             TextLink("Reminder – 20", "https://t.me/x/20"),
             TextLink("https://example.org", "https://example.org"),  # visible: not hidden
             TextLink("this", "javascript:alert(1)"),
-            TextLink("Reminder – 2", "https://t.me/x/2"),  # once
+            TextLink("Reminder – 2", "https://t.me/x/2", nth=1),  # once
         ]
     )
     assert [link.url for link in links] == ["https://t.me/x/2", "https://t.me/x/20", "javascript:alert(1)"]
@@ -182,13 +190,42 @@ def test_hidden_links_are_placed_by_their_words_and_kept_safe() -> None:
         (" then ", None),
         ("Reminder – 2", links[0]),
     ]
-    html = line_html('<b>this</b> "x"', links, set())
+    # the count runs across lines: the second "minutes" is the link
+    minutes = (TextLink("the minutes", "https://example.org/m", nth=1),)
+    placed = Placement()
+    assert spans("Who has the minutes?", minutes, placed) == [("Who has the minutes?", None)]
+    assert spans("Here are the minutes.", minutes, placed)[1] == ("the minutes", minutes[0])
+    html = line_html('<b>this</b> "x"', links, Placement())
     assert "<b>" not in html and "javascript:" not in html.split("[")[0]  # escaped, and no link to it
     assert '<span class="link-target" title="not a web link">[javascript:alert(1)]</span>' in html
-    linked = line_html("see Reminder – 2", links, set())
+    linked = line_html("see Reminder – 20, Reminder – 2", links, Placement())
     assert 'href="https://t.me/x/2" rel="noopener nofollow noreferrer" target="_blank"' in linked
-    assert with_targets("see Reminder – 2", links[:1]) == "see Reminder – 2 [https://t.me/x/2]"
+    assert (
+        with_targets("see Reminder – 20, Reminder – 2", links[:1])
+        == "see Reminder – 20, Reminder – 2 [https://t.me/x/2]"
+    )
     assert with_targets("cleaned away", links[:1]) == "cleaned away\n\nReminder – 2 [https://t.me/x/2]"
+    assert decode_text_links(encode_text_links(links)) == links
+    assert decode_text_links('[["a", "https://x", -1], ["b"], 3, ["c", "https://y", true]]') == ()
+
+
+def test_importers_count_the_occurrences_before_a_link(tmp_path: Path) -> None:
+    text = "Who has the minutes? Here are the minutes."
+    at = text.rindex("the minutes")
+    msg = types.Message(
+        id=9,
+        peer_id=types.PeerChannel(1001),
+        date=datetime(2026, 11, 22, 10, tzinfo=UTC),
+        message=text,
+        entities=[types.MessageEntityTextUrl(offset=at, length=11, url="https://example.org/m")],
+    )
+    raw = message_to_raw(msg, ChannelRef(tg_id=1001))
+    assert raw is not None and raw.text_links == (TextLink("the minutes", "https://example.org/m", 1),)
+    page = html_page(
+        "Desk", [block(1, 'Who has the minutes? Here are <a href="https://example.org/m">the minutes</a>.', "Ana")]
+    )
+    _, posts, _ = parse_page(page, "messages.html", ChannelRef(tg_id=9))
+    assert posts[0].text_links == (TextLink("the minutes", "https://example.org/m", 1),)
 
 
 # ------------------------------------------------------------------------------------------ archive
@@ -338,7 +375,7 @@ def test_real_group_exports_record_their_senders() -> None:
     _, rag = parse_export(REAL / "ragtgbot_group" / "result.json")
     assert {p.sender for p in rag} == {Sender("verymuchuser", "user12345678")}
     _, salaf = parse_export(REAL / "salaf_channel" / "result.json")
-    assert sum(p.sender is not None for p in salaf) == 1  # a channel: only its one signed post
+    assert [p.sender for p in salaf if p.sender] == [Sender("أم مصعب")]  # a channel: only its one signed post
 
 
 @needs_real
@@ -347,7 +384,8 @@ def test_real_html_group_carries_senders_over_joined_messages() -> None:
     assert len(posts) == 16_317 and all(p.sender is not None for p in posts)
     assert sum(p.sender.name == "Nikita" for p in posts if p.sender) == 1_991
     channel = list(HtmlExport.open(REAL / "salaf_channel" / "messages.html").iter_posts(ChannelRef(tg_id=2)))
-    assert all(p.sender is None for p in channel)  # from_name is the channel's own title
+    # from_name is the channel's own title: no sender, but the one signed post's signature, as in its JSON
+    assert [p.sender for p in channel if p.sender] == [Sender("أم مصعب")]
     linked = [p for p in channel if p.text_links]
     assert len(linked) == 18 and TextLink("Reminder – 01", "https://t.me/TuhfatAlTullaab/254") in linked[1].text_links
 

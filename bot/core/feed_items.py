@@ -19,7 +19,7 @@ from bot.core.digest import DigestItem
 from bot.core.digest_render import snippet
 from bot.core.feeds import FeedEntry
 from bot.core.telegram_text import strip_bidi
-from bot.core.text_links import line_html
+from bot.core.text_links import Placement, line_html
 from bot.models import StoredPost, TextLink
 
 TITLE_CHARS = 120
@@ -49,9 +49,9 @@ def post_link(post: StoredPost, base_url: str) -> str:
 def _paragraphs_html(text: str, links: Sequence[TextLink] = ()) -> str:
     """Paragraphs escaped, hidden links beside their words (bot/core/text_links.py)."""
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    used: set[int] = set()
+    placed = Placement()
     return "".join(
-        f"<p>{'<br>'.join(line_html(line, links, used) for line in p.split(chr(10)))}</p>" for p in paragraphs
+        f"<p>{'<br>'.join(line_html(line, links, placed) for line in p.split(chr(10)))}</p>" for p in paragraphs
     )
 
 

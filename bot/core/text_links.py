@@ -33,7 +33,7 @@ def keep_text_links(links: Iterable[TextLink], limit: int = MAX_TEXT_LINKS) -> t
             continue
         if words == url or words.rstrip("/") == url.rstrip("/"):
             continue
-        found = TextLink(words, url)
+        found = TextLink(words, url, max(0, link.nth))
         if found not in kept:
             kept.append(found)
         if len(kept) >= limit:
@@ -46,24 +46,52 @@ def clickable(url: str) -> bool:
     return url.lower().startswith(("https://", "http://")) and not any(c in url for c in "\x00\r\n\t ")
 
 
-def spans(line: str, links: Sequence[TextLink], used: set[int] | None = None) -> list[tuple[str, TextLink | None]]:
-    """`line` cut into (piece, the link behind it or None), in order. Each link marks the first place
-    its words appear (at a word's edges when possible), once per post: `used` carries which links
-    were placed across the post's lines. Links whose words are not found are left to `unplaced`."""
-    used = set() if used is None else used
+class Placement:
+    """Where a post's hidden links went, carried across its lines in reading order: which links are
+    placed, and how often each one's words were passed over (its `nth` says which occurrence it is)."""
+
+    def __init__(self) -> None:
+        self.used: set[int] = set()
+        self.seen: dict[int, int] = {}
+
+
+def first_line(words: str) -> str:
+    """What is looked for: a link over several lines is found by its first (the text is read by line)."""
+    return words.split("\n", 1)[0]
+
+
+def occurrences(text: str, words: str) -> int:
+    """How often `words` (their first line) occur in `text`, without overlaps: the importers count the
+    text before a link with this, and `spans` passes over as many before placing it."""
+    needle = first_line(words)
+    return text.count(needle) if needle else 0
+
+
+def spans(line: str, links: Sequence[TextLink], placed: Placement | None = None) -> list[tuple[str, TextLink | None]]:
+    """`line` cut into (piece, the link behind it or None), in order. Each link marks its words' `nth`
+    occurrence counted from the post's start (`placed` carries the count across lines), once per post.
+    Links whose words are never found are left to `unplaced`."""
+    placed = Placement() if placed is None else placed
     found: list[tuple[int, int, int]] = []  # start, end, link index
     for index, link in enumerate(links):
-        if index in used:
+        if index in placed.used:
             continue
-        words = link.text.split("\n")[0]
-        at = _find_word(line, words)
+        words = first_line(link.text)
+        if not words:
+            continue
+        at = line.find(words)
+        while at >= 0:
+            seen = placed.seen.get(index, 0)
+            if seen >= link.nth:
+                break
+            placed.seen[index] = seen + 1
+            at = line.find(words, at + len(words))
         if at < 0:
             continue
         end = at + len(words)
-        if any(at < e and s < end for s, e, _ in found):
-            continue
-        found.append((at, end, index))
-        used.add(index)
+        placed.used.add(index)
+        if not any(at < e and s < end for s, e, _ in found):
+            found.append((at, end, index))
     found.sort()
     out: list[tuple[str, TextLink | None]] = []
     cursor = 0
@@ -77,24 +105,9 @@ def spans(line: str, links: Sequence[TextLink], used: set[int] | None = None) ->
     return out
 
 
-def _find_word(line: str, words: str) -> int:
-    """The first place `words` stand as whole words, else the first place at all, else -1."""
-    if not words:
-        return -1
-    start = line.find(words)
-    first = start
-    while start >= 0:
-        before = line[start - 1] if start else " "
-        after = line[start + len(words)] if start + len(words) < len(line) else " "
-        if not before.isalnum() and not after.isalnum():
-            return start
-        start = line.find(words, start + 1)
-    return first
-
-
-def unplaced(links: Sequence[TextLink], used: set[int]) -> list[TextLink]:
+def unplaced(links: Sequence[TextLink], placed: Placement) -> list[TextLink]:
     """Links whose words the text no longer shows (cleaned away): listed under the post instead."""
-    return [link for index, link in enumerate(links) if index not in used]
+    return [link for index, link in enumerate(links) if index not in placed.used]
 
 
 def with_targets(text: str, links: Sequence[TextLink]) -> str:
@@ -102,13 +115,13 @@ def with_targets(text: str, links: Sequence[TextLink]) -> str:
     gone from the text are appended at the end, one per line, so nothing said is lost."""
     if not links:
         return text
-    used: set[int] = set()
+    placed = Placement()
     out_lines = []
     for line in text.split("\n"):
         out_lines.append(
-            "".join(piece if link is None else f"{piece} [{link.url}]" for piece, link in spans(line, links, used))
+            "".join(piece if link is None else f"{piece} [{link.url}]" for piece, link in spans(line, links, placed))
         )
-    rest = unplaced(links, used)
+    rest = unplaced(links, placed)
     out = "\n".join(out_lines)
     if rest:
         out += "\n\n" + "\n".join(f"{link.text} [{link.url}]" for link in rest)
@@ -134,15 +147,21 @@ def link_html(words: str, link: TextLink) -> str:
     )
 
 
-def line_html(line: str, links: Sequence[TextLink], used: set[int], plain: Callable[[str], str] = html.escape) -> str:
+def line_html(
+    line: str, links: Sequence[TextLink], placed: Placement, plain: Callable[[str], str] = html.escape
+) -> str:
     """One line of text as HTML: hidden links placed by `link_html`, the rest through `plain` (which
     escapes, and may link plain URLs)."""
-    return "".join(plain(piece) if link is None else link_html(piece, link) for piece, link in spans(line, links, used))
+    return "".join(
+        plain(piece) if link is None else link_html(piece, link) for piece, link in spans(line, links, placed)
+    )
 
 
 def encode_text_links(links: Sequence[TextLink]) -> str | None:
-    """The column's value: a JSON list of [words, URL] pairs, NULL for none (most posts)."""
-    return json.dumps([[link.text, link.url] for link in links], ensure_ascii=False) if links else None
+    """The column's value: a JSON list of [words, URL] or [words, URL, nth], NULL for none (most posts)."""
+    if not links:
+        return None
+    return json.dumps([[t.text, t.url, t.nth] if t.nth else [t.text, t.url] for t in links], ensure_ascii=False)
 
 
 def decode_text_links(value: str | None) -> tuple[TextLink, ...]:
@@ -156,7 +175,11 @@ def decode_text_links(value: str | None) -> tuple[TextLink, ...]:
     if not isinstance(data, list):
         return ()
     return tuple(
-        TextLink(pair[0], pair[1])
-        for pair in data
-        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair)
+        TextLink(item[0], item[1], item[2] if len(item) == 3 else 0)
+        for item in data
+        if isinstance(item, list)
+        and len(item) in (2, 3)
+        and isinstance(item[0], str)
+        and isinstance(item[1], str)
+        and (len(item) == 2 or (isinstance(item[2], int) and not isinstance(item[2], bool) and item[2] >= 0))
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.numbers import INT64_MAX
+from bot.core.text_links import MAX_TEXT_LINKS, occurrences
 from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -99,17 +100,21 @@ def _add_link(links: list[str], part: dict[str, Any]) -> None:
 
 
 def _text_links(parts: Any) -> list[TextLink]:
-    """The hidden links (`text_link` parts: the words shown and their `href`) of `text` or `text_entities`."""
+    """The hidden links (`text_link` parts: the words shown and their `href`) of `text` or
+    `text_entities`, each with how often its words occur before it (at most MAX_TEXT_LINKS kept)."""
     if not isinstance(parts, list):
         return []
-    return [
-        TextLink(part["text"], part["href"])
-        for part in parts
-        if isinstance(part, dict)
-        and part.get("type") == "text_link"
-        and isinstance(part.get("text"), str)
-        and isinstance(part.get("href"), str)
-    ]
+    found: list[TextLink] = []
+    before: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            before.append(part)
+        elif isinstance(part, dict) and isinstance(part.get("text"), str):
+            words, href = part["text"], part.get("href")
+            if part.get("type") == "text_link" and isinstance(href, str) and len(found) < MAX_TEXT_LINKS:
+                found.append(TextLink(words, href, occurrences("".join(before), words)))
+            before.append(words)
+    return found
 
 
 def _sender(message: dict[str, Any], channel: ChannelRef) -> Sender | None:

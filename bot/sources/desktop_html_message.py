@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from selectolax.lexbor import LexborNode
 
 from bot.core.numbers import INT64_MAX
+from bot.core.text_links import MAX_TEXT_LINKS, occurrences
 from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
 from bot.sources.desktop_export import MAX_TEXT_CHARS, ExportError, check_date
 
@@ -257,8 +258,9 @@ def _rich_text(
                 url = _link(attributes.get("href") or "", words)
                 if url and url not in links:
                     links.append(url)
-                if url and text_links is not None and url != words.strip():  # words over a hidden address
-                    text_links.append(TextLink(words, url))
+                if url and text_links is not None and url != words.strip() and len(text_links) < MAX_TEXT_LINKS:
+                    # words over a hidden address, and how often they occur before it
+                    text_links.append(TextLink(words, url, occurrences("".join(out), words)))
     return "".join(out), tuple(dict.fromkeys(hashtags)), tuple(links)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from telethon.tl import types
 
+from bot.core.text_links import MAX_TEXT_LINKS, occurrences
 from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
 
 _HASHTAG_TEXT = re.compile(r"^#(\w+)$")
@@ -88,12 +89,14 @@ def extract_links(
 
 
 def extract_text_links(text: str, entities: Sequence[types.TypeMessageEntity] | None) -> tuple[TextLink, ...]:
-    """Hidden links: the words a `MessageEntityTextUrl` covers and the URL behind them, in text order."""
-    return tuple(
-        TextLink(_utf16_slice(text, entity.offset, entity.length), entity.url)
-        for entity in entities or ()
-        if isinstance(entity, types.MessageEntityTextUrl) and entity.url
-    )
+    """Hidden links: the words a `MessageEntityTextUrl` covers, the URL behind them and how often the
+    words occur before them, in text order (at most MAX_TEXT_LINKS)."""
+    found: list[TextLink] = []
+    for entity in entities or ():
+        if isinstance(entity, types.MessageEntityTextUrl) and entity.url and len(found) < MAX_TEXT_LINKS:
+            words = _utf16_slice(text, entity.offset, entity.length)
+            found.append(TextLink(words, entity.url, occurrences(_utf16_slice(text, 0, entity.offset), words)))
+    return tuple(found)
 
 
 def _peer_key(peer: types.TypePeer | None) -> str | None:

@@ -19,6 +19,7 @@ from bot.core.highlight import Highlighter, mark
 from bot.core.lang import LANGUAGE_CODES
 from bot.core.search_query import match_spans
 from bot.core.tag_explain import explain_topics
+from bot.core.text_links import Placement
 from bot.core.windows import next_occurrence
 from bot.models import ChannelRow, PostVersion, StoredPost, Tag
 from bot.web.charts import chart_window, posts_per_day_chart, top_tags_chart
@@ -298,7 +299,7 @@ def post_page(request: Request) -> Response:
         previous=previous,
         following=following,
         reasons=reasons,
-        placed_links=set(),  # hidden links the paragraphs placed; the rest are listed below them
+        placed_links=Placement(),  # hidden links the paragraphs placed; the rest are listed below them
         # its channel's posts up to its day (local, as the search's dates), newest first: it is near the top
         context=f"/?channel={post.channel_id}&until={post.date.astimezone(state.options.tz).date().isoformat()}",
     )

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from bot.core.digest_render import post_line, snippet
-from bot.core.text_links import line_html, link_html, unplaced
+from bot.core.text_links import Placement, line_html, link_html, unplaced
 from bot.models import TextLink
 from storage.browse import MARK_CLOSE, MARK_OPEN
 
@@ -92,16 +92,16 @@ def _linked(line: str) -> str:
     return "".join(out)
 
 
-def lines(text: str | None, links: Sequence[TextLink] = (), used: set[int] | None = None) -> Markup:
+def lines(text: str | None, links: Sequence[TextLink] = (), placed: Placement | None = None) -> Markup:
     """Each line of archive text its own block with `dir="auto"`: its direction from its own first
     strong letter, so an English list under an Arabic line stays left-to-right (and the other way
     round), punctuation on the right side. Plain URLs become links; hidden links (`links`: words over
     an address) keep their words, linked, with the address beside them (bot/core/text_links.py);
-    `used` carries which were placed across a post's paragraphs. Everything else is escaped."""
-    used = set() if used is None else used
+    `placed` carries where they went across a post's paragraphs. Everything else is escaped."""
+    placed = Placement() if placed is None else placed
     return Markup(
         "".join(
-            f'<span class="line" dir="auto">{line_html(line, links, used, _linked)}</span>'
+            f'<span class="line" dir="auto">{line_html(line, links, placed, _linked)}</span>'
             for line in (text or "").split("\n")
         )
     )
