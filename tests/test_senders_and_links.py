@@ -391,6 +391,18 @@ def test_real_html_group_carries_senders_over_joined_messages() -> None:
 
 
 @needs_real
+@pytest.mark.parametrize("name", ["salaf_channel", "trantor_channel"])
+def test_real_json_and_html_exports_agree_on_hidden_links(name: str) -> None:
+    """The same channel exported both ways: the same hidden links, occurrence counts included."""
+    channel, from_json = parse_export(REAL / name / "result.json")
+    from_html = {p.message_id: p for p in HtmlExport.open(REAL / name / "messages.html").iter_posts(channel)}
+    linked = [p for p in from_json if p.text_links]
+    assert len(linked) == {"salaf_channel": 18, "trantor_channel": 666}[name]
+    for post in linked:
+        assert keep_text_links(post.text_links) == keep_text_links(from_html[post.message_id].text_links)
+
+
+@needs_real
 def test_real_preview_pages_carry_signatures() -> None:
     (signed,) = parse_saved_page(REAL / "any2feed_tme_more" / "message_with_from_author.html")
     assert signed.sender == Sender("🅰️rkadiy Ivanov")
