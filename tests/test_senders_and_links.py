@@ -347,10 +347,19 @@ def test_post_page_and_listings_show_sender_time_mark_and_hidden_links(tmp_path:
                     TextLink("gone words", "https://example.org/gone"),
                 ),
             ),
+            RawPost(  # the same statement in another group: the copies table names its sender too
+                channel=ChannelRef(tg_id=1700000089, title="Other group"),
+                message_id=1,
+                date=when,
+                text='The ministry confirmed the talks and <b>"this"</b> too.',
+                source="export",
+                sender=Sender("Marko", "user33"),
+            ),
         ],
     )
     with client_for(path) as http:
-        page = http.get(f"/post/{last}").text
+        page = http.get(f"/post/{last - 1}").text
+        assert "Seen in 2 channels" in page and " · from <bdi>Marko</bdi>" in page
         assert '<dd class="sender"><bdi>Ana &lt;Petrova&gt;</bdi> <span class="note">user11</span></dd>' in page
         assert "≈ approximate time" in page
         assert (
