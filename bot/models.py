@@ -77,6 +77,31 @@ class Forward:
 
 
 @dataclass(frozen=True, slots=True)
+class Sender:
+    """Who wrote a message in a group (or signed a channel post): the name as the source shows it, and the
+    id as exports spell it ("user123", "channel456"); either may be unknown (HTML exports give no id)."""
+
+    name: str | None = None
+    id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id or "unknown sender"
+
+
+@dataclass(frozen=True, slots=True)
+class TextLink:
+    """Words of a post that link to a URL hidden behind them (Telegram's text_link entity).
+
+    `nth`: how many times the words occur in the text before the linked place (0: the first
+    occurrence is the link), so "the minutes" linked the second time it is written is found there."""
+
+    text: str
+    url: str
+    nth: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RawPost:
     channel: ChannelRef
     message_id: int
@@ -94,6 +119,10 @@ class RawPost:
     # URLs. Raw: the core picks the article links among them (bot/core/links.py).
     links: tuple[str, ...] = ()
     reply_to: int | None = None  # the message this one answers, in the same channel (exports show it)
+    sender: Sender | None = None  # who wrote it, in a group; None in a channel (the channel itself)
+    text_links: tuple[TextLink, ...] = ()  # hidden links: the words shown and the URL behind them
+    # The date is the exporter's wall clock taken as UTC (an export without UTC offsets, no --tz)
+    approx_time: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +154,9 @@ class Post:
     grouped_id: int | None = None
     links: tuple[str, ...] = ()  # article links, picked and canonical: queued for fetching with the post
     forward_date: datetime | None = None  # when the forwarded original was posted, as the header says
+    sender: Sender | None = None
+    text_links: tuple[TextLink, ...] = ()
+    approx_time: bool = False
 
     @property
     def paragraphs(self) -> list[str]:
@@ -207,6 +239,9 @@ class StoredPost:
     deleted: bool = False
     articles: tuple[LinkedArticle, ...] = ()  # the pages it links to, in the post's order
     article_match: ArticleMatch | None = None  # set by a search that found the post through its article
+    sender: Sender | None = None  # who wrote it in a group (or signed it); None for a channel's own posts
+    approx_time: bool = False  # the date is an export's wall clock taken as UTC: off by the exporter's offset
+    text_links: tuple[TextLink, ...] = ()  # hidden links: the words shown and the URL behind them
 
     @property
     def channel_label(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.core.fingerprint import EMPTY_TEXT_HASH
 from bot.models import StoredPost
-from storage.post_rows import POST_COLUMNS
+from storage.post_rows import POST_COLUMNS, POST_WIDTH
 from storage.store import Store
 from storage.timefmt import to_db_time
 
@@ -65,7 +65,7 @@ class ExportReads:
             f"WHERE {' AND '.join(where) or '1'} ORDER BY p.date, p.id LIMIT ?",
             [*params, limit],
         ).fetchall()
-        return self.store._hydrate(rows), {int(r[0]): r[19] or "" for r in rows}
+        return self.store._hydrate(rows), {int(r[0]): r[POST_WIDTH] or "" for r in rows}
 
     def raw_texts(self, post_ids: Sequence[int]) -> dict[int, str]:
         if not post_ids:

@@ -427,5 +427,24 @@ def _v10(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE subscriptions ADD COLUMN rule TEXT")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)
+def _v11(db: sqlite_utils.Database) -> None:
+    """Who wrote a post and how sure its time is (docs/data-model.md).
+
+    `posts.sender_name`, `posts.sender_id`: who wrote a message in a group (an export's `from`/`from_id`,
+    an HTML export's from_name, Telethon's sender) or signed a channel post; NULL for a channel's own
+    posts and for posts stored before. `posts.time_approx`: 1 when the date is an export's wall clock
+    taken as UTC (no UTC offset in the export, no --tz); the posts of exports the import already marked
+    so, per channel in `meta` (`export_clock:<id>` = 'approximate'), are marked here. `posts.text_links`:
+    the post's hidden links as a JSON list of [words, URL] (NULL: none)."""
+    db.execute("ALTER TABLE posts ADD COLUMN sender_name TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN sender_id TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN time_approx INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE posts ADD COLUMN text_links TEXT")
+    db.execute(
+        "UPDATE posts SET time_approx = 1 WHERE source = 'export' AND channel_id IN "
+        "(SELECT CAST(substr(key, 14) AS INTEGER) FROM meta WHERE key LIKE 'export_clock:%' AND value = 'approximate')"
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11)
 SCHEMA_VERSION = len(MIGRATIONS)

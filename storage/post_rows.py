@@ -8,5 +8,7 @@ POST_COLUMNS = (
     "p.tag_list, "
     # Whether the post links to an article: a probe inside the same statement, so a page of posts
     # that link nowhere (most) costs no second query (storage/articles.py: attach).
-    "EXISTS (SELECT 1 FROM post_articles pa WHERE pa.post_id = p.id)"
+    "EXISTS (SELECT 1 FROM post_articles pa WHERE pa.post_id = p.id), "
+    "p.sender_name, p.sender_id, p.time_approx, p.text_links"
 )
+POST_WIDTH = 23  # how many columns POST_COLUMNS reads: a query's own columns follow them

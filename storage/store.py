@@ -16,9 +16,10 @@ from typing import Any, TypeVar, cast
 
 import sqlite_utils
 
+from bot.core.text_links import decode_text_links, encode_text_links
 from bot.core.textnorm import TextNormaliser
 from bot.core.versions import compare, later
-from bot.models import ChannelRef, Post, SaveResult, StoredPost, Tag
+from bot.models import ChannelRef, Post, SaveResult, Sender, StoredPost, Tag
 from storage.alert_rules import AlertRuleTable
 from storage.alerts import AlertLog
 from storage.articles import ArticleStore
@@ -59,10 +60,25 @@ _CONTENT_FIELDS = (
 )
 
 
+# Who wrote it and its hidden links: written with the post (with `time_approx`, how sure its date is);
+# a re-import that knows more fills them in without making a new version (`_upsert`).
+_FACT_FIELDS = ("sender_name", "sender_id", "text_links")
+
 _INSERT_POST = (
     "INSERT INTO posts(id, channel_id, message_id, date, forward_name, forward_date, views, grouped_id, source, "
-    f"text_seen_at, {', '.join(_CONTENT_FIELDS)}) VALUES ({', '.join('?' * (10 + len(_CONTENT_FIELDS)))})"
+    f"text_seen_at, time_approx, {', '.join(_FACT_FIELDS)}, {', '.join(_CONTENT_FIELDS)}) "
+    f"VALUES ({', '.join('?' * (11 + len(_FACT_FIELDS) + len(_CONTENT_FIELDS)))})"
 )
+
+
+def _fact_values(post: Post) -> tuple[Any, ...]:
+    """A post's `_FACT_FIELDS`, in order."""
+    sender = post.sender
+    return (
+        sender.name if sender else None,
+        sender.id if sender else None,
+        encode_text_links(post.text_links),
+    )
 
 
 def _content_values(post: Post) -> tuple[Any, ...]:
@@ -94,6 +110,8 @@ def _insert_row(post_id: int | None, channel_id: int, post: Post, seen_at: datet
         post.grouped_id,
         post.source,
         to_db_time(seen_at),
+        1 if post.approx_time else 0,
+        *_fact_values(post),
         *_content_values(post),
     )
 
@@ -275,7 +293,8 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
     def _upsert(self, channel_id: int, post: Post) -> tuple[str, int]:
         values = dict(zip(_CONTENT_FIELDS, _content_values(post), strict=True))
         existing = self.db.execute(
-            f"SELECT id, views, text_seen_at, {', '.join(_CONTENT_FIELDS)} FROM posts "
+            f"SELECT id, views, text_seen_at, time_approx, {', '.join(_FACT_FIELDS)}, {', '.join(_CONTENT_FIELDS)} "
+            "FROM posts "
             "WHERE channel_id = ? AND message_id = ?",
             [channel_id, post.message_id],
         ).fetchone()
@@ -286,8 +305,9 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
             if post.links:
                 self.articles.link_post(post_id, post.links, self.clock())
             return "inserted", post_id
-        post_id, views, seen_at = existing[0], existing[1], existing[2]
-        old = dict(zip(_CONTENT_FIELDS, existing[3:], strict=True))
+        post_id, views, seen_at, approx = existing[0], existing[1], existing[2], existing[3]
+        facts = existing[4 : 4 + len(_FACT_FIELDS)]
+        old = dict(zip(_CONTENT_FIELDS, existing[4 + len(_FACT_FIELDS) :], strict=True))
         # Edit history: what counts as a new version is bot/core/versions.py's rule.
         old_edit = from_db_time(old["edit_date"])
         decision = compare(old["raw_text"], old_edit, post.raw_text, post.edit_date, post.date)
@@ -300,6 +320,15 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
         content = bool(changed)
         if post.views is not None and post.views != views:
             changed["views"] = post.views
+        # Sender and hidden links a re-import knows and the row lacks (an archive from before they were
+        # kept); what the row has is never blanked by a source that knows less (the t.me/s preview).
+        # An edit brings its own hidden links.
+        for key, value, had in zip(_FACT_FIELDS, _fact_values(post), facts, strict=True):
+            if (value is not None and had is None) or (key == "text_links" and content and value != had):
+                changed[key] = value
+        if approx and not post.approx_time:  # an exact time for a post stored on an exporter's clock
+            changed["date"] = to_db_time(post.date)
+            changed["time_approx"] = 0
         if post.links and not content:
             # Also for an unchanged post: an archive from before linked articles gets them on re-import.
             self.articles.link_post(post_id, post.links, self.clock())
@@ -312,7 +341,7 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
         sets = ", ".join(f"{k} = ?" for k in changed)
         self.db.execute(f"UPDATE posts SET {sets} WHERE id = ?", [*changed.values(), post_id])
         if not content:
-            return "views", post_id
+            return "views", post_id  # or new facts: no edit either
         self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
         self._write_tags(post_id, post.tags)
         self.articles.link_post(post_id, post.links, self.clock(), retag=True)  # + the articles' topics
@@ -383,6 +412,9 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
                 r[14],  # cluster_id
                 parse(r[15]) if r[15] else None,  # edit_date
                 bool(r[16]),  # deleted
+                sender=Sender(r[19], r[20]) if r[19] or r[20] else None,
+                approx_time=bool(r[21]),
+                text_links=decode_text_links(r[22]),
             )
             for r in rows
         ]

@@ -86,6 +86,12 @@ def drop_sinks_schema(store: Store) -> None:
     store.db.execute("ALTER TABLE subscriptions DROP COLUMN rule")
 
 
+def drop_post_facts(store: Store) -> None:
+    """Remove what the senders migration added (posts.sender_name, sender_id, time_approx, text_links)."""
+    for column in ("sender_name", "sender_id", "time_approx", "text_links"):
+        store.db.execute(f"ALTER TABLE posts DROP COLUMN {column}")
+
+
 def drop_charts_index(store: Store) -> None:
     """Remove what schemas 8 and 9 added (the posts_keys index, posts.forward_date): an archive from
     before them (schema 9's re-marked hashes need no undoing: the upgrade recomputes them)."""

@@ -28,7 +28,14 @@ from bot.sources.telethon_source import TelethonSource
 from bot.sources.web_preview import WebPreviewSource
 from bot.telegram.client import TelethonClientEdge
 from storage.store import Store
-from tests.conftest import drop_charts_index, drop_search_index, drop_sinks_schema, make_ingest, raw_post
+from tests.conftest import (
+    drop_charts_index,
+    drop_post_facts,
+    drop_search_index,
+    drop_sinks_schema,
+    make_ingest,
+    raw_post,
+)
 from tests.test_web_preview_source import NEWEST, FakeTme, Reply, tme  # noqa: F401  (fixture)
 from tests.tg_factory import BASE, FakeEdge, SleepRecorder, channel, message
 
@@ -162,6 +169,7 @@ def test_an_archive_from_before_gets_the_tables_and_keeps_its_posts(tmp_path: Pa
     make_ingest(store, pipeline).save([raw_post(7, STATEMENT)])
     store.mark_deleted(ChannelRef(tg_id=1001), [7])
     drop_sinks_schema(store)  # schema 10
+    drop_post_facts(store)  # senders, hidden links, approximate times
     drop_charts_index(store)  # schema 8
     drop_search_index(store)  # schema 7
     for sql in (

@@ -21,6 +21,7 @@ from storage.store import QueryError, Store
 from tests.conftest import (
     assert_search_index_matches_rows,
     drop_charts_index,
+    drop_post_facts,
     drop_search_index,
     drop_sinks_schema,
     raw_post,
@@ -108,6 +109,7 @@ def test_edits_deletions_and_language_changes_follow_the_index(filled: Store, pi
 def to_schema_before(store: Store) -> None:
     """Make the archive what the schema before posts_norm (6) wrote."""
     drop_sinks_schema(store)  # schema 10
+    drop_post_facts(store)  # senders, hidden links, approximate times
     drop_charts_index(store)
     drop_search_index(store)
     store.db.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")

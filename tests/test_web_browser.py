@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.web_archive import add_mixed_direction_post, fill_archive
+from tests.web_archive import GROUP_CHANNEL, add_group_post, add_mixed_direction_post, fill_archive
 from tests.web_server import serve
 
 CHROMIUM = Path(os.environ.get("TGMONITOR_CHROMIUM", "/usr/bin/chromium"))
@@ -51,6 +51,7 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = fill_archive(tmp_path_factory.mktemp("browser") / "archive.db")
     add_mixed_direction_post(path)
+    add_group_post(path)
     with serve(path) as url:
         yield url
 
@@ -158,6 +159,33 @@ def test_mixed_direction_post_reads_line_by_line(browser: Any, base_url: str, sh
         "ltr",
     ]
     browser.save_screenshot(str(shots / "web-post-mixed-direction.png"))
+    assert console_errors(browser) == []
+
+
+def test_group_post_shows_its_sender_time_mark_and_hidden_links(browser: Any, base_url: str, shots: Path) -> None:
+    """Issue 35.10 and 35.5: who wrote a group message, its time marked approximate, and the hidden
+    links beside their words: the web one a link out (no opener, no follow), `javascript:` only text."""
+    browser.get(base_url + "/?q=Brussels")
+    hit = browser.find_element(By.CSS_SELECTOR, "li.hit")
+    assert "from Ana Petrova" in hit.text and "≈ approximate" in hit.text
+    assert GROUP_CHANNEL.title in hit.text
+    hit.find_element(By.CSS_SELECTOR, "a.when").click()
+    assert browser.find_element(By.CSS_SELECTOR, "dd.sender").text == "Ana Petrova user11"
+    assert browser.find_element(By.CSS_SELECTOR, "h1 .badge.approx").text == "≈ approximate time"
+    [link] = browser.find_elements(By.CSS_SELECTOR, "section.clean a.text-link")
+    assert link.get_attribute("href") == "https://example.org/brussels/minutes"
+    assert set((link.get_attribute("rel") or "").split()) >= {"noopener", "nofollow"}
+    assert link.get_attribute("target") == "_blank"
+    line = browser.find_element(By.CSS_SELECTOR, "section.clean .line").text
+    # the second "the minutes" is the link, its address beside it; "this" keeps its javascript: as text
+    assert line == (
+        "Who has the minutes of the Brussels round? Here are the minutes [example.org/brussels/minutes], "
+        "and do not click this [javascript:window.__pwned=4]."
+    )
+    assert_inert(browser)
+    for element in browser.find_elements(By.CSS_SELECTOR, "a[href]"):
+        assert not (element.get_attribute("href") or "").startswith("javascript:")
+    browser.save_screenshot(str(shots / "web-post-sender-links.png"))
     assert console_errors(browser) == []
 
 

@@ -15,7 +15,7 @@ from bot.app.archive import Archive
 from bot.cli.demo_cmd import sample_files
 from bot.config import Settings
 from bot.core.pipeline import Pipeline
-from bot.models import ChannelRef, Forward, RawPost
+from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
 from bot.sources.desktop_export import parse_export
 from storage.store import Store
 
@@ -108,5 +108,27 @@ def add_mixed_direction_post(path: Path, pipeline: Pipeline | None = None) -> in
         date=datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
         text=MIXED_TEXT,
         source="export",
+    )
+    return add_posts(path, [raw], pipeline)
+
+
+GROUP_CHANNEL = ChannelRef(tg_id=1700000055, title="Analysts group")
+
+
+def add_group_post(path: Path, pipeline: Pipeline | None = None) -> int:
+    """A group message with its sender, a time on the exporter's clock, and hidden links: one to a web
+    page, one to `javascript:` that must stay text (issue 35.10, 35.5)."""
+    raw = RawPost(
+        channel=GROUP_CHANNEL,
+        message_id=1,
+        date=datetime(2026, 11, 19, 9, 0, tzinfo=UTC),
+        text="Who has the minutes of the Brussels round? Here are the minutes, and do not click this.",
+        source="export",
+        sender=Sender("Ana Petrova", "user11"),
+        approx_time=True,
+        text_links=(
+            TextLink("the minutes", "https://example.org/brussels/minutes", nth=1),  # the second "the minutes"
+            TextLink("this", "javascript:window.__pwned=4"),
+        ),
     )
     return add_posts(path, [raw], pipeline)

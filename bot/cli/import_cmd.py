@@ -180,6 +180,8 @@ def import_paths(
         clock = has_offsets(Path(source.label)) if check_clock else None  # bot/sources/export_clock.py
         if clock is False and tz is not None:
             source = replace(source, posts=_on_clock(source.posts, tz))
+        elif clock is False:  # each post says its time is the exporter's clock taken as UTC
+            source = replace(source, posts=_approximate(source.posts))
         bar = ProgressBar(source.total, Path(source.label).name)
         try:
             results[source.label] = ctx.ingest.save(
@@ -203,6 +205,10 @@ def import_paths(
 
 def _on_clock(posts: Callable[[], Iterable[RawPost]], tz: tzinfo) -> Callable[[], Iterable[RawPost]]:
     return lambda: (on_local_clock(raw, tz) for raw in posts())
+
+
+def _approximate(posts: Callable[[], Iterable[RawPost]]) -> Callable[[], Iterable[RawPost]]:
+    return lambda: (replace(raw, approx_time=True) for raw in posts())
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -21,7 +21,10 @@ def post_json(post: StoredPost) -> dict[str, Any]:
         "lang": post.lang,
         "tags": [t.display for t in post.tags if t.kind != "lang"],
         "forwarded_from": post.forward_name,
+        "sender": None if post.sender is None else {"name": post.sender.name, "id": post.sender.id},
+        "time_approximate": post.approx_time,
         "text": post.text,
+        "text_links": [{"text": link.text, "url": link.url} for link in post.text_links],
         "articles": [article_json(a) for a in post.articles],
         "matched": None
         if post.article_match is None
@@ -61,12 +64,24 @@ def marks() -> tuple[str, str]:
     return ANSI_BOLD if sys.stdout.isatty() else PLAIN_MARKS
 
 
+def post_head(post: StoredPost) -> str:
+    """`[id] date UTC channel`, the time marked when approximate, who wrote it in a group, the forward."""
+    head = f"[{post.id}] {post.date:%Y-%m-%d %H:%M} UTC"
+    if post.approx_time:
+        head += " (approximate)"  # the exporter's wall clock taken as UTC
+    head += f" {post.channel_label}"
+    if post.sender is not None:
+        who = post.sender
+        head += f" · {who.name} ({who.id})" if who.name and who.id else f" · {who.label}"
+    if post.forward_name:
+        head += f" (fwd {post.forward_name})"
+    return head
+
+
 def post_line(post: StoredPost, highlighter: Highlighter | None = None) -> str:
     """A hit: its head, the paragraph that matched with the matches marked (else the first sentence)."""
     tags = " ".join(t.display for t in post.tags if t.kind == "hashtag")
-    head = f"[{post.id}] {post.date:%Y-%m-%d %H:%M} UTC {post.channel_label}"
-    if post.forward_name:
-        head += f" (fwd {post.forward_name})"
+    head = post_head(post)
     body = highlighter.excerpt(post.text, post.lang, marks()) if highlighter else snippet(post.text)
     body = body or f"[{post.media_kind or 'media'}]"
     line = f"{head}\n    {body}"

@@ -6,8 +6,9 @@ import argparse
 import json
 
 from bot.cli.context import CliContext
-from bot.cli.output import full_article_json, post_json
+from bot.cli.output import full_article_json, post_head, post_json
 from bot.core.tag_explain import TagReason, explain_topics
+from bot.core.text_links import with_targets
 from bot.models import Tag
 
 
@@ -44,14 +45,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         shown = post_json(post) | {"articles": [full_article_json(a) for a in articles]}
         print(json.dumps(shown, ensure_ascii=False, indent=2))
         return 0
-    head = f"[{post.id}] {post.date:%Y-%m-%d %H:%M} UTC {post.channel_label}"
-    if post.forward_name:
-        head += f" (fwd {post.forward_name})"
-    lines = [head, post.url or "", ""]
+    lines = [post_head(post), post.url or "", ""]
+    if post.approx_time:
+        lines.insert(1, "time approximate: imported from an export without UTC offsets (the exporter's clock)")
     tags = " ".join(t.display for t in post.tags if t.kind != "lang")
     if tags:
         lines[1] = f"{lines[1]}  {tags}".strip()
-    lines.append(post.text or f"[{post.media_kind or 'media'} without text]")
+    # hidden links beside their words, `words [URL]` (bot/core/text_links.py)
+    lines.append(with_targets(post.text, post.text_links) or f"[{post.media_kind or 'media'} without text]")
     if args.explain_tags:
         lines += ["", *explain_lines(explain_topics(post.text, ctx.pipeline.keywords, post.lang), post.tags)]
     for article in articles:

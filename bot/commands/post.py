@@ -13,6 +13,7 @@ from bot.commands.history import deletion_line, diff_reply, version_lines
 from bot.commands.text import label, reply_of, split_text
 from bot.core.digest import DigestItem
 from bot.core.telegram_text import TELEGRAM_LIMIT, utf16_len
+from bot.core.text_links import with_targets
 from bot.models import Chat, Reply, User
 
 HEADER_TAGS = 15  # tags shown in a post's header; a post may carry hundreds
@@ -27,7 +28,10 @@ def cmd_post(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int =
     post = deps.store.get_post(positive(words[0], "A post id"))
     if post is None:
         return reply_of(f"There is no post {html.escape(words[0])} in the archive.")
-    head = [f"<b>{html.escape(label(post.channel_label))}</b> · <i>{html.escape(deps.when(post.date))}</i>"]
+    approx = " (approximate: the exporter's clock)" if post.approx_time else ""
+    head = [f"<b>{html.escape(label(post.channel_label))}</b> · <i>{html.escape(deps.when(post.date))}{approx}</i>"]
+    if post.sender is not None:
+        head.append(f"Sender: {html.escape(label(post.sender.label))}")
     if post.forward_name:
         head.append(f"Forwarded from {html.escape(label(post.forward_name))}")
     tags = [label(t.display) for t in post.tags if t.kind != "lang"]
@@ -48,7 +52,8 @@ def cmd_post(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int =
         return diff_reply(post, versions, "\n".join(head[:1]), deps)
     head += version_lines(post, versions, deps)
     header = "\n".join(head)
-    text = post.text or f"[{post.media_kind or 'media'} without text]"
+    # hidden links beside their words as text, `words [URL]` (Telegram links the address itself)
+    text = with_targets(post.text, post.text_links) or f"[{post.media_kind or 'media'} without text]"
     # Only the first message carries the header; the others get the whole limit.
     first = split_text(text, TELEGRAM_LIMIT - utf16_len(header) - 2)[0]
     rest = text[text.index(first) + len(first) :]

@@ -40,6 +40,10 @@ COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("carriers", "int"),  # channels that carried the statement ("seen in N channels")
     ("carrier_channels", "list"),
     ("statement_posts", "int"),  # posts folded into the statement
+    ("sender", "str"),  # who wrote it in a group (or signed a channel post), as the source names them
+    ("sender_id", "str"),  # the sender's id as exports spell it: user123, channel456 (HTML exports give none)
+    ("time_approximate", "bool"),  # the date is an export's local clock taken as UTC (no offsets, no --tz)
+    ("text_links", "list"),  # hidden links: "words [URL]" for each text link of the post
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 Value = int | str | bool | list[str] | None
@@ -90,6 +94,10 @@ def post_row(post: StoredPost, raw_text: str, statement: Statement, tags: Sequen
         len(statement.channels),
         list(statement.channels),
         statement.posts,
+        post.sender.name if post.sender else None,
+        post.sender.id if post.sender else None,
+        post.approx_time,
+        [f"{link.text} [{link.url}]" for link in post.text_links],
     ]
 
 

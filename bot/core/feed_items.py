@@ -19,7 +19,8 @@ from bot.core.digest import DigestItem
 from bot.core.digest_render import snippet
 from bot.core.feeds import FeedEntry
 from bot.core.telegram_text import strip_bidi
-from bot.models import StoredPost
+from bot.core.text_links import Placement, line_html
+from bot.models import StoredPost, TextLink
 
 TITLE_CHARS = 120
 SUMMARY_CHARS = 400
@@ -45,9 +46,13 @@ def post_link(post: StoredPost, base_url: str) -> str:
     return f"{base_url}/post/{post.id}"
 
 
-def _paragraphs_html(text: str) -> str:
+def _paragraphs_html(text: str, links: Sequence[TextLink] = ()) -> str:
+    """Paragraphs escaped, hidden links beside their words (bot/core/text_links.py)."""
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    placed = Placement()
+    return "".join(
+        f"<p>{'<br>'.join(line_html(line, links, placed) for line in p.split(chr(10)))}</p>" for p in paragraphs
+    )
 
 
 def title_of(post: StoredPost) -> str:
@@ -74,7 +79,9 @@ def statement_entry(item: DigestItem, copies: Sequence[StoredPost], base_url: st
     if not link.startswith(("https://", "http://")):
         link = post_link(post, base_url)
     esc = html.escape
-    parts = [_paragraphs_html(post.text) or f"<p>[{esc(post.media_kind or 'media')}]</p>"]
+    parts = [_paragraphs_html(post.text, post.text_links) or f"<p>[{esc(post.media_kind or 'media')}]</p>"]
+    if post.sender is not None:
+        parts.append(f"<p>Sender: <b>{esc(strip_bidi(post.sender.label))}</b></p>")
     if post.forward_name:
         parts.append(f"<p>Forwarded from <b>{esc(strip_bidi(post.forward_name))}</b></p>")
     links = ", ".join(

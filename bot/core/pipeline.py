@@ -13,6 +13,7 @@ from bot.core.lang_model import GeneralLanguageId
 from bot.core.links import pick_article_links
 from bot.core.page_model import PageModel
 from bot.core.tags import KeywordRules, extract_hashtags, load_rules, topic_tags
+from bot.core.text_links import keep_text_links
 from bot.core.textnorm import TextNormaliser
 from bot.models import Post, RawPost, Tag
 
@@ -83,6 +84,9 @@ class Pipeline:
             grouped_id=raw.grouped_id,
             links=pick_article_links(raw.links, raw.text),
             forward_date=raw.forward.date if raw.forward else None,
+            sender=raw.sender,
+            text_links=keep_text_links(raw.text_links),
+            approx_time=raw.approx_time,
         )
 
     def process_article(self, page: ExtractedPage, final_url: str) -> ArticleContent:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.numbers import INT64_MAX
-from bot.models import ChannelRef, Forward, RawPost
+from bot.core.text_links import MAX_TEXT_LINKS, occurrences
+from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Telegram itself caps a post at 4096 characters; far above that is a broken or hostile file.
@@ -96,6 +97,41 @@ def _add_link(links: list[str], part: dict[str, Any]) -> None:
     url = part.get("href") if kind == "text_link" else part.get("text") if kind == "link" else None
     if isinstance(url, str) and url.strip() and url.strip() not in links:
         links.append(url.strip())
+
+
+def _text_links(parts: Any) -> list[TextLink]:
+    """The hidden links (`text_link` parts: the words shown and their `href`) of `text` or
+    `text_entities`, each with how often its words occur before it (at most MAX_TEXT_LINKS kept)."""
+    if not isinstance(parts, list):
+        return []
+    found: list[TextLink] = []
+    before: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            before.append(part)
+        elif isinstance(part, dict) and isinstance(part.get("text"), str):
+            words, href = part["text"], part.get("href")
+            if part.get("type") == "text_link" and isinstance(href, str) and len(found) < MAX_TEXT_LINKS:
+                found.append(TextLink(words, href, occurrences("".join(before), words)))
+            before.append(words)
+    return found
+
+
+def _sender(message: dict[str, Any], channel: ChannelRef) -> Sender | None:
+    """Who wrote it: `from`/`from_id` in a group; in a channel (whose own posts are `from` the channel)
+    only the `author` signature, when the post is signed. An id the export writes bare (older
+    exports) is kept as written; a name only (a deleted account has `from` null) or an id only is kept too."""
+    name, ident = message.get("from"), message.get("from_id")
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        ident = str(ident)
+    ident = ident.strip()[:64] or None if isinstance(ident, str) else None
+    name = " ".join(name.split())[:256] or None if isinstance(name, str) else None
+    own = channel.tg_id is not None and ident in (f"channel{abs(channel.tg_id)}", str(channel.tg_id))
+    if own or (ident is None and name is not None and name == channel.title):
+        author = message.get("author")
+        signed = " ".join(author.split())[:256] if isinstance(author, str) else ""
+        return Sender(name=signed) if signed else None
+    return Sender(name=name, id=ident) if name or ident else None
 
 
 def _check_length(chars: int, where: str) -> None:
@@ -240,6 +276,8 @@ def message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> 
         media_kind=media,
         links=tuple(links),
         reply_to=_reply_to(message),
+        sender=_sender(message, channel),
+        text_links=tuple(dict.fromkeys(_text_links(message.get("text")) + _text_links(entities))),  # both list them
     )
 
 

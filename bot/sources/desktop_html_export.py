@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.core.html_shape import HtmlLimits, HtmlRefused, check_html
-from bot.models import ChannelRef, Forward, RawPost
+from bot.models import ChannelRef, Forward, RawPost, Sender
 from bot.sources.desktop_export import ExportError, check_message_id
-from bot.sources.desktop_html_message import classes_of, read_message, short
+from bot.sources.desktop_html_message import classes_of, read_message, read_sender, read_signature, short
 
 # A page holds at most 1,000 messages of at most 4,096 characters, each up to 6 bytes once escaped
 # (`&quot;`): ~25 MB. Far above that is not a Telegram Desktop page.
@@ -174,10 +174,11 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
     posts: list[RawPost] = []
     previous_id: int | None = None
     previous_forward: Forward | None = None
+    sender: Sender | None = None
     for index, block in enumerate(tree.css("div.message"), start=1):
         classes = classes_of(block)
         if "service" in classes:
-            previous_forward = None
+            previous_forward = sender = None
             continue
         ident = _MESSAGE_ID.fullmatch(block.attributes.get("id") or "")
         if ident is None or int(ident.group(1)) <= 0:
@@ -189,6 +190,8 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
             raise ExportError(f"{where}: unknown kind of message block (class {block.attributes.get('class')!r})")
         try:
             raw, previous_forward = read_message(block, message_id, where, channel, previous_forward)
+            if "joined" not in classes:  # a joined one is the same sender's, with no from_name of its own
+                sender = read_sender(block, title)
         except ExportError:
             raise
         except Exception as exc:  # a shape the checks did not foresee: still one line naming the message
@@ -196,7 +199,8 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
                 f"{where}: cannot read this message ({exc.__class__.__name__}: {str(exc)[:120]})"
             ) from exc
         if raw is not None:
-            posts.append(raw)
+            own = sender or read_signature(block)
+            posts.append(replace(raw, sender=own) if own is not None else raw)
         previous_id = message_id
     return title, posts, links
 

@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from selectolax.lexbor import LexborNode
 
 from bot.core.numbers import INT64_MAX
-from bot.models import ChannelRef, Forward, RawPost
+from bot.core.text_links import MAX_TEXT_LINKS, occurrences
+from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
 from bot.sources.desktop_export import MAX_TEXT_CHARS, ExportError, check_date
 
 _DATE = re.compile(
@@ -84,12 +85,13 @@ def read_message(
     text, poll = "", ""
     hashtags: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    text_links: list[TextLink] = []
     media: str | None = None
     reply_to: int | None = None
     for child in content.iter():
         classes = classes_of(child)
         if "text" in classes and child.tag == "div":
-            text, hashtags, links = _rich_text(child, where)
+            text, hashtags, links = _rich_text(child, where, text_links)
         elif "media_wrap" in classes:
             media, poll = _media(child, where)
         elif "reply_to" in classes:
@@ -109,8 +111,30 @@ def read_message(
         forward=forward,
         media_kind=media,
         reply_to=reply_to,
+        text_links=tuple(text_links),
     )
     return raw, forward
+
+
+def read_sender(block: LexborNode, title: str) -> Sender | None:
+    """`div.body > div.from_name` of a message that is not joined: who wrote it (a name; HTML exports
+    give no ids). A channel's own posts carry the channel's title there: no sender of their own. A
+    joined message has no from_name: the caller carries the one before (same sender)."""
+    header = child_with_class(child_with_class(block, "body"), "from_name")
+    if header is None:
+        return None
+    own = "".join(c.text_content or "" for c in header.iter(include_text=True) if c.tag == "-text")
+    name = _VIA_BOT.sub("", " ".join(own.split()))[:256]
+    if not name or name == " ".join(title.split()):
+        return None
+    return Sender(name=name)
+
+
+def read_signature(block: LexborNode) -> Sender | None:
+    """`div.body > div.signature`: a signed channel post's author (the JSON export's `author`)."""
+    node = child_with_class(child_with_class(block, "body"), "signature")
+    name = " ".join((node.text(deep=True) or "").split())[:256] if node is not None else ""
+    return Sender(name=name) if name else None
 
 
 def _date(value: str, where: str, what: str = "date") -> datetime:
@@ -190,7 +214,9 @@ def _poll_text(poll: LexborNode, where: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _rich_text(node: LexborNode, where: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def _rich_text(
+    node: LexborNode, where: str, text_links: list[TextLink] | None = None
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """Text with its line breaks, its hashtags and its links, as the JSON export of the same message has them.
 
     `<br>` is a line break; a whitespace run holding a raw newline is the writer's (or a
@@ -228,9 +254,13 @@ def _rich_text(node: LexborNode, where: str) -> tuple[str, tuple[str, ...], tupl
                 if name:
                     hashtags.append(name)
             elif not attributes.get("onclick"):
-                url = _link(attributes.get("href") or "", child.text(deep=True) or "")
+                words = child.text(deep=True) or ""
+                url = _link(attributes.get("href") or "", words)
                 if url and url not in links:
                     links.append(url)
+                if url and text_links is not None and url != words.strip() and len(text_links) < MAX_TEXT_LINKS:
+                    # words over a hidden address, and how often they occur before it
+                    text_links.append(TextLink(words, url, occurrences("".join(out), words)))
     return "".join(out), tuple(dict.fromkeys(hashtags)), tuple(links)
 
 

@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from telethon.tl import types
 
-from bot.models import ChannelRef, Forward, RawPost
+from bot.core.text_links import MAX_TEXT_LINKS, occurrences
+from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
 
 _HASHTAG_TEXT = re.compile(r"^#(\w+)$")
 
@@ -85,6 +86,50 @@ def extract_links(
         if url and url not in found:
             found.append(url)
     return tuple(found)
+
+
+def extract_text_links(text: str, entities: Sequence[types.TypeMessageEntity] | None) -> tuple[TextLink, ...]:
+    """Hidden links: the words a `MessageEntityTextUrl` covers, the URL behind them and how often the
+    words occur before them, in text order (at most MAX_TEXT_LINKS)."""
+    found: list[TextLink] = []
+    for entity in entities or ():
+        if isinstance(entity, types.MessageEntityTextUrl) and entity.url and len(found) < MAX_TEXT_LINKS:
+            words = _utf16_slice(text, entity.offset, entity.length)
+            found.append(TextLink(words, entity.url, occurrences(_utf16_slice(text, 0, entity.offset), words)))
+    return tuple(found)
+
+
+def _peer_key(peer: types.TypePeer | None) -> str | None:
+    """A peer as Desktop exports spell `from_id`: "user123", "channel456", "chat789"."""
+    if isinstance(peer, types.PeerUser):
+        return f"user{peer.user_id}"
+    if isinstance(peer, types.PeerChannel):
+        return f"channel{peer.channel_id}"
+    if isinstance(peer, types.PeerChat):
+        return f"chat{peer.chat_id}"
+    return None
+
+
+def _entity_name(entity: object) -> str | None:
+    """A user's first and last name (else username), a chat's or channel's title."""
+    title = getattr(entity, "title", None)
+    if isinstance(title, str) and title.strip():
+        return title.strip()
+    parts = [getattr(entity, "first_name", None), getattr(entity, "last_name", None)]
+    name = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+    username = getattr(entity, "username", None)
+    return name or (f"@{username}" if isinstance(username, str) and username else None)
+
+
+def message_sender(msg: types.Message, channel: ChannelRef) -> Sender | None:
+    """Who wrote it in a group: `from_id`, named when the client resolved the sender (a detached message
+    knows only the id). A channel's own posts (no `from_id`, or the channel itself) have no sender but
+    their signature (`post_author`), when signed."""
+    ident = _peer_key(msg.from_id)
+    if ident is None or (channel.tg_id is not None and ident == f"channel{abs(channel.tg_id)}"):
+        author = (msg.post_author or "").strip()
+        return Sender(name=author) if author else None
+    return Sender(name=_entity_name(getattr(msg, "sender", None)), id=ident)
 
 
 def _document_kind(media: types.MessageMediaDocument) -> str:
@@ -182,6 +227,8 @@ def message_to_raw(
         views=msg.views,
         grouped_id=msg.grouped_id,
         links=extract_links(msg.message or "", msg.entities, msg.media),
+        sender=message_sender(msg, channel),
+        text_links=extract_text_links(msg.message or "", msg.entities),
     )
 
 
@@ -201,9 +248,11 @@ def merge_album(raws: Sequence[RawPost]) -> RawPost:
         return first
     hashtags: list[str] = []
     links: list[str] = []
+    text_links: list[TextLink] = []
     for part in parts:
         hashtags += [t for t in part.hashtags if t not in hashtags]
         links += [u for u in part.links if u not in links]
+        text_links += [t for t in part.text_links if t not in text_links]
     edits = [p.edit_date for p in parts if p.edit_date is not None]
     views = [p.views for p in parts if p.views is not None]
     return replace(
@@ -215,6 +264,7 @@ def merge_album(raws: Sequence[RawPost]) -> RawPost:
         media_kind="album",
         views=max(views) if views else None,
         links=tuple(links),
+        text_links=tuple(text_links),
     )
 
 

@@ -29,7 +29,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from bot.core.fingerprint import post_url
 from bot.core.html_shape import HtmlLimits, HtmlRefused, check_html
 from bot.core.numbers import ascii_int
-from bot.models import ChannelRef, Forward, RawPost
+from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
 
 _WS = re.compile(r"[ \t\r\n\f]+")
 _DATA_POST = re.compile(r"^/?([A-Za-z0-9_]+)/(\d+)$")
@@ -187,7 +187,41 @@ def _parse_message(block: LexborNode, header_title: str, page_username: str | No
         views=parse_views(_text_of(block.css_first(".tgme_widget_message_views"))),
         url=post_url(channel, message_id),
         links=tuple(links),
+        sender=_signature(block),
+        text_links=_text_links(text_node) if text_node is not None else (),
     )
+
+
+def _signature(block: LexborNode) -> Sender | None:
+    """A signed channel post's author (`.tgme_widget_message_from_author`); the preview shows channels only."""
+    name = " ".join(_text_of(block.css_first(".tgme_widget_message_from_author")).split())[:256]
+    return Sender(name=name) if name else None
+
+
+def _text_links(node: LexborNode) -> tuple[TextLink, ...]:
+    """Words linking to a web address that is not themselves (the preview writes visible links out,
+    sometimes without their scheme); mentions and hashtags are not hidden links."""
+    found: list[TextLink] = []
+    for link in node.css("a"):
+        href = (link.attributes.get("href") or "").strip()
+        words = " ".join((link.text(deep=True) or "").split())
+        if not href.lower().startswith(("http://", "https://")) or not words or words[0] in "@#":
+            continue
+        if _written_out(words, href):
+            continue
+        found.append(TextLink(words, href))
+    return tuple(found)
+
+
+def _written_out(words: str, href: str) -> bool:
+    """The link's words are its address (maybe without scheme or `www.`, maybe cut with `…`): visible."""
+
+    def bare(value: str) -> str:
+        value = value.split("://", 1)[-1].rstrip("/").rstrip("…").rstrip("/")
+        return value[4:] if value.lower().startswith("www.") else value
+
+    shown = bare(words)
+    return bool(shown) and bare(href).lower().startswith(shown.lower())
 
 
 def _post_date(block: LexborNode) -> datetime | None:

@@ -19,9 +19,9 @@ from bot.core.highlight import Highlighter, mark
 from bot.core.lang import LANGUAGE_CODES
 from bot.core.search_query import match_spans
 from bot.core.tag_explain import explain_topics
+from bot.core.text_links import Placement
 from bot.core.windows import next_occurrence
 from bot.models import ChannelRow, PostVersion, StoredPost, Tag
-from bot.sources.export_clock import clock_key
 from bot.web.charts import chart_window, posts_per_day_chart, top_tags_chart
 from bot.web.forms import (
     PAGE_SIZES,
@@ -285,7 +285,6 @@ def post_page(request: Request) -> Response:
         item = DigestItem(tuple(copies) or (post,))
         count = seen_in(item, reader.store)
         previous, following = reader.browse.neighbours(post)
-        clock = reader.store.meta_get(clock_key(post.channel_id))  # import said: exporter's local clock
     reasons = explain_topics(post.text, state.rules, post.lang) if state.rules is not None else None
     return state.page(
         "post.html",
@@ -300,7 +299,7 @@ def post_page(request: Request) -> Response:
         previous=previous,
         following=following,
         reasons=reasons,
-        approximate=clock == "approximate",
+        placed_links=Placement(),  # hidden links the paragraphs placed; the rest are listed below them
         # its channel's posts up to its day (local, as the search's dates), newest first: it is near the top
         context=f"/?channel={post.channel_id}&until={post.date.astimezone(state.options.tz).date().isoformat()}",
     )

@@ -9,6 +9,7 @@ its own tags: `marked` (search highlights), `external` (links out only for http(
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from bot.core.digest_render import post_line, snippet
+from bot.core.text_links import Placement, line_html, link_html, unplaced
+from bot.models import TextLink
 from storage.browse import MARK_CLOSE, MARK_OPEN
 
 TEMPLATES = Path(__file__).parent / "templates"
-PARAGRAPH_CHARS = 600  # a hit shows its matching paragraph, cut around the first match beyond this
+PARAGRAPH_CHARS = 600
+APPROX_NOTE = (
+    "imported from an export whose times have no UTC offset: the exporter's local clock, taken as UTC "
+    "(import it again with --tz ZONE to place them)"
+)  # a hit shows its matching paragraph, cut around the first match beyond this
 
 
 def marked(text: str) -> Markup:
@@ -85,11 +92,19 @@ def _linked(line: str) -> str:
     return "".join(out)
 
 
-def lines(text: str | None) -> Markup:
+def lines(text: str | None, links: Sequence[TextLink] = (), placed: Placement | None = None) -> Markup:
     """Each line of archive text its own block with `dir="auto"`: its direction from its own first
     strong letter, so an English list under an Arabic line stays left-to-right (and the other way
-    round), punctuation on the right side. Plain URLs become links; everything else is escaped."""
-    return Markup("".join(f'<span class="line" dir="auto">{_linked(line)}</span>' for line in (text or "").split("\n")))
+    round), punctuation on the right side. Plain URLs become links; hidden links (`links`: words over
+    an address) keep their words, linked, with the address beside them (bot/core/text_links.py);
+    `placed` carries where they went across a post's paragraphs. Everything else is escaped."""
+    placed = Placement() if placed is None else placed
+    return Markup(
+        "".join(
+            f'<span class="line" dir="auto">{line_html(line, links, placed, _linked)}</span>'
+            for line in (text or "").split("\n")
+        )
+    )
 
 
 def external(url: str | None) -> str | None:
@@ -124,6 +139,9 @@ def make_environment(tz: tzinfo) -> Environment:
     env.filters.update(
         marked=marked, when=when, external=external, snippet=snippet, lines=lines, at=at, post_line=post_line
     )
+    env.filters["unplaced"] = unplaced
+    env.filters["text_link"] = lambda link: Markup(link_html(link.text, link))
+    env.globals["approx_note"] = APPROX_NOTE
     env.globals["tz_name"] = getattr(tz, "key", None) or str(tz)
     return env
 
