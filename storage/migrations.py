@@ -12,7 +12,7 @@ import sqlite_utils
 
 from bot.core.fingerprint import channel_key, content_hash
 from bot.models import Tag
-from storage import search_index
+from storage import carried, search_index
 from storage.tag_list import encode_tags
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -446,5 +446,21 @@ def _v11(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11)
+def _v12(db: sqlite_utils.Database) -> None:
+    """`posts.carried` and the partial index `posts_carried`: the posts that may carry a statement with
+    another post or forward another channel (storage/carried.py), so a month's amplifiers and forward
+    network read only those, in (date, id) order, instead of grouping every post of the month.
+
+    Fills the flag from the keys in posts_keys, 5,000 posts at a time (two or three index probes a
+    post: ~3 s on 300,000 posts in the page cache), then builds the index over the flagged rows only.
+    """
+    db.execute("ALTER TABLE posts ADD COLUMN carried INTEGER NOT NULL DEFAULT 0")
+    carried.fill(db)
+    db.execute(
+        "CREATE INDEX posts_carried ON posts(date, id, channel_id, origin_key, content_hash, cluster_id) "
+        "WHERE carried = 1 AND deleted = 0"
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12)
 SCHEMA_VERSION = len(MIGRATIONS)

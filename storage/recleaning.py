@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 import sqlite_utils
 
 from bot.models import Tag
+from storage.carried import mark_posts
 from storage.tag_list import TagDecoder, encode_tags
 
 
@@ -39,5 +40,6 @@ class RecleanTable:
             "UPDATE posts SET text = ?, content_hash = ?, lang = ?, origin_key = ?, tag_list = ? WHERE id = ?",
             [text, content_hash, lang, origin_key, encode_tags(tags), post_id],
         )
+        mark_posts(self.db, [post_id])  # the new text or origin key may join it to others
         self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
         self._write_tags(post_id, tags)

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
+from storage.carried import cluster_flag, flag_partners
 from storage.db import transaction
 
 PARAMS_META_KEY = "neardup_params"
@@ -100,9 +101,15 @@ class Signatures:
         if cluster is None:
             row = self.db.execute("SELECT cluster_id FROM posts WHERE id = ?", [post_id]).fetchone()
             cluster = row[0] if row and row[0] is not None else post_id
+        # posts.carried (storage/carried.py) in the same write: the cluster may join the post to others
+        flag, partner = cluster_flag(self.db, post_id, cluster)
         self.db.execute(
-            "UPDATE posts SET cluster_id = ? WHERE id = ? AND cluster_id IS NOT ?", [cluster, post_id, cluster]
+            "UPDATE posts SET cluster_id = ?, carried = CASE WHEN ? = 1 THEN 1 ELSE carried END "
+            "WHERE id = ? AND (cluster_id IS NOT ? OR (? = 1 AND carried = 0))",
+            [cluster, int(flag), post_id, cluster, int(flag)],
         )
+        if partner:
+            flag_partners(self.db, [("cluster_id", cluster)])
         return cluster
 
     def forget(self, bands: Sequence[tuple[int, int]], post_ids: Sequence[int]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.amplification import WindowKey
 from bot.core.spread import ChannelInfo, KeyRow
-from bot.core.statements import TRIVIAL_MARK, content_folds, statement_roots
+from bot.core.statements import content_folds, statement_roots
 from storage.store import Store
 from storage.timefmt import to_db_time
 
@@ -127,32 +127,22 @@ class SpreadReads:
         """The keys of the window's posts that can carry a statement with another post or a forward,
         oldest first, and every channel's live posts in the window.
 
-        What `window_keys` gives, less the posts that share no key with any other post of the window
-        and are their channel's own: those are statements of one post, which only count. SQLite finds
-        the shared keys by grouping the window on the covering index (no Python object per post), so a
-        month of posts costs about as much as reading its keys once, however few are carried. The
-        result groups exactly as `window_keys` would (tests/test_spread.py checks it).
+        What `window_keys` gives, less posts that are their channel's own and share no key with any
+        other post of the archive: those are statements of one post, which only count. Which posts
+        can is kept as they are stored (`posts.carried`, storage/carried.py), so this reads only them,
+        in (date, id) order, from the partial index posts_carried; the counts group the window on
+        posts_keys. A flag is never wrong the other way (a post flagged for a partner outside the
+        window is folded, alone, like any other), so the result groups exactly as `window_keys`
+        would (tests/test_spread.py checks it).
         """
         window = [to_db_time(since), to_db_time(until)]
         counts = dict(
             self.db.execute(f"SELECT channel_id, count(*) FROM posts WHERE {_WINDOW} GROUP BY channel_id", window)
         )
-        folds = f"substr(content_hash, 1, 1) != '{TRIVIAL_MARK}'"
-        p_folds = f"substr(p.content_hash, 1, 1) != '{TRIVIAL_MARK}'"
         rows = self.db.execute(
-            f"""SELECT p.id, p.channel_id, p.date, p.origin_key, p.content_hash, p.cluster_id
-                FROM posts p JOIN channels c ON c.id = p.channel_id
-                WHERE p.{_WINDOW.replace(" AND ", " AND p.")} AND (
-                  p.origin_key IN (SELECT origin_key FROM posts WHERE {_WINDOW}
-                                   GROUP BY origin_key HAVING count(*) > 1)
-                  OR ({p_folds} AND p.content_hash IN (SELECT content_hash FROM posts WHERE {_WINDOW} AND {folds}
-                                   GROUP BY content_hash HAVING count(*) > 1))
-                  OR ({p_folds} AND p.cluster_id IN (SELECT cluster_id FROM posts WHERE {_WINDOW} AND {folds}
-                                   AND cluster_id IS NOT NULL GROUP BY cluster_id HAVING count(*) > 1))
-                  OR NOT (substr(p.origin_key, 1, length(c.tg_id) + 4) = 'tg:' || c.tg_id || '/'
-                          OR substr(p.origin_key, 1, length(c.username) + 2) = '@' || c.username || '/'))
-                ORDER BY p.date, p.id""",
-            window * 4,
+            "SELECT id, channel_id, date, origin_key, content_hash, cluster_id FROM posts "
+            f"WHERE {_WINDOW} AND carried = 1 ORDER BY date, id",
+            window,
         ).fetchall()
         return rows, counts
 

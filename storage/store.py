@@ -23,6 +23,7 @@ from bot.models import ChannelRef, Post, SaveResult, Sender, StoredPost, Tag
 from storage.alert_rules import AlertRuleTable
 from storage.alerts import AlertLog
 from storage.articles import ArticleStore
+from storage.carried import flag_partners, mark_posts, new_flags
 from storage.channels import ChannelTable
 from storage.db import open_db, transaction
 from storage.digests import DigestLog
@@ -66,8 +67,8 @@ _FACT_FIELDS = ("sender_name", "sender_id", "text_links")
 
 _INSERT_POST = (
     "INSERT INTO posts(id, channel_id, message_id, date, forward_name, forward_date, views, grouped_id, source, "
-    f"text_seen_at, time_approx, {', '.join(_FACT_FIELDS)}, {', '.join(_CONTENT_FIELDS)}) "
-    f"VALUES ({', '.join('?' * (11 + len(_FACT_FIELDS) + len(_CONTENT_FIELDS)))})"
+    f"text_seen_at, time_approx, carried, {', '.join(_FACT_FIELDS)}, {', '.join(_CONTENT_FIELDS)}) "
+    f"VALUES ({', '.join('?' * (12 + len(_FACT_FIELDS) + len(_CONTENT_FIELDS)))})"
 )
 
 
@@ -96,9 +97,10 @@ def _content_values(post: Post) -> tuple[Any, ...]:
     )
 
 
-def _insert_row(post_id: int | None, channel_id: int, post: Post, seen_at: datetime) -> tuple[Any, ...]:
+def _insert_row(post_id: int | None, channel_id: int, post: Post, seen_at: datetime, carried: bool) -> tuple[Any, ...]:
     """`_INSERT_POST`'s values (`post_id` None: SQLite assigns it). The one place a new post's row is
-    made, for the batch path and the single upsert alike, so no column is written by one and not the other."""
+    made, for the batch path and the single upsert alike, so no column is written by one and not the other.
+    `carried`: storage/carried.py's flag, decided before the insert (not an UPDATE of the row after it)."""
     return (
         post_id,
         channel_id,
@@ -111,6 +113,7 @@ def _insert_row(post_id: int | None, channel_id: int, post: Post, seen_at: datet
         post.source,
         to_db_time(seen_at),
         1 if post.approx_time else 0,
+        int(carried),
         *_fact_values(post),
         *_content_values(post),
     )
@@ -279,9 +282,17 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
         if not pending:
             return
         conn = self.db.conn
-        conn.executemany(
-            _INSERT_POST, [_insert_row(post_id, channel_id, post, at) for post_id, channel_id, post, at, _ in pending]
+        flags, partners = new_flags(
+            self.db, [(channel_id, p.origin_key, p.content_hash) for _, channel_id, p, _, _ in pending]
         )
+        conn.executemany(
+            _INSERT_POST,
+            [
+                _insert_row(post_id, channel_id, post, at, flag)
+                for (post_id, channel_id, post, at, _), flag in zip(pending, flags, strict=True)
+            ],
+        )
+        flag_partners(self.db, partners)
         conn.executemany(
             "INSERT OR IGNORE INTO post_tags(post_id, tag, kind, display) VALUES (?, ?, ?, ?)",
             [(post_id, t.key, t.kind, t.display) for post_id, _, post, _, _ in pending for t in post.tags],
@@ -299,8 +310,10 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
             [channel_id, post.message_id],
         ).fetchone()
         if existing is None:
-            cur = self.db.execute(_INSERT_POST, _insert_row(None, channel_id, post, self.clock()))
+            flags, partners = new_flags(self.db, [(channel_id, post.origin_key, post.content_hash)])
+            cur = self.db.execute(_INSERT_POST, _insert_row(None, channel_id, post, self.clock(), flags[0]))
             post_id = int(cur.lastrowid or 0)
+            flag_partners(self.db, partners)
             self._write_tags(post_id, post.tags)
             if post.links:
                 self.articles.link_post(post_id, post.links, self.clock())
@@ -342,6 +355,7 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
         self.db.execute(f"UPDATE posts SET {sets} WHERE id = ?", [*changed.values(), post_id])
         if not content:
             return "views", post_id  # or new facts: no edit either
+        mark_posts(self.db, [post_id])  # a new origin key or text may join it to others
         self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
         self._write_tags(post_id, post.tags)
         self.articles.link_post(post_id, post.links, self.clock(), retag=True)  # + the articles' topics

@@ -29,6 +29,7 @@ from bot.sources.web_preview import WebPreviewSource
 from bot.telegram.client import TelethonClientEdge
 from storage.store import Store
 from tests.conftest import (
+    drop_carried_flag,
     drop_charts_index,
     drop_post_facts,
     drop_search_index,
@@ -168,6 +169,7 @@ def test_an_archive_from_before_gets_the_tables_and_keeps_its_posts(tmp_path: Pa
     store = Store.open(path)
     make_ingest(store, pipeline).save([raw_post(7, STATEMENT)])
     store.mark_deleted(ChannelRef(tg_id=1001), [7])
+    drop_carried_flag(store)  # the carried flag's schema
     drop_sinks_schema(store)  # schema 10
     drop_post_facts(store)  # senders, hidden links, approximate times
     drop_charts_index(store)  # schema 8

@@ -20,6 +20,7 @@ from storage.db import SCHEMA_VERSION, schema_version
 from storage.store import QueryError, Store
 from tests.conftest import (
     assert_search_index_matches_rows,
+    drop_carried_flag,
     drop_charts_index,
     drop_post_facts,
     drop_search_index,
@@ -108,6 +109,7 @@ def test_edits_deletions_and_language_changes_follow_the_index(filled: Store, pi
 
 def to_schema_before(store: Store) -> None:
     """Make the archive what the schema before posts_norm (6) wrote."""
+    drop_carried_flag(store)  # the carried flag's schema
     drop_sinks_schema(store)  # schema 10
     drop_post_facts(store)  # senders, hidden links, approximate times
     drop_charts_index(store)

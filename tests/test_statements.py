@@ -27,7 +27,14 @@ from bot.core.statements import TRIVIAL_MARK, content_folds, is_statement, own_k
 from bot.models import ChannelRef, Forward
 from storage.browse import Browse
 from storage.store import Store
-from tests.conftest import drop_charts_index, drop_post_facts, drop_sinks_schema, make_ingest, raw_post
+from tests.conftest import (
+    drop_carried_flag,
+    drop_charts_index,
+    drop_post_facts,
+    drop_sinks_schema,
+    make_ingest,
+    raw_post,
+)
 from tests.web_server import client as client_for
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -230,6 +237,7 @@ def test_schema_9_re_marks_the_hashes_of_an_older_archive(tmp_path: Path, pipeli
         "UPDATE posts SET content_hash = ?, origin_key = ? WHERE message_id IN (1, 2)",
         [old_hash, f"fwd:alice/{old_hash}"],
     )
+    drop_carried_flag(store)  # the carried flag's schema
     drop_sinks_schema(store)  # schema 10
     drop_charts_index(store)
     store.db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")

@@ -13,7 +13,14 @@ from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
 from storage.store import QueryError, Store
-from tests.conftest import drop_charts_index, drop_post_facts, drop_search_index, drop_sinks_schema, raw_post
+from tests.conftest import (
+    drop_carried_flag,
+    drop_charts_index,
+    drop_post_facts,
+    drop_search_index,
+    drop_sinks_schema,
+    raw_post,
+)
 
 MFA = Forward(channel_id=555, message_id=9001, name="Russian MFA 🇷🇺")
 SERBIA = "Lavrov met President Vucic of Serbia to discuss Kosovo and Resolution 1244.\n#RussiaSerbia"
@@ -189,6 +196,7 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
     store.db.execute("ALTER TABLE subscriptions DROP COLUMN paused_at")
     for table in ("articles_fts", "post_articles", "articles"):  # nor the linked articles of schema 6
         store.db.execute(f"DROP TABLE {table}")
+    drop_carried_flag(store)  # the carried flag's schema
     drop_sinks_schema(store)  # schema 10
     drop_post_facts(store)  # senders, hidden links, approximate times
     drop_charts_index(store)  # nor the charts' index of schema 8

@@ -33,44 +33,40 @@ class Window:
 WindowKey = tuple[int, int, str, str, str, int | None]
 
 
-def _row(key: WindowKey) -> KeyRow:
-    return KeyRow(key[0], key[1], datetime.fromisoformat(key[2]), key[3], key[4], key[5])
-
-
 def window_statements(
     keys: Sequence[WindowKey], channels: Mapping[int, ChannelInfo], posts: Mapping[int, int] | None = None
 ) -> Window:
     """`keys` oldest first (date, id), as posts_keys gives them: every post of the window, or only
-    those that share a key with another or forward another channel, with `posts` (each channel's posts
-    in the window) counted apart (storage `window_carried`).
+    those that may share a key with another or forward another channel, with `posts` (each channel's
+    posts in the window) counted apart (storage `window_carried`).
 
-    Most posts are their channel's own and carried nowhere else: for them this only counts the post
-    and checks its origin key (a dict look-up); dates are parsed and rows built only for the posts of
-    statements that were carried or forwarded. That keeps a month of ~100,000 posts close to the cost
-    of reading their keys.
+    A post alone in its statement that is its channel's own only counts: dates are parsed and rows
+    built only for the posts of statements that were carried or forwarded. That keeps a month of
+    ~100,000 posts close to the cost of reading their keys.
     """
     by_key = channel_by_key(channels)
     roots = statement_roots(keys, at=(3, 4, 5))
-    members: dict[int, list[int]] = {}
-    counted: dict[int, int] = {}
-    lone: list[int] = []  # posts that are their statement's only one (so far as the window shows)
+    groups: dict[int, list[int]] = {}  # by first post, in window order (a root precedes its members)
     for index, root in enumerate(roots):
-        key = keys[index]
-        channel = key[1]
-        counted[channel] = counted.get(channel, 0) + 1
-        if root != index:
-            group = members.get(root)
-            if group is None:
-                members[root] = [root, index]
-            else:
-                group.append(index)
+        if root == index:
+            groups[index] = [index]
         else:
-            origin = key[3]
-            if by_key.get(origin[: origin.rfind("/")]) != channel:  # a forward: a statement of one post
-                lone.append(index)
-    starts = sorted({*members, *(i for i in lone if i not in members)})
-    statements = tuple(describe([_row(keys[i]) for i in members.get(start, [start])], by_key) for start in starts)
-    return Window(statements, counted if posts is None else posts)
+            groups[root].append(index)
+    parse = datetime.fromisoformat
+    statements = []
+    for start, members in groups.items():
+        if len(members) == 1:
+            origin = keys[start][3]
+            if by_key.get(origin[: origin.rfind("/")]) == keys[start][1]:
+                continue  # its channel's own post, carried nowhere in the window: it only counts
+        rows = [KeyRow(k[0], k[1], parse(k[2]), k[3], k[4], k[5]) for k in map(keys.__getitem__, members)]
+        statements.append(describe(rows, by_key))
+    if posts is None:
+        counted: dict[int, int] = {}
+        for key in keys:
+            counted[key[1]] = counted.get(key[1], 0) + 1
+        posts = counted
+    return Window(tuple(statements), posts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +89,7 @@ class _Tally:
     first: int = 0
     carried_posts: int = 0
     delays: list[int] = field(default_factory=list)
+    last: int = -1  # the number of the statement last counted (a channel counts once per statement)
 
 
 def amplifiers(window: Window, *, source: int | str | None = None) -> list[Amplifier]:
@@ -100,22 +97,27 @@ def amplifiers(window: Window, *, source: int | str | None = None) -> list[Ampli
 
     `source`: only statements coming from that channel (an archived channel's id, or a source key).
     """
+    # No set or tuple per statement or carrier: a month has ~25,000 carriers, and every object built
+    # here brings the cycle collector's next pass over the whole window's objects nearer.
     tallies: dict[int, _Tally] = {}
-    for statement in window.statements:
+    for number, statement in enumerate(window.statements):
         if source is not None and statement.source != source:
             continue
-        seen: set[int] = set()
+        first = True
         for carrier in statement.carriers:
             channel = carrier.row.channel_id
             if carrier.kind == "origin" or channel == statement.source:
                 continue
-            tally = tallies.setdefault(channel, _Tally())
+            tally = tallies.get(channel)
+            if tally is None:  # not setdefault: that would build a _Tally per carrier
+                tally = tallies[channel] = _Tally()
             tally.carried_posts += 1
-            if channel in seen:
+            if tally.last == number:  # this channel carried the statement already
                 continue
-            if not seen:
+            tally.last = number
+            if first:
                 tally.first += 1
-            seen.add(channel)
+                first = False
             tally.statements += 1
             if carrier.kind == "forward":
                 tally.forwards += 1
@@ -150,22 +152,32 @@ class Edge:
 
 def forward_edges(window: Window) -> list[Edge]:
     """Directed edges source -> carrying channel, weighted by statements, heaviest first."""
-    tallies: dict[tuple[int | str, int], _Tally] = {}
-    for statement in window.statements:
-        seen: set[int] = set()
+    by_source: dict[int | str, dict[int, _Tally]] = {}  # not by (source, target): no tuple per carrier
+    for number, statement in enumerate(window.statements):
+        tallies = by_source.get(statement.source)
+        if tallies is None:
+            tallies = by_source[statement.source] = {}
         for carrier in statement.carriers:
             channel = carrier.row.channel_id
-            if carrier.kind == "origin" or channel == statement.source or channel in seen:
+            if carrier.kind == "origin" or channel == statement.source:
                 continue
-            seen.add(channel)
-            tally = tallies.setdefault((statement.source, channel), _Tally())
+            tally = tallies.get(channel)
+            if tally is None:
+                tally = tallies[channel] = _Tally()
+            elif tally.last == number:  # this channel carried the statement already
+                continue
+            tally.last = number
             tally.statements += 1
             if carrier.kind == "forward":
                 tally.forwards += 1
             else:
                 tally.copies += 1
             tally.delays.append(carrier.delay_seconds)
-    edges = [Edge(src, dst, t.statements, t.forwards, t.copies, median(t.delays)) for (src, dst), t in tallies.items()]
+    edges = [
+        Edge(src, dst, t.statements, t.forwards, t.copies, median(t.delays))
+        for src, tallies in by_source.items()
+        for dst, t in tallies.items()
+    ]
     return sorted(edges, key=lambda e: (-e.weight, str(e.source), e.target))
 
 

@@ -103,17 +103,19 @@ def describe(rows: Sequence[KeyRow], by_key: Mapping[str, int]) -> Statement:
     """
     forwarded: dict[str, int] = {}
     own: list[bool] = []
-    for row in rows:
+    channel_of = by_key.get
+    for row in rows:  # runs per carrier of a month: source_part inlined, one rfind
         key = row.origin_key
-        part = key[: key.rfind("/")] if "/" in key else key  # source_part, inlined: runs per carrier
-        is_own = by_key.get(part) == row.channel_id
+        cut = key.rfind("/")
+        part = key[:cut] if cut >= 0 else key
+        is_own = channel_of(part) == row.channel_id
         own.append(is_own)
         if not is_own:
             forwarded[part] = forwarded.get(part, 0) + 1
     source: int | str
     if forwarded:
-        part = max(forwarded, key=lambda k: (forwarded[k], k))
-        source = by_key.get(part, part)
+        part = next(iter(forwarded)) if len(forwarded) == 1 else max(forwarded, key=lambda k: (forwarded[k], k))
+        source = channel_of(part, part)
     else:
         source = rows[0].channel_id
     origin: KeyRow | None = None
@@ -134,7 +136,8 @@ def describe(rows: Sequence[KeyRow], by_key: Mapping[str, int]) -> Statement:
     else:
         origin_date = min(header_date, first_date) if header_date is not None else first_date
     reference_hash = (origin or reference or rows[0]).content_hash
-    carriers = []
+    carriers: list[Carrier] = []
+    add = carriers.append
     for row, is_own in zip(rows, own, strict=True):
         kind: CarrierKind
         if row is origin:
@@ -146,7 +149,7 @@ def describe(rows: Sequence[KeyRow], by_key: Mapping[str, int]) -> Statement:
         else:
             kind = "near-duplicate"
         seconds = (row.date - origin_date).total_seconds()
-        carriers.append(Carrier(row, kind, round(seconds) if seconds > 0 else 0))
+        add(Carrier(row, kind, round(seconds) if seconds > 0 else 0))
     return Statement(source, origin, origin_date, tuple(carriers))
 
 
