@@ -67,7 +67,6 @@ DENSE_WINDOW = 5
 # Chinese, Japanese, Thai and the like: a run of letters is a clause, not a word.
 _NO_SPACES = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 NO_SPACE_SHARE = 0.2
-_HAN_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 CONTEXT_NAMES = (
     "end_marker",
@@ -109,14 +108,11 @@ class Context:
 
 
 def judgeable(blocks: Sequence[Block], language: str) -> bool:
-    """Can the page's prose be told from its furniture?  Not without a stop-word list or word spaces,
-    except in Chinese and Japanese, whose function characters stand for both (bot/core/blocks.py)."""
-    text = "".join(b.text for b in blocks)
-    letters = sum(c.isalpha() for c in text) or 1
-    if len(_HAN_KANA.findall(text)) / letters >= NO_SPACE_SHARE:
-        return True
+    """Can the page's prose be told from its furniture?  Not without a stop-word list or word spaces."""
     if not language:
         return False
+    text = "".join(b.text for b in blocks)
+    letters = sum(c.isalpha() for c in text) or 1
     return len(_NO_SPACES.findall(text)) / letters < NO_SPACE_SHARE
 
 

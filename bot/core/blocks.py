@@ -27,19 +27,6 @@ _ELLIPSIS_QUOTE = re.compile(r"<(?:\.\.\.|…)>|\((?:\.\.\.|…)\)")  # "<...>" 
 _SENTENCE_END = re.compile(r"[.!?][\"'”»’)\]]*$")
 _SENTENCE_BREAK = re.compile(r"[.!?][\"'”»’)]*\s+[\"'“«‘(]*[A-ZА-ЯЁЇІЄҐЂЈЉЊЋЏ0-9]")
 _HASHTAGS_ONLY = re.compile(r"(?:#\w+\s*)+")
-# Chinese and Japanese are written without spaces: a run of letters there is a clause, not a word.
-# Their prose is still told from furniture by its function characters (the particles and the
-# commonest grammatical characters, as a stop-word list tells it for other languages) and by its
-# full stops; a word is counted as two characters (the average length of a Chinese word).
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
-_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+")
-_HIRAGANA = re.compile(r"[\u3040-\u309f]")
-_ZH_FUNCTION = frozenset(
-    "的了是在不有和也就都而及与这那我他她们你个上中为以到说对要会能着被把从之其于所将已但很还或并让给"
-)
-_CJK_END = re.compile(r"[。！？][」』”’）)]*$")
-_CJK_BREAK = re.compile(r"[。！？][」』”’）)]*(?=\S)")
-CJK_WORD_CHARS = 2
 _MONTH_NAMES = (
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec "
@@ -135,26 +122,9 @@ def segment(lines: Sequence[str], signals: Sequence[tuple[int, str, bool]] = ())
 
 def shape(text: str, stopwords: frozenset[str], function_words: frozenset[str], furniture: re.Pattern[str]) -> Shape:
     words = _WORD.findall(text)
-    cjk = _CJK.search(text) is not None
-    extra = 0.0
-    ideograms: frozenset[str] = frozenset()
-    if cjk:
-        words = [w for w in words if not _CJK.search(w)]
-        runs = _CJK_RUN.findall(text)
-        chars = sum(map(len, runs))
-        functional = sum(1 for run in runs for c in run if c in _ZH_FUNCTION) + len(_HIRAGANA.findall(text))
-        extra = functional / CJK_WORD_CHARS
-        words += ["x"] * -(-chars // CJK_WORD_CHARS)  # placeholders: counted, never a stop word or stem
-        # Content: bigrams of characters that are not function characters (cohesion with the article).
-        ideograms = frozenset(
-            run[i : i + 2]
-            for run in runs
-            for i in range(len(run) - 1)
-            if not (_HIRAGANA.match(run[i]) or run[i] in _ZH_FUNCTION or run[i + 1] in _ZH_FUNCTION)
-        )
     lowered = [w.lower() for w in words]
     n = len(words)
-    stops = min(n, sum(1 for w in lowered if w in stopwords) + extra)
+    stops = sum(1 for w in lowered if w in stopwords)
     titled = sum(1 for w in words if w[0].isupper())
     digits = sum(c.isdecimal() for c in text)
     letters_and_digits = sum(c.isalnum() for c in text) or 1
@@ -169,14 +139,14 @@ def shape(text: str, stopwords: frozenset[str], function_words: frozenset[str], 
         title_share=titled / n if n else 0.0,
         digit_share=digits / letters_and_digits,
         url=bool(_URL.search(text)),
-        sentence_end=bool(_SENTENCE_END.search(text) or (cjk and _CJK_END.search(text))),
-        sentence_breaks=len(_SENTENCE_BREAK.findall(text)) + (len(_CJK_BREAK.findall(text)) if cjk else 0),
+        sentence_end=bool(_SENTENCE_END.search(text)),
+        sentence_breaks=len(_SENTENCE_BREAK.findall(text)),
         truncated=bool(_TRUNCATED.search(text)) and not _ELLIPSIS_QUOTE.search(text),
         stamp=stamp,
         hashtags_only=bool(_HASHTAGS_ONLY.fullmatch(text)),
         furniture=len(furniture.findall(text.lower())) / n if n else 0.0,
         separators=text.count("|") + text.count("©") + text.count("•") + text.count("·"),
-        stems=frozenset(w[:_STEM] for w in lowered if len(w) > 3 and w not in function_words) | ideograms,
+        stems=frozenset(w[:_STEM] for w in lowered if len(w) > 3 and w not in function_words),
     )
 
 
