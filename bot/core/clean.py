@@ -30,7 +30,7 @@ _BARE_LINK = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 # Bumped when the cleaning code (not the rules or the model) changes what it keeps, so that a finished
 # `tgmonitor reclean` runs again over archives built before (bot/app/reclean.py cleaner_fingerprint).
 # 2: issue #26 (the page gate needs chrome, only repeats of substance go, link-only posts keep links).
-# 3: issue #30 (lines the rules drop are page-model signals; Chinese and Japanese pages are judged).
+# 3: issue #30 (lines the rules drop are page-model signals; the about box and author bio shapes).
 CLEANER_VERSION = 3
 # A repeated paragraph goes only when it is this long (unique_paragraphs); shorter ones are speech.
 SUBSTANTIAL_WORDS = 6
