@@ -125,3 +125,38 @@ def test_the_cleaner_drops_the_about_box_and_keeps_the_article() -> None:
         assert paragraph in cleaned
     assert "independent regional newspaper" not in cleaned
     assert "All rights reserved" not in cleaned
+
+
+TAILS = {
+    "en": [
+        "Share:",
+        "Jane Miller",
+        "Jane Miller is a reporter covering transport and the port for the Courier since 2015.",
+        "The Harbour Courier is an independent regional newspaper published by Quayside Media since 1991.",
+        "Contact\nAbout us\nAdvertise\nTerms",
+        "© 2026 The Harbour Courier. All rights reserved.",
+    ],
+    "bg": [
+        "Сподели:",
+        "Коментари (3)",
+        "Петя Иванова",
+        "Петя Иванова е журналист, който пише за транспорта и пристанищата от 2015 година насам.",
+        "Пристанищен вестник е независимо регионално издание на Кей Медия, което излиза от 1991 година.",
+        "Контакти\nЗа нас\nРеклама\nУсловия",
+        "© 2026 Пристанищен вестник. Всички права запазени.",
+    ],
+}
+
+
+def test_the_about_paragraph_right_under_the_article_goes_though_no_heading_announces_it() -> None:
+    """No "Most read" or "About" heading between the article and the boxes: only the end marker the
+    rules removed and the boxes' own shapes say where the article stopped (a page no model saw)."""
+    body = [*BODY, *(paragraph.replace("The ", "This year the ", 1) for paragraph in BODY)]
+    for lang, tail in TAILS.items():
+        head = [*TOP, "New crane for the harbour", "12.03.2026 11:42"]
+        cleaned = clean_text("\n\n".join([*head, *body, *tail, "Most read", "Ferry timetable changes"]), RULES, MODEL)
+        for paragraph in body:
+            assert paragraph in cleaned, lang
+        assert tail[-3] not in cleaned, lang  # the outlet's about paragraph
+        assert tail[-1] not in cleaned, lang
+    assert TAILS["bg"][3] not in cleaned  # the author's bio, in Bulgarian
