@@ -92,7 +92,9 @@ def rows(label: str, parts: dict[str, list[Score]]) -> list[list[str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--models", default="crf", help="comma-separated: crf, logistic")
+    parser.add_argument(
+        "--models", default="crf", help="comma-separated: crf, logistic, logistic-self (without the sequence shapes)"
+    )
     args = parser.parse_args()
     if not (SHARED / "gold.json").exists() or not (READABILITY / "gold.json").exists():
         print("needs ../shared/extraction and ../shared/extraction-readability; nothing to measure")
@@ -108,10 +110,14 @@ def main() -> int:
 
             parts = cross_validate(sets, rules, crf_train, args.folds)
         else:
+            from functools import partial
+
+            from bot.core.page_model import FIRST_FEATURES, SELF_FEATURES
             from tools.train_page_model import fixtures
             from tools.train_page_model import train as lr_train
 
-            parts = cross_validate(sets, rules, lr_train, args.folds, fixtures())
+            names = SELF_FEATURES if name == "logistic-self" else FIRST_FEATURES
+            parts = cross_validate(sets, rules, partial(lr_train, names=names), args.folds, fixtures())
         table_rows += rows(name, parts)
         saved[name] = {
             key: [{"precision": s.precision, "recall": s.recall, "f1": s.f1, "docs": s.docs} for s in scores]

@@ -11,6 +11,7 @@ from bot.core.block_context import judgeable
 from bot.core.blocks import segment
 from bot.core.clean import clean_report, clean_text, load_boilerplate, page_blocks
 from bot.core.lang import detect_lang
+from bot.core.page_clean import looks_like_page
 from bot.core.page_crf import LABELS, ChainModel
 from bot.core.page_model import PageModel, Vocabulary, chain_items, page_features
 from tests.page_fixtures import page_docs
@@ -76,16 +77,18 @@ def cjk_page() -> str:
         "交通部门负责人表示，将继续优化线路设置，在早晚高峰增加班次，方便市民出行，同时加强安全检查工作。",
         "专家认为，公共交通的恢复反映了城市经济活动的回暖，但仍需关注部分郊区线路客流不足的问题。",
         "市民普遍对延长运营时间表示欢迎，不少人表示下班后乘坐地铁回家更加便利，也减少了打车的开支。",
-    ] * 3
+    ]
+    prose = [f"{p}（{i}）" for i in range(8) for p in prose]  # distinct: repeats are dropped before judging
     return "\n\n".join([menu, "登录", "搜索", *prose, "相关新闻", "分享", "评论", "关于我们\n联系我们\n广告服务"])
 
 
 def test_a_page_without_word_spaces_is_kept_not_emptied() -> None:
-    text = cjk_page()
+    text = "\n\n".join(["2026-03-12 09:58 来源： 新华社", cjk_page()])
     blocks = page_blocks(text, RULES)
+    assert looks_like_page(blocks)  # judged as a page, and yet nothing to judge it by
     assert not judgeable(blocks, "en")
     report = clean_report(text, RULES, MODEL)
-    for paragraph in text.split("\n\n")[3:7]:
+    for paragraph in cjk_page().split("\n\n")[3:35]:  # all of its prose
         assert paragraph in report.text
 
 

@@ -27,14 +27,16 @@ from pathlib import Path
 from bot.core.blocks import Block
 from bot.core.clean import BoilerplateRules, load_boilerplate, page_blocks
 from bot.core.lang import detect_lang
-from bot.core.page_clean import judge, looks_like_page
+from bot.core.page_clean import decide, looks_like_page
 from bot.core.page_model import (
     CONTEXT_FEATURES,
-    SELF_FEATURES,
+    FIRST_FEATURES,
+    PageFeatures,
     PageModel,
     Stage,
     Vocabulary,
     context_rows,
+    first_rows,
     page_features,
 )
 from tools.extraction_set import SHARED, Doc, block_label, gold_index, load, load_bg, score
@@ -55,6 +57,7 @@ class Example:
     rows: list[list[float]]
     labels: list[bool]
     weights: list[float]
+    features: PageFeatures
 
 
 def fixtures(folder: Path = FIXTURES) -> list[Doc]:
@@ -65,7 +68,9 @@ def fixtures(folder: Path = FIXTURES) -> list[Doc]:
     ]
 
 
-def examples(docs: Sequence[Doc], rules: BoilerplateRules, vocabulary: Vocabulary) -> list[Example]:
+def examples(
+    docs: Sequence[Doc], rules: BoilerplateRules, vocabulary: Vocabulary, names: tuple[str, ...] = FIRST_FEATURES
+) -> list[Example]:
     found = []
     for doc in docs:
         blocks = page_blocks(doc.text, rules)
@@ -78,7 +83,8 @@ def examples(docs: Sequence[Doc], rules: BoilerplateRules, vocabulary: Vocabular
         # weighs by its length, as its shingles do, plus a little so short blocks still count.
         raw = [len(b.text.split()) + 3 for b in blocks]
         total = sum(raw)
-        found.append(Example(doc, blocks, features.rows, labels, [100.0 * r / total for r in raw]))
+        rows = first_rows(features, names)
+        found.append(Example(doc, blocks, rows, labels, [100.0 * r / total for r in raw], features))
     return found
 
 
@@ -135,12 +141,16 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
     return x
 
 
-def train(docs: Sequence[Doc], rules: BoilerplateRules, vocabulary: Vocabulary) -> PageModel:
-    data = examples(docs, rules, vocabulary)
+def train(
+    docs: Sequence[Doc], rules: BoilerplateRules, vocabulary: Vocabulary, names: tuple[str, ...] = FIRST_FEATURES
+) -> PageModel:
+    """Both stages and the threshold.  `names`: FIRST_FEATURES (shipped) or SELF_FEATURES (the model
+    before the sequence shapes, kept for comparing the two in bench/cleaning2.py)."""
+    data = examples(docs, rules, vocabulary, names)
     rows = [row for ex in data for row in ex.rows]
     labels = [label for ex in data for label in ex.labels]
     weights = [w for ex in data for w in ex.weights]
-    first = fit(rows, labels, weights, SELF_FEATURES)
+    first = fit(rows, labels, weights, names)
     second_rows = [row for ex in data for row in context_rows([first.prob(r) for r in ex.rows])]
     second = fit(second_rows, labels, weights, ("bias", *CONTEXT_FEATURES))
     model = PageModel(vocabulary, first, second, 0.5)
@@ -151,12 +161,12 @@ def choose_threshold(model: PageModel, data: Sequence[Example]) -> float:
     """Best training F1 among thresholds whose training recall is at least MIN_RECALL (else best recall)."""
     best: tuple[bool, float, float] | None = None
     chosen = THRESHOLDS[0]
+    # Scored once: what `judge` does per threshold, without recomputing features and probabilities.
+    probs = [model.score(ex.features) for ex in data]
     for threshold in THRESHOLDS:
-        trial = PageModel(model.vocabulary, model.first, model.second, threshold)
         pairs = []
-        for ex in data:
-            lang = detect_lang("\n".join(b.text for b in ex.blocks))
-            verdicts = judge(ex.blocks, trial, lang)
+        for ex, p in zip(data, probs, strict=True):
+            verdicts = decide(ex.blocks, ex.features, p, threshold)
             kept = "\n\n".join(b.text for b, v in zip(ex.blocks, verdicts, strict=True) if v is None)
             pairs.append((ex.doc.gold, kept))
         result = score(pairs)

@@ -38,7 +38,29 @@ _CREDIT = re.compile(
 )
 # "By Jane Doe", "Екип на Mediapool", "Иван Петров, Reuters", "Автор: …".
 _BYLINE = re.compile(r"^(?:by|от|автор|author|written by|екип на|редакция|posted by)\b", re.IGNORECASE)
+# The outlet's "about" paragraph and an author's bio start the same way in every language: a name of
+# one to five capitalised words, then "is" ("X е водещият продукт на …", "X является ведущим …",
+# "Jane Doe is a reporter …", "Иван Петров — журналист …").  Alone, article sentences have it too
+# ("Russia is …"); after the article's end (`about_after_end`) it is the about box's shape.
+_NAME_WORD = r"[«\"„“'(]?[A-ZА-ЯЁЇІЄҐЂЈЉЊЋЏ][\w.&'’-]*[»\"“”')]?,?"
+_ENTITY_INTRO = re.compile(
+    rf"^(?:{_NAME_WORD}\s+){{1,5}}(?:is|was|are|has been|е|са|беше|бе|является|являлся|являются|это|є|це|"
+    r"je|је|jeste|ist|war|sind|est|était|es|fue|é|foi|è|era|jest|to|—|–|-)\s",
+)
+# The site's own name: what follows a copyright sign ("© 2026 The Daily Example. All rights reserved").
+_OWNER = re.compile(r"(?:(?:©|\(c\)|\bcopyright\b)\s*)+(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*)?(.*)", re.IGNORECASE)
+_CAPITAL = re.compile(r"[A-ZА-ЯЁЇІЄҐЂЈЉЊЋЏ][^\W\d_]*|[^\W\d_]+\.(?:[a-z]{2,4})\b")
+# Nouns an outlet's or an author's self-description uses, in the followed languages.
+_OUTLET = re.compile(
+    r"\b(?:издани\w*|сайт\w*|портал\w*|медиа\w*|медия\w*|вестник\w*|агенци\w*|продукт\w*|компани\w*|"
+    r"груп[аиы]\w*|редакци\w*|журналист\w*|репортер\w*|кореспондент\w*|корреспондент\w*|автор\w*|"
+    r"website|site|portal|publication|outlet|newspaper|magazine|media|company|group|agency|reporter|"
+    r"journalist|correspondent|editor|writer|columnist|contributor|author|"
+    r"zeitung|verlag|journaliste|rédact\w*|periódico|periodista|giornal\w*|dziennikar\w*|novinar\w*|новинар\w*)\b",
+    re.IGNORECASE,
+)
 _KEY = re.compile(r"\w+")
+_STEM = 5  # a name's words compared by their first letters (inflection)
 TEASER_HEAD_WORDS = 16
 SUMMARY_WORDS = (5, 45)
 DENSE_WINDOW = 5
@@ -64,6 +86,16 @@ CONTEXT_NAMES = (
     "before_dense",
     "position",
     "one_sentence",
+    "end_gap",
+    "dropped_before",
+    "credit_cut",
+    "entity_intro",
+    "outlet_words",
+    "self_name",
+    "about_after_end",
+    "prose_after_end",
+    "short_after_end",
+    "bio_after_name",
 )
 
 
@@ -96,12 +128,50 @@ def _teaser_head(s: Shape) -> bool:
     return 2 <= s.words <= TEASER_HEAD_WORDS and not s.sentence_end and not s.stamp
 
 
+def _is_end(text: str) -> bool:
+    return len(text.split()) <= END_MAX_WORDS and bool(_END.search(text))
+
+
+def owner_names(blocks: Sequence[Block]) -> list[tuple[str, ...]]:
+    """The site's names, from its copyright lines: the capitalised words after "©" (and a year), as
+    5-letter stems (so "Северная Газета" finds "Северной Газеты"); a domain ("example.com") as itself."""
+    names = []
+    for b in blocks:
+        if len(b.text) > 200:
+            continue
+        m = _OWNER.search(b.text)
+        if m is None:
+            continue
+        words = []
+        for w in m.group(1).split()[:6]:
+            bare = w.strip("«»\"“”'.,;|")
+            if not _CAPITAL.fullmatch(bare):
+                break
+            words.append(bare.casefold()[:_STEM])
+            if w.rstrip("»\"“”'") != w.rstrip("»\"“”'.,;|"):
+                break  # the name ends with its sentence or clause
+        if words:
+            names.append(tuple(words))
+    return list(dict.fromkeys(names))
+
+
+def _names_in(text: str, names: Sequence[tuple[str, ...]]) -> bool:
+    stems = {w.casefold()[:_STEM] for w in _KEY.findall(text)} | {
+        w.casefold()[:_STEM] for w in re.findall(r"[^\W\d_]+\.[a-z]{2,4}\b", text)
+    }
+    return any(all(part in stems for part in name) for name in names)
+
+
 def context(blocks: Sequence[Block], shapes: Sequence[Shape], markers: Sequence[bool], run: tuple[int, int]) -> Context:
     count = len(blocks)
     ends = [
         markers[i] or (s.words <= END_MAX_WORDS and bool(_END.search(b.text)))
         for i, (b, s) in enumerate(zip(blocks, shapes, strict=True))
     ]
+    # An end marker the phrase rules removed (it stood just before the block): the block is past it.
+    gaps = [any(_is_end(t) for t in b.dropped) for b in blocks]
+    names = owner_names(blocks)
+    intro = [s.words >= 6 and bool(_ENTITY_INTRO.match(b.text)) for b, s in zip(blocks, shapes, strict=True)]
     keys = [_key(b.text) for b in blocks]
     # A line that another line of the page repeats or begins with (a teaser's link and its heading).
     echo = [b.repeats > 1 for b in blocks]
@@ -129,11 +199,17 @@ def context(blocks: Sequence[Block], shapes: Sequence[Shape], markers: Sequence[
         if total > best:
             best, centre = total, i
     start = run[0]
-    first_end = next((i for i in range(start, count) if ends[i] and i > start), count)
+    first_end = next((i for i in range(start, count) if (ends[i] or gaps[i]) and i > start), count)
+    end_run = run[1]
     rows = []
-    last_end = -1
+    last_end = -1.0
     for i, (b, s) in enumerate(zip(blocks, shapes, strict=True)):
+        if gaps[i]:
+            last_end = i - 0.5
         window = range(max(0, i - 6), min(count, i + 7))
+        past = last_end >= start and last_end >= 0
+        after = past or i >= end_run
+        named = _names_in(b.text, names) if names else False
         rows.append(
             [
                 float(ends[i]),
@@ -153,6 +229,16 @@ def context(blocks: Sequence[Block], shapes: Sequence[Shape], markers: Sequence[
                 float(i < centre),
                 i / count,
                 float(_one_sentence(s) and s.sentence_end),
+                float(gaps[i]),
+                float(bool(b.dropped)),
+                float(b.stripped),
+                float(intro[i]),
+                min(1.0, len(_OUTLET.findall(b.text)) / 2) if s.words <= 60 else 0.0,
+                float(named),
+                float(after and (intro[i] or named)),
+                float(past and s.prose),
+                float(past and s.words < 8),
+                float(intro[i] and i > 0 and 2 <= shapes[i - 1].words <= 6 and not shapes[i - 1].sentence_end),
             ]
         )
         if ends[i]:

@@ -52,6 +52,10 @@ class Block:
     group: int
     group_size: int
     repeats: int  # how many times the same line occurs in the whole text
+    # What the phrase rules took just before this line (after the previous block): "Сподели:", a
+    # comments counter.  Gone from the text, still a signal of where the article ends (block_context).
+    dropped: tuple[str, ...] = ()
+    stripped: bool = False  # a rule cut part of the line (a photo credit run into a headline)
 
 
 @dataclass(slots=True)
@@ -85,19 +89,34 @@ class Shape:
         )
 
 
-def segment(lines: Sequence[str]) -> list[Block]:
-    """Non-empty lines as blocks, each knowing its blank-line group and how often it recurs."""
+def segment(lines: Sequence[str], signals: Sequence[tuple[int, str, bool]] = ()) -> list[Block]:
+    """Non-empty lines as blocks, each knowing its blank-line group and how often it recurs.
+
+    `signals`: what the phrase rules removed, as (index in `lines` of the line it came before or was
+    part of, the text, whether it was part of that line) (bot/core/clean.py strip_boilerplate).
+    """
     counts = Counter(" ".join(line.casefold().split()) for line in lines if line)
-    groups: list[list[str]] = [[]]
-    for line in lines:
+    before: dict[int, list[str]] = {}
+    parts: set[int] = set()
+    for index, text, part in signals:
+        if part:
+            parts.add(index)
+        else:
+            before.setdefault(index, []).append(text)
+    groups: list[list[tuple[int, str]]] = [[]]
+    for at, line in enumerate(lines):
         if line:
-            groups[-1].append(line)
+            groups[-1].append((at, line))
         elif groups[-1]:
             groups.append([])
     blocks = []
+    last = -1
     for index, group in enumerate(g for g in groups if g):
-        for line in group:
-            blocks.append(Block(line, index, len(group), counts[" ".join(line.casefold().split())]))
+        for at, line in group:
+            dropped = tuple(t for k in range(last + 1, at + 1) for t in before.get(k, ()))
+            key = " ".join(line.casefold().split())
+            blocks.append(Block(line, index, len(group), counts[key], dropped, at in parts))
+            last = at
     return blocks
 
 

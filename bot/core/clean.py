@@ -11,7 +11,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +30,8 @@ _BARE_LINK = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 # Bumped when the cleaning code (not the rules or the model) changes what it keeps, so that a finished
 # `tgmonitor reclean` runs again over archives built before (bot/app/reclean.py cleaner_fingerprint).
 # 2: issue #26 (the page gate needs chrome, only repeats of substance go, link-only posts keep links).
-CLEANER_VERSION = 2
+# 3: issue #30 (lines the rules drop are page-model signals; the about box and author bio shapes).
+CLEANER_VERSION = 3
 # A repeated paragraph goes only when it is this long (unique_paragraphs); shorter ones are speech.
 SUBSTANTIAL_WORDS = 6
 SUBSTANTIAL_CHARS = 50
@@ -103,10 +104,19 @@ def normalize(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.split("\n"))
 
 
-def strip_boilerplate(lines: Iterable[str], rules: BoilerplateRules, removed: list[Removed] | None = None) -> list[str]:
+def strip_boilerplate(
+    lines: Iterable[str],
+    rules: BoilerplateRules,
+    removed: list[Removed] | None = None,
+    signals: list[tuple[int, str, bool]] | None = None,
+) -> list[str]:
     """Lines without the rules' matches; blank lines stay (they tell a page's blocks apart).
 
     `removed`, when given, collects what went and which rule took it (for `tgmonitor clean --explain`).
+    `signals`, when given, collects where it went: (index of the kept line it came before or was part
+    of, the text, whether it was part of that line), for the page model (bot/core/blocks.py segment):
+    a share line or a comments counter the rules drop still marks the end of the article.  The lines
+    after a `cut` rule's match are not signals (the cut line is).
     """
     kept: list[str] = []
     skip_next: str | None = None
@@ -124,8 +134,11 @@ def strip_boilerplate(lines: Iterable[str], rules: BoilerplateRules, removed: li
         for rule in rules.rules:
             if rule.kind == "strip":
                 stripped = rule.regex.sub("", line).strip()
-                if removed is not None and stripped != line:
-                    removed.append(Removed(line, f"rule {rule.name} (part of the line)"))
+                if stripped != line:
+                    if removed is not None:
+                        removed.append(Removed(line, f"rule {rule.name} (part of the line)"))
+                    if signals is not None:
+                        signals.append((len(kept), line[len(stripped) :] if line.startswith(stripped) else line, True))
                 line = stripped
         hit = next((r for r in rules.rules if r.kind != "strip" and r.regex.fullmatch(line)), None)
         if hit is None:
@@ -133,6 +146,8 @@ def strip_boilerplate(lines: Iterable[str], rules: BoilerplateRules, removed: li
             continue
         if removed is not None:
             removed.append(Removed(line, f"rule {hit.name}"))
+        if signals is not None:
+            signals.append((len(kept), line, False))
         if hit.kind == "cut":
             cut = f"rule {hit.name}"
         elif hit.kind == "drop_with_next":
@@ -212,18 +227,26 @@ def clean_report(text: str, rules: BoilerplateRules, page: PageModel | None = No
 
 def page_blocks(text: str, rules: BoilerplateRules) -> list[Block]:
     """The blocks the page classifier judges: after the rules, first occurrences only (for training)."""
-    lines = strip_boilerplate(normalize(text).split("\n"), rules)
-    return _first_blocks(lines)
+    signals: list[tuple[int, str, bool]] = []
+    lines = strip_boilerplate(normalize(text).split("\n"), rules, None, signals)
+    return _first_blocks(lines, signals)
 
 
-def _first_blocks(lines: list[str]) -> list[Block]:
+def _first_blocks(lines: list[str], signals: list[tuple[int, str, bool]]) -> list[Block]:
+    """First occurrences only; what the rules dropped before a repeat carries over to the next block."""
     seen: set[str] = set()
     blocks = []
-    for block in segment(lines):
+    carried: tuple[str, ...] = ()
+    for block in segment(lines, signals):
         key = paragraph_key(block.text)
-        if key not in seen:
-            seen.add(key)
-            blocks.append(block)
+        if key in seen:
+            carried += block.dropped
+            continue
+        seen.add(key)
+        if carried:
+            block = replace(block, dropped=carried + block.dropped)
+            carried = ()
+        blocks.append(block)
     return blocks
 
 
@@ -255,7 +278,8 @@ def _clean_lines(
     removed: list[Removed] | None,
     gate: list[str] | None = None,
 ) -> list[str]:
-    lines = strip_boilerplate(normalize(text).split("\n"), rules, removed)
+    signals: list[tuple[int, str, bool]] = []
+    lines = strip_boilerplate(normalize(text).split("\n"), rules, removed, signals)
     # The cheap gate first: most posts are far from a page's size and never get segmented.
     if page is None or len(lines) < MIN_BLOCKS or sum(map(len, lines)) < MIN_CHARS:
         if gate is not None and page is not None:
@@ -269,7 +293,7 @@ def _clean_lines(
         if gate is not None:
             gate.append(f"not a page: {furniture} furniture lines (a page has at least {MIN_LABELS})")
         return unique_paragraphs(lines, removed)
-    blocks = _first_blocks(lines)
+    blocks = _first_blocks(lines, signals)
     is_page, why = page_gate(blocks, page.vocabulary.furniture)
     if gate is not None:
         gate.append(why)

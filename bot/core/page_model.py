@@ -98,6 +98,9 @@ SELF_FEATURES = (
     "before_x_log_words",
     "run_share",
 )
+# The first stage reads the sequence shapes too (end markers, teasers, the about box); a model file
+# written before they existed (SELF_FEATURES only) still loads and scores as it did.
+FIRST_FEATURES = SELF_FEATURES + CONTEXT_NAMES
 CONTEXT_FEATURES = ("p_self", "p_prev", "p_next", "p_prev2", "p_next2", "p_window")
 
 
@@ -161,8 +164,9 @@ class Stage:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], names: tuple[str, ...]) -> Stage:
-        if tuple(data["features"]) != names:
+    def from_json(cls, data: dict[str, Any], *allowed: tuple[str, ...]) -> Stage:
+        names = tuple(data["features"])
+        if names not in allowed:
             raise ValueError("page model: its features are not the ones this code computes; retrain it")
         return cls(
             names,
@@ -367,7 +371,7 @@ class PageModel:
                 )
             return cls(
                 vocabulary or Vocabulary.load(),
-                Stage.from_json(data["first"], SELF_FEATURES),
+                Stage.from_json(data["first"], FIRST_FEATURES, SELF_FEATURES),
                 Stage.from_json(data["second"], ("bias", *CONTEXT_FEATURES)),
                 float(data["threshold"]),
             )
@@ -382,8 +386,15 @@ class PageModel:
             return self.chain.marginals(chain_items(features))
         if self.first is None or self.second is None:
             raise ValueError("page model without weights")
-        first = [self.first.prob(row) for row in features.rows]
+        first = [self.first.prob(row) for row in first_rows(features, self.first.names)]
         return [self.second.prob(row) for row in context_rows(first)]
+
+
+def first_rows(features: PageFeatures, names: Sequence[str] = FIRST_FEATURES) -> list[list[float]]:
+    """The first stage's rows: the block's own features, then (FIRST_FEATURES) its sequence shapes."""
+    if len(names) == len(SELF_FEATURES):
+        return features.rows
+    return [row + ctx for row, ctx in zip(features.rows, features.context.rows, strict=True)]
 
 
 def chain_items(features: PageFeatures) -> list[dict[str, float]]:
