@@ -24,7 +24,7 @@ import argparse
 import shutil
 import time
 
-from bench._archive import cached_archive
+from bench._archive import cached_archive, cached_live_archive
 from bench._util import log, machine_line, median, percentile, remove_db, save_result, table, verdict
 from storage.store import Store, quote_fts
 
@@ -121,9 +121,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="on a copy of the archive, first run the service's maintenance merge of the search indexes",
     )
+    parser.add_argument(
+        "--live",
+        type=int,
+        metavar="BATCH",
+        default=0,
+        help="an archive filled by the live path instead: commits of BATCH posts, the service's maintenance "
+        "(search-index merge, optimize) every --merge-every posts; left as just before the next maintenance",
+    )
+    parser.add_argument("--merge-every", type=int, default=100_000, help="with --live: posts between maintenances")
     args = parser.parse_args(argv)
 
-    path = cached_archive(args.posts, rebuild=args.rebuild)
+    built: list[dict[str, object]] = []
+    if args.live:
+        every = args.merge_every
+        path, built = cached_live_archive(args.posts, batch=args.live, merge_every=every, rebuild=args.rebuild)
+    else:
+        path = cached_archive(args.posts, rebuild=args.rebuild)
     merged = None
     if args.maintained:
         copy = path.with_name(path.name + ".maintained")
@@ -177,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for q in QUERIES
     ]
-    print(f"## search on {args.posts:,} posts ({machine_line()})\n")
+    how = f", filled live: commits of {args.live}, maintenance every {args.merge_every:,}" if args.live else ""
+    print(f"## search on {args.posts:,} posts{how} ({machine_line()})\n")
     headers = [
         "query",
         "posts matching (normalised)",
@@ -229,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
             "upgrade": upgrade,
             "segments": segments,
             "maintenance_merge": merged,
+            "live": {"batch": args.live, "merge_every": args.merge_every, "maintenance_runs": built}
+            if args.live
+            else None,
             "target_ratio": TARGET_RATIO,
             "per_query_ms": {q: {p: [round(s * 1000, 3) for s in samples[q][p]] for p in PATHS} for q in QUERIES},
             "matches": matches,
