@@ -6,6 +6,7 @@ import pytest
 
 from bot.core.clean import (
     BoilerplateError,
+    BoilerplateRules,
     clean_text,
     load_boilerplate,
     normalize,
@@ -122,3 +123,32 @@ def test_bad_rules_file_names_file_and_rule(tmp_path: Path, content: str, expect
         load_boilerplate(path)
     assert str(path) in str(error.value)
     assert expected in str(error.value)
+
+
+def _rules(tmp_path: Path, *rules: tuple[str, str, str]) -> BoilerplateRules:
+    body = "".join(f"[[rule]]\nname = '{n}'\nkind = '{k}'\npattern = '{p}'\n" for n, k, p in rules)
+    (tmp_path / "r.toml").write_text(body, "utf-8")
+    return load_boilerplate(tmp_path / "r.toml")
+
+
+def test_first_rule_matching_the_whole_line_wins(tmp_path: Path) -> None:
+    """The line rules run as one combined pattern; it must pick what the rules in order would."""
+    rules = _rules(
+        tmp_path,
+        ("prefix", "drop", "read"),  # matches the start of "read more" only: not the whole line
+        ("more", "cut", "read (more)"),  # a group of its own inside the combined pattern
+        ("xs", "drop_with_next", "x+"),
+    )
+    assert rules.line_rule("read more") is rules.rules[1]
+    assert rules.line_rule("READ") is rules.rules[0]
+    assert rules.line_rule("xxx") is rules.rules[2]
+    assert rules.line_rule("something else") is None
+    assert clean_text("Keep.\nxx\nskipped\nAlso kept.\nread more\ngone", rules) == "Keep.\n\nAlso kept."
+
+
+def test_rules_referring_to_their_groups_are_matched_one_by_one(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, ("twice", "drop", r"(\w+) \1"), ("echo", "drop", "(?P<w>x+)-(?P=w)"))
+    assert rules.line_rule("la la") is rules.rules[0]
+    assert rules.line_rule("xx-xx") is rules.rules[1]
+    assert rules.line_rule("la lo") is None
+    assert clean_text("Keep.\nla la\nxx-xx", rules) == "Keep."

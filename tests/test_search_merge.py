@@ -71,3 +71,17 @@ def test_merge_stops_at_its_budget_and_the_next_run_finishes(live: Store) -> Non
     assert live.search_index.segments("posts_norm") > 1 or live.search_index.segments("posts_fts") > 1
     live.search_index.merge(pages=20)
     assert live.search_index.segments("posts_norm") == 1 and live.search_index.segments("posts_fts") == 1
+
+
+def test_a_batch_of_new_posts_is_one_segment_of_each_index(tmp_path: Path, pipeline: Pipeline) -> None:
+    """New posts go in as one statement per batch: FTS5 flushes its pending terms to a new segment at
+    every statement savepoint, so row-by-row inserts made each post a segment of both indexes (and
+    automerge rewrote them); a batch is now one segment, whose rows are the per-post path's."""
+    store = Store.open(tmp_path / "batch.db", pipeline.normaliser)
+    try:
+        Ingest(store, pipeline, None, batch_size=200, workers=0).save(generate(200))
+        assert store.search_index.segments("posts_fts") == 1
+        assert store.search_index.segments("posts_norm") == 1
+        assert_search_index_matches_rows(store)
+    finally:
+        store.close()
