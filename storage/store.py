@@ -67,8 +67,7 @@ _FACT_FIELDS = ("sender_name", "sender_id", "text_links")
 
 _INSERT_COLUMNS = (
     "id, channel_id, message_id, date, forward_name, forward_date, views, grouped_id, source, text_seen_at, "
-    f"time_approx, carried, {', '.join(_FACT_FIELDS)}, "
-    + ", ".join(_CONTENT_FIELDS)
+    f"time_approx, carried, {', '.join(_FACT_FIELDS)}, " + ", ".join(_CONTENT_FIELDS)
 )
 _ROW_MARKS = f"({', '.join('?' * (12 + len(_FACT_FIELDS) + len(_CONTENT_FIELDS)))})"
 _INSERT_POST = f"INSERT INTO posts({_INSERT_COLUMNS}) VALUES {_ROW_MARKS}"

@@ -90,6 +90,8 @@ def drop_post_facts(store: Store) -> None:
     """Remove what the senders migration added (posts.sender_name, sender_id, time_approx, text_links)."""
     for column in ("sender_name", "sender_id", "time_approx", "text_links"):
         store.db.execute(f"ALTER TABLE posts DROP COLUMN {column}")
+
+
 def drop_carried_flag(store: Store) -> None:
     """Remove what the `posts.carried` migration added (storage/carried.py): an archive from before it."""
     store.db.execute("DROP INDEX posts_carried")
