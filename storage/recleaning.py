@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 import sqlite_utils
 
 from bot.models import Tag
+from storage.search_index import SearchIndex
 from storage.tag_list import TagDecoder, encode_tags
 
 
@@ -15,6 +16,7 @@ class RecleanTable:
 
     db: sqlite_utils.Database
     _tag_decoder: TagDecoder
+    search_index: SearchIndex
 
     def _write_tags(self, post_id: int, tags: Iterable[Tag]) -> None:
         raise NotImplementedError  # Store's
@@ -41,3 +43,4 @@ class RecleanTable:
         )
         self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
         self._write_tags(post_id, tags)
+        self.search_index.index_posts([post_id])  # PostgreSQL's posts_norm (SQLite's trigger did it)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.both_backends
+
 from bot.app.listing import find_items
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward, Tag
