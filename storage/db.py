@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import sqlite_utils
 
@@ -128,6 +129,8 @@ def open_db(
     cannot be written are ArchiveError; ':memory:' works for throwaway use. The search index's SQL
     functions are registered before migrating: its triggers call them on every write.
     """
+    if is_postgres_url(str(path)):
+        return cast(sqlite_utils.Database, _open_postgres(str(path), create=create))
     if str(path) == ":memory:":
         db = _connect(":memory:", normaliser)
         migrate(db)
@@ -160,6 +163,27 @@ def open_db(
             raise ArchiveError(_why(file, exc)) from exc
         raise
     return db
+
+
+def is_postgres_url(location: str) -> bool:
+    """`postgresql://…` (or `postgres://…`): the shared server archive of storage/pg instead of a file."""
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def _open_postgres(url: str, *, create: bool) -> Any:
+    """storage/pg's archive, imported only when asked for: psycopg is the optional extra `postgres`."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise ArchiveError("a postgresql:// archive needs psycopg: pip install 'tgmonitor[postgres]'") from None
+    from storage.pg.open import NoPgArchiveError, PgArchiveError, open_pg
+
+    try:
+        return open_pg(url, create=create)
+    except NoPgArchiveError as exc:
+        raise NoArchiveError(str(exc)) from None
+    except PgArchiveError as exc:
+        raise ArchiveError(str(exc)) from None
 
 
 def _connect(path: Path | str, normaliser: TextNormaliser | None = None) -> sqlite_utils.Database:

@@ -8,6 +8,7 @@ import sqlite_utils
 
 from bot.models import Tag
 from storage.carried import mark_posts
+from storage.search_index import SearchIndex
 from storage.tag_list import TagDecoder, encode_tags
 
 
@@ -16,6 +17,7 @@ class RecleanTable:
 
     db: sqlite_utils.Database
     _tag_decoder: TagDecoder
+    search_index: SearchIndex
 
     def _write_tags(self, post_id: int, tags: Iterable[Tag]) -> None:
         raise NotImplementedError  # Store's
@@ -43,3 +45,4 @@ class RecleanTable:
         mark_posts(self.db, [post_id])  # the new text or origin key may join it to others
         self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
         self._write_tags(post_id, tags)
+        self.search_index.index_posts([post_id])  # PostgreSQL's posts_norm (SQLite's trigger did it)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -163,6 +163,15 @@ class Clause:
     driver_params: tuple[object, ...] = ()
 
 
+def search_index_for(db: sqlite_utils.Database, normaliser: TextNormaliser | None = None) -> SearchIndex:
+    """The index for this archive's engine (storage/pg/search_index.py on PostgreSQL, imported only there)."""
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        from storage.pg.search_index import PgSearchIndex
+
+        return PgSearchIndex(db, normaliser)
+    return SearchIndex(db, normaliser)
+
+
 class SearchIndex:
     def __init__(self, db: sqlite_utils.Database, normaliser: TextNormaliser | None = None) -> None:
         self.db = db
@@ -222,7 +231,7 @@ class SearchIndex:
             return False
         if self._stored_version() == self.normaliser.version:
             return False
-        if self.db.conn.execute("PRAGMA query_only").fetchone()[0]:
+        if self._read_only():
             self._literal_only = True  # a read-only reader cannot rebuild: search as written meanwhile
             return False
         with _atomic(self.db.conn):
@@ -235,6 +244,12 @@ class SearchIndex:
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [VERSION_KEY, self.normaliser.version]
             )
         return rebuilt
+
+    def _read_only(self) -> bool:
+        return bool(self.db.conn.execute("PRAGMA query_only").fetchone()[0])
+
+    def index_posts(self, post_ids: Sequence[int]) -> None:
+        """Index these posts' current text: SQLite's triggers already did (PostgreSQL's index does it here)."""
 
     def rebuild(self) -> None:
         """Forget every post (they become pending again); `backfill` indexes them anew."""

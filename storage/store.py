@@ -33,7 +33,7 @@ from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
 from storage.recleaning import RecleanTable
 from storage.refusals import Refusals
 from storage.search import QueryError, QuerySyntaxError, SearchOrder, SearchTable, quote_fts
-from storage.search_index import SearchIndex
+from storage.search_index import search_index_for
 from storage.signatures import Signatures
 from storage.sink_outbox import SinkOutbox
 from storage.subscriptions import Subscriptions
@@ -143,7 +143,7 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
         self._tag_decoder = TagDecoder()
         self._parts: dict[str, Any] = {}
         # the normalised search index (storage/search_index.py); rebuilt when its normaliser changed
-        self.search_index = SearchIndex(db, normaliser)
+        self.search_index = search_index_for(db, normaliser)
         self.search_index.check_version()
         # When versions were seen and deletions noticed; tests set a fixed clock.
         self.clock: Callable[[], datetime] = utc_now
@@ -258,6 +258,7 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
                 else:
                     unchanged += 1
             self._insert(pending)
+            self.search_index.index_posts([*new_ids, *updated_ids])
             if checkpoint is not None:
                 ref, message_id = checkpoint
                 self.db.execute(

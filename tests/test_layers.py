@@ -45,6 +45,8 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.__main__": (4, "wiring"),
 }
 # Libraries that do I/O or talk to the outside: never in the pure core.
+# The archive's engine is storage's business: above it nothing knows whether it talks to SQLite or PostgreSQL.
+ENGINE_ONLY = ("psycopg", "storage.pg")
 IMPURE = ("sqlite3", "sqlite_utils", "httpx", "telethon", "apscheduler", "socket", "subprocess", "selectolax")
 
 
@@ -92,6 +94,8 @@ def problems_in(path: Path, module: str) -> list[str]:
     for line, target in imports(path):
         if kind == "core" and target.split(".")[0] in IMPURE:
             problems.append(f"line {line}: the pure core imports {target}")
+        if kind != "storage" and (target.split(".")[0] == "psycopg" or target.startswith(ENGINE_ONLY[1])):
+            problems.append(f"line {line}: {kind} imports {target}: only storage/ knows the database engine")
         if not target.startswith(("bot", "storage")):
             continue
         there = layer_of(target)
@@ -112,13 +116,23 @@ def test_imports_flow_one_way(path: Path) -> None:
 
 def test_the_checker_refuses_upward_and_sideways_imports(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("import sqlite3\nfrom storage.store import Store\n\ndef f():\n    from bot.cli import main\n")
-    assert problems_in(module, "bot.core.fake") == [
+    module.write_text(
+        "import sqlite3\nfrom storage.store import Store\n\ndef f():\n    from bot.cli import main\n"
+        "import psycopg\nfrom storage.pg.open import open_pg\n"
+    )
+    assert sorted(problems_in(module, "bot.core.fake")) == [
         "line 1: the pure core imports sqlite3",
         "line 2: core imports storage.store (storage, a layer above)",
         "line 5: core imports bot.cli (wiring, a layer above)",
+        "line 6: core imports psycopg: only storage/ knows the database engine",
+        "line 7: core imports storage.pg.open (storage, a layer above)",
+        "line 7: core imports storage.pg.open: only storage/ knows the database engine",
     ]
     assert problems_in(module, "bot.sources.fake")[0] == (
         "line 2: adapter imports storage.store: storage and adapters never meet"
     )
-    assert problems_in(module, "bot.service.run") == []
+    assert sorted(problems_in(module, "bot.service.run")) == [
+        "line 6: wiring imports psycopg: only storage/ knows the database engine",
+        "line 7: wiring imports storage.pg.open: only storage/ knows the database engine",
+    ]
+    assert problems_in(module, "storage.fake") == ["line 5: storage imports bot.cli (wiring, a layer above)"]

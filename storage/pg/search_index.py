@@ -1,0 +1,79 @@
+"""The normalised search index on PostgreSQL: `posts_norm` rows written from Python.
+
+SQLite's triggers call the normaliser inside the write (`tg_index_text`); PostgreSQL cannot call
+Python, so the store hands every post it inserts or whose text it changes to `index_posts` in the
+same transaction, which writes the tokens (primed by the ingest worker, else normalised here) as a
+tsvector of exact lexemes. Deletions cascade (posts_norm.rowid references posts.id). The pending
+mark, the version check and the resumable backfill keep SQLite's meaning (storage/search_index.py).
+GIN needs no segment merging, so `optimize`/`merge` have nothing to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from storage.search_index import MARK_KEY, Progress, SearchIndex, _atomic
+
+_UPSERT = (
+    "INSERT INTO posts_norm(rowid, tsv) VALUES (?, tg_tokens(?)) ON CONFLICT (rowid) DO UPDATE SET tsv = excluded.tsv"
+)
+
+
+class PgSearchIndex(SearchIndex):
+    def index_posts(self, post_ids: Sequence[int]) -> None:
+        below = self.pending_below()
+        wanted = sorted({i for i in post_ids if i >= below})
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start : start + 1000]
+            rows = self.db.execute(
+                f"SELECT id, text, lang FROM posts WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            self.db.conn.executemany(_UPSERT, [(i, self._index_text(t, lang)) for i, t, lang in rows])
+
+    def _table_exists(self) -> bool:
+        return self._table_exists_named("posts_norm")
+
+    def _table_exists_named(self, table: str) -> bool:
+        return bool(self.db.execute("SELECT to_regclass(?) IS NOT NULL", [table]).fetchone()[0])
+
+    def _read_only(self) -> bool:
+        return bool(self.db.execute("SELECT current_setting('transaction_read_only')").fetchone()[0] == "on")
+
+    def _forget_all(self) -> None:
+        self.db.execute("DELETE FROM posts_norm")
+        top = self.db.execute("SELECT coalesce(max(id) + 1, 0) FROM posts").fetchone()[0]
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [MARK_KEY, str(top)])
+
+    def backfill(self, *, batch: int = 2000, progress: Progress | None = None, limit: int | None = None) -> int:
+        total = self.pending()
+        done = 0
+        conn = self.db.conn
+        while limit is None or done < limit:
+            with _atomic(conn):
+                mark = self.pending_below()
+                rows = conn.execute(
+                    "SELECT id, text, lang FROM posts WHERE id < ? ORDER BY id DESC LIMIT ?", [mark, batch]
+                ).fetchall()
+                low = rows[-1][0] if len(rows) == batch else 0
+                conn.executemany(_UPSERT, [(i, self._index_text(t, lang)) for i, t, lang in rows])
+                conn.execute("UPDATE meta SET value = ? WHERE key = ?", [str(low), MARK_KEY])
+            done += len(rows)
+            if progress is not None and rows:
+                progress(done, total)
+            if low == 0:
+                break
+        return done
+
+    def optimize(self) -> None:
+        """GIN keeps one tree per lexeme: nothing to merge."""
+
+    def segments(self, table: str = "posts_norm") -> int:
+        return 1
+
+    def merge_step(self, *, pages: int = 500) -> str | None:
+        return None
+
+    def merge(
+        self, *, budget: float = 60.0, pages: int = 500, clock: Callable[[], float] | None = None
+    ) -> dict[str, int]:
+        return {}

@@ -1,0 +1,113 @@
+"""Run the storage and application tests against PostgreSQL: `TGMONITOR_TEST_BACKEND=postgresql`.
+
+One throwaway server per test session (tools/pg_local.py), one database per archive a test opens:
+`Store.open(tmp_path / "archive.db")` (and storage.db.open_db, which everything opens through)
+gets a fresh database cloned from a template that already holds the schema, so the tests run
+unchanged. Modules marked `both_backends` are the PostgreSQL suite; the others are deselected in
+such a run, as are tests marked `sqlite_only` (file modes, FTS5 internals and SQLite's own failure
+modes are SQLite's business).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BACKEND = os.environ.get("TGMONITOR_TEST_BACKEND", "sqlite")
+ACTIVE = BACKEND == "postgresql"
+
+
+class PgArchives:
+    """Maps each archive path a test names to its own database on the session's server."""
+
+    def __init__(self, server: Any) -> None:
+        import psycopg
+
+        from storage.pg.open import open_pg
+
+        self.server = server
+        self._admin = psycopg.connect(server.url, autocommit=True)
+        self._urls: dict[str, str] = {}
+        self._numbers = itertools.count(1)
+        self._admin.execute("CREATE DATABASE tgm_template")
+        open_pg(server.url_for("tgm_template")).conn.close()  # the schema, once
+
+    def url_for(self, path: str) -> str:
+        key = str(Path(path).resolve()) if path != ":memory:" else f":memory:{next(self._numbers)}"
+        url = self._urls.get(key)
+        if url is None:
+            name = f"t{next(self._numbers)}"
+            self._admin.execute(f"CREATE DATABASE {name} TEMPLATE tgm_template")
+            url = self._urls[key] = self.server.url_for(name)
+        return url
+
+    def close(self) -> None:
+        self._admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_archives() -> Iterator[PgArchives | None]:
+    if not ACTIVE:
+        yield None
+        return
+    from tools.pg_local import NoServer, start_server
+
+    try:
+        server = start_server()
+    except NoServer as exc:
+        pytest.skip(f"PostgreSQL backend: {exc}")
+    archives = PgArchives(server)
+    try:
+        yield archives
+    finally:
+        archives.close()
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _archives_on_postgresql(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not ACTIVE:
+        return
+    archives: PgArchives | None = request.getfixturevalue("pg_archives")
+    assert archives is not None
+    import storage.db
+
+    original = storage.db.open_db
+
+    def open_db(path: Any, normaliser: Any = None, *, create: bool = True) -> Any:
+        location = str(path)
+        if storage.db.is_postgres_url(location):
+            return original(location, normaliser, create=create)
+        if not create and location != ":memory:" and not Path(location).exists():
+            raise storage.db.NoArchiveError(f"no archive at {location}")
+        if location != ":memory:":
+            Path(location).touch()  # the path exists, as it would for a file archive
+        return original(archives.url_for(location), normaliser, create=create)
+
+    for module in list(sys.modules.values()):  # every `from storage.db import open_db`, tests' too
+        name = getattr(module, "__name__", "")
+        if (
+            name.startswith(("storage", "bot", "tests", "tools", "bench"))
+            and getattr(module, "open_db", None) is original
+        ):
+            monkeypatch.setattr(module, "open_db", open_db)
+
+
+def deselect_sqlite_only(items: list[pytest.Item], config: pytest.Config) -> None:
+    if not ACTIVE:
+        return
+
+    def runs(item: pytest.Item) -> bool:
+        return bool(item.get_closest_marker("both_backends")) and not item.get_closest_marker("sqlite_only")
+
+    keep = [i for i in items if runs(i)]
+    dropped = [i for i in items if not runs(i)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
