@@ -32,6 +32,8 @@ from tests.conftest import drop_charts_index, drop_search_index, drop_sinks_sche
 from tests.test_web_preview_source import NEWEST, FakeTme, Reply, tme  # noqa: F401  (fixture)
 from tests.tg_factory import BASE, FakeEdge, SleepRecorder, channel, message
 
+pytestmark = pytest.mark.both_backends
+
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STATEMENT = "Serbia will not introduce sanctions against Russia, President Vucic said in Belgrade."
 EDITED = "Serbia will introduce sanctions against Russia, President Vucic said in Belgrade on Friday."

@@ -26,6 +26,8 @@ from tests.conftest import (
     raw_post,
 )
 
+pytestmark = pytest.mark.both_backends
+
 ROOT = Path(__file__).resolve().parents[1]
 
 POSTS = [

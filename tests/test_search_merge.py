@@ -20,6 +20,8 @@ from storage.store import Store
 from tests.archive_dump import dump
 from tests.conftest import assert_search_index_matches_rows
 
+pytestmark = pytest.mark.both_backends
+
 QUERIES = ("Serbia", "Лавров", "Сербия", "sanctions energy", '"Foreign Minister"', "🇷🇸")
 
 

@@ -30,6 +30,8 @@ from storage.store import Store
 from tests.conftest import drop_charts_index, drop_sinks_schema, make_ingest, raw_post
 from tests.web_server import client as client_for
 
+pytestmark = pytest.mark.both_backends
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL = SHARED / "real-exports"
 TRIVIAL = ("👍", ".", "??", "🙏", "🙏🙏🙏", "👍👍👍👍", "Thanks", "Yes!", "How are you today?", "Good morning everyone")
