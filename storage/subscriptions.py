@@ -87,8 +87,8 @@ class Subscriptions:
                 "ON CONFLICT(chat_id, tags, time, tz) DO UPDATE SET enabled = 1, "
                 "created_at = CASE WHEN subscriptions.enabled = 0 THEN excluded.created_at "
                 "ELSE subscriptions.created_at END, "
-                "subscriber_id = coalesce(excluded.subscriber_id, subscriptions.subscriber_id), sinks = excluded.sinks, "
-                "rule = excluded.rule",
+                "subscriber_id = coalesce(excluded.subscriber_id, subscriptions.subscriber_id), "
+                "sinks = excluded.sinks, rule = excluded.rule",
                 [
                     chat_id,
                     key,
