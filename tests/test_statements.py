@@ -119,7 +119,7 @@ def test_trivial_messages_fold_only_as_real_forwards_everywhere(chats: Store) ->
 
 
 def test_the_post_page_calls_only_a_real_forward_original(chats: Store, tmp_path: Path) -> None:
-    path = Path(chats.db.conn.execute("PRAGMA database_list").fetchone()[2])
+    path = tmp_path / "archive.db"  # the `store` fixture's archive
     ids = {(p.channel_label, p.message_id): p.id for p in chats.search(None, limit=100)}
     with client_for(path) as http:
         thumbs = http.get(f"/post/{ids[('@group_a', 1)]}").text
