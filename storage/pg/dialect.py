@@ -16,6 +16,8 @@ stays written once. What it rewrites, outside string literals:
 * `INDEXED BY i` / `NOT INDEXED` dropped (PostgreSQL's planner chooses); `WHERE 1` -> `WHERE TRUE`;
   a subquery in FROM without a name gets one;
 * `CROSS JOIN t ON` (SQLite's "scan this table first" hint) -> `JOIN t ON`;
+* `tg_near(p.text, p.lang, ?)` (a rule's NEAR, Python on SQLite) -> `tg_near_at(p.id, ?)`, which reads
+  the word positions posts_norm keeps on PostgreSQL (storage/pg/schema.py);
 * `BEGIN IMMEDIATE` -> `BEGIN` plus the archive's writer lock (storage/pg/connection.py).
 
 Anything else SQLite-only (PRAGMA, sqlite_master, FTS5 commands) is handled where it is used, by
@@ -43,6 +45,7 @@ _CROSS = re.compile(r"\bCROSS\s+JOIN\b(?=[^()]*?\bON\b)", re.IGNORECASE)
 _IS_NOT_PARAM = re.compile(r"\bIS\s+NOT\s+\?", re.IGNORECASE)
 _IS_PARAM = re.compile(r"\bIS\s+\?", re.IGNORECASE)
 _SCALAR = re.compile(r"\b(max|min)\s*\(", re.IGNORECASE)
+_NEAR = re.compile(r"\btg_near\(\s*(\w+)\.text\s*,\s*\1\.lang\s*,")
 _BEGIN_IMMEDIATE = re.compile(r"^\s*BEGIN\s+IMMEDIATE\s*;?\s*$", re.IGNORECASE)
 
 
@@ -134,6 +137,7 @@ def _rewrite_code(code: str) -> str:
     code = _MATCH.sub(lambda m: f"{m.group(1)}.tsv @@ {FTS_TABLES[m.group(1).lower()]}(?)", code)
     code = _RANK.sub(lambda m: f"{_RANK_MARK}{m.group(1).lower()}{_RANK_MARK}", code)
     code = _CROSS.sub("JOIN", code)
+    code = _NEAR.sub(lambda m: f"tg_near_at({m.group(1)}.id,", code)
     code = _IS_NOT_PARAM.sub("IS DISTINCT FROM ?", code)
     code = _IS_PARAM.sub("IS NOT DISTINCT FROM ?", code)
     return _alias_subqueries(_scalar_minmax(code))

@@ -9,13 +9,14 @@ Each version commits with its bump in `meta`, under the writer lock, as storage/
 Where SQLite has FTS5 and Python functions, PostgreSQL has:
 * `posts_fts` / `articles_fts`: the text as written, `to_tsvector('simple', …)` with a GIN index,
   kept in step by triggers (FTS5 used porter stemming here; word forms are posts_norm's job);
-* `posts_norm`: the normaliser's index tokens as exact lexemes (`array_to_tsvector`), written by
-  storage/pg/search_index.py from Python (the tokens need the normaliser), GIN-indexed;
+* `posts_norm`: the normaliser's index tokens as exact lexemes with their words' positions, written
+  by storage/pg/search_index.py from Python (the tokens need the normaliser), GIN-indexed;
 * `tg_fts_query` / `tg_norm_query`: an FTS5 expression (quoted strings, AND/OR/NOT, parentheses,
   implicit AND) as a tsquery, so the layer's queries stay written once;
-* `tg_exact`, `tg_from`, `tg_near`: the Python functions of the same name, in SQL, boolean (they
-  stand alone in WHERE clauses, where PostgreSQL wants a boolean; tg_near
-  checks the words' presence only: positions need the normaliser; docs/postgresql.md says so).
+* `tg_exact`, `tg_from`: the Python functions of the same name, in SQL, boolean (they stand alone
+  in WHERE clauses, where PostgreSQL wants a boolean); a rule's NEAR is `tg_near_at`, on the word
+  positions posts_norm keeps (the dialect calls it for SQLite's `tg_near`; `tg_near` itself, kept
+  for archives written before, checks the words' presence only).
 """
 
 from __future__ import annotations
@@ -133,6 +134,44 @@ END $$;
 -- (posts_norm, in the same WHERE) is what is checked: NEAR reads as AND on PostgreSQL.
 CREATE OR REPLACE FUNCTION tg_near(body text, lang text, spec text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT true $$;
+
+-- bot/core/rule_match.near_match on the word positions posts_norm keeps (storage/pg/search_index.py):
+-- one form of each term with at most `distance` other words between the first and the last, any
+-- order. The dialect calls it for SQLite's tg_near(p.text, p.lang, spec): spec = 'distance|t,t;t,t'.
+CREATE OR REPLACE FUNCTION tg_near_at(post bigint, spec text) RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+  sep int := position('|' IN spec);
+  distance int := substr(spec, 1, sep - 1)::int;
+  terms text[] := string_to_array(substr(spec, sep + 1), ';');
+  need int := coalesce(array_length(terms, 1), 0);
+  ps int[];
+  ks int[];
+  counts int[];
+  have int := 0;
+  lft int := 1;
+BEGIN
+  IF need = 0 THEN RETURN false; END IF;
+  SELECT array_agg(x.pos ORDER BY x.pos, x.k), array_agg(x.k ORDER BY x.pos, x.k) INTO ps, ks FROM (
+    SELECT DISTINCT w.pos::int AS pos, t.k
+    FROM posts_norm n, unnest(n.tsv) AS u(lexeme, positions, weights), unnest(u.positions) AS w(pos),
+         generate_subscripts(terms, 1) AS t(k)
+    WHERE n.rowid = post AND u.lexeme = ANY(string_to_array(terms[t.k], ','))
+  ) AS x;
+  IF ps IS NULL THEN RETURN false; END IF;
+  counts := array_fill(0, ARRAY[need]);
+  FOR i IN 1 .. array_length(ps, 1) LOOP
+    counts[ks[i]] := counts[ks[i]] + 1;
+    IF counts[ks[i]] = 1 THEN have := have + 1; END IF;
+    WHILE have = need LOOP
+      IF ps[i] - ps[lft] - (need - 1) <= distance THEN RETURN true; END IF;
+      counts[ks[lft]] := counts[ks[lft]] - 1;
+      IF counts[ks[lft]] = 0 THEN have := have - 1; END IF;
+      lft := lft + 1;
+    END LOOP;
+  END LOOP;
+  RETURN false;
+END $$;
 
 CREATE OR REPLACE FUNCTION length(bigint) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT length($1::text)
