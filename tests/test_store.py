@@ -12,14 +12,7 @@ from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
 from storage.store import QueryError, Store
-from tests.conftest import (
-    assert_literal_index_matches_rows,
-    drop_charts_index,
-    drop_search_index,
-    drop_sinks_schema,
-    is_postgresql,
-    raw_post,
-)
+from tests.conftest import drop_charts_index, drop_search_index, drop_sinks_schema, raw_post
 
 pytestmark = pytest.mark.both_backends
 
@@ -28,6 +21,8 @@ SERBIA = "Lavrov met President Vucic of Serbia to discuss Kosovo and Resolution 
 
 
 def test_open_creates_schema_wal_and_fts(tmp_path: Path) -> None:
+    from tests.conftest import is_postgresql
+
     db = open_db(tmp_path / "a.db")
     assert schema_version(db) == SCHEMA_VERSION
     if not is_postgresql(db):
@@ -48,6 +43,8 @@ def test_save_is_idempotent_and_indexes_every_row(store: Store, pipeline: Pipeli
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
     assert store.dump_json() == before
     assert [p.message_id for p in store.search("vucic")] == [3, 2, 1]
+    from tests.conftest import assert_literal_index_matches_rows
+
     assert_literal_index_matches_rows(store.db)
 
 
