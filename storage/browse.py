@@ -42,7 +42,8 @@ class Browse:
         if getattr(self.db, "dialect", "sqlite") == "postgresql":
             # ts_headline marks what the tsvector matched and keeps the text between as it is.
             marks = [fts, f'HighlightAll=true, StartSel="{MARK_OPEN}", StopSel="{MARK_CLOSE}"']
-            marked = "ts_headline('simple', (SELECT text FROM posts WHERE id = posts_fts.rowid), tg_fts_query(?), ?)"
+            text = "(SELECT text FROM posts WHERE id = posts_fts.rowid)"
+            marked = f"ts_headline('tg_literal', {text}, tg_fts_query(?), ?)"
         try:
             rows = self.db.execute(
                 f"SELECT rowid, {marked} FROM posts_fts WHERE posts_fts MATCH ? "

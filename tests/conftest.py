@@ -91,7 +91,7 @@ def assert_literal_index_matches_rows(db: object) -> None:
     if is_postgresql(db):
         wrong = db.execute(  # type: ignore[attr-defined]
             "SELECT count(*) FROM posts p FULL JOIN posts_fts f ON f.rowid = p.id "
-            "WHERE f.tsv IS DISTINCT FROM to_tsvector('simple', p.text)"
+            "WHERE f.tsv IS DISTINCT FROM to_tsvector('tg_literal', p.text)"
         ).fetchone()[0]
         assert wrong == 0, "posts_fts differs from the posts' text"
     else:

@@ -31,7 +31,7 @@ import re
 
 # The full-text tables and the SQL function that turns an FTS5 expression into their tsquery.
 FTS_TABLES = {
-    "posts_fts": "tg_fts_query",  # words as written: PostgreSQL's 'simple' parser, as the tsvector
+    "posts_fts": "tg_fts_query",  # words as written (schema.py's tg_literal), as the tsvector
     "articles_fts": "tg_fts_query",
     "posts_norm": "tg_norm_query",  # index tokens as the normaliser wrote them: exact lexemes
 }

@@ -7,8 +7,11 @@ every later version runs the SQLite migration function itself through the transl
 Each version commits with its bump in `meta`, under the writer lock, as storage/db.migrate does.
 
 Where SQLite has FTS5 and Python functions, PostgreSQL has:
-* `posts_fts` / `articles_fts`: the text as written, `to_tsvector('simple', …)` with a GIN index,
-  kept in step by triggers (FTS5 used porter stemming here; word forms are posts_norm's job);
+* `posts_fts` / `articles_fts`: the text as written, `to_tsvector('tg_literal', …)` with a GIN index,
+  kept in step by triggers. `tg_literal` reads words as FTS5's `porter unicode61 remove_diacritics 2`
+  does: case and Latin diacritics folded (the `unaccent` extension, where the server has it), English
+  suffixes stemmed (Snowball's English, no stop words; FTS5's is the older Porter); word forms in
+  every language are posts_norm's job;
 * `posts_norm`: the normaliser's index tokens as exact lexemes with their words' positions, written
   by storage/pg/search_index.py from Python (the tokens need the normaliser), GIN-indexed;
 * `tg_fts_query` / `tg_norm_query`: an FTS5 expression (quoted strings, AND/OR/NOT, parentheses,
@@ -29,6 +32,28 @@ BASELINE = 10
 WRITER_LOCK = 0x7467_6D6F_6E69_746F
 
 FUNCTIONS_TEMPLATE = r"""
+DO $$ BEGIN
+  CREATE EXTENSION IF NOT EXISTS unaccent;
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE 'no unaccent extension here: the literal index keeps diacritics (%)', SQLERRM;
+END $$;
+
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = 'tg_porter') THEN
+    CREATE TEXT SEARCH DICTIONARY tg_porter (TEMPLATE = snowball, Language = english);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'tg_literal') THEN
+    CREATE TEXT SEARCH CONFIGURATION tg_literal (COPY = simple);
+    IF EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = 'unaccent') THEN
+      ALTER TEXT SEARCH CONFIGURATION tg_literal ALTER MAPPING
+        FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH unaccent, tg_porter;
+    ELSE
+      ALTER TEXT SEARCH CONFIGURATION tg_literal ALTER MAPPING
+        FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH tg_porter;
+    END IF;
+  END IF;
+END $$;
+
 CREATE OR REPLACE FUNCTION tg_next_id() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.id IS NULL THEN
@@ -54,7 +79,7 @@ BEGIN
     IF m[1] IS NOT NULL THEN
       piece := replace(m[1], '""', '"');
       IF as_written THEN
-        piece := phraseto_tsquery('simple', piece)::text;
+        piece := phraseto_tsquery('tg_literal', piece)::text;
       ELSE
         SELECT string_agg(tg_lexeme(w), ' <-> ') INTO piece
           FROM regexp_split_to_table(piece, '\s+') AS w WHERE w <> '';
@@ -179,7 +204,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION tg_posts_fts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO posts_fts(rowid, tsv) VALUES (NEW.id, to_tsvector('simple', NEW.text))
+  INSERT INTO posts_fts(rowid, tsv) VALUES (NEW.id, to_tsvector('tg_literal', NEW.text))
   ON CONFLICT (rowid) DO UPDATE SET tsv = excluded.tsv;
   RETURN NULL;
 END $$;
@@ -187,7 +212,8 @@ END $$;
 CREATE OR REPLACE FUNCTION tg_articles_fts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO articles_fts(rowid, tsv)
-  VALUES (NEW.id, setweight(to_tsvector('simple', coalesce(NEW.title, '')), 'A') || to_tsvector('simple', NEW.text))
+  VALUES (NEW.id, setweight(to_tsvector('tg_literal', coalesce(NEW.title, '')), 'A')
+                  || to_tsvector('tg_literal', NEW.text))
   ON CONFLICT (rowid) DO UPDATE SET tsv = excluded.tsv;
   RETURN NULL;
 END $$;
