@@ -54,8 +54,13 @@ def generate(path: Path, posts: int, days: int, seed: int = 33) -> None:
     partial = path.with_name(path.name + ".building")
     remove_db(partial)
     store = Store.open(partial)
+    on_server = getattr(store.db, "dialect", "sqlite") == "postgresql"
+    if on_server:  # a PostgreSQL database is no file to build aside and rename: it is built in place
+        store.close()
+        store = Store.open(path)
     db = store.db.conn
-    for trigger in ("posts_ai", "posts_ad", "posts_au", "posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
+    triggers = ("posts_ai", "posts_ad", "posts_au", "posts_norm_ai", "posts_norm_ad", "posts_norm_au")
+    for trigger in () if on_server else triggers:  # PostgreSQL's posts_fts trigger stays (few posts here)
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     db.executemany(
         "INSERT INTO channels(id, tg_id, username, title, source, watched) VALUES (?, ?, ?, ?, 'telethon', 1)",
@@ -120,6 +125,9 @@ def generate(path: Path, posts: int, days: int, seed: int = 33) -> None:
     _flush(db, rows)
     with transaction(store.db):  # what ingest keeps as posts arrive, as the schema upgrade fills it in
         carried.fill(store.db)
+    if on_server:
+        store.close()
+        return
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     remove_db(path)

@@ -8,7 +8,10 @@ word forms) with their indexing speed, which is how the default was chosen; ever
 the whole set and for its two halves (odd and even queries), so a choice made on one half can be
 checked on the other.
 
-    .venv/bin/python -m bench.search_quality [--details]
+    .venv/bin/python -m bench.search_quality [--details] [--postgresql]
+
+`--postgresql` builds the same archive on a throwaway PostgreSQL server (tools/pg_local.py) too and
+reports both engines side by side, with every query whose hits differ between them.
 
 Target: recall >= 0.95 at precision >= 0.9 (micro-averaged over the query set).
 """
@@ -83,7 +86,7 @@ def total(queries: list[Query], found: Mapping[str, set[str]], keep: Callable[[i
 
 
 # ----------------------------------------------------------------------------------- the real archive
-def build_archive(posts: dict[str, str], path: Path) -> tuple[Store, dict[int, str], dict[str, str | None]]:
+def build_archive(posts: dict[str, str], path: Path | str) -> tuple[Store, dict[int, str], dict[str, str | None]]:
     """Posts through the pipeline into a fresh archive; returns the store, post id -> label, languages."""
     store = Store.open(path)
     pipeline = Pipeline.load()
@@ -109,6 +112,21 @@ def before(store: Store, by_id: dict[int, str], queries: list[Query]) -> dict[st
 
 def after(store: Store, by_id: dict[int, str], queries: list[Query]) -> dict[str, set[str]]:
     return {q.q: {by_id[p.id] for p in store.search(q.q, limit=10_000)} for q in queries}
+
+
+def on_postgresql(posts: dict[str, str], queries: list[Query]) -> dict[str, dict[str, set[str]]]:
+    """`before` and `after` on the same archive built on a throwaway PostgreSQL server."""
+    from tools.pg_local import running
+
+    with running() as server:
+        store, by_id, _ = build_archive(posts, server.url)
+        try:
+            return {
+                "before: literal, PostgreSQL": before(store, by_id, queries),
+                "after: Store.search, PostgreSQL": after(store, by_id, queries),
+            }
+        finally:
+            store.close()
 
 
 # ----------------------------------------------------------------------------------- other normalisers
@@ -194,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench search_quality", description=__doc__.splitlines()[0])
     parser.add_argument("--details", action="store_true", help="list every query's misses and wrong hits")
     parser.add_argument("--speed-posts", type=int, default=2000, help="corpus posts for the speed column")
+    parser.add_argument("--postgresql", action="store_true", help="the same archive on PostgreSQL too, compared")
     args = parser.parse_args(argv)
 
     posts, queries = load()
@@ -206,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
             }
         finally:
             store.close()
+    engines: list[tuple[str, str, str]] = []
+    if args.postgresql:
+        results |= on_postgresql(posts, queries)
+        engines = [
+            ("literal", "before: literal FTS5", "before: literal, PostgreSQL"),
+            ("Store.search", "after: Store.search", "after: Store.search, PostgreSQL"),
+        ]
     log(
         f"{len(queries)} queries over {len(posts)} posts; languages detected: "
         + ", ".join(f"{k} {sum(1 for v in langs.values() if v == k)}" for k in ("en", "ru", "bg", "sr", "uk", None))
@@ -246,8 +272,15 @@ def main(argv: list[str] | None = None) -> int:
         f"\nafter: recall {final.recall:.3f}, precision {final.precision:.3f} "
         f"(target recall >= {TARGET_RECALL} at precision >= {TARGET_PRECISION}): {verdict(ok)}"
     )
+    for what, sqlite_name, pg_name in engines:
+        differing = [q for q in queries if results[sqlite_name][q.q] != results[pg_name][q.q]]
+        print(f"\n{what}: {len(differing)} of {len(queries)} queries find other posts on PostgreSQL")
+        for q in differing:
+            only_sqlite = sorted(results[sqlite_name][q.q] - results[pg_name][q.q])
+            only_pg = sorted(results[pg_name][q.q] - results[sqlite_name][q.q])
+            print(f"- {q.q!r} ({q.lang}): only SQLite {only_sqlite}, only PostgreSQL {only_pg}")
     if args.details:
-        for name in ("before: literal FTS5", "after: Store.search"):
+        for name in results:
             print(f"\n### {name}")
             for q in queries:
                 hits = results[name][q.q]

@@ -127,8 +127,11 @@ class ArticleReads:
             "rank": "articles_fts.rank, p.id DESC",
             "oldest": "p.date, p.id",
         }[order]
+        # PostgreSQL has no snippet(): the text comes back and storage/pg/snippet.py cuts it as FTS5 does.
+        postgres = getattr(self.db, "dialect", "sqlite") == "postgresql"
+        excerpt_sql = "a.text" if postgres else "snippet(articles_fts, 1, '', '', '…', 16)"
         rows = self.db.execute(
-            "SELECT p.id, p.date, articles_fts.rank, a.id, a.title, snippet(articles_fts, 1, '', '', '…', 16) "
+            f"SELECT p.id, p.date, articles_fts.rank, a.id, a.title, {excerpt_sql} "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
             "JOIN post_articles pa ON pa.article_id = a.id JOIN posts p ON p.id = pa.post_id "
             f"WHERE articles_fts MATCH ? AND {' AND '.join(where) or '1'} ORDER BY {order_sql} LIMIT ?",
@@ -136,9 +139,15 @@ class ArticleReads:
         ).fetchall()
         seen: set[int] = set()
         found: list[tuple[int, str, float, ArticleMatch]] = []
+        if postgres:
+            from storage.pg.snippet import quoted_words, snippet
+
+            words = quoted_words(fts_query)
         for post_id, date, rank, article_id, title, excerpt in rows:
             if post_id not in seen and len(found) < limit:
                 seen.add(post_id)
+                if postgres:
+                    excerpt = snippet(excerpt or "", words)
                 found.append((post_id, date, rank, ArticleMatch(article_id, title, " ".join(excerpt.split()))))
         return found
 

@@ -37,11 +37,18 @@ class Browse:
         if not fts or not post_ids:
             return {}
         ids = [int(i) for i in post_ids]
+        marks: list[Any] = [MARK_OPEN, MARK_CLOSE]
+        marked = "highlight(posts_fts, 0, ?, ?)"
+        if getattr(self.db, "dialect", "sqlite") == "postgresql":
+            # ts_headline marks what the tsvector matched and keeps the text between as it is.
+            marks = [fts, f'HighlightAll=true, StartSel="{MARK_OPEN}", StopSel="{MARK_CLOSE}"']
+            text = "(SELECT text FROM posts WHERE id = posts_fts.rowid)"
+            marked = f"ts_headline('tg_literal', {text}, tg_fts_query(?), ?)"
         try:
             rows = self.db.execute(
-                f"SELECT rowid, highlight(posts_fts, 0, ?, ?) FROM posts_fts WHERE posts_fts MATCH ? "
+                f"SELECT rowid, {marked} FROM posts_fts WHERE posts_fts MATCH ? "
                 f"AND rowid IN ({','.join('?' * len(ids))})",
-                [MARK_OPEN, MARK_CLOSE, fts, *ids],
+                [*marks, fts, *ids],
             ).fetchall()
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
@@ -148,7 +155,7 @@ class Browse:
 
     def tag_display(self, key: str) -> Tag | None:
         row = self.db.execute(
-            "SELECT tag, min(display), kind, count(*) AS n FROM post_tags WHERE tag = ? GROUP BY kind "
+            "SELECT tag, min(display), kind, count(*) AS n FROM post_tags WHERE tag = ? GROUP BY tag, kind "
             "ORDER BY n DESC LIMIT 1",
             [key],
         ).fetchone()

@@ -54,13 +54,14 @@ class SpreadReads:
             tg_ids = [int(p[3:]) for p in parts if p.startswith("tg:") and p[3:].isascii() and p[3:].isdecimal()]
             names = [p[1:] for p in parts if p.startswith("@")]
             ids = sorted({r.channel_id for r in rows})
-            where = (
-                f"c.id IN ({','.join('?' * len(ids))}) OR c.tg_id IN ({','.join('?' * len(tg_ids))}) "
-                f"OR c.username IN ({','.join('?' * len(names))})"
-            )
-            params = [*ids, *tg_ids, *names]
+            lists = [
+                (column, values) for column, values in (("id", ids), ("tg_id", tg_ids), ("username", names)) if values
+            ]
+            # (an empty `IN ()` is SQLite's only: PostgreSQL reads it as a syntax error)
+            where = " OR ".join(f"c.{column} IN ({','.join('?' * len(values))})" for column, values in lists) or "0"
+            params = [v for _, values in lists for v in values]
         found = self.db.execute(
-            "SELECT c.id, c.tg_id, c.username, c.title, c.watched OR EXISTS "
+            "SELECT c.id, c.tg_id, c.username, c.title, c.watched != 0 OR EXISTS "
             f"(SELECT 1 FROM posts p WHERE p.channel_id = c.id) FROM channels c WHERE {where} ORDER BY c.id",
             params,
         ).fetchall()

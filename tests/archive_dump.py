@@ -26,8 +26,18 @@ _TABLES = {
 }
 
 
+# On PostgreSQL the vocabularies come from ts_stat over the tsvector tables (ndoc: documents, nentry: occurrences).
+_PG_VOCABS = {
+    "posts_fts_vocab": "SELECT word, ndoc, nentry FROM ts_stat('SELECT tsv FROM posts_fts') ORDER BY word",
+    "posts_norm_vocab": "SELECT word, ndoc FROM ts_stat('SELECT tsv FROM posts_norm') ORDER BY word",
+}
+
+
 def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     db = store.db
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        tables = _TABLES | _PG_VOCABS
+        return {name: [tuple(r) for r in db.execute(sql).fetchall()] for name, sql in tables.items()}
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.dump_fts_vocab USING fts5vocab(main, posts_fts, 'row')")
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.dump_norm_vocab USING fts5vocab(main, posts_norm, 'row')")
     return {name: [tuple(r) for r in db.execute(sql).fetchall()] for name, sql in _TABLES.items()}

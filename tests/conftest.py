@@ -66,9 +66,13 @@ def assert_search_index_matches_rows(store: Store) -> None:
     forgotten with the wrong tokens, shows up here, which integrity-check alone does not see)."""
     from collections import Counter
 
-    store.db.execute("INSERT INTO posts_norm(posts_norm) VALUES ('integrity-check')")
-    store.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.norm_vocab USING fts5vocab(main, posts_norm, 'row')")
-    got = dict(store.db.execute("SELECT term, doc FROM temp.norm_vocab").fetchall())
+    if is_postgresql(store.db):  # posts_norm is a table of tsvectors: count each lexeme's rows
+        rows = store.db.execute("SELECT tsvector_to_array(tsv) FROM posts_norm").fetchall()
+        got = dict(Counter(lexeme for (lexemes,) in rows for lexeme in lexemes))
+    else:
+        store.db.execute("INSERT INTO posts_norm(posts_norm) VALUES ('integrity-check')")
+        store.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.norm_vocab USING fts5vocab(main, posts_norm, 'row')")
+        got = dict(store.db.execute("SELECT term, doc FROM temp.norm_vocab").fetchall())
     below = store.search_index.pending_below()
     rows = store.db.execute("SELECT text, lang FROM posts WHERE id >= ?", [below]).fetchall()
     normaliser = store.search_index.normaliser
@@ -76,9 +80,27 @@ def assert_search_index_matches_rows(store: Store) -> None:
     assert got == dict(expected), "search index differs from the posts' tokens"
 
 
+def is_postgresql(db: object) -> bool:
+    """Whether the archive is on PostgreSQL (TGMONITOR_TEST_BACKEND=postgresql, tests/pg_backend.py)."""
+    return getattr(db, "dialect", "sqlite") == "postgresql"
+
+
+def assert_literal_index_matches_rows(db: object) -> None:
+    """posts_fts holds every post's current text: FTS5's integrity-check; on PostgreSQL, every
+    row's tsvector is the one its text gives, and no post is missing or left over."""
+    if is_postgresql(db):
+        wrong = db.execute(  # type: ignore[attr-defined]
+            "SELECT count(*) FROM posts p FULL JOIN posts_fts f ON f.rowid = p.id "
+            "WHERE f.tsv IS DISTINCT FROM to_tsvector('tg_literal', p.text)"
+        ).fetchone()[0]
+        assert wrong == 0, "posts_fts differs from the posts' text"
+    else:
+        db.execute("INSERT INTO posts_fts(posts_fts) VALUES('integrity-check')")  # type: ignore[attr-defined]
+
+
 def drop_search_index(store: Store) -> None:
     """Remove what schema 7 added (posts_norm, its triggers, its meta keys): an archive from before it."""
-    for trigger in ("posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
+    for trigger in () if is_postgresql(store.db) else ("posts_norm_ai", "posts_norm_ad", "posts_norm_au"):
         store.db.execute(f"DROP TRIGGER {trigger}")
     store.db.execute("DROP TABLE posts_norm")
     store.db.execute("DELETE FROM meta WHERE key LIKE 'search_norm_%'")

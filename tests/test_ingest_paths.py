@@ -30,6 +30,8 @@ from storage.store import Store
 from tests.archive_dump import dump
 from tests.conftest import assert_search_index_matches_rows
 
+pytestmark = pytest.mark.both_backends
+
 CLOCK = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 

@@ -21,6 +21,8 @@ from bot.models import ChannelRef
 from storage.store import Store
 from tests.conftest import raw_post
 
+pytestmark = pytest.mark.both_backends
+
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 MFA = ChannelRef(tg_id=1, username="mid_ru", title="MFA Russia")
 WATCH = ChannelRef(tg_id=2, username="balkan_watch", title="Balkan Watch")

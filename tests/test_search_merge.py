@@ -18,7 +18,9 @@ from bot.app.ingest import Ingest
 from bot.core.pipeline import Pipeline
 from storage.store import Store
 from tests.archive_dump import dump
-from tests.conftest import assert_search_index_matches_rows
+from tests.conftest import assert_literal_index_matches_rows, assert_search_index_matches_rows
+
+pytestmark = pytest.mark.both_backends
 
 QUERIES = ("Serbia", "Лавров", "Сербия", "sanctions energy", '"Foreign Minister"', "🇷🇸")
 
@@ -36,6 +38,7 @@ def results(store: Store) -> dict[str, list[int]]:
     return {q: [p.id for p in store.search(q, limit=50)] for q in QUERIES}
 
 
+@pytest.mark.sqlite_only  # FTS5 segments: PostgreSQL's GIN indexes have none to merge
 def test_merge_leaves_one_segment_per_index_and_the_same_answers(live: Store) -> None:
     index = live.search_index
     assert index.segments("posts_norm") > 4 and index.segments("posts_fts") > 4
@@ -48,10 +51,11 @@ def test_merge_leaves_one_segment_per_index_and_the_same_answers(live: Store) ->
     assert dump(live) == before  # the same rows and the same vocabularies
     assert results(live) == answers
     assert_search_index_matches_rows(live)
-    live.db.execute("INSERT INTO posts_fts(posts_fts) VALUES('integrity-check')")
+    assert_literal_index_matches_rows(live.db)
     assert index.merge_step() is None, "a merged archive has nothing to do"
 
 
+@pytest.mark.sqlite_only  # FTS5 segments: PostgreSQL's GIN indexes have none to merge
 def test_no_write_lock_is_held_between_steps(live: Store, tmp_path: Path) -> None:
     other = sqlite3.connect(tmp_path / "live.db", timeout=0)  # fails at once if the lock were held
     try:
@@ -64,6 +68,7 @@ def test_no_write_lock_is_held_between_steps(live: Store, tmp_path: Path) -> Non
         other.close()
 
 
+@pytest.mark.sqlite_only  # FTS5 segments: PostgreSQL's GIN indexes have none to merge
 def test_merge_stops_at_its_budget_and_the_next_run_finishes(live: Store) -> None:
     ticks = iter(range(1000))
     steps = live.search_index.merge(budget=2, pages=20, clock=lambda: float(next(ticks)))
@@ -73,6 +78,7 @@ def test_merge_stops_at_its_budget_and_the_next_run_finishes(live: Store) -> Non
     assert live.search_index.segments("posts_norm") == 1 and live.search_index.segments("posts_fts") == 1
 
 
+@pytest.mark.sqlite_only  # FTS5's segments
 def test_a_batch_of_new_posts_is_one_segment_of_each_index(tmp_path: Path, pipeline: Pipeline) -> None:
     """New posts go in as one statement per batch: FTS5 flushes its pending terms to a new segment at
     every statement savepoint, so row-by-row inserts made each post a segment of both indexes (and
@@ -85,3 +91,14 @@ def test_a_batch_of_new_posts_is_one_segment_of_each_index(tmp_path: Path, pipel
         assert_search_index_matches_rows(store)
     finally:
         store.close()
+
+
+def test_maintenance_changes_no_answer_and_finishes(live: Store) -> None:
+    """What the service's maintenance runs, on either engine: afterwards the same rows and answers,
+    and nothing left to do (on PostgreSQL there never is: GIN keeps one tree per lexeme)."""
+    before, answers = dump(live), results(live)
+    live.search_index.merge(pages=50)
+    assert dump(live) == before and results(live) == answers
+    assert live.search_index.merge_step() is None
+    assert_search_index_matches_rows(live)
+    assert_literal_index_matches_rows(live.db)

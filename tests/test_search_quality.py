@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.search_quality import after, before, build_archive, load, total
 
+pytestmark = pytest.mark.both_backends
 DATA = Path(__file__).parent / "data" / "search_queries.toml"
 
 

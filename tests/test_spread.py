@@ -21,6 +21,8 @@ from bot.core.spread_render import carried_line
 from storage.store import Store
 from tests.spread_world import DONBASS_ID, fill_world
 
+pytestmark = pytest.mark.both_backends
+
 SINCE = "2026-11-19"
 UNTIL = "2026-11-22"
 

@@ -37,6 +37,8 @@ from tests.conftest import (
 )
 from tests.web_server import client as client_for
 
+pytestmark = pytest.mark.both_backends
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL = SHARED / "real-exports"
 TRIVIAL = ("👍", ".", "??", "🙏", "🙏🙏🙏", "👍👍👍👍", "Thanks", "Yes!", "How are you today?", "Good morning everyone")
@@ -124,7 +126,7 @@ def test_trivial_messages_fold_only_as_real_forwards_everywhere(chats: Store) ->
 
 
 def test_the_post_page_calls_only_a_real_forward_original(chats: Store, tmp_path: Path) -> None:
-    path = Path(chats.db.conn.execute("PRAGMA database_list").fetchone()[2])
+    path = tmp_path / "archive.db"  # the `store` fixture's archive
     ids = {(p.channel_label, p.message_id): p.id for p in chats.search(None, limit=100)}
     with client_for(path) as http:
         thumbs = http.get(f"/post/{ids[('@group_a', 1)]}").text

@@ -11,10 +11,13 @@ stays written once. What it rewrites, outside string literals:
 * scalar `max(a, b)` / `min(a, b)` -> `GREATEST` / `LEAST` (one argument stays the aggregate);
 * `IS NOT ?` / `IS ?` -> `IS DISTINCT FROM` / `IS NOT DISTINCT FROM`;
 * `X MATCH ?` on the three full-text tables -> `X.tsv @@ <tsquery built from the FTS5 expression>`
-  (storage/pg/schema.py defines the converters), and `X.rank` -> the table's rowid, newest first;
+  (storage/pg/schema.py defines the converters), and `X.rank` -> `-ts_rank(X.tsv, <that tsquery>)`
+  (lower is better, as FTS5's bm25 rank; the statement's MATCH parameter is read again as `$n`);
 * `INDEXED BY i` / `NOT INDEXED` dropped (PostgreSQL's planner chooses); `WHERE 1` -> `WHERE TRUE`;
   a subquery in FROM without a name gets one;
 * `CROSS JOIN t ON` (SQLite's "scan this table first" hint) -> `JOIN t ON`;
+* `tg_near(p.text, p.lang, ?)` (a rule's NEAR, Python on SQLite) -> `tg_near_at(p.id, ?)`, which reads
+  the word positions posts_norm keeps on PostgreSQL (storage/pg/schema.py);
 * `BEGIN IMMEDIATE` -> `BEGIN` plus the archive's writer lock (storage/pg/connection.py).
 
 Anything else SQLite-only (PRAGMA, sqlite_master, FTS5 commands) is handled where it is used, by
@@ -28,7 +31,7 @@ import re
 
 # The full-text tables and the SQL function that turns an FTS5 expression into their tsquery.
 FTS_TABLES = {
-    "posts_fts": "tg_fts_query",  # words as written: PostgreSQL's 'simple' parser, as the tsvector
+    "posts_fts": "tg_fts_query",  # words as written (schema.py's tg_literal), as the tsvector
     "articles_fts": "tg_fts_query",
     "posts_norm": "tg_norm_query",  # index tokens as the normaliser wrote them: exact lexemes
 }
@@ -42,6 +45,7 @@ _CROSS = re.compile(r"\bCROSS\s+JOIN\b(?=[^()]*?\bON\b)", re.IGNORECASE)
 _IS_NOT_PARAM = re.compile(r"\bIS\s+NOT\s+\?", re.IGNORECASE)
 _IS_PARAM = re.compile(r"\bIS\s+\?", re.IGNORECASE)
 _SCALAR = re.compile(r"\b(max|min)\s*\(", re.IGNORECASE)
+_NEAR = re.compile(r"\btg_near\(\s*(\w+)\.text\s*,\s*\1\.lang\s*,")
 _BEGIN_IMMEDIATE = re.compile(r"^\s*BEGIN\s+IMMEDIATE\s*;?\s*$", re.IGNORECASE)
 
 
@@ -131,8 +135,9 @@ def _rewrite_code(code: str) -> str:
     code = _INDEXED.sub("", code)
     code = _BOOL_LITERAL.sub(lambda m: f"{m.group(1)} {'TRUE' if m.group(2) == '1' else 'FALSE'}", code)
     code = _MATCH.sub(lambda m: f"{m.group(1)}.tsv @@ {FTS_TABLES[m.group(1).lower()]}(?)", code)
-    code = _RANK.sub(lambda m: f"{m.group(1)}.rowid DESC", code)
+    code = _RANK.sub(lambda m: f"{_RANK_MARK}{m.group(1).lower()}{_RANK_MARK}", code)
     code = _CROSS.sub("JOIN", code)
+    code = _NEAR.sub(lambda m: f"tg_near_at({m.group(1)}.id,", code)
     code = _IS_NOT_PARAM.sub("IS DISTINCT FROM ?", code)
     code = _IS_PARAM.sub("IS NOT DISTINCT FROM ?", code)
     return _alias_subqueries(_scalar_minmax(code))
@@ -179,10 +184,39 @@ def _outside_literals(sql: str, rewrite: object) -> str:
     return "".join(parts)
 
 
+# `X.rank` is left as this marker until the placeholders are numbered (below).
+_RANK_MARK = "\x00"
+_RANK_MARKED = re.compile(f"{_RANK_MARK}(\\w+){_RANK_MARK}")
+_MATCHED = re.compile(r"\b(posts_fts|posts_norm|articles_fts)\.tsv @@ (tg_\w+_query)\($")
+
+
+def _ranks(sql: str, matched: dict[str, tuple[str, int]]) -> str:
+    """FTS5's rank (bm25: lower is better) as PostgreSQL's: ts_rank of the table's tsvector against the
+    same query, normalised by the document's length (1 + log of it, as bm25 favours short documents).
+    The query is the statement's `X MATCH ?` parameter, referenced again by number (`$n`: psycopg
+    numbers its `%s` in order and passes a written `$n` through). Without a MATCH on X, SQLite's rank
+    is NULL; so is this."""
+
+    def one(m: re.Match[str]) -> str:
+        table = m.group(1)
+        if table not in matched:
+            return "NULL::real"
+        function, number = matched[table]
+        return f"(-ts_rank({table}.tsv, {function}(${number}), 1))"
+
+    return _RANK_MARKED.sub(one, sql)
+
+
 def _placeholders(sql: str) -> str:
     out: list[str] = []
+    matched: dict[str, tuple[str, int]] = {}  # full-text table -> (its tsquery function, its MATCH parameter)
+    count = 0
     for token in _TOKEN.findall(sql):
         if token == "?":
+            count += 1
+            found = _MATCHED.search(out[-1]) if out else None
+            if found is not None:
+                matched.setdefault(found.group(1), (found.group(2), count))
             out.append("%s")
         elif token == "%":
             out.append("%%")
@@ -190,4 +224,5 @@ def _placeholders(sql: str) -> str:
             out.append(token.replace("%", "%%"))  # psycopg reads placeholders inside literals too
         else:
             out.append(token)
-    return "".join(out)
+    text = "".join(out)
+    return _ranks(text, matched) if _RANK_MARK in text else text

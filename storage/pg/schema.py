@@ -7,15 +7,19 @@ every later version runs the SQLite migration function itself through the transl
 Each version commits with its bump in `meta`, under the writer lock, as storage/db.migrate does.
 
 Where SQLite has FTS5 and Python functions, PostgreSQL has:
-* `posts_fts` / `articles_fts`: the text as written, `to_tsvector('simple', …)` with a GIN index,
-  kept in step by triggers (FTS5 used porter stemming here; word forms are posts_norm's job);
-* `posts_norm`: the normaliser's index tokens as exact lexemes (`array_to_tsvector`), written by
-  storage/pg/search_index.py from Python (the tokens need the normaliser), GIN-indexed;
+* `posts_fts` / `articles_fts`: the text as written, `to_tsvector('tg_literal', …)` with a GIN index,
+  kept in step by triggers. `tg_literal` reads words as FTS5's `porter unicode61 remove_diacritics 2`
+  does: case and Latin diacritics folded (the `unaccent` extension, where the server has it), English
+  suffixes stemmed (Snowball's English, no stop words; FTS5's is the older Porter); word forms in
+  every language are posts_norm's job;
+* `posts_norm`: the normaliser's index tokens as exact lexemes with their words' positions, written
+  by storage/pg/search_index.py from Python (the tokens need the normaliser), GIN-indexed;
 * `tg_fts_query` / `tg_norm_query`: an FTS5 expression (quoted strings, AND/OR/NOT, parentheses,
   implicit AND) as a tsquery, so the layer's queries stay written once;
-* `tg_exact`, `tg_from`, `tg_near`: the Python functions of the same name, in SQL, boolean (they
-  stand alone in WHERE clauses, where PostgreSQL wants a boolean; tg_near
-  checks the words' presence only: positions need the normaliser; docs/postgresql.md says so).
+* `tg_exact`, `tg_from`: the Python functions of the same name, in SQL, boolean (they stand alone
+  in WHERE clauses, where PostgreSQL wants a boolean); a rule's NEAR is `tg_near_at`, on the word
+  positions posts_norm keeps (the dialect calls it for SQLite's `tg_near`; `tg_near` itself, kept
+  for archives written before, checks the words' presence only).
 """
 
 from __future__ import annotations
@@ -28,6 +32,28 @@ BASELINE = 10
 WRITER_LOCK = 0x7467_6D6F_6E69_746F
 
 FUNCTIONS_TEMPLATE = r"""
+DO $$ BEGIN
+  CREATE EXTENSION IF NOT EXISTS unaccent;
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE 'no unaccent extension here: the literal index keeps diacritics (%)', SQLERRM;
+END $$;
+
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = 'tg_porter') THEN
+    CREATE TEXT SEARCH DICTIONARY tg_porter (TEMPLATE = snowball, Language = english);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'tg_literal') THEN
+    CREATE TEXT SEARCH CONFIGURATION tg_literal (COPY = simple);
+    IF EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = 'unaccent') THEN
+      ALTER TEXT SEARCH CONFIGURATION tg_literal ALTER MAPPING
+        FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH unaccent, tg_porter;
+    ELSE
+      ALTER TEXT SEARCH CONFIGURATION tg_literal ALTER MAPPING
+        FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH tg_porter;
+    END IF;
+  END IF;
+END $$;
+
 CREATE OR REPLACE FUNCTION tg_next_id() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.id IS NULL THEN
@@ -53,7 +79,7 @@ BEGIN
     IF m[1] IS NOT NULL THEN
       piece := replace(m[1], '""', '"');
       IF as_written THEN
-        piece := phraseto_tsquery('simple', piece)::text;
+        piece := phraseto_tsquery('tg_literal', piece)::text;
       ELSE
         SELECT string_agg(tg_lexeme(w), ' <-> ') INTO piece
           FROM regexp_split_to_table(piece, '\s+') AS w WHERE w <> '';
@@ -134,13 +160,51 @@ END $$;
 CREATE OR REPLACE FUNCTION tg_near(body text, lang text, spec text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT true $$;
 
+-- bot/core/rule_match.near_match on the word positions posts_norm keeps (storage/pg/search_index.py):
+-- one form of each term with at most `distance` other words between the first and the last, any
+-- order. The dialect calls it for SQLite's tg_near(p.text, p.lang, spec): spec = 'distance|t,t;t,t'.
+CREATE OR REPLACE FUNCTION tg_near_at(post bigint, spec text) RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+  sep int := position('|' IN spec);
+  distance int := substr(spec, 1, sep - 1)::int;
+  terms text[] := string_to_array(substr(spec, sep + 1), ';');
+  need int := coalesce(array_length(terms, 1), 0);
+  ps int[];
+  ks int[];
+  counts int[];
+  have int := 0;
+  lft int := 1;
+BEGIN
+  IF need = 0 THEN RETURN false; END IF;
+  SELECT array_agg(x.pos ORDER BY x.pos, x.k), array_agg(x.k ORDER BY x.pos, x.k) INTO ps, ks FROM (
+    SELECT DISTINCT w.pos::int AS pos, t.k
+    FROM posts_norm n, unnest(n.tsv) AS u(lexeme, positions, weights), unnest(u.positions) AS w(pos),
+         generate_subscripts(terms, 1) AS t(k)
+    WHERE n.rowid = post AND u.lexeme = ANY(string_to_array(terms[t.k], ','))
+  ) AS x;
+  IF ps IS NULL THEN RETURN false; END IF;
+  counts := array_fill(0, ARRAY[need]);
+  FOR i IN 1 .. array_length(ps, 1) LOOP
+    counts[ks[i]] := counts[ks[i]] + 1;
+    IF counts[ks[i]] = 1 THEN have := have + 1; END IF;
+    WHILE have = need LOOP
+      IF ps[i] - ps[lft] - (need - 1) <= distance THEN RETURN true; END IF;
+      counts[ks[lft]] := counts[ks[lft]] - 1;
+      IF counts[ks[lft]] = 0 THEN have := have - 1; END IF;
+      lft := lft + 1;
+    END LOOP;
+  END LOOP;
+  RETURN false;
+END $$;
+
 CREATE OR REPLACE FUNCTION length(bigint) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT length($1::text)
 $$;
 
 CREATE OR REPLACE FUNCTION tg_posts_fts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO posts_fts(rowid, tsv) VALUES (NEW.id, to_tsvector('simple', NEW.text))
+  INSERT INTO posts_fts(rowid, tsv) VALUES (NEW.id, to_tsvector('tg_literal', NEW.text))
   ON CONFLICT (rowid) DO UPDATE SET tsv = excluded.tsv;
   RETURN NULL;
 END $$;
@@ -148,7 +212,8 @@ END $$;
 CREATE OR REPLACE FUNCTION tg_articles_fts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO articles_fts(rowid, tsv)
-  VALUES (NEW.id, setweight(to_tsvector('simple', coalesce(NEW.title, '')), 'A') || to_tsvector('simple', NEW.text))
+  VALUES (NEW.id, setweight(to_tsvector('tg_literal', coalesce(NEW.title, '')), 'A')
+                  || to_tsvector('tg_literal', NEW.text))
   ON CONFLICT (rowid) DO UPDATE SET tsv = excluded.tsv;
   RETURN NULL;
 END $$;

@@ -3,20 +3,33 @@
 SQLite's triggers call the normaliser inside the write (`tg_index_text`); PostgreSQL cannot call
 Python, so the store hands every post it inserts or whose text it changes to `index_posts` in the
 same transaction, which writes the tokens (primed by the ingest worker, else normalised here) as a
-tsvector of exact lexemes. Deletions cascade (posts_norm.rowid references posts.id). The pending
+tsvector of exact lexemes, each with the positions of the words it stands for (the words as
+bot/core/rule_match.near_match counts them: rules' NEAR is checked on them by schema.py's
+`tg_near_at`, and ts_rank weighs repeats). Deletions cascade (posts_norm.rowid references posts.id). The pending
 mark, the version check and the resumable backfill keep SQLite's meaning (storage/search_index.py).
 GIN needs no segment merging, so `optimize`/`merge` have nothing to do.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
+from bot.core.textnorm import prepare
 from storage.search_index import MARK_KEY, Progress, SearchIndex, _atomic
 
 _UPSERT = (
-    "INSERT INTO posts_norm(rowid, tsv) VALUES (?, tg_tokens(?)) ON CONFLICT (rowid) DO UPDATE SET tsv = excluded.tsv"
+    "INSERT INTO posts_norm(rowid, tsv) VALUES (?, ?::tsvector) ON CONFLICT (rowid) DO UPDATE SET tsv = excluded.tsv"
 )
+_WORD = re.compile(r"[^\W_]+")  # a word as bot/core/rule_match.near_match counts them
+# PostgreSQL keeps positions 1..16383 and at most 256 of them per lexeme: words past the first
+# 16,383 of a post, and a token's 257th occurrence, have none (NEAR cannot see them there).
+_LAST_POSITION = 16383
+_MAX_POSITIONS = 256
+
+
+def _lexeme(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 class PgSearchIndex(SearchIndex):
@@ -28,7 +41,21 @@ class PgSearchIndex(SearchIndex):
             rows = self.db.execute(
                 f"SELECT id, text, lang FROM posts WHERE id IN ({','.join('?' * len(chunk))})", chunk
             ).fetchall()
-            self.db.conn.executemany(_UPSERT, [(i, self._index_text(t, lang)) for i, t, lang in rows])
+            self.db.conn.executemany(_UPSERT, [(i, self._vector(t, lang)) for i, t, lang in rows])
+
+    def _vector(self, text: str | None, lang: str | None) -> str:
+        """The post's index tokens as a tsvector literal, each with the positions of its words."""
+        tokens = self._index_text(text, lang).split()
+        wanted = set(tokens)
+        at: dict[str, list[int]] = {}
+        for position, word in enumerate(_WORD.findall(prepare(text or "")), start=1):
+            if position > _LAST_POSITION:
+                break
+            for token in self.normaliser.word_tokens(word, lang) & wanted:
+                places = at.setdefault(token, [])
+                if len(places) < _MAX_POSITIONS:
+                    places.append(position)
+        return " ".join(_lexeme(t) + (":" + ",".join(map(str, at[t])) if t in at else "") for t in tokens)
 
     def _table_exists(self) -> bool:
         return self._table_exists_named("posts_norm")
@@ -55,7 +82,7 @@ class PgSearchIndex(SearchIndex):
                     "SELECT id, text, lang FROM posts WHERE id < ? ORDER BY id DESC LIMIT ?", [mark, batch]
                 ).fetchall()
                 low = rows[-1][0] if len(rows) == batch else 0
-                conn.executemany(_UPSERT, [(i, self._index_text(t, lang)) for i, t, lang in rows])
+                conn.executemany(_UPSERT, [(i, self._vector(t, lang)) for i, t, lang in rows])
                 conn.execute("UPDATE meta SET value = ? WHERE key = ?", [str(low), MARK_KEY])
             done += len(rows)
             if progress is not None and rows:
