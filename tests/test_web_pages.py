@@ -23,6 +23,8 @@ from storage.store import Store
 from tests.web_archive import add_posts, fill_archive
 from tests.web_server import client as client_for
 
+pytestmark = pytest.mark.both_backends
+
 TOKEN = "s3cret-token-for-tests_0123456789"
 ESCAPED_TITLE = "&lt;script&gt;window.__pwned = 3&lt;/script&gt;Evil &#34;Channel&#34;"
 

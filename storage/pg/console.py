@@ -43,7 +43,7 @@ def run_query(db: PgDatabase, sql: str, *, max_columns: int) -> tuple[tuple[str,
 
     Run the generator to its end or close it: either ends the transaction."""
     if not is_single_query(sql):
-        raise sqlite3.OperationalError("the console runs one SELECT (or WITH … SELECT) statement")
+        raise sqlite3.OperationalError("not authorized: the console runs one statement, a SELECT (or WITH … SELECT)")
     raw = db.conn.raw
     try:
         raw.execute("BEGIN READ ONLY")
@@ -53,6 +53,8 @@ def run_query(db: PgDatabase, sql: str, *, max_columns: int) -> tuple[tuple[str,
     except psycopg.Error as exc:
         with contextlib.suppress(psycopg.Error):
             raw.execute("ROLLBACK")
+        if "multiple commands" in str(exc):
+            raise sqlite3.OperationalError("You can only execute one statement at a time") from exc
         raise _mapped(exc) from exc
     if len(columns) > max_columns:
         raw.execute("ROLLBACK")
