@@ -52,6 +52,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rules_cmd",
     "sinks_cmd",
     "accounts_cmd",
+    "migrate_cmd",
 )
 
 
