@@ -148,7 +148,7 @@ class Browse:
 
     def tag_display(self, key: str) -> Tag | None:
         row = self.db.execute(
-            "SELECT tag, min(display), kind, count(*) AS n FROM post_tags WHERE tag = ? GROUP BY kind "
+            "SELECT tag, min(display), kind, count(*) AS n FROM post_tags WHERE tag = ? GROUP BY tag, kind "
             "ORDER BY n DESC LIMIT 1",
             [key],
         ).fetchone()
