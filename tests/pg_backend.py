@@ -81,7 +81,22 @@ def _archives_on_postgresql(request: pytest.FixtureRequest) -> Iterator[None]:
     assert archives is not None
     with pytest.MonkeyPatch.context() as monkeypatch:
         _redirect(archives, monkeypatch)
-        yield
+        _SESSION.append(archives)
+        try:
+            yield
+        finally:
+            _SESSION.clear()
+
+
+_SESSION: list[PgArchives] = []  # the running session's archives, for `location`
+
+
+def location(path: Path) -> Path | str:
+    """What another process must be given for the archive a test made at `path`: on PostgreSQL its
+    database's URL (the redirection above lives in this process only), else the path itself."""
+    if not _SESSION or not path.is_file():
+        return path
+    return _SESSION[0].url_for(str(path))
 
 
 def _redirect(archives: PgArchives, monkeypatch: pytest.MonkeyPatch) -> None:
