@@ -364,3 +364,80 @@ def test_a_real_export_copies_and_verifies(server: Server, tmp_path: Path) -> No
         f"\nmigrate-to: {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s, search index and "
         f"checks included); the import that built the archive took {imported:.1f} s ({seconds / imported:.2f}x)"
     )
+
+
+# ------------------------------------------------------------------ the service on the server
+@pytest.mark.slow
+def test_two_services_write_one_database_and_status_reads_it(server: Server, tmp_path: Path) -> None:
+    """`tgmonitor run` with DATABASE_URL (a password in it, never logged), two at once on other
+    channels: both archive into one database, upkeep runs, SIGTERM stops each cleanly."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from bot.config import SETTING_NAMES
+    from tests.test_service import FakeChannel, FakeTme
+
+    database = server.new_database().rsplit("/", 1)[1]
+    url = server.local.url_for(database, password=PASSWORD)  # trust auth: the password is only carried
+    channels = {"alpha_news": FakeChannel([1, 2, 3]), "beta_news": FakeChannel([7, 8])}
+    repo = Path(__file__).resolve().parents[1]
+    with FakeTme(channels) as tme:
+        services = []
+        for name in channels:
+            env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+            env.update(
+                PYTHONPATH=str(repo), TZ="UTC", DATA_DIR=str(tmp_path / name), CHANNELS=f"@{name}",
+                WEB_PREVIEW_BASE=tme.base, POLL_INTERVAL="1", DIGEST_OUTPUT="off", DATABASE_URL=url,
+            )  # fmt: skip
+            log = (tmp_path / f"{name}.log").open("wb")
+            command = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "run"]
+            services.append((subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log), log))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if _stored(url) == {"alpha_news": [1, 2, 3], "beta_news": [7, 8]}:
+                break
+            time.sleep(0.3)
+        codes = []
+        for process, log in services:
+            process.send_signal(signal.SIGTERM)
+            codes.append(process.wait(timeout=20))
+            log.close()
+    logs = "".join((tmp_path / f"{name}.log").read_text(encoding="utf-8") for name in channels)
+    assert _stored(url) == {"alpha_news": [1, 2, 3], "beta_news": [7, 8]}, logs
+    assert codes == [0, 0], logs
+    assert PASSWORD not in logs and "tgmonitor:***@" in logs
+    status = read_status(url, now=_now(), poll_interval=300)
+    assert {c["channel"]: c["posts"] for c in status["channels"]} == {"@alpha_news": 3, "@beta_news": 2}
+
+
+def _stored(url: str) -> dict[str, list[int]]:
+    try:
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT c.username, p.message_id FROM posts p JOIN channels c ON c.id = p.channel_id ORDER BY 1, 2"
+            ).fetchall()
+    except psycopg.Error:
+        return {}
+    found: dict[str, list[int]] = {}
+    for channel, message_id in rows:
+        found.setdefault(channel, []).append(message_id)
+    return found
+
+
+def test_the_services_upkeep_runs_on_the_server(copied: str) -> None:
+    """The hourly maintenance (near-duplicate catch-up and pruning, index merging, optimize) without errors."""
+    import asyncio
+
+    from bot.app.archive import Archive
+    from bot.service.run import Service
+
+    settings = Settings.from_mapping({"DATABASE_URL": copied, "DIGEST_OUTPUT": "off"})
+    archive = Archive.open(settings)
+    try:
+        assert archive.path == copied
+        service = Service(settings, archive)
+        asyncio.run(service._maintain())
+    finally:
+        archive.close()

@@ -64,6 +64,7 @@ from bot.service.systemd import StopSignals, notify_systemd, watchdog
 from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
 from bot.telegram.client import make_user_client
 from storage import status as keys
+from storage.db import shown as shown_location
 from storage.timefmt import to_db_time
 
 __all__ = ["EX_CONFIG", "PollOutcome", "Service", "ServiceConfigError", "notify_systemd"]
@@ -146,7 +147,7 @@ class Service:
         self.log.info(
             "tgmonitor starting (pid %d): archive %s, poll every %s",
             os.getpid(),
-            self.settings.db_path,
+            shown_location(self.settings.archive),  # a URL without its password
             _interval(self.settings.poll_interval),
         )
         starting = asyncio.ensure_future(self._start())
@@ -235,7 +236,8 @@ class Service:
             lines.append("poll: off (no source)")
         self.scheduler.add_interval("maintenance", self._maintain, seconds=MAINTENANCE_EVERY)
         lines.append(
-            f"maintenance: search indexes merged, PRAGMA optimize + WAL checkpoint every {_interval(MAINTENANCE_EVERY)}"
+            f"maintenance: search indexes merged, database optimized (SQLite: PRAGMA optimize + WAL checkpoint) "
+            f"every {_interval(MAINTENANCE_EVERY)}"
         )
         for line in lines:
             self.log.info("%s", line)
