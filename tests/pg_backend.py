@@ -47,6 +47,18 @@ class PgArchives:
             url = self._urls[key] = self.server.url_for(name)
         return url
 
+    def clone(self, source: str, copy: str) -> None:
+        """`copy`'s database as a copy of `source`'s (what copying the archive file is to SQLite)."""
+        key = str(Path(copy).resolve())
+        name = f"t{next(self._numbers)}"
+        template = self.url_for(source).rsplit("/", 1)[1]
+        self._admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [template],
+        )  # CREATE DATABASE … TEMPLATE needs it unused (a reader the test left open)
+        self._admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        self._urls[key] = self.server.url_for(name)
+
     def close(self) -> None:
         self._admin.close()
 
@@ -89,6 +101,15 @@ def _archives_on_postgresql(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 _SESSION: list[PgArchives] = []  # the running session's archives, for `location`
+
+
+def copy_archive(source: Path, copy: Path) -> None:
+    """Copy the archive a test made at `source` to `copy`: the file, and on PostgreSQL its database."""
+    import shutil
+
+    shutil.copy(source, copy)
+    if _SESSION:
+        _SESSION[0].clone(str(source), str(copy))
 
 
 def location(path: Path) -> Path | str:

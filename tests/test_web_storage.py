@@ -21,6 +21,7 @@ from storage.sql_console import SqlError, run_sql
 from storage.store import Store
 from storage.timefmt import to_db_time
 from tests.conftest import make_ingest
+from tests.pg_backend import copy_archive
 from tests.web_archive import HOSTILE_DATE, fill_archive
 
 pytestmark = pytest.mark.both_backends
@@ -86,14 +87,12 @@ def test_connections_cannot_write(archive_path: Path) -> None:
     assert Store.open(archive_path).stats()["posts"] == 12
 
 
-@pytest.mark.sqlite_only  # an SQLite file copied or edited by hand (tests/test_pg_wire.py: the server's)
 def test_reads_beside_a_writer_and_sees_its_commits(archive_path: Path, tmp_path: Path, pipeline: Pipeline) -> None:
     path = tmp_path / "live.db"
-    shutil.copy(archive_path, path)
+    copy_archive(archive_path, path)
     writer = Store.open(path)
     archive = ReadOnlyArchive(path)
-    with writer.db.conn:  # the service holds a write transaction open...
-        writer.db.execute("BEGIN IMMEDIATE")
+    with writer.transaction():  # the service holds a write transaction open...
         writer.db.execute("UPDATE channels SET last_error = 'busy' WHERE id = 1")
         reading = archive.connect()  # ...and the viewer still reads the last committed state
         assert reading.execute("SELECT last_error FROM channels WHERE id = 1").fetchone() == (None,)
