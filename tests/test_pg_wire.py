@@ -441,3 +441,20 @@ def test_the_services_upkeep_runs_on_the_server(copied: str) -> None:
         asyncio.run(service._maintain())
     finally:
         archive.close()
+
+
+def test_export_and_feeds_read_the_server_as_they_read_the_file(
+    copied: str, source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = {}
+    for name, where in (("file", str(source)), ("server", copied)):
+        assert (
+            main(["--db", where, "export", "--format", "jsonl", "--include-deleted", "-o", str(tmp_path / name)]) == 0
+        )
+        outputs[name] = (tmp_path / name).read_text(encoding="utf-8")
+        site = tmp_path / f"site-{name}"
+        assert main(["--db", where, "feeds", "build", str(site), "--base-url", "https://feeds.example.org/"]) == 0
+        outputs[f"{name} feeds"] = sorted(p.name for p in site.rglob("*") if p.is_file())
+    capsys.readouterr()
+    assert outputs["server"] == outputs["file"] and outputs["server"].count("\n") == 12
+    assert outputs["server feeds"] == outputs["file feeds"] and outputs["server feeds"]
