@@ -381,6 +381,11 @@ def test_two_services_write_one_database_and_status_reads_it(server: Server, tmp
 
     database = server.new_database().rsplit("/", 1)[1]
     url = server.local.url_for(database, password=PASSWORD)  # trust auth: the password is only carried
+    Store.open(url).close()
+    with psycopg.connect(url, autocommit=True) as conn:  # a subscriber of the team's bot: not the listeners' job
+        conn.execute(
+            "INSERT INTO subscriptions(chat_id, time, tz, created_at) VALUES (-100777, '08:00', 'UTC', '2026-12-01')"
+        )
     channels = {"alpha_news": FakeChannel([1, 2, 3]), "beta_news": FakeChannel([7, 8])}
     repo = Path(__file__).resolve().parents[1]
     with FakeTme(channels) as tme:
@@ -408,6 +413,7 @@ def test_two_services_write_one_database_and_status_reads_it(server: Server, tmp
     assert _stored(url) == {"alpha_news": [1, 2, 3], "beta_news": [7, 8]}, logs
     assert codes == [0, 0], logs
     assert PASSWORD not in logs and "tgmonitor:***@" in logs
+    assert logs.count("digests: off here (no BOT_TOKEN and DIGEST_OUTPUT=off") == 2, logs
     status = read_status(url, now=_now(), poll_interval=300)
     assert {c["channel"]: c["posts"] for c in status["channels"]} == {"@alpha_news": 3, "@beta_news": 2}
 

@@ -266,8 +266,15 @@ class Service:
         why = "no BOT_TOKEN" if not s.bot_token else "BOT_TOKEN set, but the bot also needs API_ID/API_HASH"
         return sender, f"bot: off ({why}) → no bot commands; digests and alerts to {sink_label(sender)}"
 
+    def _only_archives(self) -> bool:
+        """No bot and DIGEST_OUTPUT=off: this process sends nothing, so a team's listener never claims
+        a digest or alert window that the bot's service is there to send (docs/team.md)."""
+        return self.bot is None and self.settings.digest_output is None
+
     async def _start_digests(self, sender: MessageSender) -> str:
         s = self.settings
+        if self._only_archives():
+            return "digests: off here (no BOT_TOKEN and DIGEST_OUTPUT=off: the service with the bot sends them)"
         if s.digest_rule:
             try:
                 rule_filter(self.store, s.digest_rule)
@@ -313,6 +320,8 @@ class Service:
 
     async def _start_alerts(self, sender: MessageSender) -> str:
         s = self.settings
+        if self._only_archives():
+            return "alerts: off here (no BOT_TOKEN and DIGEST_OUTPUT=off: the service with the bot sends them)"
         try:
             rules = AlertRules.from_settings(s.alert_tags, s.alert_words, rules=s.alert_rules)
         except ValueError as exc:
@@ -337,6 +346,8 @@ class Service:
         watch = EditWatch.parse(s.alert_edits)
         if not watch.active:
             return "edit alerts: off (no ALERT_EDITS)"
+        if self._only_archives():
+            return "edit alerts: off here (no BOT_TOKEN and DIGEST_OUTPUT=off: the service with the bot sends them)"
         chat = await alert_chat_id(s, sender)
         if chat is None:
             return "edit alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
