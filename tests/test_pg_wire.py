@@ -464,3 +464,20 @@ def test_export_and_feeds_read_the_server_as_they_read_the_file(
     capsys.readouterr()
     assert outputs["server"] == outputs["file"] and outputs["server"].count("\n") == 12
     assert outputs["server feeds"] == outputs["file feeds"] and outputs["server feeds"]
+
+
+def test_a_row_the_server_refuses_is_named_and_nothing_of_its_batch_kept(
+    server: Server, source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    broken = tmp_path / "nul.db"
+    shutil.copy(source, broken)
+    store = Store.open(broken)  # PostgreSQL's text cannot hold U+0000; SQLite's can
+    store.db.execute("UPDATE posts SET text = 'a' || char(0) || 'b' WHERE id = 5")
+    store.close()
+    url = server.new_database()
+    assert main(["--db", str(broken), "migrate-to", url, "--batch", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "tgmonitor: error: posts: the batch from ('id',) = [5] was refused" in err and "Traceback" not in err
+    assert _row_counts(url)["posts"] == 4  # the batches before it, whole

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import sqlite_utils
 
 from storage.pg.connection import PgDatabase, redact
@@ -167,14 +168,20 @@ def copy_table(
         last = rows[-1]
         after = [last[0]] if by_rowid else [last[i] for i in key_at]
         values = [r[1:] for r in rows] if by_rowid else rows
-        with raw.transaction():
-            with raw.cursor().copy(f"COPY {plan.table} ({', '.join(plan.columns)}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row(row)
-            raw.execute(
-                "INSERT INTO meta(key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [mark_key, json.dumps(after)],
-            )
+        try:
+            with raw.transaction():
+                with raw.cursor().copy(f"COPY {plan.table} ({', '.join(plan.columns)}) FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row(row)
+                raw.execute(
+                    "INSERT INTO meta(key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [mark_key, json.dumps(after)],
+                )
+        except psycopg.Error as exc:  # nothing of the batch is kept; say which rows and why, in one line
+            first = rows[0][0] if by_rowid else [rows[0][i] for i in key_at]
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CopyError(f"{plan.table}: the batch from {plan.key} = {first} was refused: {why}") from exc
         copied += len(rows)
         batches += 1
         if progress is not None:
