@@ -481,3 +481,19 @@ def test_a_row_the_server_refuses_is_named_and_nothing_of_its_batch_kept(
     err = capsys.readouterr().err
     assert "tgmonitor: error: posts: the batch from ('id',) = [5] was refused" in err and "Traceback" not in err
     assert _row_counts(url)["posts"] == 4  # the batches before it, whole
+
+
+def test_a_table_the_server_schema_lacks_is_refused_before_anything_is_copied(
+    server: Server, source: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    extra = tmp_path / "extra.db"
+    shutil.copy(source, extra)
+    with sqlite3.connect(extra) as conn:
+        conn.execute("CREATE TABLE notes_of_another_tool (id INTEGER PRIMARY KEY, note TEXT)")
+    url = server.new_database()
+    with pytest.raises(CopyError, match="tables the PostgreSQL schema lacks: notes_of_another_tool"):
+        copy_archive(extra, url)
+    counts = _row_counts(url)
+    assert counts.pop("meta") and not any(counts.values())  # the schema alone (meta: its version, index marks)

@@ -89,7 +89,11 @@ def _parents_first(source: sqlite_utils.Database, tables: Sequence[str]) -> list
 
 def plans(source: sqlite_utils.Database, target: PgDatabase) -> list[Plan]:
     on_target = set(target.table_names()) - DERIVED
-    tables = [t for t in _sqlite_tables(source) if t in on_target and t != "meta"]
+    found = [t for t in _sqlite_tables(source) if t not in DERIVED and t != "meta"]
+    missing = [t for t in found if t not in on_target]
+    if missing:  # another program's tables, or a schema this tgmonitor does not know: never dropped silently
+        raise CopyError(f"the archive has tables the PostgreSQL schema lacks: {', '.join(missing)}; nothing copied")
+    tables = [t for t in found if t in on_target]
     result = []
     for table in _parents_first(source, tables):
         info = source.execute(f"PRAGMA table_info({table})").fetchall()
