@@ -30,12 +30,14 @@ from bot.setting_values import (
     TELEGRAM_SINK,
     TelegramServer,
     check_each,
+    is_database_url,
     parse_alert_rules,
     parse_bool,
     parse_channels,
     parse_chat,
     parse_choice,
     parse_count,
+    parse_database_url,
     parse_domains,
     parse_duration,
     parse_edit_channels,
@@ -58,7 +60,11 @@ from bot.setting_values import (
     public_key_problem,
     sink_name,
     sink_secrets,
+    url_password,
 )
+
+# Where the archive is: a file path (SQLite) or a postgresql:// URL, passed along unopened.
+Location = Path | str
 
 
 class SettingsError(ValueError):
@@ -73,6 +79,8 @@ class SettingsError(ValueError):
 class Settings:
     data_dir: Path = Path("data")
     db_path: Path = Path("data/tgmonitor.db")
+    # DATABASE_URL=postgresql://…: the shared PostgreSQL archive instead of the DB_PATH file (docs/team.md)
+    database_url: str | None = field(default=None, repr=False)
     api_id: int | None = None
     api_hash: str | None = field(default=None, repr=False)
     session: str | None = field(default=None, repr=False)
@@ -127,6 +135,17 @@ class Settings:
     account_max_channels: int = DEFAULT_MAX_CHANNELS
 
     @property
+    def archive(self) -> Location:
+        """Where the archive is: DATABASE_URL when set, else the DB_PATH file."""
+        return self.database_url or self.db_path
+
+    def with_archive(self, location: Location) -> Settings:
+        """These settings with the archive somewhere else (`--db` wins over DB_PATH and DATABASE_URL)."""
+        if isinstance(location, str) and is_database_url(location):
+            return replace(self, database_url=location)
+        return replace(self, db_path=Path(location), database_url=None)
+
+    @property
     def has_api_credentials(self) -> bool:
         return self.api_id is not None and bool(self.api_hash)
 
@@ -134,6 +153,7 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Values a log line must never contain."""
         values: tuple[str | None, ...] = (self.api_hash, self.bot_token, self.session, self.web_token, self.feed_secret)
+        values += (url_password(self.database_url),) if self.database_url else ()
         values += tuple(v for a in self.accounts for v in (a.api_hash, a.session))
         own = tuple(s for s in values if s and len(s) >= 6)
         return own + tuple(secret for _, url in self.sinks for secret in sink_secrets(url))
@@ -310,6 +330,11 @@ def _where(name: str, env_file: Path | None, file_keys: set[str]) -> str:
 _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "DATA_DIR": ("data_dir", Path, "a directory path"),
     "DB_PATH": ("db_path", Path, "a file path"),
+    "DATABASE_URL": (
+        "database_url",
+        parse_database_url,
+        "a PostgreSQL URL like postgresql://tgmonitor:PASSWORD@db:5432/tgmonitor (unset: the DB_PATH file)",
+    ),
     "API_ID": ("api_id", parse_positive_int, "a positive integer from https://my.telegram.org"),
     "API_HASH": ("api_hash", parse_hash, "32 hexadecimal characters from https://my.telegram.org"),
     "TG_SESSION": ("session", str, "a session file path or a StringSession string"),
@@ -387,4 +412,4 @@ SETTING_NAMES = tuple(_PARSERS)
 _CHANNEL_LISTS = frozenset({"CHANNELS", "FORWARDS_FROM", "ALERT_EDITS"})
 ENV_FILE_VARIABLE = "TGMONITOR_ENV_FILE"  # the settings file, when not given with --env
 # Never echoed in errors or logs (see Settings.secrets and bot/service/logging_setup.py).
-SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN", "FEED_SECRET"})
+SECRET_NAMES = frozenset({"API_HASH", "BOT_TOKEN", "TG_SESSION", "WEB_TOKEN", "FEED_SECRET", "DATABASE_URL"})

@@ -197,6 +197,31 @@ def parse_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def parse_database_url(raw: str) -> str:
+    """postgresql://[user[:password]@]host[:port]/database[?options]: the shared archive (docs/team.md).
+    Only the form is checked here; the server answers at start-up (storage/pg/open.py)."""
+    if not re.match(r"^postgres(?:ql)?://[^\s]*$", raw):
+        raise ValueError("it must start with postgresql://")
+    return raw
+
+
+def is_database_url(value: str) -> bool:
+    return value.startswith(("postgresql://", "postgres://"))
+
+
+def url_password(url: str) -> str | None:
+    """The password a postgresql:// URL carries (in its user part or as `?password=`): a secret for the
+    log filter (Settings.secrets)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            return unquote(parts.password)
+    except ValueError:
+        return None
+    given = [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == "password"]
+    return given[0] if given and given[0] else None
+
+
 def parse_output(raw: str) -> str | None:
     return None if raw.lower() in {"off", "none"} else raw
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import sqlite_utils
 
@@ -24,10 +25,13 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "ArchiveError",
+    "Location",
     "NoArchiveError",
+    "as_location",
     "migrate",
     "open_db",
     "schema_version",
+    "shown",
     "transaction",
 ]
 
@@ -168,6 +172,40 @@ def open_db(
 def is_postgres_url(location: str) -> bool:
     """`postgresql://…` (or `postgres://…`): the shared server archive of storage/pg instead of a file."""
     return location.startswith(("postgresql://", "postgres://"))
+
+
+# Where an archive is: a file path (SQLite) or a postgresql:// URL. The application passes it along
+# without looking inside; `as_location` reads one from a setting or `--db`, `shown` prints one.
+Location = Path | str
+
+
+def as_location(value: str | Path) -> Location:
+    """A `--db` / DB_PATH / DATABASE_URL value: a URL stays a string, anything else is a file path."""
+    text = str(value)
+    return text if is_postgres_url(text) else Path(value)
+
+
+def is_file_location(location: Location) -> bool:
+    return not is_postgres_url(str(location))
+
+
+def shown(location: Location) -> str:
+    """A location for messages, logs and pages: a URL without its password (`:***@`, `password=***`)."""
+    text = str(location)
+    if not is_postgres_url(text):
+        return text
+    try:
+        parts = urlsplit(text)
+        netloc = parts.netloc
+        if parts.password is not None:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.split(':', 1)[0]}:***@{host}"
+        query = "&".join(
+            f"{k}=***" if k == "password" else f"{k}={v}" for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        )
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:
+        return text.split("://", 1)[0] + "://…"
 
 
 def _open_postgres(url: str, *, create: bool) -> Any:

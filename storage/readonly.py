@@ -7,6 +7,12 @@ locking and the WAL and would show a stale or torn archive while the service wri
 
 Each reader gets its own connection (`store()`): a connection costs ~0.1 ms and has no thread
 affinity problems, and every page then reads one consistent, current snapshot.
+
+On PostgreSQL (a postgresql:// location) the same door is a session with
+`default_transaction_read_only` (every statement of it, the SQL console's too, is refused a write)
+and `statement_timeout` for the time limit (per statement, where SQLite's progress handler bounds the
+connection's whole life); a read-only role (docs/team.md) makes it hold even against a `SET`. A
+connection costs a few milliseconds there, still one per page.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from storage.db import SCHEMA_VERSION
+from storage.db import SCHEMA_VERSION, Location, as_location, shown
 from storage.store import Store
 
 # The columns the readers use (posts.tag_list) arrived with schema 3.
@@ -34,17 +42,31 @@ class ArchiveError(RuntimeError):
 class ReadOnlyArchive:
     """Opens read-only connections to one archive file, checked once when created."""
 
-    def __init__(self, path: Path | str, *, time_limit: float | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Location, *, time_limit: float | None = None) -> None:
+        self.path: Location = as_location(path)  # a file, or a postgresql:// URL
         self.time_limit = time_limit
         db = self.connect()
         try:
-            self.schema_version = _check_schema(db, self.path)
+            self.schema_version = _check_schema(db, shown(self.path))
         finally:
             db.conn.close()
 
+    @property
+    def name(self) -> str:
+        """What a page calls the archive: the file's name, or the database's (never the URL's password)."""
+        if isinstance(self.path, Path):
+            return self.path.name
+        return urlsplit(self.path).path.strip("/") or "postgresql"
+
+    def shown(self) -> str:
+        """The archive for messages: the path, or the URL without its password."""
+        return shown(self.path)
+
     def connect(self, *, time_limit: float | None = None) -> sqlite_utils.Database:
         """A fresh read-only connection; statements running past `time_limit` seconds are interrupted."""
+        limit = self.time_limit if time_limit is None else time_limit
+        if not isinstance(self.path, Path):
+            return _connect_postgres(self.path, limit)
         if not self.path.is_file():
             raise ArchiveError(f"archive not found: {self.path} (set DB_PATH or pass --db)")
         try:
@@ -52,7 +74,6 @@ class ReadOnlyArchive:
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise ArchiveError(f"cannot open archive {self.path} read-only: {exc}") from exc
-        limit = self.time_limit if time_limit is None else time_limit
         if limit is not None:
             conn.set_progress_handler(_deadline(time.monotonic() + limit), _PROGRESS_STEPS)
         return sqlite_utils.Database(conn, execute_plugins=False)
@@ -60,6 +81,19 @@ class ReadOnlyArchive:
     def store(self, *, time_limit: float | None = None) -> Store:
         """A Store over a fresh read-only connection (close it when done): every read method works, writes fail."""
         return Store(self.connect(time_limit=time_limit))
+
+
+def _connect_postgres(url: str, limit: float | None) -> sqlite_utils.Database:
+    """A read-only session on the PostgreSQL archive (imported only when asked for: psycopg is optional)."""
+    try:
+        from storage.pg.open import PgArchiveError, open_pg
+    except ImportError:
+        raise ArchiveError("a postgresql:// archive needs psycopg: pip install 'tgmonitor[postgres]'") from None
+    try:
+        db = open_pg(url, create=False, read_only=True, statement_seconds=limit)
+    except PgArchiveError as exc:
+        raise ArchiveError(str(exc)) from None
+    return cast(sqlite_utils.Database, db)
 
 
 def _deadline(at: float) -> Callable[[], int]:
@@ -72,11 +106,13 @@ def _deadline(at: float) -> Callable[[], int]:
 
 
 def table_exists(db: sqlite_utils.Database, name: str) -> bool:
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        return bool(db.execute("SELECT to_regclass(?) IS NOT NULL", [name]).fetchone()[0])
     row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone()
     return row is not None
 
 
-def _check_schema(db: sqlite_utils.Database, path: Path) -> int:
+def _check_schema(db: sqlite_utils.Database, path: str) -> int:
     try:
         if not table_exists(db, "meta") or not table_exists(db, "posts"):
             raise ArchiveError(f"{path} is not a tgmonitor archive (no meta/posts tables)")

@@ -10,11 +10,17 @@ have more than MAX_COLUMNS columns (SQLite's own limits, so `zeroblob(300000000)
 `printf('%.*c', 200000000, 'x')` fail inside SQLite instead of taking gigabytes); rows are read one at
 a time, each value cut to MAX_CELL_CHARS for showing, and reading stops at max_rows rows or
 MAX_RESULT_CHARS characters in all, whichever comes first.
+
+On PostgreSQL (storage/pg/console.py) the statement must be one SELECT or WITH, runs in a read-only
+transaction of the viewer's read-only session under its statement_timeout, and is read through a
+server-side cursor; the same row and character budgets apply.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,31 +77,54 @@ def run_sql(store: Store, sql: str, *, max_rows: int = 1000) -> SqlResult:
         raise SqlError("the statement is empty")
     if len(text) > MAX_SQL_CHARS:
         raise SqlError(f"the statement is longer than {MAX_SQL_CHARS} characters")
+    if getattr(store.db, "dialect", "sqlite") == "postgresql":
+        return _run_postgres(store, text, max_rows)
     conn = store.db.conn
     limits = {sqlite3.SQLITE_LIMIT_LENGTH: MAX_VALUE_BYTES, sqlite3.SQLITE_LIMIT_COLUMN: MAX_COLUMNS}
     before = {kind: conn.setlimit(kind, value) for kind, value in limits.items()}
     conn.set_authorizer(_authorize)
-    rows: list[tuple[Any, ...]] = []
-    size, truncated = 0, False
     try:
         cur = conn.execute(text)
-        for row in cur:
-            if len(rows) >= max_rows or size > MAX_RESULT_CHARS:
-                truncated = True
-                break
-            kept = tuple(shown(v) for v in row)
-            size += sum(len(v) if isinstance(v, str) else 8 for v in kept)
-            rows.append(kept)
+        rows, truncated = _collect(cur, max_rows)
     except (sqlite3.Error, sqlite3.Warning) as exc:  # Warning: "You can only execute one statement at a time"
-        message = str(exc)
-        if "too big" in message:
-            message += f" (the console allows {MAX_VALUE_BYTES:,} bytes a value)"
-        elif "too many columns" in message:
-            message += f" (the console allows {MAX_COLUMNS} columns)"
-        raise SqlError(message) from exc
+        raise SqlError(_explained(exc)) from exc
     finally:
         conn.set_authorizer(None)
         for kind, value in before.items():
             conn.setlimit(kind, value)
     columns = tuple(d[0] for d in cur.description or ())
+    return SqlResult(columns, tuple(rows), truncated)
+
+
+def _collect(cursor: Iterable[Any], max_rows: int) -> tuple[list[tuple[Any, ...]], bool]:
+    """Rows one at a time, as shown, until max_rows or MAX_RESULT_CHARS; and whether more were left."""
+    rows: list[tuple[Any, ...]] = []
+    size = 0
+    for row in cursor:
+        if len(rows) >= max_rows or size > MAX_RESULT_CHARS:
+            return rows, True
+        kept = tuple(shown(v) for v in row)
+        size += sum(len(v) if isinstance(v, str) else 8 for v in kept)
+        rows.append(kept)
+    return rows, False
+
+
+def _explained(exc: BaseException) -> str:
+    message = str(exc)
+    if "too big" in message:
+        message += f" (the console allows {MAX_VALUE_BYTES:,} bytes a value)"
+    elif "too many columns" in message:
+        message += f" (the console allows {MAX_COLUMNS} columns)"
+    return message
+
+
+def _run_postgres(store: Store, text: str, max_rows: int) -> SqlResult:
+    from storage.pg.console import run_query
+
+    try:
+        columns, cursor = run_query(store.db, text, max_columns=MAX_COLUMNS)  # type: ignore[arg-type]
+        with closing(cursor):
+            rows, truncated = _collect(cursor, max_rows)
+    except sqlite3.Error as exc:
+        raise SqlError(_explained(exc)) from exc
     return SqlResult(columns, tuple(rows), truncated)

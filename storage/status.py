@@ -3,6 +3,8 @@
 It opens its own read-only connection (`mode=ro`, `query_only`), never `open_db`: a health check
 must not create, migrate or lock the archive it inspects. WAL lets it read while the service writes.
 The `service.*` keys are written by the running service (bot/service/run.py) through `Store.meta_set`.
+On PostgreSQL the same reads run in a read-only session; the size is the database's
+(`pg_database_size`), and the URL is shown without its password.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.numbers import ascii_int
+from storage.db import Location, as_location, shown
 
 SERVICE_STATE = "service.state"  # running | stopped
 SERVICE_PID = "service.pid"
@@ -39,7 +42,10 @@ class StatusError(RuntimeError):
     """The archive is missing or cannot be read: the one case `status` must fail for."""
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
+def _connect_read_only(location: Location) -> Any:
+    if not isinstance(location, Path):
+        return _connect_postgres(location)
+    path = location
     if not path.is_file():
         raise StatusError(f"no archive at {path}")
     try:
@@ -52,6 +58,39 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         conn.close()
         raise StatusError(f"{path} is not a tgmonitor archive (no meta/channels/posts tables)")
     return conn
+
+
+def _connect_postgres(url: str) -> Any:
+    """storage/pg's connection (sqlite3's calls and errors), read-only; imported only for a URL."""
+    try:
+        from storage.pg.connection import connect
+    except ImportError:
+        raise StatusError("a postgresql:// archive needs psycopg: pip install 'tgmonitor[postgres]'") from None
+    try:
+        conn = connect(url, read_only=True, statement_seconds=30).conn
+    except sqlite3.Error as exc:
+        raise StatusError(str(exc)) from exc
+    try:
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            )
+        }
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StatusError(f"cannot read database {shown(url)}: {exc}") from exc
+    if not {"meta", "channels", "posts"} <= tables:
+        conn.close()
+        raise StatusError(f"{shown(url)} is not a tgmonitor archive (no meta/channels/posts tables)")
+    return conn
+
+
+def _sizes(conn: Any, location: Location) -> dict[str, int]:
+    if isinstance(location, Path):
+        return file_sizes(location)
+    size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+    return {"file_bytes": size, "wal_bytes": 0, "shm_bytes": 0, "total_bytes": size}
 
 
 def file_sizes(path: Path) -> dict[str, int]:
@@ -103,9 +142,10 @@ def _ago(delta: timedelta) -> str:
     return f"{seconds // 86400}d"
 
 
-def read_status(path: Path, *, now: datetime, poll_interval: int) -> dict[str, Any]:
+def read_status(location: Location, *, now: datetime, poll_interval: int) -> dict[str, Any]:
     """Everything `tgmonitor status` shows, as plain JSON-ready data. Raises StatusError."""
-    conn = _connect_read_only(path)
+    location = as_location(location)
+    conn = _connect_read_only(location)
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         counts = dict(conn.execute("SELECT channel_id, count(*) FROM posts GROUP BY channel_id").fetchall())
@@ -151,8 +191,9 @@ def read_status(path: Path, *, now: datetime, poll_interval: int) -> dict[str, A
                 }
             )
         sinks = _sinks(conn)
+        sizes = _sizes(conn, location)
     except sqlite3.Error as exc:
-        raise StatusError(f"cannot read database {path}: {exc}") from exc
+        raise StatusError(f"cannot read database {shown(location)}: {exc}") from exc
     finally:
         conn.close()
     service: dict[str, Any] = {key.removeprefix("service."): meta.get(key) for key in SERVICE_KEYS}
@@ -160,7 +201,7 @@ def read_status(path: Path, *, now: datetime, poll_interval: int) -> dict[str, A
     service["poll_interval"] = ascii_int(service["poll_interval"] or "")
     healthy, health = assess_health(service, now, poll_interval)
     return {
-        "db": {"path": str(path), "schema_version": meta.get("schema_version"), **file_sizes(path)},
+        "db": {"path": shown(location), "schema_version": meta.get("schema_version"), **sizes},
         "service": service,
         "channels": channels,
         "subscriptions": subscriptions,
@@ -170,9 +211,12 @@ def read_status(path: Path, *, now: datetime, poll_interval: int) -> dict[str, A
     }
 
 
-def _sinks(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def _sinks(conn: Any) -> list[dict[str, Any]]:
     """Each sink's health (storage/sink_outbox.py): a paused one is reported, with its (redacted) last error."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sink_state'").fetchone() is None:
+    if (  # PostgreSQL archives start at schema 10
+        isinstance(conn, sqlite3.Connection)
+        and conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sink_state'").fetchone() is None
+    ):
         return []  # an archive from before schema 9
     owed = dict(
         conn.execute("SELECT sink, count(*) FROM sink_deliveries WHERE status = 'pending' GROUP BY sink").fetchall()

@@ -47,6 +47,18 @@ class PgArchives:
             url = self._urls[key] = self.server.url_for(name)
         return url
 
+    def clone(self, source: str, copy: str) -> None:
+        """`copy`'s database as a copy of `source`'s (what copying the archive file is to SQLite)."""
+        key = str(Path(copy).resolve())
+        name = f"t{next(self._numbers)}"
+        template = self.url_for(source).rsplit("/", 1)[1]
+        self._admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [template],
+        )  # CREATE DATABASE … TEMPLATE needs it unused (a reader the test left open)
+        self._admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        self._urls[key] = self.server.url_for(name)
+
     def close(self) -> None:
         self._admin.close()
 
@@ -70,12 +82,45 @@ def pg_archives() -> Iterator[PgArchives | None]:
         server.stop()
 
 
-@pytest.fixture(autouse=True)
-def _archives_on_postgresql(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def _archives_on_postgresql(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Session-wide, so archives that module-scoped fixtures build go to the server too. Modules
+    imported later read the patched names from storage.db / storage.status themselves."""
     if not ACTIVE:
+        yield
         return
     archives: PgArchives | None = request.getfixturevalue("pg_archives")
     assert archives is not None
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _redirect(archives, monkeypatch)
+        _SESSION.append(archives)
+        try:
+            yield
+        finally:
+            _SESSION.clear()
+
+
+_SESSION: list[PgArchives] = []  # the running session's archives, for `location`
+
+
+def copy_archive(source: Path, copy: Path) -> None:
+    """Copy the archive a test made at `source` to `copy`: the file, and on PostgreSQL its database."""
+    import shutil
+
+    shutil.copy(source, copy)
+    if _SESSION:
+        _SESSION[0].clone(str(source), str(copy))
+
+
+def location(path: Path) -> Path | str:
+    """What another process must be given for the archive a test made at `path`: on PostgreSQL its
+    database's URL (the redirection above lives in this process only), else the path itself."""
+    if not _SESSION or not path.is_file():
+        return path
+    return _SESSION[0].url_for(str(path))
+
+
+def _redirect(archives: PgArchives, monkeypatch: pytest.MonkeyPatch) -> None:
     import storage.db
 
     original = storage.db.open_db
@@ -90,13 +135,35 @@ def _archives_on_postgresql(request: pytest.FixtureRequest, monkeypatch: pytest.
             Path(location).touch()  # the path exists, as it would for a file archive
         return original(archives.url_for(location), normaliser, create=create)
 
+    def on_server(location: Any) -> Any:
+        """A file archive a test made (through open_db, above) as its database's URL; anything else
+        (a URL, a missing file) as given, so "no archive here" stays the same error."""
+        text = str(location)
+        if storage.db.is_postgres_url(text) or text == ":memory:" or not Path(text).is_file():
+            return location
+        return archives.url_for(text)
+
+    import storage.readonly
+    import storage.status
+
+    read_only_init = storage.readonly.ReadOnlyArchive.__init__
+    read_status = storage.status.read_status
+
+    def read_only(self: Any, path: Any, **options: Any) -> None:
+        read_only_init(self, on_server(path), **options)
+
+    def status(location: Any, **options: Any) -> Any:
+        return read_status(on_server(location), **options)
+
+    monkeypatch.setattr(storage.readonly.ReadOnlyArchive, "__init__", read_only)
+    replacements = {"open_db": (original, open_db), "read_status": (read_status, status)}
     for module in list(sys.modules.values()):  # every `from storage.db import open_db`, tests' too
         name = getattr(module, "__name__", "")
-        if (
-            name.startswith(("storage", "bot", "tests", "tools", "bench"))
-            and getattr(module, "open_db", None) is original
-        ):
-            monkeypatch.setattr(module, "open_db", open_db)
+        if not name.startswith(("storage", "bot", "tests", "tools", "bench")):
+            continue
+        for attribute, (before, after) in replacements.items():
+            if getattr(module, attribute, None) is before:
+                monkeypatch.setattr(module, attribute, after)
 
 
 def deselect_sqlite_only(items: list[pytest.Item], config: pytest.Config) -> None:

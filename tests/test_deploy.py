@@ -211,3 +211,60 @@ def test_the_lock_file_pins_every_runtime_dependency_with_hashes() -> None:
     assert blocks and all("--hash=sha256:" in block for block in blocks), "every pin carries its hashes"
     for build_need in ("setuptools", "wheel"):
         assert build_need in pinned, f"{build_need} (building the project with --no-build-isolation)"
+
+
+# ------------------------------------------------------------------------------------------ a team on PostgreSQL
+TEAM = DEPLOY / "team"
+
+
+def test_the_team_compose_file_parses_and_has_its_parts() -> None:
+    """deploy/compose.postgres.yml: PostgreSQL 15, two listeners with their own accounts, one bot, one viewer."""
+    import yaml
+
+    compose = yaml.safe_load((DEPLOY / "compose.postgres.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert set(services) == {"postgres", "listener-a", "listener-b", "bot", "web"}
+    assert services["postgres"]["image"] == "postgres:15" and "healthcheck" in services["postgres"]
+    for name in ("listener-a", "listener-b", "bot"):
+        service = services[name]
+        assert service["command"] == ["run"] and "team/common.env" in service["env_file"], name
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["read_only"] is True and service["cap_drop"] == ["ALL"] and service["mem_limit"]
+    assert services["web"]["command"][0] == "web" and services["web"]["env_file"] == ["team/web.env"]
+    assert all(p.startswith("127.0.0.1:") for p in services["web"]["ports"])  # not open beyond the host
+    volumes = {v.split(":")[0] for s in services.values() for v in s.get("volumes", [])}
+    assert {"listener-a-data", "listener-b-data"} <= volumes  # each account's session apart
+    text = (DEPLOY / "compose.postgres.yml").read_text(encoding="utf-8")
+    assert not re.search(r"(?im)^\s*(API_HASH|BOT_TOKEN|TG_SESSION|DATABASE_URL|POSTGRES_PASSWORD)\S*\s*[:=]", text)
+    assert "*.env" in (TEAM / ".gitignore").read_text(encoding="utf-8")  # the real settings never committed
+
+
+def _team_settings(*names: str) -> object:
+    from dotenv import dotenv_values
+
+    from bot.config import Settings
+    from bot.core.channels import parse_channel
+
+    values: dict[str, str] = {}
+    for name in names:
+        values.update({k: v for k, v in dotenv_values(TEAM / f"{name}.env.example").items() if v is not None})
+    return Settings.from_mapping(values, channel_check=parse_channel)
+
+
+def test_the_team_settings_examples_are_valid_and_split_the_work() -> None:
+    from bot.config import Settings
+
+    a, b = _team_settings("common", "listener-a"), _team_settings("common", "listener-b")
+    bot, web = _team_settings("common", "bot"), _team_settings("web")
+    assert isinstance(a, Settings) and isinstance(b, Settings) and isinstance(bot, Settings)
+    assert isinstance(web, Settings)
+    assert a.account_names != b.account_names  # different accounts…
+    assert not {c for x in a.accounts for c in x.channels} & {c for x in b.accounts for c in x.channels}  # …channels
+    assert a.bot_token is None and b.bot_token is None and bot.bot_token  # one bot for the team
+    assert a.digest_output is None and b.digest_output is None  # listeners only archive
+    assert not bot.channels and not bot.accounts
+    assert a.database_url == b.database_url == bot.database_url and str(a.archive).startswith("postgresql://")
+    assert str(web.archive).startswith("postgresql://viewer:")  # the read-only role (initdb/10-viewer-role.sh)
+    role = (TEAM / "initdb" / "10-viewer-role.sh").read_text(encoding="utf-8")
+    for grant in ("GRANT SELECT ON ALL TABLES", "ALTER DEFAULT PRIVILEGES", "default_transaction_read_only = on"):
+        assert grant in role

@@ -20,6 +20,8 @@ from storage.store import Store, to_db_time
 from storage.subscriptions import Subscriptions
 from tests.conftest import raw_post
 
+pytestmark = pytest.mark.both_backends
+
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
@@ -53,7 +55,9 @@ def test_fresh_archive_is_healthy_and_shows_channels_and_sizes(store: Store, pip
         }
     ]
     db = report["db"]
-    assert db["total_bytes"] == db["file_bytes"] + db["wal_bytes"] + db["shm_bytes"] and db["wal_bytes"] > 0
+    assert db["total_bytes"] == db["file_bytes"] + db["wal_bytes"] + db["shm_bytes"] and db["total_bytes"] > 0
+    if getattr(store.db, "dialect", "sqlite") == "sqlite":
+        assert db["wal_bytes"] > 0  # PostgreSQL: the database's size, no WAL of its own
     assert report["service"]["state"] is None
 
 
@@ -111,6 +115,9 @@ def test_missing_or_foreign_database_is_unhealthy_and_never_created(
     assert code == 1 and f"no archive at {missing}" in err and json.loads(out)["healthy"] is False
     assert not missing.exists() and not missing.parent.exists()
 
+
+@pytest.mark.sqlite_only  # SQLite files of another program (tests/test_pg_wire.py: a wrong server or password)
+def test_a_foreign_or_broken_file_is_unhealthy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     foreign = tmp_path / "other.db"
     sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(StatusError, match="not a tgmonitor archive"):
@@ -160,6 +167,7 @@ def test_last_digest_per_subscription(store: Store, tmp_path: Path, capsys: pyte
     assert "chat 42 09:30 UTC [all]: none sent yet" in out
 
 
+@pytest.mark.sqlite_only  # SQLite's WAL file
 def test_optimize_truncates_the_wal(store: Store, pipeline: object, tmp_path: Path) -> None:
     store.save_posts([pipeline.process(raw_post(n, f"Post {n}.")) for n in range(1, 50)])  # type: ignore[attr-defined]
     wal = tmp_path / "archive.db-wal"

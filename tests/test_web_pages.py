@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -20,8 +19,11 @@ from bot.models import ChannelRef, RawPost
 from bot.web.security import CSP, LOOPBACK_HOSTS
 from bot.web.telegram_html import safe_telegram_html
 from storage.store import Store
+from tests.pg_backend import copy_archive
 from tests.web_archive import add_posts, fill_archive
 from tests.web_server import client as client_for
+
+pytestmark = pytest.mark.both_backends
 
 TOKEN = "s3cret-token-for-tests_0123456789"
 ESCAPED_TITLE = "&lt;script&gt;window.__pwned = 3&lt;/script&gt;Evil &#34;Channel&#34;"
@@ -297,7 +299,7 @@ def check_hosts(local: Client) -> None:
 
 def test_a_deleted_post_is_kept_marked_and_left_out_of_listings(archive_path: Path, tmp_path: Path) -> None:
     path = tmp_path / "deleted.db"
-    shutil.copy(archive_path, path)
+    copy_archive(archive_path, path)
     writer = Store.open(path)
     assert writer.mark_deleted(ChannelRef(tg_id=1700000001), [3]) == 1  # post 2: the Bulgarian one
     writer.close()

@@ -21,7 +21,10 @@ from storage.sql_console import SqlError, run_sql
 from storage.store import Store
 from storage.timefmt import to_db_time
 from tests.conftest import make_ingest
+from tests.pg_backend import copy_archive
 from tests.web_archive import HOSTILE_DATE, fill_archive
+
+pytestmark = pytest.mark.both_backends
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, tzinfo=UTC)
@@ -45,6 +48,7 @@ def test_missing_archive_is_a_clear_error_and_creates_nothing(tmp_path: Path) ->
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.sqlite_only  # an SQLite file copied or edited by hand (tests/test_pg_wire.py: the server's)
 def test_a_file_that_is_not_an_archive_is_refused(tmp_path: Path) -> None:
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t(x)").connection.close()
@@ -56,6 +60,7 @@ def test_a_file_that_is_not_an_archive_is_refused(tmp_path: Path) -> None:
         ReadOnlyArchive(text)
 
 
+@pytest.mark.sqlite_only  # an SQLite file copied or edited by hand (tests/test_pg_wire.py: the server's)
 def test_an_old_schema_is_refused_and_left_unmigrated(archive_path: Path, tmp_path: Path) -> None:
     old = tmp_path / "old.db"
     shutil.copy(archive_path, old)
@@ -84,11 +89,10 @@ def test_connections_cannot_write(archive_path: Path) -> None:
 
 def test_reads_beside_a_writer_and_sees_its_commits(archive_path: Path, tmp_path: Path, pipeline: Pipeline) -> None:
     path = tmp_path / "live.db"
-    shutil.copy(archive_path, path)
+    copy_archive(archive_path, path)
     writer = Store.open(path)
     archive = ReadOnlyArchive(path)
-    with writer.db.conn:  # the service holds a write transaction open...
-        writer.db.execute("BEGIN IMMEDIATE")
+    with writer.transaction():  # the service holds a write transaction open...
         writer.db.execute("UPDATE channels SET last_error = 'busy' WHERE id = 1")
         reading = archive.connect()  # ...and the viewer still reads the last committed state
         assert reading.execute("SELECT last_error FROM channels WHERE id = 1").fetchone() == (None,)
@@ -251,6 +255,7 @@ def test_copy_keys_tell_texts_that_fold_by_hash_exactly_as_by_reading_the_text(
         media.close()
 
 
+@pytest.mark.sqlite_only  # SQLite's query plans
 def test_copy_keys_and_posts_per_day_read_the_posts_keys_index_alone(reader: Browse) -> None:
     """Both read every post of a month: from the rows that is their text's overflow pages (schema v8).
     The statements they really run (traced, parameters filled in) are planned on the posts_keys index
@@ -323,16 +328,15 @@ def test_sql_console_reads_and_refuses_everything_else(reader: Browse, tmp_path:
     db = reader.store
     result = run_sql(db, "SELECT id, lang FROM posts WHERE lang = 'ru' ORDER BY id;", max_rows=1)
     assert result.columns == ("id", "lang") and result.rows == ((4, "ru"),) and result.truncated
-    assert run_sql(db, "PRAGMA table_info(channels)").rows[0][1] == "id"
-    (tmp_path / "secret.db").touch()
-    refused = [
-        "DELETE FROM posts",
-        "UPDATE channels SET title = 'x'",
-        "CREATE TABLE t(x)",
-        f"ATTACH DATABASE '{tmp_path / 'secret.db'}' AS s",
-        "PRAGMA query_only = OFF",
-        "PRAGMA writable_schema = ON",
-    ]
+    refused = ["DELETE FROM posts", "UPDATE channels SET title = 'x'", "CREATE TABLE t(x)"]
+    if getattr(db.db, "dialect", "sqlite") == "sqlite":  # SQLite's own doors (PostgreSQL's: tests/test_pg_wire.py)
+        assert run_sql(db, "PRAGMA table_info(channels)").rows[0][1] == "id"
+        (tmp_path / "secret.db").touch()
+        refused += [
+            f"ATTACH DATABASE '{tmp_path / 'secret.db'}' AS s",
+            "PRAGMA query_only = OFF",
+            "PRAGMA writable_schema = ON",
+        ]
     for sql in refused:
         with pytest.raises(SqlError):
             run_sql(db, sql)

@@ -7,15 +7,14 @@ a near-duplicate index or learned boilerplate by hand, so every path gets the sa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.app.channel_boilerplate import LearnedBoilerplate
 from bot.app.ingest import Ingest
 from bot.app.neardup_index import NearDupIndex
-from bot.config import Settings
+from bot.config import Location, Settings
 from bot.core.pipeline import Pipeline
 from bot.core.textnorm import TextNormaliser
-from storage.db import NoArchiveError
+from storage.db import NoArchiveError, shown
 from storage.store import Store
 
 
@@ -26,7 +25,7 @@ class ArchiveMissing(NoArchiveError):
 @dataclass
 class Archive:
     settings: Settings
-    path: Path
+    path: Location  # the file, or the postgresql:// URL
     store: Store
     pipeline: Pipeline
     boilerplate: LearnedBoilerplate
@@ -34,25 +33,25 @@ class Archive:
     ingest: Ingest
 
     @classmethod
-    def open(cls, settings: Settings, path: Path | None = None, *, create: bool = True) -> Archive:
+    def open(cls, settings: Settings, path: Location | None = None, *, create: bool = True) -> Archive:
         """`create=False` for commands that only read: a missing file is an error, not a new empty archive."""
-        path = path or settings.db_path
+        path = path or settings.archive
         # One normaliser for tagging and the search index's trigger: a post is normalised once.
         pipeline = Pipeline.load(settings.rules_file, settings.boilerplate_file, TextNormaliser())
         try:
             store = Store.open(path, pipeline.normaliser, create=create)  # also: a directory, a non-SQLite file…
         except NoArchiveError:
-            raise ArchiveMissing(f"no archive at {path}") from None
-        return cls.around(settings, store, pipeline, path=Path(path))
+            raise ArchiveMissing(f"no archive at {shown(path)}") from None
+        return cls.around(settings, store, pipeline, path=path)
 
     @classmethod
-    def around(cls, settings: Settings, store: Store, pipeline: Pipeline, *, path: Path | None = None) -> Archive:
+    def around(cls, settings: Settings, store: Store, pipeline: Pipeline, *, path: Location | None = None) -> Archive:
         """Wire an already open store (tests, benchmarks, one connection shared by several parts)."""
         boilerplate = LearnedBoilerplate(store)
         neardup = NearDupIndex(store, boilerplate=boilerplate, window_days=settings.neardup_window_days)
         return cls(
             settings=settings,
-            path=path or settings.db_path,
+            path=path or settings.archive,
             store=store,
             pipeline=pipeline,
             boilerplate=boilerplate,

@@ -19,6 +19,7 @@ from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
 from bot.config import ENV_FILE_VARIABLE, SettingsError
 from bot.version import package_version
+from storage.db import as_location, shown
 from storage.errors import describe_sqlite_error
 
 # Each name is a module in this package; adding a subcommand is adding a module and a line here.
@@ -51,6 +52,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rules_cmd",
     "sinks_cmd",
     "accounts_cmd",
+    "migrate_cmd",
 )
 
 
@@ -59,7 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tgmonitor",
         description="Telegram channel monitor: archive, de-duplicate, tag, search and digest channel posts.",
     )
-    parser.add_argument("--db", type=Path, help="SQLite archive (default: DB_PATH or ./data/tgmonitor.db)")
+    parser.add_argument(
+        "--db",
+        type=as_location,
+        metavar="DB",
+        help="the archive: an SQLite file or a postgresql:// URL (default: DATABASE_URL, else DB_PATH or "
+        "./data/tgmonitor.db)",
+    )
     parser.add_argument(
         "--env",
         type=Path,
@@ -138,11 +146,12 @@ def _flush_stdout() -> None:
         _reader_went_away()
 
 
-def _archive_path(ctx: CliContext) -> Path | None:
+def _archive_path(ctx: CliContext) -> str | None:
+    """The archive for an error message (a URL without its password)."""
     try:
-        return ctx.db_path
+        return shown(ctx.location)
     except Exception:  # the settings themselves are broken; the error says which archive it can
-        return ctx.db_override
+        return shown(ctx.db_override) if ctx.db_override is not None else None
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from bot.app.channel_boilerplate import LearnedBoilerplate
 from bot.app.ingest import Ingest
 from bot.app.neardup_index import NearDupIndex
 from bot.cli.progress import ProgressBar
-from bot.config import Settings
+from bot.config import Location, Settings
 from bot.core.channels import parse_channel
 from bot.core.pipeline import Pipeline
 from storage.db import NoArchiveError
@@ -47,7 +47,7 @@ def fill_search_index(store: Store, *, batch: int = 2000, announce: bool = True)
 @dataclass
 class CliContext:
     env_file: Path | None
-    db_override: Path | None = None
+    db_override: Location | None = None  # --db: a file path or a postgresql:// URL
     create_archive: bool = True  # False for read-only commands: a missing archive is an error, not a new file
     _settings: Settings | None = field(default=None, init=False)
     _archive: Archive | None = field(default=None, init=False)
@@ -59,8 +59,9 @@ class CliContext:
         return self._settings
 
     @property
-    def db_path(self) -> Path:
-        return self.db_override or self.settings.db_path
+    def location(self) -> Location:
+        """The archive: --db, else DATABASE_URL, else DB_PATH."""
+        return self.db_override or self.settings.archive
 
     @property
     def archive(self) -> Archive:
@@ -70,7 +71,7 @@ class CliContext:
         """The archive; posts the search index does not hold yet (an upgrade) are indexed first."""
         if self._archive is None:
             try:
-                self._archive = Archive.open(self.settings, self.db_path, create=self.create_archive)
+                self._archive = Archive.open(self.settings, self.location, create=self.create_archive)
             except NoArchiveError as exc:
                 raise NoArchiveError(f"{exc}{self._missing_hint()}") from None
             if fill:
@@ -82,8 +83,11 @@ class CliContext:
         return self.archive.store
 
     def _missing_hint(self) -> str:
-        demo = self.db_path.with_name("demo.db")
-        if self.db_path.name != "demo.db" and demo.is_file():
+        location = self.location
+        if not isinstance(location, Path):
+            return f" (check --db / DATABASE_URL; {', '.join(WRITING_COMMANDS)} create one)"
+        demo = location.with_name("demo.db")
+        if location.name != "demo.db" and demo.is_file():
             return f" (the demo's archive is {demo}: add --db {demo})"
         return f" (check --db / DB_PATH; {', '.join(WRITING_COMMANDS)} create one)"
 

@@ -15,6 +15,7 @@ from bot.cli.import_cmd import import_paths
 from bot.cli.search_cmd import collapsed_lines
 from bot.core.digest import build_digest
 from bot.core.digest_render import render_text
+from storage.db import shown
 
 WRITES = True  # may create the archive (bot/cli/context.py)
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     results = import_paths(ctx, sample_files(), check_clock=False)  # the samples' times are UTC
     for path, result in results.items():
         print(f"imported {Path(path).name}: {result.inserted} new, {result.unchanged} unchanged")
-    print(f"archive: {ctx.db_path}\n")
+    print(f"archive: {shown(ctx.location)}\n")
     store = ctx.store
     first, last = store.stats()["first_post"], store.stats()["last_post"]
     posts = store.search(None, limit=10_000)
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"\nsearch {args.query!r} ({first} .. {last}):")
     found, _more = find_items(store, offset=0, limit=10, query=args.query)  # one line per statement
     print(collapsed_lines(ctx, found, args.query) if found else "no posts found")
-    db = ctx.db_path
+    db = shown(ctx.location)
     print("\nexplore the demo archive (tgmonitor is in .venv/bin; `./dev ARGS` runs it too):")
     for example in ("search Serbia", "channels", f"digest --since {start:%Y-%m-%d}"):
         print(f"  tgmonitor --db {db} {example}")

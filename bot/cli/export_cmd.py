@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         raise argtypes.UsageError(f"--until ({until:%Y-%m-%d %H:%M}) must be after --since ({since:%Y-%m-%d %H:%M})")
     if args.output is not None and args.output.is_dir():
         raise argtypes.UsageError(f"-o {args.output}: is a directory")
-    store = ReadOnlyArchive(ctx.db_path).store()
+    store = ReadOnlyArchive(ctx.location).store()
     try:
         channel_id = argtypes.archived_channel(store, args.channel).id if args.channel else None
         query = args.query if args.query and args.query.strip() else None

@@ -126,7 +126,7 @@ def _build(args: argparse.Namespace, ctx: CliContext) -> int:
     ]
     if args.dir.exists() and not args.dir.is_dir():
         raise ValueError(f"{args.dir} is not a directory")
-    store = ReadOnlyArchive(ctx.db_path).store()
+    store = ReadOnlyArchive(ctx.location).store()
     tally = BuildTally()
     try:
         feed_ctx = FeedContext(store, base, pages=False)

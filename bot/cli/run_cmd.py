@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import replace
 
 from bot.cli.context import CliContext
 from bot.config import SettingsError
@@ -34,6 +33,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         # A supervisor restarting a service with bad settings only fills the journal; 78 stops that.
         print(f"tgmonitor: error: {exc}", file=sys.stderr)
         return EX_CONFIG
-    settings = replace(settings, db_path=ctx.db_path)  # --db wins, and start-up names the real file
+    settings = settings.with_archive(ctx.location)  # --db wins, and start-up names the real archive
     setup_logging(settings)
     return asyncio.run(Service(settings, ctx.archive).run())

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     now = datetime.now(UTC)
     try:
-        status = read_status(ctx.db_path, now=now, poll_interval=ctx.settings.poll_interval)
+        status = read_status(ctx.location, now=now, poll_interval=ctx.settings.poll_interval)
     except StatusError as exc:
         if args.json:
             print(json.dumps({"healthy": False, "health": str(exc)}))

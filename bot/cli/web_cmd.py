@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         from bot.web.state import WebOptions
     except ImportError as exc:
         raise RuntimeError(f"{MISSING_EXTRA} ({exc})") from exc
-    archive = ReadOnlyArchive(ctx.db_path)
+    archive = ReadOnlyArchive(ctx.location)
     options = WebOptions.from_settings(
         settings,
         allow_sql=args.sql,
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     app: Any = create_app(archive, options)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(
-        f"tgmonitor web: {archive.path} read-only at http://{shown}:{args.port}/ "
+        f"tgmonitor web: {archive.shown()} read-only at http://{shown}:{args.port}/ "
         f"(token: {'required' if settings.web_token else 'none'}; SQL page: {'on' if args.sql else 'off'}); "
         "Ctrl-C stops",
         file=sys.stderr,

@@ -64,6 +64,7 @@ from bot.service.systemd import StopSignals, notify_systemd, watchdog
 from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
 from bot.telegram.client import make_user_client
 from storage import status as keys
+from storage.db import shown as shown_location
 from storage.timefmt import to_db_time
 
 __all__ = ["EX_CONFIG", "PollOutcome", "Service", "ServiceConfigError", "notify_systemd"]
@@ -146,7 +147,7 @@ class Service:
         self.log.info(
             "tgmonitor starting (pid %d): archive %s, poll every %s",
             os.getpid(),
-            self.settings.db_path,
+            shown_location(self.settings.archive),  # a URL without its password
             _interval(self.settings.poll_interval),
         )
         starting = asyncio.ensure_future(self._start())
@@ -235,7 +236,8 @@ class Service:
             lines.append("poll: off (no source)")
         self.scheduler.add_interval("maintenance", self._maintain, seconds=MAINTENANCE_EVERY)
         lines.append(
-            f"maintenance: search indexes merged, PRAGMA optimize + WAL checkpoint every {_interval(MAINTENANCE_EVERY)}"
+            f"maintenance: search indexes merged, database optimized (SQLite: PRAGMA optimize + WAL checkpoint) "
+            f"every {_interval(MAINTENANCE_EVERY)}"
         )
         for line in lines:
             self.log.info("%s", line)
@@ -264,8 +266,15 @@ class Service:
         why = "no BOT_TOKEN" if not s.bot_token else "BOT_TOKEN set, but the bot also needs API_ID/API_HASH"
         return sender, f"bot: off ({why}) → no bot commands; digests and alerts to {sink_label(sender)}"
 
+    def _only_archives(self) -> bool:
+        """No bot and DIGEST_OUTPUT=off: this process sends nothing, so a team's listener never claims
+        a digest or alert window that the bot's service is there to send (docs/team.md)."""
+        return self.bot is None and self.settings.digest_output is None
+
     async def _start_digests(self, sender: MessageSender) -> str:
         s = self.settings
+        if self._only_archives():
+            return "digests: off here (no BOT_TOKEN and DIGEST_OUTPUT=off: the service with the bot sends them)"
         if s.digest_rule:
             try:
                 rule_filter(self.store, s.digest_rule)
@@ -311,6 +320,8 @@ class Service:
 
     async def _start_alerts(self, sender: MessageSender) -> str:
         s = self.settings
+        if self._only_archives():
+            return "alerts: off here (no BOT_TOKEN and DIGEST_OUTPUT=off: the service with the bot sends them)"
         try:
             rules = AlertRules.from_settings(s.alert_tags, s.alert_words, rules=s.alert_rules)
         except ValueError as exc:
@@ -335,6 +346,8 @@ class Service:
         watch = EditWatch.parse(s.alert_edits)
         if not watch.active:
             return "edit alerts: off (no ALERT_EDITS)"
+        if self._only_archives():
+            return "edit alerts: off here (no BOT_TOKEN and DIGEST_OUTPUT=off: the service with the bot sends them)"
         chat = await alert_chat_id(s, sender)
         if chat is None:
             return "edit alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"

@@ -90,7 +90,7 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
         },
     )
     env = make_environment(options.tz)
-    env.globals.update(allow_sql=options.allow_sql, archive_name=archive.path.name)
+    env.globals.update(allow_sql=options.allow_sql, archive_name=archive.name)
     try:
         rules: KeywordRules | None = load_rules(options.rules_file, TextNormaliser())
     except (OSError, RulesError):
