@@ -31,6 +31,8 @@ from tests.article_server import DATA, SHARED_PAGES, ArticleServer, Reply, page,
 from tests.fake_bot import FakeBotClient
 from tests.tg_factory import SleepRecorder
 
+pytestmark = pytest.mark.both_backends
+
 WATCH = ChannelRef(tg_id=1001, username="balkan_watch", title="Balkan Watch")
 TODAY = ChannelRef(tg_id=1002, username="serbia_today", title="Serbia Today")
 # The worker's clock runs ahead of the real one, so links queued at the real time are due even when

@@ -9,12 +9,16 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bot.app.reclean import MARK_KEY, reclean
 from bot.core.pipeline import Pipeline
 from bot.models import Forward
 from storage.store import Store
 from tests.conftest import DATA, make_ingest, raw_post
 from tests.test_page_clean import page_text
+
+pytestmark = pytest.mark.both_backends
 
 
 def tgmonitor(*args: str, stdin: str | None = None, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -28,7 +28,7 @@ from storage.store import Store
 from storage.subscriptions import Subscriptions
 from tests.conftest import make_ingest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_backends]
 
 ROOT = Path(__file__).resolve().parents[1]
 SOFIA = ZoneInfo("Europe/Sofia")

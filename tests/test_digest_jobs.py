@@ -30,6 +30,8 @@ from tests.conftest import raw_post
 from tests.fake_bot import Crash, FakeBotClient
 from tests.tg_factory import SleepRecorder
 
+pytestmark = pytest.mark.both_backends
+
 SOFIA = ZoneInfo("Europe/Sofia")
 CHAT = -1001234567890
 NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)  # 09:00 in Sofia; the 08:00 digest is due

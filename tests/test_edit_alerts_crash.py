@@ -19,7 +19,7 @@ from bot.core.pipeline import Pipeline
 from storage.store import Store
 from tests.conftest import make_ingest, raw_post
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_backends]
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = -100333

@@ -20,6 +20,8 @@ from bot.core.pipeline import Pipeline
 from bot.models import Post, RawPost
 from storage.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

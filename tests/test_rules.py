@@ -21,6 +21,8 @@ from bot.models import ChannelRef, Forward
 from storage.store import QueryError, Store
 from tests.conftest import raw_post
 
+pytestmark = pytest.mark.both_backends
+
 N = TextNormaliser()
 MFA = ChannelRef(tg_id=2002, username="mfa_russia", title="MFA Russia")
 BG = ChannelRef(tg_id=3003, username="bg_news", title="BG News")

@@ -27,6 +27,8 @@ from storage.store import Store
 from tests.conftest import make_ingest, raw_post
 from tests.sink_receivers import http_receiver, smtp_receiver
 
+pytestmark = pytest.mark.both_backends
+
 UTC_ZONE = ZoneInfo("UTC")
 BASE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 HOSTILE = 'Vučić & Lavrov <script>alert("x")</script> **bold** [link](http://evil.example)'

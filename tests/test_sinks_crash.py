@@ -23,7 +23,7 @@ from bot.outputs.sinks import ApprisePoster, load_target
 from storage.store import Store
 from tests.sink_receivers import http_receiver
 
-pytestmark = pytest.mark.slow  # subprocesses killed on purpose, as the other crash tests
+pytestmark = [pytest.mark.slow, pytest.mark.both_backends]  # subprocesses killed on purpose, as the other crash tests
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import asyncio, sys
