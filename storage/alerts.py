@@ -61,7 +61,7 @@ class AlertLog:
         folds = content_folds(post.content_hash)
         row = self.db.execute(
             "SELECT 1 FROM alerts_sent a JOIN posts p ON p.id = a.post_id WHERE a.chat_id = ? AND ("
-            "p.origin_key = ? OR (? AND (p.content_hash = ? OR p.cluster_id = ?))) LIMIT 1",
+            "p.origin_key = ? OR (? = 1 AND (p.content_hash = ? OR p.cluster_id = ?))) LIMIT 1",
             [chat_id, post.origin_key, int(folds), post.content_hash, post.cluster_id],
         ).fetchone()
         return row is not None

@@ -17,6 +17,13 @@ from bot.models import Article, ArticleMatch, LinkedArticle, StoredPost, Tag
 from storage.tag_list import TagDecoder
 
 _CHUNK = 500  # ids per IN (...) list
+# FTS5's snippet(articles_fts, 1, '', '', '…', 16) on PostgreSQL: one fragment of about 16 words of the
+# article's text around the matched words, unmarked (the callers mark it themselves), without the
+# "…" FTS5 puts where it cut.
+_PG_EXCERPT = (
+    "ts_headline('simple', a.text, tg_fts_query(?), "
+    "'StartSel=\"\", StopSel=\"\", MaxWords=16, MinWords=8, MaxFragments=1')"
+)
 
 
 def _t(value: datetime) -> str:
@@ -127,12 +134,15 @@ class ArticleReads:
             "rank": "articles_fts.rank, p.id DESC",
             "oldest": "p.date, p.id",
         }[order]
+        excerpt_sql, args = "snippet(articles_fts, 1, '', '', '…', 16)", [fts_query, *params, limit * 3]
+        if getattr(self.db, "dialect", "sqlite") == "postgresql":  # FTS5's snippet(): the server's ts_headline
+            excerpt_sql, args = _PG_EXCERPT, [fts_query, *args]
         rows = self.db.execute(
-            "SELECT p.id, p.date, articles_fts.rank, a.id, a.title, snippet(articles_fts, 1, '', '', '…', 16) "
+            f"SELECT p.id, p.date, articles_fts.rank, a.id, a.title, {excerpt_sql} "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
             "JOIN post_articles pa ON pa.article_id = a.id JOIN posts p ON p.id = pa.post_id "
             f"WHERE articles_fts MATCH ? AND {' AND '.join(where) or '1'} ORDER BY {order_sql} LIMIT ?",
-            [fts_query, *params, limit * 3],  # a post may come once per matching article
+            args,  # a post may come once per matching article
         ).fetchall()
         seen: set[int] = set()
         found: list[tuple[int, str, float, ArticleMatch]] = []

@@ -6,12 +6,16 @@ reading it at once would both resume the same unfinished window and send its nex
 advisory `flock` on a file next to the database serialises them; the kernel drops it when the
 holder dies, so a crash never leaves it held. POSIX only: where `fcntl` is missing the lock is a
 no-op and the old rule applies (run one sender per archive).
+
+A PostgreSQL archive has no file beside it, and its writers may be on other hosts: there the lock
+is a session advisory lock on the server (storage/pg/locks.py), with the same calls.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 import sqlite_utils
 
@@ -19,6 +23,16 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
+
+
+class ProcessLock(Protocol):
+    @property
+    def path(self) -> object:
+        """What a message names: the lock file, or the advisory lock."""
+
+    def try_acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 class FileLock:
@@ -47,8 +61,13 @@ class FileLock:
             os.close(fd)  # closing the descriptor drops the flock
 
 
-def lock_beside(db: sqlite_utils.Database, name: str) -> FileLock | None:
-    """`<database file>.<name>.lock`, or None for an in-memory database (no other process can see it)."""
+def lock_beside(db: sqlite_utils.Database, name: str) -> ProcessLock | None:
+    """`<database file>.<name>.lock`, or None for an in-memory database (no other process can see it);
+    on PostgreSQL an advisory lock named `name`."""
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        from storage.pg.locks import AdvisoryLock
+
+        return AdvisoryLock(db, name)
     row = db.execute("PRAGMA database_list").fetchone()
     if row is None or not row[2]:
         return None

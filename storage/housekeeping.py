@@ -11,7 +11,11 @@ from pathlib import Path
 import sqlite_utils
 
 from storage.db import transaction
-from storage.file_lock import FileLock, lock_beside
+from storage.file_lock import ProcessLock, lock_beside
+
+
+def _is_postgres(db: sqlite_utils.Database) -> bool:
+    return getattr(db, "dialect", "sqlite") == "postgresql"
 
 
 class Housekeeping:
@@ -25,21 +29,32 @@ class Housekeeping:
         with transaction(self.db):
             yield
 
-    def file_path(self) -> Path | None:
-        """The archive's file (None in memory): a second connection, e.g. for a worker thread, opens it."""
+    def file_path(self) -> Path | str | None:
+        """Where a second connection, e.g. for a worker thread, opens this archive: its file, its
+        postgresql:// URL, or None (in memory)."""
+        if _is_postgres(self.db):
+            return str(getattr(self.db, "url"))  # noqa: B009 - PgDatabase's, not sqlite_utils'
         row = self.db.execute("PRAGMA database_list").fetchone()
         return Path(row[2]) if row is not None and row[2] else None
 
     def set_deadline(self, deadline: float | None, clock: Callable[[], float] = time.monotonic) -> None:
         """Interrupt any query still running at `deadline` (clock seconds): it raises
-        sqlite3.OperationalError("interrupted"). None removes the budget."""
+        sqlite3.OperationalError("interrupted"). None removes the budget.
+
+        On PostgreSQL the budget left now becomes the session's `statement_timeout` (each statement
+        then gets the rest of the budget as of this call, as close as the server comes)."""
+        if _is_postgres(self.db):
+            left = 0 if deadline is None else max(1, int((deadline - clock()) * 1000))
+            self.db.execute("SELECT set_config('statement_timeout', ?, false)", [str(left)])
+            return
         if deadline is None:
             self.db.conn.set_progress_handler(None, 0)
             return
         self.db.conn.set_progress_handler(lambda: int(clock() > deadline), 10_000)
 
-    def lock(self, name: str) -> FileLock | None:
-        """A cross-process lock file beside the archive (None for an in-memory archive)."""
+    def lock(self, name: str) -> ProcessLock | None:
+        """A cross-process lock: a file beside the archive, an advisory lock on PostgreSQL (None for an
+        in-memory archive)."""
         return lock_beside(self.db, name)
 
     def meta_get(self, key: str) -> str | None:
@@ -63,7 +78,11 @@ class Housekeeping:
         Without TRUNCATE the -wal file only ever grows to its high-water mark. A reader holding an old
         snapshot makes the checkpoint report busy (first value) instead of blocking the service for
         the usual 30 s busy timeout. Returns SQLite's (busy, wal frames, checkpointed frames).
+        On PostgreSQL the server's autovacuum keeps the statistics and checkpoints the WAL itself:
+        nothing to do, (0, 0, 0).
         """
+        if _is_postgres(self.db):
+            return 0, 0, 0
         self.db.execute("PRAGMA optimize")
         self.db.execute("PRAGMA busy_timeout = 1000")
         try:

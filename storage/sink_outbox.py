@@ -149,7 +149,7 @@ class SinkOutbox:
         with transaction(self.db):
             self.db.execute(
                 "INSERT INTO sink_state(sink, failures, last_error) VALUES (?, 1, ?) ON CONFLICT(sink) DO UPDATE "
-                "SET failures = failures + 1, last_error = excluded.last_error",
+                "SET failures = sink_state.failures + 1, last_error = excluded.last_error",
                 [sink, error[:500]],
             )
         return self.health(sink).failures

@@ -34,7 +34,7 @@ from bot.models import PostChange, StoredPost
 from bot.outputs import MessageSender
 from bot.scheduler import Scheduler, Trigger
 from storage.digests import DigestLog, DigestRecord
-from storage.file_lock import FileLock
+from storage.file_lock import ProcessLock
 from storage.store import Store
 from storage.subscriptions import Subscription, Subscriptions
 
@@ -176,7 +176,7 @@ class DigestRunner:
                 if held is not None:
                     held.release()
 
-    async def _hold_process_lock(self, subscription_id: int) -> FileLock | None:
+    async def _hold_process_lock(self, subscription_id: int) -> ProcessLock | None:
         """Wait (without blocking the loop) for another process sending this subscription to finish."""
         file_lock = self.store.lock(f"digest-{subscription_id}")
         if file_lock is None:
