@@ -20,10 +20,8 @@ _CHUNK = 500  # ids per IN (...) list
 # FTS5's snippet(articles_fts, 1, '', '', '…', 16) on PostgreSQL: one fragment of about 16 words of the
 # article's text around the matched words, unmarked (the callers mark it themselves), without the
 # "…" FTS5 puts where it cut.
-_PG_EXCERPT = (
-    "ts_headline('simple', a.text, tg_fts_query(?), "
-    "'StartSel=\"\", StopSel=\"\", MaxWords=16, MinWords=8, MaxFragments=1')"
-)
+_HEADLINE = 'StartSel="", StopSel="", MaxWords=16, MinWords=8, MaxFragments=1'
+_PG_EXCERPT = f"ts_headline('simple', a.text, tg_fts_query(?), '{_HEADLINE}')"
 
 
 def _t(value: datetime) -> str:

@@ -80,7 +80,8 @@ class Signatures:
             "SELECT s.post_id, s.ts, s.cluster_id, s.sig, s.shingles, s.marks, s.lead "
             f"FROM ({postings}) b CROSS JOIN post_signatures s ON s.post_id = b.post_id "
             "WHERE s.ts BETWEEN ? AND ? AND s.post_id != ? GROUP BY s.post_id "
-            "ORDER BY count(*) + 100 * coalesce(sum(CASE WHEN b.band_key = ? THEN 1 ELSE 0 END), 0) DESC, s.ts DESC LIMIT ?",
+            "ORDER BY count(*) + 100 * coalesce(sum(CASE WHEN b.band_key = ? THEN 1 ELSE 0 END), 0) DESC, "
+            "s.ts DESC LIMIT ?",
             [*(v for key in keys for v in (key, per_key)), ts_from, ts_to, exclude, lead, limit],
         ).fetchall()
         return [Candidate(r[0], r[1], r[2], SignatureRow(*r[3:])) for r in rows]

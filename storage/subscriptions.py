@@ -85,9 +85,10 @@ class Subscriptions:
                 "INSERT INTO subscriptions(chat_id, tags, time, tz, enabled, origin, created_at, subscriber_id, sinks, "
                 "rule) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(chat_id, tags, time, tz) DO UPDATE SET enabled = 1, "
-                "created_at = CASE WHEN subscriptions.enabled = 0 THEN excluded.created_at ELSE subscriptions.created_at END, "
-                "subscriber_id = coalesce(excluded.subscriber_id, subscriptions.subscriber_id), sinks = excluded.sinks, "
-                "rule = excluded.rule",
+                "created_at = CASE WHEN subscriptions.enabled = 0 THEN excluded.created_at "
+                "ELSE subscriptions.created_at END, "
+                "subscriber_id = coalesce(excluded.subscriber_id, subscriptions.subscriber_id), "
+                "sinks = excluded.sinks, rule = excluded.rule",
                 [
                     chat_id,
                     key,

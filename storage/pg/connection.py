@@ -43,7 +43,8 @@ class _Bytes(ByteaLoader):
     """bytea as `bytes`, as sqlite3 returns BLOBs (psycopg's default is memoryview)."""
 
     def load(self, data: Any) -> bytes:
-        return bytes(super().load(data))
+        # the C loader wants bytes; a row's field comes as a memoryview
+        return bytes(super().load(bytes(data) if isinstance(data, memoryview) else data))
 
 
 class _BytesBinary(ByteaBinaryLoader):
