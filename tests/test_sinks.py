@@ -186,7 +186,7 @@ def test_a_failing_sink_is_paused_reported_and_resumed(
         health = store.sink_outbox.health("hook")
         assert health.paused_at is not None and health.pending == 1 and "500" in (health.last_error or "")
         # `tgmonitor status` and `tgmonitor sinks` report it; neither shows the password
-        db = Path(store.db.conn.execute("PRAGMA database_list").fetchone()[2])
+        db = tmp_path / "archive.db"  # the store fixture's archive
         env = tmp_path / "sinks.env"
         env.write_text(f"SINK_HOOK={url}\nDB_PATH={db}\n", encoding="utf-8")
         main(["--env", str(env), "status"])
