@@ -17,11 +17,6 @@ from bot.models import Article, ArticleMatch, LinkedArticle, StoredPost, Tag
 from storage.tag_list import TagDecoder
 
 _CHUNK = 500  # ids per IN (...) list
-# FTS5's snippet(articles_fts, 1, '', '', '…', 16) on PostgreSQL: one fragment of about 16 words of the
-# article's text around the matched words, unmarked (the callers mark it themselves), without the
-# "…" FTS5 puts where it cut.
-_HEADLINE = 'StartSel="", StopSel="", MaxWords=16, MinWords=8, MaxFragments=1'
-_PG_EXCERPT = f"ts_headline('simple', a.text, tg_fts_query(?), '{_HEADLINE}')"
 
 
 def _t(value: datetime) -> str:
@@ -132,21 +127,27 @@ class ArticleReads:
             "rank": "articles_fts.rank, p.id DESC",
             "oldest": "p.date, p.id",
         }[order]
-        excerpt_sql, args = "snippet(articles_fts, 1, '', '', '…', 16)", [fts_query, *params, limit * 3]
-        if getattr(self.db, "dialect", "sqlite") == "postgresql":  # FTS5's snippet(): the server's ts_headline
-            excerpt_sql, args = _PG_EXCERPT, [fts_query, *args]
+        # PostgreSQL has no snippet(): the text comes back and storage/pg/snippet.py cuts it as FTS5 does.
+        postgres = getattr(self.db, "dialect", "sqlite") == "postgresql"
+        excerpt_sql = "a.text" if postgres else "snippet(articles_fts, 1, '', '', '…', 16)"
         rows = self.db.execute(
             f"SELECT p.id, p.date, articles_fts.rank, a.id, a.title, {excerpt_sql} "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
             "JOIN post_articles pa ON pa.article_id = a.id JOIN posts p ON p.id = pa.post_id "
             f"WHERE articles_fts MATCH ? AND {' AND '.join(where) or '1'} ORDER BY {order_sql} LIMIT ?",
-            args,  # a post may come once per matching article
+            [fts_query, *params, limit * 3],  # a post may come once per matching article
         ).fetchall()
         seen: set[int] = set()
         found: list[tuple[int, str, float, ArticleMatch]] = []
+        if postgres:
+            from storage.pg.snippet import quoted_words, snippet
+
+            words = quoted_words(fts_query)
         for post_id, date, rank, article_id, title, excerpt in rows:
             if post_id not in seen and len(found) < limit:
                 seen.add(post_id)
+                if postgres:
+                    excerpt = snippet(excerpt or "", words)
                 found.append((post_id, date, rank, ArticleMatch(article_id, title, " ".join(excerpt.split()))))
         return found
 
