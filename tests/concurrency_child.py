@@ -5,6 +5,7 @@ each a real tgmonitor code path with only Telegram faked, started as `python -m 
                                                  DigestScheduler runs) once per clock reading
     writer LOCATION PLAN_FILE GO_FILE            `tgmonitor run`'s ingest (Archive.ingest.save): catch-up
                                                  batches with their checkpoint, live posts one by one
+    alerts LOCATION SENDS_LOG GO_FILE NOW ROUNDS the service's alert check (Alerter.check), ROUNDS times
 
 Both wait for GO_FILE to appear, so the processes of a test start their work together.
 """
@@ -19,10 +20,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.app.alerts import Alerter
 from bot.app.archive import Archive
 from bot.app.digest_jobs import DigestRunner
 from bot.config import Settings
+from bot.core.alerts import AlertRules
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, RawPost
 from storage.store import Store
@@ -77,6 +81,26 @@ def digest(location: str, sends: Path, go: Path, clocks: list[str]) -> int:
     return 1 if failures else 0
 
 
+def alerts(location: str, sends: Path, go: Path, now: str, rounds: int) -> int:
+    store = Store.open(location)
+    clock = datetime.fromisoformat(now)
+    alerter = Alerter(
+        store=store,
+        sender=RecordingTelegram(sends),
+        chat_id=-100222,
+        rules=AlertRules.from_settings(("kosovo",), ()),
+        tz=clock.tzinfo or ZoneInfo("UTC"),
+        rate_per_minute=10_000,
+        clock=lambda: clock,
+        batch=7,  # small batches: the two services interleave within one check
+    )
+    _wait_for(go)
+    for _ in range(rounds):
+        asyncio.run(alerter.check())
+    store.close()
+    return 0
+
+
 def _raw(channel: dict[str, Any], post: list[Any]) -> RawPost:
     ref = ChannelRef(tg_id=channel["tg_id"], username=channel["username"], title=channel["title"])
     return RawPost(
@@ -105,6 +129,8 @@ def main(argv: list[str]) -> int:
     kind, location, *rest = argv
     if kind == "digest":
         return digest(location, Path(rest[0]), Path(rest[1]), rest[2:])
+    if kind == "alerts":
+        return alerts(location, Path(rest[0]), Path(rest[1]), rest[2], int(rest[3]))
     if kind == "writer":
         return writer(location, Path(rest[0]), Path(rest[1]))
     raise SystemExit(f"unknown child {kind!r}")

@@ -248,3 +248,40 @@ def test_writers_on_several_hosts_lose_and_double_nothing(location: str, tmp_pat
         assert store.db.execute("SELECT count(*) FROM posts_norm").fetchone()[0] == len(rows)
     finally:
         store.close()
+
+
+# ------------------------------------------------------------------------------------------- alerts
+
+
+def test_two_services_alert_each_post_once(location: str, tmp_path: Path) -> None:
+    """Alerts are claimed in `alerts_sent` under the writer lock: whichever service claims a post sends it."""
+    store = Store.open(location)
+    rng = random.Random(21)
+    now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    raws = [
+        RawPost(
+            channel=_channel(1001, "watcher"),
+            message_id=n,
+            date=now - timedelta(minutes=90 - n),
+            text=("#Kosovo " if n % 3 == 0 else "") + _story(rng, n),
+            source="telethon",
+        )
+        for n in range(1, 61)
+    ]
+    ids = make_ingest(store, Pipeline.load()).save(raws).new_ids
+    store.alert_log.set_watermark(-100222, 0)  # alerts on since before these posts
+    store.close()
+    sends, go = tmp_path / "sends.jsonl", tmp_path / "go"
+    children = [start("alerts", location, str(sends), str(go), now.isoformat(), "3") for _ in range(2)]
+    go.touch()
+    finish(children)
+
+    sent = [json.loads(line) for line in sends.read_text(encoding="utf-8").splitlines()]
+    store = Store.open(location)
+    try:
+        claimed = store.alert_log.sent(-100222)
+        tagged = [post_id for post_id, raw in zip(ids, raws, strict=True) if raw.text.startswith("#Kosovo")]
+        assert sorted(post_id for post_id, _ in claimed) == sorted(tagged)  # every matching post, once
+        assert sorted(s["id"] for s in sent) == sorted(message_id for _, message_id in claimed)  # none sent twice
+    finally:
+        store.close()
