@@ -1,12 +1,13 @@
-"""Several processes on one archive, as a team runs tgmonitor: two services sending the same digests,
-and listeners on several hosts writing the same database. Real processes (tests/concurrency_child.py)
+"""Several processes on one archive, as a team runs tgmonitor: two services sending the same digests
+and alerts, and listeners on several hosts writing the same database. Real processes (tests/concurrency_child.py)
 on the real code paths, Telegram faked at its edge; each test runs on an SQLite file and on a
 throwaway PostgreSQL server (tools/pg_local.py; skipped with the reason where none can start).
 
 On SQLite one host is implied: the writers take turns on the file's lock and the digest job holds a
 `flock` beside it. On PostgreSQL the hosts share no file system: the writers take turns on the
 archive's advisory writer lock, and a digest subscription is held by a session advisory lock
-(storage/pg/locks.py) that the server drops when its holder dies.
+(storage/pg/locks.py) that the server drops when its holder dies. An alert is claimed by a row
+(`alerts_sent`) written under the writer lock on both.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pytest
 
 from bot.core.pipeline import Pipeline
 from bot.core.windows import Window
-from bot.models import RawPost
+from bot.models import ChannelRef, RawPost
 from storage.digests import DigestLog
 from storage.store import Store
 from storage.subscriptions import Subscriptions
@@ -133,9 +134,7 @@ WORDS = (  # noqa: SIM905 - a sentence of words reads better than a column of st
 ).split()
 
 
-def _channel(tg_id: int, username: str) -> Any:
-    from bot.models import ChannelRef
-
+def _channel(tg_id: int, username: str) -> ChannelRef:
     return ChannelRef(tg_id=tg_id, username=username, title=username.title())
 
 
