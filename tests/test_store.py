@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.both_backends
-
 from bot.app.listing import find_items
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
 from storage.store import QueryError, Store
 from tests.conftest import drop_charts_index, drop_search_index, drop_sinks_schema, raw_post
+
+pytestmark = pytest.mark.both_backends
 
 MFA = Forward(channel_id=555, message_id=9001, name="Russian MFA 🇷🇺")
 SERBIA = "Lavrov met President Vucic of Serbia to discuss Kosovo and Resolution 1244.\n#RussiaSerbia"
