@@ -61,7 +61,7 @@ class AlertLog:
         folds = content_folds(post.content_hash)
         row = self.db.execute(
             "SELECT 1 FROM alerts_sent a JOIN posts p ON p.id = a.post_id WHERE a.chat_id = ? AND ("
-            "p.origin_key = ? OR (? AND (p.content_hash = ? OR p.cluster_id = ?))) LIMIT 1",
+            "p.origin_key = ? OR (? = 1 AND (p.content_hash = ? OR p.cluster_id = ?))) LIMIT 1",
             [chat_id, post.origin_key, int(folds), post.content_hash, post.cluster_id],
         ).fetchone()
         return row is not None
@@ -100,7 +100,10 @@ class AlertLog:
 
     def sent(self, chat_id: int) -> list[tuple[int, int | None]]:
         """(post id, message id) in the order they were claimed."""
+        # Claims at the same instant in claim order: SQLite's rowid; PostgreSQL's rows have none, and
+        # one run claims in post id order.
+        then = "post_id" if getattr(self.db, "dialect", "sqlite") == "postgresql" else "rowid"
         rows = self.db.execute(
-            "SELECT post_id, message_id FROM alerts_sent WHERE chat_id = ? ORDER BY sent_at, rowid", [chat_id]
+            f"SELECT post_id, message_id FROM alerts_sent WHERE chat_id = ? ORDER BY sent_at, {then}", [chat_id]
         ).fetchall()
         return [(r[0], r[1]) for r in rows]

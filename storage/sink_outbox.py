@@ -73,10 +73,9 @@ class SinkOutbox:
             )
         return cur.rowcount == 1
 
-    def _rows(self, where: str, params: list[object], limit: int = -1) -> list[Delivery]:
-        rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM sink_deliveries WHERE {where} ORDER BY id LIMIT ?", [*params, limit]
-        )
+    def _rows(self, where: str, params: list[object], limit: int | None = None) -> list[Delivery]:
+        page = "" if limit is None else f" LIMIT {int(limit)}"  # no LIMIT -1 for "all": PostgreSQL refuses it
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM sink_deliveries WHERE {where} ORDER BY id{page}", params)
         out = []
         for r in rows.fetchall():
             parts = tuple(json.loads(r[5]))
@@ -149,7 +148,7 @@ class SinkOutbox:
         with transaction(self.db):
             self.db.execute(
                 "INSERT INTO sink_state(sink, failures, last_error) VALUES (?, 1, ?) ON CONFLICT(sink) DO UPDATE "
-                "SET failures = failures + 1, last_error = excluded.last_error",
+                "SET failures = sink_state.failures + 1, last_error = excluded.last_error",
                 [sink, error[:500]],
             )
         return self.health(sink).failures

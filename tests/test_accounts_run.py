@@ -28,6 +28,8 @@ from tests import tg_factory as tg
 from tests.test_service import FakeBotClient, FakeUserClient, wait_until
 from tests.tg_factory import FakeEdge
 
+pytestmark = pytest.mark.both_backends
+
 HASH = "0123456789abcdef0123456789abcdef"
 CHANNELS = {1001: "alpha_news", 1002: "bravo_news", 1003: "charlie_news", 1004: "delta_news", 1005: "echo_news"}
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from telethon.errors import ChatWriteForbiddenError, FloodWaitError
 
 from bot.app.alerts import Alerter, alert_chat_id
@@ -20,6 +21,8 @@ from storage.store import Store
 from tests.conftest import make_ingest, raw_post
 from tests.fake_bot import FakeBotClient
 from tests.tg_factory import SleepRecorder
+
+pytestmark = pytest.mark.both_backends
 
 SOFIA = ZoneInfo("Europe/Sofia")
 CHAT = -100222

@@ -25,6 +25,8 @@ from bot.service.run import Service
 from storage.store import Store
 from tests.article_server import ArticleServer, Reply, page, serve
 
+pytestmark = pytest.mark.both_backends
+
 EUROPA = page("en_europa_plumes")
 TITLE = "Hubble Images Hint at Water Plumes Rising From Jupiter's Moon Europa"
 

@@ -6,8 +6,11 @@ import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from bot.app.reclean import MARK_KEY, reclean
 from bot.core.pipeline import Pipeline
@@ -15,6 +18,8 @@ from bot.models import Forward
 from storage.store import Store
 from tests.conftest import DATA, make_ingest, raw_post
 from tests.test_page_clean import page_text
+
+pytestmark = pytest.mark.both_backends
 
 
 def tgmonitor(*args: str, stdin: str | None = None, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -135,13 +140,13 @@ def test_reclean_resumes_after_the_last_committed_batch(store: Store) -> None:
     assert all("F-16" not in p.text for p in store.search(limit=10))
 
 
-def test_reclean_command(tmp_path: Path) -> None:
+def test_reclean_command(tmp_path: Path, archive_location: Callable[[Path], str]) -> None:
     db = tmp_path / "archive.db"
     opened = Store.open(db)
     make_ingest(opened, replace(Pipeline.load(), page=None)).save([raw_post(1, page_text())])
     opened.close()
-    first = tgmonitor("--db", str(db), "reclean", cwd=tmp_path)
+    first = tgmonitor("--db", archive_location(db), "reclean", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "recleaned 1 posts: 1 changed"
-    second = tgmonitor("--db", str(db), "reclean", cwd=tmp_path)
+    second = tgmonitor("--db", archive_location(db), "reclean", cwd=tmp_path)
     assert second.stdout.strip() == "recleaned 0 posts (resumed after post 1): 0 changed"

@@ -27,6 +27,8 @@ from storage.store import Store
 from storage.subscriptions import Subscriptions
 from tests.conftest import raw_post
 
+pytestmark = pytest.mark.both_backends
+
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 BASE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 SOFIA = ZoneInfo("Europe/Sofia")

@@ -7,6 +7,8 @@ import pytest
 from bot.cli import main
 from storage.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 
 def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str, str]:
     env = tmp_path / ".env"

@@ -12,6 +12,7 @@ import json
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,7 +29,7 @@ from storage.store import Store
 from storage.subscriptions import Subscriptions
 from tests.conftest import make_ingest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_backends]
 
 ROOT = Path(__file__).resolve().parents[1]
 SOFIA = ZoneInfo("Europe/Sofia")
@@ -76,9 +77,9 @@ print("done")
 """
 
 
-def run_job(db: Path, chat_log: Path, kill_at: int = 0, when: str = "none") -> subprocess.CompletedProcess[str]:
+def run_job(db: str, chat_log: Path, kill_at: int = 0, when: str = "none") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", CHILD, str(db), str(chat_log), NOW.isoformat(), str(kill_at), when],
+        [sys.executable, "-c", CHILD, db, str(chat_log), NOW.isoformat(), str(kill_at), when],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -86,7 +87,9 @@ def run_job(db: Path, chat_log: Path, kill_at: int = 0, when: str = "none") -> s
     )
 
 
-def test_killed_digest_job_resends_at_most_the_piece_in_flight(tmp_path: Path) -> None:
+def test_killed_digest_job_resends_at_most_the_piece_in_flight(
+    tmp_path: Path, archive_location: Callable[[Path], str]
+) -> None:
     db = tmp_path / "archive.db"
     store = Store.open(db)
     # Four busy days (300 posts a day), so each window is several messages long.
@@ -117,14 +120,14 @@ def test_killed_digest_job_resends_at_most_the_piece_in_flight(tmp_path: Path) -
         delivered = len(_chat(chat_log))
         target = position + in_flight_repeats  # the chat grows by one extra line per "after" kill
         assert target > delivered
-        done = run_job(db, chat_log, kill_at=target, when=when)
+        done = run_job(archive_location(db), chat_log, kill_at=target, when=when)
         assert done.returncode == -9, done.stderr
         assert len(_chat(chat_log)) == target - (when == "before")
         in_flight_repeats += when == "after"
 
-    done = run_job(db, chat_log)
+    done = run_job(archive_location(db), chat_log)
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr
-    again = run_job(db, chat_log)  # a later run owes nothing and sends nothing
+    again = run_job(archive_location(db), chat_log)  # a later run owes nothing and sends nothing
     assert again.returncode == 0
 
     chat = _chat(chat_log)

@@ -30,6 +30,8 @@ from tests.conftest import raw_post
 from tests.fake_bot import Crash, FakeBotClient
 from tests.tg_factory import SleepRecorder
 
+pytestmark = pytest.mark.both_backends
+
 SOFIA = ZoneInfo("Europe/Sofia")
 CHAT = -1001234567890
 NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)  # 09:00 in Sofia; the 08:00 digest is due
@@ -426,19 +428,23 @@ def test_two_processes_on_one_archive_send_each_part_once(tmp_path: Path, pipeli
         second.close()
 
 
-def test_a_digest_held_by_another_process_waits_then_gives_up(tmp_path: Path, pipeline: Pipeline) -> None:
+def test_a_digest_held_by_another_process_waits_then_gives_up(
+    tmp_path: Path, pipeline: Pipeline, archive_location: Callable[[Path], str]
+) -> None:
     store = Store.open(tmp_path / "shared.db")
     sub = subscribe(store)
     mark_sent(store, sub, sofia_8(19))
     save_day_posts(store, pipeline, [20])
-    holder = subprocess.Popen(
+    holder = subprocess.Popen(  # another process sending it: the lock file's flock, or the server's advisory lock
         [
             sys.executable,
             "-c",
-            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
-            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()",
-            f"{tmp_path / 'shared.db'}.digest-{sub.id}.lock",
+            "import sys; from storage.store import Store; lock = Store.open(sys.argv[1]).lock(sys.argv[2]); "
+            "assert lock is not None and lock.try_acquire(); print('held', flush=True); sys.stdin.read()",
+            archive_location(tmp_path / "shared.db"),
+            f"digest-{sub.id}",
         ],
+        cwd=Path(__file__).resolve().parents[1],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -447,7 +453,7 @@ def test_a_digest_held_by_another_process_waits_then_gives_up(tmp_path: Path, pi
     runner = runner_for(store, client, Clock(NOW), lock_wait=0.5)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        with pytest.raises(DigestBusyError, match=r"another tgmonitor process .*digest-\d+\.lock"):
+        with pytest.raises(DigestBusyError, match=r"another tgmonitor process .*digest-\d+"):
             asyncio.run(runner.run_subscription(sub.id))
         assert client.sent == []
         holder.kill()  # the kernel drops a dead holder's lock

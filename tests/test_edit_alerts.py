@@ -27,6 +27,8 @@ from tests.conftest import make_ingest, raw_post
 from tests.fake_bot import FakeBotClient
 from tests.tg_factory import SleepRecorder
 
+pytestmark = pytest.mark.both_backends
+
 SOFIA = ZoneInfo("Europe/Sofia")
 CHAT = -100222
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

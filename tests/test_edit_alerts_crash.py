@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from bot.core.pipeline import Pipeline
 from storage.store import Store
 from tests.conftest import make_ingest, raw_post
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_backends]
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = -100333
@@ -84,9 +85,9 @@ print("done", json.dumps(run.sent))
 """
 
 
-def child(db: Path, chat_log: Path, kill_at: str = "none") -> subprocess.CompletedProcess[str]:
+def child(db: str, chat_log: Path, kill_at: str = "none") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", CHILD, str(db), str(chat_log), NOW.isoformat(), json.dumps(EDITS), kill_at],
+        [sys.executable, "-c", CHILD, db, str(chat_log), NOW.isoformat(), json.dumps(EDITS), kill_at],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -120,8 +121,10 @@ def decisions(db: Path) -> list[tuple[int, int, str, int | None]]:
         store.close()
 
 
-def test_killed_after_storing_edits_and_mid_send_alerts_each_version_once(tmp_path: Path) -> None:
-    db, chat_log = archive(tmp_path), tmp_path / "chat.jsonl"
+def test_killed_after_storing_edits_and_mid_send_alerts_each_version_once(
+    tmp_path: Path, archive_location: Callable[[Path], str]
+) -> None:
+    db, chat_log = archive_location(archive(tmp_path)), tmp_path / "chat.jsonl"
 
     died = child(db, chat_log, "after-store")  # the versions are committed, no alert went out
     assert died.returncode == -9, died.stderr
@@ -148,10 +151,12 @@ def test_killed_after_storing_edits_and_mid_send_alerts_each_version_once(tmp_pa
     assert [(v, s) for _, v, s, _ in decisions(db)] == [(2, "sent"), (2, "sending"), (2, "sent")]
 
 
-def test_a_kill_between_the_claim_and_telegram_loses_that_alert_rather_than_repeating_it(tmp_path: Path) -> None:
+def test_a_kill_between_the_claim_and_telegram_loses_that_alert_rather_than_repeating_it(
+    tmp_path: Path, archive_location: Callable[[Path], str]
+) -> None:
     """At most once per version: the claim is written before the send, so the one moment an alert can be
     lost is a kill after the claim and before Telegram accepts the message."""
-    db, chat_log = archive(tmp_path), tmp_path / "chat.jsonl"
+    db, chat_log = archive_location(archive(tmp_path)), tmp_path / "chat.jsonl"
     died = child(db, chat_log, "before-delivery-1")
     assert died.returncode == -9, died.stderr
     assert chat(chat_log) == [] and [d[2] for d in decisions(db)] == ["sending"]

@@ -19,6 +19,8 @@ from tests.fake_bot import FakeBotClient
 from tests.test_edit_alerts import CHAT, NOW, WATCHER, Clock, edit_alerter
 from tests.web_server import client as client_for
 
+pytestmark = pytest.mark.both_backends
+
 STATEMENT = "Serbia will not introduce sanctions against Russia, President Vucic said in Belgrade on day {}."
 
 
@@ -110,9 +112,11 @@ def test_a_channel_deleting_many_recent_posts_gives_one_alert_listing_them(
     assert {d[2] for d in store.edit_alert_log.decisions(CHAT)} == {"sent", "coalesced"}
 
 
-def test_the_post_page_shows_versions_a_page_at_a_time(store: Store, pipeline: Pipeline, clock: Clock) -> None:
+def test_the_post_page_shows_versions_a_page_at_a_time(
+    store: Store, pipeline: Pipeline, clock: Clock, tmp_path: Path
+) -> None:
     edit_many(store, pipeline, clock, 120, timedelta(seconds=3))  # the first save makes the post: 119 edits
-    path = Path(store.db.conn.execute("PRAGMA database_list").fetchone()[2])
+    path = tmp_path / "archive.db"  # the store fixture's archive
     with client_for(path) as http:
         first = http.get("/post/1")
         assert first.status_code == 200 and len(first.content) < 60_000

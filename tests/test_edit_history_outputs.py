@@ -29,6 +29,8 @@ from tests.conftest import make_ingest, raw_post
 from tests.fake_bot import FakeBotClient
 from tests.tg_factory import SleepRecorder
 
+pytestmark = pytest.mark.both_backends
+
 SOFIA = ZoneInfo("Europe/Sofia")
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 FRIEND = User(1, "friend", "Friend")
@@ -171,8 +173,7 @@ def test_cli_history_prints_every_version_and_diff(
     store: Store, pipeline: Pipeline, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ids = day_with_changes(store, pipeline)
-    path = store.db.conn.execute("PRAGMA database_list").fetchone()[2]
-    cli = ["--db", path, "history"]
+    cli = ["--db", str(tmp_path / "archive.db"), "history"]  # the store fixture's archive
     assert main([*cli, str(ids[1])]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "[1] 2026-11-20 09:00 @watcher https://t.me/watcher/1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from storage.store import Store
 from tests.conftest import make_ingest, raw_post
 from tests.test_commands import ADMIN, FRIEND, PRIVATE, make_router
 
+pytestmark = pytest.mark.both_backends
 HOSTILE = ChannelRef(tg_id=666, username="hostile_channel", title="\u202eHostile " + "Т" * 5000)
 
 

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,8 @@ from bot.app.ingest import Ingest, PostError
 from bot.core.pipeline import Pipeline
 from bot.models import Post, RawPost
 from storage.store import Store
+
+pytestmark = pytest.mark.both_backends
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,15 +65,17 @@ def slow():
             time.sleep(600)
         yield raw
 
-store = Store.open(Path(sys.argv[1]))
+store = Store.open(sys.argv[1])
 Ingest(store, Pipeline.load(), None, batch_size=50, workers=1).save(slow())
 """
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork and pgrep: Linux")
-def test_the_worker_exits_when_the_ingest_process_is_killed(tmp_path: Path) -> None:
+def test_the_worker_exits_when_the_ingest_process_is_killed(
+    tmp_path: Path, archive_location: Callable[[Path], str]
+) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path / "a.db")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD, archive_location(tmp_path / "a.db")], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     assert child.stdout is not None
     line = child.stdout.readline()

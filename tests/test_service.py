@@ -42,6 +42,8 @@ from storage.store import Store
 from tests import tg_factory as tg
 from tests.tg_factory import FakeEdge
 
+pytestmark = pytest.mark.both_backends
+
 REPO = Path(__file__).resolve().parent.parent
 # Listed as TG_SESSION (a secret) and also the name of a watched channel, so the service's own
 # start-up line would print it: the log must show it redacted, proving the filter is installed.

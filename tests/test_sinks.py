@@ -27,6 +27,8 @@ from storage.store import Store
 from tests.conftest import make_ingest, raw_post
 from tests.sink_receivers import http_receiver, smtp_receiver
 
+pytestmark = pytest.mark.both_backends
+
 UTC_ZONE = ZoneInfo("UTC")
 BASE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 HOSTILE = 'Vučić & Lavrov <script>alert("x")</script> **bold** [link](http://evil.example)'
@@ -184,7 +186,7 @@ def test_a_failing_sink_is_paused_reported_and_resumed(
         health = store.sink_outbox.health("hook")
         assert health.paused_at is not None and health.pending == 1 and "500" in (health.last_error or "")
         # `tgmonitor status` and `tgmonitor sinks` report it; neither shows the password
-        db = Path(store.db.conn.execute("PRAGMA database_list").fetchone()[2])
+        db = tmp_path / "archive.db"  # the store fixture's archive
         env = tmp_path / "sinks.env"
         env.write_text(f"SINK_HOOK={url}\nDB_PATH={db}\n", encoding="utf-8")
         main(["--env", str(env), "status"])

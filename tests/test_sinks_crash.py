@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -23,7 +24,7 @@ from bot.outputs.sinks import ApprisePoster, load_target
 from storage.store import Store
 from tests.sink_receivers import http_receiver
 
-pytestmark = pytest.mark.slow  # subprocesses killed on purpose, as the other crash tests
+pytestmark = [pytest.mark.slow, pytest.mark.both_backends]  # subprocesses killed on purpose, as the other crash tests
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import asyncio, sys
@@ -33,7 +34,7 @@ from bot.app.sink_delivery import SinkDelivery
 from storage.store import Store
 
 db, url, rounds, pause_after = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-store = Store.open(Path(db))
+store = Store.open(db)
 sinks = SinkDelivery(outbox=store.sink_outbox, targets=[load_target("hook", url)], poster=ApprisePoster(),
                      timeout=60, retry_base=0, pause_after=pause_after)
 store.sink_outbox.enqueue("hook", "digest:1:w", "digest", "Digest", ("part 1", "part 2", "part 3"))
@@ -43,11 +44,9 @@ print("done", flush=True)
 """
 
 
-def child(db: Path, url: str, rounds: int = 1, pause_after: int = 5) -> subprocess.Popen[bytes]:
+def child(db: str, url: str, rounds: int = 1, pause_after: int = 5) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(db), url, str(rounds), str(pause_after)], env=env, cwd=ROOT
-    )
+    return subprocess.Popen([sys.executable, "-c", CHILD, db, url, str(rounds), str(pause_after)], env=env, cwd=ROOT)
 
 
 def messages(receiver: object) -> list[str]:
@@ -61,12 +60,14 @@ def wait_for(condition: object, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def test_killed_mid_send_resends_only_the_message_in_flight(tmp_path: Path) -> None:
+def test_killed_mid_send_resends_only_the_message_in_flight(
+    tmp_path: Path, archive_location: Callable[[Path], str]
+) -> None:
     db = tmp_path / "a.db"
     Store.open(db).close()
     with http_receiver(answers=[200, "hang"]) as receiver:
         url = f"json://{receiver.base}/h"
-        proc = child(db, url)
+        proc = child(archive_location(db), url)
         wait_for(lambda: len(receiver.requests) == 2)  # part 2 is with the service, unanswered
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -84,12 +85,14 @@ def test_killed_mid_send_resends_only_the_message_in_flight(tmp_path: Path) -> N
         assert messages(receiver) == ["part 1", "part 2", "part 2", "part 3"]
 
 
-def test_a_paused_sink_stays_paused_in_the_next_process(tmp_path: Path) -> None:
+def test_a_paused_sink_stays_paused_in_the_next_process(
+    tmp_path: Path, archive_location: Callable[[Path], str]
+) -> None:
     db = tmp_path / "a.db"
     Store.open(db).close()
     with http_receiver(default=500) as receiver:
         url = f"json://{receiver.base}/h"
-        proc = child(db, url, rounds=4, pause_after=2)
+        proc = child(archive_location(db), url, rounds=4, pause_after=2)
         assert proc.wait(60) == 0
         assert len(receiver.requests) == 2  # paused after two failures: the other rounds sent nothing
         store = Store.open(db)

@@ -25,6 +25,8 @@ pytestmark = pytest.mark.both_backends
 
 pytestmark = pytest.mark.both_backends
 
+pytestmark = pytest.mark.both_backends
+
 MFA = Forward(channel_id=555, message_id=9001, name="Russian MFA 🇷🇺")
 SERBIA = "Lavrov met President Vucic of Serbia to discuss Kosovo and Resolution 1244.\n#RussiaSerbia"
 
