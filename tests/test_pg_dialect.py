@@ -41,7 +41,9 @@ from storage.pg.dialect import UnsupportedSql, translate
         ("SELECT 1 FROM t WHERE a IS NULL", "SELECT 1 FROM t WHERE a IS NULL"),
         (
             "SELECT rowid FROM posts_norm WHERE posts_norm MATCH ? ORDER BY posts_norm.rank",
-            "SELECT rowid FROM posts_norm WHERE posts_norm.tsv @@ tg_norm_query(%s) ORDER BY posts_norm.rowid DESC",
+            # best match first: ts_rank against the statement's own MATCH parameter (its number, $1)
+            "SELECT rowid FROM posts_norm WHERE posts_norm.tsv @@ tg_norm_query(%s) "
+            "ORDER BY (-ts_rank(posts_norm.tsv, tg_norm_query($1), 1))",
         ),
         (
             "SELECT 1 FROM posts_fts WHERE posts_fts MATCH ?",

@@ -55,7 +55,7 @@ def test_refusals_name_the_database_without_its_password(pg_server: Any) -> None
         ('"Kosovo" "Serbia"', True, "'kosovo' & 'serbia'"),
         ('("a" OR "b") AND ("c")', False, "( 'a' | 'b' ) & 'c'"),
         ('("a") NOT ("b" OR "c")', False, "'a' & !( 'b' | 'c' )"),
-        ('"resolution 1244"', True, "'resolution' <-> '1244'"),
+        ('"resolution 1244"', True, "'resolut' <-> '1244'"),  # stemmed as FTS5's porter would
         ('"it\'s"', False, "'it''s'"),
     ],
 )

@@ -147,6 +147,12 @@ class PgConnection:
             raise _mapped(exc) from exc
         return PgCursor(cursor)
 
+    def getlimit(self, category: int) -> int:
+        """sqlite3's limits the layer sizes statements by: PostgreSQL binds at most 65,535 parameters."""
+        if category == sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER:
+            return 65_535
+        raise sqlite3.NotSupportedError(f"no PostgreSQL counterpart for SQLite limit {category}")
+
     def commit(self) -> None:
         if self.in_transaction:
             self.execute("COMMIT")

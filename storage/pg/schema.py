@@ -81,7 +81,8 @@ BEGIN
       IF as_written THEN
         piece := phraseto_tsquery('tg_literal', piece)::text;
       ELSE
-        SELECT string_agg(tg_lexeme(w), ' <-> ') INTO piece
+        -- a token longer than a lexeme may be (2,046 bytes) is in no tsvector (search_index.py): no match
+        SELECT string_agg(CASE WHEN octet_length(w) > 2046 THEN ''' ''' ELSE tg_lexeme(w) END, ' <-> ') INTO piece
           FROM regexp_split_to_table(piece, '\s+') AS w WHERE w <> '';
       END IF;
       IF piece IS NULL OR piece = '' THEN

@@ -26,6 +26,7 @@ _WORD = re.compile(r"[^\W_]+")  # a word as bot/core/rule_match.near_match count
 # 16,383 of a post, and a token's 257th occurrence, have none (NEAR cannot see them there).
 _LAST_POSITION = 16383
 _MAX_POSITIONS = 256
+_MAX_LEXEME = 2046  # bytes
 
 
 def _lexeme(token: str) -> str:
@@ -45,7 +46,10 @@ class PgSearchIndex(SearchIndex):
 
     def _vector(self, text: str | None, lang: str | None) -> str:
         """The post's index tokens as a tsvector literal, each with the positions of its words."""
-        tokens = self._index_text(text, lang).split()
+        # PostgreSQL refuses a lexeme over 2,046 bytes ("word is too long"): such a token (a hashtag of
+        # thousands of letters) is left out here, where FTS5 would index it; the post is still found by
+        # its other words and, literally, by the literal index.
+        tokens = [t for t in self._index_text(text, lang).split() if len(t.encode()) <= _MAX_LEXEME]
         wanted = set(tokens)
         at: dict[str, list[int]] = {}
         for position, word in enumerate(_WORD.findall(prepare(text or "")), start=1):
