@@ -39,6 +39,29 @@ _INSERT_WITH_ID = re.compile(
 )
 
 
+_VALUES = re.compile(r"^(\s*INSERT\s+INTO\s.*?\bVALUES\s*)\(", re.IGNORECASE | re.DOTALL)
+
+
+def _split_values(statement: str) -> tuple[str, str, str] | None:
+    """(head up to VALUES, the one row's "(…)", the rest) of a one-row INSERT, or None."""
+    match = _VALUES.match(statement)
+    if match is None or re.search(r"\bDO\s+UPDATE\b|\bRETURNING\b", statement, re.IGNORECASE):
+        return None
+    start = match.end() - 1
+    depth = 0
+    for i in range(start, len(statement)):
+        if statement[i] == "(":
+            depth += 1
+        elif statement[i] == ")":
+            depth -= 1
+            if depth == 0:
+                tail = statement[i + 1 :]
+                if tail.lstrip().startswith(","):
+                    return None  # already several rows
+                return match.group(1), statement[start : i + 1], tail
+    return None
+
+
 class _Bytes(ByteaLoader):
     """bytea as `bytes`, as sqlite3 returns BLOBs (psycopg's default is memoryview)."""
 
@@ -137,15 +160,34 @@ class PgConnection:
             raise _mapped(exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
+        """Like sqlite3's; an `INSERT … VALUES (…)` goes as multi-row statements instead.
+
+        Why: SQLite runs each row in-process, PostgreSQL is a round trip away. psycopg's executemany
+        pipelines the rows but still has the server run one statement per row; the near-duplicate
+        bands and the tags of a batch are thousands of rows (bench/backends.py: ingest). ON CONFLICT
+        DO UPDATE keeps the row-by-row form: a multi-row one fails when two rows share a key."""
         batch = [list(r) for r in rows]
         cursor = self.raw.cursor()
         if not batch:
             return PgCursor(cursor)
+        statement = translate(sql)
+        parts = _split_values(statement) if len(batch) > 1 else None
         try:
-            cursor.executemany(translate(sql), batch)
+            if parts is None:
+                cursor.executemany(statement, batch)
+                return PgCursor(cursor)
+            head, marks, tail = parts
+            per = max(1, min(1000, 65_535 // max(1, len(batch[0]))))
+            total = 0
+            for start in range(0, len(batch), per):
+                chunk = batch[start : start + per]
+                cursor.execute(head + ", ".join([marks] * len(chunk)) + tail, [v for row in chunk for v in row])
+                total += max(0, cursor.rowcount)
         except psycopg.Error as exc:
             raise _mapped(exc) from exc
-        return PgCursor(cursor)
+        result = PgCursor(cursor)
+        result.rowcount = total
+        return result
 
     def getlimit(self, category: int) -> int:
         """sqlite3's limits the layer sizes statements by: PostgreSQL binds at most 65,535 parameters."""

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from bot.core.textnorm import prepare
 from storage.search_index import MARK_KEY, Progress, SearchIndex, _atomic
 
-_UPSERT = (
-    "INSERT INTO posts_norm(rowid, tsv) VALUES (?, ?::tsvector) ON CONFLICT (rowid) DO UPDATE SET tsv = excluded.tsv"
-)
+# Forget, then insert: two set-wide statements per batch (a multi-row upsert would fail on a repeated id).
+_FORGET = "DELETE FROM posts_norm WHERE rowid = ANY(?)"
+_INSERT = "INSERT INTO posts_norm(rowid, tsv) VALUES (?, ?::tsvector)"
 _WORD = re.compile(r"[^\W_]+")  # a word as bot/core/rule_match.near_match counts them
 # PostgreSQL keeps positions 1..16383 and at most 256 of them per lexeme: words past the first
 # 16,383 of a post, and a token's 257th occurrence, have none (NEAR cannot see them there).
@@ -42,7 +42,12 @@ class PgSearchIndex(SearchIndex):
             rows = self.db.execute(
                 f"SELECT id, text, lang FROM posts WHERE id IN ({','.join('?' * len(chunk))})", chunk
             ).fetchall()
-            self.db.conn.executemany(_UPSERT, [(i, self._vector(t, lang)) for i, t, lang in rows])
+            self._write([(i, self._vector(t, lang)) for i, t, lang in rows])
+
+    def _write(self, vectors: list[tuple[int, str]]) -> None:
+        if vectors:
+            self.db.execute(_FORGET, [list(dict.fromkeys(i for i, _ in vectors))])
+            self.db.conn.executemany(_INSERT, list(dict(vectors).items()))
 
     def _vector(self, text: str | None, lang: str | None) -> str:
         """The post's index tokens as a tsvector literal, each with the positions of its words."""
@@ -52,10 +57,14 @@ class PgSearchIndex(SearchIndex):
         tokens = [t for t in self._index_text(text, lang).split() if len(t.encode()) <= _MAX_LEXEME]
         wanted = set(tokens)
         at: dict[str, list[int]] = {}
+        known: dict[str, frozenset[str]] = {}
         for position, word in enumerate(_WORD.findall(prepare(text or "")), start=1):
             if position > _LAST_POSITION:
                 break
-            for token in self.normaliser.word_tokens(word, lang) & wanted:
+            mine = known.get(word)
+            if mine is None:  # a post repeats its words: normalise each once
+                mine = known[word] = self.normaliser.word_tokens(word, lang) & wanted
+            for token in mine:
                 places = at.setdefault(token, [])
                 if len(places) < _MAX_POSITIONS:
                     places.append(position)
@@ -86,7 +95,7 @@ class PgSearchIndex(SearchIndex):
                     "SELECT id, text, lang FROM posts WHERE id < ? ORDER BY id DESC LIMIT ?", [mark, batch]
                 ).fetchall()
                 low = rows[-1][0] if len(rows) == batch else 0
-                conn.executemany(_UPSERT, [(i, self._vector(t, lang)) for i, t, lang in rows])
+                self._write([(i, self._vector(t, lang)) for i, t, lang in rows])
                 conn.execute("UPDATE meta SET value = ? WHERE key = ?", [str(low), MARK_KEY])
             done += len(rows)
             if progress is not None and rows:
