@@ -285,11 +285,7 @@ class SearchIndex:
                 ]
                 low = ids[-1] if len(ids) == batch else 0
                 if ids:
-                    conn.execute(
-                        "INSERT INTO posts_norm(rowid, tokens) "
-                        "SELECT id, tg_index_text(text, lang) FROM posts WHERE id >= ? AND id < ?",
-                        [low, mark],
-                    )
+                    self._index_range(low, mark)
                 conn.execute("UPDATE meta SET value = ? WHERE key = ?", [str(low), MARK_KEY])
             done += len(ids)
             if progress is not None and ids:
@@ -299,6 +295,14 @@ class SearchIndex:
                     self.optimize()
                 break
         return done
+
+    def _index_range(self, low: int, mark: int) -> None:
+        """Index the posts with ids in [low, mark): one backfill batch, inside its transaction."""
+        self.db.conn.execute(
+            "INSERT INTO posts_norm(rowid, tokens) "
+            "SELECT id, tg_index_text(text, lang) FROM posts WHERE id >= ? AND id < ?",
+            [low, mark],
+        )
 
     def optimize(self) -> None:
         """Merge the index into one b-tree per term.  A backfill writes hundreds of segments in rowid

@@ -5,8 +5,9 @@ Python, so the store hands every post it inserts or whose text it changes to `in
 same transaction, which writes the tokens (primed by the ingest worker, else normalised here) as a
 tsvector of exact lexemes, each with the positions of the words it stands for (the words as
 bot/core/rule_match.near_match counts them: rules' NEAR is checked on them by schema.py's
-`tg_near_at`, and ts_rank weighs repeats). Deletions cascade (posts_norm.rowid references posts.id). The pending
-mark, the version check and the resumable backfill keep SQLite's meaning (storage/search_index.py).
+`tg_near_at`, and ts_rank weighs repeats). Deletions cascade (posts_norm.rowid references posts.id).
+The pending mark, the version check and the resumable backfill (its batches written by
+`_index_range`) keep SQLite's meaning (storage/search_index.py).
 GIN needs no segment merging, so `optimize`/`merge` have nothing to do.
 """
 
@@ -16,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.core.textnorm import prepare
-from storage.search_index import MARK_KEY, Progress, SearchIndex, _atomic
+from storage.search_index import SearchIndex, _reset
 
 # Forget, then insert: two set-wide statements per batch (a multi-row upsert would fail on a repeated id).
 _FORGET = "DELETE FROM posts_norm WHERE rowid = ANY(?)"
@@ -81,28 +82,11 @@ class PgSearchIndex(SearchIndex):
 
     def _forget_all(self) -> None:
         self.db.execute("DELETE FROM posts_norm")
-        top = self.db.execute("SELECT coalesce(max(id) + 1, 0) FROM posts").fetchone()[0]
-        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [MARK_KEY, str(top)])
+        _reset(self.db)
 
-    def backfill(self, *, batch: int = 2000, progress: Progress | None = None, limit: int | None = None) -> int:
-        total = self.pending()
-        done = 0
-        conn = self.db.conn
-        while limit is None or done < limit:
-            with _atomic(conn):
-                mark = self.pending_below()
-                rows = conn.execute(
-                    "SELECT id, text, lang FROM posts WHERE id < ? ORDER BY id DESC LIMIT ?", [mark, batch]
-                ).fetchall()
-                low = rows[-1][0] if len(rows) == batch else 0
-                self._write([(i, self._vector(t, lang)) for i, t, lang in rows])
-                conn.execute("UPDATE meta SET value = ? WHERE key = ?", [str(low), MARK_KEY])
-            done += len(rows)
-            if progress is not None and rows:
-                progress(done, total)
-            if low == 0:
-                break
-        return done
+    def _index_range(self, low: int, mark: int) -> None:
+        rows = self.db.execute("SELECT id, text, lang FROM posts WHERE id >= ? AND id < ?", [low, mark]).fetchall()
+        self._write([(i, self._vector(t, lang)) for i, t, lang in rows])
 
     def optimize(self) -> None:
         """GIN keeps one tree per lexeme: nothing to merge."""
