@@ -118,11 +118,9 @@ class ChannelResolver:
     async def relearn_entity(self, ref: ChannelRef) -> bool:
         """The session lacks this channel's access hash (new session file, StringSession after a restart,
         an account that took the channel over from another): resolving the username once stores it.
-        False when there is nothing to re-resolve; `NoAccessHashError` when only the bare id is known."""
-        if ref.tg_id in self.entities:
+        False when there is nothing to re-resolve."""
+        if not ref.username or ref.tg_id in self.entities:
             return False
-        if not ref.username:
-            raise NoAccessHashError(ref.tg_id)
         self.entities[ref.tg_id or 0] = await self._call(
             lambda: self.edge.get_entity(ref.username or ""), f"resolve {ref.label}"
         )

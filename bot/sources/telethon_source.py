@@ -164,9 +164,11 @@ class TelethonSource:
         try:
             return await self._call(fetch, f"read {ref.label}")
         except ValueError as exc:
-            if not is_unknown_peer(exc) or not await self.resolver.relearn_entity(ref):
-                raise
-            return await self._call(fetch, f"read {ref.label}")
+            if await self.resolver.relearn_entity(ref):
+                return await self._call(fetch, f"read {ref.label}")
+            if is_unknown_peer(exc) and ref.tg_id not in self.resolver.entities:
+                raise NoAccessHashError(ref.tg_id) from exc  # a bare id: no username to learn the hash from
+            raise
 
     # --------------------------------------------------------------- channels
     async def resolve(self, ident: str | int) -> ChannelRef:
