@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.core.fingerprint import EMPTY_TEXT_HASH
 from bot.models import StoredPost
+from storage.post_filters import filter_clauses, tag_keys
 from storage.post_rows import POST_COLUMNS, POST_WIDTH
 from storage.store import Store
 from storage.timefmt import to_db_time
@@ -44,21 +45,12 @@ class ExportReads:
         if after is not None:
             where.append("(p.date, p.id) > (?, ?)")
             params += [to_db_time(after[0]), after[1]]
-        if tags:
-            keys = [t.lstrip("#").casefold() for t in tags]
-            where.append(
-                f"EXISTS (SELECT 1 FROM post_tags t WHERE t.tag IN ({','.join('?' * len(keys))}) AND t.post_id = p.id)"
-            )
-            params += keys
-        if channel_id is not None:
-            where.append("p.channel_id = ?")
-            params.append(channel_id)
-        if since is not None:
-            where.append("p.date >= ?")
-            params.append(to_db_time(since))
-        if until is not None:
-            where.append("p.date < ?")
-            params.append(to_db_time(until))
+        # Walked in date order on posts_date: each post's tags probed (EXISTS), as search does with many.
+        clauses, values = filter_clauses(
+            tags=tag_keys(tags), tag_form="exists", channel_id=channel_id, since=since, until=until
+        )
+        where += clauses
+        params += values
         rows = self.db.execute(
             f"SELECT {POST_COLUMNS}, p.raw_text FROM posts p INDEXED BY posts_date "
             "JOIN channels c ON c.id = p.channel_id "

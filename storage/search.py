@@ -15,6 +15,7 @@ import sqlite_utils
 
 from bot.core.rules import Rule, RuleError
 from bot.models import ArticleMatch, ChannelRow, StoredPost, Tag
+from storage.post_filters import filter_clauses, tag_keys
 from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
 from storage.rule_sql import RuleSql, hoist_filters
 from storage.search_index import Clause, SearchIndex, words_query
@@ -163,8 +164,7 @@ class SearchTable:
     ) -> tuple[list[str], list[Any], bool]:
         """The filters' SQL (alias `p`), and whether they keep many posts (see `search`)."""
         where = [] if include_deleted else ["p.deleted = 0"]
-        params: list[Any] = []
-        tag_keys = list(dict.fromkeys(tag.lstrip("#").casefold() for tag in tags))
+        keys = tag_keys(tags)
         channel_id: int | None = None
         if channel is not None:
             row = self.find_channel(channel)
@@ -176,27 +176,11 @@ class SearchTable:
         # for which fetching the few and sorting them is instant instead; SQLite cannot tell which
         # (a common tag sorted 830k posts: 5 s on 1M posts), so look at how many the filters keep.
         # The same holds for FTS5's newest-first matches: probing each for its tags stops after `limit`.
-        many = self._filters_keep_many(tag_keys, channel_id)
-        if tag_keys:  # several tags: posts with any of them (as digests, subscriptions and alerts read them)
-            marks = ", ".join("?" * len(tag_keys))
-            if many:
-                where.append(f"EXISTS (SELECT 1 FROM post_tags t WHERE t.tag IN ({marks}) AND t.post_id = p.id)")
-            else:
-                where.append(f"p.id IN (SELECT post_id FROM post_tags WHERE tag IN ({marks}))")
-            params.extend(tag_keys)
-        if channel_id is not None:
-            where.append("p.channel_id = ?")
-            params.append(channel_id)
-        if lang is not None:
-            where.append("p.lang = ?")
-            params.append(lang)
-        if since is not None:
-            where.append("p.date >= ?")
-            params.append(to_db_time(since))
-        if until is not None:
-            where.append("p.date < ?")
-            params.append(to_db_time(until))
-        return where, params, many
+        many = self._filters_keep_many(keys, channel_id)
+        clauses, values = filter_clauses(
+            tags=keys, tag_form="exists" if many else "in", channel_id=channel_id, lang=lang, since=since, until=until
+        )
+        return where + clauses, values, many
 
     def count_matches(
         self,

@@ -12,7 +12,6 @@ from bot.app.neardup_index import NearDupIndex
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward, RawPost
 from storage.store import Store
-from tests.backend_location import archive_location  # noqa: F401
 from tests.pg_backend import _archives_on_postgresql, deselect_sqlite_only, pg_archives  # noqa: F401
 from tests.pg_server import pg_server  # noqa: F401
 

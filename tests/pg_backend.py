@@ -112,11 +112,14 @@ def copy_archive(source: Path, copy: Path) -> None:
         _SESSION[0].clone(str(source), str(copy))
 
 
-def location(path: Path) -> Path | str:
-    """What another process must be given for the archive a test made at `path`: on PostgreSQL its
-    database's URL (the redirection above lives in this process only), else the path itself."""
-    if not _SESSION or not path.is_file():
-        return path
+def location(path: Path) -> str:
+    """What another process (a child, the CLI) must be given for the archive a test made, or lets it
+    make, at `path`: the path itself on SQLite; on PostgreSQL its database's URL, as the redirection
+    above lives in this process only (a database cloned from the template when the path is new; the
+    path is touched, so this process finds "the file" too, as it would the child's SQLite archive)."""
+    if not _SESSION:
+        return str(path)
+    path.touch()
     return _SESSION[0].url_for(str(path))
 
 

@@ -39,6 +39,7 @@ class HttpReceiver:
     answers: list[int | str] = field(default_factory=list)
     default: int | str = 200
     release: threading.Event = field(default_factory=threading.Event)  # set to let hung requests go
+    answered: int = 0  # requests answered so far (a hung one only once released)
     log_file: Path | None = None  # every request also appended here (a subprocess test reads it)
 
     @property
@@ -71,6 +72,7 @@ def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
             if answer == "hang":
                 receiver.release.wait(30)
                 answer = 200
+            receiver.answered += 1
             payload = json.dumps(_matrix_answer(self.path)).encode()
             try:
                 self.send_response(int(answer))

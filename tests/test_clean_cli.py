@@ -6,7 +6,6 @@ import contextlib
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from bot.core.pipeline import Pipeline
 from bot.models import Forward
 from storage.store import Store
 from tests.conftest import DATA, make_ingest, raw_post
+from tests.pg_backend import location
 from tests.test_page_clean import page_text
 
 pytestmark = pytest.mark.both_backends
@@ -140,13 +140,13 @@ def test_reclean_resumes_after_the_last_committed_batch(store: Store) -> None:
     assert all("F-16" not in p.text for p in store.search(limit=10))
 
 
-def test_reclean_command(tmp_path: Path, archive_location: Callable[[Path], str]) -> None:
+def test_reclean_command(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     opened = Store.open(db)
     make_ingest(opened, replace(Pipeline.load(), page=None)).save([raw_post(1, page_text())])
     opened.close()
-    first = tgmonitor("--db", archive_location(db), "reclean", cwd=tmp_path)
+    first = tgmonitor("--db", location(db), "reclean", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "recleaned 1 posts: 1 changed"
-    second = tgmonitor("--db", archive_location(db), "reclean", cwd=tmp_path)
+    second = tgmonitor("--db", location(db), "reclean", cwd=tmp_path)
     assert second.stdout.strip() == "recleaned 0 posts (resumed after post 1): 0 changed"

@@ -12,7 +12,6 @@ import json
 import random
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,6 +27,7 @@ from storage.digests import DigestLog
 from storage.store import Store
 from storage.subscriptions import Subscriptions
 from tests.conftest import make_ingest
+from tests.pg_backend import location
 
 pytestmark = [pytest.mark.slow, pytest.mark.both_backends]
 
@@ -87,9 +87,7 @@ def run_job(db: str, chat_log: Path, kill_at: int = 0, when: str = "none") -> su
     )
 
 
-def test_killed_digest_job_resends_at_most_the_piece_in_flight(
-    tmp_path: Path, archive_location: Callable[[Path], str]
-) -> None:
+def test_killed_digest_job_resends_at_most_the_piece_in_flight(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     store = Store.open(db)
     # Four busy days (300 posts a day), so each window is several messages long.
@@ -120,14 +118,14 @@ def test_killed_digest_job_resends_at_most_the_piece_in_flight(
         delivered = len(_chat(chat_log))
         target = position + in_flight_repeats  # the chat grows by one extra line per "after" kill
         assert target > delivered
-        done = run_job(archive_location(db), chat_log, kill_at=target, when=when)
+        done = run_job(location(db), chat_log, kill_at=target, when=when)
         assert done.returncode == -9, done.stderr
         assert len(_chat(chat_log)) == target - (when == "before")
         in_flight_repeats += when == "after"
 
-    done = run_job(archive_location(db), chat_log)
+    done = run_job(location(db), chat_log)
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr
-    again = run_job(archive_location(db), chat_log)  # a later run owes nothing and sends nothing
+    again = run_job(location(db), chat_log)  # a later run owes nothing and sends nothing
     assert again.returncode == 0
 
     chat = _chat(chat_log)

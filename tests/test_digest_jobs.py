@@ -28,6 +28,7 @@ from storage.store import Store
 from storage.subscriptions import Subscription, Subscriptions
 from tests.conftest import raw_post
 from tests.fake_bot import Crash, FakeBotClient
+from tests.pg_backend import location
 from tests.tg_factory import SleepRecorder
 
 pytestmark = pytest.mark.both_backends
@@ -428,9 +429,7 @@ def test_two_processes_on_one_archive_send_each_part_once(tmp_path: Path, pipeli
         second.close()
 
 
-def test_a_digest_held_by_another_process_waits_then_gives_up(
-    tmp_path: Path, pipeline: Pipeline, archive_location: Callable[[Path], str]
-) -> None:
+def test_a_digest_held_by_another_process_waits_then_gives_up(tmp_path: Path, pipeline: Pipeline) -> None:
     store = Store.open(tmp_path / "shared.db")
     sub = subscribe(store)
     mark_sent(store, sub, sofia_8(19))
@@ -441,7 +440,7 @@ def test_a_digest_held_by_another_process_waits_then_gives_up(
             "-c",
             "import sys; from storage.store import Store; lock = Store.open(sys.argv[1]).lock(sys.argv[2]); "
             "assert lock is not None and lock.try_acquire(); print('held', flush=True); sys.stdin.read()",
-            archive_location(tmp_path / "shared.db"),
+            location(tmp_path / "shared.db"),
             f"digest-{sub.id}",
         ],
         cwd=Path(__file__).resolve().parents[1],

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from bot.core.pipeline import Pipeline
 from storage.store import Store
 from tests.conftest import make_ingest, raw_post
+from tests.pg_backend import location
 
 pytestmark = [pytest.mark.slow, pytest.mark.both_backends]
 
@@ -121,10 +121,8 @@ def decisions(db: Path) -> list[tuple[int, int, str, int | None]]:
         store.close()
 
 
-def test_killed_after_storing_edits_and_mid_send_alerts_each_version_once(
-    tmp_path: Path, archive_location: Callable[[Path], str]
-) -> None:
-    db, chat_log = archive_location(archive(tmp_path)), tmp_path / "chat.jsonl"
+def test_killed_after_storing_edits_and_mid_send_alerts_each_version_once(tmp_path: Path) -> None:
+    db, chat_log = location(archive(tmp_path)), tmp_path / "chat.jsonl"
 
     died = child(db, chat_log, "after-store")  # the versions are committed, no alert went out
     assert died.returncode == -9, died.stderr
@@ -151,12 +149,10 @@ def test_killed_after_storing_edits_and_mid_send_alerts_each_version_once(
     assert [(v, s) for _, v, s, _ in decisions(db)] == [(2, "sent"), (2, "sending"), (2, "sent")]
 
 
-def test_a_kill_between_the_claim_and_telegram_loses_that_alert_rather_than_repeating_it(
-    tmp_path: Path, archive_location: Callable[[Path], str]
-) -> None:
+def test_a_kill_between_the_claim_and_telegram_loses_that_alert_rather_than_repeating_it(tmp_path: Path) -> None:
     """At most once per version: the claim is written before the send, so the one moment an alert can be
     lost is a kill after the claim and before Telegram accepts the message."""
-    db, chat_log = archive_location(archive(tmp_path)), tmp_path / "chat.jsonl"
+    db, chat_log = location(archive(tmp_path)), tmp_path / "chat.jsonl"
     died = child(db, chat_log, "before-delivery-1")
     assert died.returncode == -9, died.stderr
     assert chat(chat_log) == [] and [d[2] for d in decisions(db)] == ["sending"]

@@ -97,6 +97,33 @@ def test_query_export_matches_search(filled: Path, capsys: pytest.CaptureFixture
         store.close()
 
 
+def test_filter_only_export_keeps_the_posts_search_lists(filled: Path) -> None:
+    """One WHERE builder for both (storage/post_filters.py): the same filters keep the same posts, oldest first."""
+    store = ReadOnlyArchive(filled).store()
+    try:
+        serbia_today = next(c.id for c in store.channels() if c.title == "Serbia Today")
+        since, until = datetime(2026, 11, 20, 12, tzinfo=UTC), datetime(2026, 11, 20, 16, tzinfo=UTC)
+        selections = [
+            ExportFilter(tags=("serbia",)),
+            ExportFilter(tags=("#Serbia", "kosovo", "serbia")),
+            ExportFilter(channel_id=serbia_today),
+            ExportFilter(since=since, until=until),
+            ExportFilter(tags=("serbia",), channel_id=serbia_today, since=since),
+            ExportFilter(tags=("no-such-tag",)),
+        ]
+        kept = []
+        for f in selections:
+            exported = [r[0] for page in export_rows(store, f, page=3) for r in page]
+            listed = store.search(
+                tags=f.tags, channel=f.channel_id, since=f.since, until=f.until, order="oldest", limit=1000
+            )
+            assert exported == [p.id for p in listed], f
+            kept.append(len(exported))
+        assert min(kept[:-1]) > 0 and max(kept) < 12 and kept[-1] == 0  # each filter keeps some, not all
+    finally:
+        store.close()
+
+
 def test_paging_loses_and_repeats_nothing(filled: Path, tmp_path: Path) -> None:
     """Small pages (and several posts in one second) give the rows one big page gives, with and without a query."""
     path = Path(shutil.copy(filled, tmp_path / "a.db"))

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from bot.app.ingest import Ingest, PostError
 from bot.core.pipeline import Pipeline
 from bot.models import Post, RawPost
 from storage.store import Store
+from tests.pg_backend import location
 
 pytestmark = pytest.mark.both_backends
 
@@ -71,11 +72,9 @@ Ingest(store, Pipeline.load(), None, batch_size=50, workers=1).save(slow())
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork and pgrep: Linux")
-def test_the_worker_exits_when_the_ingest_process_is_killed(
-    tmp_path: Path, archive_location: Callable[[Path], str]
-) -> None:
+def test_the_worker_exits_when_the_ingest_process_is_killed(tmp_path: Path) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, archive_location(tmp_path / "a.db")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD, location(tmp_path / "a.db")], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     assert child.stdout is not None
     line = child.stdout.readline()

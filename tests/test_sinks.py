@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -211,27 +211,36 @@ def test_a_failing_sink_is_paused_reported_and_resumed(
 
 
 def test_a_hanging_sink_delays_no_other(store: Store, pipeline: Pipeline) -> None:
+    """Ordering, not wall-clock: the dead receiver holds its request until the test releases it, and the
+    alive sink must be delivered before that (a sink waiting for another would never get there)."""
+    from tests.test_service import wait_until
+
     fill(store, pipeline, ["Kosovo: new round of talks."])
     with http_receiver(default="hang") as dead, http_receiver() as alive:
         targets = [load_target("dead", f"json://{dead.base}/h"), load_target("alive", f"json://{alive.base}/h")]
-        sinks = delivery(store, targets, Clock(BASE), timeout=1.5)
+        sinks = delivery(store, targets, Clock(BASE), timeout=60)  # only the release ends the hang
         sinks.enqueue_digest("digest:1:w", digest_of(store), UTC_ZONE, ["dead", "alive"])
 
-        async def both() -> tuple[dict[str, object], float]:
-            started = time.monotonic()
-            alive_done = asyncio.ensure_future(sinks.deliver("alive"))
+        async def both() -> dict[str, Any]:
             everything = asyncio.ensure_future(sinks.deliver_all())
-            await alive_done
-            took = time.monotonic() - started
-            return await everything, took  # type: ignore[return-value]
+            await wait_until(lambda: len(dead.requests) == 1)  # dead's request is in, unanswered
+            await wait_until(lambda: not sinks.outbox.due("alive", BASE))  # alive delivered meanwhile
+            assert len(alive.requests) == 1 and not everything.done()  # ...while dead still hangs
+            dead.release.set()
+            return await everything
 
-        started = time.monotonic()
-        results, alive_took = asyncio.run(both())
-        total = time.monotonic() - started
+        results = asyncio.run(both())
         sinks.close()
-        assert alive_took < 1.0 and len(alive.requests) == 1  # delivered while the other hangs
-        assert results["dead"].failed == "no answer within 1.5s"  # type: ignore[attr-defined]
-        assert total < 3.0  # the timeout, not the service, decides how long a dead sink holds its own queue
+        assert results["alive"].sent == results["dead"].sent == ["digest:1:w"]
+
+        # The timeout, not the receiver, decides how long a dead sink holds its own queue.
+        dead.release.clear()
+        sinks = delivery(store, targets[:1], Clock(BASE), timeout=0.5)
+        sinks.enqueue_digest("digest:2:w", digest_of(store), UTC_ZONE, ["dead"])
+        run = asyncio.run(sinks.deliver("dead"))
+        sinks.close()
+        assert run.failed == "no answer within 0.5s"
+        assert len(dead.requests) == 2 and dead.answered == 1  # given up while the receiver still held it
 
 
 def test_alert_rules_go_to_alert_to_sinks(store: Store, pipeline: Pipeline) -> None:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -22,6 +21,7 @@ from bot.app.sink_delivery import SinkDelivery
 from bot.outputs import ConsoleSender
 from bot.outputs.sinks import ApprisePoster, load_target
 from storage.store import Store
+from tests.pg_backend import location
 from tests.sink_receivers import http_receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.both_backends]  # subprocesses killed on purpose, as the other crash tests
@@ -60,14 +60,12 @@ def wait_for(condition: object, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def test_killed_mid_send_resends_only_the_message_in_flight(
-    tmp_path: Path, archive_location: Callable[[Path], str]
-) -> None:
+def test_killed_mid_send_resends_only_the_message_in_flight(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     Store.open(db).close()
     with http_receiver(answers=[200, "hang"]) as receiver:
         url = f"json://{receiver.base}/h"
-        proc = child(archive_location(db), url)
+        proc = child(location(db), url)
         wait_for(lambda: len(receiver.requests) == 2)  # part 2 is with the service, unanswered
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -85,14 +83,12 @@ def test_killed_mid_send_resends_only_the_message_in_flight(
         assert messages(receiver) == ["part 1", "part 2", "part 2", "part 3"]
 
 
-def test_a_paused_sink_stays_paused_in_the_next_process(
-    tmp_path: Path, archive_location: Callable[[Path], str]
-) -> None:
+def test_a_paused_sink_stays_paused_in_the_next_process(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     Store.open(db).close()
     with http_receiver(default=500) as receiver:
         url = f"json://{receiver.base}/h"
-        proc = child(archive_location(db), url, rounds=4, pause_after=2)
+        proc = child(location(db), url, rounds=4, pause_after=2)
         assert proc.wait(60) == 0
         assert len(receiver.requests) == 2  # paused after two failures: the other rounds sent nothing
         store = Store.open(db)

@@ -281,6 +281,22 @@ def test_session_without_the_access_hash_resolves_the_username_once(store: Store
     assert edge.entity_calls == ["news"]
 
 
+def test_a_bare_id_the_session_has_no_access_hash_for_is_a_clear_error_not_a_lookup(
+    store: Store, pipeline: Pipeline
+) -> None:
+    edge = FakeEdge([SECRET])
+    edge.post(message(1, "hello", chat=1003))
+    asyncio.run(make_source(edge, store, pipeline).resolve_channels(["1003"]))
+    edge.unknown_peers.add(1003)  # another session (an account taking the channel over) never met it
+    edge.entity_calls.clear()
+    assert asyncio.run(make_source(edge, store, pipeline).catch_up()) == {}
+    assert edge.entity_calls == []  # no username to resolve: nothing asked of Telegram
+    assert (store.channels()[0].last_error or "").startswith(
+        "NoAccessHashError: cannot read channel 1003: this session has no access hash for it (configure the "
+        "channel as @username"
+    )
+
+
 class CrashOnce:
     """Wraps a Store so that the n-th save_posts dies before committing, like a killed process."""
 

@@ -17,6 +17,7 @@ from bot.service.account_book import (
     STATE_KEY,
     UNREAD_KEY,
     UNREADABLE_KEY,
+    UNREADABLE_WHY_KEY,
     channel_key,
     key_ident,
     plan,
@@ -66,12 +67,19 @@ def lines(report: dict[str, Any]) -> list[str]:
         if a["last_error"]:
             out.append(f"  last error: {a['last_error']}")
         if a["cannot_read"]:
-            out.append("  cannot read: " + ", ".join(key_ident(c) for c in a["cannot_read"]))
+            why = a.get("cannot_read_why", {})
+            out.append(
+                "  cannot read: "
+                + ", ".join(
+                    key_ident(c) + (f" ({why[c]} for account {a['name']})" if c in why else "")
+                    for c in a["cannot_read"]
+                )
+            )
     groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     for m in report["moved"]:
         groups.setdefault((m["from"], m["to"]), []).append(m)
     for (home, to), moved in groups.items():
-        where = f"to {to}" if to else "to no account (none has room): unread"
+        where = f"to {to}" if to else "to no account (none has room or can read it): unread"
         out.append(
             f"MOVED ({len(moved)}) from {home} (down) {where} since {max(m['at'] for m in moved)}: {_few(moved)}"
         )
@@ -93,6 +101,7 @@ def accounts_report(settings: Settings, store: Store, *, now: float | None = Non
     saved: dict[str, Any] = read_json(store, STATE_KEY, {})
     unread: list[str] = read_json(store, UNREAD_KEY, [])
     unable: dict[str, list[str]] = read_json(store, UNREADABLE_KEY, {})
+    whys: dict[str, Any] = read_json(store, UNREADABLE_WHY_KEY, {})
     planned = plan(settings, store)
     now = time.time() if now is None else now
     accounts = []
@@ -112,6 +121,11 @@ def accounts_report(settings: Settings, store: Store, *, now: float | None = Non
                 "flood_wait_until": waiting,
                 "last_error": last.get("error"),
                 "cannot_read": sorted(k for k, names in unable.items() if account.name in names),
+                "cannot_read_why": {
+                    k: why[account.name]
+                    for k, why in sorted(whys.items())
+                    if isinstance(why, dict) and isinstance(why.get(account.name), str)
+                },
                 "session": session,
             }
         )

@@ -21,6 +21,8 @@ ASSIGNMENT_KEY = "accounts:assignment"  # JSON: {channel key: account}, the prev
 MOVED_KEY = "accounts:moved"  # JSON: {channel key: {from, to, at}}, this run's stand-ins for down accounts
 UNREAD_KEY = "accounts:unread"  # JSON: channel keys no running account reads
 UNREADABLE_KEY = "accounts:unreadable"  # JSON: {channel key: accounts that failed to read it (private, unknown)}
+UNREADABLE_WHY_KEY = "accounts:unreadable_why"  # JSON: {channel key: {account: what it needs}}, where known
+NEEDS_HASH = "needs @username or an access hash"  # a bare id the account's session has never seen
 # Telegram's answers meaning the account itself is gone (its session logged out, or the user banned).
 ACCOUNT_GONE = (
     "AuthKeyUnregisteredError",
@@ -165,9 +167,15 @@ def cannot_read(error: str | None) -> bool:
     """This account cannot read the channel (private to it, not found), as opposed to a passing fault."""
     if not error or "flood limit" in error or "gave up after" in error:
         return False
-    return error.startswith(("ChannelPrivateError", "ChannelInvalidError", "cannot resolve")) or (
+    return error.startswith(("ChannelPrivateError", "ChannelInvalidError", "NoAccessHashError", "cannot resolve")) or (
         " is not a channel" in error
     )
+
+
+def unreadable_why(error: str | None) -> str | None:
+    """What a person can do about it, for the errors that say: a numeric id without an access hash
+    (bot/sources/telethon_channels.NoAccessHashError, as a catch-up records it)."""
+    return NEEDS_HASH if error and error.startswith("NoAccessHashError") else None
 
 
 def account_gone(error: str | None) -> bool:

@@ -9,7 +9,8 @@ the new one from where the old one stopped: nothing missed, nothing doubled.
 An account that cannot start (not logged in, refused) or is logged out, banned or disconnected for good
 while running stops alone: the others go on, and its channels are handed at once to the running
 accounts with room (stand-ins, caught up from their checkpoints; `tgmonitor accounts` shows the move).
-Its explicit `CHANNELS_<name>` channels, and those no account has room for, are listed as unread in
+Its explicit `CHANNELS_<name>` channels, and those no running account has room for or can read (a bare
+numeric id the stand-ins' sessions have no access hash for), are listed as unread in
 `meta` (`tgmonitor accounts`, `tgmonitor status`). Only when every account is gone does the service
 exit for a restart.
 """
@@ -20,7 +21,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.app.archive import Archive
@@ -32,6 +33,7 @@ from bot.service.account_book import (
     STATE_KEY,
     UNREAD_KEY,
     UNREADABLE_KEY,
+    UNREADABLE_WHY_KEY,
     AssignedBook,
     account_gone,
     cannot_read,
@@ -42,6 +44,7 @@ from bot.service.account_book import (
     plan,
     read_json,
     row_keys,
+    unreadable_why,
 )
 from bot.service.parts import ClientFactory, ListenerPart, PollOutcome, ServiceConfigError, plural
 from bot.telegram.client import make_user_client
@@ -135,7 +138,9 @@ class AccountsPart:
         moved = [k for k, m in self.moves.items() if m.to is not None]
         extra = f"; {plural(len(moved), 'channel')} moved to a running account" if moved else ""
         if self.assignment.unassigned:
-            extra += f"; {plural(len(self.assignment.unassigned), 'channel')} no account has room for, unread"
+            extra += (
+                f"; {plural(len(self.assignment.unassigned), 'channel')} no account has room for or can read, unread"
+            )
         return f"listener: on, {plural(len(self.accounts), 'account')} ({shown}){extra}; web preview: off"
 
     async def _start_one(self, run: AccountRun) -> None:
@@ -150,7 +155,7 @@ class AccountsPart:
         run.state = "running"
         resolution = run.part.resolution
         if resolution is not None:
-            self._learn(run, [channel_key(i) for i, why in resolution.failures.items() if cannot_read(why)])
+            self._learn(run, {channel_key(i): why for i, why in resolution.failures.items() if cannot_read(why)})
         lost = run.part.lost()
         if lost is not None:
             run.watcher = asyncio.ensure_future(self._watch(run, lost))
@@ -240,25 +245,46 @@ class AccountsPart:
         else:
             if only is None:  # each just polled: its error is fresh
                 run.error = next((r.last_error for r in rows if r.last_error), None)
-            self._learn(run, [k for r in rows if cannot_read(r.last_error) for k in row_keys(r) & run.keys])
+            unable = [r for r in rows if cannot_read(r.last_error)]
+            learnt = self._learn(run, {k: r.last_error or "" for r in unable for k in row_keys(r) & run.keys})
             self._save()
+            # Learnt just now: handed to another account (read there) or counted unread, not failed here too.
+            handed = sum(1 for r in unable if row_keys(r) & learnt)
+            outcome = PollOutcome(outcome.ok, max(0, outcome.failed - handed), outcome.new_ids)
         return outcome
 
     def _row_ids(self, keys: Collection[str]) -> frozenset[int]:
         wanted = set(keys)
         return frozenset(r.id for r in self.store.channels(watched_only=True) if row_keys(r) & wanted)
 
-    def _learn(self, run: AccountRun, keys: Sequence[str]) -> None:
-        """Remember that `run` cannot read these channels; the next refresh hands them to another account."""
+    def _learn(self, run: AccountRun, errors: Mapping[str, str]) -> frozenset[str]:
+        """Remember that `run` cannot read these channels (key -> the error that says so); the next
+        refresh hands them to another account, or lists them unread when none can. Learnt once: the
+        account is not asked again, so a channel it cannot read logs no error on every poll."""
         unable: dict[str, list[str]] = read_json(self.store, UNREADABLE_KEY, {})
-        new = [k for k in keys if run.name not in unable.get(k, [])]
+        new = {k: e for k, e in errors.items() if run.name not in unable.get(k, [])}
         if not new:
-            return
-        for key in new:
+            return frozenset()
+        whys: dict[str, dict[str, str]] = read_json(self.store, UNREADABLE_WHY_KEY, {})
+        for key, error in new.items():
             unable.setdefault(key, []).append(run.name)
-            self.log.warning("account %s cannot read %s; another account will be tried", run.name, key_ident(key))
-        self.store.meta_set(UNREADABLE_KEY, json.dumps(unable, ensure_ascii=False, sort_keys=True))
+            why = unreadable_why(error)
+            if why is not None:
+                whys.setdefault(key, {})[run.name] = why
+            self.log.warning(
+                "account %s cannot read %s%s; another account will be tried",
+                run.name,
+                key_ident(key),
+                f" ({why})" if why else "",
+            )
+        self.store.meta_set_many(
+            {
+                UNREADABLE_KEY: json.dumps(unable, ensure_ascii=False, sort_keys=True),
+                UNREADABLE_WHY_KEY: json.dumps(whys, ensure_ascii=False, sort_keys=True),
+            }
+        )
         self._unreadable_changed = True
+        return frozenset(new)
 
     async def refresh(self) -> None:
         """Bot /watch or /unwatch: new channels get an account (the others keep theirs), then resolve;
@@ -290,7 +316,7 @@ class AccountsPart:
                 assert run.part.source is not None
                 # Channels new to this account are resolved by it (by name: the old account may never have).
                 resolution = await run.part.source.resolve_channels([key_ident(k) for k in added[run.name]])
-                self._learn(run, [channel_key(i) for i, why in resolution.failures.items() if cannot_read(why)])
+                self._learn(run, {channel_key(i): why for i, why in resolution.failures.items() if cannot_read(why)})
             if not catch_up:
                 return PollOutcome(ok=0, failed=0)
             outcomes = await asyncio.gather(
@@ -309,7 +335,7 @@ class AccountsPart:
             groups.setdefault((move.home, move.to), []).append(key_ident(key))
         for (home, to), idents in groups.items():
             shown = ", ".join(idents[:8]) + (", …" if len(idents) > 8 else "")
-            where = f"{to} reads them from their checkpoints" if to else "no account has room for them: UNREAD"
+            where = f"{to} reads them from their checkpoints" if to else "no account has room or can read: UNREAD"
             self.log.warning("account %s is down; %s: %s", home, where, f"{plural(len(idents), 'channel')} ({shown})")
 
     # --------------------------------------------------------------- reports

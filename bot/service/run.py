@@ -7,7 +7,7 @@ subscription; windows missed while down are sent after the first poll, so they i
 arrived meanwhile); *alerts* (checked after every poll or live update that stored something, plus a
 periodic run that drains a rate-limited backlog); the *poll* job every POLL_INTERVAL with an immediate first run;
 hourly database *maintenance*. Start-up logs one line per part: on, or off with the reason and
-what happens instead.
+what happens instead. What is sent (sinks, digests, alerts, edit alerts) is bot/service/outbound.py.
 
 Stopping (SIGTERM / SIGINT): updates are dropped first (nothing is lost: the listener never moves a
 checkpoint, so the next catch-up reads them again, and an unanswered bot command is just that), the
@@ -30,24 +30,14 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bot.app.access import AccessPolicy
-from bot.app.alerts import JOB_ID as ALERTS_JOB
-from bot.app.alerts import Alerter, alert_chat_id, make_alerter
 from bot.app.archive import Archive
 from bot.app.articles import JOB_EVERY, ArticleJob
-from bot.app.digest_jobs import DigestRunner, DigestScheduler, sync_settings_subscription
-from bot.app.edit_alerts import EditAlerter, make_edit_alerter
-from bot.app.rule_alerts import rule_filter
-from bot.app.sink_delivery import SinkDelivery, make_sink_delivery
 from bot.config import Settings
-from bot.core.alerts import AlertRules
-from bot.core.edits import EditWatch
-from bot.core.rules import RuleError
 from bot.outputs import MessageSender, output_sender
-from bot.outputs.sinks import SinkError
 from bot.outputs.telegram import start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
 from bot.service.accounts import AccountsPart
+from bot.service.outbound import Outbound
 from bot.service.parts import (
     BotPart,
     BotStarter,
@@ -72,7 +62,6 @@ __all__ = ["EX_CONFIG", "PollOutcome", "Service", "ServiceConfigError", "notify_
 _log = logging.getLogger(__name__)
 
 EX_CONFIG = 78  # sysexits.h: the systemd unit does not restart on it (RestartPreventExitStatus)
-ALERT_DRAIN_EVERY = 30.0  # seconds between alert runs that drain a rate-limited backlog
 MERGE_BUDGET = 60.0  # seconds of search-index merging per maintenance run at most; the rest next hour
 
 
@@ -110,14 +99,8 @@ class Service:
         self.shutdown_deadline = shutdown_deadline
         self.log = log
         self.scheduler = Scheduler(settings.tz, log=log)
-        self.subscriptions = archive.store.subscriptions
         self.source: Source | None = None
         self.bot: BotPart | None = None
-        self.digests: DigestScheduler | None = None
-        self.alerter: Alerter | None = None
-        self.sinks: SinkDelivery | None = None
-        self._sink_task: asyncio.Task[None] | None = None
-        self.edit_alerter: EditAlerter | None = None
         self.articles = ArticleJob(
             settings,
             archive.store,
@@ -127,6 +110,7 @@ class Service:
             log=log,
         )
         self._stop = asyncio.Event()
+        self.outbound = Outbound(settings, archive.store, self.scheduler, self._stop)  # digests, alerts, sinks
         self._stop_reason: str | None = None
         self._exit_code = 0
         self._started = False
@@ -222,10 +206,7 @@ class Service:
         self.scheduler.start()
         sender, bot_line = await self._start_bot()
         lines.append(bot_line)
-        lines.append(self._start_sinks())
-        lines.append(await self._start_digests(sender))
-        lines.append(await self._start_alerts(sender))
-        lines.append(await self._start_edit_alerts(sender))
+        lines += await self.outbound.start(sender, has_bot=self.bot is not None)
         lines.append(self.articles.start())
         if self.articles.worker is not None:
             self.scheduler.add_interval("articles", self.articles.run, seconds=JOB_EVERY)
@@ -266,99 +247,6 @@ class Service:
         why = "no BOT_TOKEN" if not s.bot_token else "BOT_TOKEN set, but the bot also needs API_ID/API_HASH"
         return sender, f"bot: off ({why}) → no bot commands; digests and alerts to {sink_label(sender)}"
 
-    def _only_archives(self) -> bool:
-        """No bot and DIGEST_OUTPUT=off: this process sends nothing, so a team's listener never claims
-        a digest or alert window that the bot's service is there to send (docs/team.md)."""
-        return self.bot is None and self.settings.digest_output is None
-
-    async def _start_digests(self, sender: MessageSender) -> str:
-        s = self.settings
-        if self._only_archives():
-            return "digests: off here (no BOT_TOKEN and DIGEST_OUTPUT=off: the service with the bot sends them)"
-        if s.digest_rule:
-            try:
-                rule_filter(self.store, s.digest_rule)
-            except RuleError as exc:
-                raise ServiceConfigError(f"DIGEST_RULE: {exc}") from None
-        await sync_settings_subscription(s, self.subscriptions, sender)
-        runner = DigestRunner(
-            store=self.store,
-            sender=sender,
-            empty=s.digest_empty,
-            may_receive=AccessPolicy(s).may_receive,
-            amplification=s.digest_amplification,
-            sinks=self.sinks,
-            per_section=s.digest_section_items or None,
-        )
-        self.digests = DigestScheduler(runner, self.scheduler)
-        self.digests.start(catch_up=False)  # caught up after the first poll: see _poll
-        subs = self.subscriptions.list()
-        if not subs:
-            return "digests: off (no subscription: set DIGEST_CHAT" + (
-                ", or /subscribe in the bot)" if self.bot else ", or DIGEST_OUTPUT=- to print)"
-            )
-        first = subs[0]
-        more = f" and {len(subs) - 1} more" if len(subs) > 1 else ""
-        return (
-            f"digests: on, {plural(len(subs), 'subscription')} (daily {first.time:%H:%M} {first.tz.key}{more}) "
-            f"→ {sink_label(sender)}; missed windows go out after the first poll"
-        )
-
-    def _start_sinks(self) -> str:
-        """SINK_<NAME>s, each delivered by its own task and thread (bot/app/sink_delivery.py)."""
-        try:
-            self.sinks = make_sink_delivery(self.settings, self.store.sink_outbox)
-        except SinkError as exc:
-            raise ServiceConfigError(str(exc)) from None
-        if self.sinks is None:
-            return "sinks: none (digests and alerts go to the Telegram chat only)"
-        self._sink_task = asyncio.create_task(self.sinks.run(self._stop))
-        shown = ", ".join(f"{t.name} ({t.format})" for t in self.sinks.targets.values())
-        return (
-            f"sinks: {shown}; DIGEST_TO={','.join(self.settings.digest_to)} ALERT_TO={','.join(self.settings.alert_to)}"
-        )
-
-    async def _start_alerts(self, sender: MessageSender) -> str:
-        s = self.settings
-        if self._only_archives():
-            return "alerts: off here (no BOT_TOKEN and DIGEST_OUTPUT=off: the service with the bot sends them)"
-        try:
-            rules = AlertRules.from_settings(s.alert_tags, s.alert_words, rules=s.alert_rules)
-        except ValueError as exc:
-            raise ServiceConfigError(str(exc)) from None
-        users = self.store.alert_rules.every()
-        if not rules.active and not users and self.bot is None:
-            return "alerts: off (no ALERT_TAGS or ALERT_WORDS, no ALERT_RULES or /alert rules)"
-        chat = await alert_chat_id(s, sender)
-        if chat is None and ("telegram" not in s.alert_to or not rules.active):
-            chat = 0  # ALERT_TO names sinks only, or only users' /alert rules (sent to their own chats)
-        if chat is None:
-            return "alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
-        self.alerter = make_alerter(s, self.store, sender, chat, self.sinks)
-        self.alerter.schedule(self.scheduler, every=ALERT_DRAIN_EVERY)
-        watching = f"{plural(len(rules.tags), 'tag')}, {plural(len(rules.words), 'word')}"
-        watching += f", {plural(len(s.alert_rules), 'rule')}" if s.alert_rules else ""
-        watching += f", {plural(len(users), 'user rule')}" if users else ""
-        return f"alerts: on ({watching}) → {sink_label(sender)}, at most {s.alert_rate_per_minute} a minute"
-
-    async def _start_edit_alerts(self, sender: MessageSender) -> str:
-        s = self.settings
-        watch = EditWatch.parse(s.alert_edits)
-        if not watch.active:
-            return "edit alerts: off (no ALERT_EDITS)"
-        if self._only_archives():
-            return "edit alerts: off here (no BOT_TOKEN and DIGEST_OUTPUT=off: the service with the bot sends them)"
-        chat = await alert_chat_id(s, sender)
-        if chat is None:
-            return "edit alerts: off (no ALERT_CHAT or DIGEST_CHAT to send to, and no DIGEST_OUTPUT)"
-        self.edit_alerter = make_edit_alerter(s, self.store, sender, chat)
-        self.edit_alerter.start()  # before the first poll, so the edits it finds are alerted
-        self.edit_alerter.schedule(self.scheduler, every=ALERT_DRAIN_EVERY)
-        return (
-            f"edit alerts: on ({watch.describe()}: substantive edits and deletions) → {sink_label(sender)}, "
-            f"sharing the limit of {s.alert_rate_per_minute} a minute"
-        )
-
     # ------------------------------------------------------------------- jobs
     async def _poll(self) -> None:
         assert self.source is not None
@@ -376,27 +264,16 @@ class Service:
             plural(len(outcome.new_ids), "new post"),
             time.monotonic() - started,
         )
-        if not self._polled:
-            self._polled = True
-            if self.digests is not None:
-                # Digest windows missed while down, now that the archive holds what arrived meanwhile.
-                self.scheduler.add_once("digest-catch-up", self.digests.runner.catch_up)
-        if self.alerter is not None and outcome.new_ids:
-            await self.alerter.check(outcome.new_ids)
-        if self.edit_alerter is not None:
-            await self.edit_alerter.check()
+        first, self._polled = not self._polled, True
+        await self.outbound.polled(outcome.new_ids, first=first)
         if outcome.new_ids:
             self.scheduler.run_soon("articles")  # their links, now rather than within a minute
 
     async def _articles_stored(self) -> None:
-        """Articles became readable: posts that match only through them may deserve an alert now."""
-        if self.alerter is not None:
-            await self.alerter.check_articles()
+        await self.outbound.articles_stored()
 
     def _live_saved(self, post_ids: Sequence[int]) -> None:
-        """A live update stored new posts: their alerts go out now, not at the next poll or drain run."""
-        if self.alerter is not None:
-            self.scheduler.run_soon(ALERTS_JOB)
+        self.outbound.live_saved(post_ids)
 
     async def _maintain(self) -> None:
         # Every ingest clusters as it saves; catch_up only finds posts an older version left unclustered.
@@ -438,8 +315,7 @@ class Service:
         self.scheduler.add_once("channels-changed", self._refresh_and_poll)
 
     def _subscriptions_changed(self) -> None:
-        if self.digests is not None:
-            self.digests.reload()
+        self.outbound.subscriptions_changed()
 
     def _note(self, values: Mapping[str, str]) -> None:
         self.store.meta_set_many(values)
@@ -477,11 +353,7 @@ class Service:
             if self.bot is not None:
                 await self._close("bot", self.bot.close())
             await self._close("articles", self.articles.close())
-            if self._sink_task is not None:
-                self._sink_task.cancel()
-                await asyncio.gather(self._sink_task, return_exceptions=True)
-            if self.sinks is not None:
-                self.sinks.close()
+            await self.outbound.close()
             if self._started:
                 self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
         took = time.monotonic() - began

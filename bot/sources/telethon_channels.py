@@ -28,6 +28,23 @@ class ChannelResolveError(ValueError):
     """A configured channel that cannot be read; the message names it."""
 
 
+class NoAccessHashError(ChannelResolveError):
+    """A channel known only by its numeric id that this session has never seen: Telegram needs the
+    id's access hash, which a session learns by resolving the @username or by meeting the channel
+    (its dialogs). Another account may have it, so the accounts service hands the channel on."""
+
+    def __init__(self, tg_id: int | None) -> None:
+        super().__init__(
+            f"cannot read channel {tg_id}: this session has no access hash for it "
+            "(configure the channel as @username, or let this account open it once)"
+        )
+
+
+def is_unknown_peer(exc: BaseException) -> bool:
+    """Telethon's ValueError for a bare id missing from the session's entity cache."""
+    return isinstance(exc, ValueError) and "Could not find the input entity" in str(exc)
+
+
 def parse_channel_ident(value: str | int) -> str | int:
     """A lower-case username or a bare channel id, as Telethon resolves them (bot/core/channels.py reads it)."""
     try:
@@ -99,8 +116,9 @@ class ChannelResolver:
         return ref
 
     async def relearn_entity(self, ref: ChannelRef) -> bool:
-        """The session lacks this channel's access hash (new session file, StringSession after a restart):
-        resolving the username once stores it. False when there is nothing to re-resolve."""
+        """The session lacks this channel's access hash (new session file, StringSession after a restart,
+        an account that took the channel over from another): resolving the username once stores it.
+        False when there is nothing to re-resolve."""
         if not ref.username or ref.tg_id in self.entities:
             return False
         self.entities[ref.tg_id or 0] = await self._call(

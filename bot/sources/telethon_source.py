@@ -36,13 +36,27 @@ from telethon.errors import RPCError
 from bot.models import ChannelRef, RawPost, SaveResult, SaveTally
 from bot.sources.media import MediaDownloader
 from bot.sources.ports import ChannelBook, PostSink
-from bot.sources.telethon_channels import ChannelResolveError, ChannelResolver, Resolution, parse_channel_ident
+from bot.sources.telethon_channels import (
+    ChannelResolveError,
+    ChannelResolver,
+    NoAccessHashError,
+    Resolution,
+    is_unknown_peer,
+    parse_channel_ident,
+)
 from bot.sources.telethon_convert import merge_albums, message_to_raw
 from bot.sources.telethon_live import LiveHandlers
 from bot.telegram.client import TelegramEdge
 from bot.telegram.retry import FloodWaitTooLong, call_with_retry
 
-__all__ = ["TELEGRAM_ERRORS", "ChannelResolveError", "Resolution", "TelethonSource", "parse_channel_ident"]
+__all__ = [
+    "TELEGRAM_ERRORS",
+    "ChannelResolveError",
+    "NoAccessHashError",
+    "Resolution",
+    "TelethonSource",
+    "parse_channel_ident",
+]
 
 T = TypeVar("T")
 Progress = Callable[[int, int | None], None]
@@ -149,10 +163,12 @@ class TelethonSource:
 
         try:
             return await self._call(fetch, f"read {ref.label}")
-        except ValueError:
-            if not await self.resolver.relearn_entity(ref):
-                raise
-            return await self._call(fetch, f"read {ref.label}")
+        except ValueError as exc:
+            if await self.resolver.relearn_entity(ref):
+                return await self._call(fetch, f"read {ref.label}")
+            if is_unknown_peer(exc) and ref.tg_id not in self.resolver.entities:
+                raise NoAccessHashError(ref.tg_id) from exc  # a bare id: no username to learn the hash from
+            raise
 
     # --------------------------------------------------------------- channels
     async def resolve(self, ident: str | int) -> ChannelRef:
