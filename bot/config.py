@@ -97,6 +97,8 @@ class Settings:
     digest_amplification: Literal["off", "weekly"] = "off"  # Monday's digest ends with the week's amplifiers
     digest_section_items: int = 15  # items listed per digest section, then "… and N more"; 0: all
     digest_output: str | None = "-"  # without BOT_TOKEN digests and alerts print; None: DIGEST_OUTPUT=off
+    # READ_CHANNELS=false: `run` reads no channel (a team's bot service beside its listeners; docs/team.md)
+    read_channels: bool = True
     alert_chat: int | str | None = None
     alert_tags: tuple[str, ...] = ()
     alert_words: tuple[str, ...] = ()
@@ -280,6 +282,12 @@ class Settings:
             problems.extend(account_problems)
         if "data_dir" in kwargs and "db_path" not in kwargs:
             kwargs["db_path"] = kwargs["data_dir"] / "tgmonitor.db"
+        if kwargs.get("read_channels") is False and (kwargs.get("channels") or names):
+            which = "CHANNELS" if kwargs.get("channels") else "TELEGRAM_ACCOUNTS"
+            problems.append(
+                f"READ_CHANNELS{_where('READ_CHANNELS', env_file, file_keys or set())}: false, but {which} is set: "
+                "a service that reads no channel takes none; remove one of them"
+            )
         if bool((values.get("API_ID") or "").strip()) != bool((values.get("API_HASH") or "").strip()):
             problems.append("API_ID and API_HASH: set both (from https://my.telegram.org) or neither")
         for attr, name in (("rules_file", "RULES_FILE"), ("boilerplate_file", "BOILERPLATE_FILE")):
@@ -355,6 +363,11 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
         "items listed per section before '… and N more': a number, 0 for all",
     ),
     "DIGEST_OUTPUT": ("digest_output", parse_output, "'-' for stdout (the default), a file path, or 'off'"),
+    "READ_CHANNELS": (
+        "read_channels",
+        parse_bool,
+        "true or false (false: `run` reads no channel, e.g. a team's bot service beside its listeners)",
+    ),
     "ALERT_CHAT": ("alert_chat", parse_chat, "a chat id like -1001234567890 or a @username"),
     "ALERT_TAGS": ("alert_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "ALERT_WORDS": ("alert_words", parse_words, "a comma-separated list of words or phrases"),

@@ -43,7 +43,14 @@ from bot.service.account_book import (
     read_json,
     row_keys,
 )
-from bot.service.parts import ClientFactory, ListenerPart, PollOutcome, ServiceConfigError, plural
+from bot.service.parts import (
+    ClientFactory,
+    ListenerPart,
+    PollOutcome,
+    ServiceConfigError,
+    ServiceStartError,
+    plural,
+)
 from bot.telegram.client import make_user_client
 
 __all__ = ["STATE_KEY", "UNREAD_KEY", "AccountRun", "AccountsPart"]
@@ -124,7 +131,10 @@ class AccountsPart:
         self._save()
         if not any(run.running for run in self.accounts.values()):
             why = "; ".join(f"{run.name}: {run.error}" for run in self.accounts.values())
-            raise ServiceConfigError(f"no Telegram account could start ({why})")
+            if all(run.state == "logged out" for run in self.accounts.values()):
+                raise ServiceConfigError(f"no Telegram account could start ({why})")
+            # One unreachable (network, refused): a restart may find it back; a config error would stop for good.
+            raise ServiceStartError(f"no Telegram account could start ({why})")
         if self._moves_due or self._unreadable_changed:
             await self._reassign(catch_up=False)  # the first poll reads the moved channels
         shown = ", ".join(

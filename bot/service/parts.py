@@ -46,6 +46,10 @@ class ServiceConfigError(RuntimeError):
     """Start-up cannot succeed until a person changes something; restarting would only loop."""
 
 
+class ServiceStartError(RuntimeError):
+    """Start-up failed for a reason a restart may fix (Telegram unreachable): exit 1, one log line."""
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
