@@ -323,7 +323,8 @@ def test_the_team_compose_services_are_real_commands_on_one_database() -> None:
     a, b, bot, web = env("common", "listener-a"), env("common", "listener-b"), env("common", "bot"), env("web")
     assert a["TELEGRAM_ACCOUNTS"] != b["TELEGRAM_ACCOUNTS"]
     assert a["DATABASE_URL"] == b["DATABASE_URL"] == bot["DATABASE_URL"]
-    assert bot["READ_CHANNELS"] == "false"  # the bot's API_ID/API_HASH must not start a third reader
+    assert bot["READ_CHANNELS"] == "none"  # the bot's API_ID/API_HASH must not start a third reader
+    assert a["READ_CHANNELS"] == b["READ_CHANNELS"] == "configured"  # neither reads the other's channels
     writer, viewer = urlsplit(a["DATABASE_URL"]), urlsplit(web["DATABASE_URL"])
     # copied unchanged, the examples log in: the same server and database, the roles postgres creates
     assert (

@@ -41,6 +41,7 @@ from bot.service.account_book import (
     moves_json,
     plan,
     read_json,
+    read_moves,
     row_keys,
 )
 from bot.service.parts import (
@@ -340,12 +341,22 @@ class AccountsPart:
         # A moved channel is saved with its own account, so the next run gives it back once that is up.
         previous = {k: r.name for r in self.accounts.values() for k in r.keys}
         previous |= {k: m.home for k, m in self.moves.items()}
+        unread, moves = self.unread(), dict(self.moves)
+        if self.settings.read_channels == "configured":
+            # Other listeners write the same database (a team, docs/team.md): keep their accounts' entries.
+            mine = set(self.accounts)
+            keys = set(previous) | set(unread) | set(self.assignment.unassigned)
+            state = {k: v for k, v in read_json(self.store, STATE_KEY, {}).items() if k not in mine} | state
+            theirs = read_json(self.store, ASSIGNMENT_KEY, {})
+            previous = {k: v for k, v in theirs.items() if v not in mine and k not in keys} | previous
+            unread = [k for k in read_json(self.store, UNREAD_KEY, []) if k not in keys] + unread
+            moves = {k: m for k, m in read_moves(self.store).items() if m.home not in mine} | moves
         self.store.meta_set_many(
             {
                 STATE_KEY: json.dumps(state, ensure_ascii=False),
                 ASSIGNMENT_KEY: json.dumps(previous, ensure_ascii=False, sort_keys=True),
-                UNREAD_KEY: json.dumps(self.unread(), ensure_ascii=False),
-                MOVED_KEY: moves_json(self.moves),
+                UNREAD_KEY: json.dumps(unread, ensure_ascii=False),
+                MOVED_KEY: moves_json(moves),
             }
         )
 

@@ -47,6 +47,7 @@ from bot.outputs import MessageSender, output_sender
 from bot.outputs.sinks import SinkError
 from bot.outputs.telegram import start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
+from bot.service.account_book import AssignedBook, channel_key
 from bot.service.accounts import AccountsPart
 from bot.service.parts import (
     BotPart,
@@ -234,9 +235,9 @@ class Service:
         self.source = self._make_source()
         if self.source is None and not (s.bot_token and s.has_api_credentials):
             # Nothing would ever arrive and nobody could ask: idling forever only looks like working.
-            if not s.read_channels:
+            if s.read_channels == "none":
                 raise ServiceConfigError(
-                    "READ_CHANNELS=false and no bot (BOT_TOKEN with API_ID/API_HASH): this service would do nothing"
+                    "READ_CHANNELS=none and no bot (BOT_TOKEN with API_ID/API_HASH): this service would do nothing"
                 )
             raise ServiceConfigError(
                 "nothing to monitor: set CHANNELS (e.g. CHANNELS=@mfa_russia, read through the public "
@@ -279,18 +280,20 @@ class Service:
 
     def _make_source(self) -> Source | None:
         s = self.settings
-        if not s.read_channels:  # READ_CHANNELS=false: the listeners beside it read (docs/team.md)
+        if s.read_channels == "none":  # the listeners beside it read (docs/team.md)
             return None
         if s.accounts:  # TELEGRAM_ACCOUNTS: one listener per account (bot/service/accounts.py)
             return AccountsPart(s, self.archive, self.user_client_factory, self._live_saved)
         if s.has_api_credentials:
-            return ListenerPart(s, self.archive, self.user_client_factory, self._live_saved)
+            own = frozenset(channel_key(c) for c in s.channels)  # READ_CHANNELS=configured: these only
+            book = AssignedBook(self.store, lambda: own) if s.read_channels == "configured" else None
+            return ListenerPart(s, self.archive, self.user_client_factory, self._live_saved, book=book)
         part = WebPreviewPart(s, self.archive, self.http_client_factory)
         return part if part.channels() else None
 
     def _no_source_line(self) -> str:
-        if not self.settings.read_channels:
-            return "listener: off (READ_CHANNELS=false: other services read the channels); web preview: off"
+        if self.settings.read_channels == "none":
+            return "listener: off (READ_CHANNELS=none: other services read the channels); web preview: off"
         return "listener: off (no API_ID/API_HASH); web preview: off (no CHANNELS set and no watched channels)"
 
     async def _start_bot(self) -> tuple[MessageSender, str]:
