@@ -30,6 +30,8 @@ from storage.store import Store
 from tests.test_service import FakeBotClient, FakeUserClient, listener_settings, wait_until
 from tests.tg_factory import FakeEdge
 
+pytestmark = pytest.mark.both_backends  # a team runs on PostgreSQL
+
 HASH = "0123456789abcdef0123456789abcdef"
 TOKEN = "123456789:" + "A" * 30
 
