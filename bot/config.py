@@ -97,6 +97,10 @@ class Settings:
     digest_amplification: Literal["off", "weekly"] = "off"  # Monday's digest ends with the week's amplifiers
     digest_section_items: int = 15  # items listed per digest section, then "… and N more"; 0: all
     digest_output: str | None = "-"  # without BOT_TOKEN digests and alerts print; None: DIGEST_OUTPUT=off
+    # READ_CHANNELS (docs/team.md): "all" reads the configured channels and every one watched in the archive
+    # (bot /watch); "configured" only CHANNELS/CHANNELS_<name> (a team's listener beside other listeners on
+    # one database); "none" no channel at all (the team's bot service)
+    read_channels: Literal["all", "configured", "none"] = "all"
     alert_chat: int | str | None = None
     alert_tags: tuple[str, ...] = ()
     alert_words: tuple[str, ...] = ()
@@ -280,6 +284,12 @@ class Settings:
             problems.extend(account_problems)
         if "data_dir" in kwargs and "db_path" not in kwargs:
             kwargs["db_path"] = kwargs["data_dir"] / "tgmonitor.db"
+        if kwargs.get("read_channels") == "none" and (kwargs.get("channels") or names):
+            which = "CHANNELS" if kwargs.get("channels") else "TELEGRAM_ACCOUNTS"
+            problems.append(
+                f"READ_CHANNELS{_where('READ_CHANNELS', env_file, file_keys or set())}: none, but {which} is set: "
+                "a service that reads no channel takes none; remove one of them"
+            )
         if bool((values.get("API_ID") or "").strip()) != bool((values.get("API_HASH") or "").strip()):
             problems.append("API_ID and API_HASH: set both (from https://my.telegram.org) or neither")
         for attr, name in (("rules_file", "RULES_FILE"), ("boilerplate_file", "BOILERPLATE_FILE")):
@@ -355,6 +365,11 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
         "items listed per section before '… and N more': a number, 0 for all",
     ),
     "DIGEST_OUTPUT": ("digest_output", parse_output, "'-' for stdout (the default), a file path, or 'off'"),
+    "READ_CHANNELS": (
+        "read_channels",
+        parse_choice("all", "configured", "none"),
+        "'all' (the default: configured and watched), 'configured' (CHANNELS/CHANNELS_<name> only) or 'none'",
+    ),
     "ALERT_CHAT": ("alert_chat", parse_chat, "a chat id like -1001234567890 or a @username"),
     "ALERT_TAGS": ("alert_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "ALERT_WORDS": ("alert_words", parse_words, "a comma-separated list of words or phrases"),

@@ -125,7 +125,16 @@ def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def test_dockerfile_key_properties() -> None:
     instructions = dockerfile_instructions()
-    bases = [rest.split()[0] for word, rest in instructions if word == "FROM"]
+    # BASE_IMAGE (an ARG before the first FROM) lets a build without Docker Hub name a local base
+    # (docs/team.md); its default is what everyone else builds from.
+    args = dict(
+        rest.split("=", 1) for word, rest in instructions[: [w for w, _ in instructions].index("FROM")] if word == "ARG"
+    )
+    bases = [
+        re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], rest.split()[0])
+        for word, rest in instructions
+        if word == "FROM"
+    ]
     # Pinned by digest (issue #13): a re-pushed tag cannot change what is built.
     assert all(re.fullmatch(r"python:3\.11-slim@sha256:[0-9a-f]{64}", base) for base in bases), bases
     assert len(set(bases)) == 1, "build and runtime stages use the same base"
@@ -268,3 +277,58 @@ def test_the_team_settings_examples_are_valid_and_split_the_work() -> None:
     role = (TEAM / "initdb" / "10-viewer-role.sh").read_text(encoding="utf-8")
     for grant in ("GRANT SELECT ON ALL TABLES", "ALTER DEFAULT PRIVILEGES", "default_transaction_read_only = on"):
         assert grant in role
+
+
+def test_the_team_compose_services_are_real_commands_on_one_database() -> None:
+    """Each service's command parses with tgmonitor's own CLI; the copied examples agree with each other."""
+    from urllib.parse import urlsplit
+
+    import yaml
+    from dotenv import dotenv_values
+
+    from bot.cli import build_parser
+
+    services = yaml.safe_load((DEPLOY / "compose.postgres.yml").read_text(encoding="utf-8"))["services"]
+    parser = build_parser()
+    commands = {}
+    for name, service in services.items():
+        for env_file in service.get("env_file", []):
+            assert (DEPLOY / f"{env_file}.example").is_file(), f"{name}: {env_file} has no .example to copy"
+        if name == "postgres":
+            continue
+        try:
+            args = parser.parse_args(service["command"])
+        except SystemExit:
+            pytest.fail(f"{name}: {service['command']} is not a tgmonitor command line")
+        commands[name] = args
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy", name  # the web viewer too
+    assert {n: a.command for n, a in commands.items()} == {
+        "listener-a": "run",
+        "listener-b": "run",
+        "bot": "run",
+        "web": "web",
+    }
+    assert commands["web"].writes is False  # the viewer never creates or migrates anything
+    published = {p.split(":")[0] for p in services["web"]["ports"]}
+    assert published <= set(commands["web"].allow_host), "a browser on this host must not get 400 (Host)"
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+
+    def env(*names: str) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for file in names:
+            values.update({k: v or "" for k, v in dotenv_values(DEPLOY / "team" / f"{file}.env.example").items()})
+        return values
+
+    server = env("postgres")
+    a, b, bot, web = env("common", "listener-a"), env("common", "listener-b"), env("common", "bot"), env("web")
+    assert a["TELEGRAM_ACCOUNTS"] != b["TELEGRAM_ACCOUNTS"]
+    assert a["DATABASE_URL"] == b["DATABASE_URL"] == bot["DATABASE_URL"]
+    assert bot["READ_CHANNELS"] == "none"  # the bot's API_ID/API_HASH must not start a third reader
+    assert a["READ_CHANNELS"] == b["READ_CHANNELS"] == "configured"  # neither reads the other's channels
+    writer, viewer = urlsplit(a["DATABASE_URL"]), urlsplit(web["DATABASE_URL"])
+    # copied unchanged, the examples log in: the same server and database, the roles postgres creates
+    assert (
+        writer.hostname == viewer.hostname == "postgres" and writer.path == viewer.path == f"/{server['POSTGRES_DB']}"
+    )
+    assert (writer.username, writer.password) == (server["POSTGRES_USER"], server["POSTGRES_PASSWORD"])
+    assert (viewer.username, viewer.password) == ("viewer", server["VIEWER_PASSWORD"])

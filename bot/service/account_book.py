@@ -100,7 +100,8 @@ def plan(
     """Who reads what: settings' channels, every watched one and `extra`; `previous` (default: the last
     run's, as saved) anchors each channel to its account; `down` accounts take only their explicit ones."""
     keys = [channel_key(c) for c in settings.channels]
-    for row in store.channels(watched_only=True):
+    # READ_CHANNELS=configured: the channels watched in the archive are other listeners' (docs/team.md)
+    for row in store.channels(watched_only=True) if settings.read_channels == "all" else ():
         known = row_keys(row)
         if not known & set(keys):
             keys.append(row.username or str(row.tg_id))

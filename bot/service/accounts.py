@@ -43,10 +43,18 @@ from bot.service.account_book import (
     moves_json,
     plan,
     read_json,
+    read_moves,
     row_keys,
     unreadable_why,
 )
-from bot.service.parts import ClientFactory, ListenerPart, PollOutcome, ServiceConfigError, plural
+from bot.service.parts import (
+    ClientFactory,
+    ListenerPart,
+    PollOutcome,
+    ServiceConfigError,
+    ServiceStartError,
+    plural,
+)
 from bot.telegram.client import make_user_client
 
 __all__ = ["STATE_KEY", "UNREAD_KEY", "AccountRun", "AccountsPart"]
@@ -127,7 +135,10 @@ class AccountsPart:
         self._save()
         if not any(run.running for run in self.accounts.values()):
             why = "; ".join(f"{run.name}: {run.error}" for run in self.accounts.values())
-            raise ServiceConfigError(f"no Telegram account could start ({why})")
+            if all(run.state == "logged out" for run in self.accounts.values()):
+                raise ServiceConfigError(f"no Telegram account could start ({why})")
+            # One unreachable (network, refused): a restart may find it back; a config error would stop for good.
+            raise ServiceStartError(f"no Telegram account could start ({why})")
         if self._moves_due or self._unreadable_changed:
             await self._reassign(catch_up=False)  # the first poll reads the moved channels
         shown = ", ".join(
@@ -356,12 +367,22 @@ class AccountsPart:
         # A moved channel is saved with its own account, so the next run gives it back once that is up.
         previous = {k: r.name for r in self.accounts.values() for k in r.keys}
         previous |= {k: m.home for k, m in self.moves.items()}
+        unread, moves = self.unread(), dict(self.moves)
+        if self.settings.read_channels == "configured":
+            # Other listeners write the same database (a team, docs/team.md): keep their accounts' entries.
+            mine = set(self.accounts)
+            keys = set(previous) | set(unread) | set(self.assignment.unassigned)
+            state = {k: v for k, v in read_json(self.store, STATE_KEY, {}).items() if k not in mine} | state
+            theirs = read_json(self.store, ASSIGNMENT_KEY, {})
+            previous = {k: v for k, v in theirs.items() if v not in mine and k not in keys} | previous
+            unread = [k for k in read_json(self.store, UNREAD_KEY, []) if k not in keys] + unread
+            moves = {k: m for k, m in read_moves(self.store).items() if m.home not in mine} | moves
         self.store.meta_set_many(
             {
                 STATE_KEY: json.dumps(state, ensure_ascii=False),
                 ASSIGNMENT_KEY: json.dumps(previous, ensure_ascii=False, sort_keys=True),
-                UNREAD_KEY: json.dumps(self.unread(), ensure_ascii=False),
-                MOVED_KEY: moves_json(self.moves),
+                UNREAD_KEY: json.dumps(unread, ensure_ascii=False),
+                MOVED_KEY: moves_json(moves),
             }
         )
 

@@ -46,6 +46,10 @@ class ServiceConfigError(RuntimeError):
     """Start-up cannot succeed until a person changes something; restarting would only loop."""
 
 
+class ServiceStartError(RuntimeError):
+    """Start-up failed for a reason a restart may fix (Telegram unreachable): exit 1, one log line."""
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -97,6 +101,7 @@ class WebPreviewPart:
         self.client: httpx.AsyncClient | None = None
         self.source: WebPreviewSource | None = None
         self.base_url = settings.web_preview_base
+        self.read_watched = settings.read_channels == "all"
         self.configured: list[str] = []
         self.skipped: dict[str, str] = {}
         for ident in settings.channels:
@@ -109,8 +114,10 @@ class WebPreviewPart:
                 self.configured.append(name)
 
     def channels(self) -> list[str]:
-        """Configured channels plus those watched in the archive (bot /watch), read on every poll."""
-        watched = [r.username for r in self.archive.store.channels(watched_only=True) if r.username]
+        """Configured channels plus those watched in the archive (bot /watch), read on every poll;
+        with READ_CHANNELS=configured the configured ones only (other listeners read the rest)."""
+        rows = self.archive.store.channels(watched_only=True) if self.read_watched else []
+        watched = [r.username for r in rows if r.username]
         return list(dict.fromkeys([*self.configured, *watched]))
 
     async def start(self) -> str:

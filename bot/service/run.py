@@ -36,6 +36,7 @@ from bot.config import Settings
 from bot.outputs import MessageSender, output_sender
 from bot.outputs.telegram import start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
+from bot.service.account_book import AssignedBook, channel_key
 from bot.service.accounts import AccountsPart
 from bot.service.outbound import Outbound
 from bot.service.parts import (
@@ -45,6 +46,7 @@ from bot.service.parts import (
     ListenerPart,
     PollOutcome,
     ServiceConfigError,
+    ServiceStartError,
     Source,
     WebPreviewPart,
     plural,
@@ -63,6 +65,12 @@ _log = logging.getLogger(__name__)
 
 EX_CONFIG = 78  # sysexits.h: the systemd unit does not restart on it (RestartPreventExitStatus)
 MERGE_BUDGET = 60.0  # seconds of search-index merging per maintenance run at most; the rest next hour
+
+
+# A start that failed for a reason a restart may fix waits this long before exiting: podman restarts
+# with no back-off, and with systemd's RestartSec=10 five tries then span more than StartLimitIntervalSec
+# (600 s), so an outage never trips StartLimitBurst=5 (deploy/tgmonitor.service) and stops it for good.
+START_RETRY_WAIT = 120.0
 
 
 def _interval(seconds: float) -> str:
@@ -85,6 +93,7 @@ class Service:
         notify: Callable[[str], bool] = notify_systemd,
         shutdown_grace: float = 4.0,
         shutdown_deadline: float = 9.5,
+        start_retry_wait: float = START_RETRY_WAIT,
         log: logging.Logger = _log,
         article_fetcher_factory: Callable[[FetchPolicy], ArticleFetcher] = ArticleFetcher,
     ) -> None:
@@ -97,6 +106,7 @@ class Service:
         self.notify = notify
         self.shutdown_grace = shutdown_grace
         self.shutdown_deadline = shutdown_deadline
+        self.start_retry_wait = start_retry_wait
         self.log = log
         self.scheduler = Scheduler(settings.tz, log=log)
         self.source: Source | None = None
@@ -134,6 +144,7 @@ class Service:
             shown_location(self.settings.archive),  # a URL without its password
             _interval(self.settings.poll_interval),
         )
+        retry_later = False
         starting = asyncio.ensure_future(self._start())
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
@@ -149,13 +160,34 @@ class Service:
         except ServiceConfigError as exc:
             self.log.error("cannot start: %s", exc)
             self._exit_code = EX_CONFIG
+        except (ServiceStartError, OSError, EOFError) as exc:  # EOFError: Telethon's IncompleteReadError
+            # Telegram unreachable (network, a proxy answering instead): one line, and the supervisor retries.
+            what = str(exc) if isinstance(exc, ServiceStartError) else f"{exc.__class__.__name__}: {exc}"
+            self.log.error(
+                "cannot start yet: %s; exiting with 1 in %s so the supervisor retries",
+                what,
+                _interval(self.start_retry_wait),
+            )
+            self._exit_code = 1
+            retry_later = True
         except Exception as exc:
             self.log.exception("start-up failed: %s", exc)
             self._exit_code = 1
         finally:
             stopping.cancel()
             await self._shutdown()
+        if retry_later:
+            await self._wait_before_retry()
         return self._exit_code
+
+    async def _wait_before_retry(self) -> None:
+        """Exit only after a pause: without it a restart policy with no back-off (podman, compose
+        `restart:`) retries an unreachable Telegram in a tight loop. A stop request ends the pause."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=self.start_retry_wait)
+        except TimeoutError:
+            return
+        self._exit_code = 0  # asked to stop, and stopped
 
     async def _until_stopped(self) -> None:
         lost = {
@@ -187,6 +219,10 @@ class Service:
         self.source = self._make_source()
         if self.source is None and not (s.bot_token and s.has_api_credentials):
             # Nothing would ever arrive and nobody could ask: idling forever only looks like working.
+            if s.read_channels == "none":
+                raise ServiceConfigError(
+                    "READ_CHANNELS=none and no bot (BOT_TOKEN with API_ID/API_HASH): this service would do nothing"
+                )
             raise ServiceConfigError(
                 "nothing to monitor: set CHANNELS (e.g. CHANNELS=@mfa_russia, read through the public "
                 "t.me/s/ preview; with API_ID/API_HASH through your account) and/or BOT_TOKEN with "
@@ -225,14 +261,20 @@ class Service:
 
     def _make_source(self) -> Source | None:
         s = self.settings
+        if s.read_channels == "none":  # the listeners beside it read (docs/team.md)
+            return None
         if s.accounts:  # TELEGRAM_ACCOUNTS: one listener per account (bot/service/accounts.py)
             return AccountsPart(s, self.archive, self.user_client_factory, self._live_saved)
         if s.has_api_credentials:
-            return ListenerPart(s, self.archive, self.user_client_factory, self._live_saved)
+            own = frozenset(channel_key(c) for c in s.channels)  # READ_CHANNELS=configured: these only
+            book = AssignedBook(self.store, lambda: own) if s.read_channels == "configured" else None
+            return ListenerPart(s, self.archive, self.user_client_factory, self._live_saved, book=book)
         part = WebPreviewPart(s, self.archive, self.http_client_factory)
         return part if part.channels() else None
 
     def _no_source_line(self) -> str:
+        if self.settings.read_channels == "none":
+            return "listener: off (READ_CHANNELS=none: other services read the channels); web preview: off"
         return "listener: off (no API_ID/API_HASH); web preview: off (no CHANNELS set and no watched channels)"
 
     async def _start_bot(self) -> tuple[MessageSender, str]:
