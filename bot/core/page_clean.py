@@ -14,8 +14,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.block_context import unspaced
 from bot.core.blocks import Block, Shape, is_stamp_line
 from bot.core.page_model import PageFeatures, PageModel, page_features
+from bot.core.page_unspaced import unspaced_verdicts
 
 # A pasted page has many blocks; a post has a few paragraphs.  Both bounds must hold.
 MIN_BLOCKS = 12
@@ -111,7 +113,10 @@ def is_label(text: str) -> bool:
 
 
 def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[str | None]:
-    """For each block: None to keep it, else why it goes."""
+    """For each block: None to keep it, else why it goes.  A page without word spaces is not the
+    model's to judge: its article is the run of long lines (bot/core/page_unspaced.py)."""
+    if unspaced(blocks):
+        return unspaced_verdicts(blocks)
     features = page_features(blocks, model.vocabulary, lang)
     return decide(blocks, features, model.score(features), model.threshold)
 
