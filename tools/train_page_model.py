@@ -77,8 +77,6 @@ def examples(
         if not looks_like_page(blocks):
             continue
         features = page_features(blocks, vocabulary, detect_lang("\n".join(b.text for b in blocks)))
-        if not features.judgeable:
-            continue  # the model never scores such a page (no stop words or no word spaces): no lesson in it
         shingle_set, padded = gold_index(doc.gold)
         labels = [block_label(b.text, shingle_set, padded) for b in blocks]
         # Each document weighs the same (the metric is a mean over documents); inside one, a block
