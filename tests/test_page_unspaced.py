@@ -106,3 +106,16 @@ def test_spaced_pages_never_take_the_unspaced_path() -> None:
         "Gradonačelnik je rekao da će nova linija biti otvorena u martu, posle godina kašnjenja.",
     ]:
         assert not unspaced(segment([line] * 3)), line
+
+
+def test_a_long_chinese_post_that_mentions_sharing_is_not_a_page() -> None:
+    """A paragraph ending in 。 is a sentence, not a label, though it has no spaces: a post of sentences
+    that speaks of 分享 and 微信 is not a page, and comes out as without the page cleaner."""
+    title = "本周读书笔记"
+    sentences = [f"{p[:-1]}，欢迎在微信上分享给朋友（{n}）。" for n in range(1, 7) for p in _ZH_PARAGRAPHS]
+    text = "\n\n".join([title, *sentences, "— 编辑部"])
+    blocks = page_blocks(text, RULES)
+    assert len(blocks) >= 12 and 1500 <= sum(len(b.text) for b in blocks) < 4096
+    is_page, why = page_gate(blocks, VOCABULARY.furniture)
+    assert not is_page, why
+    assert clean_report(text, RULES, MODEL).text == clean_report(text, RULES, None).text

@@ -30,7 +30,7 @@ MIN_LABELS = 3
 MIN_LABEL_SHARE = 0.1
 # The most text one Telegram message holds: a longer text is not a post (an article, a pasted page).
 TELEGRAM_MAX_CHARS = 4096
-_CLOSERS = "\"'”’»)]}›"
+_CLOSERS = "\"'”’»)]}›」』）"
 # A short block between two kept blocks inside the article is a subheading or a caption: kept.
 BRIDGE_WORDS = 15
 # The article's headline: the nearest block at most this many blocks above the main run, a title's
@@ -100,13 +100,14 @@ def is_furniture(text: str) -> bool:
 def is_label(text: str) -> bool:
     """A page's furniture line: a few words, no closing punctuation, not a point, hashtag or emoji line.
 
-    Punctuation inside closing quotes or brackets counts: `They said: “Yes.”` is a sentence.
+    Punctuation inside closing quotes or brackets counts: `They said: “Yes.”` is a sentence; so do the
+    full-width stops of Chinese and Japanese (a paragraph there is one "word" between spaces).
     """
     first = text[0]
     last = text.rstrip(_CLOSERS) or text
     return (
         len(text.split()) <= 5
-        and last[-1] not in ".!?:;…"
+        and last[-1] not in ".!?:;…。！？：；"
         and (first.isalpha() or first in "«\"“„'(")
         and not _POINT.match(text)
     )
