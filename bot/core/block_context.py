@@ -109,11 +109,19 @@ class Context:
 
 def judgeable(blocks: Sequence[Block], language: str) -> bool:
     """Can the page's prose be told from its furniture?  Not without a stop-word list or word spaces."""
-    if not language:
-        return False
+    return bool(language) and not unspaced(blocks)
+
+
+def unspaced(blocks: Sequence[Block]) -> bool:
+    """Is the page written in a script without word spaces (NO_SPACE_SHARE of its letters or more)?"""
     text = "".join(b.text for b in blocks)
     letters = sum(c.isalpha() for c in text) or 1
-    return len(_NO_SPACES.findall(text)) / letters < NO_SPACE_SHARE
+    return len(_NO_SPACES.findall(text)) / letters >= NO_SPACE_SHARE
+
+
+def unspaced_letters(text: str) -> int:
+    """How many letters of a script without word spaces the text holds."""
+    return len(_NO_SPACES.findall(text))
 
 
 def _key(text: str) -> str:

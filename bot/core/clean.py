@@ -31,7 +31,8 @@ _BARE_LINK = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 # `tgmonitor reclean` runs again over archives built before (bot/app/reclean.py cleaner_fingerprint).
 # 2: issue #26 (the page gate needs chrome, only repeats of substance go, link-only posts keep links).
 # 3: issue #30 (lines the rules drop are page-model signals; the about box and author bio shapes).
-CLEANER_VERSION = 3
+# 4: issue #30, round 4 (pages without word spaces keep their run of long lines, not the whole page).
+CLEANER_VERSION = 4
 # A repeated paragraph goes only when it is this long (unique_paragraphs); shorter ones are speech.
 SUBSTANTIAL_WORDS = 6
 SUBSTANTIAL_CHARS = 50

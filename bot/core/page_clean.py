@@ -14,8 +14,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.block_context import unspaced
 from bot.core.blocks import Block, Shape, is_stamp_line
 from bot.core.page_model import PageFeatures, PageModel, page_features
+from bot.core.page_unspaced import unspaced_verdicts
 
 # A pasted page has many blocks; a post has a few paragraphs.  Both bounds must hold.
 MIN_BLOCKS = 12
@@ -28,7 +30,7 @@ MIN_LABELS = 3
 MIN_LABEL_SHARE = 0.1
 # The most text one Telegram message holds: a longer text is not a post (an article, a pasted page).
 TELEGRAM_MAX_CHARS = 4096
-_CLOSERS = "\"'”’»)]}›"
+_CLOSERS = "\"'”’»)]}›」』）"
 # A short block between two kept blocks inside the article is a subheading or a caption: kept.
 BRIDGE_WORDS = 15
 # The article's headline: the nearest block at most this many blocks above the main run, a title's
@@ -98,20 +100,24 @@ def is_furniture(text: str) -> bool:
 def is_label(text: str) -> bool:
     """A page's furniture line: a few words, no closing punctuation, not a point, hashtag or emoji line.
 
-    Punctuation inside closing quotes or brackets counts: `They said: “Yes.”` is a sentence.
+    Punctuation inside closing quotes or brackets counts: `They said: “Yes.”` is a sentence; so do the
+    full-width stops of Chinese and Japanese (a paragraph there is one "word" between spaces).
     """
     first = text[0]
     last = text.rstrip(_CLOSERS) or text
     return (
         len(text.split()) <= 5
-        and last[-1] not in ".!?:;…"
+        and last[-1] not in ".!?:;…。！？：；"
         and (first.isalpha() or first in "«\"“„'(")
         and not _POINT.match(text)
     )
 
 
 def judge(blocks: Sequence[Block], model: PageModel, lang: str | None) -> list[str | None]:
-    """For each block: None to keep it, else why it goes."""
+    """For each block: None to keep it, else why it goes.  A page without word spaces is not the
+    model's to judge: its article is the run of long lines (bot/core/page_unspaced.py)."""
+    if unspaced(blocks):
+        return unspaced_verdicts(blocks)
     features = page_features(blocks, model.vocabulary, lang)
     return decide(blocks, features, model.score(features), model.threshold)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.block_context import CONTEXT_NAMES, Context, context, judgeable
+from bot.core.block_context import CONTEXT_NAMES, Context, context, judgeable, unspaced_letters
 from bot.core.blocks import Block, Shape, cohesion, log1, main_run, shape
 from bot.core.page_crf import ChainModel, attributes
 
@@ -197,7 +197,11 @@ class Vocabulary:
         closing = load_markers(markers)
         headings = closing + load_markers(DATA_DIR / "furniture_markers.txt")
         stems = sorted(load_markers(DATA_DIR / "furniture_words.txt"), key=len, reverse=True)
-        furniture = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in stems) + r")")
+        spaced = [w for w in stems if not unspaced_letters(w)]
+        unspaced = [w for w in stems if unspaced_letters(w)]  # no word starts to anchor them at
+        furniture = re.compile(
+            r"\b(?:" + "|".join(map(re.escape, spaced)) + r")" + "".join("|" + re.escape(w) for w in unspaced)
+        )
         return cls(stopwords, functions, _phrases(headings), _phrases(closing), furniture)
 
     def is_marker(self, text: str, s: Shape) -> bool:
