@@ -12,3 +12,5 @@ POST_COLUMNS = (
     "p.sender_name, p.sender_id, p.time_approx, p.text_links"
 )
 POST_WIDTH = 23  # how many columns POST_COLUMNS reads: a query's own columns follow them
+POST_DATE = 5  # p.date's place in POST_COLUMNS
+POST_LINKS = 18  # the "links to an article" probe's place

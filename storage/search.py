@@ -17,8 +17,10 @@ from bot.core.rules import Rule, RuleError
 from bot.models import ArticleMatch, ChannelRow, StoredPost, Tag
 from storage.post_filters import filter_clauses, tag_keys
 from storage.post_rows import POST_COLUMNS as _POST_COLUMNS
+from storage.post_rows import POST_DATE, POST_LINKS
 from storage.rule_sql import RuleSql, hoist_filters
 from storage.search_index import Clause, SearchIndex, words_query
+from storage.search_newest import NewestFirst
 from storage.timefmt import from_db_time, to_db_time
 
 if TYPE_CHECKING:
@@ -27,10 +29,6 @@ if TYPE_CHECKING:
 SearchOrder = Literal["newest", "rank", "oldest"]
 # Above this many posts behind a filter, reading newest first by date beats sorting what it keeps.
 _MANY = 5000
-# A query with fewer matches than this has them sorted by date; more are read in rowid order (below).
-_FEW = 500
-# Posts archived out of date order that one newest-first page may test one by one (FTS5 probes).
-_LATE = 300
 
 
 class QueryError(ValueError):
@@ -53,7 +51,7 @@ def quote_fts(query: str) -> str:
     return " ".join(f'"{word}"' for word in words)
 
 
-class SearchTable:
+class SearchTable(NewestFirst):
     db: sqlite_utils.Database
     search_index: SearchIndex
 
@@ -92,19 +90,9 @@ class SearchTable:
             if clause is not None and order == "rank":
                 join, newest, rank = clause.join, clause.newest, clause.rank
                 query_where, query_params = [clause.where], list(clause.params)
-            elif (
-                clause is not None
-            ):  # by date: the matches as a set of rowids, no join (see below, and _newest_matches)
+            elif clause is not None:  # by date: the matches as a set of rowids, no join (storage/search_newest.py)
                 query_where, query_params = [clause.ids_where], list(clause.ids_params)
         where, params, many = self._filter_where(tags, channel, lang, since, until, include_deleted)
-        fast_newest = clause is not None and order == "newest" and self._matches_many(clause, _FEW)
-        # Newest first is by date, with a query too: the rowid is arrival order, and an imported history
-        # is archived after newer live posts (a 2019 post would list above 2026 ones). The posts_date
-        # index (its entries end in the rowid) delivers exactly this order. A query with few matches
-        # has them looked up and sorted by date; with more, _newest_matches reads them in FTS5's rowid
-        # order and adds the few posts archived out of date order; where those are many (a fresh import
-        # of older history above the query's newest matches), the matches become a set of rowids and
-        # posts_date is walked newest first against it (bench/newest_first.md).
         order_sql = rank if order == "rank" else newest
         if order == "oldest":
             order_sql = "p.date, p.id"  # the posts_date index's own order: a day's window needs no sort
@@ -116,33 +104,21 @@ class SearchTable:
                 # Words found only in a linked article find the post too (the hit says so).
                 want = max(0, offset) + max(0, limit)
                 hits = self.articles.matching_posts(fts, where, params, order, want)
-            if fast_newest and clause is not None and not hits:
-                ids = self._newest_matches(clause, where, params, max(0, offset) + max(0, limit))
-                if ids is not None:
-                    return self._by_ids(ids[max(0, offset) :])
             if fts is not None and hits:
-                page = self._merge_article_hits(
-                    hits,
-                    join,
-                    post_where,
-                    post_params,
-                    order_sql,
-                    order,
-                    want,
-                    rank if rank.endswith(".rank") else "0",
-                )
-                return page[max(0, offset) : want]
-            if clause is not None and order != "rank":
-                # Matches by date, as ids only (then the page's posts are read): with many matches, the
-                # posts_keys index (date, id, channel, deleted …) walked newest first against the set of
-                # matching rowids reads no post row until the page is found; with few, they are sorted.
-                walk = "INDEXED BY posts_keys" if fast_newest else ""
-                found = self.db.execute(
-                    f"SELECT p.id FROM posts p {walk} WHERE {' AND '.join(post_where)} "
-                    f"ORDER BY {order_sql} LIMIT ? OFFSET ?",
-                    [*post_params, max(0, limit), max(0, offset)],
-                ).fetchall()
-                return self._by_ids([int(r[0]) for r in found])
+                if clause is not None and order == "newest":  # its own matches by the newest-first plans
+                    own = self._newest_rows(clause, where, params, 0, want)
+                else:
+                    own = self.db.execute(
+                        f"SELECT p.id, p.date, {rank if rank.endswith('.rank') else '0'} FROM posts p {join} "
+                        f"WHERE {' AND '.join(post_where)} ORDER BY {order_sql} LIMIT ?",
+                        [*post_params, want],
+                    ).fetchall()
+                return self._merge_article_hits(hits, own, order, want)[max(0, offset) : want]
+            if clause is not None and order == "newest":
+                # Newest first is by date, with a query too (storage/search_newest.py).
+                return self._newest_first(clause, where, params, offset, limit)
+            if clause is not None and order == "oldest":
+                return self._posts(self._sorted_rows(clause.ids_where, post_params, where, order, False, offset, limit))
             hint = "INDEXED BY posts_date" if many and clause is None else ""
             sql = (
                 f"SELECT {_POST_COLUMNS} FROM posts p {hint} {join} JOIN channels c ON c.id = p.channel_id "
@@ -151,7 +127,7 @@ class SearchTable:
             rows = self.db.execute(sql, [*post_params, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-        return self.articles.attach(self._hydrate(rows), [r[18] for r in rows])
+        return self.articles.attach(self._hydrate(rows), [r[POST_LINKS] for r in rows])
 
     def _filter_where(
         self,
@@ -249,100 +225,29 @@ class SearchTable:
     def _merge_article_hits(
         self,
         hits: list[tuple[int, str, float, ArticleMatch]],
-        join: str,
-        where: list[str],
-        params: list[Any],
-        order_sql: str,
+        own: list[sqlite3.Row | tuple[Any, ...]],
         order: SearchOrder,
         want: int,
-        rank_value: str = "posts_fts.rank",
     ) -> list[StoredPost]:
-        """The first `want` results of two ordered streams: posts matching in their own text, and posts
-        matching through an article (`hits`, already cut at `want`)."""
-        own = self.db.execute(
-            f"SELECT p.id, p.date, {rank_value} FROM posts p {join} WHERE {' AND '.join(where)} "
-            f"ORDER BY {order_sql} LIMIT ?",
-            [*params, want],
-        ).fetchall()
+        """The first `want` results of two ordered streams: posts matching in their own text (`own`:
+        id, date, rank first; whole rows (POST_COLUMNS) newest first by date), and posts matching
+        through an article (`hits`, already cut at `want`)."""
 
         def key(post_id: int, date: str, rank: float) -> Any:
             return (-rank, post_id) if order == "rank" else (date, post_id)
 
-        entries: dict[int, tuple[Any, ArticleMatch | None]] = {i: (key(i, d, r), None) for i, d, r in own}
+        whole = order == "newest"
+        entries: dict[int, tuple[Any, ArticleMatch | None]] = {
+            r[0]: (key(r[0], r[1] if not whole else r[POST_DATE], 0.0 if whole else r[2]), None) for r in own
+        }
         for post_id, date, rank, match in hits:
             entries.setdefault(post_id, (key(post_id, date, rank), match))  # a match in its own text wins
         # newest: by date, then id, descending (as the SQL orders); rank: best (lowest) first, then newest
         page = sorted(entries, key=lambda i: entries[i][0], reverse=order != "oldest")[:want]
         if not page:
             return []
-        rows = self.db.execute(
-            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
-            f"WHERE p.id IN ({','.join('?' * len(page))})",
-            page,
-        ).fetchall()
-        by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows), [r[18] for r in rows])}
-        found = [by_id[i] for i in page if i in by_id]
+        found = self._posts(self._whole(page, own if whole else []))
         return [replace(p, article_match=entries[p.id][1]) if entries[p.id][1] else p for p in found]
-
-    def _matches_many(self, clause: Clause, bound: int) -> bool:
-        """Whether the query's index finds at least `bound` posts (counting stops there)."""
-        if not clause.driver:
-            return True  # partly indexed archive (a reindex running): the date walk is always bounded
-        return bool(
-            self.db.execute(
-                f"SELECT count(*) >= ? FROM ({clause.driver} LIMIT ?)", [bound, *clause.driver_params, bound]
-            ).fetchone()[0]
-        )
-
-    def _newest_matches(self, clause: Clause, where: list[str], params: list[Any], want: int) -> list[int] | None:
-        """The ids of the first `want` matches, newest first by date, or None when the archive is too far
-        out of date order around them (then the caller sorts the whole set of matches).
-
-        FTS5 hands out matches by rowid (arrival order) and stops after `want`; the oldest date among
-        them bounds what else can rank above: only a match archived earlier (a smaller id) but dated
-        later. Such posts are read from the posts_keys index (date, id) and, when at most _LATE, each
-        is tested against the query (FTS5 probed by rowid); the union, sorted by date, is exact."""
-        if not clause.driver or want <= 0:
-            return None
-        filters = " AND ".join([clause.where, *where])
-        found = {
-            row[0]: row[1]
-            for row in self.db.execute(
-                f"SELECT p.id, p.date FROM posts p {clause.join} WHERE {filters} ORDER BY {clause.newest} LIMIT ?",
-                [*clause.params, *params, want],
-            )
-        }
-        if len(found) == want:
-            late = [
-                row[0]
-                for row in self.db.execute(
-                    "SELECT id FROM posts INDEXED BY posts_keys WHERE date > ? AND id < ? LIMIT ?",
-                    [min(found.values()), min(found), _LATE + 1],
-                )
-            ]
-            if len(late) > _LATE:
-                return None
-            if late:
-                probe = clause.join.replace("JOIN", "CROSS JOIN", 1)  # posts first: FTS5 probed per rowid
-                rows = self.db.execute(
-                    f"SELECT p.id, p.date FROM posts p {probe} WHERE p.id IN ({','.join('?' * len(late))}) "
-                    f"AND {filters}",
-                    [*late, *clause.params, *params],
-                )
-                found.update((row[0], row[1]) for row in rows)
-        return sorted(found, key=lambda i: (found[i], i), reverse=True)[:want]
-
-    def _by_ids(self, ids: list[int]) -> list[StoredPost]:
-        """These posts, in this order, with their linked articles."""
-        if not ids:
-            return []
-        rows = self.db.execute(
-            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
-            f"WHERE p.id IN ({','.join('?' * len(ids))})",
-            ids,
-        ).fetchall()
-        by_id = {post.id: post for post in self.articles.attach(self._hydrate(rows), [r[18] for r in rows])}
-        return [by_id[i] for i in ids if i in by_id]
 
     def _filters_keep_many(self, tag_keys: Sequence[str], channel_id: int | None) -> bool:
         """Whether the tags (together) and the channel hold at least _MANY posts (counting stops there)."""

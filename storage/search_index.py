@@ -41,6 +41,7 @@ _MARK = f"(SELECT CAST(value AS INTEGER) FROM meta WHERE key = '{MARK_KEY}')"
 
 Progress = Callable[[int, int], None]  # (indexed so far, total to index)
 MERGED = ("posts_norm", "posts_fts")  # the indexes a search reads, kept merged by the service (`merge`)
+_RULES_KEPT = 256  # parsed queries a SearchIndex keeps (`parse_rule`)
 _HAS_WORD = re.compile(r"[^\W_]")
 _DRIVE_FTS = "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?"
 _DRIVE_NORM = "SELECT rowid FROM posts_norm WHERE posts_norm MATCH ?"
@@ -179,6 +180,7 @@ class SearchIndex:
         self._done_at: float | None = None
         self._literal_only = False  # posts_norm missing or made by another normaliser, and read-only
         self._primed: dict[tuple[str, str | None], str] = {}
+        self._rules: dict[str, Rule] = {}  # parsed queries (`parse_rule`), by their text
         register(db.conn, self.normaliser)
         db.conn.create_function("tg_index_text", 2, self._index_text, deterministic=True)
 
@@ -361,8 +363,18 @@ class SearchIndex:
         return parse_query(text, self.normaliser)
 
     def parse_rule(self, text: str) -> Rule:
-        """The rule language (bot/core/rules.py); RuleError names the position of a mistake."""
-        return parse_rule(text, self.normaliser)
+        """The rule language (bot/core/rules.py); RuleError names the position of a mistake.
+
+        Kept by text (a Rule is immutable, and this index's normaliser never changes): a search page
+        parses its query twice (the count, the page), paging and refreshing parse it again, and parsing
+        with every word's forms is ~20 us of a ~500 us search (bench/search.md)."""
+        rule = self._rules.get(text)
+        if rule is None:
+            rule = parse_rule(text, self.normaliser)
+            if len(self._rules) >= _RULES_KEPT:
+                self._rules.clear()
+            self._rules[text] = rule
+        return rule
 
     def words_pending(self) -> int:
         """0 when posts_norm holds every post; the id below which it does not yet; -1: unusable."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.app.listing import find_items
+from bot.core.articles import ArticleContent
 from bot.core.pipeline import Pipeline
 from bot.models import ChannelRef, Forward, Tag
 from storage.db import SCHEMA_VERSION, open_db, schema_version
@@ -224,17 +225,30 @@ def test_version_2_archive_gets_tag_lists_on_upgrade(tmp_path: Path, pipeline: P
 
 
 @pytest.mark.parametrize(
-    ("many", "few", "late"),
-    [(1, 10**9, 0), (10**9, 10**9, 0), (10**9, 1, 10**9), (1, 1, 0)],
-    ids=["walk-the-date-index", "sort-the-few", "rowid-order-plus-late-posts", "too-many-late-posts"],
+    ("many", "few", "late", "deep"),
+    [
+        (1, 10**9, 0, -1),
+        (10**9, 10**9, 0, -1),
+        (10**9, 1, 10**9, 10**9),
+        (1, 1, 0, 10**9),
+        (10**9, 1, 10**9, -1),
+    ],
+    ids=[
+        "walk-the-date-index",
+        "sort-the-few",
+        "rowid-order-plus-late-posts",
+        "too-many-late-posts",
+        "too-deep-to-look-then-counted",
+    ],
 )
 def test_listings_are_newest_first_by_date_whatever_the_archive_order(
-    store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, many: int, few: int, late: int
+    store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, many: int, few: int, late: int, deep: int
 ) -> None:
     """Live posts first, then an imported history of older ones: ids no longer follow dates."""
     monkeypatch.setattr("storage.search._MANY", many)  # every query plan gives the same answer
-    monkeypatch.setattr("storage.search._FEW", few)
-    monkeypatch.setattr("storage.search._LATE", late)
+    monkeypatch.setattr("storage.search_newest._FEW", few)
+    monkeypatch.setattr("storage.search_newest._LATE", late)
+    monkeypatch.setattr("storage.search_newest._DEEP", deep)  # -1: never look for late posts in the page's statement
     other = ChannelRef(tg_id=2002, username="other", title="Other")
     day = datetime(2026, 11, 20, tzinfo=UTC)
     live = [raw_post(100 + i, f"Kosovo update {i} #Live", date=day + timedelta(hours=i)) for i in range(3)]
@@ -266,3 +280,42 @@ def test_listings_are_newest_first_by_date_whatever_the_archive_order(
     # items (copies folded) are placed by their newest post's date: bot, CLI and web list them so
     items, _ = find_items(store, offset=0, limit=10, query="kosovo")
     assert [max(p.date for p in item.posts) for item in items] == everything
+
+
+@pytest.mark.parametrize(
+    ("few", "late", "deep"),
+    [(10**9, 0, -1), (1, 10**9, 10**9), (1, 0, 10**9), (1, 10**9, -1)],
+    ids=["sort-the-few", "rowid-order-plus-late-posts", "too-many-late-posts", "too-deep-to-look-then-counted"],
+)
+def test_posts_found_through_their_article_merge_into_the_newest_first_order(
+    store: Store, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, few: int, late: int, deep: int
+) -> None:
+    """A word in a linked article finds the post too: that stream and the posts' own matches (each plan
+    of storage/search_newest.py, on an archive whose ids do not follow dates) make one page by date."""
+    monkeypatch.setattr("storage.search_newest._FEW", few)
+    monkeypatch.setattr("storage.search_newest._LATE", late)
+    monkeypatch.setattr("storage.search_newest._DEEP", deep)
+    day = datetime(2026, 11, 20, tzinfo=UTC)
+    live = [raw_post(100 + i, f"Kosovo update {i}", date=day + timedelta(hours=2 * i)) for i in range(4)]
+    linking = raw_post(200, "Read this https://example.org/story", date=day + timedelta(hours=3))
+    history = [raw_post(i, f"Kosovo archive {i}", date=day - timedelta(days=10 - i)) for i in range(4)]
+    saved = store.save_posts([pipeline.process(r) for r in [*live, linking, *history]])
+    assert saved.inserted == 9
+    (article_id,) = [r[0] for r in store.db.execute("SELECT id FROM articles").fetchall()]
+    content = ArticleContent("Energy talks on Kosovo resumed.", "Talks", None, None, None, "en", (), "h1", None)
+    store.articles.save_done(
+        article_id,
+        content,
+        now=day,
+        final_url="https://example.org/story",
+        http_status=200,
+        etag=None,
+        last_modified=None,
+    )
+    dates = sorted([p.date for p in [*live, linking, *history]], reverse=True)
+    found = store.search("kosovo", limit=50)
+    assert [p.date for p in found] == dates
+    assert [p.message_id for p in found if p.article_match is not None] == [200]
+    assert [p.date for p in store.search("kosovo", limit=3)] == dates[:3]
+    assert [p.date for p in store.search("kosovo", limit=3, offset=3)] == dates[3:6]
+    assert [p.date for p in store.search("kosovo", order="oldest", limit=50)] == dates[::-1]
