@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -55,7 +56,7 @@ from bot.service.parts import (
 from bot.service.systemd import StopSignals, notify_systemd, watchdog
 from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
 from bot.telegram.client import make_user_client
-from storage import status as keys
+from storage import services
 from storage.db import shown as shown_location
 from storage.timefmt import to_db_time
 
@@ -125,6 +126,8 @@ class Service:
         self._exit_code = 0
         self._started = False
         self._polled = False
+        self.name = settings.service_name or services.DEFAULT_SERVICE  # its notes in the archive's status
+        self._start_error: str | None = None
 
     # ---------------------------------------------------------------- running
     async def run(self) -> int:
@@ -145,6 +148,17 @@ class Service:
             _interval(self.settings.poll_interval),
         )
         retry_later = False
+        self._note_safely(
+            {
+                "state": "starting",
+                "pid": str(os.getpid()),
+                "host": socket.gethostname(),
+                "started_at": to_db_time(datetime.now(UTC)),
+                "stopped_at": "",
+                "error": "",
+                "poll_interval": str(self.settings.poll_interval),
+            }
+        )
         starting = asyncio.ensure_future(self._start())
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
@@ -160,6 +174,7 @@ class Service:
         except ServiceConfigError as exc:
             self.log.error("cannot start: %s", exc)
             self._exit_code = EX_CONFIG
+            self._start_error = str(exc)
         except (ServiceStartError, OSError, EOFError) as exc:  # EOFError: Telethon's IncompleteReadError
             # Telegram unreachable (network, a proxy answering instead): one line, and the supervisor retries.
             what = str(exc) if isinstance(exc, ServiceStartError) else f"{exc.__class__.__name__}: {exc}"
@@ -169,10 +184,12 @@ class Service:
                 _interval(self.start_retry_wait),
             )
             self._exit_code = 1
+            self._start_error = what
             retry_later = True
         except Exception as exc:
             self.log.exception("start-up failed: %s", exc)
             self._exit_code = 1
+            self._start_error = f"{exc.__class__.__name__}: {exc}"
         finally:
             stopping.cancel()
             await self._shutdown()
@@ -231,11 +248,12 @@ class Service:
         lines = [await self.source.start() if self.source is not None else self._no_source_line()]
         self._note(
             {
-                keys.SERVICE_STATE: "running",
-                keys.SERVICE_PID: str(os.getpid()),
-                keys.SERVICE_STARTED_AT: to_db_time(datetime.now(UTC)),
-                keys.SERVICE_SOURCE: self.source.name if self.source is not None else "none",
-                keys.SERVICE_POLL_INTERVAL: str(s.poll_interval),
+                "state": "running",
+                "pid": str(os.getpid()),
+                "started_at": to_db_time(datetime.now(UTC)),
+                "source": self.source.name if self.source is not None else "none",
+                "poll_interval": str(s.poll_interval),
+                "heartbeat_at": "",
             }
         )
         self._started = True
@@ -252,6 +270,7 @@ class Service:
         else:
             lines.append("poll: off (no source)")
         self.scheduler.add_interval("maintenance", self._maintain, seconds=MAINTENANCE_EVERY)
+        self.scheduler.add_interval("heartbeat", self._heartbeat, seconds=services.heartbeat_every(s.poll_interval))
         lines.append(
             f"maintenance: search indexes merged, database optimized (SQLite: PRAGMA optimize + WAL checkpoint) "
             f"every {_interval(MAINTENANCE_EVERY)}"
@@ -295,9 +314,9 @@ class Service:
         started = time.monotonic()
         outcome = await self.source.poll()
         now = to_db_time(datetime.now(UTC))
-        values = {keys.SERVICE_LAST_POLL: now}
+        values = {"last_poll_at": now}
         if outcome.ok or not outcome.failed:
-            values[keys.SERVICE_LAST_POLL_OK] = now
+            values["last_poll_ok_at"] = now
         self._note(values)
         self.log.info(
             "poll: %s read, %d failed, %s in %.1fs",
@@ -359,8 +378,25 @@ class Service:
     def _subscriptions_changed(self) -> None:
         self.outbound.subscriptions_changed()
 
+    async def _heartbeat(self) -> None:
+        """A sign of life for `tgmonitor status`: the loop runs, and the bot (if any) is connected.
+
+        Without it a service that reads no channel (READ_CHANNELS=none) would look alive for ever after
+        a kill; with a disconnected bot it stays silent, so its status turns stale."""
+        if self.bot is not None and not self.bot.alive():
+            return
+        self._note({"heartbeat_at": to_db_time(datetime.now(UTC))})
+
     def _note(self, values: Mapping[str, str]) -> None:
-        self.store.meta_set_many(values)
+        """This service's own notes, under its SERVICE_NAME (storage/services.py)."""
+        self.store.meta_set_many({services.key(self.name, field): value for field, value in values.items()})
+
+    def _note_safely(self, values: Mapping[str, str]) -> None:
+        """A note around a failed or early start: the archive itself may be what is unreachable."""
+        try:
+            self._note(values)
+        except Exception as exc:
+            self.log.warning("could not note the service's state in the archive: %s: %s", exc.__class__.__name__, exc)
 
     # --------------------------------------------------------------- stopping
     def request_stop(self, reason: str) -> None:
@@ -396,8 +432,13 @@ class Service:
                 await self._close("bot", self.bot.close())
             await self._close("articles", self.articles.close())
             await self.outbound.close()
+            stopped_at = to_db_time(datetime.now(UTC))
             if self._started:
-                self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
+                self._note({"state": "stopped", "stopped_at": stopped_at})
+            elif self._start_error is not None:
+                self._note_safely({"state": "failed", "stopped_at": stopped_at, "error": self._start_error[:500]})
+            else:  # asked to stop while starting
+                self._note_safely({"state": "stopped", "stopped_at": stopped_at})
         took = time.monotonic() - began
         if self._exit_code == 0:
             self.log.info("tgmonitor stopped cleanly in %.2fs", took)
