@@ -63,8 +63,13 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 def _service_lines(label: str, svc: dict[str, Any]) -> list[str]:
     since = svc["stopped_at"] if svc["state"] in ("stopped", "failed") else svc["started_at"]
     where = f" on {svc['host']}" if label != "service" and svc.get("host") else ""
+    if svc["source"] == "none":  # READ_CHANNELS=none (a team's bot): it never polls, its heartbeat counts
+        return [
+            f"{label}: {svc['state']} since {since} (pid {svc['pid']}{where}), reads no channel",
+            f"  last heartbeat {svc.get('heartbeat_at') or '-'}",
+        ]
     return [
-        f"{label}: {svc['state']} since {since} (pid {svc['pid']}{where}), source {svc['source']}, "
+        f"{label}: {svc['state']} since {since} (pid {svc['pid']}{where}), source {svc['source'] or '-'}, "
         f"poll every {svc['poll_interval']}s",
         f"  last poll {svc['last_poll_at'] or '-'}, last successful {svc['last_poll_ok_at'] or '-'}",
     ]
