@@ -94,7 +94,8 @@ def assess(service: Mapping[str, Any], now: datetime, poll_interval: int) -> tup
     - never ran here: healthy (a container's first check may come before the service's first note);
     - failed: it could not start (Telegram unreachable, a configuration error), with the reason;
     - starting: healthy for 3 poll intervals, then not (a start that hangs);
-    - running, but no sign of life (heartbeat, poll or start) within 3 intervals: shown as "stale",
+    - running, but no sign of life (heartbeat, poll or start) within 3 minutes (3 poll intervals for notes
+      from before heartbeats): shown as "stale",
       unhealthy: the process died without noting it (killed, out of memory, its host down);
     - running and reading no channel (READ_CHANNELS=none, the team's bot): healthy while its heartbeat,
       written only while the loop runs and the bot is connected, is fresh;
@@ -112,7 +113,9 @@ def assess(service: Mapping[str, Any], now: datetime, poll_interval: int) -> tup
         return state, healthy, f"starting for {ago(age)} (limit {STALE_AFTER_INTERVALS} × {interval}s = {ago(limit)})"
     if state == "running":
         beat = parse_time(service.get("heartbeat_at"))
-        every = heartbeat_every(interval) if beat is not None else interval
+        # three heartbeats' worth of a minute each, even when POLL_INTERVAL (and so the beat) is shorter:
+        # a loop busy for half a minute is not dead
+        every = HEARTBEAT_MAX if beat is not None else interval
         limit = timedelta(seconds=STALE_AFTER_INTERVALS * every)
         signs = [t for t in (beat, parse_time(service.get("last_poll_at")), started) if t is not None]
         last = max(signs, default=None)

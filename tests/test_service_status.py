@@ -193,6 +193,8 @@ def test_the_bot_is_healthy_while_its_heartbeat_is_fresh() -> None:
     assert ok[:2] == ("running", True)  # a day without a poll is fine: it reads no channel
     state, healthy, why = services.assess({**bot, "heartbeat_at": to_db_time(NOW - timedelta(minutes=4))}, NOW, 300)
     assert (state, healthy) == ("stale", False) and "limit 3 × 60s = 3m" in why  # heartbeats come every minute
+    quick = {**bot, "poll_interval": 10, "heartbeat_at": to_db_time(NOW - timedelta(minutes=2))}
+    assert services.assess(quick, NOW, 300)[1]  # beats every 10 s, but a loop busy for a while is not dead
     starting = {"state": "starting", "poll_interval": 60, "started_at": to_db_time(NOW - timedelta(minutes=2))}
     assert services.assess(starting, NOW, 300)[1]
     assert not services.assess({**starting, "started_at": to_db_time(NOW - timedelta(minutes=4))}, NOW, 300)[1]
