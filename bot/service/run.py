@@ -23,9 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -39,6 +38,7 @@ from bot.outputs.telegram import start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
 from bot.service.account_book import AssignedBook, channel_key
 from bot.service.accounts import AccountsPart
+from bot.service.notes import ServiceNotes
 from bot.service.outbound import Outbound
 from bot.service.parts import (
     BotPart,
@@ -58,7 +58,6 @@ from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
 from bot.telegram.client import make_user_client
 from storage import services
 from storage.db import shown as shown_location
-from storage.timefmt import to_db_time
 
 __all__ = ["EX_CONFIG", "PollOutcome", "Service", "ServiceConfigError", "notify_systemd"]
 
@@ -126,7 +125,7 @@ class Service:
         self._exit_code = 0
         self._started = False
         self._polled = False
-        self.name = settings.service_name or services.DEFAULT_SERVICE  # its notes in the archive's status
+        self.notes = ServiceNotes(archive.store, settings.service_name, log)  # what `tgmonitor status` reads
         self._start_error: str | None = None
 
     # ---------------------------------------------------------------- running
@@ -148,17 +147,7 @@ class Service:
             _interval(self.settings.poll_interval),
         )
         retry_later = False
-        self._note_safely(
-            {
-                "state": "starting",
-                "pid": str(os.getpid()),
-                "host": socket.gethostname(),
-                "started_at": to_db_time(datetime.now(UTC)),
-                "stopped_at": "",
-                "error": "",
-                "poll_interval": str(self.settings.poll_interval),
-            }
-        )
+        self.notes.starting(self.settings.poll_interval)
         starting = asyncio.ensure_future(self._start())
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
@@ -246,16 +235,7 @@ class Service:
                 "API_ID/API_HASH for the bot, in .env or the environment (see .env.example)"
             )
         lines = [await self.source.start() if self.source is not None else self._no_source_line()]
-        self._note(
-            {
-                "state": "running",
-                "pid": str(os.getpid()),
-                "started_at": to_db_time(datetime.now(UTC)),
-                "source": self.source.name if self.source is not None else "none",
-                "poll_interval": str(s.poll_interval),
-                "heartbeat_at": "",
-            }
-        )
+        self.notes.running(self.source.name if self.source is not None else "none", s.poll_interval)
         self._started = True
         self.scheduler.start()
         sender, bot_line = await self._start_bot()
@@ -313,11 +293,7 @@ class Service:
         assert self.source is not None
         started = time.monotonic()
         outcome = await self.source.poll()
-        now = to_db_time(datetime.now(UTC))
-        values = {"last_poll_at": now}
-        if outcome.ok or not outcome.failed:
-            values["last_poll_ok_at"] = now
-        self._note(values)
+        self.notes.polled(bool(outcome.ok or not outcome.failed))
         self.log.info(
             "poll: %s read, %d failed, %s in %.1fs",
             plural(outcome.ok, "channel"),
@@ -385,18 +361,7 @@ class Service:
         a kill; with a disconnected bot it stays silent, so its status turns stale."""
         if self.bot is not None and not self.bot.alive():
             return
-        self._note({"heartbeat_at": to_db_time(datetime.now(UTC))})
-
-    def _note(self, values: Mapping[str, str]) -> None:
-        """This service's own notes, under its SERVICE_NAME (storage/services.py)."""
-        self.store.meta_set_many({services.key(self.name, field): value for field, value in values.items()})
-
-    def _note_safely(self, values: Mapping[str, str]) -> None:
-        """A note around a failed or early start: the archive itself may be what is unreachable."""
-        try:
-            self._note(values)
-        except Exception as exc:
-            self.log.warning("could not note the service's state in the archive: %s: %s", exc.__class__.__name__, exc)
+        self.notes.heartbeat()
 
     # --------------------------------------------------------------- stopping
     def request_stop(self, reason: str) -> None:
@@ -432,13 +397,7 @@ class Service:
                 await self._close("bot", self.bot.close())
             await self._close("articles", self.articles.close())
             await self.outbound.close()
-            stopped_at = to_db_time(datetime.now(UTC))
-            if self._started:
-                self._note({"state": "stopped", "stopped_at": stopped_at})
-            elif self._start_error is not None:
-                self._note_safely({"state": "failed", "stopped_at": stopped_at, "error": self._start_error[:500]})
-            else:  # asked to stop while starting
-                self._note_safely({"state": "stopped", "stopped_at": stopped_at})
+            self.notes.stopped(started=self._started, start_error=self._start_error)
         took = time.monotonic() - began
         if self._exit_code == 0:
             self.log.info("tgmonitor stopped cleanly in %.2fs", took)
