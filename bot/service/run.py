@@ -7,7 +7,8 @@ subscription; windows missed while down are sent after the first poll, so they i
 arrived meanwhile); *alerts* (checked after every poll or live update that stored something, plus a
 periodic run that drains a rate-limited backlog); the *poll* job every POLL_INTERVAL with an immediate first run;
 hourly database *maintenance*. Start-up logs one line per part: on, or off with the reason and
-what happens instead. What is sent (sinks, digests, alerts, edit alerts) is bot/service/outbound.py.
+what happens instead. What is sent (sinks, digests, alerts, edit alerts) is bot/service/outbound.py;
+what it notes for `tgmonitor status` (state, polls, heartbeat, under SERVICE_NAME) is bot/service/notes.py.
 
 Stopping (SIGTERM / SIGINT): updates are dropped first (nothing is lost: the listener never moves a
 checkpoint, so the next catch-up reads them again, and an unanswered bot command is just that), the
