@@ -50,6 +50,7 @@ from bot.setting_values import (
     parse_positive_int,
     parse_seconds,
     parse_server,
+    parse_service_name,
     parse_sink_names,
     parse_sink_url,
     parse_tags,
@@ -101,6 +102,9 @@ class Settings:
     # (bot /watch); "configured" only CHANNELS/CHANNELS_<name> (a team's listener beside other listeners on
     # one database); "none" no channel at all (the team's bot service)
     read_channels: Literal["all", "configured", "none"] = "all"
+    # SERVICE_NAME (docs/team.md): this `tgmonitor run`'s name in the archive's status, one per service of a
+    # team; None: the single service, "main" (storage/services.py)
+    service_name: str | None = None
     alert_chat: int | str | None = None
     alert_tags: tuple[str, ...] = ()
     alert_words: tuple[str, ...] = ()
@@ -369,6 +373,11 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
         "read_channels",
         parse_choice("all", "configured", "none"),
         "'all' (the default: configured and watched), 'configured' (CHANNELS/CHANNELS_<name> only) or 'none'",
+    ),
+    "SERVICE_NAME": (
+        "service_name",
+        parse_service_name,
+        "a letter then up to 31 letters, digits, '-' or '_', like listener-a (unset: main, the single service)",
     ),
     "ALERT_CHAT": ("alert_chat", parse_chat, "a chat id like -1001234567890 or a @username"),
     "ALERT_TAGS": ("alert_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),

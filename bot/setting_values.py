@@ -345,3 +345,14 @@ def parse_alert_rules(raw: str) -> tuple[tuple[str, str], ...]:
                 rules.append((f"{path}:{number}", text))
         return tuple(rules)
     return tuple((f"rule {n}", r.strip()) for n, r in enumerate(raw.split(";"), start=1) if r.strip())
+
+
+SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+
+
+def parse_service_name(raw: str) -> str:
+    """SERVICE_NAME: no dot, so `service.<name>.<field>` never reads as another key (storage/services.py)."""
+    name = raw.strip()
+    if not SERVICE_NAME.match(name):
+        raise ValueError(f"{raw!r}: a name is a letter then up to 31 letters, digits, '-' or '_'")
+    return name

@@ -2,7 +2,8 @@
 
 It opens its own read-only connection (`mode=ro`, `query_only`), never `open_db`: a health check
 must not create, migrate or lock the archive it inspects. WAL lets it read while the service writes.
-The `service.*` keys are written by the running service (bot/service/run.py) through `Store.meta_set`.
+The `service.*` keys are written by each running service (bot/service/run.py) through `Store.meta_set_many`,
+under its SERVICE_NAME (storage/services.py): every service of a team is listed and judged on its own.
 On PostgreSQL the same reads run in a read-only session; the size is the database's
 (`pg_database_size`), and the URL is shown without its password.
 """
@@ -10,32 +11,24 @@ On PostgreSQL the same reads run in a read-only session; the size is the databas
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.core.numbers import ascii_int
 from storage.db import Location, as_location, shown
-
-SERVICE_STATE = "service.state"  # running | stopped
-SERVICE_PID = "service.pid"
-SERVICE_STARTED_AT = "service.started_at"
-SERVICE_STOPPED_AT = "service.stopped_at"
-SERVICE_SOURCE = "service.source"  # what feeds the archive: "web preview", "listener"
-SERVICE_POLL_INTERVAL = "service.poll_interval"  # seconds
-SERVICE_LAST_POLL = "service.last_poll_at"  # end of the last poll round, whatever its outcome
-SERVICE_LAST_POLL_OK = "service.last_poll_ok_at"  # end of the last round in which a channel was read
-SERVICE_KEYS = (
-    SERVICE_STATE,
-    SERVICE_PID,
-    SERVICE_STARTED_AT,
-    SERVICE_STOPPED_AT,
-    SERVICE_SOURCE,
-    SERVICE_POLL_INTERVAL,
-    SERVICE_LAST_POLL,
-    SERVICE_LAST_POLL_OK,
+from storage.services import (
+    DEFAULT_SERVICE,
+    STALE_AFTER_INTERVALS,
+    assess,
+    assess_poll,
+    empty_service,
+    services_from_meta,
 )
-STALE_AFTER_INTERVALS = 3
+
+# The default service's keys (storage/services.py `key(name, field)` for any service)
+SERVICE_STATE = "service.state"  # starting | running | stopped | failed
+SERVICE_LAST_POLL = "service.last_poll_at"  # end of the last poll round, whatever its outcome
+__all__ = ["STALE_AFTER_INTERVALS", "StatusError", "assess_health", "file_sizes", "read_status"]
 
 
 class StatusError(RuntimeError):
@@ -103,47 +96,17 @@ def file_sizes(path: Path) -> dict[str, int]:
     return sizes
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def assess_health(service: dict[str, Any], now: datetime, poll_interval: int) -> tuple[bool, str]:
-    """Healthy: the service has not polled yet, or a channel was read within 3 poll intervals.
+    """The polling rule alone (storage/services.py `assess_poll`), kept for callers of this name."""
+    return assess_poll(service, now, poll_interval)
 
-    The clock starts at the later of the last good poll and the service's start, so a restart after
-    a long stop gets three intervals to complete its first poll before it counts as stale.
+
+def read_status(location: Location, *, now: datetime, poll_interval: int, service: str | None = None) -> dict[str, Any]:
+    """Everything `tgmonitor status` shows, as plain JSON-ready data. Raises StatusError.
+
+    `service` (`status --service`, or SERVICE_NAME) makes the verdict that service's alone: each
+    container of a team checks itself. Without it the verdict is every listed service's.
     """
-    interval = int(service.get("poll_interval") or poll_interval)
-    limit = timedelta(seconds=STALE_AFTER_INTERVALS * interval)
-    last_ok = _parse_time(service.get("last_poll_ok_at"))
-    started = _parse_time(service.get("started_at"))
-    if _parse_time(service.get("last_poll_at")) is None and started is None:
-        return True, "the service has not run on this archive yet"
-    since = max((t for t in (last_ok, started) if t is not None), default=None)
-    if since is None:
-        return False, "the service polled but never read a channel successfully"
-    age = now - since
-    what = "last successful poll" if since == last_ok else "service start"
-    verdict = f"{what} {_ago(age)} ago (limit {STALE_AFTER_INTERVALS} × {interval}s = {_ago(limit)})"
-    return age <= limit, verdict
-
-
-def _ago(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    return f"{seconds // 86400}d"
-
-
-def read_status(location: Location, *, now: datetime, poll_interval: int) -> dict[str, Any]:
-    """Everything `tgmonitor status` shows, as plain JSON-ready data. Raises StatusError."""
     location = as_location(location)
     conn = _connect_read_only(location)
     try:
@@ -196,19 +159,51 @@ def read_status(location: Location, *, now: datetime, poll_interval: int) -> dic
         raise StatusError(f"cannot read database {shown(location)}: {exc}") from exc
     finally:
         conn.close()
-    service: dict[str, Any] = {key.removeprefix("service."): meta.get(key) for key in SERVICE_KEYS}
-    service["pid"] = ascii_int(service["pid"] or "")
-    service["poll_interval"] = ascii_int(service["poll_interval"] or "")
-    healthy, health = assess_health(service, now, poll_interval)
+    services = services_from_meta(meta)
+    listed = []
+    for name, entry in services.items():
+        entry["state"], healthy, health = assess(entry, now, poll_interval)
+        listed.append({"name": name, **entry, "healthy": healthy, "health": health})
+    healthy, health, chosen = _verdict(listed, service, now, poll_interval)
     return {
         "db": {"path": shown(location), "schema_version": meta.get("schema_version"), **sizes},
-        "service": service,
+        "service": chosen,
+        "services": listed,
+        "selected": service,
         "channels": channels,
         "subscriptions": subscriptions,
         "sinks": sinks,
         "healthy": healthy,
         "health": health,
     }
+
+
+def _verdict(
+    listed: list[dict[str, Any]], selected: str | None, now: datetime, poll_interval: int
+) -> tuple[bool, str, dict[str, Any]]:
+    """(healthy, why, the service shown as `service`) for the selected service, or for all of them."""
+    if selected is not None:
+        found = [s for s in listed if s["name"] == selected]
+        if found:
+            one = found[0]
+            why = one["health"] if len(listed) == 1 and selected == DEFAULT_SERVICE else f"{selected}: {one['health']}"
+            return one["healthy"], why, one
+        if listed:
+            others = ", ".join(s["name"] for s in listed)
+            why = (
+                f"no service named {selected} has run on this archive (services here: {others}); is SERVICE_NAME right?"
+            )
+            return False, why, {"name": selected, **empty_service()}
+    if len(listed) <= 1:  # one service (or none yet): exactly what status said before services had names
+        only = listed[0] if listed else {"name": selected or DEFAULT_SERVICE, **empty_service()}
+        if not listed:
+            return (*assess_poll(only, now, poll_interval), only)
+        return only["healthy"], only["health"], only
+    failing = [s for s in listed if not s["healthy"]]
+    main = next((s for s in listed if s["name"] == DEFAULT_SERVICE), listed[0])
+    if not failing:
+        return True, f"all {len(listed)} services healthy", main
+    return False, "; ".join(f"{s['name']}: {s['health']}" for s in failing), main
 
 
 def _sinks(conn: Any) -> list[dict[str, Any]]:

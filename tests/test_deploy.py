@@ -332,3 +332,27 @@ def test_the_team_compose_services_are_real_commands_on_one_database() -> None:
     )
     assert (writer.username, writer.password) == (server["POSTGRES_USER"], server["POSTGRES_PASSWORD"])
     assert (viewer.username, viewer.password) == ("viewer", server["VIEWER_PASSWORD"])
+
+
+def test_each_team_service_has_its_own_name_and_checks_only_itself() -> None:
+    """Every `tgmonitor status` used to judge whichever service wrote last (docs/team.md): each writer now
+    runs under its own SERVICE_NAME, and its healthcheck is `status --service` that name."""
+    import yaml
+    from dotenv import dotenv_values
+
+    from bot.cli import build_parser
+
+    services = yaml.safe_load((DEPLOY / "compose.postgres.yml").read_text(encoding="utf-8"))["services"]
+    names = {}
+    for name in ("listener-a", "listener-b", "bot"):
+        service = services[name]
+        given = service["environment"]["SERVICE_NAME"]
+        example = dotenv_values(TEAM / f"{name}.env.example").get("SERVICE_NAME")
+        assert given == example == name, f"{name}: compose and its .env.example name it alike"
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD", name
+        args = build_parser().parse_args(test[2:])
+        assert test[1] == "tgmonitor" and args.command == "status" and args.service == given, name
+        assert service["healthcheck"]["start_period"], name  # the first poll, before failures count
+        names[name] = given
+    assert len(set(names.values())) == len(names)

@@ -367,6 +367,9 @@ class FakeUserClient:
         self.connected = True
         self._disconnected = asyncio.get_running_loop().create_future()
 
+    def is_connected(self) -> bool:
+        return self.connected
+
     async def is_user_authorized(self) -> bool:
         return self.authorized
 

@@ -2,7 +2,10 @@
 
 The exit code is the health verdict, so a container HEALTHCHECK or a monitoring probe can call it:
 0 healthy; 1 the database is missing or unreadable, or the service has polled before but no channel
-has been read successfully within 3 × POLL_INTERVAL (see `storage.status.assess_health`).
+has been read successfully within 3 × POLL_INTERVAL, or it stopped sending signs of life (the rules are
+`storage.services.assess`). Every `tgmonitor run` on the archive is listed under its SERVICE_NAME; the
+verdict is `--service NAME`'s (or SERVICE_NAME's) alone when given, so each container of a team checks
+itself, and every service's otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from bot.cli.accounts_cmd import accounts_report
 from bot.cli.accounts_cmd import lines as account_lines
 from bot.cli.context import CliContext
+from storage.services import DEFAULT_SERVICE
 from storage.status import StatusError, read_status
 
 
@@ -25,13 +29,23 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="service health, per-channel polls and errors, last digests, database size (exit 1 if unhealthy)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable status")
+    parser.add_argument(
+        "--service",
+        metavar="NAME",
+        help="the exit code is this service's health alone (default: SERVICE_NAME when set, else every service's)",
+    )
     return parser
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     now = datetime.now(UTC)
     try:
-        status = read_status(ctx.location, now=now, poll_interval=ctx.settings.poll_interval)
+        status = read_status(
+            ctx.location,
+            now=now,
+            poll_interval=ctx.settings.poll_interval,
+            service=args.service or ctx.settings.service_name,
+        )
     except StatusError as exc:
         if args.json:
             print(json.dumps({"healthy": False, "health": str(exc)}))
@@ -44,6 +58,33 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         print("\n".join(_lines(status) + (account_lines(status["accounts"]) if "accounts" in status else [])))
     return 0 if status["healthy"] else 1
+
+
+def _service_lines(label: str, svc: dict[str, Any]) -> list[str]:
+    since = svc["stopped_at"] if svc["state"] in ("stopped", "failed") else svc["started_at"]
+    where = f" on {svc['host']}" if label != "service" and svc.get("host") else ""
+    if svc["source"] == "none":  # READ_CHANNELS=none (a team's bot): it never polls, its heartbeat counts
+        return [
+            f"{label}: {svc['state']} since {since} (pid {svc['pid']}{where}), reads no channel",
+            f"  last heartbeat {svc.get('heartbeat_at') or '-'}",
+        ]
+    return [
+        f"{label}: {svc['state']} since {since} (pid {svc['pid']}{where}), source {svc['source'] or '-'}, "
+        f"poll every {svc['poll_interval']}s",
+        f"  last poll {svc['last_poll_at'] or '-'}, last successful {svc['last_poll_ok_at'] or '-'}",
+    ]
+
+
+def _services_lines(services: list[dict[str, Any]]) -> list[str]:
+    """A team's services (SERVICE_NAME), each with its own state and verdict."""
+    lines = [f"services ({len(services)}):"]
+    for svc in services:
+        if svc["state"] is None:
+            lines.append(f"  {svc['name']}: has not run on this archive")
+            continue
+        first, second = _service_lines(f"  {svc['name']}", svc)
+        lines += [first, f"  {second}", f"    {'ok' if svc['healthy'] else 'UNHEALTHY'}: {svc['health']}"]
+    return lines
 
 
 def _size(n: int) -> str:
@@ -61,15 +102,12 @@ def _lines(status: dict[str, Any]) -> list[str]:
         f"database {db['path']}: {_size(db['total_bytes'])} "
         f"(file {_size(db['file_bytes'])}, WAL {_size(db['wal_bytes'])}), schema v{db['schema_version']}"
     ]
-    if svc["state"] is None:
+    if len(status["services"]) > 1 or svc.get("name", DEFAULT_SERVICE) != DEFAULT_SERVICE:
+        lines += _services_lines(status["services"])
+    elif svc["state"] is None:
         lines.append("service: has not run on this archive")
     else:
-        since = svc["started_at"] if svc["state"] == "running" else svc["stopped_at"]
-        lines.append(
-            f"service: {svc['state']} since {since} (pid {svc['pid']}), source {svc['source']}, "
-            f"poll every {svc['poll_interval']}s"
-        )
-        lines.append(f"  last poll {svc['last_poll_at'] or '-'}, last successful {svc['last_poll_ok_at'] or '-'}")
+        lines += _service_lines("service", svc)
     lines.append(f"channels ({len(status['channels'])}):")
     for ch in status["channels"]:
         outcome = f"error: {ch['last_error']}" if ch["last_error"] else "ok"

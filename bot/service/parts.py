@@ -306,3 +306,10 @@ class BotPart:
 
     def lost(self) -> Awaitable[object] | None:
         return self.client.disconnected if self.client is not None else None
+
+    def alive(self) -> bool:
+        """Connected, and not given up (Telethon reconnects on its own meanwhile): the heartbeat's test."""
+        if self.client is None:
+            return False
+        lost = self.client.disconnected
+        return not lost.done() and bool(self.client.is_connected())

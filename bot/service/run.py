@@ -7,7 +7,8 @@ subscription; windows missed while down are sent after the first poll, so they i
 arrived meanwhile); *alerts* (checked after every poll or live update that stored something, plus a
 periodic run that drains a rate-limited backlog); the *poll* job every POLL_INTERVAL with an immediate first run;
 hourly database *maintenance*. Start-up logs one line per part: on, or off with the reason and
-what happens instead. What is sent (sinks, digests, alerts, edit alerts) is bot/service/outbound.py.
+what happens instead. What is sent (sinks, digests, alerts, edit alerts) is bot/service/outbound.py;
+what it notes for `tgmonitor status` (state, polls, heartbeat, under SERVICE_NAME) is bot/service/notes.py.
 
 Stopping (SIGTERM / SIGINT): updates are dropped first (nothing is lost: the listener never moves a
 checkpoint, so the next catch-up reads them again, and an unanswered bot command is just that), the
@@ -24,7 +25,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -38,6 +39,7 @@ from bot.outputs.telegram import start_bot_client
 from bot.scheduler import MAINTENANCE_EVERY, Scheduler
 from bot.service.account_book import AssignedBook, channel_key
 from bot.service.accounts import AccountsPart
+from bot.service.notes import ServiceNotes
 from bot.service.outbound import Outbound
 from bot.service.parts import (
     BotPart,
@@ -55,9 +57,8 @@ from bot.service.parts import (
 from bot.service.systemd import StopSignals, notify_systemd, watchdog
 from bot.sources.article_fetcher import ArticleFetcher, FetchPolicy
 from bot.telegram.client import make_user_client
-from storage import status as keys
+from storage import services
 from storage.db import shown as shown_location
-from storage.timefmt import to_db_time
 
 __all__ = ["EX_CONFIG", "PollOutcome", "Service", "ServiceConfigError", "notify_systemd"]
 
@@ -125,6 +126,8 @@ class Service:
         self._exit_code = 0
         self._started = False
         self._polled = False
+        self.notes = ServiceNotes(archive.store, settings.service_name, log)  # what `tgmonitor status` reads
+        self._start_error: str | None = None
 
     # ---------------------------------------------------------------- running
     async def run(self) -> int:
@@ -145,6 +148,7 @@ class Service:
             _interval(self.settings.poll_interval),
         )
         retry_later = False
+        self.notes.starting(self.settings.poll_interval)
         starting = asyncio.ensure_future(self._start())
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
@@ -160,6 +164,7 @@ class Service:
         except ServiceConfigError as exc:
             self.log.error("cannot start: %s", exc)
             self._exit_code = EX_CONFIG
+            self._start_error = str(exc)
         except (ServiceStartError, OSError, EOFError) as exc:  # EOFError: Telethon's IncompleteReadError
             # Telegram unreachable (network, a proxy answering instead): one line, and the supervisor retries.
             what = str(exc) if isinstance(exc, ServiceStartError) else f"{exc.__class__.__name__}: {exc}"
@@ -169,10 +174,12 @@ class Service:
                 _interval(self.start_retry_wait),
             )
             self._exit_code = 1
+            self._start_error = what
             retry_later = True
         except Exception as exc:
             self.log.exception("start-up failed: %s", exc)
             self._exit_code = 1
+            self._start_error = f"{exc.__class__.__name__}: {exc}"
         finally:
             stopping.cancel()
             await self._shutdown()
@@ -229,15 +236,7 @@ class Service:
                 "API_ID/API_HASH for the bot, in .env or the environment (see .env.example)"
             )
         lines = [await self.source.start() if self.source is not None else self._no_source_line()]
-        self._note(
-            {
-                keys.SERVICE_STATE: "running",
-                keys.SERVICE_PID: str(os.getpid()),
-                keys.SERVICE_STARTED_AT: to_db_time(datetime.now(UTC)),
-                keys.SERVICE_SOURCE: self.source.name if self.source is not None else "none",
-                keys.SERVICE_POLL_INTERVAL: str(s.poll_interval),
-            }
-        )
+        self.notes.running(self.source.name if self.source is not None else "none", s.poll_interval)
         self._started = True
         self.scheduler.start()
         sender, bot_line = await self._start_bot()
@@ -252,6 +251,7 @@ class Service:
         else:
             lines.append("poll: off (no source)")
         self.scheduler.add_interval("maintenance", self._maintain, seconds=MAINTENANCE_EVERY)
+        self.scheduler.add_interval("heartbeat", self._heartbeat, seconds=services.heartbeat_every(s.poll_interval))
         lines.append(
             f"maintenance: search indexes merged, database optimized (SQLite: PRAGMA optimize + WAL checkpoint) "
             f"every {_interval(MAINTENANCE_EVERY)}"
@@ -294,11 +294,7 @@ class Service:
         assert self.source is not None
         started = time.monotonic()
         outcome = await self.source.poll()
-        now = to_db_time(datetime.now(UTC))
-        values = {keys.SERVICE_LAST_POLL: now}
-        if outcome.ok or not outcome.failed:
-            values[keys.SERVICE_LAST_POLL_OK] = now
-        self._note(values)
+        self.notes.polled(bool(outcome.ok or not outcome.failed))
         self.log.info(
             "poll: %s read, %d failed, %s in %.1fs",
             plural(outcome.ok, "channel"),
@@ -359,8 +355,14 @@ class Service:
     def _subscriptions_changed(self) -> None:
         self.outbound.subscriptions_changed()
 
-    def _note(self, values: Mapping[str, str]) -> None:
-        self.store.meta_set_many(values)
+    async def _heartbeat(self) -> None:
+        """A sign of life for `tgmonitor status`: the loop runs, and the bot (if any) is connected.
+
+        Without it a service that reads no channel (READ_CHANNELS=none) would look alive for ever after
+        a kill; with a disconnected bot it stays silent, so its status turns stale."""
+        if self.bot is not None and not self.bot.alive():
+            return
+        self.notes.heartbeat()
 
     # --------------------------------------------------------------- stopping
     def request_stop(self, reason: str) -> None:
@@ -396,8 +398,7 @@ class Service:
                 await self._close("bot", self.bot.close())
             await self._close("articles", self.articles.close())
             await self.outbound.close()
-            if self._started:
-                self._note({keys.SERVICE_STATE: "stopped", keys.SERVICE_STOPPED_AT: to_db_time(datetime.now(UTC))})
+            self.notes.stopped(started=self._started, start_error=self._start_error)
         took = time.monotonic() - began
         if self._exit_code == 0:
             self.log.info("tgmonitor stopped cleanly in %.2fs", took)

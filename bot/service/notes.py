@@ -1,0 +1,79 @@
+"""This `tgmonitor run`'s notes in the archive, under its SERVICE_NAME: what `tgmonitor status` judges.
+
+The keys and the rules that read them are storage/services.py. Each note is one transaction
+(`Store.meta_set_many`); the notes around a failed start are best-effort, since the archive itself
+may be what could not be reached.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from storage import services
+from storage.store import Store
+from storage.timefmt import to_db_time
+
+
+def _now() -> str:
+    return to_db_time(datetime.now(UTC))
+
+
+class ServiceNotes:
+    def __init__(self, store: Store, name: str | None, log: logging.Logger) -> None:
+        self.store = store
+        self.name = name or services.DEFAULT_SERVICE
+        self.log = log
+
+    def note(self, values: Mapping[str, str]) -> None:
+        self.store.meta_set_many({services.key(self.name, field): value for field, value in values.items()})
+
+    def note_safely(self, values: Mapping[str, str]) -> None:
+        try:
+            self.note(values)
+        except Exception as exc:
+            self.log.warning("could not note the service's state in the archive: %s: %s", exc.__class__.__name__, exc)
+
+    def starting(self, poll_interval: int) -> None:
+        """Before anything connects: a start that fails or hangs is then seen as this service's."""
+        self.note_safely(
+            {
+                "state": "starting",
+                "pid": str(os.getpid()),
+                "host": socket.gethostname(),
+                "started_at": _now(),
+                "stopped_at": "",
+                "error": "",
+                "poll_interval": str(poll_interval),
+            }
+        )
+
+    def running(self, source: str, poll_interval: int) -> None:
+        self.note(
+            {
+                "state": "running",
+                "pid": str(os.getpid()),
+                "started_at": _now(),
+                "source": source,
+                "poll_interval": str(poll_interval),
+                "heartbeat_at": "",
+            }
+        )
+
+    def polled(self, read_a_channel: bool) -> None:
+        now = _now()
+        self.note({"last_poll_at": now, "last_poll_ok_at": now} if read_a_channel else {"last_poll_at": now})
+
+    def heartbeat(self) -> None:
+        self.note({"heartbeat_at": _now()})
+
+    def stopped(self, *, started: bool, start_error: str | None) -> None:
+        if started:
+            self.note({"state": "stopped", "stopped_at": _now()})
+        elif start_error is not None:
+            self.note_safely({"state": "failed", "stopped_at": _now(), "error": start_error[:500]})
+        else:  # asked to stop while starting
+            self.note_safely({"state": "stopped", "stopped_at": _now()})
