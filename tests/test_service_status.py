@@ -248,3 +248,30 @@ def test_a_single_service_archive_reads_as_before(
     store.meta_set_many({f"service.{f}": hour_ago for f in ("started_at", "last_poll_at", "last_poll_ok_at")})
     code, out = status_cli(capsys, tmp_path / "archive.db")
     assert code == 1 and "service: stale since" in out and "no sign of life for 60m" in out
+
+
+class LeakyClient(FakeUserClient):
+    """A start error whose wording carries the API hash: the stored note must not."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(FakeEdge())
+        self.secret = secret
+
+    async def connect(self) -> None:
+        raise ConnectionError(f"refused for api_hash={self.secret}")
+
+
+def test_a_start_error_is_stored_without_the_settings_secrets(store: Store, pipeline: Pipeline, tmp_path: Path) -> None:
+    settings = listener_settings(tmp_path / "a", SERVICE_NAME="listener-a")
+    assert settings.api_hash is not None
+    listener = make_service(
+        settings,
+        store,
+        pipeline,
+        user_client_factory=lambda s: LeakyClient(str(settings.api_hash)),
+        start_retry_wait=0.1,
+    )
+    assert asyncio.run(listener.run()) == 1
+    error = store.meta_get(services.key("listener-a", "error"))
+    assert error is not None and "refused for api_hash=[redacted]" in error
+    assert settings.api_hash not in error

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
+from bot.service.logging_setup import RedactSecrets
 from storage import services
 from storage.store import Store
 from storage.timefmt import to_db_time
@@ -23,10 +24,13 @@ def _now() -> str:
 
 
 class ServiceNotes:
-    def __init__(self, store: Store, name: str | None, log: logging.Logger) -> None:
+    def __init__(self, store: Store, name: str | None, log: logging.Logger, secrets: Iterable[str] = ()) -> None:
         self.store = store
         self.name = name or services.DEFAULT_SERVICE
         self.log = log
+        # A start error is stored where any reader of the archive sees it, so it gets the same redaction
+        # as a log line: its wording is not trusted to leave out a token or a password.
+        self._redact = RedactSecrets(secrets).redact
 
     def note(self, values: Mapping[str, str]) -> None:
         self.store.meta_set_many({services.key(self.name, field): value for field, value in values.items()})
@@ -74,6 +78,6 @@ class ServiceNotes:
         if started:
             self.note({"state": "stopped", "stopped_at": _now()})
         elif start_error is not None:
-            self.note_safely({"state": "failed", "stopped_at": _now(), "error": start_error[:500]})
+            self.note_safely({"state": "failed", "stopped_at": _now(), "error": self._redact(start_error)[:500]})
         else:  # asked to stop while starting
             self.note_safely({"state": "stopped", "stopped_at": _now()})

@@ -126,7 +126,8 @@ class Service:
         self._exit_code = 0
         self._started = False
         self._polled = False
-        self.notes = ServiceNotes(archive.store, settings.service_name, log)  # what `tgmonitor status` reads
+        # What `tgmonitor status` reads.
+        self.notes = ServiceNotes(archive.store, settings.service_name, log, settings.secrets)
         self._start_error: str | None = None
 
     # ---------------------------------------------------------------- running
