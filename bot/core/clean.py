@@ -94,7 +94,7 @@ def required_chars(regex: re.Pattern[str]) -> str:
     without one of them cannot match, so skipping it changes nothing."""
     try:
         parsed = _RE_PARSER.parse(regex.pattern, regex.flags)
-    except Exception:  # noqa: BLE001 -- compiled already; if the parser disagrees, no shortcut
+    except Exception:  # compiled already; should the parser disagree, no shortcut
         return ""
     found: list[str] = []
 
