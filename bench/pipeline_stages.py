@@ -50,8 +50,9 @@ def inputs(n: int) -> Iterator[tuple[str, RawPost]]:
         template = next(iter(generate(1)))
         for path in sorted(SAMPLES.glob("*.txt")):
             text = path.read_text(encoding="utf-8")
-            yield f"samples/{path.name}", RawPost(
-                channel=template.channel, message_id=1, date=template.date, text=text, source=template.source
+            yield (
+                f"samples/{path.name}",
+                RawPost(channel=template.channel, message_id=1, date=template.date, text=text, source=template.source),
             )
 
 
@@ -140,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare(pipeline, raws, pipeline.normaliser, None)
     results = {name: stage_times(pipeline, hasher, raws) for name, raws in groups.items() if raws}
     names = list(next(iter(results.values())))
-    rows = [
-        (name, *(f"{1e6 * results[g].get(name, 0.0) / len(groups[g]):,.1f}" for g in results)) for name in names
-    ]
+    rows = [(name, *(f"{1e6 * results[g].get(name, 0.0) / len(groups[g]):,.1f}" for g in results)) for name in names]
     print(f"## CPU µs a post per stage ({machine_line()})\n")
     print(table(["stage", *(f"{g} ({len(groups[g]):,} posts)" for g in results)], rows))
     return 0
