@@ -94,7 +94,7 @@ def extract_hashtags(text: str, entity_tags: Iterable[str] = ()) -> list[Tag]:
     """Hashtags written in the text plus those the source reported (Telegram entities, web-preview
     links), which may cover text we never saw; one Tag per case-insensitive name, first form wins."""
     seen: dict[str, Tag] = {}
-    names = [m.group(1) for m in _HASHTAG.finditer(text) if m.group(1)]
+    names = [m.group(1) for m in _HASHTAG.finditer(text) if m.group(1)] if "#" in text else []
     names += [raw.strip().lstrip("#") for raw in entity_tags]
     for name in names:
         if not _TAG_CHARS.fullmatch(name) or not any(c.isalpha() for c in name):
