@@ -33,7 +33,7 @@ import struct
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import compress
+from itertools import chain, compress, islice
 from operator import eq, itemgetter
 
 _URL = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
@@ -245,7 +245,7 @@ class MinHasher:
         """None when the text is too short to judge (fewer than `min_shingles` shingles)."""
         # One fold of the whole text, then its paragraphs: as `shingle_words` of each, a fifth of the cost.
         paragraphs = [_WORD.findall(p) for p in _folded(text).split("\n\n")]
-        words = [w for p in paragraphs for w in p]
+        words = list(chain.from_iterable(paragraphs))
         shingles = self._shingles(words)
         if len(shingles) < self.params.min_shingles:
             return None
@@ -278,7 +278,7 @@ class MinHasher:
         if not n:
             return None
         start = next((i for i, words in enumerate(paragraphs) if len(words) > skip), len(paragraphs))
-        words = [w for p in paragraphs[start:] for w in p][:n]
+        words = list(islice(chain.from_iterable(paragraphs[start:]), n))
         if len(words) < n:
             return None
         digest = hashlib.blake2b(" ".join(words).encode(), digest_size=8, salt=self._band_salt[-1]).digest()
