@@ -66,9 +66,11 @@ class BoilerplateRules:
     _lines: tuple[re.Pattern[str], dict[int, BoilerplateRule]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    strips: tuple[BoilerplateRule, ...] = field(default=(), init=False, repr=False, compare=False)  # in order
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_lines", _combined([r for r in self.rules if r.kind != "strip"]))
+        object.__setattr__(self, "strips", tuple(r for r in self.rules if r.kind == "strip"))
 
     def __add__(self, other: BoilerplateRules) -> BoilerplateRules:
         return BoilerplateRules(self.rules + other.rules)
@@ -174,7 +176,7 @@ def normalize(text: str) -> str:
         if char in text:
             text = text.replace(char, "")
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join([" ".join(line.split()) for line in text.split("\n")])
 
 
 def strip_boilerplate(
@@ -204,18 +206,17 @@ def strip_boilerplate(
                 removed.append(Removed(line, f"rule {skip_next} (the line after)"))
             skip_next = None
             continue
-        for rule in rules.rules:
-            if rule.kind == "strip":
-                if rule.needs and not all(char in line for char in rule.needs):
-                    stripped = line.strip()  # what sub would leave: the rule cannot match here
-                else:
-                    stripped = rule.regex.sub("", line).strip()
-                if stripped != line:
-                    if removed is not None:
-                        removed.append(Removed(line, f"rule {rule.name} (part of the line)"))
-                    if signals is not None:
-                        signals.append((len(kept), line[len(stripped) :] if line.startswith(stripped) else line, True))
-                line = stripped
+        for rule in rules.strips:
+            if rule.needs and not all(map(line.__contains__, rule.needs)):
+                stripped = line.strip()  # what sub would leave: the rule cannot match here
+            else:
+                stripped = rule.regex.sub("", line).strip()
+            if stripped != line:
+                if removed is not None:
+                    removed.append(Removed(line, f"rule {rule.name} (part of the line)"))
+                if signals is not None:
+                    signals.append((len(kept), line[len(stripped) :] if line.startswith(stripped) else line, True))
+            line = stripped
         hit = rules.line_rule(line)
         if hit is None:
             kept.append(line)
