@@ -80,3 +80,16 @@ def test_folding_skips_the_link_and_tag_regexes_only_where_they_cannot_match() -
     pipeline = Pipeline.load()
     for text in URL_TEXTS + TRICKY + [pipeline.clean(raw.text) for raw in generate(200)]:
         assert _folded(text) == always(text), text
+
+
+def test_numeric_dates_are_read_where_a_dot_precedes_a_digit_and_nowhere_else() -> None:
+    """`_dates` runs its numeric-date pattern only on texts with a ".\\d"; these are its answers from
+    before that shortcut (links removed first, a word character before the day excludes it)."""
+    from bot.core.neardup import text_dates
+
+    assert text_dates("Встреча 20.11. и 05.12.2026") == (1120, 1205)
+    assert text_dates("see http://a.b/20.11. only") == ()
+    assert text_dates("a1.2. b") == ()
+    assert text_dates("٣.٤. ok") == (403,)
+    assert text_dates("no dates. 5 . 6.") == ()
+    assert text_dates("20 November, 1.13.") == (1101, 1120)

@@ -63,6 +63,8 @@ _MONTHS = {name: number for number, names in _MONTH_NAMES.items() for name in na
 _MONTHS["маи"] = 5  # "май" once accents are folded (й is и + breve)
 _DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?")
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.")  # 20.11. / 20.11.2026
+# Found from its literal "." at C speed; _NUMERIC_DATE (a \b first) is tried at every position, ~20 us a post
+_DOT_DIGIT = re.compile(r"\.\d")
 MAX_DATES = 8
 MAX_NUMBERS = 32
 
@@ -179,7 +181,7 @@ def _dates(words: list[str], text: str) -> tuple[int, ...]:
         month = _MONTHS.get(after) or (_MONTHS.get(words[i - 1]) if i else None)
         if month is not None and 1 <= int(day.group(1)) <= 31:
             found.add(month * 100 + int(day.group(1)))
-    if "." in text:
+    if "." in text and _DOT_DIGIT.search(text):  # every numeric date holds a ".\d" (no link removal adds one)
         if "://" in text or "www." in text or "t.me/" in text:
             text = _URL.sub(" ", text)
         for d, m in _NUMERIC_DATE.findall(text):
