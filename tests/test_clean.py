@@ -152,3 +152,34 @@ def test_rules_referring_to_their_groups_are_matched_one_by_one(tmp_path: Path) 
     assert rules.line_rule("xx-xx") is rules.rules[1]
     assert rules.line_rule("la lo") is None
     assert clean_text("Keep.\nla la\nxx-xx", rules) == "Keep."
+
+
+def test_required_chars_are_the_literals_every_match_holds() -> None:
+    import re
+
+    from bot.core.clean import required_chars
+
+    assert required_chars(re.compile(r"(снимка|фото|photo)\s*:\s*©.*$", re.I)) == ":©"
+    assert required_chars(re.compile(r"(?:comments)\s*\(\d+\)", re.I)) == "()"
+    assert required_chars(re.compile(r"a|©")) == ""  # in one alternative only
+    assert required_chars(re.compile(r"©?x[©]*(?=©)")) == ""  # optional, repeated, a lookahead
+    assert required_chars(re.compile(r"(?x) © \ ")) == "© "  # verbose: the escaped space only
+    assert required_chars(re.compile(r"Kx", re.I)) == ""  # letters match other letters case-insensitively
+
+
+def test_a_strip_rule_skips_lines_it_cannot_match_and_keeps_what_sub_would_leave(tmp_path: Path) -> None:
+    from bot.core.clean import strip_boilerplate
+
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text(
+        '[[rule]]\nname = "credit"\nkind = "strip"\npattern = \'(photo|фото):\\s*©.*$\'\n', encoding="utf-8"
+    )
+    rules = load_boilerplate(rules_file)
+    assert rules.rules[0].needs == ":©"
+    lines = ["  Headline  ", "Headline PHOTO: © AP", "Фото: ©", "photo: (c) AP", ""]
+    removed: list = []
+    signals: list = []
+    kept = strip_boilerplate(lines, rules, removed, signals)
+    assert kept == ["Headline", "Headline", "", "photo: (c) AP", ""]
+    assert [r.text for r in removed] == ["  Headline  ", "Headline PHOTO: © AP", "Фото: ©"]
+    assert len(signals) == 3

@@ -84,7 +84,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[
         store.close()
 
 
-@pytest.mark.parametrize(("workers", "batch_size"), [(0, 500), (1, 100), (2, 64)])
+@pytest.mark.parametrize(("workers", "batch_size"), [(0, 500), (1, 100), (2, 64), (1, 40)])
 def test_every_path_stores_the_same_rows(
     reference: dict[str, list[tuple[object, ...]]],
     tmp_path: Path,

@@ -52,3 +52,44 @@ def test_a_number_sign_int_refuses_does_not_break_signing() -> None:
     signature = MinHasher().signature("❶ Statement of the ministry on the talks held in Belgrade today 12")
     assert signature is not None
     assert signature.numbers == (12,)
+
+
+URL_TEXTS = [
+    "WWW.EXAMPLE.ORG/a b",
+    "wWw.x.y and T.ME/chan and t.Me/x",
+    "see t.me/ and www. and ://",
+    "no links. just dots... t.m e/ ww.w.",
+    "ftp://host/x http:/x https//x",
+    "#tag@me #@ @#x",
+    "ſ ﬆ.me/x K www",
+]
+
+
+def test_folding_skips_the_link_and_tag_regexes_only_where_they_cannot_match() -> None:
+    """`_folded` runs _URL and the tag pattern only when a precheck says they may match; the result is
+    what running them always gives."""
+    from bot.core.neardup import _MARKS, _TAG_OR_MENTION, _URL, _folded
+
+    def always(text: str) -> str:
+        import unicodedata
+
+        text = _TAG_OR_MENTION.sub(" ", _URL.sub(" ", text))
+        folded = _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold()))
+        return folded.replace("ё", "е").replace("ß", "ss")
+
+    pipeline = Pipeline.load()
+    for text in URL_TEXTS + TRICKY + [pipeline.clean(raw.text) for raw in generate(200)]:
+        assert _folded(text) == always(text), text
+
+
+def test_numeric_dates_are_read_where_a_dot_precedes_a_digit_and_nowhere_else() -> None:
+    """`_dates` runs its numeric-date pattern only on texts with a ".\\d"; these are its answers from
+    before that shortcut (links removed first, a word character before the day excludes it)."""
+    from bot.core.neardup import text_dates
+
+    assert text_dates("Встреча 20.11. и 05.12.2026") == (1120, 1205)
+    assert text_dates("see http://a.b/20.11. only") == ()
+    assert text_dates("a1.2. b") == ()
+    assert text_dates("٣.٤. ok") == (403,)
+    assert text_dates("no dates. 5 . 6.") == ()
+    assert text_dates("20 November, 1.13.") == (1101, 1120)

@@ -22,6 +22,13 @@ from storage.store import Store
 __all__ = ["DEFAULT_BATCH", "MAX_POST_CHARS", "Ingest", "PostError", "capped"]
 
 DEFAULT_BATCH = 500
+# With workers, every fourth batch is prepared in the writing process (0: none): the worker's pipeline
+# cost ~1.7x what writing a batch does (bench/ingest.md, third pass), so the writer waited for it most
+# of the time; a quarter of the batches brings the two processes' CPU per post close together
+# (6,000 posts: 265 + 467 -> 355 + 336 us). With clustering the writing process also signs those
+# batches and clusters every post, so every sixth (557 + 818 -> 678 + 672 us; every fourth: 697 + 600).
+INLINE_EVERY = 4
+INLINE_EVERY_CLUSTERING = 6
 
 
 class Ingest:
@@ -29,8 +36,9 @@ class Ingest:
 
     `neardup=None` only for benchmarks that measure the store alone; every real path clusters.
     `workers=1` (the default) runs the pipeline of a multi-batch `save` in a forked worker process
-    while this one writes (bot/app/ingest_worker.py); 0 keeps everything in this process. What is stored
-    is the same either way (tests/test_ingest_paths.py).
+    while this one writes (bot/app/ingest_worker.py), and every `inline_every`-th batch here while the
+    worker prepares the next (default 4, 6 with clustering); 0 keeps everything in this process. What
+    is stored is the same either way (tests/test_ingest_paths.py).
     """
 
     def __init__(
@@ -41,12 +49,16 @@ class Ingest:
         *,
         batch_size: int = DEFAULT_BATCH,
         workers: int = 1,
+        inline_every: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
-        if workers < 0:
-            raise ValueError("workers must be 0 or more")
+        if workers < 0 or (inline_every or 0) < 0:
+            raise ValueError("workers and inline_every must be 0 or more")
         self.workers = workers
+        if inline_every is None:
+            inline_every = INLINE_EVERY if neardup is None else INLINE_EVERY_CLUSTERING
+        self.inline_every = inline_every
         self.store = store
         self.pipeline = pipeline
         self.neardup = neardup
@@ -136,8 +148,18 @@ class Ingest:
         try:
             # Batch i goes to worker i mod n and comes back in the same order; each worker holds at
             # most two batches (one prepared, one waiting), so what is in flight stays bounded.
-            sent: deque[tuple[list[RawPost], bool, PipelineWorker]] = deque()
+            # Every `inline_every`-th batch is prepared here instead, when its turn to be written comes,
+            # while the workers prepare the batches after it: the writer would otherwise wait for them.
+            sent: deque[tuple[list[RawPost], bool, PipelineWorker | None]] = deque()
             source = chain(ahead, batches)
+            submitted = 0
+
+            def ready(
+                entry: tuple[list[RawPost], bool, PipelineWorker | None],
+            ) -> tuple[list[RawPost], list[Prepared], bool]:
+                done, done_last, by = entry
+                return done, by.take() if by is not None else prepare(self.pipeline, done, None, None), done_last
+
             for number in count():
                 try:
                     batch, last = next(source)
@@ -147,18 +169,20 @@ class Ingest:
                     # The input failed (a malformed export line): write what was read before it, as
                     # the one-process path has by then, and fail there.
                     while sent:
-                        done, done_last, by = sent.popleft()
-                        yield done, by.take(), done_last
+                        yield ready(sent.popleft())
                     raise
-                worker = pool[number % len(pool)]
+                if self.inline_every and number % self.inline_every == self.inline_every - 1:
+                    sent.append((batch, last, None))
+                    continue
+                worker = pool[submitted % len(pool)]
+                submitted += 1
                 worker.submit(batch)
                 sent.append((batch, last, worker))
-                if len(sent) > len(pool):  # every worker busy: write the oldest batch meanwhile
-                    done, done_last, by = sent.popleft()
-                    yield done, by.take(), done_last
+                # every worker busy: write the oldest batches meanwhile (preparing them, if ours)
+                while sum(by is not None for _, _, by in sent) > len(pool):
+                    yield ready(sent.popleft())
             while sent:
-                done, done_last, by = sent.popleft()
-                yield done, by.take(), done_last
+                yield ready(sent.popleft())
         finally:
             for worker in pool:
                 worker.close()

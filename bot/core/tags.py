@@ -4,7 +4,7 @@ Channels write about the same things in English, Bulgarian and Russian, with or 
 tags let a digest or an alert put "Сърбия", "сербской" and "Serbian" under one "Serbia".  Rules live in
 a TOML file (bot/data/rules.toml documents the format) so users can change them without touching code.
 
-Keywords match as written (prefix-tree scanners below) and also through search's normaliser
+Keywords match as written (the Aho-Corasick scanners below) and also through search's normaliser
 (bot/core/textnorm.py): a one-word non-English keyword without '*' matches the inflected forms of its word
 ("Косово" finds "Косова", ё or е alike) when its stem has at least _MIN_STEM letters (shorter stems
 collide: "посла" and "после" share "посл"); in Serbian posts every keyword also matches in the other
@@ -16,10 +16,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import ahocorasick
 
 from bot.core.textnorm import TextNormaliser, fold
 from bot.models import Tag
@@ -51,13 +53,27 @@ class TopicRule:
 
 @dataclass(frozen=True, slots=True)
 class _Scanner:
-    """Keywords of several rules merged into one prefix tree regex, so a post is read once per scanner
-    instead of once per rule.  Rules share a scanner only if none of their keywords can match at the
-    same word start, because a regex reports one alternative per position and would hide the other."""
+    """Every keyword of one case mode in one Aho-Corasick automaton (pyahocorasick, C) of their fixed
+    starts (`_key`), so a post is read once per mode instead of once per rule. Each start found where a
+    word may begin (after a non-word character, as `\\W` has it) is then checked with its keywords'
+    own regexes (`\\s+` between words, `\\w*` for '*', no word character after). The rules found are
+    those with a keyword matching at a word start: what the rule's own pattern finds (TopicRule), and
+    what the prefix-tree regex this replaced found, in 60 % of its time on the corpus
+    (bench/ingest.md, third pass). Every match is reported, so rules may share keywords or stems."""
 
-    pattern: re.Pattern[str]
-    rule_of_group: tuple[int, ...]  # capture group number -> index into KeywordRules.rules (-1: none)
+    automaton: Any  # ahocorasick.Automaton: key -> (len(key) - 1, ((keyword regex's match, rule index), ...))
     case_sensitive: bool  # False: run on the lowercased text, keywords were lowercased too
+
+    def scan(self, text: str, found: set[int]) -> None:
+        """Add to `found` the rules with a keyword in `text` (which starts with a non-word character)."""
+        for end, (back, candidates) in self.automaton.iter(text):
+            start = end - back
+            before = text[start - 1]
+            if before.isalnum() or before == "_":  # re's \w, as its own code defines it
+                continue
+            for match, rule in candidates:
+                if rule not in found and match(text, start):
+                    found.add(rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +94,7 @@ def extract_hashtags(text: str, entity_tags: Iterable[str] = ()) -> list[Tag]:
     """Hashtags written in the text plus those the source reported (Telegram entities, web-preview
     links), which may cover text we never saw; one Tag per case-insensitive name, first form wins."""
     seen: dict[str, Tag] = {}
-    names = [m.group(1) for m in _HASHTAG.finditer(text) if m.group(1)]
+    names = [m.group(1) for m in _HASHTAG.finditer(text) if m.group(1)] if "#" in text else []
     names += [raw.strip().lstrip("#") for raw in entity_tags]
     for name in names:
         if not _TAG_CHARS.fullmatch(name) or not any(c.isalpha() for c in name):
@@ -210,7 +226,7 @@ _STAR = "*"  # token for "any word ending"; '*' is only allowed at the end of a 
 
 
 def _tokens(keyword: str) -> list[str]:
-    """A keyword as the tokens the prefix tree is built from: single characters, _WS and _STAR."""
+    """A keyword as the tokens its regex is built from: single characters, _WS and _STAR."""
     tokens: list[str] = []
     for word in keyword.split():
         if tokens:
@@ -242,83 +258,33 @@ def _rule_pattern(keywords: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)")
 
 
-def _head(tokens: list[str]) -> str:
-    """The fixed start of a keyword: what it must begin with wherever it matches."""
-    return "".join(tokens[: tokens.index(_STAR)] if _STAR in tokens else tokens)
-
-
-@dataclass(slots=True)
-class _Group:
-    """Keywords collected for one scanner while packing; heads are indexed by every prefix so a clash
-    (one keyword's head starting another's) is found in O(length) instead of against every keyword."""
-
-    keywords: list[tuple[list[str], int]]
-    heads: dict[str, set[int]]
-    prefixes: dict[str, set[int]]
-
-    def clashes(self, head: str, rule: int) -> bool:
-        if self.prefixes.get(head, {rule}) - {rule}:
-            return True
-        return any(self.heads.get(head[:end], {rule}) - {rule} for end in range(1, len(head) + 1))
-
-    def add(self, tokens: list[str], head: str, rule: int) -> None:
-        self.keywords.append((tokens, rule))
-        self.heads.setdefault(head, set()).add(rule)
-        for end in range(1, len(head) + 1):
-            self.prefixes.setdefault(head[:end], set()).add(rule)
+def _key(tokens: list[str]) -> str:
+    """What a keyword must begin with, literally, wherever it matches: its first word up to a '*'
+    (a space between words stands for any run of whitespace, so it ends the literal part too)."""
+    end = next((i for i, token in enumerate(tokens) if token in (_WS, _STAR)), len(tokens))
+    return "".join(tokens[:end])
 
 
 def _build_scanners(rules: list[TopicRule], modes: tuple[bool, ...] = (False, True)) -> tuple[_Scanner, ...]:
-    """Pack rules into as few scanners as possible, per case mode.  With the default rules no two
-    rules clash, so a post is read twice in all: once lowercased, once as written for '=' keywords."""
-    scanners: list[_Scanner] = []
+    """One scanner per case mode: with the default rules a post is read twice in all, once lowercased,
+    once as written for '=' keywords."""
+    scanners = []
     for case_sensitive in modes:
-        groups: list[_Group] = []
+        candidates: dict[str, list[tuple[Callable[[str, int], Any], int]]] = {}
         for index, rule in enumerate(rules):
-            entries = []
             for keyword in rule.keywords:
                 exact, body = _split_case(keyword)
                 if exact == case_sensitive:
                     tokens = _tokens(body if exact else body.lower())
-                    entries.append((tokens, _head(tokens)))
-            if not entries:
-                continue
-            group = next((g for g in groups if not any(g.clashes(h, index) for _, h in entries)), None)
-            if group is None:
-                group = _Group([], {}, {})
-                groups.append(group)
-            for tokens, head in entries:
-                group.add(tokens, head, index)
-        scanners.extend(_compile_scanner(g.keywords, case_sensitive) for g in groups)
+                    keyword_regex = re.compile("".join(map(_token_regex, tokens)) + r"(?!\w)")
+                    candidates.setdefault(_key(tokens), []).append((keyword_regex.match, index))
+        if candidates:
+            automaton = ahocorasick.Automaton()
+            for key, found in candidates.items():
+                automaton.add_word(key, (len(key) - 1, tuple(found)))
+            automaton.make_automaton()
+            scanners.append(_Scanner(automaton, case_sensitive))
     return tuple(scanners)
-
-
-def _compile_scanner(keywords: list[tuple[list[str], int]], case_sensitive: bool) -> _Scanner:
-    """A prefix tree of the keywords as one regex.  Python's re has no multi-pattern matcher; a tree
-    lets it reject a position after one character instead of trying every keyword there.  The pattern
-    consumes the non-word character before a keyword (the text gets a leading space), which lets re
-    skip straight to word starts; the keyword itself is a lookahead so adjacent keywords all count."""
-    tree: dict[str, Any] = {}
-    for tokens, rule in keywords:
-        node = tree
-        for token in tokens:
-            node = node.setdefault(token, {})
-        node[""] = rule  # "" marks "a keyword of this rule ends here"; no token is empty
-
-    marker_rules: list[int] = []
-
-    def emit(node: Mapping[str, Any]) -> str:
-        branches = [_token_regex(token) + emit(child) for token, child in node.items() if token]
-        if "" in node:
-            branches.append(rf"(?!\w)(?P<k{len(marker_rules)}>)")
-            marker_rules.append(node[""])
-        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
-
-    pattern = re.compile(rf"\W(?={emit(tree)})")
-    rule_of_group = [-1] * (pattern.groups + 1)
-    for marker, rule in enumerate(marker_rules):
-        rule_of_group[pattern.groupindex[f"k{marker}"]] = rule
-    return _Scanner(pattern, tuple(rule_of_group), case_sensitive)
 
 
 # --- matching -------------------------------------------------------------------------------------
@@ -333,8 +299,7 @@ def topic_tags(text: str, rules: KeywordRules, lang: str | None = None) -> list[
     padded = " " + text
     lowered = padded.lower()
     for scanner in rules.scanners:
-        for match in scanner.pattern.finditer(padded if scanner.case_sensitive else lowered):
-            found.add(scanner.rule_of_group[match.lastindex or 0])
+        scanner.scan(padded if scanner.case_sensitive else lowered, found)
     if rules.normaliser is not None and rules.stems and text:
         latin, cyrillic = rules.normaliser.tokens_by_script(text, lang)
         if lang == "sr":  # one language, two scripts: either keyword script matches either word script
@@ -346,6 +311,5 @@ def topic_tags(text: str, rules: KeywordRules, lang: str | None = None) -> list[
         if lang == "sr":
             folded = " " + fold(text)
             for scanner in rules.folded:
-                for match in scanner.pattern.finditer(folded):
-                    found.add(scanner.rule_of_group[match.lastindex or 0])
+                scanner.scan(folded, found)
     return [rule.tag for index, rule in enumerate(rules.rules) if index in found]
