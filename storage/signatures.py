@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from storage.carried import cluster_flag, flag_partners
+from storage.carried import assign_clusters
 from storage.db import transaction
 
 PARAMS_META_KEY = "neardup_params"
@@ -126,21 +126,10 @@ class Signatures:
             [(key, c.post_id) for c, keys in rows for key in keys],
         )
 
-    def set_cluster(self, post_id: int, cluster: int | None) -> int:
-        """`None` keeps the cluster the post has (or gives it its own id if it has none)."""
-        if cluster is None:
-            row = self.db.execute("SELECT cluster_id FROM posts WHERE id = ?", [post_id]).fetchone()
-            cluster = row[0] if row and row[0] is not None else post_id
-        # posts.carried (storage/carried.py) in the same write: the cluster may join the post to others
-        flag, partner = cluster_flag(self.db, post_id, cluster)
-        self.db.execute(
-            "UPDATE posts SET cluster_id = ?, carried = CASE WHEN ? = 1 THEN 1 ELSE carried END "
-            "WHERE id = ? AND (cluster_id IS NOT ? OR (? = 1 AND carried = 0))",
-            [cluster, int(flag), post_id, cluster, int(flag)],
-        )
-        if partner:
-            flag_partners(self.db, [("cluster_id", cluster)])
-        return cluster
+    def set_clusters(self, pairs: Sequence[tuple[int, int | None]]) -> list[int]:
+        """Give these posts these clusters in order (`None` keeps the cluster a post has, or gives it
+        its own id if it has none), with posts.carried (storage/carried.py) in the same writes."""
+        return assign_clusters(self.db, pairs)
 
     def forget(self, bands: Sequence[tuple[int, int]], post_ids: Sequence[int]) -> None:
         """Remove these posts' signature rows and the given (band key, post id) rows."""

@@ -108,8 +108,8 @@ class NearDupIndex:
             for post_id, channel_id, date, text in rows:
                 text = strip_paragraphs(text, self._learned_keys(channel_id))
                 work.append((post_id, _ts(date), known[text] if text in known else self.hasher.signature(text)))
-            for post_id, cluster in self._match(work):
-                clusters[post_id] = self.rows.set_cluster(post_id, cluster)
+            matched = self._match(work)
+            clusters.update(zip((post_id for post_id, _ in matched), self.rows.set_clusters(matched), strict=True))
         return clusters
 
     def _match(self, work: Sequence[tuple[int, int, Signature | None]]) -> list[tuple[int, int | None]]:
