@@ -187,7 +187,7 @@ def _other_members(
     for start in range(0, len(wanted), _TERMS):
         chunk = wanted[start : start + _TERMS]
         rows = conn.execute(
-            " UNION ALL ".join([f"SELECT * FROM ({one})"] * len(chunk)),
+            " UNION ALL ".join([f"SELECT * FROM ({one}) AS m"] * len(chunk)),
             [v for cluster in chunk for v in (cluster, 2 + inside.get(cluster, 0))],
         ).fetchall()
         for cluster, post_id in rows:
