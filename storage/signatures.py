@@ -86,6 +86,17 @@ class Signatures:
         found: dict[int, list[int]] = {key: [] for key in keys}
         distinct = list(found)
         newest = "SELECT band_key, post_id FROM post_bands WHERE band_key = ? ORDER BY post_id DESC LIMIT ?"
+        if getattr(self.db, "dialect", "sqlite") == "postgresql":
+            # One plan for the whole list: PostgreSQL plans a 400-term UNION ALL for ~0.1 s, a LATERAL
+            # join over the array once (the same per-key index scans).
+            rows = self.db.execute(
+                "SELECT k.key, b.post_id FROM unnest(?::bigint[]) AS k(key) CROSS JOIN LATERAL "
+                "(SELECT post_id FROM post_bands WHERE band_key = k.key ORDER BY post_id DESC LIMIT ?) AS b",
+                [distinct, count],
+            ).fetchall()
+            for key, post_id in rows:
+                found[key].append(post_id)
+            distinct = []
         for start in range(0, len(distinct), _KEYS):
             chunk = distinct[start : start + _KEYS]
             rows = self.db.execute(
