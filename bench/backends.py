@@ -7,8 +7,9 @@ same digest window are read from both. Figures are PostgreSQL / SQLite ratios fr
 machine: a team's server on its own host, with its own disks and memory, is another machine.
 
     .venv/bin/python -m bench.backends [--posts 20000] [--rounds 5]
-    .venv/bin/python -m bench.backends --archive FILE   # a bigger SQLite archive, copied by migrate-to:
-                                                        # search and digest only (no ingest)
+    .venv/bin/python -m bench.backends --archive FILE [--repeat 2]
+        # a bigger SQLite archive, copied by migrate-to: search and digest only (no ingest),
+        # measured --repeat times on the same copies
 """
 
 from __future__ import annotations
@@ -78,17 +79,20 @@ def _pg_location(server: Any) -> str:
     return str(server.url_for("bench_backends"))
 
 
-def _from_archive(source: Path, rounds: int) -> int:
-    """Search and digest on a copy of `source` and on PostgreSQL filled from it by `migrate-to`."""
+def _from_archive(source: Path, rounds: int, repeat: int = 1) -> int:
+    """Search and digest on a copy of `source` and on PostgreSQL filled from it by `migrate-to`;
+    `repeat` measurements of both, engine after engine, on the same copies (the spread of a run)."""
     import psycopg
 
     from storage.migrate_to import copy_archive
     from tools.pg_local import running
 
-    results: dict[str, dict[str, float]] = {}
+    runs: list[dict[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp, running() as server:
         copy = Path(tmp) / "archive.db"
+        started = time.perf_counter()
         shutil.copy(source, copy)
+        log(f"copied {source.name} in {time.perf_counter() - started:,.0f} s")
         with psycopg.connect(server.url, autocommit=True) as admin:
             admin.execute("CREATE DATABASE bench_archive")
         url = str(server.url_for("bench_archive"))
@@ -100,22 +104,28 @@ def _from_archive(source: Path, rounds: int) -> int:
             f"migrate-to: {sum(report.copied.values()):,} rows in "
             f"{time.perf_counter() - started:,.0f} s, ok={report.ok}"
         )
+        started = time.perf_counter()
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute("ANALYZE")  # what autovacuum does after a bulk load
-        for name, location in (("sqlite", str(copy)), ("postgresql", url)):
-            store = Store.open(location)
-            search, digest = _search(store, rounds), _digest(store, rounds)
-            store.close()
-            results[name] = {
-                "search_p50_ms": median(search) * 1000,
-                "search_p95_ms": percentile(search, 0.95) * 1000,
-                "digest_median_ms": median(digest) * 1000,
-            }
-    sq, pg = results["sqlite"], results["postgresql"]
-    rows = [[key, f"{sq[key]:.1f}", f"{pg[key]:.1f}", f"{pg[key] / sq[key]:.2f}x"] for key in sq]
-    print(f"\n{source.name}, {len(QUERIES)} queries x {rounds} rounds; {machine_line()}\n")
-    print(table(["", "SQLite", "PostgreSQL", "PostgreSQL / SQLite"], rows))
-    save_result("backends-archive", {"archive": source.name, "rounds": rounds, "results": results})
+        log(f"ANALYZE in {time.perf_counter() - started:,.0f} s")
+        for run in range(repeat):
+            results: dict[str, dict[str, float]] = {}
+            for name, location in (("sqlite", str(copy)), ("postgresql", url)):
+                store = Store.open(location)
+                search, digest = _search(store, rounds), _digest(store, rounds)
+                store.close()
+                results[name] = {
+                    "search_p50_ms": median(search) * 1000,
+                    "search_p95_ms": percentile(search, 0.95) * 1000,
+                    "digest_median_ms": median(digest) * 1000,
+                }
+                log(f"run {run + 1}, {name}: {results[name]}")
+            runs.append(results)
+            sq, pg = results["sqlite"], results["postgresql"]
+            rows = [[key, f"{sq[key]:.1f}", f"{pg[key]:.1f}", f"{pg[key] / sq[key]:.2f}x"] for key in sq]
+            print(f"\n{source.name}, run {run + 1}, {len(QUERIES)} queries x {rounds} rounds; {machine_line()}\n")
+            print(table(["", "SQLite", "PostgreSQL", "PostgreSQL / SQLite"], rows), flush=True)
+    save_result("backends-archive", {"archive": source.name, "rounds": rounds, "results": runs[0], "runs": runs})
     return 0
 
 
@@ -124,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--archive", type=Path, help="an existing SQLite archive (copied; not changed)")
+    parser.add_argument("--repeat", type=int, default=1, help="with --archive: measurements of both engines")
     args = parser.parse_args(argv)
     if args.archive is not None:
-        return _from_archive(args.archive, args.rounds)
+        return _from_archive(args.archive, args.rounds, args.repeat)
     from tools.pg_local import running
 
     pipeline = Pipeline.load()

@@ -16,7 +16,7 @@ wrong figure. Whether a post is its channel's own changes only when the channel 
 (storage/channels.py only ever fills a missing tg_id or username in), which can turn a flagged
 "forward" into an own post, never the other way.
 
-Invariant kept by every writer here (`new_flags`, `mark_rows`, `cluster_flag`): the posts of a group
+Invariant kept by every writer here (`new_flags`, `mark_rows`, `assign_clusters`): the posts of a group
 of two or more (one origin key, one folding content hash, one folding cluster) are all flagged. A
 post joining such a group then needs only its own flag; one joining a single post flags that one
 too. So the cost per new post is two index probes, not a walk over a widely copied statement's posts.
@@ -34,6 +34,7 @@ from bot.core.statements import TRIVIAL_MARK, content_folds
 _FOLDS = f"substr(content_hash, 1, 1) != '{TRIVIAL_MARK}'"
 _CHUNK = 500  # keys per IN (...) list: far below SQLite's bound parameters
 FILL_BATCH = 5000
+_TERMS = 400  # clusters per UNION ALL of per-cluster LIMITs: under SQLite's 500 compound terms
 
 # (post id, channel id, origin key, content hash, cluster id) of a stored post
 CarriedRow = tuple[int, int, str, str, int | None]
@@ -169,21 +170,79 @@ def mark_posts(db: sqlite_utils.Database, post_ids: Sequence[int]) -> None:
     mark_rows(db, rows)
 
 
-def cluster_flag(db: sqlite_utils.Database, post_id: int, cluster: int) -> tuple[bool, bool]:
-    """When the near-duplicate index gives `post_id` this cluster: (flag the post, flag the cluster's
-    one other post). Both when it is the cluster's second post whose text folds; the first only when
-    the others are flagged already. Reads at most two other rows, and the post's own only then."""
-    conn = db.conn
-    others = conn.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM posts WHERE cluster_id = ? AND id != ? AND {_FOLDS} LIMIT 2) AS g",
-        [cluster, post_id],
-    ).fetchone()[0]
-    if not others:
-        return False, False
-    row = conn.execute("SELECT content_hash FROM posts WHERE id = ?", [post_id]).fetchone()
-    if row is None or not content_folds(row[0]):
-        return False, False
-    return True, others == 1
+def _other_members(
+    conn: sqlite3.Connection, clusters: Sequence[int], batch: dict[int, int | None]
+) -> dict[int, list[int]]:
+    """Up to two posts of each cluster whose text folds, outside `batch` (post id -> its cluster now).
+
+    The cluster's index is read, never a widely copied statement's rows: each cluster's LIMIT is two
+    more than the batch's posts in it (a UNION ALL of per-cluster LIMITs: SQLite allows 500 terms)."""
+    inside: dict[int, int] = {}
+    for cluster in batch.values():
+        if cluster is not None:
+            inside[cluster] = inside.get(cluster, 0) + 1
+    wanted = list(dict.fromkeys(clusters))
+    found: dict[int, list[int]] = {cluster: [] for cluster in wanted}
+    one = f"SELECT cluster_id, id FROM posts WHERE cluster_id = ? AND {_FOLDS} LIMIT ?"
+    for start in range(0, len(wanted), _TERMS):
+        chunk = wanted[start : start + _TERMS]
+        rows = conn.execute(
+            " UNION ALL ".join([f"SELECT * FROM ({one}) AS m"] * len(chunk)),
+            [v for cluster in chunk for v in (cluster, 2 + inside.get(cluster, 0))],
+        ).fetchall()
+        for cluster, post_id in rows:
+            if post_id not in batch and len(found[cluster]) < 2:
+                found[cluster].append(post_id)
+    return found
+
+
+def assign_clusters(db: sqlite_utils.Database, pairs: Sequence[tuple[int, int | None]]) -> list[int]:
+    """Give these posts these clusters, in order (`None`: the cluster the post has, or its own id), and
+    keep the flags: a post whose text folds is flagged when its cluster holds another such post, and
+    that other one too when it was the only one (the invariant above). Returns the clusters given.
+
+    A batch in a few statements (each a round trip on PostgreSQL) with the outcome of giving the
+    clusters one post at a time: the batch's rows and at most two other folding posts of each
+    cluster are read first, then each post sees the clusters as the posts before it left them."""
+    ids = list(dict.fromkeys(post_id for post_id, _ in pairs))
+    now: dict[int, int | None] = {}  # the batch's posts: cluster, then carried, as each post leaves them
+    carried: dict[int, int] = {}
+    folds: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for post_id, cluster, flag, digest in db.conn.execute(
+            f"SELECT id, cluster_id, carried, content_hash FROM posts WHERE id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall():
+            now[post_id], carried[post_id] = cluster, int(flag)
+            if content_folds(digest):
+                folds.add(post_id)
+    before = {post_id: (now[post_id], carried[post_id]) for post_id in now}
+    given = [(post_id, cluster if cluster is not None else (now.get(post_id) or post_id)) for post_id, cluster in pairs]
+    outside = _other_members(db.conn, [cluster for _, cluster in given], now)
+    members: dict[int | None, set[int]] = {}  # the batch's folding posts by the cluster they have now
+    for post_id in folds:
+        members.setdefault(now[post_id], set()).add(post_id)
+    partners: set[int] = set()
+    for post_id, cluster in given:
+        inside = members.get(cluster, set()) - {post_id}
+        others = min(2, len(outside[cluster]) + len(inside))
+        if others and post_id in folds:
+            carried[post_id] = 1
+            if others == 1:  # the cluster's first pair: its earlier post is flagged now
+                partners.update(outside[cluster])
+                carried.update(dict.fromkeys(inside, 1))
+        if post_id in folds:
+            members[now[post_id]].discard(post_id)
+            members.setdefault(cluster, set()).add(post_id)
+        if post_id in now:
+            now[post_id] = cluster
+    db.conn.executemany(
+        "UPDATE posts SET cluster_id = ?, carried = ? WHERE id = ?",
+        [(now[i], carried[i], i) for i in now if (now[i], carried[i]) != before[i]],
+    )
+    db.conn.executemany("UPDATE posts SET carried = 1 WHERE id = ? AND carried = 0", [(i,) for i in sorted(partners)])
+    return [cluster for _, cluster in given]
 
 
 def fill(db: sqlite_utils.Database, *, batch: int = FILL_BATCH) -> int:

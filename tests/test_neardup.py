@@ -243,6 +243,61 @@ def test_an_edit_is_signed_again(store: Store, pipeline: Pipeline, index: NearDu
     assert index.counts()["band_rows"] == 2 * (index.hasher.params.bands + 1)  # old bands replaced, not added
 
 
+def _edited_and_new(store: Store, pipeline: Pipeline) -> list[int]:
+    """Posts clustered once, then edits and new posts no index has seen: what a batch must sort out."""
+    index = NearDupIndex(store)
+    first = put(store, pipeline, index, MFA, 100, STATEMENT)
+    photo = put(store, pipeline, index, WATCH, 5, "Photo of the day", T0 + timedelta(minutes=1))
+    other = put(store, pipeline, index, TODAY, 9, OTHER_MEETING, T0 + timedelta(minutes=2))
+    put(store, pipeline, None, MFA, 100, RU_STATEMENT)  # the original now says something else ...
+    put(store, pipeline, None, WATCH, 5, STATEMENT + "\nPhoto: MFA", T0 + timedelta(minutes=1))  # ... a copy of it
+    new = [
+        put(store, pipeline, None, ch, mid, text, T0 + timedelta(minutes=minutes))
+        for ch, mid, text, minutes in [
+            (TODAY, 10, "🔴 URGENT\n" + STATEMENT, 3),
+            (MFA, 101, "Forwarded from MFA Russia 🇷🇺\n" + STATEMENT, 4),
+            (WATCH, 6, RU_COPY, 5),
+            (TODAY, 11, "⚡️BREAKING:\n" + OTHER_MEETING, 6),
+        ]
+    ]
+    return [first, photo, other, *new]
+
+
+def test_a_batch_clusters_and_flags_as_posts_one_by_one(tmp_path: Path, pipeline: Pipeline) -> None:
+    """The index reads and writes a batch at once (bot/app/neardup_batch.py, storage/carried.py
+    `assign_clusters`): matching within the batch, edits forgetting their old rows, clusters growing
+    from one post to three and the flags they set come out as when each post is indexed alone."""
+    dumps = []
+    for name in ("one_by_one", "batch"):
+        store = Store.open(tmp_path / f"{name}.db")
+        try:
+            ids = _edited_and_new(store, pipeline)
+            index = NearDupIndex(store)
+            if name == "batch":
+                index.index(ids)
+            else:
+                for post_id in ids:  # in date order already
+                    index.index([post_id])
+            dumps.append(
+                [
+                    [tuple(r) for r in store.db.execute(sql).fetchall()]
+                    for sql in (
+                        "SELECT id, cluster_id, carried FROM posts ORDER BY id",
+                        "SELECT post_id, ts, cluster_id, sig FROM post_signatures ORDER BY post_id",
+                        "SELECT band_key, post_id FROM post_bands ORDER BY band_key, post_id",
+                    )
+                ]
+            )
+            first, photo, other, urgent, forwarded, ru_copy, breaking = ids
+            assert {cluster(store, i) for i in (photo, urgent, forwarded)} == {photo}
+            assert (cluster(store, first), cluster(store, ru_copy)) == (first, first)
+            assert cluster(store, breaking) == other
+        finally:
+            store.close()
+    assert dumps[0] == dumps[1]
+    assert sum(carried for _, _, carried in dumps[0][0]) >= 7
+
+
 def test_without_an_index_nothing_changes_and_catch_up_fills_in(store: Store, pipeline: Pipeline) -> None:
     original = put(store, pipeline, None, MFA, 100, STATEMENT)
     copy = put(store, pipeline, None, WATCH, 7, "⚡️BREAKING:\n" + STATEMENT, T0 + timedelta(hours=1))

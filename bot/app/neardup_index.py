@@ -17,9 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.app.channel_boilerplate import LearnedBoilerplate
+from bot.app.neardup_batch import BatchView
 from bot.core.learned_boilerplate import strip_paragraphs
 from bot.core.neardup import MinHasher, Signature, pick_cluster
-from storage.signatures import SignatureRow, Signatures
+from storage.signatures import Candidate, SignatureRow, Signatures
 from storage.store import Store
 from storage.timefmt import to_db_time
 
@@ -46,7 +47,7 @@ class NearDupIndex:
 
     `boilerplate`, when given, takes each channel's clear sign-offs out of the text before it is
     signed, so two different short posts under the same long footer do not look alike.
-    `max_candidates` and `per_key` bound the LSH candidates verified per post (see `_index_one`).
+    `max_candidates` and `per_key` bound the LSH candidates verified per post (see `_match`).
     """
 
     def __init__(
@@ -103,39 +104,60 @@ class NearDupIndex:
         clusters: dict[int, int] = {}
         known = signed or {}
         with self.store.transaction():
+            work: list[tuple[int, int, Signature | None]] = []
             for post_id, channel_id, date, text in rows:
                 text = strip_paragraphs(text, self._learned_keys(channel_id))
-                signature = known[text] if text in known else self.hasher.signature(text)
-                clusters[post_id] = self._index_one(post_id, _ts(date), signature)
+                work.append((post_id, _ts(date), known[text] if text in known else self.hasher.signature(text)))
+            matched = self._match(work)
+            clusters.update(zip((post_id for post_id, _ in matched), self.rows.set_clusters(matched), strict=True))
         return clusters
 
-    def _index_one(self, post_id: int, ts: int, signature: Signature | None) -> int:
-        old = self.rows.get(post_id)
-        if old is not None:
-            stored = _signature(old)
-            if stored == signature:
-                return self.rows.set_cluster(post_id, None)
-            self._forget([stored], [post_id])
-        if signature is None:
-            return self.rows.set_cluster(post_id, post_id)
-        keys = self.hasher.band_keys(signature)
+    def _match(self, work: Sequence[tuple[int, int, Signature | None]]) -> list[tuple[int, int | None]]:
+        """Each post's cluster, oldest first (`None`: its signature is unchanged, it keeps its cluster).
+
+        The batch's index rows are read once and written once (bot/app/neardup_batch.py); each post
+        is matched as if the posts before it had been written already."""
+        olds = {i: _signature(row) for i, row in self.rows.get_many([w[0] for w in work]).items()}
+        keyed = [(*w, self.hasher.band_keys(w[2]) if w[2] is not None else []) for w in work]
         window = int(self.window.total_seconds())
-        # Candidates: the newest `per_key` posts under each band key, ranked by how many bands they
-        # share (the same opening counts as many), the first `max_candidates` verified. Both limits
-        # keep the cost per post flat however alike the window's posts are.
-        candidates = self.rows.candidates(
-            keys,
+        view = BatchView(
+            self.rows,
+            [key for *_, keys in keyed for key in keys],
             per_key=self.per_key,
-            ts_from=ts - window,
-            ts_to=ts + window,
-            exclude=post_id,
-            lead=signature.lead,
-            limit=self.max_candidates,
+            forgets=sum(1 for post_id, _, signature in work if post_id in olds and olds[post_id] != signature),
+            ts_from=min((ts for _, ts, _ in work), default=0) - window,
+            ts_to=max((ts for _, ts, _ in work), default=0) + window,
         )
-        matches = [(c.ts, c.post_id, c.cluster_id) for c in candidates if self.hasher.matches_row(signature, *c.row)]
-        cluster = pick_cluster(matches) or post_id
-        self.rows.add(post_id, ts, cluster, _row(signature), keys)
-        return self.rows.set_cluster(post_id, cluster)
+        found: list[tuple[int, int | None]] = []
+        for post_id, ts, signature, keys in keyed:
+            stored = olds.get(post_id)
+            if stored is not None:
+                if stored == signature:
+                    found.append((post_id, None))
+                    continue
+                view.forget(post_id, self.hasher.band_keys(stored))
+            if signature is None:
+                found.append((post_id, post_id))
+                continue
+            # Candidates: the newest `per_key` posts under each band key, ranked by how many bands they
+            # share (the same opening counts as many), the first `max_candidates` verified. Both limits
+            # keep the cost per post flat however alike the window's posts are.
+            candidates = view.candidates(
+                keys,
+                ts_from=ts - window,
+                ts_to=ts + window,
+                exclude=post_id,
+                lead=signature.lead,
+                limit=self.max_candidates,
+            )
+            matches = [
+                (c.ts, c.post_id, c.cluster_id) for c in candidates if self.hasher.matches_row(signature, *c.row)
+            ]
+            cluster = pick_cluster(matches) or post_id
+            view.add(Candidate(post_id, ts, cluster, _row(signature)), keys)
+            found.append((post_id, cluster))
+        view.write()
+        return found
 
     def _forget(self, signatures: Sequence[Signature], post_ids: Sequence[int]) -> None:
         """Remove these posts' rows; their band rows are found again from the stored signatures."""
