@@ -122,6 +122,10 @@ class NoArchiveError(ArchiveError):
     """Nothing at the path, and the caller only reads: a mistyped --db must not leave an empty archive."""
 
 
+class ArchiveUnreachableError(ArchiveError):
+    """The archive's server could not be reached: unlike the other refusals, trying again later may work."""
+
+
 def open_db(
     path: Path | str, normaliser: TextNormaliser | None = None, *, create: bool = True
 ) -> sqlite_utils.Database:
@@ -214,12 +218,14 @@ def _open_postgres(url: str, *, create: bool) -> Any:
         import psycopg  # noqa: F401
     except ImportError:
         raise ArchiveError("a postgresql:// archive needs psycopg: pip install 'tgmonitor[postgres]'") from None
-    from storage.pg.open import NoPgArchiveError, PgArchiveError, open_pg
+    from storage.pg.open import NoPgArchiveError, PgArchiveError, PgUnreachableError, open_pg
 
     try:
         return open_pg(url, create=create)
     except NoPgArchiveError as exc:
         raise NoArchiveError(str(exc)) from None
+    except PgUnreachableError as exc:
+        raise ArchiveUnreachableError(str(exc)) from None
     except PgArchiveError as exc:
         raise ArchiveError(str(exc)) from None
 

@@ -9,7 +9,8 @@ import sys
 from bot.cli.context import CliContext
 from bot.config import SettingsError
 from bot.service.logging_setup import setup_logging
-from bot.service.run import EX_CONFIG, Service
+from bot.service.run import EX_CONFIG, Service, pause_before_retry
+from storage.db import ArchiveUnreachableError
 
 WRITES = True  # may create the archive (bot/cli/context.py)
 SETTINGS_ERROR_EXIT = EX_CONFIG  # invalid settings: a supervisor must not restart it in a loop
@@ -35,4 +36,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return EX_CONFIG
     settings = settings.with_archive(ctx.location)  # --db wins, and start-up names the real archive
     setup_logging(settings)
-    return asyncio.run(Service(settings, ctx.archive).run())
+    try:
+        archive = ctx.archive
+    except ArchiveUnreachableError as exc:  # the database server is down or restarting
+        return asyncio.run(pause_before_retry(str(exc)))
+    return asyncio.run(Service(settings, archive).run())

@@ -405,3 +405,21 @@ class Service:
             self.log.info("tgmonitor stopped cleanly in %.2fs", took)
         else:
             self.log.info("tgmonitor stopped in %.2fs with exit code %d", took, self._exit_code)
+
+
+async def pause_before_retry(reason: str, seconds: float = START_RETRY_WAIT, log: logging.Logger = _log) -> int:
+    """For a service that could not even open its archive (the database server is down): one line, then
+    wait before exiting 1, as `_wait_before_retry` does for Telegram, so a restart policy with no back-off
+    does not retry in a tight loop. A stop request ends the pause with 0."""
+    log.error("cannot start yet: %s; exiting with 1 in %s so the supervisor retries", reason, _interval(seconds))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = StopSignals(lambda _reason: stop.set(), stop.is_set, log)
+    signals.install(loop)
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return 1
+    finally:
+        signals.remove(loop)
+    return 0

@@ -17,6 +17,10 @@ class NoPgArchiveError(PgArchiveError):
     """An empty database, and the caller only reads."""
 
 
+class PgUnreachableError(PgArchiveError):
+    """No connection to the server (down, restarting, refused, wrong password): a service retries later."""
+
+
 def _version(db: PgDatabase) -> int:
     if db.conn.raw.execute("SELECT to_regclass('meta')").fetchone()[0] is None:  # type: ignore[index]
         return 0
@@ -76,7 +80,7 @@ def open_pg(
     try:
         db = connect(url, read_only=read_only, statement_seconds=statement_seconds)
     except sqlite3.OperationalError as exc:
-        raise PgArchiveError(str(exc)) from None
+        raise PgUnreachableError(str(exc)) from None
     try:
         encoding = db.conn.raw.execute("SHOW server_encoding").fetchone()
         if encoding is None or encoding[0] != "UTF8":
