@@ -134,6 +134,22 @@ def assess(service: Mapping[str, Any], now: datetime, poll_interval: int) -> tup
     return (state, *assess_poll(service, now, poll_interval))
 
 
+def held_by_another(service: Mapping[str, Any], now: datetime, host: str, pid: int) -> str | None:
+    """Who else is alive under this service's name ("pid 12 on host-b"), or None.
+
+    Two live services under one SERVICE_NAME (a team that left it unset) overwrite each other's notes,
+    and `status` then shows whichever wrote last: the starting service says so, once, in its log.
+    """
+    if service.get("state") not in ("running", "starting"):
+        return None
+    if service.get("host") == host and service.get("pid") == pid:
+        return None
+    shown, _, _ = assess(service, now, int(service.get("poll_interval") or HEARTBEAT_MAX))
+    if shown == "stale":
+        return None
+    return f"pid {service.get('pid') or '?'} on {service.get('host') or '?'}"
+
+
 def assess_poll(service: Mapping[str, Any], now: datetime, poll_interval: int) -> tuple[bool, str]:
     """Healthy: the service has not polled yet, or a channel was read within 3 poll intervals.
 

@@ -275,3 +275,34 @@ def test_a_start_error_is_stored_without_the_settings_secrets(store: Store, pipe
     error = store.meta_get(services.key("listener-a", "error"))
     assert error is not None and "refused for api_hash=[redacted]" in error
     assert settings.api_hash not in error
+
+
+def test_a_second_live_service_under_one_name_is_warned_about_once(
+    store: Store, pipeline: Pipeline, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime.now(UTC)
+    note(store, "main", state="running", pid="4242", host="listener-b-host", poll_interval="300")
+    note(store, "main", started_at=to_db_time(now), heartbeat_at=to_db_time(now))
+    listener = make_service(
+        listener_settings(tmp_path / "a"),
+        store,
+        pipeline,
+        user_client_factory=lambda s: UnreachableClient(),
+        start_retry_wait=0.1,
+    )
+    with caplog.at_level(logging.WARNING):
+        assert asyncio.run(listener.run()) == 1
+    shared = [r for r in caplog.records if "another live service" in r.getMessage()]
+    assert len(shared) == 1
+    assert "pid 4242 on listener-b-host" in shared[0].getMessage() and "SERVICE_NAME" in shared[0].getMessage()
+
+
+def test_held_by_another_ignores_itself_the_stopped_and_the_stale() -> None:
+    now = datetime.now(UTC)
+    fresh = {"state": "running", "pid": 7, "host": "h1", "poll_interval": 300, "heartbeat_at": to_db_time(now)}
+    assert services.held_by_another(fresh, now, "h2", 7) == "pid 7 on h1"
+    assert services.held_by_another(fresh, now, "h1", 7) is None  # its own entry from before
+    assert services.held_by_another({**fresh, "state": "stopped"}, now, "h2", 7) is None
+    old = to_db_time(now - timedelta(hours=1))
+    stale = {**fresh, "heartbeat_at": old, "started_at": old}
+    assert services.held_by_another(stale, now, "h2", 7) is None

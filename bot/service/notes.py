@@ -13,6 +13,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
+from bot.core.numbers import ascii_int
 from bot.service.logging_setup import RedactSecrets
 from storage import services
 from storage.store import Store
@@ -43,6 +44,7 @@ class ServiceNotes:
 
     def starting(self, poll_interval: int) -> None:
         """Before anything connects: a start that fails or hangs is then seen as this service's."""
+        self._warn_if_shared()
         self.note_safely(
             {
                 "state": "starting",
@@ -81,3 +83,18 @@ class ServiceNotes:
             self.note_safely({"state": "failed", "stopped_at": _now(), "error": self._redact(start_error)[:500]})
         else:  # asked to stop while starting
             self.note_safely({"state": "stopped", "stopped_at": _now()})
+
+    def _warn_if_shared(self) -> None:
+        try:
+            entry = {field: self.store.meta_get(services.key(self.name, field)) for field in services.FIELDS}
+        except Exception:  # the archive may be what cannot be reached; the start reports that itself
+            return
+        read: dict[str, object] = {**entry, "pid": ascii_int(entry["pid"] or "")}
+        other = services.held_by_another(read, datetime.now(UTC), socket.gethostname(), os.getpid())
+        if other is not None:
+            self.log.warning(
+                "another live service (%s) notes its state as %r: give each service of a team its own "
+                "SERVICE_NAME, or `tgmonitor status` shows whichever wrote last",
+                other,
+                self.name,
+            )
