@@ -6,7 +6,7 @@ Mixed into `storage.articles.ArticleStore` (which writes); split off only to kee
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -14,9 +14,8 @@ from typing import Any
 import sqlite_utils
 
 from bot.models import Article, ArticleMatch, LinkedArticle, StoredPost, Tag
+from storage.in_lists import chunks
 from storage.tag_list import TagDecoder
-
-_CHUNK = 500  # ids per IN (...) list
 
 
 def _t(value: datetime) -> str:
@@ -25,11 +24,6 @@ def _t(value: datetime) -> str:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
 
 
 _ARTICLE_COLUMNS = (
@@ -98,7 +92,7 @@ class ArticleReads:
         if not ids:
             return posts
         links: dict[int, list[LinkedArticle]] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             rows = self.db.execute(
                 "SELECT pa.post_id, a.id, a.url, a.status, a.title, a.lang, a.tag_list, a.final_url "
                 "FROM post_articles pa JOIN articles a ON a.id = pa.article_id "

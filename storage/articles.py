@@ -25,8 +25,9 @@ import sqlite_utils
 
 from bot.core.articles import ArticleContent
 from bot.core.links import url_host
-from storage.article_reads import ArticleReads, _chunks, _t
+from storage.article_reads import ArticleReads, _t
 from storage.db import transaction
+from storage.in_lists import chunks
 from storage.tag_list import TagDecoder, encode_tags
 
 
@@ -243,7 +244,7 @@ class ArticleStore(ArticleReads):
 
     def _copy_tags(self, post_ids: Sequence[int]) -> None:
         """post_tags of these posts = their own tags (posts.tag_list) + the topics of their done articles."""
-        for chunk in _chunks(list(post_ids)):
+        for chunk in chunks(list(post_ids)):
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(
                 "SELECT pa.post_id, a.tag_list FROM post_articles pa JOIN articles a ON a.id = pa.article_id "

@@ -30,9 +30,9 @@ from collections.abc import Sequence
 import sqlite_utils
 
 from bot.core.statements import TRIVIAL_MARK, content_folds
+from storage.in_lists import rows_in
 
 _FOLDS = f"substr(content_hash, 1, 1) != '{TRIVIAL_MARK}'"
-_CHUNK = 500  # keys per IN (...) list: far below SQLite's bound parameters
 FILL_BATCH = 5000
 _TERMS = 400  # clusters per UNION ALL of per-cluster LIMITs: under SQLite's 500 compound terms
 
@@ -47,17 +47,13 @@ def _own(origin_key: str, keys: tuple[str, ...]) -> bool:
 
 
 def _channel_keys(conn: sqlite3.Connection, channel_ids: set[int]) -> dict[int, tuple[str, ...]]:
-    ids = sorted(channel_ids)
     found: dict[int, tuple[str, ...]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = conn.execute(
-            f"SELECT id, tg_id, username FROM channels WHERE id IN ({','.join('?' * len(chunk))})", chunk
-        ).fetchall()
-        for channel_id, tg_id, username in rows:
-            found[channel_id] = tuple(
-                k for k in (f"tg:{tg_id}" if tg_id is not None else "", f"@{username}" if username else "") if k
-            )
+    for channel_id, tg_id, username in rows_in(
+        conn, "SELECT id, tg_id, username FROM channels WHERE id IN ({in})", sorted(channel_ids)
+    ):
+        found[channel_id] = tuple(
+            k for k in (f"tg:{tg_id}" if tg_id is not None else "", f"@{username}" if username else "") if k
+        )
     return found
 
 
@@ -65,32 +61,14 @@ def _group_sizes(conn: sqlite3.Connection, column: str, values: Sequence[object]
     """How many posts of the archive hold each of `values` in `column` (those held by `least` or more).
 
     Reads only the column's index: a cluster's members are not told apart by their text here."""
-    sizes: dict[object, int] = {}
-    for start in range(0, len(values), _CHUNK):
-        chunk = list(values[start : start + _CHUNK])
-        sizes.update(
-            conn.execute(
-                f"SELECT {column}, count(*) FROM posts WHERE {column} IN ({','.join('?' * len(chunk))}) "
-                f"GROUP BY {column} HAVING count(*) >= ?",
-                [*chunk, least],
-            ).fetchall()
-        )
-    return sizes
+    sql = f"SELECT {column}, count(*) FROM posts WHERE {column} IN ({{in}}) GROUP BY {column} HAVING count(*) >= ?"
+    return dict(rows_in(conn, sql, values, [least]))
 
 
 def _folding_sizes(conn: sqlite3.Connection, clusters: Sequence[object]) -> dict[object, int]:
     """Members whose text folds, of clusters the index says have two or more (reads their rows)."""
-    sizes: dict[object, int] = {}
-    for start in range(0, len(clusters), _CHUNK):
-        chunk = list(clusters[start : start + _CHUNK])
-        sizes.update(
-            conn.execute(
-                f"SELECT cluster_id, count(*) FROM posts WHERE cluster_id IN ({','.join('?' * len(chunk))}) "
-                f"AND {_FOLDS} GROUP BY cluster_id",
-                chunk,
-            ).fetchall()
-        )
-    return sizes
+    sql = f"SELECT cluster_id, count(*) FROM posts WHERE cluster_id IN ({{in}}) AND {_FOLDS} GROUP BY cluster_id"
+    return dict(rows_in(conn, sql, clusters))
 
 
 Partner = tuple[str, object]  # (column, value): a group whose one earlier post is to be flagged
@@ -158,15 +136,8 @@ def mark_rows(db: sqlite_utils.Database, rows: Sequence[CarriedRow]) -> None:
 
 def mark_posts(db: sqlite_utils.Database, post_ids: Sequence[int]) -> None:
     """`mark_rows` for posts by id, their values read back (an edit, a re-cleaning: a few posts)."""
-    ids = list(dict.fromkeys(post_ids))
-    rows: list[CarriedRow] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows += db.conn.execute(
-            "SELECT id, channel_id, origin_key, content_hash, cluster_id FROM posts "
-            f"WHERE id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ).fetchall()
+    sql = "SELECT id, channel_id, origin_key, content_hash, cluster_id FROM posts WHERE id IN ({in})"
+    rows: list[CarriedRow] = rows_in(db.conn, sql, list(dict.fromkeys(post_ids)))
     mark_rows(db, rows)
 
 
@@ -208,15 +179,12 @@ def assign_clusters(db: sqlite_utils.Database, pairs: Sequence[tuple[int, int | 
     now: dict[int, int | None] = {}  # the batch's posts: cluster, then carried, as each post leaves them
     carried: dict[int, int] = {}
     folds: set[int] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for post_id, cluster, flag, digest in db.conn.execute(
-            f"SELECT id, cluster_id, carried, content_hash FROM posts WHERE id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ).fetchall():
-            now[post_id], carried[post_id] = cluster, int(flag)
-            if content_folds(digest):
-                folds.add(post_id)
+    for post_id, cluster, flag, digest in rows_in(
+        db.conn, "SELECT id, cluster_id, carried, content_hash FROM posts WHERE id IN ({in})", ids
+    ):
+        now[post_id], carried[post_id] = cluster, int(flag)
+        if content_folds(digest):
+            folds.add(post_id)
     before = {post_id: (now[post_id], carried[post_id]) for post_id in now}
     given = [(post_id, cluster if cluster is not None else (now.get(post_id) or post_id)) for post_id, cluster in pairs]
     outside = _other_members(db.conn, [cluster for _, cluster in given], now)

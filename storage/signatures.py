@@ -13,9 +13,9 @@ import sqlite_utils
 
 from storage.carried import assign_clusters
 from storage.db import transaction
+from storage.in_lists import rows_in
 
 PARAMS_META_KEY = "neardup_params"
-_CHUNK = 500  # ids per IN (...) list: far below SQLite's bound parameters
 _KEYS = 400  # band keys per UNION ALL of per-key LIMITs: under SQLite's 500 compound terms
 
 
@@ -54,28 +54,12 @@ class Signatures:
 
     def posts(self, post_ids: Sequence[int]) -> list[tuple[int, int, str, str]]:
         """(id, channel_id, date, text) of these posts, in no particular order."""
-        rows: list[tuple[int, int, str, str]] = []
-        for start in range(0, len(post_ids), 500):
-            chunk = list(post_ids[start : start + 500])
-            rows += self.db.execute(
-                f"SELECT id, channel_id, date, text FROM posts WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-        return rows
+        return rows_in(self.db, "SELECT id, channel_id, date, text FROM posts WHERE id IN ({in})", post_ids)
 
     def get_many(self, post_ids: Sequence[int]) -> dict[int, SignatureRow]:
         """The stored signatures of these posts (those that have one), by post id."""
-        found: dict[int, SignatureRow] = {}
-        ids = list(dict.fromkeys(post_ids))
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            rows = self.db.execute(
-                "SELECT post_id, sig, shingles, marks, lead FROM post_signatures "
-                f"WHERE post_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-            found.update((r[0], SignatureRow(*r[1:])) for r in rows)
-        return found
+        sql = "SELECT post_id, sig, shingles, marks, lead FROM post_signatures WHERE post_id IN ({in})"
+        return {r[0]: SignatureRow(*r[1:]) for r in rows_in(self.db, sql, list(dict.fromkeys(post_ids)))}
 
     def newest(self, keys: Sequence[int], count: int) -> dict[int, list[int]]:
         """The newest `count` post ids under each band key (highest first); a key without rows maps to [].
@@ -111,17 +95,12 @@ class Signatures:
 
     def signed_between(self, post_ids: Sequence[int], ts_from: int, ts_to: int) -> dict[int, Candidate]:
         """The signature rows of these posts dated from `ts_from` to `ts_to`, by post id."""
-        found: dict[int, Candidate] = {}
-        ids = list(dict.fromkeys(post_ids))
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            rows = self.db.execute(
-                "SELECT post_id, ts, cluster_id, sig, shingles, marks, lead FROM post_signatures "
-                f"WHERE post_id IN ({','.join('?' * len(chunk))}) AND ts BETWEEN ? AND ?",
-                [*chunk, ts_from, ts_to],
-            ).fetchall()
-            found.update((r[0], Candidate(r[0], r[1], r[2], SignatureRow(*r[3:]))) for r in rows)
-        return found
+        sql = (
+            "SELECT post_id, ts, cluster_id, sig, shingles, marks, lead FROM post_signatures "
+            "WHERE post_id IN ({in}) AND ts BETWEEN ? AND ?"
+        )
+        rows = rows_in(self.db, sql, list(dict.fromkeys(post_ids)), [ts_from, ts_to])
+        return {r[0]: Candidate(r[0], r[1], r[2], SignatureRow(*r[3:])) for r in rows}
 
     def add_many(self, rows: Sequence[tuple[Candidate, Sequence[int]]]) -> None:
         """Signature rows with their band keys: two statements for a batch (multi-row on PostgreSQL)."""

@@ -13,22 +13,17 @@ the versions they show (`version_texts`, `versions_page`), never all of them per
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlite_utils
 
 from bot.models import PostChange, PostVersion
+from storage.in_lists import chunks
 from storage.timefmt import from_db_time
 
-_CHUNK = 500  # ids per IN (...) list
 KEEP_FIRST = 10  # earliest versions of a post always kept
 KEEP_LAST = 40  # latest earlier versions kept; the ones between are dropped
-
-
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
 
 
 # The edit that produced version k+1 is on row k; its Telegram date is version k+1's own edit date:
@@ -137,7 +132,7 @@ class VersionTable:
         """The edits and deletions noticed on these posts, in the order they were noticed."""
         ids = sorted(set(post_ids))
         found: list[PostChange] = []
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(f"{EDITS_SQL} WHERE v.post_id IN ({marks})", list(chunk)).fetchall()
             rows += self.db.execute(
