@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,6 +71,11 @@ class Housekeeping:
                 "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 list(values.items()),
             )
+
+    def meta_delete(self, keys: Sequence[str]) -> int:
+        """Delete these keys in one transaction; how many existed."""
+        with transaction(self.db):
+            return sum(self.db.execute("DELETE FROM meta WHERE key = ?", [k]).rowcount for k in keys)
 
     def optimize(self) -> tuple[int, int, int]:
         """Upkeep for a long-running writer: fresh planner statistics, and the WAL folded back and reset.

@@ -43,6 +43,23 @@ def key(name: str, field: str) -> str:
     return f"service.{field}" if name == DEFAULT_SERVICE else f"service.{name}.{field}"
 
 
+def note_keys(name: str) -> list[str]:
+    """Every meta key a service's notes can use (what `status --forget` deletes)."""
+    return [key(name, field) for field in FIELDS]
+
+
+def forget_refusal(service: Mapping[str, Any], now: datetime) -> str | None:
+    """Why a service's notes must stay (it is alive), or None when they may go.
+
+    Forgetting a live service's notes would make its container's healthcheck fail until its next
+    heartbeat rewrites them, and hide a service that is in fact running; a stale one is dead.
+    """
+    shown, _, why = assess(service, now, int(service.get("poll_interval") or HEARTBEAT_MAX))
+    if shown not in ("running", "starting"):
+        return None
+    return f"it is {shown} (pid {service.get('pid') or '?'} on {service.get('host') or '?'}; {why}): stop it first"
+
+
 def heartbeat_every(poll_interval: int) -> int:
     """Seconds between two heartbeats of a service polling every `poll_interval` seconds."""
     return max(1, min(HEARTBEAT_MAX, poll_interval))

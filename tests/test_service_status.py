@@ -306,3 +306,28 @@ def test_held_by_another_ignores_itself_the_stopped_and_the_stale() -> None:
     old = to_db_time(now - timedelta(hours=1))
     stale = {**fresh, "heartbeat_at": old, "started_at": old}
     assert services.held_by_another(stale, now, "h2", 7) is None
+
+
+def test_status_forget_deletes_a_retired_services_notes_only(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_ago = to_db_time(datetime.now(UTC) - timedelta(days=3))
+    note(store, "old-listener", state="running", pid="41", host="host-a", started_at=long_ago, heartbeat_at=long_ago)
+    note(store, "bot", state="stopped", pid="7", host="host-b", started_at=long_ago, stopped_at=long_ago)
+    db = tmp_path / "archive.db"
+    code, out = status_cli(capsys, db, "--forget", "old-listener")  # stale: its process is gone
+    assert code == 0 and "forgot service 'old-listener' (5 notes)" in out
+    assert store.meta_get("service.old-listener.state") is None
+    assert store.meta_get("service.bot.state") == "stopped"  # another service's notes stay
+    assert main(["--db", str(db), "status", "--forget", "old-listener"]) == 2
+    assert "no service 'old-listener' has notes" in capsys.readouterr().err
+
+
+def test_status_forget_refuses_a_live_service(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fresh = to_db_time(datetime.now(UTC))
+    note(store, "listener-a", state="running", pid="42", host="host-a", started_at=fresh, heartbeat_at=fresh)
+    db = tmp_path / "archive.db"
+    assert main(["--db", str(db), "status", "--forget", "listener-a"]) == 1
+    err = capsys.readouterr().err
+    assert "not forgotten: it is running (pid 42 on host-a" in err and "stop it first" in err
+    assert store.meta_get("service.listener-a.state") == "running"

@@ -5,7 +5,7 @@ The exit code is the health verdict, so a container HEALTHCHECK or a monitoring 
 has been read successfully within 3 × POLL_INTERVAL, or it stopped sending signs of life (the rules are
 `storage.services.assess`). Every `tgmonitor run` on the archive is listed under its SERVICE_NAME; the
 verdict is `--service NAME`'s (or SERVICE_NAME's) alone when given, so each container of a team checks
-itself, and every service's otherwise.
+itself, and every service's otherwise. `--forget NAME` deletes a retired service's notes (its one write).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from bot.cli.accounts_cmd import accounts_report
 from bot.cli.accounts_cmd import lines as account_lines
 from bot.cli.context import CliContext
-from storage.services import DEFAULT_SERVICE
+from storage.services import DEFAULT_SERVICE, forget_refusal, note_keys, services_from_meta
 from storage.status import StatusError, read_status
 
 
@@ -34,11 +34,18 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="NAME",
         help="the exit code is this service's health alone (default: SERVICE_NAME when set, else every service's)",
     )
+    parser.add_argument(
+        "--forget",
+        metavar="NAME",
+        help="delete a retired service's notes from the archive (refused while it runs), then exit",
+    )
     return parser
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     now = datetime.now(UTC)
+    if args.forget is not None:
+        return _forget(args.forget, ctx, now)
     try:
         status = read_status(
             ctx.location,
@@ -58,6 +65,21 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         print("\n".join(_lines(status) + (account_lines(status["accounts"]) if "accounts" in status else [])))
     return 0 if status["healthy"] else 1
+
+
+def _forget(name: str, ctx: CliContext, now: datetime) -> int:
+    """The one write of `status`: a team that renamed or retired a service keeps its lines otherwise."""
+    stored = {k: ctx.store.meta_get(k) for k in note_keys(name)}
+    notes = services_from_meta({k: v for k, v in stored.items() if v is not None})
+    if name not in notes:
+        print(f"tgmonitor: status --forget: no service {name!r} has notes on this archive", file=sys.stderr)
+        return 2
+    refusal = forget_refusal(notes[name], now)
+    if refusal is not None:
+        print(f"tgmonitor: status --forget: service {name!r} not forgotten: {refusal}", file=sys.stderr)
+        return 1
+    print(f"forgot service {name!r} ({ctx.store.meta_delete(note_keys(name))} notes)")
+    return 0
 
 
 def _service_lines(label: str, svc: dict[str, Any]) -> list[str]:
