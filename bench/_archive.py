@@ -59,6 +59,12 @@ def cached_archive(count: int, *, seed: int = DEFAULT_SEED, posts_per_day: int =
 
     log(f"building {path.name}: {count:,} corpus posts through bot.app.ingest (cached for later runs)")
     Ingest(store, pipeline, None).save(generate(count, seed=seed, posts_per_day=posts_per_day), progress=progress)
+    _finish(store, wanted, partial, path, started)
+    return path
+
+
+def _finish(store: Store, wanted: str, partial: Path, path: Path, started: float) -> None:
+    """Stamp the corpus parameters, fold the WAL, and only then take the cache's name."""
     store.meta_set(META_KEY, wanted)
     # No ANALYZE: a user's archive has no statistics either, and plans should be the ones they get.
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -66,7 +72,6 @@ def cached_archive(count: int, *, seed: int = DEFAULT_SEED, posts_per_day: int =
     remove_db(path)
     partial.rename(path)
     log(f"built {path.name} in {time.perf_counter() - started:,.0f} s")
-    return path
 
 
 def live_archive_path(count: int, batch: int, merge_every: int, seed: int = DEFAULT_SEED) -> Path:
@@ -126,10 +131,5 @@ def cached_live_archive(
     Ingest(store, pipeline, None, batch_size=batch).save(
         generate(count, seed=seed, posts_per_day=2000), progress=progress
     )
-    store.meta_set(META_KEY, wanted)
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    remove_db(path)
-    partial.rename(path)
-    log(f"built {path.name} in {time.perf_counter() - started:,.0f} s")
+    _finish(store, wanted, partial, path, started)
     return path, runs
