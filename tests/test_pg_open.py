@@ -21,10 +21,15 @@ def test_two_processes_create_one_archive_at_once(pg_server: Any) -> None:
     url = new_database(pg_server)
     code = "import sys; from storage.store import Store; Store.open(sys.argv[1]).close(); print('ok')"
     runs = [
-        subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code, url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(3)
     ]
-    assert [r.communicate(timeout=60)[0].strip() for r in runs] == ["ok", "ok", "ok"]
+    # generous: three interpreters importing the storage layer on a machine loaded by other suites; the
+    # failure (seen once under load, cause unknown) then shows each process's own stderr
+    outcomes = [r.communicate(timeout=180) for r in runs]
+    assert [out.strip() for out, _ in outcomes] == ["ok", "ok", "ok"], [err[-2000:] for _, err in outcomes]
     db = open_db(url)
     assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     db.conn.close()
