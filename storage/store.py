@@ -415,7 +415,8 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
     def _hydrate(self, rows: list[sqlite3.Row | tuple[Any, ...]]) -> list[StoredPost]:
         decode = self._tag_decoder.decode
         parse = datetime.fromisoformat
-        # Positional, in StoredPost's field order: a search's whole Python cost is these 20 objects.
+        # Positional, in StoredPost's field order, every field (keywords cost the generated __init__ more):
+        # a search's whole Python cost is mostly these 20 objects.
         return [
             StoredPost(
                 r[0],  # id
@@ -436,9 +437,11 @@ class Store(ChannelTable, Housekeeping, VersionTable, SearchTable, RecleanTable)
                 r[14],  # cluster_id
                 parse(r[15]) if r[15] else None,  # edit_date
                 bool(r[16]),  # deleted
-                sender=Sender(r[19], r[20]) if r[19] or r[20] else None,
-                approx_time=bool(r[21]),
-                text_links=decode_text_links(r[22]),
+                (),  # articles (ArticleReads.attach)
+                None,  # article_match
+                Sender(r[19], r[20]) if r[19] or r[20] else None,  # sender
+                bool(r[21]),  # approx_time
+                decode_text_links(r[22]) if r[22] else (),  # text_links
             )
             for r in rows
         ]
