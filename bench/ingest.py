@@ -113,14 +113,21 @@ def run_raw(path: Path, rows: list[dict[str, Any]]) -> float:
 
 
 def run_ingest(
-    path: Path, pipeline: Pipeline, raws: list[RawPost], *, neardup: bool = False, workers: int = 1, side: str = ""
+    path: Path,
+    pipeline: Pipeline,
+    raws: list[RawPost],
+    *,
+    neardup: bool = False,
+    workers: int = 1,
+    side: str = "",
+    inline_every: int | None = None,
 ) -> float:
     remove_db(path)
     store = Store.open(path, pipeline.normaliser)  # one normaliser for tagging and indexing, as the CLI has
     index = NearDupIndex(store) if neardup else None
     before = os.times()
     start = time.perf_counter()
-    result = Ingest(store, pipeline, index, batch_size=BATCH, workers=workers).save(raws)
+    result = Ingest(store, pipeline, index, batch_size=BATCH, workers=workers, inline_every=inline_every).save(raws)
     elapsed = time.perf_counter() - start
     after = os.times()
     if side:
@@ -150,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=100_000, help="posts per run (default 100,000)")
     parser.add_argument("--runs", type=int, default=3, help="paired runs, medians reported (default 3)")
     parser.add_argument("--neardup-runs", type=int, default=1, help="runs with the near-duplicate index (0: skip)")
+    parser.add_argument(
+        "--inline-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the writer prepares every N-th batch (Ingest(inline_every=N); 0: never; default: adaptive)",
+    )
     args = parser.parse_args(argv)
 
     n = args.posts
@@ -175,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                 if side == "raw":
                     raw_times.append(run_raw(db_path, rows))
                 elif side == "ingest":
-                    ingest_times.append(run_ingest(db_path, pipeline, raws, side="ingest"))
+                    every = args.inline_every
+                    ingest_times.append(run_ingest(db_path, pipeline, raws, side="ingest", inline_every=every))
                 else:
                     inline_times.append(run_ingest(db_path, pipeline, raws, workers=0, side="inline"))
             log(
@@ -185,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         store_only = run_store_only(db_path, posts)
         for run in range(args.neardup_runs):
             nd_raw_times.append(run_raw(db_path, rows))
-            neardup_times.append(run_ingest(db_path, pipeline, raws, neardup=True, side="neardup"))
+            neardup_times.append(
+                run_ingest(db_path, pipeline, raws, neardup=True, side="neardup", inline_every=args.inline_every)
+            )
             log(f"neardup run {run + 1}: raw {n / nd_raw_times[-1]:,.0f}/s, import {n / neardup_times[-1]:,.0f}/s")
 
     raw_rate = n / median(raw_times)
