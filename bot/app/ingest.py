@@ -153,8 +153,8 @@ class Ingest:
     def _shared(
         self, source: Iterator[tuple[list[RawPost], bool]], pool: list[PipelineWorker]
     ) -> Iterator[tuple[list[RawPost], list[Prepared], bool]]:
-        """Batch i goes to worker i mod n and comes back in the same order; each worker holds at most
-        two batches (one prepared, one waiting), so what is in flight stays bounded. The rest is
+        """Batch i goes to worker i mod n and comes back in the same order; n + 2 batches at most are
+        with the workers (n + 1 with a fixed share), so what is in flight stays bounded. The rest is
         prepared here: by default (adaptive) the next unsent batch whenever the batch to write next is
         not back from the worker yet, so this process prepares instead of waiting (at most STEAL_AHEAD
         such batches held); with `inline_every=N` every N-th batch, when its turn to be written comes."""
@@ -188,8 +188,11 @@ class Ingest:
             return batch, done, last
 
         every = self.inline_every
+        # One batch more in flight when this process takes batches over: while it prepares one, the
+        # worker finishes the batch it is on and goes on with the next instead of waiting for work.
+        depth = len(pool) + (2 if every is None else 1)
         while True:
-            while not exhausted and in_flight <= len(pool) and (item := pull()) is not None:
+            while not exhausted and in_flight < depth and (item := pull()) is not None:
                 if every and pulled % every == 0:
                     sent.append((*item, None, None))  # ours: prepared when its turn comes
                 else:
