@@ -18,7 +18,9 @@ wall time shows how much of the cores the run got, CPU time what the work costs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -140,6 +142,19 @@ def run_ingest(
     return elapsed
 
 
+def real_raws(n: int) -> list[RawPost]:
+    """Up to `n` real posts (short group chats and channels, unlike the corpus's long keyword-dense
+    posts), shuffled so every batch mixes the exports, numbered anew: the exports' ids overlap."""
+    from bench.never_harm import REAL, real_posts
+
+    if not REAL.is_dir():
+        raise SystemExit(f"--real: {REAL} is absent")
+    posts = [raw for _, raw in real_posts(REAL)]
+    random.Random(34).shuffle(posts)
+    channel = next(iter(generate(1))).channel
+    return [dataclasses.replace(raw, channel=channel, message_id=i + 1) for i, raw in enumerate(posts[:n])]
+
+
 def run_store_only(path: Path, posts: list[Post]) -> float:
     remove_db(path)
     store = Store.open(path)
@@ -158,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="paired runs, medians reported (default 3)")
     parser.add_argument("--neardup-runs", type=int, default=1, help="runs with the near-duplicate index (0: skip)")
     parser.add_argument(
+        "--real",
+        action="store_true",
+        help="real posts of ../shared/real-exports (shuffled, renumbered into one channel) instead of the corpus",
+    )
+    parser.add_argument(
         "--inline-every",
         type=int,
         default=None,
@@ -167,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     n = args.posts
-    log(f"preparing {n:,} corpus posts in memory")
-    raws = list(generate(n))
+    log(f"preparing {n:,} {'real' if args.real else 'corpus'} posts in memory")
+    raws = real_raws(n) if args.real else list(generate(n))
     pipeline = Pipeline.load()
     started = time.perf_counter()
     posts = [pipeline.process(raw) for raw in raws]
