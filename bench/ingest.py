@@ -18,7 +18,9 @@ wall time shows how much of the cores the run got, CPU time what the work costs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -113,14 +115,21 @@ def run_raw(path: Path, rows: list[dict[str, Any]]) -> float:
 
 
 def run_ingest(
-    path: Path, pipeline: Pipeline, raws: list[RawPost], *, neardup: bool = False, workers: int = 1, side: str = ""
+    path: Path,
+    pipeline: Pipeline,
+    raws: list[RawPost],
+    *,
+    neardup: bool = False,
+    workers: int = 1,
+    side: str = "",
+    inline_every: int | None = None,
 ) -> float:
     remove_db(path)
     store = Store.open(path, pipeline.normaliser)  # one normaliser for tagging and indexing, as the CLI has
     index = NearDupIndex(store) if neardup else None
     before = os.times()
     start = time.perf_counter()
-    result = Ingest(store, pipeline, index, batch_size=BATCH, workers=workers).save(raws)
+    result = Ingest(store, pipeline, index, batch_size=BATCH, workers=workers, inline_every=inline_every).save(raws)
     elapsed = time.perf_counter() - start
     after = os.times()
     if side:
@@ -131,6 +140,19 @@ def run_ingest(
     store.close()
     remove_db(path)
     return elapsed
+
+
+def real_raws(n: int) -> list[RawPost]:
+    """Up to `n` real posts (short group chats and channels, unlike the corpus's long keyword-dense
+    posts), shuffled so every batch mixes the exports, numbered anew: the exports' ids overlap."""
+    from bench.never_harm import REAL, real_posts
+
+    if not REAL.is_dir():
+        raise SystemExit(f"--real: {REAL} is absent")
+    posts = [raw for _, raw in real_posts(REAL)]
+    random.Random(34).shuffle(posts)
+    channel = next(iter(generate(1))).channel
+    return [dataclasses.replace(raw, channel=channel, message_id=i + 1) for i, raw in enumerate(posts[:n])]
 
 
 def run_store_only(path: Path, posts: list[Post]) -> float:
@@ -150,11 +172,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=100_000, help="posts per run (default 100,000)")
     parser.add_argument("--runs", type=int, default=3, help="paired runs, medians reported (default 3)")
     parser.add_argument("--neardup-runs", type=int, default=1, help="runs with the near-duplicate index (0: skip)")
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="real posts of ../shared/real-exports (shuffled, renumbered into one channel) instead of the corpus",
+    )
+    parser.add_argument(
+        "--inline-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the writer prepares every N-th batch (Ingest(inline_every=N); 0: never; default: adaptive)",
+    )
     args = parser.parse_args(argv)
 
     n = args.posts
-    log(f"preparing {n:,} corpus posts in memory")
-    raws = list(generate(n))
+    log(f"preparing {n:,} {'real' if args.real else 'corpus'} posts in memory")
+    raws = real_raws(n) if args.real else list(generate(n))
     pipeline = Pipeline.load()
     started = time.perf_counter()
     posts = [pipeline.process(raw) for raw in raws]
@@ -175,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                 if side == "raw":
                     raw_times.append(run_raw(db_path, rows))
                 elif side == "ingest":
-                    ingest_times.append(run_ingest(db_path, pipeline, raws, side="ingest"))
+                    every = args.inline_every
+                    ingest_times.append(run_ingest(db_path, pipeline, raws, side="ingest", inline_every=every))
                 else:
                     inline_times.append(run_ingest(db_path, pipeline, raws, workers=0, side="inline"))
             log(
@@ -185,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         store_only = run_store_only(db_path, posts)
         for run in range(args.neardup_runs):
             nd_raw_times.append(run_raw(db_path, rows))
-            neardup_times.append(run_ingest(db_path, pipeline, raws, neardup=True, side="neardup"))
+            neardup_times.append(
+                run_ingest(db_path, pipeline, raws, neardup=True, side="neardup", inline_every=args.inline_every)
+            )
             log(f"neardup run {run + 1}: raw {n / nd_raw_times[-1]:,.0f}/s, import {n / neardup_times[-1]:,.0f}/s")
 
     raw_rate = n / median(raw_times)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -121,3 +121,62 @@ def test_an_input_that_fails_midway_leaves_what_one_process_leaves(tmp_path: Pat
         store.close()
     assert stored[0] == stored[1]
     assert len(stored[0]) == (failing_at // 10 - 1) * 10 if failing_at >= 20 else not stored[0]
+
+
+@dataclass(frozen=True, slots=True)
+class SlowWorker(Pipeline):
+    """The worker process prepares slowly (a loaded core, a slow rule): the writing process must take
+    batches over. Fails on message 150 when asked (a bug in a rule), wherever that runs."""
+
+    parent: int = 0
+    failing: int = -1
+    here: list[int] = field(default_factory=list)  # messages prepared in the writing process
+
+    def process(self, raw: RawPost) -> Post:
+        if os.getpid() != self.parent:
+            time.sleep(0.01)
+        else:
+            self.here.append(raw.message_id)
+        if raw.message_id == self.failing:
+            raise ValueError(f"rule failed on message {raw.message_id}")
+        return Pipeline.process(self, raw)
+
+
+def _numbered(n: int) -> list[RawPost]:
+    channel = next(iter(generate(1))).channel
+    raws = [r for r in generate(3000) if r.channel == channel][:n]
+    return [RawPost(channel, 100 + i, r.date, r.text, r.source) for i, r in enumerate(raws)]
+
+
+def test_the_writer_prepares_batches_when_the_worker_is_behind(tmp_path: Path) -> None:
+    """Adaptive sharing: batches the writing process took over are written in their place, as the one
+    process path writes them."""
+    base = Pipeline.load()
+    slow = SlowWorker(base.boilerplate, base.keywords, base.page, base.general, parent=os.getpid())
+    raws = _numbered(120)
+    rows = []
+    for workers in (0, 1):
+        store = Store.open(tmp_path / f"w{workers}.db")
+        slow.here.clear()
+        Ingest(store, slow, None, batch_size=10, workers=workers).save(raws, checkpoint=raws[0].channel)
+        rows.append([tuple(r) for r in store.db.execute("SELECT id, message_id, text, lang FROM posts")])
+        if workers:
+            assert 20 <= len(slow.here) < 120, "the writer prepared some batches, the worker the others"
+            assert len(slow.here) % 10 == 0
+        assert store.checkpoint(store.ensure_channel(raws[0].channel)) == 219
+        store.close()
+    assert rows[0] == rows[1]
+
+
+def test_a_failure_in_a_batch_the_writer_took_over_is_raised_in_its_turn(tmp_path: Path) -> None:
+    """Batches 0 and 1 go to the slow worker; the writer takes 2 and 3 over meanwhile and 2 fails: 0
+    and 1 are still written first, as without the worker, and nothing after."""
+    base = Pipeline.load()
+    slow = SlowWorker(base.boilerplate, base.keywords, base.page, base.general, parent=os.getpid(), failing=125)
+    raws = _numbered(60)
+    store = Store.open(tmp_path / "a.db")
+    with pytest.raises(PostError, match=r"message 125: processing failed \(ValueError: rule failed on message 125"):
+        Ingest(store, slow, None, batch_size=10, workers=1).save(raws, checkpoint=raws[0].channel)
+    stored = [r[0] for r in store.db.execute("SELECT message_id FROM posts ORDER BY message_id")]
+    assert stored == list(range(100, 120))
+    store.close()

@@ -190,4 +190,4 @@ def test_the_model_names_only_iso_639_1_languages() -> None:
 @with_model
 def test_every_label_the_model_gives_is_a_known_code() -> None:
     assert GENERAL is not None
-    assert set(GENERAL.identifier.labels) <= set(LANGUAGE_CODES)
+    assert set(GENERAL.labels) <= set(LANGUAGE_CODES)

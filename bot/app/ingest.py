@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from itertools import chain, count
+from itertools import chain
 
 from bot.app.ingest_worker import MAX_POST_CHARS, PipelineWorker, PostError, Prepared, can_fork, capped, prepare
 from bot.app.neardup_index import NearDupIndex
@@ -22,13 +22,13 @@ from storage.store import Store
 __all__ = ["DEFAULT_BATCH", "MAX_POST_CHARS", "Ingest", "PostError", "capped"]
 
 DEFAULT_BATCH = 500
-# With workers, every fourth batch is prepared in the writing process (0: none): the worker's pipeline
-# cost ~1.7x what writing a batch does (bench/ingest.md, third pass), so the writer waited for it most
-# of the time; a quarter of the batches brings the two processes' CPU per post close together
-# (6,000 posts: 265 + 467 -> 355 + 336 us). With clustering the writing process also signs those
-# batches and clusters every post, so every sixth (557 + 818 -> 678 + 672 us; every fourth: 697 + 600).
-INLINE_EVERY = 4
-INLINE_EVERY_CLUSTERING = 6
+# With workers, the writing process also prepares batches: the worker's pipeline costs more than
+# writing a batch does, so the writer would wait for it most of the time. Fixed shares (every fourth
+# batch, every sixth with clustering: bench/ingest.md, third pass) balanced the two processes on one
+# corpus and one machine only; by default the writer now prepares the next unsent batch whenever the
+# one it is to write is not back yet (fourth pass), holding at most this many prepared ahead.
+STEAL_AHEAD = 2
+_Entry = tuple[list[RawPost], bool, "PipelineWorker | None", "list[Prepared] | PostError | None"]
 
 
 class Ingest:
@@ -36,9 +36,10 @@ class Ingest:
 
     `neardup=None` only for benchmarks that measure the store alone; every real path clusters.
     `workers=1` (the default) runs the pipeline of a multi-batch `save` in a forked worker process
-    while this one writes (bot/app/ingest_worker.py), and every `inline_every`-th batch here while the
-    worker prepares the next (default 4, 6 with clustering); 0 keeps everything in this process. What
-    is stored is the same either way (tests/test_ingest_paths.py).
+    while this one writes (bot/app/ingest_worker.py); this process prepares a batch itself whenever the
+    worker is behind (`inline_every=None`, the default), or every `inline_every`-th batch (0: never);
+    `workers=0` keeps everything in this process. What is stored is the same either way
+    (tests/test_ingest_paths.py).
     """
 
     def __init__(
@@ -56,8 +57,6 @@ class Ingest:
         if workers < 0 or (inline_every or 0) < 0:
             raise ValueError("workers and inline_every must be 0 or more")
         self.workers = workers
-        if inline_every is None:
-            inline_every = INLINE_EVERY if neardup is None else INLINE_EVERY_CLUSTERING
         self.inline_every = inline_every
         self.store = store
         self.pipeline = pipeline
@@ -146,46 +145,88 @@ class Ingest:
         hasher = self.neardup.hasher if self.neardup is not None else None
         pool = [PipelineWorker(self.pipeline, self.store.search_index.normaliser, hasher) for _ in range(self.workers)]
         try:
-            # Batch i goes to worker i mod n and comes back in the same order; each worker holds at
-            # most two batches (one prepared, one waiting), so what is in flight stays bounded.
-            # Every `inline_every`-th batch is prepared here instead, when its turn to be written comes,
-            # while the workers prepare the batches after it: the writer would otherwise wait for them.
-            sent: deque[tuple[list[RawPost], bool, PipelineWorker | None]] = deque()
-            source = chain(ahead, batches)
-            submitted = 0
-
-            def ready(
-                entry: tuple[list[RawPost], bool, PipelineWorker | None],
-            ) -> tuple[list[RawPost], list[Prepared], bool]:
-                done, done_last, by = entry
-                return done, by.take() if by is not None else prepare(self.pipeline, done, None, None), done_last
-
-            for number in count():
-                try:
-                    batch, last = next(source)
-                except StopIteration:
-                    break
-                except Exception:
-                    # The input failed (a malformed export line): write what was read before it, as
-                    # the one-process path has by then, and fail there.
-                    while sent:
-                        yield ready(sent.popleft())
-                    raise
-                if self.inline_every and number % self.inline_every == self.inline_every - 1:
-                    sent.append((batch, last, None))
-                    continue
-                worker = pool[submitted % len(pool)]
-                submitted += 1
-                worker.submit(batch)
-                sent.append((batch, last, worker))
-                # every worker busy: write the oldest batches meanwhile (preparing them, if ours)
-                while sum(by is not None for _, _, by in sent) > len(pool):
-                    yield ready(sent.popleft())
-            while sent:
-                yield ready(sent.popleft())
+            yield from self._shared(chain(ahead, batches), pool)
         finally:
             for worker in pool:
                 worker.close()
+
+    def _shared(
+        self, source: Iterator[tuple[list[RawPost], bool]], pool: list[PipelineWorker]
+    ) -> Iterator[tuple[list[RawPost], list[Prepared], bool]]:
+        """Batch i goes to worker i mod n and comes back in the same order; n + 2 batches at most are
+        with the workers (n + 1 with a fixed share), so what is in flight stays bounded. The rest is
+        prepared here: by default (adaptive) the next unsent batch whenever the batch to write next is
+        not back from the worker yet, so this process prepares instead of waiting (at most STEAL_AHEAD
+        such batches held); with `inline_every=N` every N-th batch, when its turn to be written comes."""
+        sent: deque[_Entry] = deque()
+        in_flight = pulled = submitted = 0
+        exhausted = False
+        failed: list[Exception] = []
+
+        def pull() -> tuple[list[RawPost], bool] | None:
+            nonlocal exhausted, pulled
+            try:
+                item = next(source)
+            except StopIteration:
+                exhausted = True
+                return None
+            except Exception as exc:  # the input failed (a malformed export line)
+                exhausted = True
+                failed.append(exc)
+                return None
+            pulled += 1
+            return item
+
+        def ready(entry: _Entry) -> tuple[list[RawPost], list[Prepared], bool]:
+            batch, last, by, done = entry
+            if by is not None:
+                return batch, by.take(), last
+            if done is None:
+                return batch, prepare(self.pipeline, batch, None, None), last
+            if isinstance(done, PostError):
+                raise done  # a batch prepared ahead failed: raised where the inline path raises it
+            return batch, done, last
+
+        every = self.inline_every
+        # One batch more in flight when this process takes batches over: while it prepares one, the
+        # worker finishes the batch it is on and goes on with the next instead of waiting for work.
+        depth = len(pool) + (2 if every is None else 1)
+        while True:
+            while not exhausted and in_flight < depth and (item := pull()) is not None:
+                if every and pulled % every == 0:
+                    sent.append((*item, None, None))  # ours: prepared when its turn comes
+                else:
+                    worker = pool[submitted % len(pool)]
+                    submitted += 1
+                    worker.submit(item[0])
+                    sent.append((*item, worker, None))
+                    in_flight += 1
+            head = sent[0][2] if sent else None
+            if (
+                every is None
+                and head is not None
+                and not exhausted
+                and not head.ready()
+                and sum(entry[3] is not None for entry in sent) < STEAL_AHEAD
+                and (item := pull()) is not None
+            ):
+                try:
+                    done: list[Prepared] | PostError = prepare(self.pipeline, item[0], None, None)
+                except PostError as exc:
+                    done = exc
+                sent.append((*item, None, done))
+                continue
+            if failed:
+                # Write what was read before the failing input, as the one-process path has by then,
+                # and fail there.
+                while sent:
+                    yield ready(sent.popleft())
+                raise failed[0]
+            if not sent:
+                return
+            entry = sent.popleft()
+            in_flight -= entry[2] is not None
+            yield ready(entry)
 
     def mark_deleted(self, ref: ChannelRef, message_ids: Iterable[int]) -> int:
         return self.store.mark_deleted(ref, message_ids)

@@ -151,6 +151,13 @@ class PipelineWorker:
     def submit(self, raws: list[RawPost]) -> None:
         self._outbox.send(raws)
 
+    def ready(self) -> bool:
+        """Whether the oldest submitted batch's result (or the worker's end) can be taken without waiting."""
+        try:
+            return self._inbox.poll()
+        except (EOFError, OSError):
+            return True  # `take` reports it
+
     def take(self) -> list[Prepared]:
         try:
             status, payload = self._inbox.recv()

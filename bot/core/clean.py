@@ -20,6 +20,7 @@ from bot.core.blocks import Block, segment
 from bot.core.lang import detect_lang
 from bot.core.page_clean import MIN_BLOCKS, MIN_CHARS, MIN_LABELS, Removed, is_furniture, judge, page_gate
 from bot.core.page_model import PageModel
+from bot.core.spaces import collapse_spaces
 
 RuleKind = Literal["drop", "drop_with_next", "cut", "strip"]
 _KINDS: tuple[RuleKind, ...] = ("drop", "drop_with_next", "cut", "strip")
@@ -235,7 +236,7 @@ def strip_boilerplate(
 
 def paragraph_key(paragraph: str) -> str:
     """Two paragraphs are 'the same' when they differ only in case and spacing."""
-    return " ".join(paragraph.casefold().split())
+    return collapse_spaces(paragraph.casefold())
 
 
 def is_substantial(paragraph: str) -> bool:
