@@ -19,7 +19,7 @@ import argparse
 import os
 import pickle
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,7 @@ from bench.cleaning2 import dev_sets, fold_of, pool
 from bot.core.block_context import CONTEXT_NAMES, unspaced
 from bot.core.blocks import Block
 from bot.core.clean import BoilerplateRules, clean_text, load_boilerplate, normalize, page_blocks, strip_boilerplate
-from bot.core.clean import _first_blocks as first_blocks  # noqa: PLC2701 - the cleaner's own block list
+from bot.core.clean import _first_blocks as first_blocks
 from bot.core.lang import detect_lang
 from bot.core.page_clean import MIN_BLOCKS, MIN_CHARS, MIN_LABELS, decide, is_furniture, looks_like_page, page_gate
 from bot.core.page_model import FIRST_FEATURES, PageFeatures, PageModel, Vocabulary, page_features
@@ -84,14 +84,21 @@ def prepare(docs: Sequence[Doc], rules: BoilerplateRules, model: PageModel) -> l
         train_blocks = page_blocks(doc.text, rules)
         train = None
         if looks_like_page(train_blocks):
-            train = judged if judged is not None and blocks == train_blocks else _example(doc, train_blocks, model.vocabulary)
+            train = (
+                judged
+                if judged is not None and blocks == train_blocks
+                else _example(doc, train_blocks, model.vocabulary)
+            )
         fixed = None if judged is not None else clean_text(doc.text, rules, model)
         cases.append(Case(doc, fixed, judged, train))
     return cases
 
 
+DECIDE = [decide]  # bench-only switch: --decide (bench/cleaning_extra.py decider)
+
+
 def output(ex: Example, probs: Sequence[float], threshold: float) -> str:
-    verdicts = decide(ex.blocks, ex.features, probs, threshold)
+    verdicts = DECIDE[0](ex.blocks, ex.features, probs, threshold)
     return "\n\n".join(b.text for b, v in zip(ex.blocks, verdicts, strict=True) if v is None)
 
 
@@ -112,7 +119,9 @@ Extra = Callable[[Example], list[list[float]]]
 
 
 def logistic(
-    names: tuple[str, ...] = FIRST_FEATURES, fitter: Callable[..., Any] | None = None, extra: tuple[str, Extra] | None = None
+    names: tuple[str, ...] = FIRST_FEATURES,
+    fitter: Callable[..., Any] | None = None,
+    extra: tuple[str, Extra] | None = None,
 ) -> Trainer:
     """The shipped trainer (tools/train_page_model.py train) on cached rows; `fitter`: the same fit in
     numpy (bench/cleaning_trees.py fit_np); `extra`: more first-stage columns (name, rows of a page)."""
@@ -148,7 +157,9 @@ def logistic(
     return train
 
 
-def cross_validate(cases: dict[str, list[Case]], trainer: Trainer, k: int, extra: Sequence[Case] = ()) -> dict[str, object]:
+def cross_validate(
+    cases: dict[str, list[Case]], trainer: Trainer, k: int, extra: Sequence[Case] = ()
+) -> dict[str, object]:
     """Per (set, variant) the k folds' scores, and per held-out page its probabilities and threshold."""
     sets = {name: [c.doc for c in group] for name, group in cases.items()}
     where = fold_of(sets, k)
@@ -175,6 +186,28 @@ def cross_validate(cases: dict[str, list[Case]], trainer: Trainer, k: int, extra
                     parts.setdefault(f"{name}/{variant}", []).append(score(pairs))
         log(f"fold {index + 1}/{k}: threshold {threshold}, {time.monotonic() - started:.0f} s")
     return {"parts": parts, "probs": held_probs}
+
+
+def chain() -> Trainer:
+    """tools/train_page_crf.py on cached rows (pages it cannot judge left out, as its trainer does)."""
+    from bot.core.page_model import chain_items
+    from tools import train_page_crf
+
+    def train(data: Sequence[Example]) -> tuple[Scorer, float]:
+        usable = [ex for ex in data if ex.features.judgeable]
+        wrapped = [
+            train_page_crf.Example(ex.doc, ex.blocks, ex.features, chain_items(ex.features), ex.labels) for ex in usable
+        ]
+        model = train_page_crf.fit(wrapped)
+
+        def scorer(ex: Example) -> list[float]:
+            if not ex.features.judgeable:
+                return [1.0] * len(ex.rows)
+            return model.marginals(chain_items(ex.features))
+
+        return scorer, choose_threshold(usable, [scorer(ex) for ex in usable])
+
+    return train
 
 
 def shape_of(ex: Example, i: int) -> str:
@@ -211,7 +244,7 @@ def errors(cases: Sequence[Case], probs: dict[tuple[str, str], tuple[list[float]
         if ex is None or (c.doc.id, c.doc.variant) not in probs:
             continue
         p, threshold = probs[(c.doc.id, c.doc.variant)]
-        verdicts = decide(ex.blocks, ex.features, p, threshold)
+        verdicts = DECIDE[0](ex.blocks, ex.features, p, threshold)
         sizes = [max(1, len(b.text.split())) for b in ex.blocks]
         kept = sum(n for n, v in zip(sizes, verdicts, strict=True) if v is None) or 1
         body = sum(n for n, label in zip(sizes, ex.labels, strict=True) if label) or 1
@@ -229,7 +262,9 @@ def errors(cases: Sequence[Case], probs: dict[tuple[str, str], tuple[list[float]
     return out
 
 
-def worst_pages(cases: Sequence[Case], probs: dict[tuple[str, str], tuple[list[float], float]], n: int) -> list[list[str]]:
+def worst_pages(
+    cases: Sequence[Case], probs: dict[tuple[str, str], tuple[list[float], float]], n: int
+) -> list[list[str]]:
     rows = []
     for c in cases:
         if c.judged is None:
@@ -240,7 +275,10 @@ def worst_pages(cases: Sequence[Case], probs: dict[tuple[str, str], tuple[list[f
         precision, recall = doc_pr(c.doc.gold, out)
         rows.append((precision, recall, c))
     rows.sort(key=lambda r: r[0])
-    return [[f"{c.doc.id}/{c.doc.variant}", f"{p:.2f}", f"{r:.2f}", "judged" if c.judged else "fixed"] for p, r, c in rows[:n]]
+    return [
+        [f"{c.doc.id}/{c.doc.variant}", f"{p:.2f}", f"{r:.2f}", "judged" if c.judged else "fixed"]
+        for p, r, c in rows[:n]
+    ]
 
 
 def summary(label: str, parts: dict[str, list[Score]]) -> list[list[str]]:
@@ -248,19 +286,33 @@ def summary(label: str, parts: dict[str, list[Score]]) -> list[list[str]]:
     for key, scores in parts.items():
         p = pool(scores)
         f1s = [s.f1 for s in scores]
-        out.append([label, key, str(p.docs), f"{p.precision:.3f}", f"{p.recall:.3f}", f"{p.f1:.3f}",
-                    f"{min(f1s):.3f}–{max(f1s):.3f}", " / ".join(f"{f:.3f}" for f in f1s)])
+        out.append(
+            [
+                label,
+                key,
+                str(p.docs),
+                f"{p.precision:.3f}",
+                f"{p.recall:.3f}",
+                f"{p.f1:.3f}",
+                f"{min(f1s):.3f}–{max(f1s):.3f}",
+                " / ".join(f"{f:.3f}" for f in f1s),
+            ]
+        )
     return out
 
 
 def trainers() -> dict[str, Trainer]:
+    from bench.cleaning_extra import DENSITY_NAMES, ENTRY_NAMES, FEED_NAMES, both, density, entries, feeds
     from bench.cleaning_trees import fit_np, trees
 
-    from bench.cleaning_extra import ENTRY_NAMES, entries
-
     out = {"logistic": logistic(), "logistic-np": logistic(fitter=fit_np)}
+    out["crf"] = chain()
     out["entries"] = logistic(fitter=fit_np, extra=(ENTRY_NAMES, entries))
+    out["feeds"] = logistic(fitter=fit_np, extra=(FEED_NAMES, feeds))
+    out["density"] = logistic(fitter=fit_np, extra=(DENSITY_NAMES, density))
+    out["feeds+density"] = logistic(fitter=fit_np, extra=(f"{FEED_NAMES},{DENSITY_NAMES}", both))
     out |= {"trees": trees(), "trees-deep": trees(depth=4, rounds=300), "trees-small": trees(depth=2, rounds=100)}
+    out |= {"trees-inner": trees(inner=3), "trees-small-inner": trees(depth=2, rounds=100, inner=3)}
     return out
 
 
@@ -268,10 +320,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--models", default="logistic")
+    parser.add_argument("--decide", default="shipped", help="shipped, not-past-end, half, none")
     parser.add_argument("--cached", action="store_true", help="reuse the features of the last run (same code only)")
     parser.add_argument("--errors", action="store_true", help="the held-out errors of the first model, by shape")
     args = parser.parse_args()
     rules = load_boilerplate()
+    from bench.cleaning_extra import decider
+
+    DECIDE[0] = decider(args.decide)
     log(machine_line())
     started = time.monotonic()
     model = PageModel.load()

@@ -1,5 +1,5 @@
-"""Boosted trees over the page cleaner's block features, for bench/cleaning_cv.py (scikit-learn, an
-experiment only: the cleaner does not ship it, see bench/cleaning2.md "Fifth round").
+"""Boosted trees over the page cleaner's block features, for bench/cleaning_cv.py (scikit-learn, the
+`trees` extra; an experiment only: the cleaner does not ship it, see bench/cleaning2.md "Fifth round").
 
 A tree reads a block's own row (the logistic model's first-stage features: shapes and sequence shapes)
 plus the rows of the blocks one and two places either side for a few of them, so it can learn
@@ -49,13 +49,25 @@ def tree_rows(ex: Example) -> list[list[float]]:
     return out
 
 
-def trees(depth: int = 3, rounds: int = 200, rate: float = 0.1, leaf: int = 40, l2: float = 1.0):  # type: ignore[no-untyped-def]
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
+def trees(  # type: ignore[no-untyped-def]
+    depth: int = 3, rounds: int = 200, rate: float = 0.1, leaf: int = 40, l2: float = 1.0, inner: int = 0, extra=None
+):
+    """`inner`: choose the threshold on out-of-fold probabilities of `inner` folds of the training pages
+    (trees fit their training blocks closely, so in-sample probabilities overstate recall)."""
     from bench.cleaning_cv import choose_threshold
+    from tools.extraction_set import folds
 
-    def train(data: Sequence[Example]):  # type: ignore[no-untyped-def]
-        x = [r for ex in data for r in tree_rows(ex)]
+    def rows_of(ex: Example) -> list[list[float]]:
+        base = tree_rows(ex)
+        return base if extra is None else [r + m for r, m in zip(base, extra(ex), strict=True)]
+
+    def fit(data: Sequence[Example]):  # type: ignore[no-untyped-def]
+        try:
+            from sklearn.ensemble import HistGradientBoostingClassifier
+        except ImportError as exc:
+            raise SystemExit("the boosted trees need scikit-learn: pip install -e '.[trees]'") from exc
+
+        x = [r for ex in data for r in rows_of(ex)]
         y = [int(label) for ex in data for label in ex.labels]
         w = [v for ex in data for v in ex.weights]
         model = HistGradientBoostingClassifier(
@@ -72,9 +84,19 @@ def trees(depth: int = 3, rounds: int = 200, rate: float = 0.1, leaf: int = 40, 
         def scorer(ex: Example) -> list[float]:
             if not ex.features.judgeable:
                 return [1.0] * len(ex.rows)
-            return [float(p) for p in model.predict_proba(tree_rows(ex))[:, 1]]
+            return [float(p) for p in model.predict_proba(rows_of(ex))[:, 1]]
 
-        return scorer, choose_threshold(data, [scorer(ex) for ex in data])
+        return scorer
+
+    def train(data: Sequence[Example]):  # type: ignore[no-untyped-def]
+        scorer = fit(data)
+        if not inner:
+            return scorer, choose_threshold(data, [scorer(ex) for ex in data])
+        probs: dict[int, list[float]] = {}
+        for part in folds([ex.doc.id for ex in data], inner):
+            inner_scorer = fit([ex for ex in data if ex.doc.id not in part])
+            probs.update((i, inner_scorer(ex)) for i, ex in enumerate(data) if ex.doc.id in part)
+        return scorer, choose_threshold(data, [probs[i] for i in range(len(data))])
 
     return train
 
@@ -106,4 +128,6 @@ def fit_np(rows, labels, weights, names, l2: float = 1.0):  # type: ignore[no-un
         w = w - step
         if np.max(np.abs(step)) < 1e-7:
             break
-    return Stage(tuple(names), tuple(float(v) for v in w), tuple(float(v) for v in means), tuple(float(v) for v in scales))
+    return Stage(
+        tuple(names), tuple(float(v) for v in w), tuple(float(v) for v in means), tuple(float(v) for v in scales)
+    )
