@@ -138,11 +138,16 @@ def decider(mode: str):  # type: ignore[no-untyped-def]
             long_prose = s.prose and s.words >= 25
             if long_prose and mode == "not-past-end" and features.context.rows[i][_PAST]:
                 long_prose = False
-            if long_prose and mode == "half" and probs[i] < threshold / 2:
+            if long_prose and mode in ("half", "half-list") and probs[i] < threshold / 2:
                 long_prose = False
             if long_prose and mode == "none":
                 long_prose = False
-            if long_prose or (s.words <= BRIDGE_WORDS and before and after):
+            bridge = s.words <= BRIDGE_WORDS and before and after
+            if mode in ("half-bridge", "third-bridge") and probs[i] < threshold * (
+                0.5 if mode == "half-bridge" else 1 / 3
+            ):
+                long_prose = bridge = False
+            if long_prose or bridge:
                 keep[i] = True
         for first, last in numbered_lists(blocks):
             reached = any(keep[first : last + 1]) or start <= first <= end + LIST_REACH
