@@ -169,3 +169,26 @@ def test_bad_model_file_names_the_file(tmp_path: Path) -> None:
     path.write_text('{"threshold": 0.3}', encoding="utf-8")
     with pytest.raises(ValueError, match=str(path)):
         PageModel.load(path)
+
+
+def test_long_prose_in_the_run_goes_only_when_the_model_is_sure() -> None:
+    """Inside the article's main run, long prose stays though the model doubts it (under the threshold),
+    and goes when the model is sure it is not the article (under half the threshold)."""
+    from bot.core.clean import page_blocks
+    from bot.core.lang import detect_lang
+    from bot.core.page_clean import DOUBT_SHARE, decide
+    from bot.core.page_model import page_features
+
+    blocks = page_blocks(page_text(), RULES)
+    features = page_features(blocks, MODEL.vocabulary, detect_lang(page_text()))
+    start, end = features.run
+    # The middle paragraph of the run: long prose, with kept paragraphs either side.
+    inside = [i for i in range(start + 1, end - 1) if features.shapes[i].prose and features.shapes[i].words >= 25]
+    target = inside[len(inside) // 2]
+    threshold = 0.4
+    for prob, kept in ((0.9 * threshold, True), (0.6 * threshold, True), (0.9 * DOUBT_SHARE * threshold, False)):
+        probs = [1.0] * len(blocks)
+        probs[target] = prob
+        verdicts = decide(blocks, features, probs, threshold)
+        assert (verdicts[target] is None) is kept, (prob, verdicts[target])
+        assert all(v is None for i, v in enumerate(verdicts) if i != target and start <= i < end)

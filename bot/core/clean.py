@@ -34,7 +34,8 @@ _BARE_LINK = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 # 2: issue #26 (the page gate needs chrome, only repeats of substance go, link-only posts keep links).
 # 3: issue #30 (lines the rules drop are page-model signals; the about box and author bio shapes).
 # 4: issue #30, round 4 (pages without word spaces keep their run of long lines, not the whole page).
-CLEANER_VERSION = 4
+# 5: issue #30, round 5 (long prose inside the main run goes when the model is sure it is not the article).
+CLEANER_VERSION = 5
 # A repeated paragraph goes only when it is this long (unique_paragraphs); shorter ones are speech.
 SUBSTANTIAL_WORDS = 6
 SUBSTANTIAL_CHARS = 50

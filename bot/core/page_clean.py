@@ -33,6 +33,12 @@ TELEGRAM_MAX_CHARS = 4096
 _CLOSERS = "\"'”’»)]}›」』）"
 # A short block between two kept blocks inside the article is a subheading or a caption: kept.
 BRIDGE_WORDS = 15
+# Long prose inside the article's main run stays though the model doubts it, unless the model is sure:
+# a probability under this share of the threshold.  The run is a maximum-sum stretch of prose, so it
+# swallows the comment thread or the teaser feed that follows an article with no heading between them;
+# there the model's verdict is the only evidence, and forcing those blocks in cost precision (issue #30,
+# fifth round: bench/cleaning2.md).
+DOUBT_SHARE = 0.5
 # The article's headline: the nearest block at most this many blocks above the main run, a title's
 # length, no sentences, sharing at least HEADLINE_COHESION of its content words with the run.  Kept
 # though most training gold leaves headlines out: a pasted article reads from its headline.
@@ -139,7 +145,8 @@ def decide(
             continue
         before = next((keep[j] for j in range(i - 1, start - 1, -1) if not _tiny(features.shapes[j])), False)
         after = next((keep[j] for j in range(i + 1, end) if not _tiny(features.shapes[j])), False)
-        if (s.prose and s.words >= 25) or (s.words <= BRIDGE_WORDS and before and after):
+        doubted = s.prose and s.words >= 25 and probs[i] >= DOUBT_SHARE * threshold
+        if doubted or (s.words <= BRIDGE_WORDS and before and after):
             keep[i] = True
     for first, last in numbered_lists(blocks):
         # A ranking, a table or a listicle that goes on from the article: all of it, or none.
