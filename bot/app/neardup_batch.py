@@ -24,9 +24,14 @@ class BatchView:
     ) -> None:
         self.rows = rows
         self.per_key = per_key
-        # post ids under each key, ascending (the newest last); `signed` their rows within the batch's windows
-        self.postings = {key: ids[::-1] for key, ids in rows.newest(keys, per_key + forgets).items()}
-        self.signed = rows.signed_between([i for ids in self.postings.values() for i in ids], ts_from, ts_to)
+        # Post ids under each key that has any, ascending (the newest last): a list, or a key only this
+        # batch's posts brought, while one post has it, that post's id (a batch adds ~13,000 keys, and
+        # as many one-element lists kept the garbage collector busy). `signed`: their rows within the
+        # batch's windows.
+        self.postings: dict[int, list[int] | int] = dict(rows.newest(keys, per_key + forgets))
+        self.signed = rows.signed_between(
+            [i for ids in self.postings.values() if isinstance(ids, list) for i in ids], ts_from, ts_to
+        )
         self.forgotten: list[tuple[int, int]] = []  # (band key, post id)
         self.forgotten_posts: list[int] = []
         self.added: dict[int, tuple[Candidate, Sequence[int]]] = {}
@@ -37,7 +42,10 @@ class BatchView:
         """What `Signatures` held for this query at this point of the batch (ties: the lower post id first)."""
         score: dict[int, int] = {}
         for key in keys:
-            for post_id in self.postings.get(key, [])[-self.per_key :]:
+            ids = self.postings.get(key)
+            if ids is None:
+                continue
+            for post_id in (ids,) if isinstance(ids, int) else ids[-self.per_key :]:
                 found = self.signed.get(post_id)
                 if found is None or post_id == exclude or not ts_from <= found.ts <= ts_to:
                     continue
@@ -49,20 +57,30 @@ class BatchView:
         for key in keys:
             self.forgotten.append((key, post_id))
             ids = self.postings.get(key)
-            if ids is not None and post_id in ids:
+            if isinstance(ids, int):
+                if ids == post_id:
+                    del self.postings[key]
+            elif ids is not None and post_id in ids:
                 ids.remove(post_id)
         self.forgotten_posts.append(post_id)
         self.signed.pop(post_id, None)
         self.added.pop(post_id, None)
 
     def add(self, row: Candidate, keys: Sequence[int]) -> None:
+        post_id = row.post_id
         for key in keys:
-            ids = self.postings.setdefault(key, [])
-            at = bisect.bisect_left(ids, row.post_id)
-            if at == len(ids) or ids[at] != row.post_id:
-                ids.insert(at, row.post_id)
-        self.signed[row.post_id] = row
-        self.added[row.post_id] = (row, keys)
+            ids = self.postings.get(key)
+            if ids is None:
+                self.postings[key] = post_id
+            elif isinstance(ids, int):
+                if ids != post_id:
+                    self.postings[key] = [ids, post_id] if ids < post_id else [post_id, ids]
+            else:
+                at = bisect.bisect_left(ids, post_id)
+                if at == len(ids) or ids[at] != post_id:
+                    ids.insert(at, post_id)
+        self.signed[post_id] = row
+        self.added[post_id] = (row, keys)
 
     def write(self) -> None:
         """The batch's changes, forgotten rows first (a post signed again keeps the band keys it shares)."""
