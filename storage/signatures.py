@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import chain, repeat
 from typing import NamedTuple
 
 import sqlite_utils
@@ -116,9 +117,11 @@ class Signatures:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(c.post_id, c.ts, c.cluster_id, c.row.shingles, c.row.marks, c.row.lead, c.row.sig) for c, _ in rows],
         )
+        # An iterator, not a list of ~13,000 tuples: zip hands each pair over and reuses it, so the
+        # garbage collector is not set off by a batch's band rows all alive at once.
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO post_bands(band_key, post_id) VALUES (?, ?)",
-            [(key, c.post_id) for c, keys in rows for key in keys],
+            chain.from_iterable(zip(keys, repeat(c.post_id)) for c, keys in rows),
         )
 
     def set_clusters(self, pairs: Sequence[tuple[int, int | None]]) -> list[int]:

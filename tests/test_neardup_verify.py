@@ -1,8 +1,10 @@
-"""The writer's faster band keys and candidate checks give the very keys and verdicts of the plain code.
+"""The writer's faster band keys, candidate checks and boilerplate samples give what the plain code gave.
 
 Band keys are stored (post_bands) and verdicts decide clusters, so the copied salted hashers and the
 bin count on whole integers (bot/core/neardup.py) are checked here against the computations they
 replaced, written out: blake2b built with its salt per band, and bins unpacked and compared one by one.
+Learned boilerplate decides what is signed, so a coarse-key cache kept between samples must not
+change what a sample learns.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from operator import eq
 import pytest
 
 from bench.corpus import generate
+from bot.core.learned_boilerplate import learn_boilerplate
 from bot.core.neardup import MinHasher, NearDupParams, Signature
 
 
@@ -75,3 +78,23 @@ def test_matching_rows_agrees_with_comparing_bins_one_by_one() -> None:
         hasher.matches_row(a, *short)
     with pytest.raises(struct.error):
         hasher.matching_rows(a, [short])
+
+
+def test_a_coarse_key_cache_kept_between_samples_learns_the_same() -> None:
+    rng = random.Random(11)
+    signoffs = ["👉 Read in full: https://site.example/1", "Subscribe to Serbia Today", "#news #serbia", "🔻🔻🔻"]
+    texts = []
+    for raw in generate(400, posts_per_day=400):
+        paragraphs = raw.text.split("\n\n")
+        for signoff in signoffs:
+            if rng.random() < 0.4:
+                paragraphs.append(signoff.replace("1", str(rng.randrange(9))))
+        texts.append("\n\n".join(paragraphs))
+    cache: dict[str, tuple[str, str] | None] = {}
+    learned_any = False
+    for start in range(0, 300, 7):  # overlapping samples, as a channel is re-sampled every few posts
+        sample = [text.split("\n\n") for text in texts[start : start + 60 + start % 50]]
+        with_cache = learn_boilerplate(sample, min_posts=3, min_share=0.2, coarse_cache=cache)
+        assert with_cache == learn_boilerplate(sample, min_posts=3, min_share=0.2)
+        learned_any = learned_any or bool(with_cache)
+    assert learned_any and cache

@@ -13,7 +13,9 @@ below it), dated within the post's window, ranked by bands shared with the lead 
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 
 from storage.signatures import Candidate, Signatures
 
@@ -39,19 +41,31 @@ class BatchView:
     def candidates(
         self, keys: Sequence[int], *, ts_from: int, ts_to: int, exclude: int, lead: int | None, limit: int
     ) -> list[Candidate]:
-        """What `Signatures` held for this query at this point of the batch (ties: the lower post id first)."""
-        score: dict[int, int] = {}
+        """What `Signatures` held for this query at this point of the batch (ties: the lower post id first).
+
+        Each post's score is the keys whose newest `per_key` ids hold it, 101 for the lead key: counted
+        in C over the keys' ids (near-duplicates share many keys, so a post id comes up under many),
+        then each distinct post checked once against the window, not once per key."""
+        slices: list[tuple[int, Sequence[int]]] = []
         for key in keys:
             ids = self.postings.get(key)
-            if ids is None:
-                continue
-            for post_id in (ids,) if isinstance(ids, int) else ids[-self.per_key :]:
-                found = self.signed.get(post_id)
-                if found is None or post_id == exclude or not ts_from <= found.ts <= ts_to:
-                    continue
-                score[post_id] = score.get(post_id, 0) + (101 if key == lead else 1)
-        ranked = sorted(score, key=lambda post_id: (-score[post_id], -self.signed[post_id].ts, post_id))
-        return [self.signed[post_id] for post_id in ranked[:limit]]
+            if ids is not None:
+                slices.append((key, (ids,) if isinstance(ids, int) else ids[-self.per_key :]))
+        if not slices:
+            return []
+        score = Counter(chain.from_iterable(newest for _, newest in slices))
+        if lead is not None:
+            for key, newest in slices:
+                if key == lead:
+                    score.update(dict.fromkeys(newest, 100))
+        signed = self.signed
+        kept = []
+        for post_id in score:
+            found = signed.get(post_id)
+            if found is not None and post_id != exclude and ts_from <= found.ts <= ts_to:
+                kept.append((-score[post_id], -found.ts, post_id, found))
+        kept.sort()
+        return [found for *_, found in kept[:limit]]
 
     def forget(self, post_id: int, keys: Sequence[int]) -> None:
         for key in keys:
