@@ -26,9 +26,9 @@ DEFAULT_BATCH = 500
 # cost ~1.7x what writing a batch does (bench/ingest.md, third pass), so the writer waited for it most
 # of the time; a quarter of the batches brings the two processes' CPU per post close together
 # (6,000 posts: 265 + 467 -> 355 + 336 us). With clustering the writing process also signs those
-# batches and clusters every post; since its clustering got cheaper (fourth pass), every fourth there
-# too (4,000 posts, writer + worker: every sixth 509-655 + 618-780, every fourth 566-655 + 534-625 us).
+# batches and clusters every post, so every sixth (557 + 818 -> 678 + 672 us; every fourth: 697 + 600).
 INLINE_EVERY = 4
+INLINE_EVERY_CLUSTERING = 6
 
 
 class Ingest:
@@ -37,7 +37,7 @@ class Ingest:
     `neardup=None` only for benchmarks that measure the store alone; every real path clusters.
     `workers=1` (the default) runs the pipeline of a multi-batch `save` in a forked worker process
     while this one writes (bot/app/ingest_worker.py), and every `inline_every`-th batch here while the
-    worker prepares the next (default 4, with clustering too); 0 keeps everything in this process. What
+    worker prepares the next (default 4, 6 with clustering); 0 keeps everything in this process. What
     is stored is the same either way (tests/test_ingest_paths.py).
     """
 
@@ -49,13 +49,15 @@ class Ingest:
         *,
         batch_size: int = DEFAULT_BATCH,
         workers: int = 1,
-        inline_every: int = INLINE_EVERY,
+        inline_every: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
-        if workers < 0 or inline_every < 0:
+        if workers < 0 or (inline_every or 0) < 0:
             raise ValueError("workers and inline_every must be 0 or more")
         self.workers = workers
+        if inline_every is None:
+            inline_every = INLINE_EVERY if neardup is None else INLINE_EVERY_CLUSTERING
         self.inline_every = inline_every
         self.store = store
         self.pipeline = pipeline
