@@ -30,6 +30,7 @@ import sqlite_utils
 
 from bench._util import CACHE_DIR, log, machine_line, median, remove_db, save_result, table, verdict
 from bench.corpus import generate
+from bot.app.channel_boilerplate import LearnedBoilerplate
 from bot.app.ingest import Ingest
 from bot.app.neardup_index import NearDupIndex
 from bot.core.pipeline import Pipeline
@@ -126,7 +127,8 @@ def run_ingest(
 ) -> float:
     remove_db(path)
     store = Store.open(path, pipeline.normaliser)  # one normaliser for tagging and indexing, as the CLI has
-    index = NearDupIndex(store) if neardup else None
+    # as `tgmonitor import` has it (bot/app/archive.py): learned boilerplate is sampled as posts arrive
+    index = NearDupIndex(store, boilerplate=LearnedBoilerplate(store)) if neardup else None
     before = os.times()
     start = time.perf_counter()
     result = Ingest(store, pipeline, index, batch_size=BATCH, workers=workers, inline_every=inline_every).save(raws)

@@ -13,6 +13,7 @@ from bot.core.learned_boilerplate import MIN_POSTS, MIN_SHARE, LearnedParagraph,
 from storage.store import Store
 
 RECENT_POSTS = 200
+COARSE_CACHE = 20_000  # paragraphs (a few MB at most)
 
 
 class LearnedBoilerplate:
@@ -28,6 +29,10 @@ class LearnedBoilerplate:
         self.recent = recent
         self.min_posts = min_posts
         self.min_share = min_share
+        # Coarse keys of the paragraphs sampled lately (learn_boilerplate's `coarse_cache`): the
+        # near-duplicate index samples a young channel every few posts, and each sample re-reads
+        # mostly what the last one read. Emptied when it holds COARSE_CACHE paragraphs.
+        self._coarse: dict[str, tuple[str, str] | None] = {}
 
     def learned(self, channel_id: int) -> list[LearnedParagraph]:
         """The channel's boilerplate paragraphs over its `recent` newest posts, most frequent first."""
@@ -36,8 +41,13 @@ class LearnedBoilerplate:
     def sample(self, channel_id: int) -> tuple[list[LearnedParagraph], int]:
         """`learned`, and how many posts it was learned from (fewer than `recent`: a young channel)."""
         texts = self.store.recent_texts(channel_id, self.recent)
+        if len(self._coarse) > COARSE_CACHE:
+            self._coarse.clear()
         found = learn_boilerplate(
-            (text.split("\n\n") for text in texts), min_posts=self.min_posts, min_share=self.min_share
+            (text.split("\n\n") for text in texts),
+            min_posts=self.min_posts,
+            min_share=self.min_share,
+            coarse_cache=self._coarse,
         )
         return found, len(texts)
 

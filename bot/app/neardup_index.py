@@ -150,9 +150,8 @@ class NearDupIndex:
                 lead=signature.lead,
                 limit=self.max_candidates,
             )
-            matches = [
-                (c.ts, c.post_id, c.cluster_id) for c in candidates if self.hasher.matches_row(signature, *c.row)
-            ]
+            verdicts = self.hasher.matching_rows(signature, [c.row for c in candidates])
+            matches = [(c.ts, c.post_id, c.cluster_id) for c, ok in zip(candidates, verdicts, strict=True) if ok]
             cluster = pick_cluster(matches) or post_id
             view.add(Candidate(post_id, ts, cluster, _row(signature)), keys)
             found.append((post_id, cluster))

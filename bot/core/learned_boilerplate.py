@@ -55,6 +55,9 @@ def loose_key(paragraph: str) -> str:
 
 
 _EDGE = 32  # characters read at each end of a paragraph for its coarse key
+# Markers in a coarse-key cache (no coarse key has an empty word)
+SKIP: tuple[str, str] = ("", "skip")  # a hashtag-only paragraph: never learned
+_UNSEEN: tuple[str, str] = ("", "unseen")  # not in the cache yet
 
 
 def _may_hold_link(paragraph: str) -> bool:
@@ -90,6 +93,7 @@ def learn_boilerplate(
     min_posts: int = MIN_POSTS,
     min_share: float = MIN_SHARE,
     key_cache: dict[str, str] | None = None,
+    coarse_cache: dict[str, tuple[str, str] | None] | None = None,
 ) -> list[LearnedParagraph]:
     """`posts`: the paragraphs of each recent post of one channel. Most frequent first.
 
@@ -98,9 +102,12 @@ def learn_boilerplate(
     whose coarse key is frequent enough to pass (counting every post with an unknown coarse key
     in its favour, so nothing that would be learned is missed). `key_cache` (paragraph -> loose
     key) may be shared between channels: a statement forwarded by ten channels is the same
-    paragraphs ten times.
+    paragraphs ten times. `coarse_cache` (stripped paragraph -> its coarse key, `SKIP`: hashtag-only)
+    may be kept between calls for one channel's samples: each sample re-reads mostly the paragraphs
+    the last one read (the near-duplicate index samples a channel every few posts).
     """
     cache: dict[str, str] = {} if key_cache is None else key_cache
+    coarse_of: dict[str, tuple[str, str] | None] = {} if coarse_cache is None else coarse_cache
     coarse_counts: Counter[tuple[str, str]] = Counter()
     unknown_posts = 0
     kept: list[list[tuple[str, tuple[str, str] | None]]] = []
@@ -109,9 +116,14 @@ def learn_boilerplate(
         seen_coarse: set[tuple[str, str] | None] = set()
         for paragraph in paragraphs:
             paragraph = paragraph.strip()
-            if not paragraph or is_hashtag_only(paragraph):
+            if not paragraph:
                 continue
-            coarse = _coarse_key(paragraph)
+            coarse = coarse_of.get(paragraph, _UNSEEN)
+            if coarse is _UNSEEN:
+                coarse = SKIP if is_hashtag_only(paragraph) else _coarse_key(paragraph)
+                coarse_of[paragraph] = coarse
+            if coarse is SKIP:
+                continue
             entries.append((paragraph, coarse))
             if coarse not in seen_coarse:
                 seen_coarse.add(coarse)
