@@ -95,7 +95,7 @@ def safe_to_run(command: str) -> bool:
         words = words[2:] if words[0] in {"--db", "--env"} else words[1:]
     if not words or words[0] not in READ_ONLY:
         return False
-    return not {"--send", "--due", "--add"} & set(words)
+    return not {"--send", "--due", "--add", "--forget"} & set(words)
 
 
 def test_readme_lists_the_examples_a_new_user_tries() -> None:
