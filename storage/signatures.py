@@ -7,6 +7,7 @@ cluster is `bot.app.neardup_index`'s. This module stores and finds rows.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from itertools import chain, repeat
 from typing import NamedTuple
@@ -15,16 +16,20 @@ import sqlite_utils
 
 from storage.carried import assign_clusters
 from storage.db import transaction
-from storage.in_lists import rows_in
+from storage.in_lists import chunks, rows_in
 
 PARAMS_META_KEY = "neardup_params"
 # The newest rows under each key of a JSON array: a key's rows from its `count`-th newest post id up
 # (CROSS JOIN: the keys drive, each a seek in post_bands' primary key).
 _NEWEST_SQLITE = (
-    "SELECT k.value, b.post_id FROM json_each(?) AS k CROSS JOIN post_bands AS b ON b.band_key = k.value "
+    "SELECT k.value, b.post_id FROM {keys} AS k CROSS JOIN post_bands AS b ON b.band_key = k.value "
     "WHERE b.post_id >= coalesce((SELECT post_id FROM post_bands WHERE band_key = k.value "
     "ORDER BY post_id DESC LIMIT 1 OFFSET ?), -9223372036854775808)"
 )
+_NEWEST_JSON = _NEWEST_SQLITE.replace("{keys}", "json_each(?)")
+# The same for an SQLite built without its JSON functions (before 3.38 they were optional): the keys
+# as a VALUES list, in chunks of bounded length.
+_NEWEST_VALUES = "WITH keys(value) AS (VALUES {rows}) " + _NEWEST_SQLITE.replace("{keys}", "keys")
 
 
 class SignatureRow(NamedTuple):
@@ -42,8 +47,10 @@ class Candidate(NamedTuple):
 
 
 class Signatures:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, *, json_keys: bool | None = None) -> None:
+        """`json_keys`: hand band keys to SQLite as one JSON array (None: when this SQLite has json_each)."""
         self.db = db
+        self.json_keys = _has_json_each(db) if json_keys is None else json_keys
 
     def reset_if_params_changed(self, fingerprint: str) -> bool:
         """Signatures made with other parameters cannot be compared: drop them. True if dropped."""
@@ -90,8 +97,13 @@ class Signatures:
                 "(SELECT post_id FROM post_bands WHERE band_key = k.key ORDER BY post_id DESC LIMIT ?) AS b",
                 [distinct, count],
             ).fetchall()
+        elif self.json_keys:
+            rows = self.db.execute(_NEWEST_JSON, [json.dumps(distinct), count - 1]).fetchall()
         else:
-            rows = self.db.execute(_NEWEST_SQLITE, [json.dumps(distinct), count - 1]).fetchall()
+            rows = []
+            for chunk in chunks(distinct):
+                sql = _NEWEST_VALUES.replace("{rows}", ",".join(["(?)"] * len(chunk)))
+                rows += self.db.execute(sql, [*chunk, count - 1]).fetchall()
         found: dict[int, list[int]] = {}
         for key, post_id in rows:
             found.setdefault(key, []).append(post_id)
@@ -159,3 +171,13 @@ class Signatures:
                 "GROUP BY cluster_id HAVING count(*) > 1)"
             ).fetchone()[0],
         }
+
+
+def _has_json_each(db: sqlite_utils.Database) -> bool:
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        return False
+    try:
+        db.execute("SELECT count(*) FROM json_each('[1]')").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return True

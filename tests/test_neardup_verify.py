@@ -19,6 +19,10 @@ import pytest
 from bench.corpus import generate
 from bot.core.learned_boilerplate import learn_boilerplate
 from bot.core.neardup import MinHasher, NearDupParams, Signature
+from bot.core.pipeline import Pipeline
+from storage.signatures import Signatures
+from storage.store import Store
+from tests.conftest import make_ingest
 
 
 def plain_band_keys(hasher: MinHasher, signature: Signature) -> list[int]:
@@ -98,3 +102,16 @@ def test_a_coarse_key_cache_kept_between_samples_learns_the_same() -> None:
         assert with_cache == learn_boilerplate(sample, min_posts=3, min_share=0.2)
         learned_any = learned_any or bool(with_cache)
     assert learned_any and cache
+
+
+def test_band_lookups_without_sqlites_json_functions_read_the_same_rows(store: Store, pipeline: Pipeline) -> None:
+    """An SQLite built without json_each (optional before 3.38) reads the keys from VALUES lists."""
+    make_ingest(store, pipeline).save(generate(600, seed=7))
+    stored = [k for (k,) in store.db.execute("SELECT DISTINCT band_key FROM post_bands").fetchall()]
+    keys = [*stored[:700], 123456789, -5]  # more than one VALUES chunk, and keys without rows
+    assert len(stored) > 500
+    with_json, without = Signatures(store.db, json_keys=True), Signatures(store.db, json_keys=False)
+    assert Signatures(store.db).json_keys  # this machine's SQLite has them
+    for count in (1, 3, 40):
+        assert with_json.newest(keys, count) == without.newest(keys, count)
+    assert without.newest(keys, 3) and 123456789 not in without.newest(keys, 3)
