@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bench._util import log, machine_line, save_result, table
-from bench.cleaning2 import dev_sets, fold_of, pool
+from bench.cleaning2 import dev_sets, fold_of
+from bench.cleaning2 import rows as pooled_rows
 from bot.core.block_context import CONTEXT_NAMES, unspaced
 from bot.core.blocks import Block
 from bot.core.clean import BoilerplateRules, clean_text, load_boilerplate, normalize, page_blocks, strip_boilerplate
@@ -282,23 +283,11 @@ def worst_pages(
 
 
 def summary(label: str, parts: dict[str, list[Score]]) -> list[list[str]]:
-    out = []
-    for key, scores in parts.items():
-        p = pool(scores)
-        f1s = [s.f1 for s in scores]
-        out.append(
-            [
-                label,
-                key,
-                str(p.docs),
-                f"{p.precision:.3f}",
-                f"{p.recall:.3f}",
-                f"{p.f1:.3f}",
-                f"{min(f1s):.3f}–{max(f1s):.3f}",
-                " / ".join(f"{f:.3f}" for f in f1s),
-            ]
-        )
-    return out
+    """bench.cleaning2's rows, each with every fold's F1 after the range."""
+    pooled = pooled_rows(label, parts)
+    return [
+        [*row, " / ".join(f"{s.f1:.3f}" for s in scores)] for row, scores in zip(pooled, parts.values(), strict=True)
+    ]
 
 
 def trainers() -> dict[str, Trainer]:

@@ -118,17 +118,14 @@ def decider(mode: str):  # type: ignore[no-untyped-def]
     kept whatever the model says ("shipped"); "not-past-end": unless an end marker came before it
     inside the run; "half": unless its probability is under half the threshold; "none": never forced."""
     from bot.core import page_clean
-    from bot.core.page_clean import BRIDGE_WORDS, LIST_REACH, _tiny, headline, is_stamp_line, numbered_lists, reason
+    from bot.core.page_clean import BRIDGE_WORDS, _tiny, initial_keep, settle
 
     if mode == "shipped":
         return page_clean.decide
 
     def decide(blocks, features, probs, threshold):  # type: ignore[no-untyped-def]
         start, end = features.run
-        keep = [p >= threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
-        for i, b in enumerate(blocks):
-            if keep[i] and not start <= i < end and is_stamp_line(b.text):
-                keep[i] = False
+        keep = initial_keep(blocks, features, probs, threshold)
         for i in range(start, end):
             s = features.shapes[i]
             if keep[i] or features.markers[i]:
@@ -149,17 +146,6 @@ def decider(mode: str):  # type: ignore[no-untyped-def]
                 long_prose = bridge = False
             if long_prose or bridge:
                 keep[i] = True
-        for first, last in numbered_lists(blocks):
-            reached = any(keep[first : last + 1]) or start <= first <= end + LIST_REACH
-            closed = any(features.markers[j] for j in range(min(end, first), first))
-            if reached and not closed:
-                for j in range(first, last + 1):
-                    keep[j] = keep[j] or not (features.markers[j] or is_stamp_line(blocks[j].text))
-        title = headline(features)
-        if title is not None:
-            keep[title] = True
-        if not any(keep) and any(s.words >= 8 for s in features.shapes):
-            keep = [not is_stamp_line(b.text) for b in blocks]
-        return [None if kept else reason(i, features, probs[i]) for i, kept in enumerate(keep)]
+        return settle(blocks, features, probs, keep)
 
     return decide

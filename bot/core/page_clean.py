@@ -133,12 +133,7 @@ def decide(
 ) -> list[str | None]:
     """The verdicts from the model's probabilities (separate so training tries thresholds without rescoring)."""
     start, end = features.run
-    keep = [p >= threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
-    # A bare date or time outside the article is a teaser's or the page's stamp, however sure the
-    # model is not: it carries nothing a reader of the article needs.
-    for i, b in enumerate(blocks):
-        if keep[i] and not start <= i < end and is_stamp_line(b.text):
-            keep[i] = False
+    keep = initial_keep(blocks, features, probs, threshold)
     for i in range(start, end):
         s = features.shapes[i]
         if keep[i] or features.markers[i]:
@@ -148,6 +143,29 @@ def decide(
         doubted = s.prose and s.words >= 25 and probs[i] >= DOUBT_SHARE * threshold
         if doubted or (s.words <= BRIDGE_WORDS and before and after):
             keep[i] = True
+    return settle(blocks, features, probs, keep)
+
+
+def initial_keep(
+    blocks: Sequence[Block], features: PageFeatures, probs: Sequence[float], threshold: float
+) -> list[bool]:
+    """What the model keeps on its own, less the stamps outside the main run (`decide`'s first step)."""
+    start, end = features.run
+    keep = [p >= threshold or s.hashtags_only for p, s in zip(probs, features.shapes, strict=True)]
+    # A bare date or time outside the article is a teaser's or the page's stamp, however sure the
+    # model is not: it carries nothing a reader of the article needs.
+    for i, b in enumerate(blocks):
+        if keep[i] and not start <= i < end and is_stamp_line(b.text):
+            keep[i] = False
+    return keep
+
+
+def settle(
+    blocks: Sequence[Block], features: PageFeatures, probs: Sequence[float], keep: list[bool]
+) -> list[str | None]:
+    """`decide`'s last steps, after the rules inside the main run: numbered lists that go on from the
+    article, the headline, and a page with prose never empty; then each block's verdict."""
+    start, end = features.run
     for first, last in numbered_lists(blocks):
         # A ranking, a table or a listicle that goes on from the article: all of it, or none.
         reached = any(keep[first : last + 1]) or start <= first <= end + LIST_REACH
