@@ -12,7 +12,8 @@ Also reported, once: the pipeline alone (no storage), Store.save_posts alone (pr
 ingest in one process (`workers=0`), and ingest with the near-duplicate index as `tgmonitor import`
 runs it (`--neardup-runs`, also paired with a raw run). Beside wall time, the CPU time of the
 ingest process and of its worker (bot/app/ingest_worker.py) per post: on a machine others are using,
-wall time shows how much of the cores the run got, CPU time what the work costs.
+wall time shows how much of the cores the run got, CPU time what the work costs. Last, the ceiling
+of any split of the work over two cores: the one-process run's CPU halved, against the raw CPU.
 """
 
 from __future__ import annotations
@@ -225,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             neardup_times.append(
                 run_ingest(db_path, pipeline, raws, neardup=True, side="neardup", inline_every=args.inline_every)
             )
+            run_ingest(db_path, pipeline, raws, neardup=True, workers=0, side="neardup_inline")  # CPU only
             log(f"neardup run {run + 1}: raw {n / nd_raw_times[-1]:,.0f}/s, import {n / neardup_times[-1]:,.0f}/s")
 
     raw_rate = n / median(raw_times)
@@ -287,6 +289,14 @@ def main(argv: list[str] | None = None) -> int:
     if "neardup" in CPU:
         own, worker = (v / len(neardup_times) for v in CPU["neardup"])
         print(f"  with the near-duplicate index: {raw_cpu / max(own, worker):.2f}x")
+    # The ceiling of any split of this work over two cores: all of it in one process (no pipe, no
+    # work done twice), halved, against the raw insert's CPU. A target above it cannot be reached by
+    # sharing the work better, only by doing less of it.
+    ceiling = raw_cpu / (CPU["inline"][0] / args.runs / 2)
+    print(f"ceiling of any split over two cores: raw CPU / (one process's CPU / 2) = {ceiling:.2f}x")
+    if "neardup_inline" in CPU:
+        nd_ceiling = raw_cpu / (CPU["neardup_inline"][0] / len(neardup_times) / 2)
+        print(f"  with the near-duplicate index: {nd_ceiling:.2f}x")
     if nd_ratio is not None:
         clustering = median(neardup_times) - median(ingest_times)
         print(
