@@ -30,62 +30,60 @@ from bench._util import log, machine_line, percentile, remove_db, table
 from bench.search import QUERIES, RAW_SQL, SHAPE_SQL, norm_expr
 from storage.store import Store, quote_fts
 
-# Schema 12's posts columns, declared as v1..v12 wrote them, with the two texts moved last.
-TEXTS_LAST = """CREATE TABLE posts_rebuilt (
-    id INTEGER PRIMARY KEY,
-    channel_id INTEGER NOT NULL REFERENCES channels(id),
-    message_id INTEGER NOT NULL,
-    date TEXT NOT NULL,
-    edit_date TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    url TEXT,
-    origin_key TEXT NOT NULL,
-    forward_name TEXT,
-    lang TEXT,
-    content_hash TEXT NOT NULL,
-    cluster_id INTEGER,
-    media_kind TEXT,
-    views INTEGER,
-    grouped_id INTEGER,
-    source TEXT NOT NULL,
-    tag_list TEXT NOT NULL DEFAULT '',
-    text_seen_at TEXT,
-    deleted_at TEXT,
-    forward_date TEXT,
-    sender_name TEXT,
-    sender_id TEXT,
-    time_approx INTEGER NOT NULL DEFAULT 0,
-    text_links TEXT,
-    carried INTEGER NOT NULL DEFAULT 0,
-    text TEXT NOT NULL,
-    raw_text TEXT NOT NULL,
-    UNIQUE (channel_id, message_id)
-)"""
-_COLUMN = re.compile(r"^    (\w+) [A-Z]", re.MULTILINE)
+_TEXTS = ("text", "raw_text")
+_CONSTRAINT = re.compile(r"(UNIQUE|PRIMARY\s+KEY|FOREIGN\s+KEY|CHECK|CONSTRAINT)\b", re.IGNORECASE)
 _NAMES_POSTS = re.compile(r"\bposts\b", re.IGNORECASE)
 
 
-def today_order() -> str:
-    """TEXTS_LAST with the texts back after `deleted`, where v1 declared them."""
-    lines = TEXTS_LAST.splitlines()
-    texts = [line for line in lines if line.startswith(("    text TEXT", "    raw_text TEXT"))]
-    rest = [line for line in lines if line not in texts]
-    at = next(i for i, line in enumerate(rest) if line.startswith("    deleted INTEGER")) + 1
-    return "\n".join(rest[:at] + texts + rest[at:])
+def _top_level(body: str) -> list[str]:
+    """A CREATE TABLE body split at its commas outside parentheses and quotes."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(body):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(body[start:i].strip())
+            start = i + 1
+    parts.append(body[start:].strip())
+    return [p for p in parts if p]
 
 
-def rebuild(path: Path, ddl: str) -> float:
-    """Rebuild `posts` in `path` with the columns of `ddl`, in one transaction; wall seconds taken.
+def posts_layout(conn: sqlite3.Connection, *, texts_last: bool) -> tuple[str, list[str]]:
+    """`posts` as the archive declares it (sqlite_master: every migration's columns, in order), as a
+    CREATE TABLE posts_rebuilt, with `text` and `raw_text` moved after the other columns or not (the
+    control); and its column names. Read from the archive so the experiment follows the schema."""
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'posts'").fetchone()[0]
+    parts = _top_level(sql[sql.index("(") + 1 : sql.rindex(")")])
+    columns = [p for p in parts if not _CONSTRAINT.match(p)]
+    constraints = [p for p in parts if _CONSTRAINT.match(p)]
+
+    def name(column: str) -> str:
+        return column.split()[0].strip('"`[]')
+
+    names = [name(c) for c in columns]
+    if not set(_TEXTS) <= set(names):
+        raise SystemExit(f"posts has no {_TEXTS} columns: {names}")
+    if texts_last:
+        columns.sort(key=lambda c: name(c) in _TEXTS)  # stable: the others keep their order
+    body = ",\n    ".join([*columns, *constraints])
+    return f"CREATE TABLE posts_rebuilt (\n    {body}\n)", names
+
+
+def rebuild(path: Path, *, texts_last: bool) -> float:
+    """Rebuild `posts` in `path`, its texts last or in its own order, in one transaction; wall seconds.
 
     Foreign keys stay off: with them on, DROP TABLE posts deletes every post first and cascades to
     their tags, versions and links."""
     conn = sqlite3.connect(str(path), isolation_level=None)
     try:
         conn.execute("PRAGMA foreign_keys = OFF")
-        columns = _COLUMN.findall(ddl)
-        have = [r[1] for r in conn.execute("PRAGMA table_info(posts)")]
-        if sorted(have) != sorted(columns):
-            raise SystemExit(f"{path.name}: posts has columns {have}, not schema 12's")
+        ddl, columns = posts_layout(conn, texts_last=texts_last)
         started = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         # What DROP TABLE takes along (indexes, triggers on posts) and what RENAME re-checks (views and
@@ -177,7 +175,7 @@ def alternate(paths: list[Path], rounds: int) -> dict[Path, dict[str, list[float
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench search_layout", description=__doc__.splitlines()[0])
-    parser.add_argument("--archive", type=Path, required=True, help="a schema-12 archive (left untouched)")
+    parser.add_argument("--archive", type=Path, required=True, help="an archive (left untouched)")
     parser.add_argument("--work", type=Path, help="folder for the two copies (default: the archive's)")
     parser.add_argument("--rounds", type=int, default=15, help="calls per query, path and archive (default 15)")
     args = parser.parse_args(argv)
@@ -188,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, copy in copies.items():
             remove_db(copy)
             shutil.copyfile(args.archive, copy)
-            rebuilt[name] = rebuild(copy, TEXTS_LAST if name == "texts last" else today_order())
+            rebuilt[name] = rebuild(copy, texts_last=name == "texts last")
             log(
                 f"{name}: posts rebuilt in {rebuilt[name]:.0f} s; file {copy.stat().st_size / 2**20:,.0f} MB "
                 f"(archive {args.archive.stat().st_size / 2**20:,.0f} MB)"
