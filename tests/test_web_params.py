@@ -48,6 +48,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
         ("/channel/99999999999999999999999", {}, "channel"),
         ("/channel/1", {"page": "①"}, "page"),
         ("/tag/serbia", {"days": "٣"}, "days"),
+        ("/statement/99999999999999999999", {}, "post"),  # an OverflowError in SQLite before
+        ("/statement/x", {}, "post"),
     ],
 )
 def test_bad_parameter_is_a_400_naming_it_without_a_traceback(
@@ -74,3 +76,10 @@ def test_edges_that_hold_still_answer(client: Client) -> None:
     assert client.get("/", params={"until": "2999-12-31", "since": "1970-01-01"}).status_code == 200
     assert client.get("/post/999999999999999999").status_code == 404
     assert client.get("/channel/999999999999999999").status_code == 404
+    assert client.get("/statement/999999999999999999").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["alerts", "digest"])
+def test_a_subscription_feed_number_over_64_bits_is_a_404_naming_it(client: Client, kind: str) -> None:
+    page = client.get(f"/feeds/{kind}/{'9' * 20}.rss")
+    assert page.status_code == 404 and "expected a subscription number" in page.text

@@ -25,6 +25,7 @@ from bot.core.digest import DigestItem, fold_items
 from bot.core.digest_render import render_html
 from bot.core.feed_items import digest_entry, stable_id, statement_entry
 from bot.core.feeds import EXTENSIONS, FORMATS, Feed, FeedEntry, FeedFormat, newest
+from bot.core.numbers import ascii_int
 from bot.models import StoredPost
 from storage.browse import Browse
 from storage.export_rows import ExportReads
@@ -59,7 +60,7 @@ class FeedSpec:
         arg = arg.strip()
         if not arg or len(arg) > MAX_ARG_CHARS:
             raise FeedError(f"feed {kind}/…: expected a name of 1 to {MAX_ARG_CHARS} characters")
-        if kind in ("alerts", "digest") and not (arg.isascii() and arg.isdecimal()):
+        if kind in ("alerts", "digest") and ascii_int(arg) is None:  # a 64-bit id: more digits overflow SQLite
             raise FeedError(
                 f"feed {kind}/{arg}: expected a subscription number (tgmonitor digest --list-subscriptions)"
             )
