@@ -83,3 +83,20 @@ def test_edges_that_hold_still_answer(client: Client) -> None:
 def test_a_subscription_feed_number_over_64_bits_is_a_404_naming_it(client: Client, kind: str) -> None:
     page = client.get(f"/feeds/{kind}/{'9' * 20}.rss")
     assert page.status_code == 404 and "expected a subscription number" in page.text
+
+
+@pytest.mark.parametrize(
+    ("q", "says"),
+    [
+        ("(Kosovo", "q: &#39;(&#39; at 1 is never closed"),
+        ('"Kosovo', "q: unterminated quote at 1"),
+        ("NEAR(Kosovo", "q: NEAR at 1 needs a closing"),
+        ("Kosovo OR", "q: unexpected end of rule at 10"),
+        ("-Kosovo", "q: a rule needs something to find"),
+        ("!!! \u200b", "q: the rule is empty"),
+        ("channel:@nobody_here", "q: unknown channel"),
+    ],
+)
+def test_a_query_the_rule_language_refuses_is_a_400_naming_q(client: Client, q: str, says: str) -> None:
+    page = client.get("/", params={"q": q})
+    assert page.status_code == 400 and says in page.text, page.text[-600:]

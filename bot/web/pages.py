@@ -181,7 +181,9 @@ def search_page(request: Request) -> Response:
                 cap=COUNT_CAP + 1,
             )
         except (FormError, QueryError) as exc:
-            return _search_error(request, state, form, str(exc), channels=channels, languages=languages)
+            # A QueryError is about what `q` says (the channel parameter was checked above): name it.
+            message = f"q: {exc}" if isinstance(exc, QueryError) else str(exc)
+            return _search_error(request, state, form, message, channels=channels, languages=languages)
     return state.page(
         "search.html",
         form=form,
