@@ -288,6 +288,26 @@ def test_feeds_build_needs_a_base_url(archive_path: Path, tmp_path: Path, capsys
     assert not (tmp_path / "site").exists()
 
 
+def test_feeds_build_refuses_a_bad_choice_before_writing_any_file(
+    archive_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A good --search then a bad one wrote the good one's files and then failed, before."""
+    site = tmp_path / "site"
+    build = ["--db", str(archive_path), "feeds", "build", str(site), "--base-url", BASE]
+    for bad, says in [
+        (["--search", "Serbia", "--search", "(Serbia"], "feed search/(Serbia: '(' at 1 is never closed"),
+        (["--search", "Serbia", "--channel", "@nobody_here"], "feed channel/@nobody_here: there is no such channel"),
+    ]:
+        assert main([*build, *bad]) == 1
+        assert says in capsys.readouterr().err
+        assert not site.exists()
+    for bad in (["--items", "٣"], ["--top-tags", "9" * 20], ["--items", "0"], ["--top-tags", "-1"]):
+        with pytest.raises(SystemExit) as usage:  # OverflowError traceback from SQLite's LIMIT, before
+            main([*build, *bad])
+        assert usage.value.code == 2 and f"argument {bad[0]}:" in capsys.readouterr().err
+    assert not site.exists()
+
+
 def test_feeds_url_prints_a_working_key(
     filled: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
