@@ -59,6 +59,11 @@ def test_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[str],
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-command"])
     assert exit_info.value.code == 2
+    for command in ("show", "history"):  # int() read "٣" and "1_0"; 20 digits overflowed SQLite (a traceback)
+        for bad in ("9" * 20, "٣", "1_0"):
+            with pytest.raises(SystemExit) as exit_info:
+                main(["--db", str(tmp_path / "demo.db"), command, bad])
+            assert exit_info.value.code == 2 and "argument POST_ID: expected a whole number" in capsys.readouterr().err
 
 
 def test_show_explains_topic_tags(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
