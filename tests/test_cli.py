@@ -66,6 +66,17 @@ def test_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[str],
             assert exit_info.value.code == 2 and "argument POST_ID: expected a whole number" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["search"], ["export"], ["digest"], ["feeds", "build", "site"]])
+def test_a_tag_filter_that_is_no_text_is_a_usage_error_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+) -> None:
+    """Undecodable bytes in argv arrive as lone surrogates: a codec error from SQLite, naming nothing, before."""
+    for bad, says in (("a\udcffb", "'a\\udcffb' is not valid text"), ("#", "expected a tag name like serbia")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--db", str(tmp_path / "a.db"), *command, "--tag", bad])
+        assert exit_info.value.code == 2 and f"argument --tag: {says}" in capsys.readouterr().err
+
+
 def test_show_explains_topic_tags(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Issue 35.6: `show --explain-tags` names the words and the rule behind each tag."""
     run(capsys, tmp_path, "demo")

@@ -58,6 +58,16 @@ def channel(text: str) -> str:
     return text
 
 
+def tag(text: str) -> str:
+    """A tag filter (`serbia`, `#Serbia`): a name after the `#`, and text a database can hold (undecodable
+    bytes in an argument arrive as lone surrogates, which SQLite refused with a codec error)."""
+    if re.search("[\ud800-\udfff]", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid text (undecodable bytes?)")
+    if not text.strip().lstrip("#"):
+        raise argparse.ArgumentTypeError(f"expected a tag name like serbia or #Serbia, got {text!r}")
+    return text
+
+
 def since(text: str, now: datetime, tz: tzinfo, option: str = "--since") -> datetime:
     """A start in the past: a window that starts in the future can only be empty, so it is a mistake."""
     try:

@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     build.add_argument("dir", type=Path, metavar="DIR")
     build.add_argument("--base-url", help="where DIR is published (default FEED_BASE_URL): feeds need absolute links")
-    build.add_argument("--tag", action="append", default=[], help="a tag's feed (repeatable)")
+    build.add_argument("--tag", action="append", type=argtypes.tag, default=[], help="a tag's feed (repeatable)")
     build.add_argument("--channel", action="append", default=[], help="a channel's feed (@name or id; repeatable)")
     build.add_argument(
         "--search", action="append", default=[], metavar="QUERY", help="a saved search's feed (repeatable)"
