@@ -15,7 +15,7 @@ from httpx import Client
 
 from bot.app.archive import Archive
 from bot.app.digest_jobs import subscription_digest, window_posts
-from bot.app.feeds import FeedContext, FeedError, FeedSpec, build_feed, carriers
+from bot.app.feeds import FeedContext, FeedError, FeedSpec, build_feed, carriers, split_format
 from bot.cli import main
 from bot.config import Settings
 from bot.core.digest_render import render_html
@@ -170,6 +170,10 @@ def test_feed_names_are_checked() -> None:
     ):
         with pytest.raises(FeedError):
             FeedSpec.parse(bad)
+    for parse, huge in ((FeedSpec.parse, "x" * 100_000), (split_format, "tag/serbia." + "x" * 100_000)):
+        with pytest.raises(FeedError) as refused:  # the message quotes 60 characters, not 100 KB
+            parse(huge)
+        assert len(str(refused.value)) < 200
     assert FeedSpec.parse("tag/#RussiaSerbia").path == "tag/russiaserbia"
     assert FeedSpec.parse("search/a/b c").url_path("atom") == "search/a%2Fb%20c.atom"
     assert FeedSpec.parse("search/a/b c").file_path("rss") == "search/a_b c.rss"

@@ -56,7 +56,7 @@ class FeedSpec:
         """`tag/serbia` (the part of a feed's URL between /feeds/ and the extension, decoded)."""
         kind, _, arg = path.strip("/").partition("/")
         if kind not in KINDS:
-            raise FeedError(f"unknown feed kind {kind!r}: expected one of {', '.join(KINDS)}")
+            raise FeedError(f"unknown feed kind {_shown(kind)}: expected one of {', '.join(KINDS)}")
         arg = arg.strip()
         if not arg or len(arg) > MAX_ARG_CHARS:
             raise FeedError(f"feed {kind}/…: expected a name of 1 to {MAX_ARG_CHARS} characters")
@@ -88,11 +88,16 @@ class FeedSpec:
         return quote(self.file_path(fmt))
 
 
+def _shown(name: str) -> str:
+    """A name as an error quotes it: cut at 60 characters (a URL or argument may be 100 KB long)."""
+    return repr(name[:60]) + ("…" if len(name) > 60 else "")
+
+
 def split_format(rest: str) -> tuple[str, FeedFormat]:
     """`serbia.atom` -> (`serbia`, `atom`)."""
     name, dot, ext = rest.rpartition(".")
     if not dot or ext not in FORMATS:
-        raise FeedError(f"feed {rest!r}: the name must end in .rss, .atom or .json")
+        raise FeedError(f"feed {_shown(rest)}: the name must end in .rss, .atom or .json")
     return name, ext
 
 
