@@ -100,3 +100,21 @@ def test_a_subscription_feed_number_over_64_bits_is_a_404_naming_it(client: Clie
 def test_a_query_the_rule_language_refuses_is_a_400_naming_q(client: Client, q: str, says: str) -> None:
     page = client.get("/", params={"q": q})
     assert page.status_code == 400 and says in page.text, page.text[-600:]
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [("/tag/a%00b", {}), ("/", {"tag": "a\x00b"}), ("/day", {"tag": "a\x00b"}), ("/day/2026-11-20", {"tag": "x\x01"})],
+)
+def test_a_tag_with_a_control_character_is_a_400_naming_it(client: Client, url: str, params: dict[str, str]) -> None:
+    """PostgreSQL refuses to compare text holding a NUL: these were 500s there (404s or empty pages on SQLite)."""
+    page = client.get(url, params=params)
+    assert page.status_code == 400 and "tag: a tag has no control characters" in page.text
+
+
+@pytest.mark.both_backends
+def test_a_feed_name_with_a_control_character_is_a_404_saying_so(client: Client) -> None:
+    for name in ("tag/a%00b", "channel/a%00b", "search/a%01b"):
+        page = client.get(f"/feeds/{name}.rss")
+        assert page.status_code == 404 and "a feed&#39;s name has no control characters" in page.text

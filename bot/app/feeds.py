@@ -39,6 +39,7 @@ MAX_FILE_NAME = 120  # bytes of a static feed's file name before its extension
 MAX_ARG_CHARS = 200  # a tag, channel or query in a feed's name (queries are bounded like search's)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COPIES_PAGE = 2000  # posts whose copies one query reads
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _UNSAFE_FILE = re.compile(r"[/\\\x00-\x1f\x7f]")  # what cannot be in a file name (or would leave the directory)
 
 
@@ -60,6 +61,8 @@ class FeedSpec:
         arg = arg.strip()
         if not arg or len(arg) > MAX_ARG_CHARS:
             raise FeedError(f"feed {kind}/…: expected a name of 1 to {MAX_ARG_CHARS} characters")
+        if _CONTROL.search(arg):  # no tag or channel holds one; PostgreSQL refuses text with a NUL (a 500)
+            raise FeedError(f"feed {kind}/{_shown(arg)}: a feed's name has no control characters")
         if kind in ("alerts", "digest") and ascii_int(arg) is None:  # a 64-bit id: more digits overflow SQLite
             raise FeedError(
                 f"feed {kind}/{arg}: expected a subscription number (tgmonitor digest --list-subscriptions)"

@@ -24,10 +24,12 @@ from bot.core.windows import next_occurrence
 from bot.models import ChannelRow, PostVersion, StoredPost, Tag
 from bot.web.charts import chart_window, posts_per_day_chart, top_tags_chart
 from bot.web.forms import (
+    MAX_TAG_CHARS,
     PAGE_SIZES,
     FormError,
     SearchForm,
     bounded_int,
+    check_tag,
     parse_number,
     parse_search,
 )
@@ -402,9 +404,9 @@ def channel_page(request: Request) -> Response:
 
 def tag_page(request: Request) -> Response:
     state = state_of(request)
-    key = request.path_params["key"].lstrip("#").casefold()
-    if not key or len(key) > 64:
-        raise FormError("tag: expected a tag name of 1 to 64 characters")
+    key = check_tag(request.path_params["key"].lstrip("#").casefold())
+    if not key:
+        raise FormError(f"tag: expected a tag name of 1 to {MAX_TAG_CHARS} characters")
     with state.reading() as reader:
         tag = reader.browse.tag_display(key)
         if tag is None:
