@@ -229,6 +229,7 @@ def test_web_feed_bad_names_are_404_or_400_never_500(guarded: Client) -> None:
         ("/feeds/digest/77.atom", 404),
         ("/feeds/tag/serbia.atom?items=²", 400),
         ("/feeds/tag/serbia.atom?items=100000", 400),
+        ("/feeds/tag/serbia.atom?items=" + "9" * 5000, 400),  # int() raised on 5,000 digits: a 500
         ("/feeds/search/%22.atom", 400),  # an unterminated quote, as search says
         ("/feeds/search/%22Kosovo%22%20OR.atom", 400),  # OR with nothing after it: the rule's syntax error
         ("/feeds/search/%22Kosovo%22%20OR%20Serbia.atom", 200),
