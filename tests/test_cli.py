@@ -77,6 +77,23 @@ def test_a_tag_filter_that_is_no_text_is_a_usage_error_naming_it(
         assert exit_info.value.code == 2 and f"argument --tag: {says}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "x", "--since", "0001-01-01"],
+        ["export", "--until", "9999-12-31"],
+        ["digest", "--since", "0001-01-01"],
+    ],
+)
+def test_a_date_at_datetime_s_ends_is_a_usage_error_in_any_time_zone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    """0001-01-01 in Tokyo is year 0 in UTC: an OverflowError traceback, before."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    code, _, err = run(capsys, tmp_path, *args)
+    assert code == 2 and "cannot read time" in err and "give a date from 1970 to 2999" in err, err
+
+
 def test_show_explains_topic_tags(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Issue 35.6: `show --explain-tags` names the words and the rule behind each tag."""
     run(capsys, tmp_path, "demo")

@@ -112,3 +112,9 @@ def test_control_characters_in_a_command_are_spaces_not_a_crash(store: Store, pi
     assert "Rule 1 added: <code>(kosovo AND talks)</code>" in added
     [rule] = store.alert_rules.of_user(FRIEND.id)
     assert "\x00" not in rule.rule and "\x1f" not in rule.rule
+
+
+def test_a_since_date_at_datetime_s_ends_is_answered(store: Store) -> None:
+    """since:0001-01-01 in an east-of-UTC zone is year 0 in UTC (an OverflowError before)."""
+    reply = make_router(store).route("/search Kosovo since:0001-01-01", PRIVATE, FRIEND)
+    assert "I could not read" in reply.parts[0] and "went wrong" not in reply.parts[0]
