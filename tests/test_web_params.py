@@ -118,3 +118,8 @@ def test_a_feed_name_with_a_control_character_is_a_404_saying_so(client: Client)
     for name in ("tag/a%00b", "channel/a%00b", "search/a%01b"):
         page = client.get(f"/feeds/{name}.rss")
         assert page.status_code == 404 and "a feed&#39;s name has no control characters" in page.text
+
+
+def test_a_search_feed_s_bad_rule_is_a_400_naming_the_feed(client: Client) -> None:
+    page = client.get("/feeds/search/(Kosovo.rss")
+    assert page.status_code == 400 and "feed search/(Kosovo: &#39;(&#39; at 1 is never closed" in page.text

@@ -21,9 +21,10 @@ from starlette.routing import Route
 from bot.app.feeds import FEED_ITEMS, FeedContext, FeedError, FeedSpec, build_feed, split_format
 from bot.core.feed_keys import key_matches
 from bot.core.feeds import MEDIA_TYPES, FeedFormat, render
-from bot.web.forms import bounded_int
+from bot.web.forms import FormError, bounded_int
 from bot.web.security import ASGIApp, Receive, Scope, Send
 from bot.web.state import state_of
+from storage.store import QueryError
 
 MAX_WEB_ITEMS = 500  # ?items= above this is refused: a page of SQL time per poll is the viewer's limit
 PREFIX = "/feeds/"
@@ -72,6 +73,8 @@ def feed_page(request: Request) -> Response:
             feed = build_feed(ctx, spec, items=items)
         except FeedError as exc:
             raise HTTPException(404, str(exc)) from None
+        except QueryError as exc:  # a search feed's rule: a 400 that names the feed, as `feeds build` does
+            raise FormError(f"feed {spec.path}: {exc}") from None
     query = {k: v for k, v in (("key", request.query_params.get("key")),) if v}
     if items != FEED_ITEMS:
         query["items"] = str(items)
