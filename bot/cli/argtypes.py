@@ -41,6 +41,13 @@ def _int(text: str) -> int:
     return -value if negative else value
 
 
+def positive_seconds(text: str) -> float:
+    """Seconds like 10 or 2.5, ASCII digits (`float()` also takes "nan", "inf", "1e308" and "٣")."""
+    if not re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})?", text.strip()) or float(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds like 10 or 2.5, got {text[:40]!r}")
+    return float(text)
+
+
 def time_zone(text: str) -> ZoneInfo:
     """An IANA zone name like Europe/Sofia."""
     try:
