@@ -216,6 +216,8 @@ def test_the_same_holds_while_the_index_is_being_filled(tmp_path: Path, pipeline
     store.search_index.backfill(limit=1, batch=4)  # the newest 4 indexed, the rest pending
     # 7-10 by forms (Вучић in 7); below, only the letters as written: Vučić (4) but not Вучич (2)
     assert by_search(store, "Lavrov OR Vucic") == {10, 8, 7, 4}
+    # NEAR in a post not indexed yet: its words, literally (PostgreSQL found nothing there, before)
+    assert by_search(store, "NEAR(Лавров газа, 10)") == {1} == by_alert(store, "NEAR(Лавров газа, 10)")
     store.search_index.backfill()
     assert by_search(store, "Lavrov OR Vucic") == {10, 8, 7, 4, 2, 1}  # Вучич, Лавров
     store.close()
