@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 SearchOrder = Literal["newest", "rank", "oldest"]
 # Above this many posts behind a filter, reading newest first by date beats sorting what it keeps.
 _MANY = 5000
+_MAX_ROWS = 2**60  # a limit or offset above it reads as it (see `search`; sums and triples stay in 64 bits)
 
 
 class QueryError(ValueError):
@@ -79,6 +80,9 @@ class SearchTable(NewestFirst):
         lang: str | None = None,
     ) -> list[StoredPost]:
         """Full-text and filtered listing. Raises QueryError for an unknown channel or an empty query."""
+        # `--limit`/`--offset` may be up to 2**63 - 1 and their sum (the rows to read) must still be a SQLite
+        # integer (an OverflowError before): no archive holds 2**60 posts, so no answer changes.
+        limit, offset = min(limit, _MAX_ROWS), min(offset, _MAX_ROWS)
         join = ""
         newest = rank = "p.date DESC, p.id DESC"
         fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with

@@ -59,6 +59,39 @@ def test_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[str],
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-command"])
     assert exit_info.value.code == 2
+    for command in ("show", "history"):  # int() read "٣" and "1_0"; 20 digits overflowed SQLite (a traceback)
+        for bad in ("9" * 20, "٣", "1_0"):
+            with pytest.raises(SystemExit) as exit_info:
+                main(["--db", str(tmp_path / "demo.db"), command, bad])
+            assert exit_info.value.code == 2 and "argument POST_ID: expected a whole number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["search"], ["export"], ["digest"], ["feeds", "build", "site"]])
+def test_a_tag_filter_that_is_no_text_is_a_usage_error_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+) -> None:
+    """Undecodable bytes in argv arrive as lone surrogates: a codec error from SQLite, naming nothing, before."""
+    for bad, says in (("a\udcffb", "'a\\udcffb' is not valid text"), ("#", "expected a tag name like serbia")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--db", str(tmp_path / "a.db"), *command, "--tag", bad])
+        assert exit_info.value.code == 2 and f"argument --tag: {says}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "x", "--since", "0001-01-01"],
+        ["export", "--until", "9999-12-31"],
+        ["digest", "--since", "0001-01-01"],
+    ],
+)
+def test_a_date_at_datetime_s_ends_is_a_usage_error_in_any_time_zone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    """0001-01-01 in Tokyo is year 0 in UTC: an OverflowError traceback, before."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    code, _, err = run(capsys, tmp_path, *args)
+    assert code == 2 and "cannot read time" in err and "give a date from 1970 to 2999" in err, err
 
 
 def test_show_explains_topic_tags(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from httpx import Client
 
 from bot.app.archive import Archive
 from bot.app.digest_jobs import subscription_digest, window_posts
-from bot.app.feeds import FeedContext, FeedError, FeedSpec, build_feed, carriers
+from bot.app.feeds import FeedContext, FeedError, FeedSpec, build_feed, carriers, split_format
 from bot.cli import main
 from bot.config import Settings
 from bot.core.digest_render import render_html
@@ -158,9 +158,22 @@ def test_alerts_feed_lists_the_alerted_statements(archive_path: Path) -> None:
 
 
 def test_feed_names_are_checked() -> None:
-    for bad in ("nope/x", "tag/", "digest/one", "alerts/²", "tag/" + "x" * 300):
+    overflow = "9" * 20  # over SQLite's 64-bit integers: an OverflowError (a 500 on the web) before
+    for bad in (
+        "nope/x",
+        "tag/",
+        "digest/one",
+        "alerts/²",
+        "tag/" + "x" * 300,
+        f"alerts/{overflow}",
+        f"digest/{overflow}",
+    ):
         with pytest.raises(FeedError):
             FeedSpec.parse(bad)
+    for parse, huge in ((FeedSpec.parse, "x" * 100_000), (split_format, "tag/serbia." + "x" * 100_000)):
+        with pytest.raises(FeedError) as refused:  # the message quotes 60 characters, not 100 KB
+            parse(huge)
+        assert len(str(refused.value)) < 200
     assert FeedSpec.parse("tag/#RussiaSerbia").path == "tag/russiaserbia"
     assert FeedSpec.parse("search/a/b c").url_path("atom") == "search/a%2Fb%20c.atom"
     assert FeedSpec.parse("search/a/b c").file_path("rss") == "search/a_b c.rss"
@@ -216,6 +229,7 @@ def test_web_feed_bad_names_are_404_or_400_never_500(guarded: Client) -> None:
         ("/feeds/digest/77.atom", 404),
         ("/feeds/tag/serbia.atom?items=²", 400),
         ("/feeds/tag/serbia.atom?items=100000", 400),
+        ("/feeds/tag/serbia.atom?items=" + "9" * 5000, 400),  # int() raised on 5,000 digits: a 500
         ("/feeds/search/%22.atom", 400),  # an unterminated quote, as search says
         ("/feeds/search/%22Kosovo%22%20OR.atom", 400),  # OR with nothing after it: the rule's syntax error
         ("/feeds/search/%22Kosovo%22%20OR%20Serbia.atom", 200),
@@ -277,6 +291,26 @@ def test_feeds_build_needs_a_base_url(archive_path: Path, tmp_path: Path, capsys
     err = capsys.readouterr().err.strip()
     assert err == "tgmonitor: error: feeds need absolute links: pass --base-url https://… or set FEED_BASE_URL"
     assert not (tmp_path / "site").exists()
+
+
+def test_feeds_build_refuses_a_bad_choice_before_writing_any_file(
+    archive_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A good --search then a bad one wrote the good one's files and then failed, before."""
+    site = tmp_path / "site"
+    build = ["--db", str(archive_path), "feeds", "build", str(site), "--base-url", BASE]
+    for bad, says in [
+        (["--search", "Serbia", "--search", "(Serbia"], "feed search/(Serbia: '(' at 1 is never closed"),
+        (["--search", "Serbia", "--channel", "@nobody_here"], "feed channel/@nobody_here: there is no such channel"),
+    ]:
+        assert main([*build, *bad]) == 1
+        assert says in capsys.readouterr().err
+        assert not site.exists()
+    for bad in (["--items", "٣"], ["--top-tags", "9" * 20], ["--items", "0"], ["--top-tags", "-1"]):
+        with pytest.raises(SystemExit) as usage:  # OverflowError traceback from SQLite's LIMIT, before
+            main([*build, *bad])
+        assert usage.value.code == 2 and f"argument {bad[0]}:" in capsys.readouterr().err
+    assert not site.exists()
 
 
 def test_feeds_url_prints_a_working_key(

@@ -97,3 +97,24 @@ def test_direction_overrides_are_stripped_from_every_reply(store: Store, pipelin
 def test_split_never_emits_an_empty_or_oversize_part(header: str, blocks: list[tuple[str | None, str]]) -> None:
     for part in split_messages(header, blocks):
         assert part.strip() and utf16_len(part) <= TELEGRAM_LIMIT
+
+
+def test_control_characters_in_a_command_are_spaces_not_a_crash(store: Store, pipeline: Pipeline) -> None:
+    """A NUL reached PostgreSQL, which refuses text holding one: "something went wrong" for /tag, /latest,
+    /subscribe and /alert add there. Every command now reads control characters (but tab and newline) as spaces."""
+    make_ingest(store, pipeline).save([raw_post(1, "Kosovo talks #Serbia")])
+    router = make_router(store)
+    for command in ("/tag a\x00b", "/latest #a\x00b", "/subscribe #a\x00b", "/search Kosovo\x00", "/tags \x00"):
+        reply = router.route(command, PRIVATE, FRIEND)
+        sane(reply)
+        assert "went wrong" not in reply.parts[0], (command, reply.parts[0])
+    added = router.route("/alert add Kosovo\x00talks\x1f", PRIVATE, FRIEND).parts[0]
+    assert "Rule 1 added: <code>(kosovo AND talks)</code>" in added
+    [rule] = store.alert_rules.of_user(FRIEND.id)
+    assert "\x00" not in rule.rule and "\x1f" not in rule.rule
+
+
+def test_a_since_date_at_datetime_s_ends_is_answered(store: Store) -> None:
+    """since:0001-01-01 in an east-of-UTC zone is year 0 in UTC (an OverflowError before)."""
+    reply = make_router(store).route("/search Kosovo since:0001-01-01", PRIVATE, FRIEND)
+    assert "I could not read" in reply.parts[0] and "went wrong" not in reply.parts[0]

@@ -38,6 +38,11 @@ from storage.pg.dialect import UnsupportedSql, translate
             "UPDATE posts SET c = %s WHERE id = %s AND c IS DISTINCT FROM %s",
         ),
         ("SELECT 1 FROM t WHERE a IS ?", "SELECT 1 FROM t WHERE a IS NOT DISTINCT FROM %s"),
+        (  # a post not in posts_norm yet (a reindex under way) passes NEAR on its words, as on SQLite
+            "SELECT p.id FROM posts p WHERE tg_near(p.text, p.lang, ?) AND p.id > ?",
+            "SELECT p.id FROM posts p WHERE (tg_near_at(p.id, %s) OR NOT EXISTS "
+            "(SELECT 1 FROM posts_norm WHERE posts_norm.rowid = p.id)) AND p.id > %s",
+        ),
         ("SELECT 1 FROM t WHERE a IS NULL", "SELECT 1 FROM t WHERE a IS NULL"),
         (
             "SELECT rowid FROM posts_norm WHERE posts_norm MATCH ? ORDER BY posts_norm.rank",

@@ -137,6 +137,9 @@ def test_labelled_rules_as_search_and_as_alert(archive: Store, rule: str, expect
         ("()", "unexpected ')' at 2"),
         ("*", "the rule is empty"),
         ("(" * 30 + "a" + ")" * 30, "too many nested parentheses at 21"),
+        ("gas tag:#", "tag: at 5 needs a tag name"),  # matched nothing, silently, before
+        ("gas ##", "tag: at 5 needs a tag name"),
+        ("gas\udcff", "the character at 4 is not text"),  # undecodable argv bytes: a UnicodeEncodeError in SQL
     ],
 )
 def test_syntax_errors_name_the_position(rule: str, message: str) -> None:
@@ -149,6 +152,9 @@ def test_search_reports_rule_errors_and_unknown_channels(archive: Store) -> None
         archive.search("Vucic)")
     with pytest.raises(QueryError, match="unknown channel '@nobody_here'"):
         archive.search("channel:@nobody_here gas")
+    for lone in ("gas\udcff", "#sanctions\ud800", 'from:"MFA\udfff"'):
+        with pytest.raises(QueryError, match="is not text"):
+            archive.search(lone)
 
 
 def test_lower_case_operators_are_words() -> None:
@@ -210,6 +216,8 @@ def test_the_same_holds_while_the_index_is_being_filled(tmp_path: Path, pipeline
     store.search_index.backfill(limit=1, batch=4)  # the newest 4 indexed, the rest pending
     # 7-10 by forms (Вучић in 7); below, only the letters as written: Vučić (4) but not Вучич (2)
     assert by_search(store, "Lavrov OR Vucic") == {10, 8, 7, 4}
+    # NEAR in a post not indexed yet: its words, literally (PostgreSQL found nothing there, before)
+    assert by_search(store, "NEAR(Лавров газа, 10)") == {1} == by_alert(store, "NEAR(Лавров газа, 10)")
     store.search_index.backfill()
     assert by_search(store, "Lavrov OR Vucic") == {10, 8, 7, 4, 2, 1}  # Вучич, Лавров
     store.close()

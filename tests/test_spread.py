@@ -120,6 +120,8 @@ def test_spread_of_an_unarchived_origin_counts_from_the_forward_header(
         ("https://t.me/nobody_here/5", "is not in the archive"),
         ("https://example.com/x", "neither a post id nor a t.me post link"),
         ("²", "neither a post id nor a t.me post link"),
+        ("9" * 20, f"there is no post {'9' * 20} in the archive"),  # an OverflowError traceback before
+        (f"https://t.me/c/{'9' * 30}/5", "names a channel by its number (at most 64 bits)"),
     ],
 )
 def test_spread_of_a_bad_ref_is_one_line(

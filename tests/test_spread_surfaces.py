@@ -66,8 +66,11 @@ def test_bot_spread_is_a_timeline(store: Store) -> None:
         ("/spread", "Which post?"),
         ("/spread 999", "There is no post 999 in the archive."),
         ("/spread https://t.me/nobody/1", "is not in the archive"),
+        ("/spread 99999999999999999999", "There is no post 99999999999999999999 in the archive."),
         ("/amplifiers ٣", "Give a number of days from 1 to 366"),
         ("/amplifiers 0", "Give a number of days from 1 to 366"),
+        ("/amplifiers " + "9" * 5000, "Give a number of days from 1 to 366"),  # int() raised: "went wrong"
+        ("/sources " + "9" * 20, "Give a number of days from 1 to 366"),
     ],
 )
 def test_bot_answers_bad_arguments_politely(store: Store, args: str, answer: str) -> None:

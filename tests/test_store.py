@@ -319,3 +319,16 @@ def test_posts_found_through_their_article_merge_into_the_newest_first_order(
     assert [p.date for p in store.search("kosovo", limit=3)] == dates[:3]
     assert [p.date for p in store.search("kosovo", limit=3, offset=3)] == dates[3:6]
     assert [p.date for p in store.search("kosovo", order="oldest", limit=50)] == dates[::-1]
+
+
+def test_limits_and_offsets_up_to_64_bits_answer(store: Store, pipeline: Pipeline) -> None:
+    """`tgmonitor search --limit/--offset` take up to 2**63 - 1; their sum overflowed SQLite's integers."""
+    store.save_posts([pipeline.process(raw_post(i, f"Kosovo talks, round {i}")) for i in (1, 2, 3)])
+    most = 2**63 - 1
+    for order in ("newest", "rank", "oldest"):
+        assert len(store.search("Kosovo", limit=most, order=order)) == 3
+        assert store.search("Kosovo", limit=most, offset=most, order=order) == []
+        assert len(store.search(None, limit=most, offset=1, order=order)) == 2
+    items, more = find_items(store, offset=most, limit=most, query="Kosovo")
+    assert items == [] and not more
+    assert len(find_items(store, offset=0, limit=most, query="Kosovo")[0]) >= 1

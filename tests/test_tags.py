@@ -466,6 +466,17 @@ def test_other_mistakes(tmp_path: Path, body: str, expected: str) -> None:
     assert expected in error_for(tmp_path, body)
 
 
+def test_a_huge_bad_keyword_is_quoted_short(tmp_path: Path) -> None:
+    """The message quotes 60 characters of a 10,000-character keyword or value, not all of it."""
+    for body in (
+        f'[[topic]]\ntag = "a"\nen = ["{"!" * 10_000}"]\n',
+        f'[[topic]]\ntag = "a"\nen = [[{", ".join(["1"] * 5000)}]]\n',
+        f'[[topic]]\ntag = "{"A" * 10_000}"\nen = ["x"]\n',
+    ):
+        message = error_for(tmp_path, body)
+        assert len(message) < len(str(tmp_path)) + 300 and "…" in message, message[:400]
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="cannot read"):
         load_rules(tmp_path / "nope.toml")

@@ -53,6 +53,25 @@ def test_serving_beyond_loopback_needs_a_token(
     assert code == 1 and "--port must be 1 to 65535" in err
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--port", "٣"),
+        ("--port", "1_0"),
+        ("--query-seconds", "nan"),
+        ("--query-seconds", "inf"),
+        ("--query-seconds", "0"),
+    ],
+)
+def test_port_and_time_limit_are_ascii_numbers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str
+) -> None:
+    """int() read "٣" as port 3; float() took "nan" and "inf", time limits that are never reached."""
+    with pytest.raises(SystemExit) as usage:
+        web_cli(capsys, tmp_path, tmp_path / "a.db", option, value)
+    assert usage.value.code == 2 and f"argument {option}: expected" in capsys.readouterr().err
+
+
 def test_without_the_web_extra_the_error_says_what_to_install(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

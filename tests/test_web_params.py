@@ -48,6 +48,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
         ("/channel/99999999999999999999999", {}, "channel"),
         ("/channel/1", {"page": "①"}, "page"),
         ("/tag/serbia", {"days": "٣"}, "days"),
+        ("/statement/99999999999999999999", {}, "post"),  # an OverflowError in SQLite before
+        ("/statement/x", {}, "post"),
     ],
 )
 def test_bad_parameter_is_a_400_naming_it_without_a_traceback(
@@ -74,3 +76,50 @@ def test_edges_that_hold_still_answer(client: Client) -> None:
     assert client.get("/", params={"until": "2999-12-31", "since": "1970-01-01"}).status_code == 200
     assert client.get("/post/999999999999999999").status_code == 404
     assert client.get("/channel/999999999999999999").status_code == 404
+    assert client.get("/statement/999999999999999999").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["alerts", "digest"])
+def test_a_subscription_feed_number_over_64_bits_is_a_404_naming_it(client: Client, kind: str) -> None:
+    page = client.get(f"/feeds/{kind}/{'9' * 20}.rss")
+    assert page.status_code == 404 and "expected a subscription number" in page.text
+
+
+@pytest.mark.parametrize(
+    ("q", "says"),
+    [
+        ("(Kosovo", "q: &#39;(&#39; at 1 is never closed"),
+        ('"Kosovo', "q: unterminated quote at 1"),
+        ("NEAR(Kosovo", "q: NEAR at 1 needs a closing"),
+        ("Kosovo OR", "q: unexpected end of rule at 10"),
+        ("-Kosovo", "q: a rule needs something to find"),
+        ("!!! \u200b", "q: the rule is empty"),
+        ("channel:@nobody_here", "q: unknown channel"),
+    ],
+)
+def test_a_query_the_rule_language_refuses_is_a_400_naming_q(client: Client, q: str, says: str) -> None:
+    page = client.get("/", params={"q": q})
+    assert page.status_code == 400 and says in page.text, page.text[-600:]
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [("/tag/a%00b", {}), ("/", {"tag": "a\x00b"}), ("/day", {"tag": "a\x00b"}), ("/day/2026-11-20", {"tag": "x\x01"})],
+)
+def test_a_tag_with_a_control_character_is_a_400_naming_it(client: Client, url: str, params: dict[str, str]) -> None:
+    """PostgreSQL refuses to compare text holding a NUL: these were 500s there (404s or empty pages on SQLite)."""
+    page = client.get(url, params=params)
+    assert page.status_code == 400 and "tag: a tag has no control characters" in page.text
+
+
+@pytest.mark.both_backends
+def test_a_feed_name_with_a_control_character_is_a_404_saying_so(client: Client) -> None:
+    for name in ("tag/a%00b", "channel/a%00b", "search/a%01b"):
+        page = client.get(f"/feeds/{name}.rss")
+        assert page.status_code == 404 and "a feed&#39;s name has no control characters" in page.text
+
+
+def test_a_search_feed_s_bad_rule_is_a_400_naming_the_feed(client: Client) -> None:
+    page = client.get("/feeds/search/(Kosovo.rss")
+    assert page.status_code == 400 and "feed search/(Kosovo: &#39;(&#39; at 1 is never closed" in page.text

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.core.amplification import Window, amplifiers, forward_edges, unmonitored_sources, window_statements
 from bot.core.digest import AmplificationSection, AmplifierLine
+from bot.core.numbers import ascii_int, is_ascii_digits
 from bot.core.spread import ChannelInfo, Statement, channel_by_key, describe, source_label, source_url
 from bot.models import ChannelRef
 from storage.spread_reads import SpreadReads
@@ -32,15 +33,19 @@ class RefError(ValueError):
 def resolve_ref(reads: SpreadReads, ref: str) -> int:
     """An archive post id (`123`) or a post link (`https://t.me/NAME/MSG`, `https://t.me/c/ID/MSG`)."""
     text = ref.strip()
-    if text.isascii() and text.isdecimal():
-        return int(text)
+    if is_ascii_digits(text):
+        post_id = ascii_int(text)  # None above 64 bits: no such post, and SQLite would overflow on it
+        if post_id is None:
+            raise RefError(f"there is no post {text[:40]} in the archive")
+        return post_id
     match = _LINK.match(text)
     if match is None:
         raise RefError(f"{ref[:80]!r} is neither a post id nor a t.me post link (https://t.me/NAME/MSG)")
     private, name, message = match.groups()
-    if private and not (name.isascii() and name.isdecimal()):
-        raise RefError(f"{ref[:80]!r}: a t.me/c/ link names a channel by its number")
-    post_id = reads.post_by_link(None if private else name, int(name) if private else None, int(message))
+    channel_id = ascii_int(name) if private else None
+    if private and channel_id is None:
+        raise RefError(f"{ref[:80]!r}: a t.me/c/ link names a channel by its number (at most 64 bits)")
+    post_id = reads.post_by_link(None if private else name, channel_id, int(message))
     if post_id is None:
         raise RefError(f"{ref[:80]!r} is not in the archive (is its channel archived?)")
     return post_id

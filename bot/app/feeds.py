@@ -25,6 +25,7 @@ from bot.core.digest import DigestItem, fold_items
 from bot.core.digest_render import render_html
 from bot.core.feed_items import digest_entry, stable_id, statement_entry
 from bot.core.feeds import EXTENSIONS, FORMATS, Feed, FeedEntry, FeedFormat, newest
+from bot.core.numbers import ascii_int
 from bot.models import StoredPost
 from storage.browse import Browse
 from storage.export_rows import ExportReads
@@ -38,6 +39,7 @@ MAX_FILE_NAME = 120  # bytes of a static feed's file name before its extension
 MAX_ARG_CHARS = 200  # a tag, channel or query in a feed's name (queries are bounded like search's)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COPIES_PAGE = 2000  # posts whose copies one query reads
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _UNSAFE_FILE = re.compile(r"[/\\\x00-\x1f\x7f]")  # what cannot be in a file name (or would leave the directory)
 
 
@@ -55,11 +57,13 @@ class FeedSpec:
         """`tag/serbia` (the part of a feed's URL between /feeds/ and the extension, decoded)."""
         kind, _, arg = path.strip("/").partition("/")
         if kind not in KINDS:
-            raise FeedError(f"unknown feed kind {kind!r}: expected one of {', '.join(KINDS)}")
+            raise FeedError(f"unknown feed kind {_shown(kind)}: expected one of {', '.join(KINDS)}")
         arg = arg.strip()
         if not arg or len(arg) > MAX_ARG_CHARS:
             raise FeedError(f"feed {kind}/…: expected a name of 1 to {MAX_ARG_CHARS} characters")
-        if kind in ("alerts", "digest") and not (arg.isascii() and arg.isdecimal()):
+        if _CONTROL.search(arg):  # no tag or channel holds one; PostgreSQL refuses text with a NUL (a 500)
+            raise FeedError(f"feed {kind}/{_shown(arg)}: a feed's name has no control characters")
+        if kind in ("alerts", "digest") and ascii_int(arg) is None:  # a 64-bit id: more digits overflow SQLite
             raise FeedError(
                 f"feed {kind}/{arg}: expected a subscription number (tgmonitor digest --list-subscriptions)"
             )
@@ -87,11 +91,16 @@ class FeedSpec:
         return quote(self.file_path(fmt))
 
 
+def _shown(name: str) -> str:
+    """A name as an error quotes it: cut at 60 characters (a URL or argument may be 100 KB long)."""
+    return repr(name[:60]) + ("…" if len(name) > 60 else "")
+
+
 def split_format(rest: str) -> tuple[str, FeedFormat]:
     """`serbia.atom` -> (`serbia`, `atom`)."""
     name, dot, ext = rest.rpartition(".")
     if not dot or ext not in FORMATS:
-        raise FeedError(f"feed {rest!r}: the name must end in .rss, .atom or .json")
+        raise FeedError(f"feed {_shown(rest)}: the name must end in .rss, .atom or .json")
     return name, ext
 
 

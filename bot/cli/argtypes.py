@@ -41,6 +41,13 @@ def _int(text: str) -> int:
     return -value if negative else value
 
 
+def positive_seconds(text: str) -> float:
+    """Seconds like 10 or 2.5, ASCII digits (`float()` also takes "nan", "inf", "1e308" and "٣")."""
+    if not re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})?", text.strip()) or float(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds like 10 or 2.5, got {text[:40]!r}")
+    return float(text)
+
+
 def time_zone(text: str) -> ZoneInfo:
     """An IANA zone name like Europe/Sofia."""
     try:
@@ -55,6 +62,16 @@ def channel(text: str) -> str:
         parse_channel(text, titles=True)
     except ChannelIdentError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def tag(text: str) -> str:
+    """A tag filter (`serbia`, `#Serbia`): a name after the `#`, and text a database can hold (undecodable
+    bytes in an argument arrive as lone surrogates, which SQLite refused with a codec error)."""
+    if re.search("[\ud800-\udfff]", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid text (undecodable bytes?)")
+    if not text.strip().lstrip("#"):
+        raise argparse.ArgumentTypeError(f"expected a tag name like serbia or #Serbia, got {text!r}")
     return text
 
 

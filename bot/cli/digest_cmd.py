@@ -56,7 +56,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="items listed per section before '… and N more' (default DIGEST_SECTION_ITEMS, 15; 0: all)",
     )
     parser.add_argument(
-        "--tag", action="append", default=[], help="only items with this tag; repeated, items with any of them"
+        "--tag",
+        action="append",
+        type=argtypes.tag,
+        default=[],
+        help="only items with this tag; repeated, items with any of them",
     )
     parser.add_argument(
         "--amplification",

@@ -40,7 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Columns and their meaning: docs/feeds-and-exports.md. Oldest first; deleted posts left out.",
     )
     parser.add_argument("query", nargs="?", help="a search query (as `tgmonitor search` reads it)")
-    parser.add_argument("--tag", action="append", default=[], help="posts with this tag (repeatable: any of them)")
+    parser.add_argument(
+        "--tag", action="append", type=argtypes.tag, default=[], help="posts with this tag (repeatable: any of them)"
+    )
     parser.add_argument("--channel", type=argtypes.channel, help="posts of one channel (@name, id or title)")
     parser.add_argument("--since", help="from this date or age (2026-11-01, 7d)")
     parser.add_argument("--until", help="before this date (2026-12-01) or age")

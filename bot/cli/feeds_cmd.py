@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app.feeds import FEED_ITEMS, MAX_FEED_ITEMS, FeedContext, FeedError, FeedSpec, build_feed
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.core.feed_keys import feed_key, feed_secret
 from bot.core.feeds import FORMATS, FeedFormat, render, xml_safe
 from storage.readonly import ReadOnlyArchive
+from storage.store import QueryError
 
 TOP_TAGS = 50  # tags given a feed by default: the most used hashtags and topics
 
@@ -37,13 +39,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     build.add_argument("dir", type=Path, metavar="DIR")
     build.add_argument("--base-url", help="where DIR is published (default FEED_BASE_URL): feeds need absolute links")
-    build.add_argument("--tag", action="append", default=[], help="a tag's feed (repeatable)")
+    build.add_argument("--tag", action="append", type=argtypes.tag, default=[], help="a tag's feed (repeatable)")
     build.add_argument("--channel", action="append", default=[], help="a channel's feed (@name or id; repeatable)")
     build.add_argument(
         "--search", action="append", default=[], metavar="QUERY", help="a saved search's feed (repeatable)"
     )
-    build.add_argument("--top-tags", type=int, default=TOP_TAGS, help=f"default tag feeds (default {TOP_TAGS})")
-    build.add_argument("--items", type=int, default=FEED_ITEMS, help=f"entries per feed (default {FEED_ITEMS})")
+    top_help, items_help = f"default tag feeds (default {TOP_TAGS})", f"entries per feed (default {FEED_ITEMS})"
+    # ASCII digits within 64 bits (argtypes): `int()` took "٣" and 20 digits overflowed SQLite's LIMIT
+    build.add_argument("--top-tags", type=argtypes.non_negative_int, default=TOP_TAGS, help=top_help)
+    build.add_argument("--items", type=argtypes.positive_int, default=FEED_ITEMS, help=items_help)
     url = actions.add_parser("url", help="a feed's URL for a feed reader, with its own key (not WEB_TOKEN)")
     url.add_argument("name", help="tag/serbia, channel/2, search/kosovo serbia, alerts/1, digest/1")
     url.add_argument("--format", choices=FORMATS, default="atom")
@@ -130,6 +134,13 @@ def _build(args: argparse.Namespace, ctx: CliContext) -> int:
     tally = BuildTally()
     try:
         feed_ctx = FeedContext(store, base, pages=False)
+        for spec in chosen:  # a --channel or --search that names nothing is refused before any file is written
+            try:
+                build_feed(feed_ctx, spec, items=1)
+            except QueryError as exc:
+                raise ValueError(f"feed {spec.path}: {exc}") from None
+            except FeedError as exc:
+                raise ValueError(str(exc)) from None
         specs = list(dict.fromkeys(chosen or default_specs(feed_ctx, args.top_tags)))
         listed: list[tuple[FeedSpec, str]] = []
         for spec in specs:

@@ -26,7 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "query", nargs="?", help="a rule (docs/sinks-and-rules.md): words, all required; omit to list by filters only"
     )
     parser.add_argument(
-        "--tag", action="append", default=[], help="only posts with this tag; repeated, posts with any of them"
+        "--tag",
+        action="append",
+        type=argtypes.tag,
+        default=[],
+        help="only posts with this tag; repeated, posts with any of them",
     )
     parser.add_argument(
         "--channel", type=argtypes.channel, help="only this channel: @name, id or title (see `tgmonitor channels`)"

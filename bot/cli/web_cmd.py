@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Any
 
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.web.security import LOOPBACK_HOSTS, is_loopback
 from storage.readonly import ReadOnlyArchive
@@ -29,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
     )
-    parser.add_argument("--port", type=int, default=8001, help="port (default 8001)")
+    # ASCII digits (argtypes): int() read "٣" as port 3, float() took "nan" (a time limit never reached)
+    parser.add_argument("--port", type=argtypes.positive_int, default=8001, help="port (default 8001)")
     parser.add_argument("--sql", action="store_true", help="add a read-only SQL page (/sql); off by default")
     parser.add_argument(
         "--allow-host",
@@ -39,7 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="also answer to this Host name (behind a reverse proxy); repeatable",
     )
     parser.add_argument(
-        "--query-seconds", type=float, default=10.0, help="interrupt a page's database reads after this long (10)"
+        "--query-seconds",
+        type=argtypes.positive_seconds,
+        default=10.0,
+        help="interrupt a page's database reads after this long (10)",
     )
     parser.add_argument(
         "--no-token-ok",

@@ -55,6 +55,7 @@ REFUSAL = (
 )
 
 
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab, newline, carriage return
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?", re.DOTALL)
 
 
@@ -63,7 +64,9 @@ def parse_command(text: str) -> tuple[str, str | None, str] | None:
 
     `/post_42` means `/post 42` and `/article_7` `/article 7`: the tappable forms in lists.
     """
-    match = _COMMAND.fullmatch(text.strip())
+    # Other control characters become spaces here, once for every command: no word, tag or rule holds
+    # one, and PostgreSQL refuses text with a NUL in it (/tag a<NUL>b was "something went wrong" there).
+    match = _COMMAND.fullmatch(_CONTROLS.sub(" ", text).strip())
     if not match:
         return None
     name, target, args = match.group(1).lower(), match.group(2), (match.group(3) or "").strip()

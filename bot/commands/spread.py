@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.app.analytics import RefError, amplifiers_json, analyse, resolve_ref, sources_json, spread_json
 from bot.commands.deps import CommandDeps, UsageError
 from bot.commands.text import label, reply_of, short
+from bot.core.numbers import ascii_int
 from bot.core.spread import humanize
 from bot.core.spread_render import KIND_MARK, carried_line
 from bot.models import Chat, Reply, User
@@ -58,9 +59,10 @@ def _days(args: str, default: int) -> int:
     word = args.strip()
     if not word:
         return default
-    if not (word.isascii() and word.isdecimal()) or not 1 <= int(word) <= MAX_DAYS:
+    days = ascii_int(word, limit=MAX_DAYS)  # the length is checked first: int() of 5,000 digits raises
+    if days is None or days < 1:
         raise UsageError(f"Give a number of days from 1 to {MAX_DAYS}, like /amplifiers 7.")
-    return int(word)
+    return days
 
 
 def cmd_amplifiers(args: str, chat: Chat, user: User, deps: CommandDeps, offset: int = 0) -> Reply:

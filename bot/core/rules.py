@@ -39,6 +39,7 @@ _OPERATORS = ("AND", "OR", "NOT")
 _WORD_CHARS = re.compile(r"[^\s()\"]+")
 _NUMBER = re.compile(r"[0-9]{1,3}")
 _LANG = re.compile(r"[a-z]{2,3}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RuleError(ValueError):
@@ -291,7 +292,10 @@ class _Parser:
         if not value:
             raise RuleError(f"{name}: at {token.pos + 1} needs a value")
         if name == "tag":
-            return Field("tag", value.lstrip("#").casefold())
+            tag = value.lstrip("#").casefold()
+            if not tag:  # `tag:#`, `##`: an empty tag would silently match nothing
+                raise RuleError(f"tag: at {token.pos + 1} needs a tag name after the #")
+            return Field("tag", tag)
         if name == "lang":
             if not _LANG.fullmatch(value.lower()):
                 raise RuleError(f"lang: at {token.pos + 1} takes a language code like bg, ru, sr, en")
@@ -326,6 +330,9 @@ def parse_rule(text: str, normaliser: TextNormaliser) -> Rule:
     """The rule in `text`; RuleError for a syntax error, an empty rule or one that only excludes."""
     if len(text) > MAX_LENGTH:
         raise RuleError(f"the rule is too long ({len(text)} characters, at most {MAX_LENGTH})")
+    surrogate = _SURROGATE.search(text)  # undecodable bytes in argv become these; no database can store one
+    if surrogate is not None:
+        raise RuleError(f"the character at {surrogate.start() + 1} is not text (a lone surrogate: undecodable bytes?)")
     text = re.sub("[\x00-\x1f\x7f]", " ", text)
     root = _Parser(text, normaliser).parse()
     if root is None:

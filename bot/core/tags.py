@@ -183,11 +183,11 @@ def _parse_rule(entry: Any, where: str) -> TopicRule:
     if tag is None:
         raise RulesError(f"{where}: missing 'tag'")
     if not isinstance(tag, str) or not _TAG_NAME.fullmatch(tag):
-        raise RulesError(f"{where}: 'tag' must be lowercase ASCII letters, digits, '-' or '_', got {tag!r}")
+        raise RulesError(f"{where}: 'tag' must be lowercase ASCII letters, digits, '-' or '_', got {_shown(tag)}")
     where = f"{where} ({tag})"
     display = entry.get("display", tag)
     if not isinstance(display, str) or not display.strip():
-        raise RulesError(f"{where}: 'display' must be a non-empty string, got {display!r}")
+        raise RulesError(f"{where}: 'display' must be a non-empty string, got {_shown(display)}")
     keywords: list[str] = []
     for key, value in entry.items():
         if key in _RESERVED_KEYS:
@@ -203,19 +203,26 @@ def _parse_rule(entry: Any, where: str) -> TopicRule:
     return TopicRule(Tag(tag, display.strip(), "topic"), tuple(keywords), _rule_pattern(keywords))
 
 
+def _shown(value: object) -> str:
+    """A value as an error quotes it, cut at 60 characters: a 10,000-character keyword is not echoed."""
+    text = repr(value)
+    return text[:60] + "…" if len(text) > 60 else text
+
+
 def _check_keyword(keyword: Any, where: str) -> str:
     if not isinstance(keyword, str):
-        raise RulesError(f"{where}: must be a string, got {type(keyword).__name__} {keyword!r}")
+        raise RulesError(f"{where}: must be a string, got {type(keyword).__name__} {_shown(keyword)}")
     keyword = " ".join(keyword.split())
+    shown = _shown(keyword)
     words = keyword.removeprefix("=").split()
     if not words:
         raise RulesError(f"{where}: empty keyword")
     for word in words:
         stem = word.removesuffix("*")
         if "*" in stem:
-            raise RulesError(f"{where}: {keyword!r}: '*' may only end a word")
+            raise RulesError(f"{where}: {shown}: '*' may only end a word")
         if not re.search(r"\w", stem):
-            raise RulesError(f"{where}: {keyword!r}: every word needs a letter or digit")
+            raise RulesError(f"{where}: {shown}: every word needs a letter or digit")
     return str(keyword)
 
 

@@ -71,7 +71,7 @@ def create_app(archive: ReadOnlyArchive, options: WebOptions) -> ASGIApp:
         Route("/day", day.day_page),
         Route("/day/{day}", day.day_page),
         Route("/charts", day.charts_page),
-        Route("/statement/{post_id:int}", spread_pages.statement_page),
+        Route("/statement/{post_id}", spread_pages.statement_page),
         Route("/network", spread_pages.network_page),
         Route("/static/{name}", _static),
         *feeds.ROUTES,

@@ -30,7 +30,7 @@ from bot.web.charts import (
     top_copies_chart,
     top_tags_chart,
 )
-from bot.web.forms import CHART_WEEK_STEPS, MAX_CHART_DAYS, MAX_TAG_CHARS, FormError, chart_span, parse_day
+from bot.web.forms import CHART_WEEK_STEPS, MAX_CHART_DAYS, FormError, chart_span, check_tag, parse_day
 from bot.web.state import WebState, state_of
 from bot.web.telegram_html import safe_telegram_html
 
@@ -66,9 +66,7 @@ def more_href(base: str, window: Window, tz: tzinfo) -> Callable[[Tag | None], s
 
 def day_page(request: Request) -> Response:
     state = state_of(request)
-    raw_tag = (request.query_params.get("tag") or "").strip()
-    if len(raw_tag) > MAX_TAG_CHARS:
-        raise FormError(f"tag: longer than {MAX_TAG_CHARS} characters")
+    raw_tag = check_tag((request.query_params.get("tag") or "").strip())
     tags = (raw_tag,) if raw_tag else state.options.digest_tags
     raw_day = request.path_params.get("day")
     picked = request.query_params.get("day")  # the date picker's form

@@ -37,6 +37,7 @@ _DIGITS = re.compile(r"[0-9]+")
 # What bot/core/lang.py detects; the field also accepts any other 2-3 letter code.
 LANGUAGES = ("en", "bg", "ru", "uk", "sr")
 _LANG = re.compile(r"^[a-z]{2,3}$")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 class FormError(ValueError):
@@ -55,6 +56,16 @@ def parse_day(raw: str, name: str) -> date:
     if not MIN_DAY <= day <= MAX_DAY:
         raise FormError(f"{name}: expected a date from {MIN_DAY} to {MAX_DAY}, got {day}")
     return day
+
+
+def check_tag(raw: str, name: str = "tag") -> str:
+    """A tag filter as typed: at most MAX_TAG_CHARS, and no control characters (no tag holds one, and
+    PostgreSQL refuses to even compare text with a NUL in it: a 500 there, before)."""
+    if len(raw) > MAX_TAG_CHARS:
+        raise FormError(f"{name}: longer than {MAX_TAG_CHARS} characters")
+    if _CONTROL.search(raw):
+        raise FormError(f"{name}: a tag has no control characters, got {raw[:40]!r}")
+    return raw
 
 
 def parse_number(raw: str, name: str, what: str = "a whole number") -> int:
@@ -138,9 +149,7 @@ def parse_search(params: Mapping[str, str]) -> SearchForm:
         raise FormError(f"q: the query has more than {MAX_QUERY_WORDS} words")
     channel_raw = _one(params, "channel")
     channel = parse_number(channel_raw, "channel", "a channel number") if channel_raw else None
-    tag = _one(params, "tag").lstrip("#").casefold()
-    if len(tag) > MAX_TAG_CHARS:
-        raise FormError(f"tag: longer than {MAX_TAG_CHARS} characters")
+    tag = check_tag(_one(params, "tag").lstrip("#").casefold())
     lang = _one(params, "lang").lower()
     if lang and not _LANG.match(lang):
         raise FormError(f"lang: expected a language code like en or bg, got {lang[:40]!r}")

@@ -24,10 +24,12 @@ from bot.core.windows import next_occurrence
 from bot.models import ChannelRow, PostVersion, StoredPost, Tag
 from bot.web.charts import chart_window, posts_per_day_chart, top_tags_chart
 from bot.web.forms import (
+    MAX_TAG_CHARS,
     PAGE_SIZES,
     FormError,
     SearchForm,
     bounded_int,
+    check_tag,
     parse_number,
     parse_search,
 )
@@ -181,7 +183,9 @@ def search_page(request: Request) -> Response:
                 cap=COUNT_CAP + 1,
             )
         except (FormError, QueryError) as exc:
-            return _search_error(request, state, form, str(exc), channels=channels, languages=languages)
+            # A QueryError is about what `q` says (the channel parameter was checked above): name it.
+            message = f"q: {exc}" if isinstance(exc, QueryError) else str(exc)
+            return _search_error(request, state, form, message, channels=channels, languages=languages)
     return state.page(
         "search.html",
         form=form,
@@ -400,9 +404,9 @@ def channel_page(request: Request) -> Response:
 
 def tag_page(request: Request) -> Response:
     state = state_of(request)
-    key = request.path_params["key"].lstrip("#").casefold()
-    if not key or len(key) > 64:
-        raise FormError("tag: expected a tag name of 1 to 64 characters")
+    key = check_tag(request.path_params["key"].lstrip("#").casefold())
+    if not key:
+        raise FormError(f"tag: expected a tag name of 1 to {MAX_TAG_CHARS} characters")
     with state.reading() as reader:
         tag = reader.browse.tag_display(key)
         if tag is None:

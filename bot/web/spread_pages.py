@@ -19,7 +19,7 @@ from bot.app.analytics import RefError, amplifiers_json, analyse, graph_json, so
 from bot.core.spread import humanize
 from bot.core.spread_render import carried_line
 from bot.core.svg_network import NetEdge, NetNode, TimelinePoint, network_svg, timeline_svg
-from bot.web.forms import MAX_CHART_DAYS, bounded_int
+from bot.web.forms import MAX_CHART_DAYS, bounded_int, parse_number
 from bot.web.state import state_of
 
 DEFAULT_NETWORK_DAYS = 30
@@ -27,7 +27,7 @@ DEFAULT_NETWORK_DAYS = 30
 
 def statement_page(request: Request) -> Response:
     state = state_of(request)
-    post_id = request.path_params["post_id"]
+    post_id = parse_number(request.path_params["post_id"], "post", "a post number")  # 20 digits overflow SQLite
     with state.reading() as reader:
         try:
             shown = spread_json(reader.store, post_id)

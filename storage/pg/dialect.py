@@ -17,7 +17,9 @@ stays written once. What it rewrites, outside string literals:
   a subquery in FROM without a name gets one;
 * `CROSS JOIN t ON` (SQLite's "scan this table first" hint) -> `JOIN t ON`;
 * `tg_near(p.text, p.lang, ?)` (a rule's NEAR, Python on SQLite) -> `tg_near_at(p.id, ?)`, which reads
-  the word positions posts_norm keeps on PostgreSQL (storage/pg/schema.py);
+  the word positions posts_norm keeps on PostgreSQL (storage/pg/schema.py); a post posts_norm has no
+  row for yet (a reindex under way) passes on its words alone, found literally as SQLite finds them
+  meanwhile (NEAR matched nothing there before: SQLite's tg_near reads the text itself);
 * `BEGIN IMMEDIATE` -> `BEGIN` plus the archive's writer lock (storage/pg/connection.py).
 
 Anything else SQLite-only (PRAGMA, sqlite_master, FTS5 commands) is handled where it is used, by
@@ -45,7 +47,7 @@ _CROSS = re.compile(r"\bCROSS\s+JOIN\b(?=[^()]*?\bON\b)", re.IGNORECASE)
 _IS_NOT_PARAM = re.compile(r"\bIS\s+NOT\s+\?", re.IGNORECASE)
 _IS_PARAM = re.compile(r"\bIS\s+\?", re.IGNORECASE)
 _SCALAR = re.compile(r"\b(max|min)\s*\(", re.IGNORECASE)
-_NEAR = re.compile(r"\btg_near\(\s*(\w+)\.text\s*,\s*\1\.lang\s*,")
+_NEAR = re.compile(r"\btg_near\(\s*(\w+)\.text\s*,\s*\1\.lang\s*,\s*\?\s*\)")
 _BEGIN_IMMEDIATE = re.compile(r"^\s*BEGIN\s+IMMEDIATE\s*;?\s*$", re.IGNORECASE)
 
 
@@ -137,7 +139,13 @@ def _rewrite_code(code: str) -> str:
     code = _MATCH.sub(lambda m: f"{m.group(1)}.tsv @@ {FTS_TABLES[m.group(1).lower()]}(?)", code)
     code = _RANK.sub(lambda m: f"{_RANK_MARK}{m.group(1).lower()}{_RANK_MARK}", code)
     code = _CROSS.sub("JOIN", code)
-    code = _NEAR.sub(lambda m: f"tg_near_at({m.group(1)}.id,", code)
+    code = _NEAR.sub(
+        lambda m: (
+            f"(tg_near_at({m.group(1)}.id, ?) OR NOT EXISTS "
+            f"(SELECT 1 FROM posts_norm WHERE posts_norm.rowid = {m.group(1)}.id))"
+        ),
+        code,
+    )
     code = _IS_NOT_PARAM.sub("IS DISTINCT FROM ?", code)
     code = _IS_PARAM.sub("IS NOT DISTINCT FROM ?", code)
     return _alias_subqueries(_scalar_minmax(code))
