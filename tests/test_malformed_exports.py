@@ -49,6 +49,17 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
     ("truncated-mid-string", as_bytes((HEAD + '{"id": 5, "text": "Lavr').encode()), "invalid JSON"),
     ("empty", as_bytes(b""), "invalid JSON"),
     ("not-utf8", as_bytes((HEAD + '{"id": 5, "text": "Лавров"}]}').encode("cp1251")), "not UTF-8"),
+    # yajl passes these bytes on unchecked and ijson's decoding of them failed with a bare UnicodeDecodeError
+    (
+        "utf8-lone-surrogate",
+        as_bytes((HEAD + '{"id": 5, "text": "a').encode() + b"\xed\xa0\x80" + b'"}]}'),
+        "messages[0]: invalid JSON: not UTF-8 text",
+    ),
+    (
+        "utf8-surrogate-in-header",
+        as_bytes(b'{"name": "\xed\xa0\x80", "id": 77, "messages": []}'),
+        "invalid JSON: not UTF-8 text",
+    ),
     ("raw-nul-byte", as_bytes((HEAD + '{"id": 5, "text": "a\x00b"}]}').encode()), "invalid JSON"),
     ("escaped-nul", as_json(export_with(message(text="Lavrov\u0000 met Vucic"))), "NUL byte"),
     ("nul-in-text-part", as_json(export_with(message(text=["a", {"type": "bold", "text": "\u0000"}]))), "NUL byte"),

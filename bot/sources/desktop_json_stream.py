@@ -99,7 +99,7 @@ class JsonExport:
                         header[prefix] = value
                     elif prefix == "id" and event in ("start_map", "start_array"):
                         header["id"] = event
-            except ijson.JSONError as exc:
+            except (ijson.JSONError, UnicodeDecodeError) as exc:
                 raise ExportError(f"{source}: invalid JSON: {_first_line(exc)}") from None
             except _Overlong as exc:
                 raise ExportError(f"{source}: {_overlong(exc)}") from None
@@ -131,7 +131,7 @@ class JsonExport:
                     raw = _read(message, self.channel, where)
                     if raw is not None:
                         yield raw
-            except ijson.JSONError as exc:
+            except (ijson.JSONError, UnicodeDecodeError) as exc:
                 # A message is handed over once whole: the fault is in the one after the last handed over.
                 after = f" (after id {last_id})" if isinstance(last_id, int) and index >= 0 else ""
                 raise ExportError(f"{source}: messages[{index + 1}]{after}: invalid JSON: {_first_line(exc)}") from None
@@ -167,7 +167,13 @@ def _overlong(exc: _Overlong) -> str:
 
 
 def _first_line(exc: Exception) -> str:
-    """yajl's message without the quoted bytes and the `(right here) ---^` lines that follow it."""
+    """yajl's message without the quoted bytes and the `(right here) ---^` lines that follow it.
+
+    yajl lets through what it does not check (UTF-8 for a lone surrogate, `\\xed\\xa0\\x80`, or an
+    overlong `\\xc0\\xaf`); ijson's decoding of that string then raises UnicodeDecodeError, whose
+    message names neither the file nor the message: it is said here as the same fault."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text ({exc.reason} in a string)"
     text = str(exc)
     if text[:2] in ("b'", 'b"'):
         text = text[2:]
