@@ -60,6 +60,23 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
         as_bytes(b'{"name": "\xed\xa0\x80", "id": 77, "messages": []}'),
         "invalid JSON: not UTF-8 text",
     ),
+    # found by fuzzing: ijson's prefixes made depth cost its square (100,000 levels: 10 GB, minutes)
+    (
+        "nested-100k-arrays",
+        as_bytes((GOOD_TEXT[:-2] + ', {"id": 99, "reactions": ' + "[" * 100_000 + "]" * 100_000 + "}]}").encode()),
+        "messages[41] (after id 41): arrays and objects nested over 256 deep near byte",
+    ),
+    (
+        "nested-objects-in-header",
+        as_bytes(b'{"id": 77, "x": ' + b'{"a":' * 50_000),
+        "nested over 256 deep near byte 1,291:",
+    ),
+    # found by fuzzing: escaped quotes hid a long string from a guard that looked for the next `"` byte
+    (
+        "escaped-quotes-string",
+        as_bytes((HEAD + '{"id": 5, "text": "' + '\\"' * 400_000 + '"}]}').encode()),
+        "messages[0]: a string of over 604,096 bytes near byte",
+    ),
     ("raw-nul-byte", as_bytes((HEAD + '{"id": 5, "text": "a\x00b"}]}').encode()), "invalid JSON"),
     ("escaped-nul", as_json(export_with(message(text="Lavrov\u0000 met Vucic"))), "NUL byte"),
     ("nul-in-text-part", as_json(export_with(message(text=["a", {"type": "bold", "text": "\u0000"}]))), "NUL byte"),
@@ -163,7 +180,7 @@ def run_cli(*args: str) -> tuple[int, float, float, str]:
     return int(code), float(seconds), float(peak_mb), done.stderr
 
 
-@pytest.mark.parametrize("shape", ["string", "entity-parts"])
+@pytest.mark.parametrize("shape", ["string", "entity-parts", "escaped-quotes"])
 def test_fifty_megabyte_text_field_is_refused_quickly_without_copies(
     tmp_path: Path, archive: tuple[Path, list[str]], shape: str
 ) -> None:
@@ -171,6 +188,8 @@ def test_fifty_megabyte_text_field_is_refused_quickly_without_copies(
     before = dump(db)
     bad = tmp_path / "huge.json"
     chunk = "Лавров и Вучич " * 4096  # Cyrillic: 2 bytes per character in the file, 2 in memory
+    if shape == "escaped-quotes":  # a `"` byte every other byte, none of them ending the string
+        chunk = '\\"' * 16384
     with bad.open("w", encoding="utf-8") as out:  # streamed: the test itself never holds 50 MB
         out.write(HEAD + '{"id": 5, "type": "message", "date": "2026-11-20T10:00:00", "text": ')
         out.write('["lead ", {"type": "bold", "text": "' if shape == "entity-parts" else '"')
