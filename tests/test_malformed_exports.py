@@ -281,6 +281,22 @@ HTML_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
     ),
     ("not-an-export-page", edit(PAGE2, 'class="page_header"', 'class="header"'), "no div.page_header"),
     ("unknown-block", edit(PAGE2, "message default clearfix", "message weird"), "message 8: unknown kind"),
+    # found by fuzzing: what the page says was quoted whole, a 200 KB error line
+    (
+        "unknown-block-long-class",
+        edit(PAGE2, "message default clearfix", "message " + "<br>" * 50_000),
+        "(class 'message <br>",
+    ),
+    (
+        "long-link-to-missing-page",
+        edit(PAGE2, 'href="messages.html"', f'href="{"x" * 50_000}/messages9.html"'),
+        "links to xxx",
+    ),
+    (
+        "long-impossible-date",
+        edit(PAGE2, DATE8, f'title="{" " * 50_000}31.09.2026 18:30:00"'),
+        "message 8: date '31.09.2026",
+    ),
     ("nesting-bomb", edit(PAGE2, "Годишният", "<div>" * 20_000 + "Годишният"), "tags nested"),
     # issue #27 item 2: a parser ignores stray end tags and end tags in comments; so does the guard
     ("stray-end-tag-bomb", edit(PAGE2, "Годишният", "<div></x>" * 150_000 + "Годишният"), "tags nested"),
