@@ -16,6 +16,7 @@ Nothing here does I/O; `parse_saved_page` is the one convenience that reads a fi
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,12 +29,13 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.core.fingerprint import post_url
 from bot.core.html_shape import HtmlLimits, HtmlRefused, check_html
-from bot.core.numbers import ascii_int
+from bot.core.numbers import INT64_MAX, ascii_int
 from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
+from bot.sources.desktop_export import EARLIEST_DATE, LATEST_DATE
 
 _WS = re.compile(r"[ \t\r\n\f]+")
-_DATA_POST = re.compile(r"^/?([A-Za-z0-9_]+)/(\d+)$")
-_VIEWS = re.compile(r"^([\d.,]+)\s*([KMB]?)$", re.IGNORECASE)
+_DATA_POST = re.compile(r"^/?([A-Za-z0-9_]+)/([0-9]+)$")
+_VIEWS = re.compile(r"^([0-9.,]+)\s*([KMB]?)$", re.IGNORECASE)
 _MULTIPLIERS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _BLOCK_TAGS = frozenset({"div", "p", "blockquote", "pre", "ul", "ol", "li"})
 MAX_POSTS_PER_PAGE = 200  # a real page has about 20; 100k posts froze the loop for 25 s
@@ -118,7 +120,7 @@ def parse_page(html: str, *, base_url: str = "https://t.me", max_posts: int = MA
 
 def parse_saved_page(path: Path) -> list[RawPost]:
     """A page saved from a browser (`tgmonitor import page.html`); the error names the file."""
-    html = path.read_bytes().decode("utf-8", errors="replace")
+    html = _read_saved(path)
     try:
         return parse_page(html).posts
     except NotAPreviewPage as exc:
@@ -128,6 +130,25 @@ def parse_saved_page(path: Path) -> list[RawPost]:
         ) from exc
 
 
+def _read_saved(path: Path) -> str:
+    """The file's text, read no further than PAGE_LIMITS allows: a 300 MB file named `page.html` peaked
+    at 700 MB (its bytes and its text) before the guard refused it."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    parts: list[str] = []
+    chars = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            parts.append(decoder.decode(chunk))
+            chars += len(parts[-1])
+            if chars > PAGE_LIMITS.max_chars:
+                raise NotAPreviewPage(
+                    f"{path}: over {PAGE_LIMITS.max_chars:,} characters, not a saved t.me/s/ page "
+                    "(one is at most a few MB)"
+                )
+    parts.append(decoder.decode(b"", final=True))
+    return "".join(parts)
+
+
 def parse_views(raw: str | None) -> int | None:
     """Telegram's rounded counters: "937", "12.3K", "1.2M"; None when absent or unreadable."""
     if not raw:
@@ -135,11 +156,15 @@ def parse_views(raw: str | None) -> int | None:
     match = _VIEWS.match(raw.strip().replace("\u00a0", ""))
     if not match:
         return None
+    digits = match.group(1)
+    if len(digits) > 24:  # no counter is written that long; Decimal would take a 5,000-digit one
+        return None
     try:
-        number = Decimal(match.group(1).replace(",", "."))
+        number = Decimal(digits.replace(",", "."))
     except InvalidOperation:
         return None
-    return int(number * _MULTIPLIERS[match.group(2).upper()])
+    views = int(number * _MULTIPLIERS[match.group(2).upper()])
+    return views if views <= INT64_MAX else None  # the archive's integers are 64-bit
 
 
 # ------------------------------------------------------------------------------------------ internals
@@ -150,10 +175,12 @@ def _parse_message(block: LexborNode, header_title: str, page_username: str | No
     classes = (block.attributes.get("class") or "").split()
     if "service_message" in classes or block.css_first(".tgme_widget_message_service") is not None:
         return None
-    username, message_id = match.group(1), int(match.group(2))
+    username, message_id = match.group(1), ascii_int(match.group(2))
+    if not message_id:  # 0, or past what the archive holds (SQLite's 64 bits): not a post of Telegram's
+        return None
     date = _post_date(block)
     if date is None:
-        return None  # a block without a date is page chrome, not a post
+        return None  # a block without a date (or with one no post has) is page chrome, not a post
 
     title = header_title if header_title and username.lower() == (page_username or "").lower() else ""
     if not title:
@@ -233,11 +260,12 @@ def _post_date(block: LexborNode) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw.strip())
-    except ValueError:
+        value = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-14:00 is in the year 10000
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    # The range the importers hold too (bot/sources/desktop_export.py): the archive's date arithmetic
+    # (time zones, day and week windows) never overflows inside it.
+    return value if EARLIEST_DATE <= value < LATEST_DATE else None
 
 
 def _message_text_node(block: LexborNode) -> LexborNode | None:
