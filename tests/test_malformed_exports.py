@@ -8,6 +8,7 @@ be identical, so a bad file named after a good one cannot leave half an import b
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,9 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
         as_bytes((HEAD + '{"id": 5, "text": "' + '\\"' * 400_000 + '"}]}').encode()),
         "messages[0]: a string of over 604,096 bytes near byte",
     ),
+    # a path that is there but is no file: it read "no such file"
+    ("symlink-loop", lambda path: path.symlink_to(path.name), "not a regular file"),
+    ("fifo", lambda path: os.mkfifo(path), "not a regular file"),
     ("raw-nul-byte", as_bytes((HEAD + '{"id": 5, "text": "a\x00b"}]}').encode()), "invalid JSON"),
     ("escaped-nul", as_json(export_with(message(text="Lavrov\u0000 met Vucic"))), "NUL byte"),
     ("nul-in-text-part", as_json(export_with(message(text=["a", {"type": "bold", "text": "\u0000"}]))), "NUL byte"),

@@ -104,6 +104,8 @@ def read_source(
     if path.is_dir():  # iter_export_files hands over a folder only when it holds HTML export pages
         return read_html_export(ctx, path, channel, pending, checked)
     if not path.is_file():
+        if path.exists() or path.is_symlink():  # is_file follows links: a loop or a dangling one is not a file
+            raise ExportError(f"{path}: not a regular file (a pipe, a device, or a link that leads to none)")
         raise ExportError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".json":
