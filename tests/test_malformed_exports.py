@@ -359,3 +359,21 @@ def test_hostile_html_pages_are_refused_quickly(tmp_path: Path, archive: tuple[P
         assert code == 1 and f"{folder / PAGE2}: " in stderr and expected in stderr, stderr
         assert seconds < 10
     assert dump(db) == before
+
+
+def test_a_named_pipe_is_never_opened(tmp_path: Path, archive: tuple[Path, list[str]]) -> None:
+    """Found by fuzzing: a `messages.html` or `index.html` that is a named pipe was opened to sniff its
+    head, which waits for a writer for ever. In a fresh interpreter, so a regression fails on the timeout."""
+    db, cli = archive
+    before = dump(db)
+    (tmp_path / "pipe").mkdir()
+    (tmp_path / "site").mkdir()
+    os.mkfifo(tmp_path / "pipe" / "messages.html")
+    os.mkfifo(tmp_path / "site" / "index.html")
+    for path, expected in (
+        (tmp_path / "pipe" / "messages.html", "not a regular file"),
+        (tmp_path / "site", "directory has no result.json, messages.html or index.html"),
+    ):
+        code, _, _, stderr = run_cli(*cli, "import", str(path))
+        assert code == 1 and f"tgmonitor: error: {path}: {expected}" in stderr, stderr
+    assert dump(db) == before

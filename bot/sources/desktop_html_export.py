@@ -139,8 +139,9 @@ def find_pages(path: Path) -> list[Path]:
 
 
 def looks_like_export_page(path: Path) -> bool:
-    """A `messages*.html` that Telegram Desktop wrote (not, say, a saved t.me/s page of that name)."""
-    if page_number(path) is None:
+    """A `messages*.html` that Telegram Desktop wrote (not, say, a saved t.me/s page of that name).
+    Only a regular file is opened: opening a named pipe waits for a writer, for ever."""
+    if page_number(path) is None or not path.is_file():
         return False
     try:
         with path.open("rb") as handle:
