@@ -81,6 +81,8 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
     # a path that is there but is no file: it read "no such file"
     ("symlink-loop", lambda path: path.symlink_to(path.name), "not a regular file"),
     ("fifo", lambda path: os.mkfifo(path), "not a regular file"),
+    # found by fuzzing: the second was saved as an edit of the first, an edit that never happened
+    ("duplicate-id", as_json(export_with(message(), message(text="Another text."))), "message 5 appears twice"),
     ("raw-nul-byte", as_bytes((HEAD + '{"id": 5, "text": "a\x00b"}]}').encode()), "invalid JSON"),
     ("escaped-nul", as_json(export_with(message(text="Lavrov\u0000 met Vucic"))), "NUL byte"),
     ("nul-in-text-part", as_json(export_with(message(text=["a", {"type": "bold", "text": "\u0000"}]))), "NUL byte"),
@@ -284,6 +286,7 @@ HTML_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
         "two different exports",
     ),
     ("not-an-export-page", edit(PAGE2, 'class="page_header"', 'class="header"'), "no div.page_header"),
+    ("duplicate-id-across-pages", edit("messages3.html", 'id="message14"', 'id="message9"'), "message 9 appears twice"),
     ("unknown-block", edit(PAGE2, "message default clearfix", "message weird"), "message 8: unknown kind"),
     # found by fuzzing: what the page says was quoted whole, a 200 KB error line
     (
