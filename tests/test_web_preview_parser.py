@@ -271,3 +271,15 @@ def test_a_huge_saved_page_is_refused_before_it_is_read_whole(tmp_path: Path) ->
             out.write(b"Lavrov " * 150_000)
     with pytest.raises(NotAPreviewPage, match=r"page\.html: over 20,971,520 characters, not a saved t\.me/s/ page"):
         parse_saved_page(page)
+
+
+def test_an_address_urllib_refuses_does_not_stop_the_page() -> None:
+    """Found by fuzzing: `http://[…` (an unclosed IPv6 host) in any link was a ValueError out of the parser."""
+    extra = (
+        '<div class="tgme_widget_message_forwarded_from">Forwarded from '
+        '<a class="tgme_widget_message_forwarded_from_name" href="http://[::1/c/5/6">Broken</a></div>'
+    )
+    post = _single('<a href="http://[::1/?q=%23Tag">#Tag</a> text', extra=extra)
+    assert (post.text, post.hashtags, post.forward) == ("#Tag text", (), Forward(name="Broken"))
+    page = parse_page('<link rel="prev" href="http://[/s/x?before=5">' + _block("demo_chan/7", "2025-01-02T03:04:05Z"))
+    assert [p.message_id for p in page.posts] == [7] and page.before_cursor == 7

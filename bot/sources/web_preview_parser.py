@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -351,8 +351,8 @@ def _line_break(parts: list[str]) -> None:
 def _hashtag_from_href(href: str | None, base_url: str) -> str | None:
     if not href or "q=" not in href:
         return None
-    query = urlsplit(urljoin(base_url + "/", href)).query
-    values = parse_qs(query).get("q")
+    parts = _split(href, base_url)
+    values = parse_qs(parts.query).get("q") if parts is not None else None
     if not values:
         return None
     value = unquote(values[0]).strip()
@@ -373,7 +373,10 @@ def _forward(block: LexborNode, base_url: str) -> Forward | None:
     href = node.attributes.get("href") if node.tag == "a" else None
     if not href:
         return Forward(name=name)
-    path = urlsplit(urljoin(base_url + "/", href)).path.strip("/").split("/")
+    parts = _split(href, base_url)
+    if parts is None:
+        return Forward(name=name)
+    path = parts.path.strip("/").split("/")
     if path and path[0] == "s":
         path = path[1:]
     if len(path) >= 3 and path[0] == "c" and ascii_int(path[1]) is not None:
@@ -416,10 +419,20 @@ def _explicit_before(tree: LexborHTMLParser) -> int | None:
             return value
     prev = tree.css_first('link[rel="prev"]')
     if prev is not None:
-        values = parse_qs(urlsplit(prev.attributes.get("href") or "").query).get("before")
+        parts = _split(prev.attributes.get("href") or "")
+        values = parse_qs(parts.query).get("before") if parts is not None else None
         if values:
             return _int(values[0])
     return None
+
+
+def _split(href: str, base_url: str | None = None) -> SplitResult | None:
+    """`href` split (joined to the page's address first, when given); None for one urllib refuses
+    (`http://[::1`, "Invalid IPv6 URL"): a link on a page must not stop the page being read."""
+    try:
+        return urlsplit(urljoin(base_url + "/", href) if base_url is not None else href)
+    except ValueError:
+        return None
 
 
 def _text_of(node: LexborNode | None) -> str:
