@@ -22,7 +22,7 @@ import ijson
 
 from bot.core.json_shape import JsonRefused, JsonScanner
 from bot.models import ChannelRef, RawPost
-from bot.sources.desktop_export import MAX_TEXT_CHARS, ExportError, check_message_id, message_to_raw
+from bot.sources.desktop_export import MAX_TEXT_CHARS, ExportError, check_message_id, check_storable, message_to_raw
 
 # The C backend keeps the import fast (the pure-Python one is ~20x slower); it ships in ijson's wheels.
 _BACKEND = ijson.get_backend("yajl2_c") if "yajl2_c" in ijson.ALL_BACKENDS else ijson
@@ -115,6 +115,8 @@ class JsonExport:
             )
         check_message_id(abs(channel_id) or 1, source, "top-level 'id' (the channel id)")
         name = header.get("name")
+        if isinstance(name, str):
+            check_storable(name, source, "top-level 'name' (the channel's title)")
         return cls(path, ChannelRef(tg_id=channel_id, title=name if isinstance(name, str) else None))
 
     def iter_posts(self) -> Iterator[RawPost]:
