@@ -283,3 +283,10 @@ def test_an_address_urllib_refuses_does_not_stop_the_page() -> None:
     assert (post.text, post.hashtags, post.forward) == ("#Tag text", (), Forward(name="Broken"))
     page = parse_page('<link rel="prev" href="http://[/s/x?before=5">' + _block("demo_chan/7", "2025-01-02T03:04:05Z"))
     assert [p.message_id for p in page.posts] == [7] and page.before_cursor == 7
+
+
+def test_a_saved_page_too_deep_to_parse_says_so(tmp_path: Path) -> None:
+    page = tmp_path / "deep.html"
+    page.write_text(_block("demo_chan/7", "2025-01-02T03:04:05Z") + "<div>" * 5_000, encoding="utf-8")
+    with pytest.raises(NotAPreviewPage, match=r"deep\.html: refused before parsing: tags nested over 1,000 deep"):
+        parse_saved_page(page)

@@ -44,6 +44,7 @@ PAGE_LIMITS = HtmlLimits(
     max_chars=20 * 1024 * 1024, max_depth=1_000, max_elements=200_000, max_cost=50_000_000, max_seconds=3.0
 )
 _MEDIA_NOT_SUPPORTED = ".message_media_not_supported"
+_REFUSED = "refused before parsing"
 _PRE_SPACE = "\ue000"  # a space inside <pre>, hidden from the line trimming that layout whitespace needs
 
 # First match wins: an album holds photos and videos, so it must be recognised before them.
@@ -89,7 +90,7 @@ def parse_page(html: str, *, base_url: str = "https://t.me", max_posts: int = MA
     try:
         check_html(html, PAGE_LIMITS)
     except HtmlRefused as exc:
-        raise NotAPreviewPage(f"refused before parsing: {exc}") from None
+        raise NotAPreviewPage(f"{_REFUSED}: {exc}") from None
     tree = LexborHTMLParser(html)
     blocks = tree.css("div.tgme_widget_message")
     if not blocks and tree.css_first(".tgme_channel_history, .tgme_channel_info") is None:
@@ -124,6 +125,8 @@ def parse_saved_page(path: Path) -> list[RawPost]:
     try:
         return parse_page(html).posts
     except NotAPreviewPage as exc:
+        if str(exc).startswith(_REFUSED):  # a page too deep or too big to parse: say so, not "not a page"
+            raise NotAPreviewPage(f"{path}: {exc}") from exc
         raise NotAPreviewPage(
             f"{path}: not a Telegram web preview page (expected a saved https://t.me/s/CHANNEL page "
             "with .tgme_widget_message blocks)"
