@@ -259,6 +259,18 @@ def test_an_unknown_title_needs_channel_and_writes_nothing(tmp_path: Path, capsy
     assert rows(tmp_path / "a.db") == []  # the good JSON export named first is not written either
 
 
+def test_an_unknown_long_title_is_named_short(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by fuzzing: the page header's text was quoted whole in the error line."""
+    folder = tmp_path / "html"
+    shutil.copytree(BG / "html", folder)
+    for page in folder.iterdir():
+        page.write_text(page.read_text(encoding="utf-8").replace("Дипломатически преглед", "Преглед " * 20_000))
+    assert cli(tmp_path, "a.db", folder) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"tgmonitor: error: {folder}: an HTML export names its channel only by title («Преглед")
+    assert len(err.splitlines()) == 1 and len(err) < 600, err[:600]
+
+
 def test_a_title_shared_by_two_channels_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     other = tmp_path / "other.json"
     data = json.loads((BG / "json" / "result.json").read_text(encoding="utf-8"))

@@ -73,6 +73,9 @@ def built(html: str) -> tuple[int, int]:
         "<form><div></form>" * 300,  # </form> leaves its children open
         "<li><h1><li>" * 150,  # an <li> does not close across a heading
         "<!DOCTYPE html><html><head><title>t</title></head><body>" + "<section>" * 100 + "</body></html>",
+        "<div>" * 300 + "</",  # found by fuzzing: a text ending in "</" was an IndexError in the guard
+        "<div>" * 300 + "<",
+        "<div>" * 300 + "<!",
     ],
 )
 def test_measured_depth_is_what_lexbor_builds(html: str) -> None:

@@ -8,6 +8,7 @@ be identical, so a bad file named after a good one cannot leave half an import b
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,54 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
     ("truncated-mid-string", as_bytes((HEAD + '{"id": 5, "text": "Lavr').encode()), "invalid JSON"),
     ("empty", as_bytes(b""), "invalid JSON"),
     ("not-utf8", as_bytes((HEAD + '{"id": 5, "text": "Лавров"}]}').encode("cp1251")), "not UTF-8"),
+    # yajl passes these bytes on unchecked and ijson's decoding of them failed with a bare UnicodeDecodeError
+    (
+        "utf8-lone-surrogate",
+        as_bytes((HEAD + '{"id": 5, "text": "a').encode() + b"\xed\xa0\x80" + b'"}]}'),
+        "messages[0]: invalid JSON: not UTF-8 text",
+    ),
+    (
+        "utf8-surrogate-in-header",
+        as_bytes(b'{"name": "\xed\xa0\x80", "id": 77, "messages": []}'),
+        "invalid JSON: not UTF-8 text",
+    ),
+    # found by fuzzing: ijson's prefixes made depth cost its square (100,000 levels: 10 GB, minutes)
+    (
+        "nested-100k-arrays",
+        as_bytes((GOOD_TEXT[:-2] + ', {"id": 99, "reactions": ' + "[" * 100_000 + "]" * 100_000 + "}]}").encode()),
+        "messages[41] (after id 41): arrays and objects nested over 256 deep near byte",
+    ),
+    (
+        "nested-objects-in-header",
+        as_bytes(b'{"id": 77, "x": ' + b'{"a":' * 50_000),
+        "nested over 256 deep near byte 1,291:",
+    ),
+    # found by fuzzing: escaped quotes hid a long string from a guard that looked for the next `"` byte
+    (
+        "escaped-quotes-string",
+        as_bytes((HEAD + '{"id": 5, "text": "' + '\\"' * 400_000 + '"}]}').encode()),
+        "messages[0]: a string of over 604,096 bytes near byte",
+    ),
+    # a path that is there but is no file: it read "no such file"
+    ("symlink-loop", lambda path: path.symlink_to(path.name), "not a regular file"),
+    ("fifo", lambda path: os.mkfifo(path), "not a regular file"),
+    # found by fuzzing: the second was saved as an edit of the first, an edit that never happened
+    ("duplicate-id", as_json(export_with(message(), message(text="Another text."))), "message 5 appears twice"),
+    # found by fuzzing: text was checked for what the archive cannot hold, the other strings kept were not
+    # (PostgreSQL refused the NUL in the write pass, after the check pass had passed)
+    ("nul-in-from", as_json(export_with(message(**{"from": "A\u0000nn", "from_id": "user5"}))), "the sender ("),
+    ("nul-in-author", as_json(export_with(message(author="A\u0000nn", from_id="channel77"))), "the sender ("),
+    (
+        "nul-in-forwarded-from",
+        as_json(export_with(message(forwarded_from="M\u0000FA"))),
+        "'forwarded_from' contains a NUL",
+    ),
+    (
+        "nul-in-hidden-link",
+        as_json(export_with(message(text_entities=[{"type": "text_link", "text": "x", "href": "https://a.b/\u0000"}]))),
+        "a link contains a NUL byte",
+    ),
+    ("nul-in-channel-name", as_json({"name": "B\u0000ad", "id": 77, "messages": [message()]}), "top-level 'name'"),
     ("raw-nul-byte", as_bytes((HEAD + '{"id": 5, "text": "a\x00b"}]}').encode()), "invalid JSON"),
     ("escaped-nul", as_json(export_with(message(text="Lavrov\u0000 met Vucic"))), "NUL byte"),
     ("nul-in-text-part", as_json(export_with(message(text=["a", {"type": "bold", "text": "\u0000"}]))), "NUL byte"),
@@ -152,7 +201,7 @@ def run_cli(*args: str) -> tuple[int, float, float, str]:
     return int(code), float(seconds), float(peak_mb), done.stderr
 
 
-@pytest.mark.parametrize("shape", ["string", "entity-parts"])
+@pytest.mark.parametrize("shape", ["string", "entity-parts", "escaped-quotes"])
 def test_fifty_megabyte_text_field_is_refused_quickly_without_copies(
     tmp_path: Path, archive: tuple[Path, list[str]], shape: str
 ) -> None:
@@ -160,6 +209,8 @@ def test_fifty_megabyte_text_field_is_refused_quickly_without_copies(
     before = dump(db)
     bad = tmp_path / "huge.json"
     chunk = "Лавров и Вучич " * 4096  # Cyrillic: 2 bytes per character in the file, 2 in memory
+    if shape == "escaped-quotes":  # a `"` byte every other byte, none of them ending the string
+        chunk = '\\"' * 16384
     with bad.open("w", encoding="utf-8") as out:  # streamed: the test itself never holds 50 MB
         out.write(HEAD + '{"id": 5, "type": "message", "date": "2026-11-20T10:00:00", "text": ')
         out.write('["lead ", {"type": "bold", "text": "' if shape == "entity-parts" else '"')
@@ -250,7 +301,24 @@ HTML_CASES: list[tuple[str, Callable[[Path], Path], str]] = [
         "two different exports",
     ),
     ("not-an-export-page", edit(PAGE2, 'class="page_header"', 'class="header"'), "no div.page_header"),
+    ("duplicate-id-across-pages", edit("messages3.html", 'id="message14"', 'id="message9"'), "message 9 appears twice"),
     ("unknown-block", edit(PAGE2, "message default clearfix", "message weird"), "message 8: unknown kind"),
+    # found by fuzzing: what the page says was quoted whole, a 200 KB error line
+    (
+        "unknown-block-long-class",
+        edit(PAGE2, "message default clearfix", "message " + "<br>" * 50_000),
+        "(class 'message <br>",
+    ),
+    (
+        "long-link-to-missing-page",
+        edit(PAGE2, 'href="messages.html"', f'href="{"x" * 50_000}/messages9.html"'),
+        "links to xxx",
+    ),
+    (
+        "long-impossible-date",
+        edit(PAGE2, DATE8, f'title="{" " * 50_000}31.09.2026 18:30:00"'),
+        "message 8: date '31.09.2026",
+    ),
     ("nesting-bomb", edit(PAGE2, "Годишният", "<div>" * 20_000 + "Годишният"), "tags nested"),
     # issue #27 item 2: a parser ignores stray end tags and end tags in comments; so does the guard
     ("stray-end-tag-bomb", edit(PAGE2, "Годишният", "<div></x>" * 150_000 + "Годишният"), "tags nested"),
@@ -308,4 +376,22 @@ def test_hostile_html_pages_are_refused_quickly(tmp_path: Path, archive: tuple[P
         code, seconds, _, stderr = run_cli(*cli, "import", "--channel", "77", str(folder))
         assert code == 1 and f"{folder / PAGE2}: " in stderr and expected in stderr, stderr
         assert seconds < 10
+    assert dump(db) == before
+
+
+def test_a_named_pipe_is_never_opened(tmp_path: Path, archive: tuple[Path, list[str]]) -> None:
+    """Found by fuzzing: a `messages.html` or `index.html` that is a named pipe was opened to sniff its
+    head, which waits for a writer for ever. In a fresh interpreter, so a regression fails on the timeout."""
+    db, cli = archive
+    before = dump(db)
+    (tmp_path / "pipe").mkdir()
+    (tmp_path / "site").mkdir()
+    os.mkfifo(tmp_path / "pipe" / "messages.html")
+    os.mkfifo(tmp_path / "site" / "index.html")
+    for path, expected in (
+        (tmp_path / "pipe" / "messages.html", "not a regular file"),
+        (tmp_path / "site", "directory has no result.json, messages.html or index.html"),
+    ):
+        code, _, _, stderr = run_cli(*cli, "import", str(path))
+        assert code == 1 and f"tgmonitor: error: {path}: {expected}" in stderr, stderr
     assert dump(db) == before

@@ -180,6 +180,10 @@ def test_saved_page_gives_its_posts() -> None:
         ("", None),
         (None, None),
         ("views", None),
+        # found by fuzzing: past 64 bits the archive's write failed after the check pass had passed
+        ("9" * 30, None),
+        ("10000000000B", None),
+        ("١٢K", None),  # Arabic-Indic digits: ASCII only (bot/core/numbers.py)
     ],
 )
 def test_views(raw: str | None, expected: int | None) -> None:
@@ -233,3 +237,56 @@ def test_reply_quote_is_not_the_post_text() -> None:
     )
     post = _single("the answer", extra=extra)
     assert (post.text, post.media_kind) == ("the answer", None)
+
+
+def _block(post: str, when: str) -> str:
+    return (
+        f'<div class="tgme_widget_message" data-post="{post}"><div class="tgme_widget_message_text">x</div>'
+        f'<a class="tgme_widget_message_date" href="#"><time datetime="{when}"></time></a></div>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("post", "when"),
+    [
+        ("demo_chan/" + "9" * 20, "2025-01-02T03:04:05+00:00"),  # past SQLite's 64 bits
+        ("demo_chan/" + "9" * 5000, "2025-01-02T03:04:05+00:00"),  # past int()'s 4,300 digits
+        ("demo_chan/0", "2025-01-02T03:04:05+00:00"),
+        ("demo_chan/١٢", "2025-01-02T03:04:05+00:00"),
+        ("demo_chan/8", "9999-12-31T23:59:59-14:00"),  # the year 10000 in UTC: OverflowError
+        ("demo_chan/8", "0001-01-01T00:00:00+14:00"),
+        ("demo_chan/8", "2200-01-01T00:00:00+00:00"),  # outside what the importers hold (1970-2200)
+    ],
+)
+def test_a_block_with_an_id_or_date_no_post_has_is_skipped(post: str, when: str) -> None:
+    """Found by fuzzing: such a block crashed the write (or the parse) of an import and of every poll."""
+    page = parse_page(_block(post, when) + _block("demo_chan/7", "2025-01-02T03:04:05+02:00"))
+    assert [p.message_id for p in page.posts] == [7]
+
+
+def test_a_huge_saved_page_is_refused_before_it_is_read_whole(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    with page.open("wb") as out:  # 24 MB, one character a byte: over the 20 MB of characters a page may have
+        for _ in range(24):
+            out.write(b"Lavrov " * 150_000)
+    with pytest.raises(NotAPreviewPage, match=r"page\.html: over 20,971,520 characters, not a saved t\.me/s/ page"):
+        parse_saved_page(page)
+
+
+def test_an_address_urllib_refuses_does_not_stop_the_page() -> None:
+    """Found by fuzzing: `http://[…` (an unclosed IPv6 host) in any link was a ValueError out of the parser."""
+    extra = (
+        '<div class="tgme_widget_message_forwarded_from">Forwarded from '
+        '<a class="tgme_widget_message_forwarded_from_name" href="http://[::1/c/5/6">Broken</a></div>'
+    )
+    post = _single('<a href="http://[::1/?q=%23Tag">#Tag</a> text', extra=extra)
+    assert (post.text, post.hashtags, post.forward) == ("#Tag text", (), Forward(name="Broken"))
+    page = parse_page('<link rel="prev" href="http://[/s/x?before=5">' + _block("demo_chan/7", "2025-01-02T03:04:05Z"))
+    assert [p.message_id for p in page.posts] == [7] and page.before_cursor == 7
+
+
+def test_a_saved_page_too_deep_to_parse_says_so(tmp_path: Path) -> None:
+    page = tmp_path / "deep.html"
+    page.write_text(_block("demo_chan/7", "2025-01-02T03:04:05Z") + "<div>" * 5_000, encoding="utf-8")
+    with pytest.raises(NotAPreviewPage, match=r"deep\.html: refused before parsing: tags nested over 1,000 deep"):
+        parse_saved_page(page)

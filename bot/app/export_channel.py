@@ -15,6 +15,7 @@ from datetime import datetime
 from bot.core.numbers import ascii_int
 from bot.models import ChannelRef, ChannelRow, RawPost
 from bot.sources.desktop_export import ExportError
+from bot.sources.desktop_html_message import short
 from storage.store import Store
 
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
@@ -56,13 +57,14 @@ def resolve_channel(
         return ref, f"matched by title to {_label(found)}"
     if not matches:
         raise ExportError(
-            f"{source}: an HTML export names its channel only by title («{title}») and no archived channel has "
+            f"{source}: an HTML export names its channel only by title («{short(title)}») and no archived channel has "
             "that title: say which channel it is with --channel @username or --channel ID (the 'id' of a JSON "
             "export of it, or the number in its t.me/c/ID/… links)"
         )
     labels = ", ".join(_label(ref) for ref in matches[:5])
     raise ExportError(
-        f"{source}: «{title}» is the title of {len(matches)} archived channels ({labels}); say which with --channel"
+        f"{source}: «{short(title)}» is the title of {len(matches)} archived channels ({labels}); "
+        "say which with --channel"
     )
 
 

@@ -46,14 +46,22 @@ class Source:
 
 
 class Checked:
-    """The check pass's pipeline run: every post processed (a failure names the source and message)."""
+    """The check pass's pipeline run: every post processed (a failure names the source and message).
+
+    A message id twice in one source is refused: an export lists each message once, and the second
+    would be saved as an edit of the first that never happened. `seen` spans the calls for one source
+    (the pages of an HTML export)."""
 
     def __init__(self, ctx: CliContext) -> None:
         self.ctx = ctx
 
-    def __call__(self, raws: Iterable[RawPost], label: str) -> int:
+    def __call__(self, raws: Iterable[RawPost], label: str, seen: set[int] | None = None) -> int:
         count = 0
+        seen = set() if seen is None else seen
         for raw in raws:
+            if raw.message_id in seen:
+                raise ExportError(f"{label}: message {raw.message_id} appears twice (a damaged or merged export?)")
+            seen.add(raw.message_id)
             try:
                 self.ctx.ingest.check(raw)
             except PostError as exc:
@@ -104,6 +112,8 @@ def read_source(
     if path.is_dir():  # iter_export_files hands over a folder only when it holds HTML export pages
         return read_html_export(ctx, path, channel, pending, checked)
     if not path.is_file():
+        if path.exists() or path.is_symlink():  # is_file follows links: a loop or a dangling one is not a file
+            raise ExportError(f"{path}: not a regular file (a pipe, a device, or a link that leads to none)")
         raise ExportError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".json":
@@ -135,6 +145,7 @@ def read_html_export(
     channel, how = resolve_channel(ctx.store, export.title, option, str(export.folder), pending)
     row = archived(ctx.store, channel)
     total = 0
+    seen: set[int] = set()
     cut_short: list[str] = []
     bar = ProgressBar(len(export.pages), f"checking {export.folder.name}")
     try:
@@ -143,7 +154,7 @@ def read_html_export(
                 cut_short.append(page.note)
             if row is not None:
                 check_same_channel(ctx.store, row, page.posts, str(page.path))
-            total += checked(page.posts, str(page.path))
+            total += checked(page.posts, str(page.path), seen)
             bar(1)
     finally:
         bar.close()

@@ -154,7 +154,7 @@ def measure(html: str, limits: HtmlLimits | None = None, *, clock: Callable[[], 
                     i = close.end() if close else n
                 continue
             if lead != "<" and not (
-                lead == "</" and html[start + 2 : start + 3].isascii() and html[start + 2].isalpha()
+                lead == "</" and html[start + 2 : start + 3].isascii() and html[start + 2 : start + 3].isalpha()
             ):
                 if html.startswith("</>", start):
                     i = start + 3

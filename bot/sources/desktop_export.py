@@ -241,13 +241,7 @@ def message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> 
             if isinstance(entity, dict) and isinstance(entity.get("text"), str):
                 _add_link(links, entity)
     _check_length(len(text), where)
-    if "\x00" in text:
-        raise ExportError(f"{where}: text contains a NUL byte")
-    surrogate = _SURROGATE.search(text)
-    if surrogate is not None:  # "\ud800" alone in JSON: no UTF-8 spells it, so the archive cannot hold it
-        raise ExportError(
-            f"{where}: text contains a lone surrogate (U+{ord(surrogate.group()):04X}) at {surrogate.start()}"
-        )
+    check_storable(text, where, "text")
     date = _date(message, "date", where)
     if date is None:
         raise ExportError(f"{where}: 'date' is missing")
@@ -264,7 +258,7 @@ def message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> 
             # One space between words, as the HTML export of the same message shows the name.
             name=" ".join(name.split()) or None if isinstance(name, str) else None,
         )
-    return RawPost(
+    raw = RawPost(
         channel=channel,
         message_id=message_id,
         date=date,
@@ -279,6 +273,34 @@ def message_to_raw(message: dict[str, Any], channel: ChannelRef, where: str) -> 
         sender=_sender(message, channel),
         text_links=tuple(dict.fromkeys(_text_links(message.get("text")) + _text_links(entities))),  # both list them
     )
+    _check_kept(raw, where)
+    return raw
+
+
+def check_storable(value: str, where: str, what: str) -> None:
+    """A NUL (PostgreSQL's text refuses it) or a lone surrogate ("\\ud800" alone in JSON: no UTF-8
+    spells it) is no text the archive can hold: refused while checking, not failed while writing."""
+    if "\x00" in value:
+        raise ExportError(f"{where}: {what} contains a NUL byte")
+    surrogate = _SURROGATE.search(value)
+    if surrogate is not None:
+        raise ExportError(
+            f"{where}: {what} contains a lone surrogate (U+{ord(surrogate.group()):04X}) at {surrogate.start()}"
+        )
+
+
+def _check_kept(raw: RawPost, where: str) -> None:
+    """Every other string of the message the archive keeps (names, hashtags, links), as the text is."""
+    named: list[tuple[str, str | None]] = [("a hashtag", h) for h in raw.hashtags]
+    named += [("a link", link) for link in raw.links]
+    named += [("a hidden link", part) for link in raw.text_links for part in (link.text, link.url)]
+    if raw.sender is not None:
+        named += [("the sender ('from', 'from_id' or 'author')", raw.sender.name), ("the sender's id", raw.sender.id)]
+    if raw.forward is not None:
+        named.append(("'forwarded_from'", raw.forward.name))
+    for what, value in named:
+        if value:
+            check_storable(value, where, what)
 
 
 def parse_export_data(data: Any, source: str) -> tuple[ChannelRef, list[RawPost]]:
@@ -294,6 +316,8 @@ def parse_export_data(data: Any, source: str) -> tuple[ChannelRef, list[RawPost]
         raise ExportError(f"{source}: top-level 'id' (the channel id) must be an integer, got {str(channel_id)[:40]!r}")
     check_message_id(abs(channel_id) or 1, source, "top-level 'id' (the channel id)")
     name = data.get("name")
+    if isinstance(name, str):
+        check_storable(name, source, "top-level 'name' (the channel's title)")
     channel = ChannelRef(tg_id=channel_id, title=name if isinstance(name, str) else None)
     posts = []
     for index, message in enumerate(messages):

@@ -96,7 +96,7 @@ class HtmlExport:
                 )
             for link in page.links:
                 if link not in names:
-                    raise ExportError(f"{page_path}: links to {link}, which is missing from {self.folder}")
+                    raise ExportError(f"{page_path}: links to {short(link)}, which is missing from {self.folder}")
             yield page
 
     def iter_posts(self, channel: ChannelRef) -> Iterator[RawPost]:
@@ -139,8 +139,9 @@ def find_pages(path: Path) -> list[Path]:
 
 
 def looks_like_export_page(path: Path) -> bool:
-    """A `messages*.html` that Telegram Desktop wrote (not, say, a saved t.me/s page of that name)."""
-    if page_number(path) is None:
+    """A `messages*.html` that Telegram Desktop wrote (not, say, a saved t.me/s page of that name).
+    Only a regular file is opened: opening a named pipe waits for a writer, for ever."""
+    if page_number(path) is None or not path.is_file():
         return False
     try:
         with path.open("rb") as handle:
@@ -187,7 +188,8 @@ def parse_page(data: bytes, source: str, channel: ChannelRef) -> tuple[str, list
         message_id = check_message_id(int(ident.group(1)), f"{source}: message block {index}")
         where = f"{source}: message {message_id}"
         if "default" not in classes:
-            raise ExportError(f"{where}: unknown kind of message block (class {block.attributes.get('class')!r})")
+            kind = short(block.attributes.get("class") or "")
+            raise ExportError(f"{where}: unknown kind of message block (class {kind!r})")
         try:
             raw, previous_forward = read_message(block, message_id, where, channel, previous_forward)
             if "joined" not in classes:  # a joined one is the same sender's, with no from_name of its own

@@ -138,7 +138,8 @@ def read_signature(block: LexborNode) -> Sender | None:
 
 
 def _date(value: str, where: str, what: str = "date") -> datetime:
-    match = _DATE.fullmatch(value.strip())
+    value = value.strip()
+    match = _DATE.fullmatch(value)
     if match is None:
         raise ExportError(f"{where}: {what} {short(value)!r} is not DD.MM.YYYY HH:MM:SS [UTC±HH:MM]")
     day, month, year, hour, minute, second = map(int, match.group(1, 2, 3, 4, 5, 6))

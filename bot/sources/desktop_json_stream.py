@@ -20,50 +20,51 @@ from typing import IO, Any
 
 import ijson
 
+from bot.core.json_shape import JsonRefused, JsonScanner
 from bot.models import ChannelRef, RawPost
-from bot.sources.desktop_export import MAX_TEXT_CHARS, ExportError, check_message_id, message_to_raw
+from bot.sources.desktop_export import MAX_TEXT_CHARS, ExportError, check_message_id, check_storable, message_to_raw
 
 # The C backend keeps the import fast (the pure-Python one is ~20x slower); it ships in ijson's wheels.
 _BACKEND = ijson.get_backend("yajl2_c") if "yajl2_c" in ijson.ALL_BACKENDS else ijson
 _BUFFER = 64 * 1024
-# yajl copies a token that spans read buffers again at every buffer: a string of n bytes costs
-# n^2 / buffer (a 16 MB one took 43 s). No string of an export is longer than a text of
-# MAX_TEXT_CHARS characters, each at most 6 bytes escaped (\uXXXX): a run of bytes longer than this
-# without a quote is refused while reading, before the parser sees it.
+# The reader refuses what would make the parser quadratic (bot/core/json_shape.py): yajl copies a
+# token that spans read buffers again at every buffer, so a string of n bytes costs n^2 / buffer (a
+# 16 MB one took 43 s), and ijson's prefixes make depth cost its square in time and memory. No string
+# of an export is longer than a text of MAX_TEXT_CHARS characters, each at most 6 bytes escaped
+# (\uXXXX); Telegram Desktop's writer nests about 7 deep (message, text, entity, reactions...).
 MAX_STRING_BYTES = MAX_TEXT_CHARS * 6 + 4096
+MAX_DEPTH = 256
 
 
-class _Overlong(Exception):
-    """Raised by _QuoteGuard inside ijson's read; turned into an ExportError naming the message."""
+class _Guarded:
+    """A binary file whose `read` hands each chunk to a JsonScanner first (and drops a leading BOM).
 
-    def __init__(self, offset: int) -> None:
-        self.offset = offset
-
-
-class _QuoteGuard:
-    """A binary file whose `read` refuses a run of more than MAX_STRING_BYTES bytes with no `"` in it:
-    the only way a JSON string gets that long. Two C-speed searches per buffer."""
+    What comes before a refused byte is still handed over, and the refusal raised at the next read:
+    the parser then yields every message before the fault, so the error names the message it is in."""
 
     def __init__(self, handle: IO[bytes]) -> None:
         self.handle = handle
-        self.run = 0  # bytes since the last quote
-        self.offset = 0
+        self.scanner = JsonScanner(MAX_STRING_BYTES, MAX_DEPTH)
+        self.started = False
+        self.refused: JsonRefused | None = None
 
     def read(self, size: int = -1) -> bytes:
+        if self.refused is not None:
+            raise self.refused
         chunk = self.handle.read(size)
-        if self.offset == 0 and chunk.startswith(b"\xef\xbb\xbf"):  # a BOM, as an editor may save the file
-            chunk = chunk[3:]
-            self.offset = 3
-        first = chunk.find(b'"')
-        if first < 0:
-            self.run += len(chunk)
-        else:
-            if self.run + first > MAX_STRING_BYTES:
-                raise _Overlong(self.offset)
-            self.run = len(chunk) - chunk.rfind(b'"') - 1
-        if self.run > MAX_STRING_BYTES:
-            raise _Overlong(self.offset)
-        self.offset += len(chunk)
+        if not self.started and chunk:  # ijson's first read is read(0), to see bytes or text
+            self.started = True
+            if chunk.startswith(b"\xef\xbb\xbf"):  # a BOM, as an editor may save the file
+                chunk = chunk[3:]
+                self.scanner.offset = 3
+        start = self.scanner.offset
+        try:
+            self.scanner.feed(chunk)
+        except JsonRefused as exc:
+            if exc.offset <= start:
+                raise
+            self.refused = exc
+            return chunk[: exc.offset - start]
         return chunk
 
 
@@ -79,7 +80,7 @@ class JsonExport:
         header: dict[str, Any] = {}
         messages_seen = chats_map = False
         with _open(path) as handle:
-            events = _BACKEND.parse(_QuoteGuard(handle), buf_size=_BUFFER, use_float=True)
+            events = _BACKEND.parse(_Guarded(handle), buf_size=_BUFFER, use_float=True)
             try:
                 first = next(events, None)
                 if first is None:
@@ -99,10 +100,10 @@ class JsonExport:
                         header[prefix] = value
                     elif prefix == "id" and event in ("start_map", "start_array"):
                         header["id"] = event
-            except ijson.JSONError as exc:
+            except (ijson.JSONError, UnicodeDecodeError) as exc:
                 raise ExportError(f"{source}: invalid JSON: {_first_line(exc)}") from None
-            except _Overlong as exc:
-                raise ExportError(f"{source}: {_overlong(exc)}") from None
+            except JsonRefused as exc:
+                raise ExportError(f"{source}: {_refused(exc)}") from None
         if not messages_seen:
             if chats_map:
                 raise ExportError(f"{source}: this is a full-account export; export a single channel instead")
@@ -114,6 +115,8 @@ class JsonExport:
             )
         check_message_id(abs(channel_id) or 1, source, "top-level 'id' (the channel id)")
         name = header.get("name")
+        if isinstance(name, str):
+            check_storable(name, source, "top-level 'name' (the channel's title)")
         return cls(path, ChannelRef(tg_id=channel_id, title=name if isinstance(name, str) else None))
 
     def iter_posts(self) -> Iterator[RawPost]:
@@ -121,7 +124,7 @@ class JsonExport:
         source = str(self.path)
         index, last_id = -1, None
         with _open(self.path) as handle:
-            messages = _BACKEND.items(_QuoteGuard(handle), "messages.item", buf_size=_BUFFER, use_float=True)
+            messages = _BACKEND.items(_Guarded(handle), "messages.item", buf_size=_BUFFER, use_float=True)
             try:
                 for index, message in enumerate(messages):
                     where = f"{source}: messages[{index}]"
@@ -131,13 +134,13 @@ class JsonExport:
                     raw = _read(message, self.channel, where)
                     if raw is not None:
                         yield raw
-            except ijson.JSONError as exc:
+            except (ijson.JSONError, UnicodeDecodeError) as exc:
                 # A message is handed over once whole: the fault is in the one after the last handed over.
                 after = f" (after id {last_id})" if isinstance(last_id, int) and index >= 0 else ""
                 raise ExportError(f"{source}: messages[{index + 1}]{after}: invalid JSON: {_first_line(exc)}") from None
-            except _Overlong as exc:
+            except JsonRefused as exc:
                 after = f" (after id {last_id})" if isinstance(last_id, int) and index >= 0 else ""
-                raise ExportError(f"{source}: messages[{index + 1}]{after}: {_overlong(exc)}") from None
+                raise ExportError(f"{source}: messages[{index + 1}]{after}: {_refused(exc)}") from None
 
 
 def _read(message: dict[str, Any], channel: ChannelRef, where: str) -> RawPost | None:
@@ -159,15 +162,22 @@ def _open(path: Path) -> IO[bytes]:
         raise ExportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
-def _overlong(exc: _Overlong) -> str:
-    return (
-        f"a string of over {MAX_STRING_BYTES:,} bytes near byte {exc.offset:,}: a text is at most "
-        f"{MAX_TEXT_CHARS:,} characters (a damaged or hostile file)"
-    )
+def _refused(exc: JsonRefused) -> str:
+    if exc.kind == "string":
+        why = f"a text is at most {MAX_TEXT_CHARS:,} characters"
+    else:
+        why = "Telegram Desktop exports nest about 7 deep"
+    return f"{exc} near byte {exc.offset:,}: {why} (a damaged or hostile file)"
 
 
 def _first_line(exc: Exception) -> str:
-    """yajl's message without the quoted bytes and the `(right here) ---^` lines that follow it."""
+    """yajl's message without the quoted bytes and the `(right here) ---^` lines that follow it.
+
+    yajl lets through what it does not check (UTF-8 for a lone surrogate, `\\xed\\xa0\\x80`, or an
+    overlong `\\xc0\\xaf`); ijson's decoding of that string then raises UnicodeDecodeError, whose
+    message names neither the file nor the message: it is said here as the same fault."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text ({exc.reason} in a string)"
     text = str(exc)
     if text[:2] in ("b'", 'b"'):
         text = text[2:]

@@ -16,24 +16,26 @@ Nothing here does I/O; `parse_saved_page` is the one convenience that reads a fi
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.core.fingerprint import post_url
 from bot.core.html_shape import HtmlLimits, HtmlRefused, check_html
-from bot.core.numbers import ascii_int
+from bot.core.numbers import INT64_MAX, ascii_int
 from bot.models import ChannelRef, Forward, RawPost, Sender, TextLink
+from bot.sources.desktop_export import EARLIEST_DATE, LATEST_DATE
 
 _WS = re.compile(r"[ \t\r\n\f]+")
-_DATA_POST = re.compile(r"^/?([A-Za-z0-9_]+)/(\d+)$")
-_VIEWS = re.compile(r"^([\d.,]+)\s*([KMB]?)$", re.IGNORECASE)
+_DATA_POST = re.compile(r"^/?([A-Za-z0-9_]+)/([0-9]+)$")
+_VIEWS = re.compile(r"^([0-9.,]+)\s*([KMB]?)$", re.IGNORECASE)
 _MULTIPLIERS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _BLOCK_TAGS = frozenset({"div", "p", "blockquote", "pre", "ul", "ol", "li"})
 MAX_POSTS_PER_PAGE = 200  # a real page has about 20; 100k posts froze the loop for 25 s
@@ -42,6 +44,7 @@ PAGE_LIMITS = HtmlLimits(
     max_chars=20 * 1024 * 1024, max_depth=1_000, max_elements=200_000, max_cost=50_000_000, max_seconds=3.0
 )
 _MEDIA_NOT_SUPPORTED = ".message_media_not_supported"
+_REFUSED = "refused before parsing"
 _PRE_SPACE = "\ue000"  # a space inside <pre>, hidden from the line trimming that layout whitespace needs
 
 # First match wins: an album holds photos and videos, so it must be recognised before them.
@@ -87,7 +90,7 @@ def parse_page(html: str, *, base_url: str = "https://t.me", max_posts: int = MA
     try:
         check_html(html, PAGE_LIMITS)
     except HtmlRefused as exc:
-        raise NotAPreviewPage(f"refused before parsing: {exc}") from None
+        raise NotAPreviewPage(f"{_REFUSED}: {exc}") from None
     tree = LexborHTMLParser(html)
     blocks = tree.css("div.tgme_widget_message")
     if not blocks and tree.css_first(".tgme_channel_history, .tgme_channel_info") is None:
@@ -118,14 +121,35 @@ def parse_page(html: str, *, base_url: str = "https://t.me", max_posts: int = MA
 
 def parse_saved_page(path: Path) -> list[RawPost]:
     """A page saved from a browser (`tgmonitor import page.html`); the error names the file."""
-    html = path.read_bytes().decode("utf-8", errors="replace")
+    html = _read_saved(path)
     try:
         return parse_page(html).posts
     except NotAPreviewPage as exc:
+        if str(exc).startswith(_REFUSED):  # a page too deep or too big to parse: say so, not "not a page"
+            raise NotAPreviewPage(f"{path}: {exc}") from exc
         raise NotAPreviewPage(
             f"{path}: not a Telegram web preview page (expected a saved https://t.me/s/CHANNEL page "
             "with .tgme_widget_message blocks)"
         ) from exc
+
+
+def _read_saved(path: Path) -> str:
+    """The file's text, read no further than PAGE_LIMITS allows: a 300 MB file named `page.html` peaked
+    at 700 MB (its bytes and its text) before the guard refused it."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    parts: list[str] = []
+    chars = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            parts.append(decoder.decode(chunk))
+            chars += len(parts[-1])
+            if chars > PAGE_LIMITS.max_chars:
+                raise NotAPreviewPage(
+                    f"{path}: over {PAGE_LIMITS.max_chars:,} characters, not a saved t.me/s/ page "
+                    "(one is at most a few MB)"
+                )
+    parts.append(decoder.decode(b"", final=True))
+    return "".join(parts)
 
 
 def parse_views(raw: str | None) -> int | None:
@@ -135,11 +159,15 @@ def parse_views(raw: str | None) -> int | None:
     match = _VIEWS.match(raw.strip().replace("\u00a0", ""))
     if not match:
         return None
+    digits = match.group(1)
+    if len(digits) > 24:  # no counter is written that long; Decimal would take a 5,000-digit one
+        return None
     try:
-        number = Decimal(match.group(1).replace(",", "."))
+        number = Decimal(digits.replace(",", "."))
     except InvalidOperation:
         return None
-    return int(number * _MULTIPLIERS[match.group(2).upper()])
+    views = int(number * _MULTIPLIERS[match.group(2).upper()])
+    return views if views <= INT64_MAX else None  # the archive's integers are 64-bit
 
 
 # ------------------------------------------------------------------------------------------ internals
@@ -150,10 +178,12 @@ def _parse_message(block: LexborNode, header_title: str, page_username: str | No
     classes = (block.attributes.get("class") or "").split()
     if "service_message" in classes or block.css_first(".tgme_widget_message_service") is not None:
         return None
-    username, message_id = match.group(1), int(match.group(2))
+    username, message_id = match.group(1), ascii_int(match.group(2))
+    if not message_id:  # 0, or past what the archive holds (SQLite's 64 bits): not a post of Telegram's
+        return None
     date = _post_date(block)
     if date is None:
-        return None  # a block without a date is page chrome, not a post
+        return None  # a block without a date (or with one no post has) is page chrome, not a post
 
     title = header_title if header_title and username.lower() == (page_username or "").lower() else ""
     if not title:
@@ -233,11 +263,12 @@ def _post_date(block: LexborNode) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw.strip())
-    except ValueError:
+        value = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-14:00 is in the year 10000
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    # The range the importers hold too (bot/sources/desktop_export.py): the archive's date arithmetic
+    # (time zones, day and week windows) never overflows inside it.
+    return value if EARLIEST_DATE <= value < LATEST_DATE else None
 
 
 def _message_text_node(block: LexborNode) -> LexborNode | None:
@@ -323,8 +354,8 @@ def _line_break(parts: list[str]) -> None:
 def _hashtag_from_href(href: str | None, base_url: str) -> str | None:
     if not href or "q=" not in href:
         return None
-    query = urlsplit(urljoin(base_url + "/", href)).query
-    values = parse_qs(query).get("q")
+    parts = _split(href, base_url)
+    values = parse_qs(parts.query).get("q") if parts is not None else None
     if not values:
         return None
     value = unquote(values[0]).strip()
@@ -345,7 +376,10 @@ def _forward(block: LexborNode, base_url: str) -> Forward | None:
     href = node.attributes.get("href") if node.tag == "a" else None
     if not href:
         return Forward(name=name)
-    path = urlsplit(urljoin(base_url + "/", href)).path.strip("/").split("/")
+    parts = _split(href, base_url)
+    if parts is None:
+        return Forward(name=name)
+    path = parts.path.strip("/").split("/")
     if path and path[0] == "s":
         path = path[1:]
     if len(path) >= 3 and path[0] == "c" and ascii_int(path[1]) is not None:
@@ -388,10 +422,20 @@ def _explicit_before(tree: LexborHTMLParser) -> int | None:
             return value
     prev = tree.css_first('link[rel="prev"]')
     if prev is not None:
-        values = parse_qs(urlsplit(prev.attributes.get("href") or "").query).get("before")
+        parts = _split(prev.attributes.get("href") or "")
+        values = parse_qs(parts.query).get("before") if parts is not None else None
         if values:
             return _int(values[0])
     return None
+
+
+def _split(href: str, base_url: str | None = None) -> SplitResult | None:
+    """`href` split (joined to the page's address first, when given); None for one urllib refuses
+    (`http://[::1`, "Invalid IPv6 URL"): a link on a page must not stop the page being read."""
+    try:
+        return urlsplit(urljoin(base_url + "/", href) if base_url is not None else href)
+    except ValueError:
+        return None
 
 
 def _text_of(node: LexborNode | None) -> str:
