@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.core.channels import ChannelIdentError, parse_channel
 from bot.core.numbers import INT64_MAX, ascii_int
 from bot.core.timeparse import parse_since
 from bot.models import ChannelRow
+from bot.setting_values import parse_time_zone, shown_value
 from storage.store import Store
 
 
@@ -44,9 +45,11 @@ def _int(text: str) -> int:
 def time_zone(text: str) -> ZoneInfo:
     """An IANA zone name like Europe/Sofia."""
     try:
-        return ZoneInfo(text.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(f"unknown time zone {text!r}: use an IANA name like Europe/Moscow") from None
+        return parse_time_zone(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {shown_value(text, 60)}: use an IANA name like Europe/Moscow"
+        ) from None
 
 
 def channel(text: str) -> str:
