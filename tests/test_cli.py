@@ -68,3 +68,35 @@ def test_show_explains_topic_tags(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert code == 0
     assert "hashtag #RussiaSerbia: written in the post" in out
     assert "topic Diplomacy: “Foreign Minister”, “held talks” (rule: held talks, foreign minister*)" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["show", "99999999999999999999999"], "POST_ID"),  # OverflowError from SQLite: a traceback, before
+        (["history", "-9223372036854775809"], "POST_ID"),
+        (["show", "٣"], "POST_ID"),  # int() read Arabic-Indic digits
+        (["show", "0"], "POST_ID"),
+        (["articles", "status", "--limit", "99999999999999999999999"], "--limit"),
+        (["reindex", "--batch", "0"], "--batch"),
+        (["reindex", "--batch", "1_000"], "--batch"),
+        (["reclean", "--batch", "-1"], "--batch"),
+        (["feeds", "build", "out", "--items", "0"], "--items"),
+        (["feeds", "build", "out", "--top-tags", "-1"], "--top-tags"),
+        (["web", "--query-seconds", "nan"], "--query-seconds"),  # served with no query limit, before
+        (["web", "--port", "٣"], "--port"),
+        (["backfill-web", "@balkan_watch", "--delay", "-inf"], "--delay"),
+        (["migrate-to", "postgresql://u@127.0.0.1:9/x", "--batch", "0"], "--batch"),
+    ],
+)
+def test_a_bad_number_is_a_usage_error_naming_the_option(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], option: str
+) -> None:
+    """Robustness sweep: every numeric option reads ASCII digits within range, or exit 2 before anything runs."""
+    with pytest.raises(SystemExit) as usage:
+        main(["--db", str(tmp_path / "none.db"), *argv])
+    err = capsys.readouterr().err
+    assert usage.value.code == 2 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if "error:" in line]
+    assert f"argument {option}" in line
+    assert not (tmp_path / "none.db").exists()

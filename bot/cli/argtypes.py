@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from datetime import datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -33,13 +34,44 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """A whole number from `low` to `high` (a port, a page size): refused by argparse, exit 2."""
+
+    def parse(text: str) -> int:
+        value = _int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low} to {high}, got {text}")
+        return value
+
+    return parse
+
+
 def _int(text: str) -> int:
     """ASCII digits with an optional minus, within SQLite's 64-bit range (`int()` also takes "٣", "1_0")."""
     negative = text.startswith("-")
     value = ascii_int(text[1:] if negative else text)
     if value is None:
-        raise argparse.ArgumentTypeError(f"expected a whole number (ASCII digits, at most {INT64_MAX:,}), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number (ASCII digits, at most {INT64_MAX:,}), got {shown_value(text, 40)}"
+        )
     return -value if negative else value
+
+
+_SECONDS = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?")
+
+
+def positive_seconds(text: str) -> float:
+    """A duration in seconds above 0, like 2 or 0.5 (`float()` also takes "nan", "inf", "1e3" and "٣")."""
+    value = non_negative_seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+def non_negative_seconds(text: str) -> float:
+    if not _SECONDS.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"expected seconds like 1 or 0.5 (ASCII digits), got {shown_value(text, 40)}")
+    return float(text)
 
 
 def time_zone(text: str) -> ZoneInfo:

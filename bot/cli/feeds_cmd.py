@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app.feeds import FEED_ITEMS, MAX_FEED_ITEMS, FeedContext, FeedError, FeedSpec, build_feed
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.core.feed_keys import feed_key, feed_secret
 from bot.core.feeds import FORMATS, FeedFormat, render, xml_safe
@@ -42,8 +43,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     build.add_argument(
         "--search", action="append", default=[], metavar="QUERY", help="a saved search's feed (repeatable)"
     )
-    build.add_argument("--top-tags", type=int, default=TOP_TAGS, help=f"default tag feeds (default {TOP_TAGS})")
-    build.add_argument("--items", type=int, default=FEED_ITEMS, help=f"entries per feed (default {FEED_ITEMS})")
+    build.add_argument(
+        "--top-tags", type=argtypes.non_negative_int, default=TOP_TAGS, help=f"default tag feeds (default {TOP_TAGS})"
+    )
+    build.add_argument(
+        "--items",
+        type=argtypes.int_range(1, MAX_FEED_ITEMS),
+        default=FEED_ITEMS,
+        help=f"entries per feed (default {FEED_ITEMS})",
+    )
     url = actions.add_parser("url", help="a feed's URL for a feed reader, with its own key (not WEB_TOKEN)")
     url.add_argument("name", help="tag/serbia, channel/2, search/kosovo serbia, alerts/1, digest/1")
     url.add_argument("--format", choices=FORMATS, default="atom")
@@ -114,10 +122,6 @@ def default_specs(ctx: FeedContext, top_tags: int) -> list[FeedSpec]:
 
 
 def _build(args: argparse.Namespace, ctx: CliContext) -> int:
-    if not 1 <= args.items <= MAX_FEED_ITEMS:
-        raise ValueError(f"--items must be 1 to {MAX_FEED_ITEMS}, got {args.items}")
-    if args.top_tags < 0:
-        raise ValueError(f"--top-tags must be 0 or more, got {args.top_tags}")
     base = _base_url(args, ctx)
     chosen = [
         *(FeedSpec.parse(f"tag/{t}") for t in args.tag),

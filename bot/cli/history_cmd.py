@@ -7,6 +7,7 @@ import itertools
 import json
 from typing import Any
 
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.output import post_json
 from bot.core.versions import edit_time
@@ -16,7 +17,9 @@ from bot.models import PostChange, PostVersion, StoredPost
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("history", help="every version of a post and the diff of each edit")
-    parser.add_argument("post_id", type=int, metavar="POST_ID", help="the post's number (search shows it)")
+    parser.add_argument(
+        "post_id", type=argtypes.positive_int, metavar="POST_ID", help="the post's number (search shows it)"
+    )
     parser.add_argument("--json", action="store_true")
     return parser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.output import full_article_json, post_head, post_json
 from bot.core.tag_explain import TagReason, explain_topics
@@ -14,7 +15,9 @@ from bot.models import Tag
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("show", help="one post in full, with its linked articles' text")
-    parser.add_argument("post_id", type=int, metavar="POST_ID", help="the number search results show in [brackets]")
+    parser.add_argument(
+        "post_id", type=argtypes.positive_int, metavar="POST_ID", help="the number search results show in [brackets]"
+    )
     parser.add_argument(
         "--explain-tags",
         action="store_true",
