@@ -304,7 +304,9 @@ class Settings:
         for attr, name in (("rules_file", "RULES_FILE"), ("boilerplate_file", "BOILERPLATE_FILE")):
             path = kwargs.get(attr)
             if path is not None and not is_file(path):
-                problems.append(f"{name}{_where(name, env_file, file_keys or set())}: no such file: {shown_detail(str(path))}")
+                problems.append(
+                    f"{name}{_where(name, env_file, file_keys or set())}: no such file: {shown_detail(str(path))}"
+                )
         key = kwargs.get("telegram_public_key")
         where_key = _where("TELEGRAM_PUBLIC_KEY", env_file, file_keys or set())
         if key is not None and "telegram_server" not in kwargs and "TELEGRAM_SERVER" not in values:
@@ -334,9 +336,10 @@ def read_env_file(env_file: Path) -> dict[str, str | None]:
         raise SettingsError([f"{exc} {given}"]) from None
     unreadable = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
     if unreadable:  # the line is not shown: it may hold a token
-        raise SettingsError(
-            [f"{env_file}:{line}: not a NAME=value line (an unclosed quote?); fix or remove it" for line in unreadable]
-        )
+        problems = [f"{env_file}:{n}: not a NAME=value line (an unclosed quote?); fix or remove it" for n in unreadable]
+        if len(problems) > 3:  # not a settings file at all (--env pointed at a CSV): the first lines say enough
+            problems[3:] = [f"{env_file}: and {len(problems) - 3} more lines like these: is it a settings file?"]
+        raise SettingsError(problems)
     return dict(dotenv_values(stream=io.StringIO(text)))
 
 

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 SearchOrder = Literal["newest", "rank", "oldest"]
 # Above this many posts behind a filter, reading newest first by date beats sorting what it keeps.
 _MANY = 5000
+# A page's bounds are clamped to this: `--limit 9223372036854775807` plus an offset overflowed SQLite's
+# 64-bit integers (OverflowError); no archive holds 2**40 posts, so no answer changes.
+_MAX_ROWS = 2**40
 
 
 class QueryError(ValueError):
@@ -79,6 +82,7 @@ class SearchTable(NewestFirst):
         lang: str | None = None,
     ) -> list[StoredPost]:
         """Full-text and filtered listing. Raises QueryError for an unknown channel or an empty query."""
+        limit, offset = min(max(0, limit), _MAX_ROWS), min(max(0, offset), _MAX_ROWS)
         join = ""
         newest = rank = "p.date DESC, p.id DESC"
         fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with

@@ -100,3 +100,21 @@ def test_a_bad_number_is_a_usage_error_naming_the_option(
     (line,) = [line for line in err.splitlines() if "error:" in line]
     assert f"argument {option}" in line
     assert not (tmp_path / "none.db").exists()
+
+
+def test_extreme_but_well_formed_values_are_answered_not_tracebacks(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Robustness sweep: the largest --limit/--offset overflowed SQLite's integers (limit + offset), a
+    20-digit spread REF too, and --until 9999-12-31 (its next midnight) or 0001-01-01 (30 days before) datetime's."""
+    run(capsys, tmp_path, "demo")
+    big = "9223372036854775807"
+    code, out, err = run(capsys, tmp_path, "search", "Kosovo", "--limit", big)
+    assert code == 0 and "Kosovo" in out
+    code, out, err = run(capsys, tmp_path, "search", "Kosovo", "--limit", big, "--offset", big)
+    assert code == 0 and "no posts found" in out
+    code, _, err = run(capsys, tmp_path, "spread", "9" * 23)
+    assert code == 1 and err.strip() == f"tgmonitor: error: there is no post {'9' * 23} in the archive"
+    for argv in (["digest", "--until", "9999-12-31"], ["amplifiers", "--until", "0001-01-01"]):
+        code, _, err = run(capsys, tmp_path, *argv)
+        assert code == 2 and "--until: cannot read time" in err and "give a year from 1000 to 9998" in err

@@ -199,6 +199,11 @@ def test_a_settings_file_that_is_not_utf8_or_not_readable_is_one_problem_naming_
         Settings.load(env, environ={})
     assert unclosed.value.problems == [f"{env}:2: not a NAME=value line (an unclosed quote?); fix or remove it"]
     assert "secret" not in str(unclosed.value)
+    env.write_text("".join(f"column {n}, column {n + 1}\n" for n in range(50)), encoding="utf-8")  # --env data.csv
+    with pytest.raises(SettingsError) as not_settings:
+        Settings.load(env, environ={})
+    assert len(not_settings.value.problems) == 4
+    assert not_settings.value.problems[3] == f"{env}: and 47 more lines like these: is it a settings file?"
     env.unlink()
     env.mkdir()
     with pytest.raises(SettingsError, match=rf"{env}: is not a file"):

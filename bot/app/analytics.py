@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.core.amplification import Window, amplifiers, forward_edges, unmonitored_sources, window_statements
 from bot.core.digest import AmplificationSection, AmplifierLine
+from bot.core.numbers import ascii_int
 from bot.core.spread import ChannelInfo, Statement, channel_by_key, describe, source_label, source_url
 from bot.models import ChannelRef
 from storage.spread_reads import SpreadReads
@@ -33,7 +34,10 @@ def resolve_ref(reads: SpreadReads, ref: str) -> int:
     """An archive post id (`123`) or a post link (`https://t.me/NAME/MSG`, `https://t.me/c/ID/MSG`)."""
     text = ref.strip()
     if text.isascii() and text.isdecimal():
-        return int(text)
+        post_id = ascii_int(text)  # None above SQLite's 64-bit range (an OverflowError in the query)
+        if post_id is None:
+            raise RefError(f"there is no post {text[:30]} in the archive")
+        return post_id
     match = _LINK.match(text)
     if match is None:
         raise RefError(f"{ref[:80]!r} is neither a post id nor a t.me post link (https://t.me/NAME/MSG)")
