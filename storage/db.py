@@ -287,6 +287,8 @@ def _why(file: Path, exc: sqlite3.DatabaseError) -> str:
     message = str(exc)
     if "not a database" in message or "encrypted" in message:
         return f"{file} is not a tgmonitor archive (not an SQLite database)"
+    if "unable to open" in message and file.is_file() and not os.access(file, os.R_OK | os.W_OK):
+        return f"cannot open the archive {file}: no permission to read and write it (check its owner and mode)"
     if "unable to open" in message:
         return f"cannot open the archive {file}: check that its folder exists and is writable"
     if "readonly" in message or "read-only" in message:

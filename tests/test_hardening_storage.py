@@ -233,3 +233,15 @@ def test_an_archive_with_damaged_schema_text_is_one_line_not_a_unicode_error(tmp
     path.write_bytes(bytes(data))
     for command in ("stats", "web"):
         assert "is damaged" in _one_line_naming(_cli("--db", str(path), command), path)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="POSIX permissions; root opens any file")
+def test_an_archive_this_user_may_not_open_says_so(tmp_path: Path) -> None:
+    """It said "check that its folder exists and is writable" of an existing file with mode 000."""
+    path = tmp_path / "archive.db"
+    Store.open(path).close()
+    path.chmod(0)
+    try:
+        assert "no permission to read and write it" in _one_line_naming(_cli("--db", str(path), "stats"), path)
+    finally:
+        path.chmod(0o600)
