@@ -19,6 +19,7 @@ import sqlite_utils
 
 from bot.core.textnorm import TextNormaliser
 from storage import search_index
+from storage.errors import one_line
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = [
@@ -284,7 +285,7 @@ def _wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
 
 
 def _why(file: Path, exc: sqlite3.DatabaseError) -> str:
-    message = str(exc)
+    message = one_line(exc)
     if "not a database" in message or "encrypted" in message:
         return f"{file} is not a tgmonitor archive (not an SQLite database)"
     if "unable to open" in message and file.is_file() and not os.access(file, os.R_OK | os.W_OK):
@@ -293,4 +294,6 @@ def _why(file: Path, exc: sqlite3.DatabaseError) -> str:
         return f"cannot open the archive {file}: check that its folder exists and is writable"
     if "readonly" in message or "read-only" in message:
         return f"cannot write to the archive {file}: the file or its folder is read-only for this user"
+    if message.startswith("malformed database schema"):  # it quotes the damaged CREATE statement
+        return f"the archive {file} is damaged ({message.split(' - ')[0]}): restore it from a backup"
     return f"cannot open the archive {file}: {message}"

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from storage.db import SCHEMA_VERSION, Location, SchemaError, as_location, shown, version_number
+from storage.errors import one_line
 from storage.store import Store
 
 # The columns the readers use (posts.tag_list) arrived with schema 3.
@@ -118,7 +119,7 @@ def _check_schema(db: sqlite_utils.Database, path: str) -> int:
             raise ArchiveError(f"{path} is not a tgmonitor archive (no meta/posts tables)")
         row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     except sqlite3.Error as exc:  # e.g. "file is not a database"
-        raise ArchiveError(f"cannot read archive {path}: {exc}") from exc
+        raise ArchiveError(f"cannot read archive {path}: {one_line(exc)}") from exc
     except UnicodeDecodeError:  # SQLite's message quotes a damaged schema line
         raise ArchiveError(f"cannot read archive {path}: it is damaged (restore it from a backup)") from None
     try:

@@ -245,3 +245,19 @@ def test_an_archive_this_user_may_not_open_says_so(tmp_path: Path) -> None:
         assert "no permission to read and write it" in _one_line_naming(_cli("--db", str(path), "stats"), path)
     finally:
         path.chmod(0o600)
+
+
+def test_a_damaged_schema_statement_is_one_line_whatever_reads_it(tmp_path: Path) -> None:
+    """SQLite's "malformed database schema" message quotes the damaged CREATE statement, newlines and all:
+    a bit flip that opened a quote made a six-line error of open, status and the read-only viewer."""
+    path = tmp_path / "archive.db"
+    Store.open(path).close()
+    data = bytearray(path.read_bytes())
+    data[data.find(b"(", data.find(b"CREATE TABLE post_tags")) + 1] = ord('"')  # '(\n' becomes '("'
+    path.write_bytes(bytes(data))
+    assert "is damaged (malformed database schema (post_tags))" in _one_line_naming(
+        _cli("--db", str(path), "stats"), path
+    )
+    for command in ("status", "export"):
+        run = _cli("--db", str(path), command)
+        assert run.returncode == 1 and "malformed database schema" in _one_line_naming(run, path)
