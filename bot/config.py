@@ -7,7 +7,6 @@ Secrets are kept out of `repr()` so a logged Settings object never leaks them.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -17,9 +16,6 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
-
 from bot.account_settings import (
     DEFAULT_MAX_CHANNELS,
     AccountSettings,
@@ -27,6 +23,7 @@ from bot.account_settings import (
     parse_account_names,
     parse_accounts,
 )
+from bot.env_file import EnvFileError, mistyped, read_env_file
 from bot.setting_values import (
     SINK_PREFIX,
     TELEGRAM_SINK,
@@ -63,7 +60,6 @@ from bot.setting_values import (
     parse_web_token,
     parse_words,
     public_key_problem,
-    read_utf8,
     shown_detail,
     shown_value,
     sink_name,
@@ -214,7 +210,10 @@ class Settings:
         environ = os.environ if environ is None else environ
         file_values: dict[str, str | None] = {}
         if env_file is not None:
-            file_values = read_env_file(env_file)
+            try:
+                file_values = read_env_file(env_file, f"(given with --env or {ENV_FILE_VARIABLE})")
+            except EnvFileError as exc:
+                raise SettingsError(exc.problems) from None
         merged = {k: v for k, v in file_values.items() if v is not None}
         # Per-account variables only with TELEGRAM_ACCOUNTS: an unrelated CHANNELS_X in the process
         # environment must not break a one-account setup.
@@ -226,9 +225,21 @@ class Settings:
                 if k in _PARSERS or k.startswith(SINK_PREFIX) or (accounts_on and is_account_variable(k))
             }
         )
-        return cls.from_mapping(
-            merged, env_file=env_file if file_values else None, file_keys=set(file_values), channel_check=channel_check
-        )
+        typos = []
+        if env_file is not None:
+            typos = mistyped(file_values, SETTING_NAMES, _known, lambda key: _where(key, env_file, set(file_values)))
+        try:
+            settings = cls.from_mapping(
+                merged,
+                env_file=env_file if file_values else None,
+                file_keys=set(file_values),
+                channel_check=channel_check,
+            )
+        except SettingsError as exc:
+            raise SettingsError(typos + exc.problems) from None
+        if typos:
+            raise SettingsError(typos)
+        return settings
 
     @classmethod
     def from_mapping(
@@ -322,25 +333,8 @@ class Settings:
         return cls(**kwargs)
 
 
-def read_env_file(env_file: Path) -> dict[str, str | None]:
-    """The settings file's variables, or SettingsError naming the file (and the line) when it is not a
-    readable UTF-8 file or has a line python-dotenv cannot read: dotenv itself only logs such a line
-    and drops it, so `CHANNELS="@a, @b` (an unclosed quote) would start a monitor without its channels."""
-    given = f"(given with --env or {ENV_FILE_VARIABLE})"
-    if not is_file(env_file):
-        what = "is not a file" if os.path.lexists(env_file) else "no such settings file"
-        raise SettingsError([f"{env_file}: {what} {given}"])
-    try:
-        text = read_utf8(env_file)
-    except ValueError as exc:
-        raise SettingsError([f"{exc} {given}"]) from None
-    unreadable = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
-    if unreadable:  # the line is not shown: it may hold a token
-        problems = [f"{env_file}:{n}: not a NAME=value line (an unclosed quote?); fix or remove it" for n in unreadable]
-        if len(problems) > 3:  # not a settings file at all (--env pointed at a CSV): the first lines say enough
-            problems[3:] = [f"{env_file}: and {len(problems) - 3} more lines like these: is it a settings file?"]
-        raise SettingsError(problems)
-    return dict(dotenv_values(stream=io.StringIO(text)))
+def _known(name: str) -> bool:
+    return name in _PARSERS or name.startswith(SINK_PREFIX) or is_account_variable(name)
 
 
 def describe_secret(raw: str) -> str:

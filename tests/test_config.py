@@ -253,3 +253,22 @@ def test_a_huge_bad_value_is_quoted_short(tmp_path: Path) -> None:
             Settings.from_mapping({name: "9" * 5000 + "x" * 5000}, channel_check=parse_channel)
         (line,) = error.value.problems
         assert line.startswith(name) and len(line) < 600, line
+
+
+def test_a_misspelt_setting_in_the_settings_file_is_named_with_the_right_one(tmp_path: Path) -> None:
+    """POLL_INTERVALL=5m or poll_interval=5m was ignored: the default 300 s stayed, without a word. Names
+    that are no near miss (a file shared with docker compose) still pass."""
+    env = tmp_path / ".env"
+    env.write_text(
+        "COMPOSE_PROJECT_NAME=tg\nPOSTGRES_PASSWORD=x\nPOLL_INTERVALL=5m\npoll_interval=5m\nDIGEST_TIMES=07:00\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SettingsError) as error:
+        Settings.load(env, environ={})
+    assert error.value.problems == [
+        f"POLL_INTERVALL ({env}:3): not a setting; did you mean POLL_INTERVAL?",
+        f"poll_interval ({env}:4): not a setting; did you mean POLL_INTERVAL?",
+        f"DIGEST_TIMES ({env}:5): not a setting; did you mean DIGEST_TIME?",
+    ]
+    env.write_text("COMPOSE_PROJECT_NAME=tg\nPOSTGRES_PASSWORD=x\nPOLL_INTERVAL=5m\n", encoding="utf-8")
+    assert Settings.load(env, environ={"POLL_INTERVALL": "1"}).poll_interval == 300  # the environment: not checked
