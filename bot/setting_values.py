@@ -105,9 +105,10 @@ def parse_time_zone(raw: str) -> ZoneInfo:
         return ZoneInfo(name)
     except ZoneInfoNotFoundError:
         raise ValueError("no such zone in the time zone database") from None
+    except IsADirectoryError:
+        raise ValueError("a region, not a zone: add the city") from None
     except (OSError, ValueError):
-        hint = "a region, not a zone: add the city" if re.fullmatch(r"[A-Za-z_]+/?", name) else ""
-        raise ValueError(hint or "not a zone name in the time zone database") from None
+        raise ValueError("not a zone name in the time zone database") from None
 
 
 def parse_duration(raw: str) -> int:
