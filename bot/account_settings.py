@@ -13,7 +13,14 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from bot.setting_values import check_each, parse_channels, parse_hash, parse_positive_int
+from bot.setting_values import (
+    check_each,
+    parse_channels,
+    parse_hash,
+    parse_positive_int,
+    shown_detail,
+    shown_value,
+)
 
 DEFAULT_MAX_CHANNELS = 450  # ACCOUNT_MAX_CHANNELS: below Telegram's ~500 joined channels per ordinary account
 ACCOUNT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,31}$")
@@ -79,7 +86,9 @@ def parse_accounts(
             try:
                 api_id = parse_positive_int(raw_id)
             except ValueError:
-                problems.append(f"API_ID_{name}{where(f'API_ID_{name}')}: expected a positive integer, got {raw_id!r}")
+                problems.append(
+                    f"API_ID_{name}{where(f'API_ID_{name}')}: expected a positive integer, got {shown_value(raw_id)}"
+                )
             try:
                 api_hash = parse_hash(raw_hash)
             except ValueError:
@@ -100,8 +109,10 @@ def parse_accounts(
                 if channel_check is not None:
                     check_each(channels, channel_check)
             except ValueError as exc:
-                detail = f" ({exc})" if str(exc) else ""
-                problems.append(f"{variable}{where(variable)}: expected {CHANNEL_FORM}, got {raw_channels!r}{detail}")
+                detail = f" ({shown_detail(str(exc))})" if str(exc) else ""
+                problems.append(
+                    f"{variable}{where(variable)}: expected {CHANNEL_FORM}, got {shown_value(raw_channels)}{detail}"
+                )
                 channels = ()
             for channel in channels:
                 key = channel.strip().lstrip("@").lower()

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from dotenv import dotenv_values
+from zoneinfo import ZoneInfo
 
 from bot.account_settings import (
     DEFAULT_MAX_CHANNELS,
@@ -25,12 +23,14 @@ from bot.account_settings import (
     parse_account_names,
     parse_accounts,
 )
+from bot.env_file import EnvFileError, mistyped, read_env_file
 from bot.setting_values import (
     SINK_PREFIX,
     TELEGRAM_SINK,
     TelegramServer,
     check_each,
     is_database_url,
+    is_file,
     parse_alert_rules,
     parse_bool,
     parse_channels,
@@ -54,11 +54,14 @@ from bot.setting_values import (
     parse_sink_names,
     parse_sink_url,
     parse_tags,
+    parse_time_zone,
     parse_token,
     parse_url,
     parse_web_token,
     parse_words,
     public_key_problem,
+    shown_detail,
+    shown_value,
     sink_name,
     sink_secrets,
     url_password,
@@ -207,9 +210,10 @@ class Settings:
         environ = os.environ if environ is None else environ
         file_values: dict[str, str | None] = {}
         if env_file is not None:
-            if not env_file.is_file():
-                raise SettingsError([f"{env_file}: no such settings file (given with --env or {ENV_FILE_VARIABLE})"])
-            file_values = dict(dotenv_values(env_file))
+            try:
+                file_values = read_env_file(env_file, f"(given with --env or {ENV_FILE_VARIABLE})")
+            except EnvFileError as exc:
+                raise SettingsError(exc.problems) from None
         merged = {k: v for k, v in file_values.items() if v is not None}
         # Per-account variables only with TELEGRAM_ACCOUNTS: an unrelated CHANNELS_X in the process
         # environment must not break a one-account setup.
@@ -221,9 +225,21 @@ class Settings:
                 if k in _PARSERS or k.startswith(SINK_PREFIX) or (accounts_on and is_account_variable(k))
             }
         )
-        return cls.from_mapping(
-            merged, env_file=env_file if file_values else None, file_keys=set(file_values), channel_check=channel_check
-        )
+        typos = []
+        if env_file is not None:
+            typos = mistyped(file_values, SETTING_NAMES, _known, lambda key: _where(key, env_file, set(file_values)))
+        try:
+            settings = cls.from_mapping(
+                merged,
+                env_file=env_file if file_values else None,
+                file_keys=set(file_values),
+                channel_check=channel_check,
+            )
+        except SettingsError as exc:
+            raise SettingsError(typos + exc.problems) from None
+        if typos:
+            raise SettingsError(typos)
+        return settings
 
     @classmethod
     def from_mapping(
@@ -244,14 +260,14 @@ class Settings:
                 kwargs[attr] = parse(raw.strip())
                 if name in _CHANNEL_LISTS and channel_check is not None:
                     check_each(kwargs[attr], channel_check)
-            except (ValueError, ZoneInfoNotFoundError) as exc:
+            except ValueError as exc:
                 kwargs.pop(attr, None)
                 where = _where(name, env_file, file_keys or set())
                 if name in SECRET_NAMES:
                     problems.append(f"{name}{where}: expected {form}, got {describe_secret(raw)}")
                     continue
-                detail = f" ({exc})" if str(exc) else ""
-                problems.append(f"{name}{where}: expected {form}, got {raw.strip()!r}{detail}")
+                detail = f" ({shown_detail(str(exc))})" if str(exc) else ""
+                problems.append(f"{name}{where}: expected {form}, got {shown_value(raw)}{detail}")
         sinks = []
         for name in sorted(k for k in values if k.startswith(SINK_PREFIX)):
             raw = (values.get(name) or "").strip()
@@ -298,8 +314,10 @@ class Settings:
             problems.append("API_ID and API_HASH: set both (from https://my.telegram.org) or neither")
         for attr, name in (("rules_file", "RULES_FILE"), ("boilerplate_file", "BOILERPLATE_FILE")):
             path = kwargs.get(attr)
-            if path is not None and not path.is_file():
-                problems.append(f"{name}{_where(name, env_file, file_keys or set())}: no such file: {path}")
+            if path is not None and not is_file(path):
+                problems.append(
+                    f"{name}{_where(name, env_file, file_keys or set())}: no such file: {shown_detail(str(path))}"
+                )
         key = kwargs.get("telegram_public_key")
         where_key = _where("TELEGRAM_PUBLIC_KEY", env_file, file_keys or set())
         if key is not None and "telegram_server" not in kwargs and "TELEGRAM_SERVER" not in values:
@@ -313,6 +331,10 @@ class Settings:
         if problems:
             raise SettingsError(problems)
         return cls(**kwargs)
+
+
+def _known(name: str) -> bool:
+    return name in _PARSERS or name.startswith(SINK_PREFIX) or is_account_variable(name)
 
 
 def describe_secret(raw: str) -> str:
@@ -332,12 +354,12 @@ def _where(name: str, env_file: Path | None, file_keys: set[str]) -> str:
     if env_file is None or name not in file_keys:
         return " (environment)"
     try:
-        for number, line in enumerate(env_file.read_text(encoding="utf-8").splitlines(), start=1):
-            if re.match(rf"^\s*(export\s+)?{re.escape(name)}\s*=", line):
-                return f" ({env_file}:{number})"
-    except OSError:
-        pass
-    return f" ({env_file})"
+        lines = env_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        return f" ({env_file})"
+    # the last assignment: it is the one that counts (a settings file naming a variable twice)
+    found = [n for n, line in enumerate(lines, start=1) if re.match(rf"^\s*(export\s+)?{re.escape(name)}\s*=", line)]
+    return f" ({env_file}:{found[-1]})" if found else f" ({env_file})"
 
 
 # variable -> (attribute, parser, expected form shown in errors)
@@ -359,7 +381,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "WEB_PREVIEW_BASE": ("web_preview_base", parse_url, "an http(s) URL like https://t.me"),
     "DIGEST_CHAT": ("digest_chat", parse_chat, "a chat id like -1001234567890 or a @username"),
     "DIGEST_TIME": ("digest_time", parse_hhmm, "a local time HH:MM like 08:00"),
-    "TZ": ("tz", ZoneInfo, "an IANA time zone like Europe/Sofia"),
+    "TZ": ("tz", parse_time_zone, "an IANA time zone like Europe/Sofia"),
     "DIGEST_TAGS": ("digest_tags", parse_tags, "a comma-separated list of tags like serbia, #RussiaSerbia"),
     "DIGEST_EMPTY": ("digest_empty", parse_choice("skip", "notice"), "'skip' or 'notice'"),
     "DIGEST_AMPLIFICATION": ("digest_amplification", parse_choice("off", "weekly"), "'off' or 'weekly'"),

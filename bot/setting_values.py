@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _DURATION = re.compile(r"^\s*([0-9]{1,9})\s*([smhd]?)\s*$", re.IGNORECASE)
 _BOT_TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
@@ -52,10 +53,62 @@ def public_key_problem(path: Path) -> str | None:
     try:
         text = path.read_text(encoding="ascii", errors="replace")
     except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}"
+        return f"cannot read {shown_detail(str(path))}: {exc.strerror or exc}"
     if "-----BEGIN RSA PUBLIC KEY-----" not in text:
         return f"{path} is not a PEM public key (expected a PKCS#1 '-----BEGIN RSA PUBLIC KEY-----' block)"
     return None
+
+
+def shown_value(raw: str, limit: int = 80) -> str:
+    """A value quoted for an error line, cut after `limit` characters: a 10,000-character mistake (a
+    pasted file, a runaway variable) must not become a 10,000-character line."""
+    value = raw.strip()
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value):,} characters)"
+
+
+def shown_detail(text: str, limit: int = 200) -> str:
+    """A parser's explanation for an error line, cut like `shown_value` (it may quote the value)."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def is_file(path: Path) -> bool:
+    """`Path.is_file()` that says False instead of raising for a path the system refuses: Python 3.11
+    answers False only for a missing or looping path, and raises OSError for a name too long
+    (ENAMETOOLONG), which a setting can hold."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def read_utf8(path: Path) -> str:
+    """A settings or rules file's text; ValueError naming the file (and the line of a byte that is not
+    UTF-8, as a Windows editor's ANSI encoding writes) instead of OSError or UnicodeDecodeError."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
+
+
+def parse_time_zone(raw: str) -> ZoneInfo:
+    """TZ and --tz: an IANA zone like Europe/Sofia. ZoneInfo raises more than ZoneInfoNotFoundError:
+    IsADirectoryError for a region ("Europe"), OSError for a name too long, ValueError for a path."""
+    name = raw.strip()
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        raise ValueError("no such zone in the time zone database") from None
+    except IsADirectoryError:
+        raise ValueError("a region, not a zone: add the city") from None
+    except (OSError, ValueError):
+        raise ValueError("not a zone name in the time zone database") from None
 
 
 def parse_duration(raw: str) -> int:
@@ -337,9 +390,9 @@ def parse_alert_rules(raw: str) -> tuple[tuple[str, str], ...]:
     """ALERT_RULES: a file with one rule per line (blank lines and lines starting with '# ' skipped),
     or rules separated by ';'.  Each rule comes with where it was written, for error messages."""
     path = Path(raw)
-    if ";" not in raw and "\n" not in raw and len(raw) < 4096 and path.is_file():
+    if ";" not in raw and "\n" not in raw and len(raw) < 4096 and is_file(path):
         rules = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(read_utf8(path).splitlines(), start=1):
             text = line.strip()
             if text and not (text == "#" or text.startswith("# ")):
                 rules.append((f"{path}:{number}", text))

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from bot.core.textnorm import TextNormaliser
 from storage import search_index
+from storage.errors import one_line
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = [
@@ -56,7 +57,16 @@ def schema_version(db: sqlite_utils.Database) -> int:
     if "meta" not in db.table_names():
         return 0
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+    return version_number(row[0]) if row else 0
+
+
+def version_number(value: object) -> int:
+    """meta's schema_version as a number; SchemaError for anything but ASCII digits (`int()` read '٣' as
+    3 and migrated a current archive again from version 4, and raised on 'abc' a message without the file)."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdecimal() and len(text) < 10):
+        raise SchemaError(f"its schema version {text[:20]!r} is not a number: it is damaged (restore it from a backup)")
+    return int(text)
 
 
 def migrate(db: sqlite_utils.Database) -> int:
@@ -72,8 +82,8 @@ def migrate(db: sqlite_utils.Database) -> int:
         with transaction(db):
             current = _read_version(db)
             if current > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"database schema version {current} is newer than this tgmonitor ({SCHEMA_VERSION}); upgrade"
+                raise SchemaError(
+                    f"its schema version {current} is newer than this tgmonitor ({SCHEMA_VERSION}): upgrade tgmonitor"
                 )
             if current == SCHEMA_VERSION:
                 return SCHEMA_VERSION
@@ -95,7 +105,7 @@ def _read_version(db: sqlite_utils.Database) -> int:
         if "no such table" not in str(exc):
             raise
         return 0
-    return int(row[0]) if row else 0
+    return version_number(row[0]) if row else 0
 
 
 def _create_private(path: Path) -> None:
@@ -116,6 +126,10 @@ def _create_private(path: Path) -> None:
 
 class ArchiveError(RuntimeError):
     """The archive cannot be opened as asked; the message names the path and says why, in one line."""
+
+
+class SchemaError(ArchiveError):
+    """The archive's schema version is newer than this code, or unreadable; open_db adds the path."""
 
 
 class NoArchiveError(ArchiveError):
@@ -158,17 +172,25 @@ def open_db(
             why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
             raise ArchiveError(f"cannot create the archive {file}: {why}") from exc
     try:
-        db = _connect(file, normaliser)
+        db = _connect(file, normaliser, wal=False)
     except sqlite3.DatabaseError as exc:
         raise ArchiveError(_why(file, exc)) from exc
+    except UnicodeDecodeError:  # SQLite's message quotes a schema line whose bytes were flipped
+        raise ArchiveError(f"cannot open the archive {file}: it is damaged (restore it from a backup)") from None
     try:
+        # before WAL mode: switching another program's database to WAL would change its file
         if schema_version(db) == 0 and db.table_names():
             raise ArchiveError(f"{file} is an SQLite database of another program, not a tgmonitor archive")
+        _wal(db.conn)
         migrate(db)
     except BaseException as exc:
         db.conn.close()
         if isinstance(exc, sqlite3.DatabaseError):
             raise ArchiveError(_why(file, exc)) from exc
+        if isinstance(exc, UnicodeDecodeError):
+            raise ArchiveError(f"cannot open the archive {file}: it is damaged (restore it from a backup)") from None
+        if isinstance(exc, SchemaError):
+            raise SchemaError(f"the archive {file}: {exc}") from None
         raise
     return db
 
@@ -230,11 +252,12 @@ def _open_postgres(url: str, *, create: bool) -> Any:
         raise ArchiveError(str(exc)) from None
 
 
-def _connect(path: Path | str, normaliser: TextNormaliser | None = None) -> sqlite_utils.Database:
+def _connect(path: Path | str, normaliser: TextNormaliser | None = None, *, wal: bool = True) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
     try:
         db = sqlite_utils.Database(conn)
-        _wal(conn)
+        if wal:
+            _wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -262,11 +285,15 @@ def _wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
 
 
 def _why(file: Path, exc: sqlite3.DatabaseError) -> str:
-    message = str(exc)
+    message = one_line(exc)
     if "not a database" in message or "encrypted" in message:
         return f"{file} is not a tgmonitor archive (not an SQLite database)"
+    if "unable to open" in message and file.is_file() and not os.access(file, os.R_OK | os.W_OK):
+        return f"cannot open the archive {file}: no permission to read and write it (check its owner and mode)"
     if "unable to open" in message:
         return f"cannot open the archive {file}: check that its folder exists and is writable"
     if "readonly" in message or "read-only" in message:
         return f"cannot write to the archive {file}: the file or its folder is read-only for this user"
+    if message.startswith("malformed database schema"):  # it quotes the damaged CREATE statement
+        return f"the archive {file} is damaged ({message.split(' - ')[0]}): restore it from a backup"
     return f"cannot open the archive {file}: {message}"

@@ -16,10 +16,16 @@ _KNOWN = (
 )
 
 
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An SQLite message on one line: "malformed database schema" ones quote the schema's multi-line SQL."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def describe_sqlite_error(exc: sqlite3.Error, path: Path | str | None) -> str:
     where = f"the archive {path}" if path is not None else "the archive"
     text = str(exc).lower()
     for needle, meaning in _KNOWN:
         if needle in text:
             return f"{where} {meaning}"
-    return f"{where}: SQLite error: {exc}"
+    return f"{where}: SQLite error: {one_line(exc)}"

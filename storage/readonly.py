@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from storage.db import SCHEMA_VERSION, Location, as_location, shown
+from storage.db import SCHEMA_VERSION, Location, SchemaError, as_location, shown, version_number
+from storage.errors import one_line
 from storage.store import Store
 
 # The columns the readers use (posts.tag_list) arrived with schema 3.
@@ -118,8 +119,13 @@ def _check_schema(db: sqlite_utils.Database, path: str) -> int:
             raise ArchiveError(f"{path} is not a tgmonitor archive (no meta/posts tables)")
         row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     except sqlite3.Error as exc:  # e.g. "file is not a database"
-        raise ArchiveError(f"cannot read archive {path}: {exc}") from exc
-    version = int(row[0]) if row else 0
+        raise ArchiveError(f"cannot read archive {path}: {one_line(exc)}") from exc
+    except UnicodeDecodeError:  # SQLite's message quotes a damaged schema line
+        raise ArchiveError(f"cannot read archive {path}: it is damaged (restore it from a backup)") from None
+    try:
+        version = version_number(row[0]) if row else 0
+    except SchemaError as exc:
+        raise ArchiveError(f"the archive {path}: {exc}") from None
     if version < MIN_READ_VERSION:
         raise ArchiveError(
             f"{path} has schema version {version}; the viewer reads version {MIN_READ_VERSION} or later and never "

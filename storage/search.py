@@ -82,7 +82,7 @@ class SearchTable(NewestFirst):
         """Full-text and filtered listing. Raises QueryError for an unknown channel or an empty query."""
         # `--limit`/`--offset` may be up to 2**63 - 1 and their sum (the rows to read) must still be a SQLite
         # integer (an OverflowError before): no archive holds 2**60 posts, so no answer changes.
-        limit, offset = min(limit, _MAX_ROWS), min(offset, _MAX_ROWS)
+        limit, offset = min(max(0, limit), _MAX_ROWS), min(max(0, offset), _MAX_ROWS)
         join = ""
         newest = rank = "p.date DESC, p.id DESC"
         fts: str | None = None  # the query as literal FTS5 words: what linked articles are searched with

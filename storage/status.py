@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.db import Location, as_location, shown
+from storage.errors import one_line
 from storage.services import (
     DEFAULT_SERVICE,
     STALE_AFTER_INTERVALS,
@@ -46,7 +47,7 @@ def _connect_read_only(location: Location) -> Any:
         conn.execute("PRAGMA query_only = ON")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     except sqlite3.Error as exc:
-        raise StatusError(f"cannot read database {path}: {exc}") from exc
+        raise StatusError(f"cannot read database {path}: {one_line(exc)}") from exc
     if not {"meta", "channels", "posts"} <= tables:
         conn.close()
         raise StatusError(f"{path} is not a tgmonitor archive (no meta/channels/posts tables)")
@@ -72,7 +73,7 @@ def _connect_postgres(url: str) -> Any:
         }
     except sqlite3.Error as exc:
         conn.close()
-        raise StatusError(f"cannot read database {shown(url)}: {exc}") from exc
+        raise StatusError(f"cannot read database {shown(url)}: {one_line(exc)}") from exc
     if not {"meta", "channels", "posts"} <= tables:
         conn.close()
         raise StatusError(f"{shown(url)} is not a tgmonitor archive (no meta/channels/posts tables)")
@@ -156,7 +157,7 @@ def read_status(location: Location, *, now: datetime, poll_interval: int, servic
         sinks = _sinks(conn)
         sizes = _sizes(conn, location)
     except sqlite3.Error as exc:
-        raise StatusError(f"cannot read database {shown(location)}: {exc}") from exc
+        raise StatusError(f"cannot read database {shown(location)}: {one_line(exc)}") from exc
     finally:
         conn.close()
     services = services_from_meta(meta)

@@ -125,6 +125,14 @@ def test_bad_rules_file_names_file_and_rule(tmp_path: Path, content: str, expect
     assert expected in str(error.value)
 
 
+def test_a_rules_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
+    """Robustness sweep: BOILERPLATE_FILE saved as latin-1 was "'utf-8' codec can't decode byte 0xe9", no file."""
+    path = tmp_path / "boilerplate.toml"
+    path.write_bytes(b'[[rule]]\nname = "caf\xe9"\npattern = "x"\n')
+    with pytest.raises(BoilerplateError, match=rf"{path}: not UTF-8 text"):
+        load_boilerplate(path)
+
+
 def _rules(tmp_path: Path, *rules: tuple[str, str, str]) -> BoilerplateRules:
     body = "".join(f"[[rule]]\nname = '{n}'\nkind = '{k}'\npattern = '{p}'\n" for n, k, p in rules)
     (tmp_path / "r.toml").write_text(body, "utf-8")

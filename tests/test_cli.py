@@ -101,3 +101,53 @@ def test_show_explains_topic_tags(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert code == 0
     assert "hashtag #RussiaSerbia: written in the post" in out
     assert "topic Diplomacy: “Foreign Minister”, “held talks” (rule: held talks, foreign minister*)" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["show", "99999999999999999999999"], "POST_ID"),  # OverflowError from SQLite: a traceback, before
+        (["history", "-9223372036854775809"], "POST_ID"),
+        (["show", "٣"], "POST_ID"),  # int() read Arabic-Indic digits
+        (["show", "0"], "POST_ID"),
+        (["articles", "status", "--limit", "99999999999999999999999"], "--limit"),
+        (["reindex", "--batch", "0"], "--batch"),
+        (["reindex", "--batch", "1_000"], "--batch"),
+        (["reclean", "--batch", "-1"], "--batch"),
+        (["feeds", "build", "out", "--items", "0"], "--items"),
+        (["feeds", "build", "out", "--top-tags", "-1"], "--top-tags"),
+        (["web", "--query-seconds", "nan"], "--query-seconds"),  # served with no query limit, before
+        (["web", "--port", "٣"], "--port"),
+        (["backfill-web", "@balkan_watch", "--delay", "-inf"], "--delay"),
+        (["migrate-to", "postgresql://u@127.0.0.1:9/x", "--batch", "0"], "--batch"),
+    ],
+)
+def test_a_bad_number_is_a_usage_error_naming_the_option(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], option: str
+) -> None:
+    """Robustness sweep: every numeric option reads ASCII digits within range, or exit 2 before anything runs."""
+    with pytest.raises(SystemExit) as usage:
+        main(["--db", str(tmp_path / "none.db"), *argv])
+    err = capsys.readouterr().err
+    assert usage.value.code == 2 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if "error:" in line]
+    assert f"argument {option}" in line
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_extreme_but_well_formed_values_are_answered_not_tracebacks(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Robustness sweep: the largest --limit/--offset overflowed SQLite's integers (limit + offset), a
+    20-digit spread REF too, and --until 9999-12-31 (its next midnight) or 0001-01-01 (30 days before) datetime's."""
+    run(capsys, tmp_path, "demo")
+    big = "9223372036854775807"
+    code, out, err = run(capsys, tmp_path, "search", "Kosovo", "--limit", big)
+    assert code == 0 and "Kosovo" in out
+    code, out, err = run(capsys, tmp_path, "search", "Kosovo", "--limit", big, "--offset", big)
+    assert code == 0 and "no posts found" in out
+    code, _, err = run(capsys, tmp_path, "spread", "9" * 23)
+    assert code == 1 and err.strip() == f"tgmonitor: error: there is no post {'9' * 23} in the archive"
+    for argv in (["digest", "--until", "9999-12-31"], ["amplifiers", "--until", "0001-01-01"]):
+        code, _, err = run(capsys, tmp_path, *argv)
+        assert code == 2 and "--until: cannot read time" in err and "give a year from 1000 to 9998" in err

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from datetime import time
 from pathlib import Path
 
@@ -181,3 +182,93 @@ def test_channel_lists_and_tag_lists_reject_what_cannot_be_right(tmp_path: Path)
     settings = Settings.load(env, environ={}, channel_check=parse_channel)
     assert settings.channels == ("@mfa_russia", "t.me/s/balkan_watch", "-1001234567890")
     assert settings.digest_tags == ("#RussiaSerbia", "kosovo")
+
+
+def test_a_settings_file_that_is_not_utf8_or_not_readable_is_one_problem_naming_it(tmp_path: Path) -> None:
+    """Robustness sweep: a .env saved by a Windows editor (cp1251/latin-1) or as UTF-16 was a traceback
+    (UnicodeDecodeError from python-dotenv); an unclosed quote silently dropped the line, and its setting."""
+    env = tmp_path / ".env"
+    env.write_bytes(b"TZ=Europe/Sofia\nCHANNELS=@caf\xe9\n")
+    with pytest.raises(SettingsError, match=rf"{env}:2: not UTF-8 text \(byte 0xe9\)"):
+        Settings.load(env, environ={})
+    env.write_bytes("TZ=Europe/Sofia\n".encode("utf-16"))
+    with pytest.raises(SettingsError, match=rf"{env}:1: not UTF-8 text"):
+        Settings.load(env, environ={})
+    env.write_text('POLL_INTERVAL=5m\nBOT_TOKEN="123456789:AAEsecretsecretsecretsecret\nTZ=UTC\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as unclosed:
+        Settings.load(env, environ={})
+    assert unclosed.value.problems == [f"{env}:2: not a NAME=value line (an unclosed quote?); fix or remove it"]
+    assert "secret" not in str(unclosed.value)
+    env.write_text("".join(f"column {n}, column {n + 1}\n" for n in range(50)), encoding="utf-8")  # --env data.csv
+    with pytest.raises(SettingsError) as not_settings:
+        Settings.load(env, environ={})
+    assert len(not_settings.value.problems) == 4
+    assert not_settings.value.problems[3] == f"{env}: and 47 more lines like these: is it a settings file?"
+    env.unlink()
+    env.mkdir()
+    with pytest.raises(SettingsError, match=rf"{env}: is not a file"):
+        Settings.load(env, environ={})
+
+
+def test_a_variable_set_twice_is_reported_at_the_line_that_counts(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("POLL_INTERVAL=5m\n# later, by someone else:\nPOLL_INTERVAL=abc\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=rf"POLL_INTERVAL \({env}:3\): expected a positive duration"):
+        Settings.load(env, environ={})
+
+
+@pytest.mark.parametrize("zone", ["Europe", "America/", "a" * 300, "Europe/Sofia\x00", "zone.tab"])
+def test_a_time_zone_that_is_a_folder_or_too_long_is_a_settings_error(zone: str) -> None:
+    """ZoneInfo("Europe") raised IsADirectoryError and a 300-character name OSError: tracebacks at start-up,
+    and for `import --tz`."""
+    import argparse
+
+    from bot.cli.argtypes import time_zone
+
+    with pytest.raises(SettingsError, match=r"TZ \(environment\): expected an IANA time zone"):
+        Settings.from_mapping({"TZ": zone})
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown time zone"):
+        time_zone(zone)
+    assert Settings.from_mapping({"TZ": " Europe/Sofia "}).tz.key == "Europe/Sofia"
+
+
+def test_file_settings_with_impossible_names_or_contents_are_settings_errors(tmp_path: Path) -> None:
+    """A path longer than the file system allows made Path.is_file() raise OSError (ENAMETOOLONG)."""
+    long_name = str(tmp_path / ("r" * 300))
+    for name in ("RULES_FILE", "BOILERPLATE_FILE", "ALERT_RULES"):
+        with pytest.raises(SettingsError, match=name) if name != "ALERT_RULES" else contextlib.nullcontext():
+            Settings.from_mapping({name: long_name})
+    rules = tmp_path / "alert-rules.txt"
+    rules.write_bytes(b"Kosovo\n\xd0\xa1\xd1\x8a\xd1\x80\xd0\xb1\xd0\xb8\xd1\x8f\n#\xe9t\xe9\n")
+    with pytest.raises(SettingsError, match=rf"ALERT_RULES .*{rules}:3: not UTF-8 text"):
+        Settings.from_mapping({"ALERT_RULES": str(rules)})
+
+
+def test_a_huge_bad_value_is_quoted_short(tmp_path: Path) -> None:
+    """A runaway 10,000-character value made a 10,000-character error line."""
+    from bot.core.channels import parse_channel
+
+    for name in ("POLL_INTERVAL", "CHANNELS", "SERVICE_NAME", "RULES_FILE", "TZ"):
+        with pytest.raises(SettingsError) as error:
+            Settings.from_mapping({name: "9" * 5000 + "x" * 5000}, channel_check=parse_channel)
+        (line,) = error.value.problems
+        assert line.startswith(name) and len(line) < 600, line
+
+
+def test_a_misspelt_setting_in_the_settings_file_is_named_with_the_right_one(tmp_path: Path) -> None:
+    """POLL_INTERVALL=5m or poll_interval=5m was ignored: the default 300 s stayed, without a word. Names
+    that are no near miss (a file shared with docker compose) still pass."""
+    env = tmp_path / ".env"
+    env.write_text(
+        "COMPOSE_PROJECT_NAME=tg\nPOSTGRES_PASSWORD=x\nPOLL_INTERVALL=5m\npoll_interval=5m\nDIGEST_TIMES=07:00\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SettingsError) as error:
+        Settings.load(env, environ={})
+    assert error.value.problems == [
+        f"POLL_INTERVALL ({env}:3): not a setting; did you mean POLL_INTERVAL?",
+        f"poll_interval ({env}:4): not a setting; did you mean POLL_INTERVAL?",
+        f"DIGEST_TIMES ({env}:5): not a setting; did you mean DIGEST_TIME?",
+    ]
+    env.write_text("COMPOSE_PROJECT_NAME=tg\nPOSTGRES_PASSWORD=x\nPOLL_INTERVAL=5m\n", encoding="utf-8")
+    assert Settings.load(env, environ={"POLL_INTERVALL": "1"}).poll_interval == 300  # the environment: not checked

@@ -174,3 +174,90 @@ def test_the_cli_says_what_is_wrong_with_the_archive_in_one_line(tmp_path: Path,
     )
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and str(target) in run.stderr
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def _one_line_naming(run: subprocess.CompletedProcess[str], path: Path) -> str:
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert str(path) in line
+    return line
+
+
+@pytest.mark.parametrize(("version", "expected"), [("999", "is newer than this tgmonitor"), ("abc", "is not a number")])
+def test_an_archive_of_a_newer_or_unreadable_schema_is_refused_naming_it_and_left_alone(
+    tmp_path: Path, version: str, expected: str
+) -> None:
+    """Robustness sweep: the error of a newer archive did not name it; 'abc' said "invalid literal for
+    int()"; '٣' was read as 3 and migrations 4 and later ran again on a current archive."""
+    path = tmp_path / "archive.db"
+    Store.open(path).close()
+    for value in (version, "٣"):
+        conn = sqlite3.connect(path)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [value])
+        conn.commit()
+        conn.close()
+        before = path.read_bytes()
+        for command in ("stats", "import"):
+            argv = ["--db", str(path), command] + (
+                [str(ROOT / "bot/data/samples/serbia_today.json")] * (command == "import")
+            )
+            line = _one_line_naming(_cli(*argv), path)
+            assert (expected if value == version else "is not a number") in line
+        assert path.read_bytes() == before
+
+
+def test_another_programs_database_is_not_switched_to_wal(tmp_path: Path) -> None:
+    """Opening it set journal_mode=WAL before seeing it was not an archive: its file changed."""
+    path = tmp_path / "places.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE bookmarks (id INTEGER PRIMARY KEY, url TEXT)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    assert "another program" in _one_line_naming(
+        _cli("--db", str(path), "import", str(ROOT / "bot/data/samples/serbia_today.json")), path
+    )
+    assert path.read_bytes() == before and not Path(f"{path}-wal").exists()
+
+
+def test_an_archive_with_damaged_schema_text_is_one_line_not_a_unicode_error(tmp_path: Path) -> None:
+    """A flipped byte in sqlite_master's SQL made SQLite's own message undecodable: UnicodeDecodeError."""
+    path = tmp_path / "archive.db"
+    Store.open(path).close()
+    data = bytearray(path.read_bytes())
+    data[data.find(b"CREATE TABLE meta") + 7] = 0xA8
+    path.write_bytes(bytes(data))
+    for command in ("stats", "web"):
+        assert "is damaged" in _one_line_naming(_cli("--db", str(path), command), path)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="POSIX permissions; root opens any file")
+def test_an_archive_this_user_may_not_open_says_so(tmp_path: Path) -> None:
+    """It said "check that its folder exists and is writable" of an existing file with mode 000."""
+    path = tmp_path / "archive.db"
+    Store.open(path).close()
+    path.chmod(0)
+    try:
+        assert "no permission to read and write it" in _one_line_naming(_cli("--db", str(path), "stats"), path)
+    finally:
+        path.chmod(0o600)
+
+
+def test_a_damaged_schema_statement_is_one_line_whatever_reads_it(tmp_path: Path) -> None:
+    """SQLite's "malformed database schema" message quotes the damaged CREATE statement, newlines and all:
+    a bit flip that opened a quote made a six-line error of open, status and the read-only viewer."""
+    path = tmp_path / "archive.db"
+    Store.open(path).close()
+    data = bytearray(path.read_bytes())
+    data[data.find(b"(", data.find(b"CREATE TABLE post_tags")) + 1] = ord('"')  # '(\n' becomes '("'
+    path.write_bytes(bytes(data))
+    assert "is damaged (malformed database schema (post_tags))" in _one_line_naming(
+        _cli("--db", str(path), "stats"), path
+    )
+    for command in ("status", "export"):
+        run = _cli("--db", str(path), command)
+        assert run.returncode == 1 and "malformed database schema" in _one_line_naming(run, path)

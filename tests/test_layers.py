@@ -30,6 +30,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "bot.config": (0, "base"),
     "bot.version": (0, "base"),
     "bot.setting_values": (0, "base"),
+    "bot.env_file": (0, "base"),
     "bot.account_settings": (0, "base"),
     "bot.core": (1, "core"),
     "storage": (2, "storage"),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from datetime import datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.core.channels import ChannelIdentError, parse_channel
 from bot.core.numbers import INT64_MAX, ascii_int
 from bot.core.timeparse import parse_since
 from bot.models import ChannelRow
+from bot.setting_values import parse_time_zone, shown_value
 from storage.store import Store
 
 
@@ -32,28 +34,54 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """A whole number from `low` to `high` (a port, a page size): refused by argparse, exit 2."""
+
+    def parse(text: str) -> int:
+        value = _int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low} to {high}, got {text}")
+        return value
+
+    return parse
+
+
 def _int(text: str) -> int:
     """ASCII digits with an optional minus, within SQLite's 64-bit range (`int()` also takes "٣", "1_0")."""
     negative = text.startswith("-")
     value = ascii_int(text[1:] if negative else text)
     if value is None:
-        raise argparse.ArgumentTypeError(f"expected a whole number (ASCII digits, at most {INT64_MAX:,}), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number (ASCII digits, at most {INT64_MAX:,}), got {shown_value(text, 40)}"
+        )
     return -value if negative else value
 
 
+_SECONDS = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?")
+
+
 def positive_seconds(text: str) -> float:
-    """Seconds like 10 or 2.5, ASCII digits (`float()` also takes "nan", "inf", "1e308" and "٣")."""
-    if not re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})?", text.strip()) or float(text) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds like 10 or 2.5, got {text[:40]!r}")
+    """A duration in seconds above 0, like 2 or 0.5 (`float()` also takes "nan", "inf", "1e3" and "٣")."""
+    value = non_negative_seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+def non_negative_seconds(text: str) -> float:
+    if not _SECONDS.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"expected seconds like 1 or 0.5 (ASCII digits), got {shown_value(text, 40)}")
     return float(text)
 
 
 def time_zone(text: str) -> ZoneInfo:
     """An IANA zone name like Europe/Sofia."""
     try:
-        return ZoneInfo(text.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(f"unknown time zone {text!r}: use an IANA name like Europe/Moscow") from None
+        return parse_time_zone(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {shown_value(text, 60)}: use an IANA name like Europe/Moscow"
+        ) from None
 
 
 def channel(text: str) -> str:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.app.articles import ArticleWorker, FetchRun, policy_from_settings
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
 from bot.core.links import pick_article_links
@@ -25,14 +26,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("articles", help="linked articles: fetch the queue now, show it, queue old posts' links")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     fetch = actions.add_parser("fetch", help="fetch every link that is due now (with progress)")
-    fetch.add_argument("--limit", type=int, help="at most this many links")
+    fetch.add_argument("--limit", type=argtypes.positive_int, help="at most this many links")
     fetch.add_argument("--retry-failed", action="store_true", help="first put links that failed for good back")
     fetch.add_argument(
         "--refresh", metavar="AGE", help="also re-check archived articles not checked for AGE (e.g. 1d), conditionally"
     )
     fetch.add_argument("--json", action="store_true", help="print the counts as JSON")
     status = actions.add_parser("status", help="the queue by status, and the latest failures")
-    status.add_argument("--limit", type=int, default=10, help="failures to list (default 10)")
+    status.add_argument("--limit", type=argtypes.non_negative_int, default=10, help="failures to list (default 10)")
     status.add_argument("--json", action="store_true")
     queue = actions.add_parser("queue", help="queue the links found in the text of posts already archived")
     queue.add_argument("--since", help="only posts from this age or date: 30d, 2026-11-01")
@@ -45,8 +46,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _fetch(args: argparse.Namespace, ctx: CliContext) -> int:
-    if args.limit is not None and args.limit <= 0:
-        raise ValueError("--limit must be a positive number")
     articles = ctx.store.articles
     now = datetime.now(UTC)
     articles.reset_skipped(now)  # settings may have changed since they were skipped

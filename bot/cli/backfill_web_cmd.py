@@ -29,7 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--since", help="go back to this age or date: 24h, 7d, 2026-11-01")
     parser.add_argument("--limit", type=argtypes.positive_int, help="at most this many posts (newest first)")
     parser.add_argument(
-        "--delay", type=float, default=1.0, help="seconds between pages, to stay under t.me's rate limit"
+        "--delay",
+        type=argtypes.non_negative_seconds,
+        default=1.0,
+        help="seconds between pages, to stay under t.me's rate limit",
     )
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     return parser

@@ -44,10 +44,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     build.add_argument(
         "--search", action="append", default=[], metavar="QUERY", help="a saved search's feed (repeatable)"
     )
-    top_help, items_help = f"default tag feeds (default {TOP_TAGS})", f"entries per feed (default {FEED_ITEMS})"
-    # ASCII digits within 64 bits (argtypes): `int()` took "٣" and 20 digits overflowed SQLite's LIMIT
-    build.add_argument("--top-tags", type=argtypes.non_negative_int, default=TOP_TAGS, help=top_help)
-    build.add_argument("--items", type=argtypes.positive_int, default=FEED_ITEMS, help=items_help)
+    build.add_argument(
+        "--top-tags", type=argtypes.non_negative_int, default=TOP_TAGS, help=f"default tag feeds (default {TOP_TAGS})"
+    )
+    build.add_argument(
+        "--items",
+        type=argtypes.int_range(1, MAX_FEED_ITEMS),
+        default=FEED_ITEMS,
+        help=f"entries per feed (default {FEED_ITEMS})",
+    )
     url = actions.add_parser("url", help="a feed's URL for a feed reader, with its own key (not WEB_TOKEN)")
     url.add_argument("name", help="tag/serbia, channel/2, search/kosovo serbia, alerts/1, digest/1")
     url.add_argument("--format", choices=FORMATS, default="atom")
@@ -118,10 +123,6 @@ def default_specs(ctx: FeedContext, top_tags: int) -> list[FeedSpec]:
 
 
 def _build(args: argparse.Namespace, ctx: CliContext) -> int:
-    if not 1 <= args.items <= MAX_FEED_ITEMS:
-        raise ValueError(f"--items must be 1 to {MAX_FEED_ITEMS}, got {args.items}")
-    if args.top_tags < 0:
-        raise ValueError(f"--top-tags must be 0 or more, got {args.top_tags}")
     base = _base_url(args, ctx)
     chosen = [
         *(FeedSpec.parse(f"tag/{t}") for t in args.tag),

@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot.cli import argtypes
 from bot.cli.argtypes import UsageError
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
@@ -29,15 +30,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("url", help="the target, postgresql://USER:PASSWORD@HOST:PORT/DATABASE (an empty database)")
-    parser.add_argument("--batch", type=int, default=5000, help="rows per committed batch (default 5000)")
+    parser.add_argument(
+        "--batch", type=argtypes.positive_int, default=5000, help="rows per committed batch (default 5000)"
+    )
     return parser
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if not is_postgres_url(args.url):
         raise UsageError(f"the target must be a postgresql:// URL, got {shown(args.url)!r}")
-    if args.batch < 1:
-        raise UsageError("--batch must be at least 1")
     source = ctx.db_override if ctx.db_override is not None else ctx.settings.db_path
     if not isinstance(source, Path):
         raise UsageError("--db names the SQLite archive to copy, not a URL")

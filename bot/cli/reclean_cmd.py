@@ -9,19 +9,18 @@ from __future__ import annotations
 import argparse
 
 from bot.app.reclean import pending, reclean
+from bot.cli import argtypes
 from bot.cli.context import CliContext
 from bot.cli.progress import ProgressBar
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("reclean", help="re-clean stored posts from their raw text (text, search, tags, clusters)")
-    parser.add_argument("--batch", type=int, default=500, help="posts per transaction (default 500)")
+    parser.add_argument("--batch", type=argtypes.positive_int, default=500, help="posts per transaction (default 500)")
     return parser
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    if args.batch < 1:
-        raise ValueError("--batch must be a positive number")
     store = ctx.store
     total = pending(store, ctx.pipeline)
     bar = ProgressBar(total, "recleaning")

@@ -11,13 +11,16 @@ import argparse
 import sys
 import time
 
+from bot.cli import argtypes
 from bot.cli.context import CliContext, fill_search_index
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("reindex", help="fill the search index (resumable; --full rebuilds it)")
     parser.add_argument("--full", action="store_true", help="empty the search index and index every post again")
-    parser.add_argument("--batch", type=int, default=2000, help="posts per committed batch (default 2000)")
+    parser.add_argument(
+        "--batch", type=argtypes.positive_int, default=2000, help="posts per committed batch (default 2000)"
+    )
     return parser
 
 

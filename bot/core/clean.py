@@ -140,6 +140,8 @@ def load_boilerplate(path: Path | None = None) -> BoilerplateRules:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BoilerplateError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:  # BOILERPLATE_FILE saved as cp1251: the message named no file
+        raise BoilerplateError(f"{path}: not UTF-8 text: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise BoilerplateError(f"{path}: invalid TOML: {exc}") from exc
     entries = data.get("rule", [])
