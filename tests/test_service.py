@@ -352,6 +352,23 @@ def test_bad_settings_exit_78_so_systemd_does_not_restart(start_service: Callabl
     assert "POLL_INTERVAL" in svc.log()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("setting", "content"),
+    [("RULES_FILE", "[[topic\nbroken"), ("BOILERPLATE_FILE", "not a rule ((\n")],
+)
+def test_a_broken_rules_file_exits_78_too(
+    start_service: Callable[..., Running], tmp_path: Path, setting: str, content: str
+) -> None:
+    """A keyword or boilerplate file that does not parse is a settings problem: restarting cannot help."""
+    broken = tmp_path / "broken.toml"
+    broken.write_text(content, encoding="utf-8")
+    svc = start_service("http://127.0.0.1:9", "@alpha_news", **{setting: str(broken)})
+    assert svc.proc.wait(timeout=20) == 78, svc.log()
+    log = svc.log()
+    assert str(broken) in log and "Traceback" not in log
+
+
 # ------------------------------------------------------------------------------ in-process, fakes
 class FakeUserClient:
     """The TelegramClient surface ListenerPart and TelethonClientEdge use, over tg_factory.FakeEdge."""

@@ -8,6 +8,8 @@ import sys
 
 from bot.cli.context import CliContext
 from bot.config import SettingsError
+from bot.core.clean import BoilerplateError
+from bot.core.tags import RulesError
 from bot.service.logging_setup import setup_logging
 from bot.service.run import EX_CONFIG, Service, pause_before_retry
 from storage.db import ArchiveUnreachableError
@@ -40,4 +42,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         archive = ctx.archive
     except ArchiveUnreachableError as exc:  # the database server is down or restarting
         return asyncio.run(pause_before_retry(str(exc)))
+    except (RulesError, BoilerplateError) as exc:  # RULES_FILE / BOILERPLATE_FILE: settings too, so 78
+        print(f"tgmonitor: error: {exc}", file=sys.stderr)
+        return EX_CONFIG
     return asyncio.run(Service(settings, archive).run())
