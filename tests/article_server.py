@@ -51,8 +51,9 @@ class Seen:
 Custom = Callable[[BaseHTTPRequestHandler, "ArticleServer"], None]
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """A client hanging up (what the size cap, the deadline and cancellation do) is not an error here."""
+class QuietServer(ThreadingHTTPServer):
+    """A client hanging up (what the size cap, the deadline and cancellation do) is not an error here.
+    Nor is it printed: a handler still sleeping when its test ends would print it into a later test's stderr."""
 
     daemon_threads = True
 
@@ -113,7 +114,7 @@ class ArticleServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)

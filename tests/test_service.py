@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -40,6 +40,7 @@ from bot.models import ChannelRef
 from bot.service.run import EX_CONFIG, Service, notify_systemd
 from storage.store import Store
 from tests import tg_factory as tg
+from tests.article_server import QuietServer
 from tests.tg_factory import FakeEdge
 
 pytestmark = pytest.mark.both_backends
@@ -136,8 +137,8 @@ class FakeTme:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        # quiet: a hanging poll's handler writes to a client long gone (BrokenPipe) after its test ended
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
