@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from storage.db import Location, as_location, shown
+from storage.db import SCHEMA_VERSION, Location, SchemaError, as_location, shown, version_number
 from storage.errors import one_line
 from storage.services import (
     DEFAULT_SERVICE,
@@ -166,6 +166,9 @@ def read_status(location: Location, *, now: datetime, poll_interval: int, servic
         entry["state"], healthy, health = assess(entry, now, poll_interval)
         listed.append({"name": name, **entry, "healthy": healthy, "health": health})
     healthy, health, chosen = _verdict(listed, service, now, poll_interval)
+    problem = _schema_problem(meta.get("schema_version"))
+    if problem is not None:  # no service of this version can open it, whatever its notes say
+        healthy, health = False, f"the archive {shown(location)}: {problem}"
     return {
         "db": {"path": shown(location), "schema_version": meta.get("schema_version"), **sizes},
         "service": chosen,
@@ -177,6 +180,20 @@ def read_status(location: Location, *, now: datetime, poll_interval: int, servic
         "healthy": healthy,
         "health": health,
     }
+
+
+def _schema_problem(version: object) -> str | None:
+    """Why this tgmonitor cannot serve the archive (a newer or damaged schema version), or None; an
+    older version is no problem: the service migrates it when it starts."""
+    if version is None:
+        return None
+    try:
+        number = version_number(version)
+    except SchemaError as exc:
+        return str(exc)
+    if number > SCHEMA_VERSION:
+        return f"its schema version {number} is newer than this tgmonitor ({SCHEMA_VERSION}): upgrade tgmonitor"
+    return None
 
 
 def _verdict(

@@ -107,6 +107,24 @@ def test_cli_exit_code_follows_health(store: Store, tmp_path: Path, capsys: pyte
     assert code == 1 and report["healthy"] is False and report["service"]["pid"] == 4242
 
 
+@pytest.mark.parametrize(
+    ("version", "says"),
+    [("99", "its schema version 99 is newer than this tgmonitor"), ("abc", "is not a number: it is damaged")],
+)
+def test_an_archive_this_version_cannot_open_is_unhealthy(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], version: str, says: str
+) -> None:
+    """A running service's notes say healthy, but no service of this version can open the archive
+    (every other command refuses it): the health check says so, naming the archive."""
+    now = datetime.now(UTC)
+    note_service(store, state="running", started_at=to_db_time(now), last_poll_ok_at=to_db_time(now))
+    store.meta_set("schema_version", version)
+    code, out, _ = status_cli(capsys, tmp_path / "archive.db")
+    assert code == 1, out
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("health: UNHEALTHY: the archive ") and says in last
+
+
 def test_missing_or_foreign_database_is_unhealthy_and_never_created(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
