@@ -53,6 +53,21 @@ def test_refusals_name_the_database_without_its_password(pg_server: Any) -> None
     assert "hunter2" not in message and "***" in message and "\n" not in message
 
 
+def test_a_damaged_schema_version_is_refused_not_read_as_a_number(pg_server: Any) -> None:
+    """As on SQLite: int() read '٣' as 3, and the archive would have been migrated again from version 4."""
+    import psycopg
+
+    url = new_database(pg_server)
+    Store.open(url).close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE meta SET value = '٣' WHERE key = 'schema_version'")
+    with pytest.raises(ArchiveError, match="schema version '٣' is not a number") as refused:
+        open_db(url)
+    assert "\n" not in str(refused.value)
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("٣",)
+
+
 @pytest.mark.parametrize(
     ("expression", "as_written", "query"),
     [

@@ -22,10 +22,16 @@ class PgUnreachableError(PgArchiveError):
 
 
 def _version(db: PgDatabase) -> int:
+    """ASCII digits only, as storage/db.py reads it: `int()` read a damaged '٣' as 3 and migrated again."""
+    from storage.db import SchemaError, version_number  # storage.db imports this module when it opens one
+
     if db.conn.raw.execute("SELECT to_regclass('meta')").fetchone()[0] is None:  # type: ignore[index]
         return 0
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+    try:
+        return version_number(row[0]) if row else 0
+    except SchemaError as exc:
+        raise PgArchiveError(f"{redact(db.url)}: {exc}") from None
 
 
 def migrate(db: PgDatabase) -> int:
